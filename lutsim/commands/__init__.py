@@ -1,0 +1,1 @@
+"""One module per ``lutsim`` sub-command (see :mod:`lutsim.cli`)."""

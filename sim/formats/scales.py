@@ -1,0 +1,73 @@
+"""Rounding of scale factors to the format they are stored in.
+
+Scales are kept as float64 numbers that are *exactly* representable in their storage format, so
+that dequantization with the float64 scale equals what hardware computes with the stored scale.
+Rounding is round-to-nearest-even, done by ml_dtypes / numpy casts (IEEE 754 binary16/32,
+bfloat16, OCP FP8 E4M3 "fn" and E8M0 as specified in OCP MX v1.0), not by hand.
+"""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+
+from .base import FormatError
+
+_FLOAT_SCALE_DTYPES = {
+    "fp16": np.float16,
+    "fp32": np.float32,
+    "bf16": ml_dtypes.bfloat16,
+    "e4m3": ml_dtypes.float8_e4m3fn,
+}
+
+SCALE_FORMATS = ("fp16", "fp32", "bf16", "e4m3", "e8m0", "int8")
+
+
+def round_scale(s: np.ndarray, fmt: str) -> np.ndarray:
+    """Round non-negative scales ``s`` to storage format ``fmt``; returns float64.
+
+    Values beyond the format's range saturate to its largest finite value (a scale must stay
+    finite); positive values that would round to zero become the smallest positive value, so a
+    non-zero group never gets a zero scale. Zero stays zero (an all-zero group).
+    """
+    s = np.asarray(s, dtype=np.float64)
+    if fmt in _FLOAT_SCALE_DTYPES:
+        dt = _FLOAT_SCALE_DTYPES[fmt]
+        info = ml_dtypes.finfo(dt) if dt not in (np.float16, np.float32) else np.finfo(dt)
+        top = float(info.max)
+        tiny = float(info.smallest_subnormal)
+        with np.errstate(over="ignore", invalid="ignore"):
+            r = np.minimum(s, top).astype(dt).astype(np.float64)
+        return np.where((s > 0) & (r == 0), tiny, r)
+    if fmt == "e8m0":
+        # E8M0 holds 2^e for e in [-127, 127] (OCP MX v1.0, Table 1); callers pick the exponent.
+        with np.errstate(divide="ignore"):
+            e = np.clip(np.round(np.log2(np.where(s > 0, s, 1.0))), -127, 127)
+        return np.where(s > 0, np.exp2(e), 0.0)
+    if fmt == "int8":
+        return np.clip(np.rint(s), 0, 127)
+    raise FormatError(f"unknown scale format {fmt!r}; allowed: {', '.join(SCALE_FORMATS)}")
+
+
+_UINT_VIEW = {np.float16: np.uint16, np.float32: np.uint32, ml_dtypes.bfloat16: np.uint16,
+              ml_dtypes.float8_e4m3fn: np.uint8}
+
+
+def round_scale_covering(needed: np.ndarray, fmt: str) -> np.ndarray:
+    """Round scales to ``fmt`` like :func:`round_scale`, but never below ``needed``.
+
+    Used where rounding a scale down would clip the group's extreme element (notably in the
+    subnormal range of FP16, where the relative step is large): such scales move up to the next
+    representable value of the storage format.
+    """
+    r = round_scale(needed, fmt)
+    if fmt not in _FLOAT_SCALE_DTYPES:
+        return r
+    dt = _FLOAT_SCALE_DTYPES[fmt]
+    low = r < np.asarray(needed, dtype=np.float64)
+    if low.any():
+        bits = r[low].astype(dt).view(_UINT_VIEW[dt]) + 1  # next float up: positive values only
+        bumped = bits.view(dt).astype(np.float64)
+        r = r.copy()
+        r[low] = np.where(np.isfinite(bumped), bumped, r[low])
+    return r
