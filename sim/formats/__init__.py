@@ -2,21 +2,25 @@
 
 Every format turns real tensors into unsigned codes plus per-group metadata and back; see
 :mod:`sim.formats.base` for the contract and the dequantization rule.
+
+Each module of this package that defines ``REGISTRY = {name: factory}`` contributes its formats;
+modules are discovered, so adding a format family touches only its own file.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 
 from .base import Format, FormatError, QuantizedTensor
-from .integer import BinaryFormat, IntFormat, TernaryFormat
 
 _FACTORIES: dict[str, Callable[[], Format]] = {}
 _CACHE: dict[str, Format] = {}
 
 
 def register(name: str, factory: Callable[[], Format]) -> None:
-    """Add a format under ``name`` (lower case). Later registrations of a name are an error."""
+    """Add a format under ``name`` (lower case). Registering a name twice is an error."""
     key = name.lower()
     if key in _FACTORIES:
         raise FormatError(f"format {name!r} is already registered")
@@ -40,12 +44,13 @@ def get(name: str) -> Format:
     return _CACHE[key]
 
 
-for _b in range(2, 9):
-    register(f"int{_b}", lambda b=_b: IntFormat(b, symmetric=True))
-for _b in range(1, 9):
-    register(f"int{_b}_asym", lambda b=_b: IntFormat(b, symmetric=False))
-register("int1", lambda: IntFormat(1, symmetric=False))
-register("ternary", TernaryFormat)
-register("binary", BinaryFormat)
+def _discover() -> None:
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for name, factory in getattr(module, "REGISTRY", {}).items():
+            register(name, factory)
+
+
+_discover()
 
 __all__ = ["Format", "FormatError", "QuantizedTensor", "get", "names", "register"]

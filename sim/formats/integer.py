@@ -143,3 +143,9 @@ class BinaryFormat(Format):
 
     def decode(self, codes, tags=None):
         return 2.0 * np.asarray(codes, dtype=np.float64) - 1.0
+
+
+# Registry entries (discovered by sim.formats): symmetric int2..int8, asymmetric int1..int8.
+REGISTRY = {f"int{b}": (lambda b=b: IntFormat(b, symmetric=True)) for b in range(2, 9)}
+REGISTRY.update({f"int{b}_asym": (lambda b=b: IntFormat(b, symmetric=False)) for b in range(1, 9)})
+REGISTRY.update({"int1": lambda: IntFormat(1, symmetric=False), "ternary": TernaryFormat, "binary": BinaryFormat})

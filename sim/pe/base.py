@@ -1,0 +1,114 @@
+"""The contract every processing-element model follows.
+
+A PE model answers one question: *what does this unit compute for a GEMM, and in how many
+cycles?* — ``O[M, N] = A[M, K] · dequant(W[N, K])ᵀ``. It offers three modes:
+
+* ``"per-cycle"``: steps the array cycle by cycle carrying real data; returns outputs and cycles.
+* ``"tile"``: the same machine at tile granularity, without data; same cycle count exactly.
+* ``"scalesim"`` (only where a peer formula exists): a compatibility mode, reported beside ours.
+
+Every PE defines :meth:`PEModel.expected`, the output its hardware must produce *exactly*, built
+from :mod:`sim.reference` primitives (exact group sums for integer datapaths, the FP16/BF16
+rounding emulators in the hardware's order for floating-point datapaths). Tests and
+``lutsim gemm --check`` compare the per-cycle output with it bit for bit.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ACTIVATION_FORMATS = ("int4", "int8", "int16", "fp8_e4m3", "fp8_e5m2", "fp16", "bf16")
+MODES = ("per-cycle", "tile", "scalesim")
+DATAFLOWS = ("os", "ws", "is")
+
+
+@dataclass(frozen=True)
+class GemmProblem:
+    """One GEMM: shapes and formats. ``weights`` is a sim.formats name; ``acts`` one of
+    ACTIVATION_FORMATS (activations are given as values already representable in it)."""
+
+    m: int
+    n: int
+    k: int
+    weights: str
+    acts: str
+    group_size: int | None = None  # None = the weight format's default (per channel if none)
+
+
+@dataclass(frozen=True)
+class PEConfig:
+    """Array / unit parameters. Unset fields take the PE's default (see ``PEModel.default_config``).
+
+    array: (rows, cols) of a PE grid (MAC arrays, BitMoD, MixPE, BitFusion).
+    tile: (M, N, K) of a LUT unit (LUT Tensor Core; default M2N64K4).
+    dataflow: "os", "ws" or "is" (systolic arrays).
+    acc: accumulator format ("int32", "fp16", "fp32").
+    options: PE-specific switches (e.g. {"table_quant": True}); documented by each PE.
+    """
+
+    array: tuple[int, int] | None = None
+    tile: tuple[int, int, int] | None = None
+    dataflow: str | None = None
+    acc: str | None = None
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class GemmResult:
+    """What a PE model returns. ``out`` is None in data-free modes (tile, scalesim).
+
+    cycles: clock cycles of the whole GEMM on this unit.
+    utilization: useful MACs / (MAC slots × cycles), in [0, 1].
+    events: action counts for the energy model (lookups, adds, shifts, table_writes,
+        multiplies, reg_reads, sram_reads, …) — names documented by each PE.
+    """
+
+    cycles: int
+    utilization: float
+    events: dict[str, int]
+    mode: str
+    out: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class PEModel(ABC):
+    """One processing-element type. Subclasses are registered by setting ``PE = TheClass`` in
+    their module (discovered by :mod:`sim.pe`)."""
+
+    name: str = ""          # CLI name, e.g. "lut-tc"
+    description: str = ""
+    modes: tuple[str, ...] = ("per-cycle", "tile")
+
+    @abstractmethod
+    def default_config(self) -> PEConfig:
+        """The unit's default parameters (with a cited source in the module)."""
+
+    @abstractmethod
+    def check(self, problem: GemmProblem, config: PEConfig) -> None:
+        """Raise ``lutsim.errors.InputError`` naming the field when unsupported."""
+
+    @abstractmethod
+    def run(self, problem: GemmProblem, config: PEConfig, mode: str,
+            a: np.ndarray | None = None, qw=None) -> GemmResult:
+        """Simulate. ``per-cycle`` needs ``a`` (M, K) and ``qw`` (QuantizedTensor (N, K));
+        ``tile``/``scalesim`` need neither."""
+
+    @abstractmethod
+    def expected(self, problem: GemmProblem, config: PEConfig, a: np.ndarray, qw) -> np.ndarray:
+        """The exact output the hardware must produce (M, N), from sim.reference primitives."""
+
+    def resolve(self, config: PEConfig | None) -> PEConfig:
+        """Fill unset fields of ``config`` from the defaults."""
+        d = self.default_config()
+        if config is None:
+            return d
+        return PEConfig(
+            array=config.array or d.array,
+            tile=config.tile or d.tile,
+            dataflow=config.dataflow or d.dataflow,
+            acc=config.acc or d.acc,
+            options={**d.options, **config.options},
+        )
