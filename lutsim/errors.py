@@ -1,16 +1,5 @@
-"""Errors the front door turns into a one-line message and exit status 2."""
+"""Errors the front door turns into a one-line message and exit status 2 (defined in sim)."""
 
-from __future__ import annotations
+from sim.errors import InputError
 
-
-class InputError(ValueError):
-    """Bad user input: names the field and what is allowed. Exit status 2, no traceback."""
-
-    def __init__(self, field: str, problem: str, allowed: str | None = None):
-        self.field = field
-        self.problem = problem
-        self.allowed = allowed
-        msg = f"{field}: {problem}"
-        if allowed:
-            msg += f" (allowed: {allowed})"
-        super().__init__(msg)
+__all__ = ["InputError"]

@@ -38,7 +38,7 @@ def get(name: str) -> PEModel:
     if not _MODELS:
         _discover()
     if name not in _MODELS:
-        from lutsim.errors import InputError
+        from ..errors import InputError
 
         raise InputError("--pe", f"unknown PE {name!r}", ", ".join(sorted(_MODELS)) or "(none registered)")
     return _MODELS[name]

@@ -88,7 +88,7 @@ class PEModel(ABC):
 
     @abstractmethod
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
-        """Raise ``lutsim.errors.InputError`` naming the field when unsupported."""
+        """Raise ``sim.errors.InputError`` naming the field when unsupported."""
 
     @abstractmethod
     def run(self, problem: GemmProblem, config: PEConfig, mode: str,
