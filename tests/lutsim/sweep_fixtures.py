@@ -11,7 +11,9 @@ def toy_evaluate(base_arch: str, params: dict, workload: dict) -> dict:
         raise ValueError(f"x must be >= 0, got {x}")
     if y == 13:
         raise RuntimeError("unlucky design point")
-    return {"area_mm2": float(x * y), "latency_ms": float(workload["n"]) / (x + y)}
+    latency = float(workload["n"]) / (x + y)
+    return {"area_mm2": float(x * y), "latency_ms": latency, "tokens_per_s": 1e3 / latency,
+            "energy_per_token_mj": 0.1 * x + 0.2 * y, "energy.pe": 1e5 * x, "energy.dram": 3e5 * y}
 
 
 def slow_evaluate(base_arch: str, params: dict, workload: dict) -> dict:
