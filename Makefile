@@ -55,7 +55,10 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
-	$(PY) -m benchmarks
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+validation: $(STAMP)
+	$(PY) -m reports.validation
 
 clean:
 	rm -rf build .pytest_cache .hypothesis .numba_cache
