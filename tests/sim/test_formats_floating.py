@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from sim import formats, reference
 from sim.formats import FormatError
 from sim.formats.elements import BF16, E2M1, E2M3, E3M2, E4M3, E5M2, FP16, FP32, round_down
-from tests.sim.fp_reference import ref_round
+from tests.sim.float_checks import assert_quantization_properties, grouped_tensors, ref_round
 
 FLOAT_NAMES = ["fp4_e2m1", "fp6_e3m2", "fp6_e2m3", "fp8_e4m3", "fp8_e5m2", "fp16", "bf16"]
 GROUP_SCALED = ["fp4_e2m1", "fp6_e3m2", "fp6_e2m3"]
@@ -121,40 +121,6 @@ def test_round_down_gives_the_largest_value_not_above(elem, seed):
 
 # ---------------------------------------------------------------------------------------------
 # Quantization properties on random tensors with huge, tiny, subnormal and all-zero groups.
-
-MAGNITUDES = [0.0, 1e-300, 1e-42, 2.0**-30, 1e-6, 1e-3, 1.0, 300.0, 6e4, 1e30, 1e300]
-
-
-@st.composite
-def grouped_tensors(draw, group_sizes=(1, 2, 3, 8, 32)):
-    """(x, group_size, axis): a 2-D or 3-D tensor whose groups each get their own magnitude."""
-    g = draw(st.sampled_from(group_sizes))
-    n_groups = draw(st.integers(1, 3))
-    lead = draw(st.lists(st.integers(1, 3), min_size=1, max_size=2))
-    axis = draw(st.integers(0, len(lead)))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    shape = lead[:axis] + [n_groups * g] + lead[axis:]
-    x = np.moveaxis(rng.normal(size=lead + [n_groups, g]), (-2, -1), (axis, axis + 1)).reshape(shape)
-    mags = rng.choice(MAGNITUDES, size=lead[:axis] + [n_groups] + lead[axis:])
-    x = x * np.repeat(mags, g, axis=axis)
-    x[rng.random(x.shape) < 0.1] = 0.0
-    return x, g, axis
-
-
-def assert_quantization_properties(f, x, g, axis, **kw):
-    q = f.quantize(x, group_size=g, axis=axis, **kw)
-    assert q.codes.shape == x.shape and q.group_size == g and q.axis == axis % x.ndim
-    assert q.codes.dtype == (np.uint8 if f.code_bits <= 8 else np.uint16)
-    assert int(q.codes.max()) < (1 << f.code_bits)
-    d = f.dequantize(q)
-    assert np.isfinite(d).all()
-    q2 = f.quantize(d, group_size=g, axis=axis, **kw)
-    np.testing.assert_array_equal(f.dequantize(q2), d)  # idempotent
-    planes = f.bit_planes(q)
-    assert planes.shape == (f.code_bits,) + x.shape and planes.max() <= 1
-    np.testing.assert_array_equal(f.from_bit_planes(planes), q.codes)
-    return q, d
-
 
 @pytest.mark.parametrize("name", FLOAT_NAMES)
 @settings(max_examples=30, deadline=None)
