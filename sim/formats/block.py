@@ -2,7 +2,7 @@
 
 **MX** (OCP Microscaling Formats (MX) v1.0, references §5): blocks of ``group_size`` elements (32 by
 default; any size dividing the axis is allowed) share one E8M0 scale ``X = 2^k``. The scale follows the
-spec's conversion (MX v1.0 §6.3)::
+spec's conversion from FP32 to MX (OCP MX v1.0, "Conversion" section)::
 
     k = floor(log2(max_i |V_i|)) − emax_elem,   clamped to E8M0's range [−127, 127]
     P_i = RNE(V_i / X), saturated to the element's ±max (values above max normal are clamped)
@@ -50,9 +50,9 @@ from .base import (
 from .elements import E2M1, E2M3, E3M2, E4M3, E5M2, FP32, INT8_1_6, FixedElement, FloatElement, all_values, round_down
 from .floating import absmax_scale, divide_safe
 
-# E8M0 holds 2^k for k in [-127, 127]; code 0xFF is NaN (OCP MX v1.0 §5.4.1).
+# E8M0 holds 2^k for k in [-127, 127]; code 0xFF is NaN (OCP MX v1.0, scale data type E8M0).
 E8M0_MIN_EXP, E8M0_MAX_EXP = -127, 127
-# OCP MX v1.0 §5.2: a block is 32 elements. NVFP4: 16 (references §5).
+# OCP MX v1.0 concrete formats: a block is 32 elements (references §5). NVFP4: 16.
 MX_BLOCK, NVFP4_BLOCK = 32, 16
 
 

@@ -34,9 +34,11 @@ def to_float32_odd(x: np.ndarray) -> np.ndarray:
     y = x.astype(np.float32)
     yd = y.astype(np.float64)
     inexact = yd != x
-    y = np.where(np.abs(yd) > np.abs(x), np.nextafter(y, np.float32(0)), y)  # truncate toward zero
+    beyond = inexact & ((yd > x) == (x > 0))  # |y| > |x|: step the magnitude down to truncate toward zero
     bits = y.view(np.uint32)
-    return np.where(inexact, bits | np.uint32(1), bits).view(np.float32)
+    np.subtract(bits, beyond, out=bits, casting="unsafe")
+    np.bitwise_or(bits, inexact, out=bits, casting="unsafe")
+    return y
 
 
 def cast_rne(x: np.ndarray, dtype) -> np.ndarray:
@@ -154,15 +156,15 @@ def all_values(element) -> np.ndarray:
 
 
 # Element types. Sources (values also checked against ml_dtypes in tests/sim/test_formats_floating.py):
-# - E2M1, E3M2, E2M3: OCP Microscaling Formats (MX) v1.0, §5.3.3 (FP6/FP4 element encodings) and
+# - E2M1, E3M2, E2M3: OCP Microscaling Formats (MX) v1.0, element data types FP6 and FP4, and
 #   references §5: E2M1 max 6 (values ±{0, .5, 1, 1.5, 2, 3, 4, 6}), emax 2, emin 0; E3M2 max 28,
 #   emax 4, emin −2; E2M3 max 7.5, emax 2, emin 0. No inf, no NaN.
 # - E4M3 ("fn"), E5M2: OCP 8-bit Floating Point Specification (OFP8) rev. 1.0 (2023), also OCP MX v1.0
-#   §5.3.2: E4M3 max 448 (S.1111.110), emax 8, emin −6, no inf; E5M2 max 57344, emax 15, emin −14.
+#   (FP8 element data types): E4M3 max 448 (S.1111.110), emax 8, emin −6, no inf; E5M2 max 57344, emax 15, emin −14.
 # - FP16: IEEE 754-2008 binary16, max 65504, emax 15, emin −14.
 # - BF16: bfloat16 (IEEE binary32 with 7 mantissa bits), max (2 − 2^-7)·2^127, emax 127, emin −126.
-# - INT8 of MXINT8: OCP MX v1.0 §5.3.4, two's complement with an implicit scale 2^-6 (1.6 fixed
-#   point), emax 0 (MX v1.0 Table 1).
+# - INT8 of MXINT8: OCP MX v1.0 (INT8 element data type), two's complement with an implicit scale 2^-6 (1.6 fixed
+#   point), emax 0 (as in microsoft/microxcaling, mx/formats.py).
 E2M1 = FloatElement("e2m1", ml_dtypes.float4_e2m1fn, 4, 1, 0, 2, 6.0)
 E3M2 = FloatElement("e3m2", ml_dtypes.float6_e3m2fn, 6, 2, -2, 4, 28.0)
 E2M3 = FloatElement("e2m3", ml_dtypes.float6_e2m3fn, 6, 3, 0, 2, 7.5)

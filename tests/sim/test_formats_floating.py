@@ -14,7 +14,7 @@ GROUP_SCALED = ["fp4_e2m1", "fp6_e3m2", "fp6_e2m3"]
 ELEMENTS = [E2M1, E3M2, E2M3, E4M3, E5M2, FP16, BF16]
 
 # Spec values: (element, max finite, smallest subnormal, ml_dtypes type).
-# OCP MX v1.0 §5.3.3 (E2M1, E3M2, E2M3); OCP OFP8 rev 1.0 (E4M3, E5M2); IEEE 754 binary16; bfloat16.
+# OCP MX v1.0 FP6/FP4 element types (E2M1, E3M2, E2M3); OCP OFP8 rev 1.0 (E4M3, E5M2); IEEE 754 binary16; bfloat16.
 SPEC = [
     (E2M1, 6.0, 0.5, ml_dtypes.float4_e2m1fn),
     (E3M2, 28.0, 0.0625, ml_dtypes.float6_e3m2fn),
@@ -36,7 +36,7 @@ def test_element_constants_match_spec_and_ml_dtypes(elem, top, tiny, dtype):
 
 
 def test_e2m1_value_set_is_the_ocp_one():
-    mags = [0, 0.5, 1, 1.5, 2, 3, 4, 6]  # OCP MX v1.0 §5.3.3, references §5
+    mags = [0, 0.5, 1, 1.5, 2, 3, 4, 6]  # OCP MX v1.0 FP4 element type, references §5
     v = formats.get("fp4_e2m1").values
     np.testing.assert_array_equal(v, mags + [-m for m in mags])
     assert np.signbit(v[8])  # code 0b1000 is −0
