@@ -31,6 +31,10 @@ excluded); ``adds`` = the same (shift-add tree plus accumulator, one per sub-pro
 passing a format decoder at the array edge (once per fold that streams them; 0 for plain
 integers); ``sram_reads`` = operand elements read from the buffers: weights and activations once
 per fold that streams them, plus one scale per (row, group) per fold.
+
+Utilization = sub-products computed / (R · C · lanes · cycles): the fraction of multiplier (or
+BitBrick) slots doing useful work, so a unit running at its full rate for the chosen precision
+scores 1 whatever that rate is.
 """
 
 from __future__ import annotations
