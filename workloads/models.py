@@ -50,10 +50,14 @@ class ModelConfig:
     rope: bool = True
     bias: bool = False  # biases on every linear layer (OPT)
     qkv_bias: bool = False  # biases on q/k/v only (Qwen2)
+    sliding_window: int = 0  # attention span in positions (Mistral); 0 = unlimited
     source: str = ""
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
+        if not isinstance(self.sliding_window, int) or self.sliding_window < 0:
+            raise InputError(f"{self.name}.sliding_window",
+                             f"must be a non-negative integer, got {self.sliding_window!r}")
         for f in ("hidden", "intermediate", "heads", "kv_heads", "layers", "vocab"):
             v = getattr(self, f)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
@@ -175,7 +179,9 @@ def load_hf_config(path: str | Path) -> ModelConfig:
         return ModelConfig(**common, intermediate=need("ffn_dim"), kv_heads=common["heads"], mlp="relu",
                            norm="layernorm", rope=False, bias=bool(cfg.get("enable_bias", True)))
     kv = cfg.get("num_key_value_heads") or common["heads"]
+    # Mistral: sliding_window applies when set; Qwen2 sets it but applies it only with use_sliding_window.
+    window = cfg.get("sliding_window") if cfg.get("use_sliding_window", mtype == "mistral") else None
     return ModelConfig(**common, intermediate=need("intermediate_size"), kv_heads=kv,
-                       head_dim=cfg.get("head_dim") or 0,
+                       head_dim=cfg.get("head_dim") or 0, sliding_window=window or 0,
                        qkv_bias=(mtype == "qwen2") or bool(cfg.get("attention_bias")),
                        extra={"hidden_act": cfg.get("hidden_act", "silu")})

@@ -9,7 +9,9 @@ Conventions (units: elements, flops, bytes):
 - Linear layers: M = B·T rows (T = S in prefill, 1 in decode), N = out_features, K = in_features.
 - Attention (MHA and GQA): QK per (sequence, query head): M = T, N = L_kv, K = head_dim; SV: M = T,
   N = head_dim, K = L_kv. K and V are read once per KV head (query heads of a GQA group share them).
-  Prefill computes the full S×S score matrix (no causal skipping, as an unfused kernel executes it).
+  Prefill computes the full S×S score matrix (no causal skipping, as an unfused kernel executes it;
+  a sliding window is a mask there). In decode a sliding window W (Mistral) caps L_kv at min(L, W): the
+  cache is a rolling buffer of W positions.
 - Vector ops (norm, rope, softmax, act, residual): M rows of N elements, K = 0, flops = elements ×
   a per-element count stated in :data:`VECTOR_FLOPS`.
 - Formats: inputs of linear layers are in the recipe's activation format (the producing op quantizes
@@ -235,6 +237,8 @@ def build_trace(model: ModelConfig, recipe: Recipe, phase: str, seq_len: int = 1
         tokens, kv = seq_len, seq_len
     else:
         tokens, kv = 1, _positive("kv-len", kv_len if kv_len is not None else seq_len)
+        if model.sliding_window:
+            kv = min(kv, model.sliding_window)
     b = _Builder(model, recipe, batch, tokens, kv)
     b.decoder_layer()
     b.head(batch * tokens if lm_head_all_tokens else batch)

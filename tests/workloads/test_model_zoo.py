@@ -94,3 +94,11 @@ def test_missing_field_and_bad_files(tmp_path):
         get_model(str(tmp_path / "broken.json"))
     with pytest.raises(InputError, match="llama-2-7b"):
         get_model("llama-9")
+
+
+def test_sliding_window_from_config(tmp_path):
+    assert load_hf_config(_write(tmp_path, {**LLAMA_CFG, "model_type": "mistral", "sliding_window": 4096})
+                          ).sliding_window == 4096
+    qwen = {**LLAMA_CFG, "model_type": "qwen2", "sliding_window": 131072, "use_sliding_window": False}
+    assert load_hf_config(_write(tmp_path, qwen)).sliding_window == 0
+    assert get_model("mistral-7b").sliding_window == 4096 and get_model("llama-3-8b").sliding_window == 0

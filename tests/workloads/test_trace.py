@@ -113,3 +113,11 @@ def test_bad_arguments(kw, field):
     with pytest.raises(InputError) as e:
         build_trace(get_model("llama-2-7b"), get_recipe("fp16"), **args)
     assert e.value.field == field
+
+
+def test_mistral_sliding_window_caps_decode_span():
+    m = get_model("mistral-7b")  # HF config.json: sliding_window 4096
+    t = build_trace(m, get_recipe("fp16"), "decode", kv_len=10000)
+    qk = _ops(t)["attn_qk"]
+    assert t.kv_len == 4096 and qk.N == 4096 and qk.bytes_kv_read == 8 * 4096 * HD * 2
+    assert build_trace(m, get_recipe("fp16"), "decode", kv_len=100).kv_len == 100
