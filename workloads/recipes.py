@@ -73,9 +73,9 @@ FORMAT_BITS: dict[str, FormatBits] = {
     "bitmod_fp3": FormatBits(3, 8, "codebook", "BitMoD FP3 + 8 b per 128 (references §3, arXiv 2411.11745)", 128),
     "bitmod_fp4": FormatBits(4, 8, "codebook", "BitMoD FP4 + 8 b per 128 (references §3, arXiv 2411.11745)", 128),
     "bitmod_int6": FormatBits(6, 8, "int", "BitMoD lossless 6.0625 b/weight (references §3, arXiv 2411.11745)", 128),
-    # any4: 4-bit index into a learned per-row 16-entry table, FP16 scale and offset per group [R: arXiv
-    # 2507.04610]; the per-row table (16 x 16 bits) is amortised over the row and not counted here.
-    "any4": FormatBits(4, 32, "codebook", "any4 (arXiv 2507.04610) [R]: 4-bit code + FP16 scale & offset/group", 128),
+    # any4: 4-bit index into a learned 16-entry FP16 codebook per row (arXiv 2507.04610 [R]; sim/formats/
+    # codebook.py): 16 x 16 = 256 codebook bits per row, amortised over the row (not counted per channel).
+    "any4": FormatBits(4, 256, "codebook", "any4 (arXiv 2507.04610) [R]: 4-bit index + 16-entry FP16 codebook/row"),
 }
 
 
