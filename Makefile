@@ -35,8 +35,8 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    echo "installing Debian packages:$$missing"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq $$missing >/dev/null || exit 1; \
 	  else \
 	    echo "missing Debian packages:$$missing — run: sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \
@@ -55,7 +55,10 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
-	$(PY) -m benchmarks
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+validation: $(STAMP)
+	$(PY) -m reports.validation
 
 clean:
 	rm -rf build .pytest_cache .hypothesis .numba_cache

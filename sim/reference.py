@@ -42,9 +42,7 @@ def _check_operands(a: np.ndarray, qw: QuantizedTensor) -> np.ndarray:
 
 def weight_levels(qw: QuantizedTensor) -> np.ndarray:
     """Per-element ``decode(code) − zero`` (float64), shape (N, K): the weight before scaling."""
-    fmt = get(qw.fmt)
-    tags = None if qw.tags is None else qw.expand(qw.tags).astype(np.int64)
-    v = fmt.decode(qw.codes, tags)
+    v = get(qw.fmt).levels(qw)
     if qw.zeros is not None:
         v = v - qw.expand(qw.zeros)
     return v

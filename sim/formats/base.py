@@ -38,6 +38,8 @@ class QuantizedTensor:
         axis: the axis along which groups run (normalised to a non-negative index).
         tags: per-group int8 type tags (e.g. BitMoD's variant), same shape as ``scales``.
         tensor_scale: second-level per-tensor scale (NVFP4's FP32 scale), 1.0 when absent.
+        codebook: per-group value tables (learned codebooks such as any4), shape of ``scales``
+            plus one trailing axis of ``2^code_bits`` entries; ``None`` for fixed-table formats.
     """
 
     fmt: str
@@ -48,6 +50,7 @@ class QuantizedTensor:
     axis: int
     tags: np.ndarray | None = None
     tensor_scale: float = 1.0
+    codebook: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -160,10 +163,18 @@ class Format(ABC):
         """The representable set before scaling, indexed by code (codebook-like formats)."""
         return None
 
+    def levels(self, q: QuantizedTensor) -> np.ndarray:
+        """Per-element values before zero point and scale (float64), shape of ``q.codes``.
+
+        By default ``decode(codes, tags)``; formats whose element value depends on more than the
+        code and its group's tag (a per-group codebook, a neighbouring element) override this.
+        """
+        tags = None if q.tags is None else q.expand(q.tags).astype(np.int64)
+        return self.decode(q.codes, tags)
+
     def dequantize(self, q: QuantizedTensor) -> np.ndarray:
         """Real values (float64) of a quantized tensor."""
-        tags = None if q.tags is None else q.expand(q.tags).astype(np.int64)
-        v = self.decode(q.codes, tags)
+        v = self.levels(q)
         if q.zeros is not None:
             v = v - q.expand(q.zeros)
         if q.scales is not None:

@@ -1,0 +1,66 @@
+"""``lutsim roofline``: GPU roofline latency of one prefill or decode pass (ours, or LLM-Viewer's numbers)."""
+
+from __future__ import annotations
+
+from lutsim.commands.trace import add_workload_arguments, trace_from_args
+
+NAME = "roofline"
+HELP = "GPU roofline latency of a model pass: per op ops / min(peak, AI x BW), summed"
+COMPAT_MODES = ("llm-viewer",)
+
+
+def add_arguments(p) -> None:
+    from reports.roofline import gpu_names
+
+    p.add_argument("--gpu", required=True, help=f"GPU preset: {', '.join(gpu_names())}")
+    add_workload_arguments(p, quant=False)
+    p.add_argument("--quant", default=None, help="recipe name or YAML (instead of --w-bits/--a-bits/--kv-bits)")
+    p.add_argument("--w-bits", type=int, default=None, help="weight bits: 16 or 2..8 (default 16)")
+    p.add_argument("--a-bits", type=int, default=None, help="activation bits: 16 or 2..8 (default 16)")
+    p.add_argument("--kv-bits", type=int, default=None, help="KV-cache bits: 16 or 2..8 (default: --a-bits)")
+    p.add_argument("--compat", default=None, help="reproduce a peer tool's numbers: llm-viewer")
+    p.add_argument("--json", action="store_true", help="write per-op rows and the total as JSON")
+
+
+def _bits(args) -> tuple[int, int, int]:
+    w = 16 if args.w_bits is None else args.w_bits
+    a = 16 if args.a_bits is None else args.a_bits
+    kv = a if args.kv_bits is None else args.kv_bits
+    return w, a, kv
+
+
+def run(args) -> int:
+    from lutsim.output import print_json, print_table
+    from reports.roofline import get_gpu, roofline_trace
+    from sim.errors import InputError
+    from workloads.recipes import get_recipe, recipe_from_bits
+
+    if args.compat is not None and args.compat not in COMPAT_MODES:
+        raise InputError("compat", f"unknown mode {args.compat!r}", ", ".join(COMPAT_MODES))
+    bits_given = any(x is not None for x in (args.w_bits, args.a_bits, args.kv_bits))
+    if args.quant is not None and (bits_given or args.compat):
+        raise InputError("quant", "give either --quant or --w-bits/--a-bits/--kv-bits (--compat takes bits only)")
+    gpu = get_gpu(args.gpu, llm_viewer=args.compat == "llm-viewer")
+    if args.compat == "llm-viewer":
+        from reports.llm_viewer_compat import llm_viewer_roofline
+        from workloads.models import get_model
+
+        w, a, kv = _bits(args)
+        for field, v in (("w-bits", w), ("a-bits", a), ("kv-bits", kv)):
+            if v <= 0:
+                raise InputError(field, f"must be positive, got {v}")
+        if args.batch <= 0 or args.seq_len <= 0 or (args.kv_len is not None and args.kv_len <= 0):
+            raise InputError("seq-len/kv-len/batch", "must be positive integers")
+        length = args.kv_len if args.phase == "decode" and args.kv_len is not None else args.seq_len
+        res = llm_viewer_roofline(get_model(args.model), gpu, args.phase, length, args.batch, w, a, kv)
+    else:
+        recipe = get_recipe(args.quant) if args.quant is not None else recipe_from_bits(*_bits(args))
+        res = roofline_trace(trace_from_args(args, recipe), gpu)
+    if args.json:
+        print_json(res)
+        return 0
+    print_table(f"roofline ({res['mode']}) on {gpu.name}", res["ops"],
+                ["name", "repeat", "precision", "ops", "bytes", "arithmetic_intensity", "bound", "latency_ms"])
+    t = res["total"]
+    print(f"total: {t['latency_ms']:.4g} ms, {t['ops'] / 1e12:.4g} T ops, {t['bytes'] / 1e9:.4g} GB")
+    return 0

@@ -1,0 +1,56 @@
+"""``lutsim trace``: the op trace of one model pass (prefill or decode) under a quantization recipe."""
+
+from __future__ import annotations
+
+import sys
+
+NAME = "trace"
+HELP = "print the op trace (shapes, flops, bytes per tensor class) of one prefill or decode pass"
+
+
+def add_workload_arguments(p, quant: bool = True) -> None:
+    """Model / phase / size options shared with ``lutsim roofline``."""
+    p.add_argument("--model", required=True, help="zoo model name or path to a Hugging Face config.json")
+    if quant:
+        p.add_argument("--quant", default="fp16", help="recipe name or path to a recipe YAML (default fp16)")
+    p.add_argument("--phase", required=True, help="prefill | decode")
+    p.add_argument("--seq-len", type=int, default=1024, help="prefill: tokens per sequence (default 1024)")
+    p.add_argument("--kv-len", type=int, default=None, help="decode: positions attended (default: --seq-len)")
+    p.add_argument("--batch", type=int, default=1, help="sequences (default 1)")
+    p.add_argument("--lm-head-all-tokens", action="store_true",
+                   help="prefill: project every token through lm_head (default: last token only)")
+
+
+def add_arguments(p) -> None:
+    add_workload_arguments(p)
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--csv", action="store_true", help="write the ops as CSV")
+    out.add_argument("--json", action="store_true", help="write the trace as JSON")
+
+
+def trace_from_args(args, recipe=None):
+    from workloads.models import get_model
+    from workloads.recipes import get_recipe
+    from workloads.trace import build_trace
+
+    return build_trace(get_model(args.model), recipe or get_recipe(args.quant), args.phase, seq_len=args.seq_len,
+                       kv_len=args.kv_len, batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens)
+
+
+def run(args) -> int:
+    from lutsim.output import print_table
+
+    trace = trace_from_args(args)
+    if args.json:
+        print(trace.to_json())
+    elif args.csv:
+        trace.to_dataframe().to_csv(sys.stdout, index=False)
+    else:
+        m = trace.meta()
+        rows = [{**r, "bytes": op.bytes} for r, op in zip(trace.rows(), trace.ops)]
+        print_table(f"{m['model']} {m['recipe']} {m['phase']} (B={m['batch']}, T={m['tokens']}, L={m['kv_len']}; "
+                    f"decoder ops x{trace.model.layers})", rows,
+                    ["name", "repeat", "M", "N", "K", "count", "w_fmt", "a_fmt", "flops", "bytes"])
+        t = trace.totals()
+        print(f"total: {t['flops']:.6g} flops, {t['bytes']:.6g} bytes")
+    return 0

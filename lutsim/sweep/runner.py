@@ -1,0 +1,198 @@
+"""Run a sweep: local worker processes by default, a Dask cluster when given a scheduler address.
+
+Results go to ``OUT/parts/part-<n>.parquet``, one file per finished chunk of tasks, each written to a
+temporary name and renamed into place, so an interrupted sweep (Ctrl-C, a killed process) loses
+no finished chunk and never leaves a half-written file. Re-running the same command reads the
+parts, skips every (point_id, workload_id) already present and appends only the rest: no row is
+computed twice and none is duplicated. A task that raises becomes a row with ``status = "error"``
+and its message; the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+
+import pandas as pd
+
+from .spec import SweepSpec, stable_id
+
+KEY = ["point_id", "workload_id"]
+
+
+def load_evaluator(path: str) -> Callable[[dict, dict, dict], dict]:
+    """``"module:function"`` -> the function ``f(base_arch, params, workload) -> metrics``."""
+    module, _, func = path.partition(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def _violations(metrics: dict, constraints: dict) -> list[str]:
+    return [f"{k} {metrics[k]:.6g} > {limit:g}" for k, limit in sorted(constraints.items())
+            if k in metrics and metrics[k] is not None and metrics[k] > limit]
+
+
+def run_chunk(evaluator: str, base_arch: str, constraints: dict, tasks: list[dict]) -> list[dict]:
+    """Evaluate tasks in one worker; never raises for a task's own failure."""
+    fn = load_evaluator(evaluator)
+    rows = []
+    for t in tasks:
+        row = {"point_id": t["point_id"], "workload_id": t["workload_id"], "status": "ok", "reason": ""}
+        row.update({f"p.{k}": _cell(v) for k, v in t["params"].items()})
+        row.update({f"w.{k}": _cell(v) for k, v in t["workload"].items()})
+        try:
+            metrics = fn(base_arch, t["params"], t["workload"])
+        except ValueError as exc:  # an invalid combination: recorded, not fatal
+            row.update(status="skipped", reason=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a crashing point must not stop the sweep
+            row.update(status="error", reason=f"{type(exc).__name__}: {exc}")
+        else:
+            row.update(metrics)
+            bad = _violations(metrics, constraints)
+            if bad:
+                row.update(status="skipped", reason="constraint: " + "; ".join(bad))
+        rows.append(row)
+    return rows
+
+
+def _cell(v):
+    """Parquet-friendly cell: lists/dicts become their canonical string."""
+    return str(v) if isinstance(v, (list, tuple, dict)) else v
+
+
+def load_results(out: str | Path) -> pd.DataFrame:
+    """All rows of a sweep directory, sorted by key (deterministic)."""
+    parts = sorted(Path(out, "parts").glob("part-*.parquet"))
+    if not parts:
+        return pd.DataFrame(columns=KEY + ["status", "reason"])
+    df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    return df.sort_values(KEY, kind="stable").reset_index(drop=True)
+
+
+class PartWriter:
+    """Writes one Parquet file per finished chunk, atomically (temporary name, then rename)."""
+
+    def __init__(self, out: Path):
+        self.dir = out / "parts"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        existing = [int(p.stem.split("-")[1]) for p in self.dir.glob("part-*.parquet")]
+        self.next = max(existing, default=-1) + 1
+
+    def write(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        final = self.dir / f"part-{self.next:06d}.parquet"
+        tmp = self.dir / f".part-{self.next:06d}.{os.getpid()}.tmp"
+        pd.DataFrame(rows).to_parquet(tmp, index=False)
+        os.replace(tmp, final)
+        self.next += 1
+
+
+def pending_tasks(spec: SweepSpec, out: Path) -> tuple[list[dict], int]:
+    """Tasks not yet in the results, and how many were already done."""
+    done = load_results(out)
+    have = set(zip(done["point_id"], done["workload_id"]))
+    tasks = [t for t in spec.tasks() if (t["point_id"], t["workload_id"]) not in have]
+    return tasks, len(have)
+
+
+def chunked(tasks: list[dict], size: int) -> list[list[dict]]:
+    return [tasks[i:i + size] for i in range(0, len(tasks), size)]
+
+
+def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 2, scheduler: str | None = None,
+              chunk_size: int | None = None, progress: bool = True) -> dict:
+    """Run (or resume) a sweep; returns a summary dict (rows written, skipped, errors, seconds)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "spec_id.txt").write_text(stable_id({"base": spec.base_arch, "axes": spec.axes,
+                                                "workloads": spec.workloads}) + "\n")
+    tasks, already = pending_tasks(spec, out)
+    size = chunk_size or max(1, min(64, len(tasks) // (4 * max(jobs, 1)) or 1))
+    chunks = chunked(tasks, size)
+    writer = PartWriter(out)
+    t0 = time.perf_counter()
+    args = (spec.evaluator, spec.base_arch, spec.constraints)
+    with _progress(progress, len(tasks)) as advance:
+        if scheduler:
+            results = _run_dask(scheduler, args, chunks)
+        elif jobs <= 1:
+            results = (run_chunk(*args, c) for c in chunks)
+        else:
+            results = _run_local(jobs, args, chunks)
+        for rows in results:
+            writer.write(rows)
+            advance(len(rows))
+    df = load_results(out)
+    return {"rows": len(df), "new_rows": len(tasks), "already_done": already,
+            "ok": int((df["status"] == "ok").sum()), "skipped": int((df["status"] == "skipped").sum()),
+            "errors": int((df["status"] == "error").sum()), "seconds": time.perf_counter() - t0}
+
+
+def _run_local(jobs: int, args: tuple, chunks: list[list[dict]]) -> Iterable[list[dict]]:
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run_chunk, *args, c) for c in chunks}
+        try:
+            while futures:
+                done, futures = wait(futures, return_when=FIRST_COMPLETED)
+                for f in done:
+                    yield f.result()
+        finally:
+            for f in futures:
+                f.cancel()
+
+
+def _run_dask(scheduler: str, args: tuple, chunks: list[list[dict]]) -> Iterable[list[dict]]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:  # pragma: no cover - depends on the install
+        from sim.errors import InputError
+
+        raise InputError("--scheduler", "needs dask.distributed: pip install 'lutsim[dist]'") from None
+    with Client(scheduler) as client:
+        futures = [client.submit(run_chunk, *args, c, pure=False) for c in chunks]
+        for f in as_completed(futures):
+            yield f.result()
+
+
+class _progress:
+    """A rich progress bar with rate and ETA (silent when disabled or nothing to do)."""
+
+    def __init__(self, enabled: bool, total: int):
+        self.enabled = enabled and total > 0
+        self.total = total
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda n: None
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[rate]}"),
+                            TimeElapsedColumn(), TimeRemainingColumn())
+        self.bar.start()
+        self.task = self.bar.add_task("sweep", total=self.total, rate="")
+        self.t0 = time.perf_counter()
+        self.n = 0
+
+        def advance(n: int) -> None:
+            self.n += n
+            rate = self.n / max(time.perf_counter() - self.t0, 1e-9) * 60
+            self.bar.update(self.task, advance=n, rate=f"{rate:,.0f} rows/min")
+
+        return advance
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.bar.stop()
+        return False

@@ -1,0 +1,139 @@
+"""Assemble report sections from sweep results or simulation stats (see :mod:`reports.stats_schema`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from . import figures
+from .html_report import Section, write_report
+from .stats_schema import check_stats
+
+COMPARISON_COLUMNS = ["design", "tokens_per_s", "latency_ms", "energy_per_token_mj", "area_mm2", "power_w"]
+
+
+def _prefixed(df: pd.DataFrame, prefix: str) -> list[str]:
+    return [c for c in df.columns if c.startswith(prefix)]
+
+
+def _design_labels(df: pd.DataFrame) -> pd.Series:
+    if "design" in df:
+        return df["design"].astype(str)
+    params = _prefixed(df, "p.")
+    if not params:
+        return df["point_id"].astype(str)
+    named = pd.DataFrame({c: c[2:].split(".")[-1] + "=" + df[c].astype(str) for c in params}, index=df.index)
+    return named.agg(", ".join, axis=1)
+
+
+def sweep_sections(df: pd.DataFrame, caption: str) -> list[Section]:
+    """Pareto fronts, breakdowns and a comparison table from sweep rows (status == ok only)."""
+    ok = df[df["status"] == "ok"].copy()
+    if ok.empty:
+        raise ValueError("the sweep has no successful rows to report (all skipped or failed)")
+    ok["design"] = _design_labels(ok)
+    sections = []
+    if {"tokens_per_s", "area_mm2"} <= set(ok):
+        sections.append(Section("pareto_throughput_area", "Throughput vs area",
+                                figures.pareto(ok, "area_mm2", "tokens_per_s", True, "area (mm²)",
+                                               "throughput (tokens/s)", "Pareto front: tokens/s vs area",
+                                               caption=caption), caption))
+    if {"energy_per_token_mj", "area_mm2"} <= set(ok):
+        sections.append(Section("pareto_energy_area", "Energy per token vs area",
+                                figures.pareto(ok, "area_mm2", "energy_per_token_mj", False, "area (mm²)",
+                                               "energy per token (mJ)", "Pareto front: energy/token vs area",
+                                               caption=caption), caption))
+    best = ok.sort_values("tokens_per_s", ascending=False).head(8) if "tokens_per_s" in ok else ok.head(8)
+    for prefix, unit, scale, slug, title in (("energy.", "energy per token (µJ)", 1e-6, "energy_breakdown",
+                                              "Energy breakdown (top designs by throughput)"),
+                                             ("area.", "area (mm²)", 1.0, "area_breakdown",
+                                              "Area breakdown (top designs by throughput)")):
+        cols = _prefixed(best, prefix)
+        if cols:
+            bd = {r["design"]: {c[len(prefix):]: float(r[c]) for c in cols} for _, r in best.iterrows()}
+            sections.append(Section(slug, title, figures.stacked_breakdown(bd, unit, title, scale, caption),
+                                    caption))
+    cols = [c for c in COMPARISON_COLUMNS if c in ok]
+    sections.append(Section("designs", "Design points", table=ok[cols + _prefixed(ok, "w.")]
+                            .sort_values(cols[1] if len(cols) > 1 else cols[0], ascending=False)))
+    return sections
+
+
+def stats_sections(runs: list[dict], roofs: list[dict], caption: str) -> list[Section]:
+    """Roofline, breakdowns, utilization/stalls and a comparison table from simulate stats."""
+    runs = [check_stats(r, f"stats[{i}]") for i, r in enumerate(runs)]
+    points, acc_roofs = [], []
+    for r in runs:
+        label = r.get("arch", "design")
+        t = r["totals"]
+        if t.get("peak_ops_per_s") and t.get("dram_bytes_per_s"):
+            acc_roofs.append({"name": label, "peak_ops_per_s": t["peak_ops_per_s"],
+                              "bytes_per_s": t["dram_bytes_per_s"], "kind": "accelerator"})
+        clock_hz = r["assumptions"].get("clock_hz")
+        for op in r["ops"]:
+            if op.get("bytes") and op.get("cycles") and clock_hz:
+                points.append({"label": op["name"], "device": label, "intensity": op["ops"] / op["bytes"],
+                               "ops_per_s": op["ops"] / (op["cycles"] / clock_hz)})
+    sections = []
+    if acc_roofs or roofs:
+        sections.append(Section("roofline", "Roofline", figures.roofline(roofs + acc_roofs, points,
+                                                                         "Roofline: layers on each device",
+                                                                         caption), caption))
+    bd = {r.get("arch", f"run{i}"): r["energy_breakdown_pj"] for i, r in enumerate(runs)}
+    sections.append(Section("energy_breakdown", "Energy breakdown",
+                            figures.stacked_breakdown(bd, "energy (µJ)", "Energy by component", 1e-6, caption),
+                            caption))
+    ab = {r.get("arch", f"run{i}"): r["area_breakdown_mm2"] for i, r in enumerate(runs)}
+    sections.append(Section("area_breakdown", "Area breakdown",
+                            figures.stacked_breakdown(ab, "area (mm²)", "Area by component", 1.0, caption),
+                            caption))
+    for i, r in enumerate(runs):
+        sections.append(Section(f"utilization_{i}", f"Utilization and stalls: {r.get('arch', i)}",
+                                figures.utilization_and_stalls(r["ops"], f"{r.get('arch', '')} per op", caption),
+                                caption))
+    rows = [{"design": r.get("arch", f"run{i}"), **{k: r["totals"].get(k) for k in COMPARISON_COLUMNS[1:]}}
+            for i, r in enumerate(runs)]
+    sections.append(Section("designs", "Designs on the same workload", table=pd.DataFrame(rows)))
+    return sections
+
+
+def load_stats(path: Path) -> list[dict]:
+    """One stats JSON file, or every ``*.json`` in a directory."""
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    runs = []
+    for f in files:
+        try:
+            runs.append(json.loads(f.read_text()))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{f}: not valid JSON ({exc})") from None
+    return runs
+
+
+def build_report(source: str | Path, out: str | Path, roofs: list[dict] | None = None) -> Path:
+    """A sweep directory (with ``parts/``) or stats JSON -> ``out/report.html`` and its files."""
+    from lutsim.sweep import load_results
+
+    source = Path(source)
+    if not source.exists():
+        raise ValueError(f"DIR_OR_STATS: no such file or directory: {source}")
+    if (source / "parts").is_dir():
+        df = load_results(source)
+        workloads = ", ".join(sorted({str(v) for v in df.filter(like="w.").astype(str).agg(" ".join, axis=1)}))
+        caption = f"Sweep {source.name}; workloads: {workloads}."
+        sections = sweep_sections(df, caption)
+        assumptions = []
+    else:
+        runs = load_stats(source)
+        if not runs:
+            raise ValueError(f"DIR_OR_STATS: {source} holds no stats JSON files")
+        r0 = runs[0]
+        caption = (f"{r0.get('model')} {r0.get('quant')} {r0.get('phase')} (seq {r0.get('seq_len')}, "
+                   f"kv {r0.get('kv_len')}, batch {r0.get('batch')}); DRAM and energy constants in Assumptions.")
+        sections = stats_sections(runs, roofs or [], caption)
+        assumptions = [{"name": k, "value": v.get("value", v) if isinstance(v, dict) else v,
+                        "source": v.get("source", "") if isinstance(v, dict) else ""}
+                       for k, v in r0.get("assumptions", {}).items()]
+    return write_report(sections, out, title=f"lutsim report: {source.name}", source=str(source.name),
+                        assumptions=assumptions)

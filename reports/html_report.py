@@ -1,0 +1,61 @@
+"""Write a self-contained HTML report (figures embedded as base64 PNG) plus PNG/SVG/CSV files."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from lutsim import __version__
+
+
+@dataclass
+class Section:
+    """One report section: a figure (optional), its caption, a table (optional), a sentence."""
+
+    slug: str
+    title: str
+    figure: object | None = None   # a matplotlib Figure
+    caption: str = ""
+    table: pd.DataFrame | None = None
+    text: str = ""
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def write_report(sections: list[Section], out: str | Path, title: str, source: str,
+                 assumptions: list[dict] | None = None) -> Path:
+    """Write ``out/report.html`` and one ``<slug>.png``/``.svg``/``.csv`` per section; return the page."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rendered = []
+    for s in sections:
+        png = None
+        if s.figure is not None:
+            data = _png(s.figure)
+            (out / f"{s.slug}.png").write_bytes(data)
+            s.figure.savefig(out / f"{s.slug}.svg", bbox_inches="tight")
+            plt.close(s.figure)
+            png = base64.b64encode(data).decode()
+        table = None
+        if s.table is not None:
+            s.table.to_csv(out / f"{s.slug}.csv", index=False)
+            table = s.table.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0)
+        rendered.append({"title": s.title, "png": png, "caption": s.caption, "table": table, "text": s.text})
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    html = env.get_template("report.html.j2").render(title=title, sections=rendered, source=source,
+                                                     version=__version__, assumptions=assumptions or [])
+    page = out / "report.html"
+    page.write_text(html)
+    return page

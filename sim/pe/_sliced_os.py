@@ -1,0 +1,351 @@
+"""Output-stationary R×C integer PE array whose PEs compute products from operand *slices*.
+
+Shared by the ANT, OliVe and BitFusion models, which differ only in how a weight × activation
+product is split into sub-products and how many sub-products a PE does per cycle (``lanes``).
+
+Machine (our model, one clock = one step of every PE):
+
+* PE (i, j) owns output O[m, n] with n = fold row base + i (weights, one output channel per row)
+  and m = fold column base + j (activations, one token per column): rows ↔ N, columns ↔ M, as
+  in BitMoD's array model (references §3). Folds: ⌈N/R⌉ · ⌈M/C⌉, N-major.
+* A product w·a becomes ``u`` sub-products ``(w_part · a_part) << shift`` (two's-complement
+  slices; the top slice is signed, the others unsigned). The sub-products of one quantization
+  group, in order (k, then activation slice, then weight slice), are packed into
+  ``steps = ⌈g·u / lanes⌉`` steps of ``lanes`` sub-products (zero padding in the last step); a
+  step never straddles a group, so a PE can scale the group's exact integer sum at its end.
+* Systolic feeding with skew: weight row i enters at the left edge i cycles late and moves one PE
+  right per cycle; activation column j enters at the top j cycles late and moves one PE down per
+  cycle. PE (i, j) works on step s at cycle s + i + j of the fold. On a step it adds the sum of
+  its lanes' sub-products to an integer accumulator; after a group's last step it does
+  ``out += float(acc) · scale[n, g]`` (float64, groups in increasing order — exactly
+  :func:`sim.reference.mpgemm`) and clears the accumulator.
+* A fold ends the cycle its last PE works: ``steps + r + c − 2`` cycles for an r×c fold (edge folds
+  use only r ≤ R rows, c ≤ C columns). Output read-out is overlapped with the next fold (double-
+  buffered output registers), so folds run back to back. SCALE-Sim's OS count (references §7)
+  charges the full R + C per fold instead.
+
+Events (counts): ``multiplies`` = sub-products computed (brick or multiplier operations, padding
+excluded); ``adds`` = the same (shift-add tree plus accumulator, one per sub-product);
+``reg_reads`` = 2 per PE-step (weight and activation operand registers); ``scale_multiplies`` and
+``fp_adds`` = one per output per group (the dequantization epilogue); ``decodes`` = weight elements
+passing a format decoder at the array edge (once per fold that streams them; 0 for plain
+integers); ``sram_reads`` = operand elements read from the buffers: weights and activations once
+per fold that streams them, plus one scale per (row, group) per fold.
+
+Utilization = sub-products computed / (R · C · lanes · cycles): the fraction of multiplier (or
+BitBrick) slots doing useful work, so a unit running at its full rate for the chosen precision
+scores 1 whatever that rate is.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from .. import formats, reference
+from ..errors import InputError
+from .base import GemmProblem, GemmResult, PEConfig, PEModel
+
+ACT_BITS = {"int4": 4, "int8": 8, "int16": 16}
+ACC_BITS = 32  # the PEs' integer group accumulator (int32)
+
+
+@njit(cache=True)
+def _os_array(w_parts, w_shift, a_parts, lane_used, step_group, group_end, scales, rows, cols):
+    """Step the array cycle by cycle. Returns (out, cycles, multiplies, pe_steps)."""
+    n_tot, steps, lanes = w_parts.shape
+    m_tot = a_parts.shape[0]
+    out = np.zeros((m_tot, n_tot))
+    w_reg = np.zeros((rows, cols, lanes), dtype=np.int64)
+    sh_reg = np.zeros((rows, cols, lanes), dtype=np.int64)
+    a_reg = np.zeros((rows, cols, lanes), dtype=np.int64)
+    w_step = np.full((rows, cols), -1, dtype=np.int64)
+    a_step = np.full((rows, cols), -1, dtype=np.int64)
+    acc = np.zeros((rows, cols), dtype=np.int64)
+    cycles = 0
+    multiplies = 0
+    pe_steps = 0
+    for n0 in range(0, n_tot, rows):
+        r = min(rows, n_tot - n0)
+        for m0 in range(0, m_tot, cols):
+            c = min(cols, m_tot - m0)
+            w_step[:, :] = -1
+            a_step[:, :] = -1
+            acc[:, :] = 0
+            t = 0
+            last_active = -1
+            while True:
+                # weights move one PE right; row i is fed i cycles late
+                for i in range(r):
+                    for j in range(c - 1, 0, -1):
+                        w_step[i, j] = w_step[i, j - 1]
+                        w_reg[i, j, :] = w_reg[i, j - 1, :]
+                        sh_reg[i, j, :] = sh_reg[i, j - 1, :]
+                    s = t - i
+                    if 0 <= s < steps:
+                        w_step[i, 0] = s
+                        w_reg[i, 0, :] = w_parts[n0 + i, s, :]
+                        sh_reg[i, 0, :] = w_shift[n0 + i, s, :]
+                    else:
+                        w_step[i, 0] = -1
+                # activations move one PE down; column j is fed j cycles late
+                for j in range(c):
+                    for i in range(r - 1, 0, -1):
+                        a_step[i, j] = a_step[i - 1, j]
+                        a_reg[i, j, :] = a_reg[i - 1, j, :]
+                    s = t - j
+                    if 0 <= s < steps:
+                        a_step[0, j] = s
+                        a_reg[0, j, :] = a_parts[m0 + j, s, :]
+                    else:
+                        a_step[0, j] = -1
+                active = False
+                for i in range(r):
+                    for j in range(c):
+                        s = w_step[i, j]
+                        if s < 0:
+                            continue
+                        if a_step[i, j] != s:
+                            raise RuntimeError("systolic skew broken: operands of different steps met")
+                        active = True
+                        total = 0
+                        for lane in range(lanes):
+                            total += (w_reg[i, j, lane] * a_reg[i, j, lane]) << sh_reg[i, j, lane]
+                        acc[i, j] += total
+                        multiplies += lane_used[s]
+                        pe_steps += 1
+                        if group_end[s]:
+                            out[m0 + j, n0 + i] += float(acc[i, j]) * scales[n0 + i, step_group[s]]
+                            acc[i, j] = 0
+                if active:
+                    last_active = t
+                elif t >= steps + max(r, c):  # every feed is exhausted and the array is empty
+                    break
+                t += 1
+            cycles += last_active + 1
+    return out, cycles, multiplies, pe_steps
+
+
+def slices(v: np.ndarray, width: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split two's-complement integers into ``count`` slices of ``width`` bits, low first.
+
+    Returns (parts with a trailing axis of ``count``, shifts (count,)); the top slice is signed,
+    the others unsigned, and ``Σ parts << shifts == v``.
+    """
+    v = np.asarray(v, dtype=np.int64)
+    shifts = np.arange(count, dtype=np.int64) * width
+    parts = (v[..., None] >> shifts) & ((1 << width) - 1)
+    parts[..., -1] = v >> shifts[-1]
+    return parts, shifts
+
+
+def mantissa_shift(v: np.ndarray, mant_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """Decoder output for exponent-like weights: ``v = mant << shift`` with ``|mant| ≤ mant_max``.
+
+    Values that fit the multiplier pass unchanged; larger ones (FLINT4's 8 and 16, OliVe's
+    outliers, all of the form m·2^e with m ∈ {1, 3}) become their odd part and its shift.
+    """
+    v = np.asarray(v, dtype=np.int64)
+    mag = np.abs(v)
+    tz = np.zeros_like(v)
+    big = mag > mant_max
+    low_bit = mag & -mag  # lowest set bit
+    tz[big] = np.log2(low_bit[big]).astype(np.int64)
+    mant = v >> tz
+    if (np.abs(mant) > mant_max).any():
+        raise InputError("--weights", "a decoded weight does not fit the multiplier as mantissa << shift")
+    return mant, tz
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """How one product is sliced: activation slices × weight slices sub-products, ``lanes`` per step."""
+
+    a_slices: int
+    w_slices: int
+    lanes: int
+
+    @property
+    def per_product(self) -> int:
+        return self.a_slices * self.w_slices
+
+    def steps_per_group(self, g: int) -> int:
+        return math.ceil(g * self.per_product / self.lanes)
+
+
+class SlicedOSArray(PEModel):
+    """Base of output-stationary integer arrays with sliced operands (see the module docstring)."""
+
+    modes = ("per-cycle", "tile")
+    weight_formats: tuple[str, ...] = ()
+    act_formats: tuple[str, ...] = ()
+    decoded_formats: tuple[str, ...] = ()  # weight formats that pass through a decoder
+    default_array: tuple[int, int] = (1, 1)
+
+    # --- what each PE defines -------------------------------------------------------------
+    @abstractmethod
+    def decomposition(self, weights: str, acts: str) -> Decomposition:
+        """Slice counts and lanes for a format pair (already checked)."""
+
+    @abstractmethod
+    def weight_parts(self, w: np.ndarray, weights: str) -> tuple[np.ndarray, np.ndarray]:
+        """Weight levels (N, K) int64 → (parts (N, K, w_slices), shifts broadcastable to it)."""
+
+    @abstractmethod
+    def act_parts(self, a: np.ndarray, acts: str) -> tuple[np.ndarray, np.ndarray]:
+        """Activations (M, K) int64 → (parts (M, K, a_slices), shifts (a_slices,))."""
+
+    # --- shared ---------------------------------------------------------------------------
+    def default_config(self) -> PEConfig:
+        return PEConfig(array=self.default_array, dataflow="os", acc="int32")
+
+    def weight_max(self, weights: str) -> int:
+        """Largest |decoded weight| of a format (for the accumulator-width check)."""
+        if weights.startswith("int"):
+            return 1 << (int(weights[3:]) - 1)
+        values = formats.get(weights).values
+        if values is not None:
+            return int(np.abs(values).max())
+        from ..formats.olive import OUTLIER_MAGNITUDES
+
+        return int(OUTLIER_MAGNITUDES.max())
+
+    def group_size(self, problem: GemmProblem) -> int:
+        g = problem.group_size or formats.get(problem.weights).default_group_size
+        return problem.k if g is None else g
+
+    def check(self, problem: GemmProblem, config: PEConfig) -> None:
+        config = self.resolve(config)
+        if problem.weights not in self.weight_formats:
+            raise InputError("--weights", f"{self.name} does not support {problem.weights!r}",
+                             ", ".join(self.weight_formats))
+        if problem.acts not in self.act_formats:
+            raise InputError("--acts", f"{self.name} does not support {problem.acts!r}", ", ".join(self.act_formats))
+        for field, v in (("m", problem.m), ("n", problem.n), ("k", problem.k)):
+            if not isinstance(v, (int, np.integer)) or v <= 0:
+                raise InputError(f"--{field}", f"must be a positive integer, got {v!r}")
+        rows, cols = config.array
+        if rows <= 0 or cols <= 0:
+            raise InputError("--array", f"rows and columns must be positive, got {rows}x{cols}")
+        if config.dataflow != "os":
+            raise InputError("--dataflow", f"{self.name} models an output-stationary array", "os")
+        if config.acc != "int32":
+            raise InputError("--acc", f"{self.name} accumulates group sums in int32", "int32")
+        g = self.group_size(problem)
+        if g <= 0 or problem.k % g:
+            raise InputError("--group-size", f"{g} does not divide K={problem.k}")
+        if problem.weights == "olive4" and g % 2:
+            raise InputError("--group-size", f"olive4 pairs elements, so the group must be even, got {g}")
+        bound = g * self.weight_max(problem.weights) * (1 << (ACT_BITS[problem.acts] - 1))
+        if bound >= 1 << (ACC_BITS - 1):
+            raise InputError("--group-size", f"a group of {g} can overflow the int32 accumulator")
+
+    def expected(self, problem: GemmProblem, config: PEConfig, a: np.ndarray, qw) -> np.ndarray:
+        """Exact integer group sums × group scales, in group order: :func:`sim.reference.mpgemm`."""
+        self._check_operands(problem, a, qw)
+        return reference.mpgemm(np.asarray(a, dtype=np.int64), qw)
+
+    def _check_operands(self, problem: GemmProblem, a, qw) -> np.ndarray:
+        if a is None or qw is None:
+            raise InputError("a/qw", "per-cycle mode needs activations and quantized weights")
+        a = np.asarray(a)
+        if a.shape != (problem.m, problem.k):
+            raise InputError("a", f"shape {a.shape} is not (M, K) = ({problem.m}, {problem.k})")
+        if qw.fmt != problem.weights or qw.codes.shape != (problem.n, problem.k) or qw.axis != 1:
+            raise InputError("qw", f"expected {problem.weights} weights of shape (N, K) = ({problem.n}, {problem.k}) "
+                             f"grouped along K; got {qw.fmt} {qw.codes.shape} axis {qw.axis}")
+        if qw.group_size != self.group_size(problem):
+            raise InputError("--group-size", f"weights have groups of {qw.group_size}, problem says "
+                             f"{self.group_size(problem)}")
+        bits = ACT_BITS[problem.acts]
+        af = a.astype(np.float64)
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        if not (np.all(af == np.rint(af)) and af.min() >= lo and af.max() <= hi):
+            raise InputError("a", f"activations must be integers in [{lo}, {hi}] for --acts {problem.acts}")
+        return a.astype(np.int64)
+
+    def _cycles(self, problem: GemmProblem, config: PEConfig) -> dict:
+        """Closed-form fold count, cycles and events of the machine described above."""
+        rows, cols = config.array
+        g = self.group_size(problem)
+        d = self.decomposition(problem.weights, problem.acts)
+        groups = problem.k // g
+        steps = groups * d.steps_per_group(g)
+        fn, fm = math.ceil(problem.n / rows), math.ceil(problem.m / cols)
+        folds = fn * fm
+        cycles = folds * (steps - 2) + problem.n * fm + problem.m * fn
+        mnk = problem.m * problem.n * problem.k
+        return {"cycles": cycles, "folds": folds, "steps": steps, "decomposition": d,
+                "multiplies": mnk * d.per_product, "pe_steps": problem.m * problem.n * steps}
+
+    def _result(self, problem, config, mode, cycles, multiplies, pe_steps, info, out=None) -> GemmResult:
+        rows, cols = config.array
+        d = info["decomposition"]
+        g = self.group_size(problem)
+        groups = problem.k // g
+        fn, fm = math.ceil(problem.n / rows), math.ceil(problem.m / cols)
+        outputs_groups = problem.m * problem.n * groups
+        w_elems = problem.n * problem.k * fm  # weights re-streamed once per column fold
+        events = {
+            "multiplies": multiplies,
+            "adds": multiplies,
+            "reg_reads": 2 * pe_steps,
+            "scale_multiplies": outputs_groups,
+            "fp_adds": outputs_groups,
+            "decodes": w_elems if problem.weights in self.decoded_formats else 0,
+            "sram_reads": w_elems + problem.m * problem.k * fn + problem.n * groups * fm,
+        }
+        util = multiplies / (rows * cols * d.lanes * cycles)
+        return GemmResult(cycles=int(cycles), utilization=float(util), events=events, mode=mode, out=out,
+                          extra={"folds": info["folds"], "steps_per_fold": info["steps"], "lanes": d.lanes,
+                                 "sub_products_per_mac": d.per_product, "group_size": g,
+                                 "array": f"{rows}x{cols}"})
+
+    def pack(self, problem: GemmProblem, a: np.ndarray, qw) -> tuple:
+        """Slice and pack operands into per-step lanes: the arrays the array kernel streams."""
+        d = self.decomposition(problem.weights, problem.acts)
+        g = qw.group_size
+        groups = problem.k // g
+        w = reference.weight_levels(qw)
+        wi = np.rint(w).astype(np.int64)
+        wp, wsh = self.weight_parts(wi, problem.weights)           # (N, K, uw)
+        wsh = np.broadcast_to(wsh, wp.shape)
+        ap, ash = self.act_parts(a, problem.acts)                   # (M, K, ua), (ua,)
+        u = d.per_product
+        # sub-product order within a k: activation slice (outer), weight slice (inner)
+        w_sub = np.broadcast_to(wp[:, :, None, :], wp.shape[:2] + (d.a_slices, d.w_slices)).reshape(
+            problem.n, problem.k * u)
+        sh_sub = (wsh[:, :, None, :] + ash[None, None, :, None]).reshape(problem.n, problem.k * u)
+        a_sub = np.broadcast_to(ap[:, :, :, None], ap.shape[:2] + (d.a_slices, d.w_slices)).reshape(
+            problem.m, problem.k * u)
+        spg = d.steps_per_group(g)
+        width = spg * d.lanes
+
+        def lanes_of(x):
+            x = x.reshape(x.shape[0], groups, g * u)
+            x = np.concatenate([x, np.zeros(x.shape[:2] + (width - g * u,), dtype=np.int64)], axis=2)
+            return np.ascontiguousarray(x.reshape(x.shape[0], groups * spg, d.lanes))
+
+        used = np.minimum(d.lanes, g * u - np.arange(spg) * d.lanes)
+        lane_used = np.tile(used, groups).astype(np.int64)
+        step_group = np.repeat(np.arange(groups), spg).astype(np.int64)
+        group_end = np.tile(np.arange(spg) == spg - 1, groups)
+        scales = np.ascontiguousarray(reference.group_scales(qw), dtype=np.float64)
+        return lanes_of(w_sub), lanes_of(sh_sub), lanes_of(a_sub), lane_used, step_group, group_end, scales
+
+    def run(self, problem: GemmProblem, config: PEConfig, mode: str, a=None, qw=None) -> GemmResult:
+        config = self.resolve(config)
+        self.check(problem, config)
+        if mode not in self.modes:
+            raise InputError("--mode", f"{self.name} has no {mode!r} mode", ", ".join(self.modes))
+        info = self._cycles(problem, config)
+        if mode == "tile":
+            return self._result(problem, config, mode, info["cycles"], info["multiplies"], info["pe_steps"], info)
+        a = self._check_operands(problem, a, qw)
+        rows, cols = config.array
+        out, cycles, multiplies, pe_steps = _os_array(*self.pack(problem, a, qw), rows, cols)
+        return self._result(problem, config, mode, cycles, multiplies, pe_steps, info, out=out)

@@ -1,0 +1,104 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+
+from lutsim.sweep import load_results, parse_spec, run_sweep
+from sim.errors import InputError
+
+SPEC = {
+    "name": "toy",
+    "base_arch": "toy-arch",
+    "axes": {"x": [-1, 1, 2, 3], "y": [1, 2, 13]},
+    "workloads": [{"n": 10}, {"n": 20}],
+    "constraints": {"area_mm2": 5},
+    "evaluator": "tests.lutsim.sweep_fixtures:toy_evaluate",
+}
+
+
+def test_grid_runs_every_point_and_records_skips_and_errors(tmp_path):
+    summary = run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False)
+    df = load_results(tmp_path)
+    assert len(df) == 4 * 3 * 2 == summary["rows"]
+    assert not df.duplicated(["point_id", "workload_id"]).any()
+    neg = df[df["p.x"] == -1]
+    assert (neg["status"] == "skipped").all() and neg["reason"].str.contains("x must be").all()
+    assert (df[(df["p.y"] == 13) & (df["p.x"] >= 0)]["status"] == "error").all()
+    big = df[(df["p.x"] == 3) & (df["p.y"] == 2)]
+    assert (big["status"] == "skipped").all() and big["reason"].str.contains("area_mm2 6 > 5").all()
+    ok = df[df["status"] == "ok"]
+    assert (ok["area_mm2"] == ok["p.x"] * ok["p.y"]).all()
+
+
+def test_rerun_resumes_without_recomputing(tmp_path):
+    run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False)
+    before = load_results(tmp_path)
+    again = run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False)
+    assert again["new_rows"] == 0 and again["already_done"] == len(before)
+    pd.testing.assert_frame_equal(load_results(tmp_path), before)
+
+
+def test_local_processes_give_the_same_rows_as_serial(tmp_path):
+    run_sweep(parse_spec(SPEC), tmp_path / "serial", jobs=1, progress=False)
+    run_sweep(parse_spec(SPEC), tmp_path / "pool", jobs=2, chunk_size=2, progress=False)
+    pd.testing.assert_frame_equal(load_results(tmp_path / "serial"), load_results(tmp_path / "pool"))
+
+
+def test_dask_local_cluster_gives_identical_rows(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    run_sweep(parse_spec(SPEC), tmp_path / "serial", jobs=1, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as cluster:
+        run_sweep(parse_spec(SPEC), tmp_path / "dask", scheduler=cluster.scheduler_address,
+                  chunk_size=3, progress=False)
+    pd.testing.assert_frame_equal(load_results(tmp_path / "serial"), load_results(tmp_path / "dask"))
+
+
+def test_killed_sweep_resumes_with_no_gaps_and_no_duplicates(tmp_path):
+    spec = dict(SPEC, axes={"x": list(range(1, 21)), "y": [1, 2]}, constraints={},
+                evaluator="tests.lutsim.sweep_fixtures:slow_evaluate")
+    code = textwrap.dedent(f"""
+        from lutsim.sweep import parse_spec, run_sweep
+        run_sweep(parse_spec({spec!r}), {str(tmp_path)!r}, jobs=1, chunk_size=2, progress=False)
+    """)
+    env = dict(os.environ, LUTSIM_TEST_DELAY="0.05")
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=os.getcwd())
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list((tmp_path / "parts").glob("part-*.parquet"))) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = load_results(tmp_path)
+    assert 0 < len(partial) < 80, "the kill should land mid-sweep"
+    os.environ["LUTSIM_TEST_DELAY"] = "0"
+    try:
+        summary = run_sweep(parse_spec(spec), tmp_path, jobs=1, progress=False)
+    finally:
+        del os.environ["LUTSIM_TEST_DELAY"]
+    df = load_results(tmp_path)
+    assert summary["already_done"] == len(partial)
+    assert len(df) == 80 and not df.duplicated(["point_id", "workload_id"]).any()
+
+
+@pytest.mark.parametrize("patch,field", [
+    ({"base_arch": None}, "base_arch"),
+    ({"axes": {"x": []}}, "axes.x"),
+    ({"sampling": {"mode": "sobol"}}, "sampling.mode"),
+    ({"constraints": {"speed": 3}}, "constraints.speed"),
+    ({"colour": "red"}, "colour"),
+])
+def test_bad_spec_names_the_field(patch, field):
+    spec = {k: v for k, v in {**SPEC, **patch}.items() if v is not None}
+    with pytest.raises(InputError, match=field.replace(".", r"\.")):
+        parse_spec(spec)
+
+
+def test_random_sampling_is_seeded():
+    spec = dict(SPEC, sampling={"mode": "random", "n": 7, "seed": 3})
+    assert parse_spec(spec).points() == parse_spec(spec).points()
+    assert len(parse_spec(spec).points()) == 7

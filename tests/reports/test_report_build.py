@@ -1,0 +1,48 @@
+import json
+
+import pytest
+
+from lutsim.cli import main
+from lutsim.sweep import parse_spec, run_sweep
+
+
+def fake_stats(arch: str, scale: float) -> dict:
+    ops = [{"name": f"L0.{n}", "kind": "linear", "repeat": 32, "cycles": int(1000 * scale * (i + 1)),
+            "bound": "memory", "utilization": 0.1 * (i + 1), "ops": 2e6 * (i + 1), "bytes": 1e5,
+            "energy_pj": 5e5, "stalls": {"dram": 100 * i, "dependency": 3}} for i, n in enumerate(["q", "k", "v"])]
+    return {"arch": arch, "model": "llama-2-7b", "quant": "w4a16-g128", "phase": "decode", "seq_len": 1,
+            "kv_len": 1024, "batch": 1, "ops": ops,
+            "totals": {"cycles": 6000, "latency_ms": 6e-3 * scale, "tokens_per_s": 1e5 / scale,
+                       "energy_per_token_mj": 0.5 * scale, "area_mm2": 2.0, "power_w": 1.0,
+                       "peak_ops_per_s": 1e12, "dram_bytes_per_s": 3.2e10},
+            "energy_breakdown_pj": {"pe": 1e6, "dram": 3e6 * scale}, "area_breakdown_mm2": {"pe": 1.5, "sram": 0.5},
+            "assumptions": {"clock_hz": 1e9, "dram_pj_per_bit": {"value": 18.75, "source": "references §3"}}}
+
+
+def test_report_from_stats_writes_page_figures_and_tables(tmp_path):
+    d = tmp_path / "stats"
+    d.mkdir()
+    (d / "a.json").write_text(json.dumps(fake_stats("lut-tc-28nm", 1.0)))
+    (d / "b.json").write_text(json.dumps(fake_stats("fp16-mac-28nm", 3.0)))
+    assert main(["report", str(d), "--out", str(tmp_path / "out")]) == 0
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "data:image/png;base64," in page and "fp16-mac-28nm" in page and "references §3" in page
+    for name in ("roofline.png", "roofline.svg", "energy_breakdown.png", "area_breakdown.png", "designs.csv"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+def test_report_from_sweep_has_pareto_fronts(tmp_path):
+    spec = {"base_arch": "toy", "axes": {"x": [1, 2, 3], "y": [1, 2]}, "workloads": [{"n": 10}],
+            "evaluator": "tests.lutsim.sweep_fixtures:toy_evaluate"}
+    run_sweep(parse_spec(spec), tmp_path / "sw", jobs=1, progress=False)
+    assert main(["report", str(tmp_path / "sw"), "--out", str(tmp_path / "rep")]) == 0
+    for name in ("designs.csv", "pareto_throughput_area.png", "pareto_energy_area.png", "energy_breakdown.png"):
+        assert (tmp_path / "rep" / name).exists()
+
+
+@pytest.mark.parametrize("content", ["{not json", json.dumps({"ops": []})])
+def test_bad_stats_is_a_clear_error(tmp_path, content, capsys):
+    f = tmp_path / "s.json"
+    f.write_text(content)
+    assert main(["report", str(f), "--out", str(tmp_path / "o")]) == 2
+    assert "error:" in capsys.readouterr().err

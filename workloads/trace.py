@@ -1,0 +1,245 @@
+"""Layer traces: the ordered ops of one forward pass of a decoder-only model.
+
+Phases: ``prefill`` (B sequences of S tokens, empty KV cache) and ``decode`` (B sequences, one new
+token each, attending over L cached positions; L counts the token just appended).
+
+Conventions (units: elements, flops, bytes):
+- Matmul ops compute, per instance, ``out[M, N] = in[M, K] · W[N, K]ᵀ``; ``count`` instances run
+  side by side (batch × heads for attention). ``flops = 2·M·N·K·count``.
+- Linear layers: M = B·T rows (T = S in prefill, 1 in decode), N = out_features, K = in_features.
+- Attention (MHA and GQA): QK per (sequence, query head): M = T, N = L_kv, K = head_dim; SV: M = T,
+  N = head_dim, K = L_kv. K and V are read once per KV head (query heads of a GQA group share them).
+  Prefill computes the full S×S score matrix (no causal skipping, as an unfused kernel executes it;
+  a sliding window is a mask there). In decode a sliding window W (Mistral) caps L_kv at min(L, W): the
+  cache is a rolling buffer of W positions.
+- Vector ops (norm, rope, softmax, act, residual): M rows of N elements, K = 0, flops = elements ×
+  a per-element count stated in :data:`VECTOR_FLOPS`.
+- Formats: inputs of linear layers are in the recipe's activation format (the producing op quantizes
+  on write); everything else between ops is fp16. K (after RoPE) and V are written to and read from
+  the KV cache in the KV format. Norm weights, biases and RoPE tables are fp16 and count as weights.
+- lm_head: in prefill only the last token of each sequence by default (what generation needs);
+  ``lm_head_all_tokens=True`` projects every token. The final norm covers the same rows.
+- Identical decoder layers are represented once, with ``repeat`` = number of layers (``layer`` = 0);
+  :meth:`Trace.expanded` unrolls them. Embedding lookups are not traced.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+
+from sim.errors import InputError
+
+from .models import ModelConfig
+from .recipes import FP16, Recipe, TensorFormat
+
+PHASES = ("prefill", "decode")
+MATMUL_KINDS = ("linear", "lm_head", "attn_qk", "attn_sv")
+BYTE_CLASSES = ("bytes_weight", "bytes_act_in", "bytes_act_out", "bytes_kv_read", "bytes_kv_write")
+
+# Flops per element of the vector ops (our counting convention, one flop per arithmetic step):
+VECTOR_FLOPS = {
+    "rmsnorm": 4,    # square, accumulate, multiply by 1/rms, multiply by gamma
+    "layernorm": 7,  # accumulate, subtract mean, square, accumulate, multiply by 1/std, gamma, beta
+    "rope": 3,       # x·cos + rotate(x)·sin: two multiplies and an add
+    "softmax": 5,    # max, subtract, exp, accumulate, divide
+    "swiglu": 5,     # silu(g) = g·sigmoid(g): negate/exp, add, divide, multiply; then × up
+    "relu": 1,
+    "residual": 1,
+}
+FP16_BYTES = 2  # IEEE binary16
+
+
+@dataclass(frozen=True)
+class Op:
+    """One op of a trace. ``flops`` and ``bytes_*`` are for one occurrence; totals multiply by ``repeat``."""
+
+    name: str
+    kind: str
+    layer: int
+    M: int
+    N: int
+    K: int
+    count: int
+    repeat: int
+    w_fmt: str
+    a_fmt: str
+    out_fmt: str
+    flops: int
+    bytes_weight: float
+    bytes_act_in: float
+    bytes_act_out: float
+    bytes_kv_read: float = 0.0
+    bytes_kv_write: float = 0.0
+
+    @property
+    def is_matmul(self) -> bool:
+        return self.kind in MATMUL_KINDS
+
+    @property
+    def bytes(self) -> float:
+        """All bytes moved by one occurrence."""
+        return sum(getattr(self, c) for c in BYTE_CLASSES)
+
+
+def _nbytes(elements: int, fmt: TensorFormat) -> float:
+    return elements * fmt.bits / 8
+
+
+@dataclass
+class Trace:
+    model: ModelConfig
+    recipe: Recipe
+    phase: str
+    batch: int
+    tokens: int  # T: tokens per sequence in this pass
+    kv_len: int  # positions attended
+    lm_head_all_tokens: bool
+    ops: list[Op]
+
+    def expanded(self) -> list[Op]:
+        """Ops with decoder layers unrolled (repeat = 1, layer = 0 … layers-1)."""
+        out = []
+        block = [op for op in self.ops if op.repeat > 1]
+        n = block[0].repeat if block else 0
+        for i in range(n):
+            out.extend(replace(op, layer=i, repeat=1) for op in block)
+        out.extend(op for op in self.ops if op.repeat == 1)
+        return out
+
+    def totals(self) -> dict:
+        t = {"flops": sum(op.flops * op.repeat for op in self.ops)}
+        for c in BYTE_CLASSES:
+            t[c] = sum(getattr(op, c) * op.repeat for op in self.ops)
+        t["bytes"] = sum(t[c] for c in BYTE_CLASSES)
+        return t
+
+    def meta(self) -> dict:
+        return {"model": self.model.name, "recipe": self.recipe.name, "phase": self.phase, "batch": self.batch,
+                "tokens": self.tokens, "kv_len": self.kv_len, "lm_head_all_tokens": self.lm_head_all_tokens,
+                "layers": self.model.layers, "layers_folded": True}
+
+    def rows(self) -> list[dict]:
+        return [asdict(op) for op in self.ops]
+
+    def to_dataframe(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows())
+
+    def to_dict(self) -> dict:
+        return {"meta": self.meta(), "model": self.model.to_dict(), "recipe": self.recipe.to_dict(),
+                "ops": self.rows(), "total": self.totals()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def _positive(field: str, v) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+        raise InputError(field, f"must be a positive integer, got {v!r}")
+    return v
+
+
+class _Builder:
+    """Appends ops for one pass; knows the formats and row counts."""
+
+    def __init__(self, m: ModelConfig, r: Recipe, batch: int, tokens: int, kv_len: int):
+        self.m, self.r, self.B, self.T, self.L = m, r, batch, tokens, kv_len
+        self.rows = batch * tokens
+        self.ops: list[Op] = []
+
+    def linear(self, name, out_f, in_f, bias, rows, w: TensorFormat, a: TensorFormat, out: TensorFormat,
+               kind="linear", repeat=1, to_cache=False):
+        bias_bytes = out_f * FP16_BYTES if bias else 0
+        out_bytes = _nbytes(rows * out_f, out)
+        self.ops.append(Op(name, kind, 0, rows, out_f, in_f, 1, repeat, w.format, a.format, out.format,
+                           2 * rows * out_f * in_f, _nbytes(out_f * in_f, w) + bias_bytes,
+                           _nbytes(rows * in_f, a), 0.0 if to_cache else out_bytes,
+                           0.0, out_bytes if to_cache else 0.0))
+
+    def vector(self, name, kind, flops_key, rows, n, reads: int, out: TensorFormat, weight_elems=0, repeat=1,
+               in_fmt: TensorFormat = FP16):
+        """``reads`` input tensors of rows×n in ``in_fmt``; output rows×n in ``out``."""
+        elems = rows * n
+        self.ops.append(Op(name, kind, 0, rows, n, 0, 1, repeat, "fp16" if weight_elems else "", in_fmt.format,
+                           out.format, VECTOR_FLOPS[flops_key] * elems, weight_elems * FP16_BYTES,
+                           reads * _nbytes(elems, in_fmt), _nbytes(elems, out)))
+
+    def decoder_layer(self):
+        m, r, rows, n = self.m, self.r, self.rows, self.m.layers
+        act, kv = r.activations, r.kv_cache
+        norm = m.norm
+        norm_w = m.hidden * (2 if norm == "layernorm" else 1)
+        lin = {s.name: s for s in m.linear_layers()}
+        o_name = "o_proj" if "o_proj" in lin else "out_proj"
+        q, k, v, o = (lin[x] for x in ("q_proj", "k_proj", "v_proj", o_name))
+        self.vector("attn_norm", "norm", norm, rows, m.hidden, 1, act, norm_w, n)
+        self.linear(q.name, q.out_features, q.in_features, q.bias, rows, r.weights, act, FP16, repeat=n)
+        self.linear(k.name, k.out_features, k.in_features, k.bias, rows, r.weights, act,
+                    FP16 if m.rope else kv, repeat=n, to_cache=not m.rope)
+        self.linear(v.name, v.out_features, v.in_features, v.bias, rows, r.weights, act, kv, repeat=n, to_cache=True)
+        if m.rope:
+            # Q stays fp16; rotated K goes to the KV cache. cos/sin tables: T positions × head_dim (fp16).
+            qe, ke = rows * m.q_dim, rows * m.kv_dim
+            self.ops.append(Op("rope", "rope", 0, rows, m.q_dim + m.kv_dim, 0, 1, n, "fp16", "fp16", "fp16",
+                               VECTOR_FLOPS["rope"] * (qe + ke), self.T * m.head_dim * FP16_BYTES,
+                               (qe + ke) * FP16_BYTES, qe * FP16_BYTES, 0.0, _nbytes(ke, kv)))
+        self.attention()
+        self.linear(o.name, o.out_features, o.in_features, o.bias, rows, r.weights, act, FP16, repeat=n)
+        self.vector("attn_residual", "residual", "residual", rows, m.hidden, 2, FP16, repeat=n)
+        self.vector("mlp_norm", "norm", norm, rows, m.hidden, 1, act, norm_w, n)
+        if m.mlp == "swiglu":
+            for s in (lin["gate_proj"], lin["up_proj"]):
+                self.linear(s.name, s.out_features, s.in_features, s.bias, rows, r.weights, act, FP16, repeat=n)
+            self.vector("mlp_act", "act", "swiglu", rows, m.intermediate, 2, act, repeat=n)
+            down = lin["down_proj"]
+        else:
+            s = lin["fc1"]
+            self.linear(s.name, s.out_features, s.in_features, s.bias, rows, r.weights, act, FP16, repeat=n)
+            self.vector("mlp_act", "act", "relu", rows, m.intermediate, 1, act, repeat=n)
+            down = lin["fc2"]
+        self.linear(down.name, down.out_features, down.in_features, down.bias, rows, r.weights, act, FP16, repeat=n)
+        self.vector("mlp_residual", "residual", "residual", rows, m.hidden, 2, FP16, repeat=n)
+
+    def attention(self):
+        m, B, T, L, kv, n = self.m, self.B, self.T, self.L, self.r.kv_cache, self.m.layers
+        bh, hd = B * m.heads, m.head_dim
+        cache_read = _nbytes(B * m.kv_heads * L * hd, kv)  # K (or V) of every KV head, read once
+        self.ops.append(Op("attn_qk", "attn_qk", 0, T, L, hd, bh, n, kv.format, "fp16", "fp16",
+                           2 * T * L * hd * bh, 0.0, bh * T * hd * FP16_BYTES, bh * T * L * FP16_BYTES,
+                           cache_read, 0.0))
+        self.vector("softmax", "softmax", "softmax", bh * T, L, 1, FP16, repeat=n)
+        self.ops.append(Op("attn_sv", "attn_sv", 0, T, hd, L, bh, n, kv.format, "fp16", self.r.activations.format,
+                           2 * T * L * hd * bh, 0.0, bh * T * L * FP16_BYTES,
+                           _nbytes(bh * T * hd, self.r.activations), cache_read, 0.0))
+
+    def head(self, lm_rows: int):
+        m, r = self.m, self.r
+        head_in = FP16 if r.lm_head.family == "float" else r.activations
+        norm_w = m.hidden * (2 if m.norm == "layernorm" else 1)
+        self.vector("final_norm", "norm", m.norm, lm_rows, m.hidden, 1, head_in, norm_w)
+        self.ops[-1] = replace(self.ops[-1], layer=-1)
+        lm = m.lm_head()
+        self.linear(lm.name, lm.out_features, lm.in_features, False, lm_rows, r.lm_head, head_in, FP16, "lm_head")
+        self.ops[-1] = replace(self.ops[-1], layer=-1)
+
+
+def build_trace(model: ModelConfig, recipe: Recipe, phase: str, seq_len: int = 1024, kv_len: int | None = None,
+                batch: int = 1, lm_head_all_tokens: bool = False) -> Trace:
+    """Trace one pass. Prefill: ``seq_len`` tokens per sequence. Decode: one token, ``kv_len`` positions
+    attended (default ``seq_len``)."""
+    if phase not in PHASES:
+        raise InputError("phase", f"unknown phase {phase!r}", ", ".join(PHASES))
+    _positive("batch", batch)
+    _positive("seq-len", seq_len)
+    if phase == "prefill":
+        tokens, kv = seq_len, seq_len
+    else:
+        tokens, kv = 1, _positive("kv-len", kv_len if kv_len is not None else seq_len)
+        if model.sliding_window:
+            kv = min(kv, model.sliding_window)
+    b = _Builder(model, recipe, batch, tokens, kv)
+    b.decoder_layer()
+    b.head(batch * tokens if lm_head_all_tokens else batch)
+    return Trace(model, recipe, phase, batch, tokens, kv, lm_head_all_tokens, b.ops)
