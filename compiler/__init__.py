@@ -1,0 +1,115 @@
+"""The compiler (``compiler``): lowers each trace op to an ISA program for one arch, and runs it.
+
+API::
+
+    from compiler import for_arch
+    c = for_arch(arch)                      # one compiler (and its caches) per arch spec
+    res = c.lower(op, recipe)               # a Lowered: program, unit, tile, search log, engine stats
+    c.hits, c.misses                        # cache counters
+
+Placement: linear layers and lm_head on the PE array (:mod:`compiler.gemm`, tile chosen by
+:mod:`compiler.search`); attention QK/SV and element-wise ops on the vector unit
+(:mod:`compiler.vector`). An lm_head whose unquantized float weights the PE cannot take (every published
+recipe keeps lm_head in FP16) runs as FP16 multiply-accumulates on the vector unit; any other format the
+PE rejects is an error naming the op and the PE's allowed formats.
+
+Cache: programs and their engine results are cached by (op spec, arch): an op spec holds the shapes and
+formats that decide the program, so identical layers (q/k/v/o of one shape, or any two ops with equal
+specs) compile and simulate once. Trace ops of identical decoder layers come folded with a repeat count;
+:mod:`lutsim.api` multiplies them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sim import engine
+from sim import pe as pe_registry
+from sim.arch import Arch, from_dict
+from sim.errors import InputError
+from sim.isa import Program
+
+from . import gemm, search, vector
+from .gemm import Tile
+from .specs import ATTENTION_KINDS, FLOAT_WEIGHTS, GEMM_KINDS, GemmSpec, VectorSpec, attention_spec, gemm_spec, \
+    vector_spec
+
+
+@dataclass
+class Lowered:
+    """One op on one arch: where it runs, its program, the engine's stats of it, and (GEMMs) the tile
+    and the tile-search log."""
+
+    spec: GemmSpec | VectorSpec
+    unit: str
+    program: Program
+    stats: engine.Stats
+    tile: Tile | None = None
+    search_log: list | None = None
+    note: str = ""
+
+
+def arch_key(arch: Arch) -> str:
+    """A canonical text of the whole arch spec (equal specs, equal keys)."""
+    return json.dumps(arch.to_dict(), sort_keys=True, default=str)
+
+
+class Compiler:
+    """Lowers ops for one arch; caches by op spec."""
+
+    def __init__(self, arch: Arch):
+        self.arch = arch
+        self._cache: dict = {}
+        self.hits = 0
+        self.misses = 0
+
+    def spec_of(self, op, recipe) -> tuple[str, GemmSpec | VectorSpec, str]:
+        """(unit, spec, note) of a trace op."""
+        if op.kind in GEMM_KINDS:
+            fmt = recipe.lm_head if op.kind == "lm_head" else recipe.weights
+            spec = gemm_spec(op, fmt)
+            try:
+                gemm.check(spec, self.arch)
+            except InputError as exc:
+                if op.kind == "lm_head" and spec.weights in FLOAT_WEIGHTS and spec.acts in FLOAT_WEIGHTS:
+                    vs = VectorSpec(ops=(), in_bytes=round(op.bytes_act_in + op.bytes_weight),
+                                    out_bytes=round(op.bytes_act_out), macs=op.M * op.N * op.K, count=op.count,
+                                    mac_shape=(op.M, op.N, op.K))
+                    return "vector", vs, f"{spec.weights} lm_head: PE {self.arch.pe.type!r} cannot take it " \
+                                         f"({exc.problem}); FP16 multiply-accumulates on the vector unit"
+                raise InputError(f"{op.name} on {self.arch.name}: {exc.field}", exc.problem, exc.allowed) from None
+            return "array", spec, ""
+        if op.kind in ATTENTION_KINDS:
+            return "vector", attention_spec(op), ""
+        return "vector", vector_spec(op), ""
+
+    def lower(self, op, recipe) -> Lowered:
+        unit, spec, note = self.spec_of(op, recipe)
+        if spec in self._cache:
+            self.hits += 1
+            return self._cache[spec]
+        self.misses += 1
+        if unit == "array":
+            found = search.search(spec, self.arch)
+            res = Lowered(spec, unit, found.program, found.stats, found.tile, found.log, note)
+        else:
+            program = vector.emit(spec, self.arch)
+            res = Lowered(spec, unit, program, engine.run(program, self.arch), note=note)
+        self._cache[spec] = res
+        return res
+
+
+@lru_cache(maxsize=32)
+def _compiler(key: str) -> Compiler:
+    return Compiler(from_dict(json.loads(key)))
+
+
+def for_arch(arch: Arch) -> Compiler:
+    """The compiler of ``arch`` (shared by every call with an equal arch spec, so caches persist)."""
+    pe_registry.get(arch.pe.type)  # an unregistered PE is an input error before anything compiles
+    return _compiler(arch_key(arch))
+
+
+__all__ = ["Compiler", "Lowered", "Tile", "arch_key", "for_arch", "gemm", "search", "vector"]

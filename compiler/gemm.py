@@ -1,0 +1,233 @@
+"""Lowering one GEMM (a linear layer) to the ISA: tiles, loop order, double buffering, epilogue.
+
+Schedule (output stationary; loop order m-tile → n-tile → k-tile):
+
+* per step (m, n, k): ``LOAD`` the activation tile (Mt×Kt) into ``abuf`` and the weight tile (Nt×Kt,
+  codes and group metadata) into ``wbuf``; on an arch with a table unit a ``PRECOMPUTE`` turns the
+  activation tile into lookup tables that stream into the LUT units (``tbuf`` holds a double-buffered
+  window of one K-group of tables per row, the fused precompute of LUT_CONTRACT "Timing"), freeing the
+  activation tile; then one array instruction per array (the Mt×Nt tile split into an am×an grid of
+  sub-tiles), each chained to the same sub-tile's previous k-step (partial sums in ``obuf``);
+* per output tile: the per-group dequantization epilogue on the vector unit (``DEQUANT`` with
+  groups = ⌈K/group⌉, one rescale per group partial sum), a ``VEC quantize`` when the output is stored
+  in a quantized format, then ``STORE``.
+* double buffering: every tile is at most half its buffer, so the DMA fetches step s+1 while the arrays
+  run step s; the store of an output tile is issued after the next tile's first loads (the DMA issues
+  in program order), so the arrays never wait for a store.
+
+DRAM traffic: A·⌈N/Nt⌉ + W·⌈M/Mt⌉ + output; the tile search (:mod:`compiler.search`) trades it
+against buffer capacity, instruction count and PE tile efficiency.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sim import pe as pe_registry
+from sim.arch import Arch
+from sim.errors import InputError
+from sim.isa import Program
+
+from .specs import GemmSpec
+
+# Accumulator bytes of partial sums kept in obuf: INT32 / FP32 = 4, FP16 = 2.
+ACC_BYTES = {"int32": 4, "fp32": 4, "fp16": 2}
+# A PE's accumulator when its config leaves it unset: LUT Tensor Core accumulates FP activations in
+# FP16 by default, INT in INT32 (LUT_CONTRACT "Datapath widths", references §1); others INT32/FP32.
+DEFAULT_FP_ACC = {"lut-tc": "fp16"}
+INT_ACTS = ("int4", "int8", "int16")
+
+
+@dataclass(frozen=True)
+class Tile:
+    """Tile sizes (elements) and the am×an split of an output tile over the arrays."""
+
+    mt: int
+    nt: int
+    kt: int
+    am: int = 1
+    an: int = 1
+
+
+def buffer_of(arch: Arch, name: str):
+    for b in arch.buffers:
+        if b.name == name:
+            return b
+    raise InputError("arch.buffers", f"arch {arch.name!r} has no buffer {name!r}; the compiler needs "
+                     "abuf (activations), wbuf (weights) and obuf (outputs), plus tbuf with a table unit",
+                     ", ".join(b.name for b in arch.buffers))
+
+
+def acc_bytes(spec: GemmSpec, arch: Arch) -> int:
+    acc = arch.pe.acc
+    if acc is None:
+        acc = "int32" if spec.acts in INT_ACTS else DEFAULT_FP_ACC.get(arch.pe.type, "fp32")
+    return ACC_BYTES.get(acc, 4)
+
+
+def problem(spec: GemmSpec, m: int, n: int, k: int) -> pe_registry.GemmProblem:
+    return pe_registry.GemmProblem(m=m, n=n, k=k, weights=spec.weights, acts=spec.acts, group_size=spec.group)
+
+
+def check(spec: GemmSpec, arch: Arch) -> None:
+    """The PE's own check of this format pair (raises InputError naming the unsupported field)."""
+    model = pe_registry.get(arch.pe.type)
+    model.check(problem(spec, spec.m, spec.n, spec.k), model.resolve(arch.pe.config()))
+
+
+@lru_cache(maxsize=65536)
+def _pe_cycles(pe_type: str, config_key: str, m: int, n: int, k: int, weights: str, acts: str,
+               group: int | None) -> int:
+    import json
+
+    from sim.pe import PEConfig
+
+    c = json.loads(config_key)
+    model = pe_registry.get(pe_type)
+    config = model.resolve(PEConfig(array=tuple(c["array"]) if c["array"] else None,
+                                    tile=tuple(c["tile"]) if c["tile"] else None, dataflow=c["dataflow"],
+                                    acc=c["acc"], options=c["options"]))
+    prob = pe_registry.GemmProblem(m=m, n=n, k=k, weights=weights, acts=acts, group_size=group)
+    return int(model.run(prob, config, "tile").cycles)
+
+
+def pe_cycles(spec: GemmSpec, arch: Arch, m: int, n: int, k: int) -> int:
+    """Cycles of one array instruction (the PE tile model, as the engine times it)."""
+    import json
+
+    p = arch.pe
+    key = json.dumps({"array": p.array, "tile": p.tile, "dataflow": p.dataflow, "acc": p.acc,
+                      "options": p.options}, sort_keys=True)
+    return _pe_cycles(p.type, key, m, n, k, spec.weights, spec.acts, spec.group)
+
+
+def _split(n: int, parts: int) -> list[tuple[int, int]]:
+    """(offset, size) of ``parts`` near-equal pieces of ``n`` (empty pieces dropped)."""
+    step = -(-n // parts)
+    return [(o, min(step, n - o)) for o in range(0, n, step)]
+
+
+def best_split(spec: GemmSpec, arch: Arch, mt: int, nt: int, kt: int) -> tuple[int, int]:
+    """The am×an grid (am·an ≤ arrays) whose slowest sub-tile is fastest; ties: fewer pieces."""
+    best = None
+    for am in range(1, arch.arrays + 1):
+        an = arch.arrays // am
+        if am > mt or an < 1:
+            continue
+        an = min(an, nt)
+        cyc = pe_cycles(spec, arch, -(-mt // am), -(-nt // an), kt)
+        key = (cyc, am * an, am)
+        if best is None or key < best[0]:
+            best = (key, am, an)
+    return best[1], best[2]
+
+
+def tile_bytes(spec: GemmSpec, arch: Arch, t: Tile) -> dict[str, int]:
+    """Bytes each buffer needs for one step of tile ``t`` (without double buffering)."""
+    out = {"abuf": math.ceil(t.mt * t.kt * spec.a_bytes), "wbuf": math.ceil(t.nt * t.kt * spec.w_bytes),
+           "obuf": t.mt * t.nt * acc_bytes(spec, arch)}
+    if arch.table_unit is not None:
+        out["tbuf"] = table_window(arch, t.mt)
+    return out
+
+
+def table_window(arch: Arch, rows: int) -> int:
+    """tbuf bytes of the streamed tables: two K-groups (double buffer) of one table per row."""
+    tu = arch.table_unit
+    return 2 * rows * tu.entries * tu.entry_bits // 8
+
+
+def fits(spec: GemmSpec, arch: Arch, t: Tile) -> bool:
+    """Every step's tiles fit half their buffer (double buffering)."""
+    return all(v <= buffer_of(arch, b).capacity // 2 for b, v in tile_bytes(spec, arch, t).items())
+
+
+def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) -> Program:
+    """The program of one GEMM with tile ``t`` (appended to ``program`` if given)."""
+    p = program if program is not None else Program(arch=arch.name)
+    lut = arch.table_unit is not None
+    opcode = arch.pe.opcode
+    acc = acc_bytes(spec, arch)
+    a_row, w_row = spec.k * spec.a_bytes, spec.k * spec.w_bytes
+    a_base, w_base = 0, math.ceil(spec.m * a_row)
+    o_base = w_base + math.ceil(spec.n * w_row) + spec.bias_bytes
+    if spec.bias_bytes:
+        b = p.add("LOAD", buf="wbuf", addr=w_base + math.ceil(spec.n * w_row), bytes=spec.bias_bytes,
+                  alloc=[("wbuf", spec.bias_bytes)])
+    pending_store = None
+    for m0, mt in _tiles(spec.m, t.mt):
+        for n0, nt in _tiles(spec.n, t.nt):
+            subs = [(sm, sn) for _, sm in _split(mt, t.am) for _, sn in _split(nt, t.an)]
+            chain = [None] * len(subs)
+            o_bytes = mt * nt * acc
+            for ki, (k0, kt) in enumerate(_tiles(spec.k, t.kt)):
+                a_b, w_b = math.ceil(mt * kt * spec.a_bytes), math.ceil(nt * kt * spec.w_bytes)
+                la = p.add("LOAD", buf="abuf", addr=a_base + math.floor(m0 * a_row + k0 * spec.a_bytes), bytes=a_b,
+                           rows=min(mt, a_b), stride=math.ceil(a_row),
+                           alloc=[("abuf", a_b)] + ([("obuf", o_bytes)] if ki == 0 else []))
+                lw = p.add("LOAD", buf="wbuf", addr=w_base + math.floor(n0 * w_row + k0 * spec.w_bytes), bytes=w_b,
+                           rows=min(nt, w_b), stride=math.ceil(w_row), alloc=[("wbuf", w_b)])
+                if ki == 1 and pending_store is not None:
+                    p.instrs.append(pending_store)  # the previous tile's store, after this tile's first loads
+                    pending_store = None
+                src = la
+                if lut:
+                    tw = table_window(arch, mt)
+                    src = p.add("PRECOMPUTE", m=mt, k=kt, acts=spec.acts, deps=[la], free=[("abuf", a_b)],
+                                alloc=[("tbuf", tw)], rd=[("abuf", a_b)])
+                mmas = []
+                for j, (sm, sn) in enumerate(subs):
+                    deps = [src, lw] + ([chain[j]] if chain[j] is not None else [])
+                    chain[j] = p.add(opcode, m=sm, n=sn, k=kt, weights=spec.weights, acts=spec.acts,
+                                     group=spec.group or 0, deps=deps,
+                                     rd=[("obuf", sm * sn * acc)] if ki else [], wr=[("obuf", sm * sn * acc)])
+                    mmas.append(chain[j])
+                free = [("wbuf", w_b)] + ([("tbuf", tw)] if lut else [("abuf", a_b)])
+                p.add("SYNC", deps=mmas, free=free)
+            last = list(chain)
+            if spec.groups:
+                last = [p.add("DEQUANT", m=mt, n=nt, groups=spec.groups, deps=last,
+                              rd=[("obuf", o_bytes)], wr=[("obuf", o_bytes)])]
+            if spec.quantize_out:
+                last = [p.add("VEC", op="quantize", elems=mt * nt, deps=last)]
+            out_b = max(1, math.ceil(mt * nt * spec.out_bytes))
+            store_deps = last
+            if pending_store is not None:  # a one-step K loop: flush before the next tile's store
+                p.instrs.append(pending_store)
+            pending_store = _store(p, o_base + math.floor((m0 * spec.n + n0) * spec.out_bytes), out_b, mt,
+                                   math.ceil(spec.n * spec.out_bytes), store_deps, o_bytes)
+    if pending_store is not None:
+        p.instrs.append(pending_store)
+    if spec.bias_bytes:
+        p.add("SYNC", deps=[len(p.instrs) - 1, b], free=[("wbuf", spec.bias_bytes)])
+    return p
+
+
+def _store(p: Program, addr: int, nbytes: int, rows: int, stride: int, deps: list[int], o_bytes: int):
+    """A STORE instruction built now, appended later (its index is fixed when appended: deps only point back)."""
+    from sim.isa import make
+
+    return make("STORE", buf="obuf", addr=addr, bytes=nbytes, rows=min(rows, nbytes), stride=stride, deps=deps,
+                free=[("obuf", o_bytes)], where=f"instr[{len(p.instrs)}]")
+
+
+def _tiles(n: int, t: int):
+    return [(o, min(t, n - o)) for o in range(0, n, t)]
+
+
+def steps(spec: GemmSpec, t: Tile) -> int:
+    return -(-spec.m // t.mt) * -(-spec.n // t.nt) * -(-spec.k // t.kt)
+
+
+def traffic(spec: GemmSpec, t: Tile) -> float:
+    """DRAM bytes of tile ``t``: A re-read per n-tile, W per m-tile, outputs once."""
+    a = spec.m * spec.k * spec.a_bytes
+    w = spec.n * spec.k * spec.w_bytes
+    return a * -(-spec.n // t.nt) + w * -(-spec.m // t.mt) + spec.m * spec.n * spec.out_bytes + spec.bias_bytes
+
+
+def instructions(spec: GemmSpec, arch: Arch, t: Tile) -> int:
+    per_step = 3 + (1 if arch.table_unit is not None else 0) + t.am * t.an
+    return steps(spec, t) * per_step + -(-spec.m // t.mt) * -(-spec.n // t.nt) * 3
