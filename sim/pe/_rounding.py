@@ -10,8 +10,6 @@ overflow to ±inf, the same result as numpy's / ml_dtypes' casts (tested against
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
@@ -22,17 +20,23 @@ EXACT_INT = (-1, 0, 0)
 VALUE_FORMATS = {"fp16": FP16, "fp32": FP32, "int32": EXACT_INT}
 
 
+@njit(cache=True, inline="always")
+def _pow2(e):
+    """2.0**e for a float64 normal exponent e (built from the IEEE bit fields)."""
+    return np.int64((e + 1023) << 52).view(np.float64)
+
+
 @njit(cache=True)
 def round_float(x, man_bits, emin, emax):
     """``x`` (float64) rounded to the format (RNE, subnormals, overflow to inf); float64 back."""
-    if man_bits < 0 or x == 0.0 or not math.isfinite(x):
+    if man_bits < 0:
         return x
-    ax = abs(x)
-    _, e = math.frexp(ax)  # ax = f·2^e with f in [0.5, 1): the leading bit has weight 2^(e−1)
-    lead = max(e - 1, emin)  # subnormals share the ulp of the smallest binade
-    ulp = math.ldexp(1.0, lead - man_bits)
-    r = np.rint(ax / ulp) * ulp
-    top = math.ldexp(2.0 - math.ldexp(1.0, -man_bits), emax)
+    exp_field = (np.float64(x).view(np.int64) >> 52) & 0x7FF
+    if exp_field == 0x7FF or x == 0.0:  # inf, NaN, ±0 pass through
+        return x
+    lead = max(exp_field - 1023, emin)  # weight of the leading bit; subnormals share the lowest binade's ulp
+    r = np.rint(abs(x) * _pow2(man_bits - lead)) * _pow2(lead - man_bits)
+    top = np.int64(((emax + 1023) << 52) | (((1 << man_bits) - 1) << (52 - man_bits))).view(np.float64)
     if r > top:
         r = np.inf
     return r if x > 0 else -r

@@ -95,8 +95,11 @@ def _group_layout(x: np.ndarray, group_size: int, k_tile: int) -> np.ndarray:
 def plane_patterns(codes: np.ndarray, code_bits: int, k_tile: int) -> np.ndarray:
     """Per-plane K-bit patterns of (N, KG, K) codes → (b, N, KG) int64; bit t ↔ activation t."""
     c = np.asarray(codes, dtype=np.int64)
-    planes = (c[None] >> np.arange(code_bits)[:, None, None, None]) & 1
-    return (planes << np.arange(k_tile)[None, None, None, :]).sum(axis=-1)
+    out = np.zeros((code_bits,) + c.shape[:-1], dtype=np.int64)
+    for t in range(k_tile):
+        for i in range(code_bits):
+            out[i] |= ((c[..., t] >> i) & 1) << t
+    return out
 
 
 @dataclass
