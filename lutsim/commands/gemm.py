@@ -137,7 +137,8 @@ def simulate(args) -> dict:
         a = random_activations(args.acts, args.m, args.k, rng)
     res = model.run(problem, config, args.mode, a, qw)
     report = {"pe": args.pe, "mode": res.mode, "m": args.m, "n": args.n, "k": args.k,
-              "weights": args.weights, "acts": args.acts, "group_size": qw.group_size if qw else args.group_size,
+              "weights": args.weights, "acts": args.acts,
+              "group_size": qw.group_size if qw else res.extra.get("group_size", args.group_size),
               "config": {"array": config.array, "tile": config.tile, "dataflow": config.dataflow,
                          "acc": config.acc or res.extra.get("acc"), "options": config.options},
               **_result_row(res)}

@@ -25,6 +25,10 @@ Readings of the contract where it is silent (documented choices):
   With the fp32 accumulator the shifted lookup ``L·2^i`` is rounded to fp32 (exact), with fp16 to fp16
   (inf on overflow). FP8 activations (E4M3, E5M2) are exact in FP16, so they use the FP16 datapath.
 * INT32 accumulator (and the Σa register) overflow raises :class:`AccumulatorOverflow`.
+* Tile K ∈ {2, 4, 8} (a pairwise adder tree needs a power of two); precompute latency log2 K cycles
+  (= PRECOMPUTE_LATENCY = 2 for K = 4).
+* Option ``table_quant`` (``PEConfig.options``; CLI ``--option table_quant=true``): INT8 tables with one
+  FP16 scale per table (FP activations only); the lookup yields fp16(code·scale).
 
 Timing (cycles): one weight plane of one K-group for all Mu×Nu (m, n) per cycle; loop order m-block,
 n-block, K-group, plane. ``cycles = ceil(M/Mu)·ceil(N/Nu)·KG·b + LUT_OUTPUT_LATENCY +
@@ -49,9 +53,16 @@ from .. import formats, reference
 from ..errors import InputError
 from ._rounding import EXACT_INT, FP16, VALUE_FORMATS, round_float
 from .base import GemmProblem, GemmResult, PEConfig, PEModel
-from .table_precompute import TABLE_K, precompute, precompute_latency, stored_entries, table_adds_per_table
+from .table_precompute import (
+    INT8_TABLE_LEVELS,
+    TABLE_K,
+    precompute,
+    precompute_latency,
+    stored_entries,
+    table_adds_per_table,
+)
 
-DEFAULT_TILE = (2, 64, 4)  # M2N64K4, 512 lookup slots (references §1, arXiv 2408.06003 §4)
+DEFAULT_TILE = (2, 64, 4)  # M2N64K4, 512 lookup slots (references §1: LUT Tensor Core, arXiv 2408.06003)
 LUT_OUTPUT_LATENCY = 1  # the RTL registers the tile result (LUT_CONTRACT "Timing")
 MAX_WEIGHT_BITS = 8  # b max of the unit (LUT_CONTRACT "RTL ports"; weights W1..W8)
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1  # two's-complement INT32 accumulator range
@@ -230,11 +241,14 @@ def rescale(p: np.ndarray, scales: np.ndarray) -> np.ndarray:
 # Operand checks.
 
 def supported_weight_formats() -> list[str]:
-    """Registered integer-affine formats of at most MAX_WEIGHT_BITS bits."""
+    """Registered formats with integer affine levels (alpha > 0, beta integers) of at most MAX_WEIGHT_BITS bits."""
     out = []
     for name in formats.names():
         f = formats.get(name)
-        if f.affine is not None and f.code_bits <= MAX_WEIGHT_BITS:
+        if f.affine is None or f.code_bits > MAX_WEIGHT_BITS:
+            continue
+        alpha, beta = f.affine
+        if alpha > 0 and alpha == int(alpha) and beta == int(beta):
             out.append(name)
     return out
 
@@ -438,8 +452,8 @@ def fp_order_emulation(a: np.ndarray, qw, k_tile: int, acc: str, table_quant: bo
     signs = 2.0 * ((pats[:, None] >> np.arange(k_tile)[None, :]) & 1) - 1.0  # (2^K, K)
     table = reference.tree_sum(acts[:, :, None, :] * signs[None, None], np.float16)  # (M, KG, 2^K)
     if table_quant:
-        scale = reference.round_to(np.abs(table).max(axis=-1) / 127.0, np.float16)[..., None]
-        q = np.clip(np.rint(table / np.where(scale > 0, scale, 1.0)), -127, 127)
+        scale = reference.round_to(np.abs(table).max(axis=-1) / INT8_TABLE_LEVELS, np.float16)[..., None]
+        q = np.clip(np.rint(table / np.where(scale > 0, scale, 1.0)), -INT8_TABLE_LEVELS, INT8_TABLE_LEVELS)
         table = reference.round_to(np.where(scale > 0, q, 0.0) * scale, np.float16)
     codes = _group_layout(np.asarray(qw.codes, dtype=np.int64), qw.group_size, k_tile)
     p = plane_patterns(codes, b, k_tile)  # (b, N, KG)
@@ -503,6 +517,17 @@ def tile_io(a: np.ndarray, codes: np.ndarray, code_bits: int, psum_in: np.ndarra
     out, _, cycles = _run_unit(pre.tables, idx[:, None, :], neg[:, None, :], 1, m, codes.shape[0], k,
                                VALUE_FORMATS[acc], psum)
     return TileIO(pre.tables[:, 0, :], idx, neg, psum, out[:, :, 0], cycles + LUT_OUTPUT_LATENCY)
+
+
+def as_bits(values: np.ndarray, fmt: str, width: int = 32) -> np.ndarray:
+    """Raw bit patterns (uint64) of tile values for driving / reading RTL ports: "fp16" and "fp32" give
+    the IEEE encodings; any other ``fmt`` gives ``width``-bit two's complement of the integer values."""
+    v = np.asarray(values, dtype=np.float64)
+    if fmt == "fp16":
+        return v.astype(np.float16).view(np.uint16).astype(np.uint64)
+    if fmt == "fp32":
+        return v.astype(np.float32).view(np.uint32).astype(np.uint64)
+    return (np.rint(v).astype(np.int64) & ((1 << width) - 1)).astype(np.uint64)
 
 
 PE = LutTensorCoreModel

@@ -10,6 +10,7 @@ from sim.pe.base import GemmProblem, PEConfig
 from sim.pe.lut_tensor_core import (
     LUT_OUTPUT_LATENCY,
     AccumulatorOverflow,
+    as_bits,
     fp_order_emulation,
     invert_index,
     supported_weight_formats,
@@ -226,3 +227,9 @@ def test_activations_outside_the_format_are_rejected():
         MODEL.run(GemmProblem(1, 2, 8, "int4", "int8"), PEConfig(), "per-cycle", np.full((1, 8), 128), qw)
     with pytest.raises(InputError, match="fp16"):
         MODEL.run(GemmProblem(1, 2, 8, "int4", "fp16"), PEConfig(), "per-cycle", np.full((1, 8), 0.1), qw)
+
+
+def test_as_bits_encodings_for_the_rtl():
+    np.testing.assert_array_equal(as_bits([1.0, -2.0], "fp16"), [0x3C00, 0xC000])
+    np.testing.assert_array_equal(as_bits([1.0], "fp32"), [0x3F800000])
+    np.testing.assert_array_equal(as_bits([-1, 5], "int", 10), [0x3FF, 5])
