@@ -375,24 +375,14 @@ class LutTensorCoreModel(PEModel):
     # -- per-cycle mode: data through the unit -----------------------------------------------------
     def _per_cycle(self, problem: GemmProblem, config: PEConfig, a, qw) -> GemmResult:
         af = self._operands(problem, a, qw)
-        mu, nu, ku = config.tile
-        acc_name = _acc_name(problem, config)
-        exact = problem.acts in INT_ACTS
-        lw = reinterpret(qw, ku)
-        pre = precompute(_group_layout(af, qw.group_size, ku), mu, EXACT_INT if exact else FP16,
-                         bool(config.options.get("table_quant")))
-        acc_fmt = VALUE_FORMATS[acc_name]
-        zeros = np.zeros((problem.m, problem.n))
-        acc, counts, cycles = _run_unit(pre.tables, lw.idx, lw.neg, lw.kgroups_per_group, mu, nu, ku, acc_fmt,
-                                        zeros)
-        act_sums = _group_act_sums(pre.tables, lw.kgroups_per_group, acc_fmt)
-        p = partial_sums(acc, act_sums, lw.zprime, lw.alpha, exact)
-        out = rescale(p, reference.group_scales(qw))
-        cycles += LUT_OUTPUT_LATENCY + precompute_latency(ku)
-        events = {**counts, **pre.events, "dequant_mults": p.size}
-        extra = self._extra(problem, config, pre.cycles)
+        run = _simulate(af, qw, problem.acts, _acc_name(problem, config), config.tile,
+                        bool(config.options.get("table_quant")))
+        out, p = run["out"], run["partial_sums"]
+        cycles = run["cycles"] + LUT_OUTPUT_LATENCY + precompute_latency(config.tile[2])
+        events = {**run["events"], "dequant_mults": p.size}
+        extra = self._extra(problem, config, run["precompute_cycles"])
         extra["partial_sums"] = p
-        if not exact:
+        if problem.acts not in INT_ACTS:
             extra["max_abs_error_vs_exact"] = float(np.nanmax(np.abs(out - reference.mpgemm(af, qw))))
         return GemmResult(cycles, self._utilization(problem, config, cycles), events, "per-cycle", out, extra)
 
@@ -422,6 +412,38 @@ class LutTensorCoreModel(PEModel):
             return reference.mpgemm(af, qw)
         return fp_order_emulation(af, qw, config.tile[2], _acc_name(problem, config),
                                   bool(config.options.get("table_quant")))
+
+
+def _simulate(af: np.ndarray, qw, acts: str, acc: str, tile, table_quant: bool) -> dict:
+    """Precompute, the unit over the loop nest, epilogue: output, partial sums, compute cycles, events."""
+    mu, nu, ku = tile
+    exact = acts in INT_ACTS
+    lw = reinterpret(qw, ku)
+    pre = precompute(_group_layout(af, qw.group_size, ku), mu, EXACT_INT if exact else FP16, table_quant)
+    acc_fmt = VALUE_FORMATS[acc]
+    zeros = np.zeros((af.shape[0], qw.codes.shape[0]))
+    acc_v, counts, cycles = _run_unit(pre.tables, lw.idx, lw.neg, lw.kgroups_per_group, mu, nu, ku, acc_fmt, zeros)
+    act_sums = _group_act_sums(pre.tables, lw.kgroups_per_group, acc_fmt)
+    p = partial_sums(acc_v, act_sums, lw.zprime, lw.alpha, exact)
+    return {"out": rescale(p, reference.group_scales(qw)), "partial_sums": p, "cycles": cycles,
+            "events": {**counts, **pre.events}, "precompute_cycles": pre.cycles}
+
+
+def lut_mpgemm(a: np.ndarray, qw, acts: str = "int8", acc: str | None = None, k_tile: int = DEFAULT_TILE[2],
+               table_quant: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Functional kernel: the unit's exact output (M, N) and group partial sums (M, N, G), no timing.
+
+    The same datapath as the per-cycle model with one tile covering the whole problem (the numbers do
+    not depend on the M/N tiling: each (m, n) accumulates K-groups in order, planes LSB first).
+    """
+    m, n = np.asarray(a).shape[0], qw.codes.shape[0]
+    problem = GemmProblem(m, n, qw.codes.shape[1], formats.get(qw.fmt).name, acts, qw.group_size)
+    model = LutTensorCoreModel()
+    config = model.resolve(PEConfig(tile=(m, n, k_tile), acc=acc, options={"table_quant": table_quant}))
+    model.check(problem, config)
+    af = model._operands(problem, a, qw)
+    run = _simulate(af, qw, acts, _acc_name(problem, config), config.tile, table_quant)
+    return run["out"], run["partial_sums"]
 
 
 def _group_act_sums(tables: np.ndarray, kpg: int, acc_format) -> np.ndarray:

@@ -18,8 +18,9 @@ Timing: the unit builds Mu tables (one per row of an M-block, for one K-group) p
 tree has one level per cycle, ``precompute_latency(K) = log2 K`` (``PRECOMPUTE_LATENCY = 2`` for K = 4,
 LUT_CONTRACT "Timing"). Loop order is m-block outer, K-group inner, the order the tensor core consumes.
 
-Events: ``table_adds`` counts the adders of the shared tree (negation is free: a sign flip), i.e. per
-table Σ_levels (nodes × 2^(span−1)) — 2 + 2 + 8 = 12 for K = 4; ``table_writes`` counts stored entries.
+Events: ``table_adds`` counts the adders of the tree (every sign pattern of each block of adjacent
+activations, the block holding a_{K−1} with its sign fixed) — (4 + 2) + 8 = 14 for K = 4;
+``table_writes`` counts stored entries.
 """
 
 from __future__ import annotations
@@ -47,11 +48,12 @@ def precompute_latency(k: int) -> int:
 
 
 def table_adds_per_table(k: int) -> int:
-    """Adders in the shared tree for one table: at level l (span 2^l), K/2^l nodes each produce the
-    2^(span−1) values distinct up to sign. K = 4 → 2·2 + 1·8 = 12."""
+    """Adders of the tree for one table: at level l (span 2^l) each block of activations sums every
+    sign pattern of its span (2^span), except the block holding a_{K−1}, whose top sign is fixed
+    (2^(span−1)). K = 4 → (4 + 2) + 8 = 14, the tree of rtl/table_precompute.py."""
     total, span = 0, 2
     while span <= k:
-        total += (k // span) * (1 << (span - 1))
+        total += (k // span - 1) * (1 << span) + (1 << (span - 1))
         span *= 2
     return total
 

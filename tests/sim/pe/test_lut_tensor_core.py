@@ -13,6 +13,7 @@ from sim.pe.lut_tensor_core import (
     as_bits,
     fp_order_emulation,
     invert_index,
+    lut_mpgemm,
     supported_weight_formats,
     tile_io,
 )
@@ -72,6 +73,16 @@ def test_fp_activations_bit_exact_against_fp16_order_emulation(case, table_quant
     bound = np.abs(a).sum(axis=1)[:, None] * np.abs(formats.get(qw.fmt).dequantize(qw)).max() + 1e-3
     assert (np.abs(res.out - exact) <= bound * (0.2 if table_quant else 0.02)).all()  # sane, not garbage
     assert res.extra["max_abs_error_vs_exact"] == np.abs(res.out - exact).max()
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=gemms(["int8", "int16", "fp16"]))
+def test_functional_kernel_equals_per_cycle_for_any_tiling(case):
+    prob, cfg, a, qw, res = _run(*case)
+    k_tile = (cfg.tile or (2, 64, 4))[2]
+    out, p = lut_mpgemm(a, qw, prob.acts, k_tile=k_tile)
+    assert np.array_equal(out, res.out, equal_nan=True)
+    np.testing.assert_array_equal(p, res.extra["partial_sums"])
 
 
 def test_fp32_accumulator_is_at_least_as_accurate_here():

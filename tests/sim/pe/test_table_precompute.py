@@ -45,8 +45,9 @@ def test_round_float_ties_to_even_and_overflow():
 
 
 def test_adder_count_and_latency_for_the_papers_k4():
-    assert table_adds_per_table(4) == 2 * 2 + 8  # two pair nodes (2 sums each up to sign) + 8 root sums
+    assert table_adds_per_table(4) == 4 + 2 + 8  # ±a0±a1 (4), ±a2+a3 (2), then the 8 stored sums
     assert table_adds_per_table(2) == 2
+    assert table_adds_per_table(8) == (3 * 4 + 2) + (16 + 8) + 128
     assert precompute_latency(4) == PRECOMPUTE_LATENCY == 2
     assert stored_entries(4) == 8
 
