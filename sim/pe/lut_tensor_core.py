@@ -225,15 +225,17 @@ def partial_sums(acc: np.ndarray, act_sums: np.ndarray, zprime: np.ndarray, alph
         if np.any(num % 2):
             raise AssertionError("odd numerator: the reinterpretation algebra is broken")
         return num // 2
-    return (alpha * acc - zprime[None] * act_sums[:, None]) / 2
+    with np.errstate(invalid="ignore"):
+        return (alpha * acc - zprime[None] * act_sums[:, None]) / 2
 
 
 def rescale(p: np.ndarray, scales: np.ndarray) -> np.ndarray:
     """``Σ_g s[n,g]·P[m,n,g]`` in float64, groups in increasing order (the reference's order)."""
     p = p.astype(np.float64)
     out = np.zeros(p.shape[:2])
-    for g in range(p.shape[2]):
-        out += p[:, :, g] * scales[None, :, g]
+    with np.errstate(invalid="ignore"):  # FP16 overflow: inf − inf = NaN, as the hardware gives
+        for g in range(p.shape[2]):
+            out += p[:, :, g] * scales[None, :, g]
     return out
 
 

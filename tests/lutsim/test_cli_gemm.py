@@ -84,3 +84,10 @@ def test_random_int_activations_hit_both_extremes(acts, lo, hi):
 def test_random_fp16_activations_are_fp16_values():
     a = random_activations("fp16", 4, 9, np.random.default_rng(0))
     assert np.array_equal(a.astype(np.float16).astype(np.float64), a) and a.std() > 0.5
+
+
+def test_lossy_table_quantization_reports_its_error(capsys):
+    rc, r = _json(capsys, ["gemm", "--pe", "lut-tc", "--m", "4", "--n", "64", "--k", "256", "--acts", "fp16",
+                           "--option", "table_quant=true", "--check", "--json"])
+    assert rc == 0 and r["exact"] is True  # bit-exact against the hardware-order emulation
+    assert 0 < r["max_abs_error_vs_exact"] < 5  # but lossy against the float64 mpGEMM
