@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -63,7 +64,7 @@ def test_bad_input_exits_2_naming_the_flag(capsys, bad, flag):
 
 def test_exit_status_2_from_the_command_line():
     p = subprocess.run([sys.executable, "-m", "lutsim", "gemm", "--pe", "lut-tc", "--m", "-1", "--n", "2", "--k", "4"],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
     assert p.returncode == 2 and "--m" in p.stderr and "Traceback" not in p.stderr
 
 
