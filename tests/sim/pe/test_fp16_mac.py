@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sim import formats, pe, reference
@@ -31,6 +31,10 @@ def _acts(rng, m, k, kind, acts):
        name=st.sampled_from(INT_FORMATS + FLOAT_FORMATS), acts=st.sampled_from(["fp16", "bf16"]),
        acc=st.sampled_from(["fp16", "fp32"]), kind=st.sampled_from(["random", "extreme", "zero-weights"]),
        seed=st.integers(0, 2**32 - 1))
+@example(m=1, n=7, k=13, rows=4, cols=3, dataflow="ws", name="int4", acts="fp16", acc="fp16", kind="random", seed=0)
+@example(m=1, n=5, k=5, rows=2, cols=2, dataflow="os", name="int8", acts="fp16", acc="fp16", kind="extreme", seed=1)
+@example(m=3, n=6, k=13, rows=4, cols=4, dataflow="is", name="ternary", acts="bf16", acc="fp32", kind="zero-weights",
+         seed=2)
 def test_per_cycle_is_bit_exact(m, n, k, rows, cols, dataflow, name, acts, acc, kind, seed):
     if name in FLOAT_FORMATS and k % 32:
         k = 32

@@ -1,11 +1,12 @@
 """The shared systolic array model and the int8-systolic PE: bit-exactness, timing, golden numbers."""
 
+import dataclasses
 import importlib.util
 
 import ml_dtypes
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sim import formats, pe, reference
@@ -161,12 +162,15 @@ def _int8_case(rng, m, n, groups, g, name, extreme):
     k = groups * g
     a = rng.integers(-128, 128, size=(m, k))
     w = rng.normal(size=(n, k))
-    if extreme == "most-negative":
-        a[:] = -128
-        w[:] = -1.0  # every weight at the most negative code
-    elif extreme == "zero-group":
+    if extreme == "zero-group":
         w[:, :g] = 0.0  # an all-zero group: zero scale, codes at the zero point
     qw = formats.get(name).quantize(w, group_size=g)
+    if extreme == "extreme-codes":  # −128 activations against the most negative and largest codes
+        a[:] = -128
+        top = 2 if name == "ternary" else (1 << formats.get(name).code_bits) - 1
+        codes = rng.choice(np.array([0, top], dtype=qw.codes.dtype), size=qw.codes.shape)
+        codes.flat[0] = 0
+        qw = dataclasses.replace(qw, codes=codes)
     return k, a, qw
 
 
@@ -174,13 +178,19 @@ def _int8_case(rng, m, n, groups, g, name, extreme):
 @given(m=st.integers(1, 9), n=st.integers(1, 11), groups=st.integers(1, 3), g=st.sampled_from([1, 3, 8, 13]),
        rows=st.integers(1, 5), cols=st.integers(1, 5), dataflow=st.sampled_from(DATAFLOWS),
        name=st.sampled_from(["int2", "int3", "int4", "int8", "ternary", "binary"]),
-       extreme=st.sampled_from(["random", "most-negative", "zero-group"]), seed=st.integers(0, 2**32 - 1))
+       extreme=st.sampled_from(["random", "extreme-codes", "zero-group"]), seed=st.integers(0, 2**32 - 1))
+@example(m=1, n=7, groups=2, g=13, rows=4, cols=3, dataflow="os", name="int8", extreme="extreme-codes", seed=0)
+@example(m=1, n=5, groups=3, g=8, rows=3, cols=2, dataflow="ws", name="int4", extreme="zero-group", seed=1)
+@example(m=1, n=9, groups=1, g=13, rows=5, cols=4, dataflow="is", name="int2", extreme="extreme-codes", seed=2)
 def test_int8_per_cycle_is_bit_exact(m, n, groups, g, rows, cols, dataflow, name, extreme, seed):
     rng = np.random.default_rng(seed)
     k, a, qw = _int8_case(rng, m, n, groups, g, name, extreme)
     problem = GemmProblem(m, n, k, name, "int8", g)
     config = PEConfig(array=(rows, cols), dataflow=dataflow)
     res = INT8.run(problem, config, "per-cycle", a, qw)
+    if extreme == "extreme-codes":
+        most_negative = -1 if name in ("ternary", "binary") else -(1 << (int(name[3:]) - 1))
+        assert reference.weight_levels(qw).min() == most_negative
     np.testing.assert_array_equal(res.extra["group_partial_sums"], reference.group_partial_sums(a, qw))
     assert np.array_equal(res.out, INT8.expected(problem, config, a, qw))
     tile = INT8.run(problem, config, "tile")
