@@ -84,7 +84,7 @@ class FoldPlan:
 
     rows, cols: array shape. folds: number of folds. stream: operands streamed per fold
     (cycles an edge is busy). period: cycles between fold starts. first_issue: cycle of the
-    first fold's first operand. stationary: "output", "weight" or "input".
+    first fold's first operand (0 for OS; 1 for WS/IS, after the first weight row is written).
     """
 
     dataflow: str
@@ -221,6 +221,15 @@ def _round(x, mode):
 
 
 @njit(cache=True)
+def _port_schedule(issued, per_fold, start, period, lane):
+    """Token number ``issued`` of an edge port (one row or column, ``lane`` cycles of skew):
+    (fold, index in fold, cycle it is due), token idx of fold f being due at start + f·period + lane + idx."""
+    f = issued // per_fold
+    idx = issued % per_fold
+    return f, idx, start + f * period + lane + idx
+
+
+@njit(cache=True)
 def _simulate(weight_stationary, left, top, rows, cols, seg, period, prod_mode, acc_mode):
     """Step the array cycle by cycle. ``weight_stationary`` 0: output-stationary (left and top
     both stream); 1: the top operand is held in the PEs and the left one streams."""
@@ -347,9 +356,7 @@ def _simulate(weight_stationary, left, top, rows, cols, seg, period, prod_mode, 
             n = left_n[i]
             if n < left_total:
                 busy = True
-                f = n // stream
-                idx = n % stream
-                due = first + f * period + i + idx
+                f, idx, due = _port_schedule(n, stream, first, period, i)
                 if t >= due:
                     if t > due:
                         hazards += 1
@@ -374,9 +381,7 @@ def _simulate(weight_stationary, left, top, rows, cols, seg, period, prod_mode, 
                 n = top_n[j]
                 if n < top_total:
                     busy = True
-                    f = n // stream
-                    idx = n % stream
-                    due = first + f * period + j + idx
+                    f, idx, due = _port_schedule(n, stream, first, period, j)
                     if t >= due:
                         if t > due:
                             hazards += 1
@@ -473,9 +478,7 @@ def _simulate(weight_stationary, left, top, rows, cols, seg, period, prod_mode, 
                 n = top_n[j]
                 if n < top_total:
                     busy = True
-                    f = n // rows
-                    i = n % rows
-                    due = first - 1 + f * period + j + i
+                    f, i, due = _port_schedule(n, rows, first - 1, period, j)  # one cycle before use
                     if t >= due:
                         if t > due:
                             hazards += 1
