@@ -40,7 +40,10 @@ Fill / drain accounting (F folds, issue period P, stream length S; cycle 0 = fir
   output buffer the next cycle: ``cycles = (F−1)·P + S + R + C``.
 
 Only the first fold's fill (skew) and the last fold's drain are exposed; every other fold costs
-exactly P cycles. :func:`tile_timing` gives these closed forms; :func:`per_cycle` steps the array
+exactly P cycles. For comparison, SCALE-Sim pays a whole fold (OS R+C+K−2, WS 2R+C+M−2) for every
+fold; for one fold our WS is R−2 cycles shorter because the row-addressed load port hides the
+weight load under the activation skew, and our OS is R+1 cycles longer because it counts the
+drain of the results out of the array. :func:`tile_timing` gives these closed forms; :func:`per_cycle` steps the array
 register by register with real data under a fixed issue period and reports any structural hazard
 it meets (a late feeder or load port, a hold or shadow register overwritten before it was read,
 a drain chain loaded before it was empty, misaligned operands). With the period above there are
