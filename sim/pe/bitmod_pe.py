@@ -24,10 +24,12 @@ One PE, per group of ``g`` weights along K (the group is padded with zeros to a 
    ``Aⱼ = ±⌊Mⱼ · 2^(xⱼ − X + 3)⌋``, ``|Aⱼ| < 2^14``.
 5. **Adder tree.** ``S = Σ Aⱼ``, exact in 17 bits signed (references §3: 11 significand + 3 guard
    + 2 carry bits for 4 lanes + sign [I]); value ``S · 2^(X − 3)``.
-6. **Group accumulator**, 23-bit signed (references §3) with an exponent ``Y`` (LSB weight),
-   starting empty (``Y = −∞``). Adding ``S`` at ``Xs = X − 3``: ``Z = max(Y, Xs)``;
-   ``R ← trunc(R · 2^(Y − Z)) + trunc(S · 2^(Xs − Z))``; if ``|R| ≥ 2^22``, ``R ← trunc(R / 2)``,
-   ``Z ← Z + 1``; ``Y ← Z``. (trunc = toward zero; one halving always suffices.)
+6. **Group accumulator**, 23-bit signed significand ``R`` (references §3) with an exponent ``Y``
+   (LSB weight), kept normalised (``2^21 ≤ |R| < 2^22``) and empty (``R = 0``, ``Y = −∞``) at the
+   start of a group. Adding ``S`` at ``Xs = X − 3``: ``Z = max(Y, Xs)``;
+   ``R ← trunc(R · 2^(Y − Z)) + trunc(S · 2^(Xs − Z))``; then with ``b = bitlen|R|``:
+   ``R ← trunc(R · 2^(22 − b))``, ``Y ← Z − (22 − b)`` (a left shift, or one truncating right
+   shift when ``b = 23``); ``R = 0`` empties it. (trunc = toward zero.)
 7. **Dequant** (bit-serial, one scale bit per cycle, LSB first, in a unit that overlaps the next
    group's accumulation, references §3): ``D = R · q`` with ``q`` the integer group scale — BitMoD:
    the 6-bit group scale (``L`` = 6 cycles), INT: the FP16 group scale's 11-bit significand
@@ -171,11 +173,19 @@ def _bitmod_array(act_bits, levels, booth, n_terms, gsp, n_groups, sc_sig, sc_ex
                             y = acc_y[r, c]
                             z = max(y, xs_sum)
                             rr = _shr_trunc(acc_r[r, c], z - y) + _shr_trunc(s, z - xs_sum)
-                            if abs(rr) >= (1 << (ACC_BITS - 1)):
-                                rr = _shr_trunc(rr, 1)
-                                z += 1
+                            if rr == 0:
+                                acc_r[r, c] = 0
+                                acc_y[r, c] = _NONE
+                                continue
+                            b = 0
+                            while (abs(rr) >> b) != 0:
+                                b += 1
+                            if b > ACC_BITS - 1:
+                                rr = _shr_trunc(rr, b - (ACC_BITS - 1))
+                            else:
+                                rr = rr << (ACC_BITS - 1 - b)
                             acc_r[r, c] = rr
-                            acc_y[r, c] = z
+                            acc_y[r, c] = z - (ACC_BITS - 1 - b)
                     ev[0] += pes * LANES
                     ev[1] += pes * LANES
                     ev[2] += pes * LANES
@@ -441,10 +451,10 @@ def _accumulate(r, y, a, a_lsb, t):
     xs = xm - GUARD_BITS
     z = np.maximum(y, xs)
     r_new = np.trunc(r * np.exp2(y - z)) + np.trunc(s * np.exp2(xs - z))
-    over = np.abs(r_new) >= 2.0 ** (ACC_BITS - 1)
-    r_new = np.where(over, np.trunc(r_new / 2), r_new)
-    z = np.where(over, z + 1, z)
-    return np.where(any_live, r_new, r), np.where(any_live, z, y)
+    left = (ACC_BITS - 1) - np.frexp(np.abs(r_new))[1]            # normalise: 2^21 <= |R| < 2^22
+    r_new = np.trunc(np.ldexp(r_new, left))
+    y_new = np.where(r_new != 0, z - left, -np.inf)
+    return np.where(any_live, r_new, r), np.where(any_live, y_new, y)
 
 
 PE = BitModPE
