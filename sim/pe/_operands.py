@@ -6,6 +6,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..formats import QuantizedTensor
+from ..formats import get as get_format
 from .base import GemmProblem, PEConfig
 
 
@@ -49,3 +50,12 @@ def folds(m: int, n: int, rows: int, cols: int, rows_over_n: bool) -> int:
     if rows_over_n:
         return -(-n // rows) * -(-m // cols)
     return -(-m // rows) * -(-n // cols)
+
+
+def effective_group(problem: GemmProblem) -> int:
+    """Group size along K: the problem's, else the format default when it divides K, else K
+    (the rule :mod:`sim.formats` quantizers follow for ``group_size=None``)."""
+    if problem.group_size is not None:
+        return int(problem.group_size)
+    d = get_format(problem.weights).default_group_size
+    return d if d is not None and problem.k % d == 0 else problem.k

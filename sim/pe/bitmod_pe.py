@@ -61,7 +61,7 @@ from numba import njit
 from ..errors import InputError
 from ..formats import get as get_format
 from ..reference import round_to, sequential_sum, weight_levels
-from ._operands import check_operands, check_shape_and_array, folds
+from ._operands import check_operands, check_shape_and_array, effective_group, folds
 from .base import GemmProblem, GemmResult, PEConfig, PEModel
 
 LANES = 4                 # FP16 activation lanes per PE (references §3)
@@ -245,14 +245,6 @@ def _bitmod_array(act_bits, levels, booth, n_terms, gsp, n_groups, sc_sig, sc_ex
 
 # ---------------------------------------------------------------------------------------------
 # operands → machine inputs
-
-def effective_group(problem: GemmProblem) -> int:
-    """Group size along K: the problem's, else the format default when it divides K, else K."""
-    if problem.group_size is not None:
-        return int(problem.group_size)
-    d = get_format(problem.weights).default_group_size
-    return d if d is not None and problem.k % d == 0 else problem.k
-
 
 def _fp16_fields(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(significand incl. hidden bit, LSB exponent) of FP16 values: x = sig · 2^exp."""
