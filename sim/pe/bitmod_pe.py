@@ -47,8 +47,8 @@ Events (per active PE, data-independent, identical in both modes): ``terms`` (la
 add + significand pass), ``shifts`` (exp-match alignments), ``adds`` (3 tree + 1 accumulator per
 PE cycle), ``decodes`` (weights decoded into terms), ``dequant_steps`` (bit-serial scale bits),
 ``fp32_adds`` (one per group), ``fp32_muls`` (channel scale, BitMoD formats), ``reg_reads``
-(lane operand registers: activation + term per lane per cycle), ``sram_read_bits`` (weights
-``code_bits`` and activations 16 bits, per fold).
+(lane operand registers: activation + term per lane per cycle), ``sram_read_bits`` (weight
+codes, group metadata and the FP16 channel scale, activations 16 bits; per fold).
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ ACC_BITS = 23             # group accumulator width (references §3)
 DEQUANT_BITS = 21         # dequant output width (references §3)
 DEFAULT_ARRAY = (32, 32)  # BitMoD prefill array rows × cols (references §3, bitmod_sim pe_array.py)
 FP16_BIAS_LSB = 25        # FP16 value = M · 2^(max(f,1) − 25): bias 15 + 10 fraction bits (IEEE 754)
-ACT_BITS = 16             # FP16 activations
+ACT_BITS = 16             # FP16 activations (IEEE 754 binary16)
+CHANNEL_SCALE_BITS = 16   # FP16 per-channel scale of BitMoD formats (sim.formats.bitmod)
 
 # weights: (terms per weight T, Booth?) — references §3 cycles per weight ceil(floor(bits)/2)
 WEIGHTS = {"bitmod_fp3": (2, False), "bitmod_fp4": (2, False),
@@ -107,19 +108,22 @@ def _term(w, idx, booth, n_terms):
             return 0, 0
         e = 2 * i + (1 if abs(d) == 2 else 0)
         return (1 if d > 0 else -1), e
-    mag = abs(w)
-    seen = 0
-    for b in range(62, -1, -1):
-        if (mag >> b) & 1:
-            if seen == idx:
-                return (1 if w > 0 else -1), b
-            seen += 1
+    rest = abs(w)
+    for n in range(idx + 1):          # strip leading ones until the idx-th
+        if rest == 0:
+            return 0, 0
+        top = 0
+        while (rest >> (top + 1)) != 0:
+            top += 1
+        if n == idx:
+            return (1 if w > 0 else -1), top
+        rest -= 1 << top
     return 0, 0
 
 
 @njit(cache=True)
 def _bitmod_array(act_bits, levels, booth, n_terms, gsp, n_groups, sc_sig, sc_exp, sc_bits, chan,
-                  rows, cols, k_real, w_bits, has_chan):
+                  rows, cols, k_real, w_bits, row_meta_bits, has_chan):
     """Step the array cycle by cycle. act_bits (M, G*gsp) FP16 patterns, levels (N, G*gsp) weight
     levels (zero padded per group). Returns (out (M, N), cycles, events)."""
     m_all, n_all = act_bits.shape[0], levels.shape[0]
@@ -135,7 +139,7 @@ def _bitmod_array(act_bits, levels, booth, n_terms, gsp, n_groups, sc_sig, sc_ex
         for m0 in range(0, m_all, cols):
             mc = min(cols, m_all - m0)
             pes = nr * mc
-            ev[8] += nr * k_real * w_bits + mc * k_real * ACT_BITS
+            ev[8] += nr * (k_real * w_bits + row_meta_bits) + mc * k_real * ACT_BITS
             acc_r = np.zeros((nr, mc), dtype=np.int64)
             acc_y = np.full((nr, mc), _NONE, dtype=np.int64)
             dq_r = np.zeros((nr, mc), dtype=np.int64)
@@ -276,6 +280,12 @@ def _fold_cycles(group: int, n_groups: int, n_terms: int, scale_bits: int) -> in
     return a + (n_groups - 1) * max(a, scale_bits) + scale_bits
 
 
+def _row_metadata_bits(weights: str, n_groups: int) -> int:
+    """Scale/tag bits read per weight row: group metadata, plus the FP16 channel scale of BitMoD."""
+    fmt = get_format(weights)
+    return n_groups * fmt.metadata_bits_per_group() + (CHANNEL_SCALE_BITS if weights.startswith("bitmod") else 0)
+
+
 def _scale_bits(weights: str) -> int:
     return BITMOD_SCALE_BITS if weights.startswith("bitmod") else FP16_SIG_BITS
 
@@ -309,7 +319,9 @@ class BitModPE(PEModel):
         fold = _fold_cycles(g, n_groups, n_terms, scale_bits)
         nf = folds(m, n, rows, cols, rows_over_n=True)
         pe_cycles = m * n * n_groups * a
-        w_bits = get_format(problem.weights).code_bits
+        fmt = get_format(problem.weights)
+        w_bits = fmt.code_bits
+        row_meta = _row_metadata_bits(problem.weights, n_groups)
         ev = {
             "terms": LANES * pe_cycles,
             "shifts": LANES * pe_cycles,
@@ -319,7 +331,7 @@ class BitModPE(PEModel):
             "fp32_adds": m * n * n_groups,
             "fp32_muls": m * n if problem.weights.startswith("bitmod") else 0,
             "reg_reads": 2 * LANES * pe_cycles,
-            "sram_read_bits": -(-m // cols) * n * k * w_bits + -(-n // rows) * m * k * ACT_BITS,
+            "sram_read_bits": -(-m // cols) * n * (k * w_bits + row_meta) + -(-n // rows) * m * k * ACT_BITS,
         }
         extra = {"array": (rows, cols), "terms_per_weight": n_terms, "group_size": g, "group_cycles": a,
                  "dequant_cycles": scale_bits, "fold_cycles": fold, "folds": nf}
@@ -356,7 +368,8 @@ class BitModPE(PEModel):
         out, cyc, evs = _bitmod_array(
             _pad_groups(act_bits, g, gsp), _pad_groups(levels.astype(np.int64), g, gsp), booth, n_terms,
             gsp, qw.n_groups, np.ascontiguousarray(sig, dtype=np.int64), np.ascontiguousarray(exp, dtype=np.int64),
-            scale_bits, chan, config.array[0], config.array[1], problem.k, fmt.code_bits, has_chan)
+            scale_bits, chan, config.array[0], config.array[1], problem.k, fmt.code_bits,
+            _row_metadata_bits(qw.fmt, qw.n_groups), has_chan)
         events = {name: int(v) for name, v in zip(EVENT_NAMES, evs)}
         return GemmResult(int(cyc), self._utilization(problem, config, int(cyc)), events, mode, out, extra)
 
