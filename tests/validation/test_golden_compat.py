@@ -17,3 +17,15 @@ def test_compatibility_modes_reproduce_published_figures(check):
 def test_exact_modes_are_exact():
     for r in validation.scalesim_rows() + validation.llm_viewer_rows():
         assert r.tolerance == 0 and r.ours == r.published
+
+
+def test_compat_scalesim_cli_reports_peer_and_ours(capsys):
+    import json
+
+    from lutsim.cli import main
+
+    assert main(["compat", "scalesim", "--m", "64", "--n", "64", "--k", "64", "--dataflow", "is", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["scalesim"]["cycles"] == 631  # references §7, measured
+    assert out["lutsim_overlapped"]["cycles"] > 0
+    assert main(["compat", "scalesim", "--m", "64", "--n", "64", "--k", "64", "--dataflow", "diag"]) == 2
