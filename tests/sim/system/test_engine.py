@@ -167,7 +167,7 @@ def random_programs(draw):
         op = draw(st.sampled_from(["LOAD", "LMMA", "VEC", "PRECOMPUTE", "STORE", "SYNC"]))
         deps = sorted(set(draw(st.lists(st.integers(0, i - 1), max_size=2)))) if i else []
         free = []
-        if held and draw(st.booleans()):
+        if op != "LOAD" and held and draw(st.booleans()):  # a LOAD's own free would come after its alloc
             j, b = held.pop(0)
             free = [("wbuf", b)]
             deps = sorted(set(deps) | {j})
