@@ -99,7 +99,7 @@ class _Decoder:
             try:
                 model.check(problem, config)
             except InputError as exc:
-                raise InputError(f"{where}.{exc.field}", exc.problem, exc.allowed) from None
+                raise InputError(f"{where}.{exc.field.lstrip('-')}", exc.problem, exc.allowed) from None
             res = model.run(problem, config, "tile")
             self._pe_cache[key] = (int(res.cycles), dict(res.events))
         return self._pe_cache[key]

@@ -44,6 +44,8 @@ def test_load_overlaps_lmma(unit_pe):
     assert (s.start[l1], s.end[l1]) == (32, 164)  # the second load runs while the array computes
     assert s.start[m1] == max(164, 132 + c) and s.cycles == s.start[m1] + c
     assert s.start[l1] < s.end[m0]
+    assert s.units["array"]["stall_dep"] == 132 + (s.start[m1] - s.end[m0])  # waiting for weights
+    assert s.units["array"]["busy"] == 2 * c and s.units["array"]["stall_space"] == 0
 
 
 def _double_buffered(capacity: int):
