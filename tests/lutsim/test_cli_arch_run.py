@@ -85,3 +85,18 @@ def test_run_human_output_and_bad_program(tmp_path, capsys):
     bad.write_text("LOAD buf=wbuf addr=0\n")
     assert main(["run", str(bad), "--arch", str(f)]) == 2
     assert "line 1" in capsys.readouterr().err
+
+
+def test_done_when_command_on_the_lut_tc_preset(capsys):
+    """``lutsim run examples/lmma_tile.s --arch lut-tc-28nm --json``: a full report once the lut-tc PE
+    is merged; before that, exit 2 naming the missing PE (never a traceback)."""
+    from sim import pe
+
+    rc = main(["run", "examples/lmma_tile.s", "--arch", "lut-tc-28nm", "--json"])
+    out = capsys.readouterr()
+    if "lut-tc" in pe.names():
+        assert rc == 0
+        r = json.loads(out.out)
+        assert r["cycles"] > 0 and r["energy_pj"] > 0 and r["area_mm2"] > 0 and "assumptions" in r
+    else:
+        assert rc == 2 and "unknown PE 'lut-tc'" in out.err
