@@ -1,0 +1,355 @@
+"""Accelerator description: frozen dataclasses, validated when built from a dict (YAML).
+
+Units: clock in MHz, technology node in nm, buffer capacity in bytes (YAML may write ``512KiB``),
+buffer width in bits per bank access, DRAM bandwidth in bits/cycle, DRAM latency in cycles,
+DRAM energy in pJ/bit, DRAM static power in mW.
+
+Every error is an :class:`sim.errors.InputError` whose field is the dotted path of the bad key
+(``arch.buffers[1].capacity``), so the CLI prints one line naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InputError
+
+#: PE models the project ships (other branches write them); accepted even before they are registered.
+KNOWN_PES = ("lut-tc", "bitmod", "mixpe", "fp16-mac", "int8-systolic", "ant", "olive", "bitfusion")
+
+#: Which array instruction each PE executes (LUT mpGEMM, bit-serial, MAC).
+ARRAY_OPCODE = {
+    "lut-tc": "LMMA",
+    "bitmod": "BSMMA",
+    "bitfusion": "BSMMA",
+    "mixpe": "MMA",
+    "fp16-mac": "MMA",
+    "int8-systolic": "MMA",
+    "ant": "MMA",
+    "olive": "MMA",
+}
+ARRAY_OPCODES = ("LMMA", "BSMMA", "MMA")
+
+#: accumulator formats a PEConfig may name (sim/pe/base.py PEConfig.acc)
+ACCUMULATORS = ("int32", "fp16", "fp32")
+
+#: Vector-unit operation kinds (VEC op=..., and "dequant" for the DEQUANT epilogue).
+VECTOR_OPS = ("norm", "softmax", "act", "rope", "residual", "quantize", "dequant")
+
+_SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
+_SIZE_UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+
+
+def _get(d: dict, key: str, path: str, default: Any = ...):
+    if not isinstance(d, dict):
+        raise InputError(path, f"expected a mapping, got {type(d).__name__}")
+    if key not in d or d[key] is None:
+        if default is ...:
+            raise InputError(f"{path}.{key}", "missing required field")
+        return default
+    return d[key]
+
+
+def _int(v, path: str, minimum: int = 1) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise InputError(path, f"expected an integer, got {v!r}")
+    if v < minimum:
+        raise InputError(path, f"must be >= {minimum}, got {v}")
+    return v
+
+
+def _num(v, path: str, minimum: float = 0.0, strict: bool = False) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise InputError(path, f"expected a number, got {v!r}")
+    if v < minimum or (strict and v == minimum):
+        raise InputError(path, f"must be {'>' if strict else '>='} {minimum}, got {v}")
+    return float(v)
+
+
+def _size(v, path: str) -> int:
+    """Bytes from an int or a string like ``512KiB``."""
+    if isinstance(v, str):
+        m = _SIZE.match(v)
+        if not m:
+            raise InputError(path, f"bad size {v!r}", "an integer number of bytes or N B/KiB/MiB/GiB")
+        v = int(m.group(1)) * _SIZE_UNITS[m.group(2)]
+    return _int(v, path, 1)
+
+
+def _unknown_keys(d: dict, allowed: set[str], path: str) -> None:
+    extra = sorted(set(d) - allowed)
+    if extra:
+        raise InputError(f"{path}.{extra[0]}", "unknown field", ", ".join(sorted(allowed)))
+
+
+def _pe_names() -> list[str]:
+    from .. import pe
+
+    return sorted(set(pe.names()) | set(KNOWN_PES))
+
+
+@dataclass(frozen=True)
+class PESpec:
+    """The processing element: a ``sim.pe`` registry name and its :class:`PEConfig` parameters.
+
+    array: (rows, cols) of a PE grid; tile: (M, N, K) of a LUT unit; opcode: the array instruction
+    it executes (default from :data:`ARRAY_OPCODE`).
+    """
+
+    type: str
+    array: tuple[int, int] | None = None
+    tile: tuple[int, int, int] | None = None
+    dataflow: str | None = None
+    acc: str | None = None
+    options: dict = field(default_factory=dict)
+    opcode: str = ""
+
+    @property
+    def pes_per_array(self) -> int:
+        """PEs in one array (rows × cols), 1 for a LUT unit described by its tile."""
+        return self.array[0] * self.array[1] if self.array else 1
+
+    def config(self):
+        from ..pe import PEConfig
+
+        return PEConfig(array=self.array, tile=self.tile, dataflow=self.dataflow, acc=self.acc,
+                        options=dict(self.options))
+
+
+@dataclass(frozen=True)
+class TableUnit:
+    """Table-precompute unit: builds ``tables_per_cycle`` tables (one per activation group of
+    ``group`` values, ``2**(group-1)`` stored entries of ``entry_bits``) after ``latency`` cycles."""
+
+    tables_per_cycle: int
+    group: int = 4
+    entry_bits: int = 16
+    latency: int = 0
+
+    @property
+    def entries(self) -> int:
+        return 2 ** (self.group - 1)
+
+
+@dataclass(frozen=True)
+class VectorUnit:
+    """Vector unit: ``lanes`` lanes; ``ops_per_cycle[op]`` elements per lane per cycle for each op."""
+
+    lanes: int
+    ops_per_cycle: dict[str, float]
+    latency: int = 0
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """On-chip SRAM buffer: capacity in bytes, ``banks`` banks of ``width``-bit words, ``ports`` per bank."""
+
+    name: str
+    capacity: int
+    banks: int = 1
+    ports: int = 1
+    width: int = 512
+
+    @property
+    def bank_bytes(self) -> int:
+        return self.capacity // self.banks
+
+
+@dataclass(frozen=True)
+class DRAMBanks:
+    """Optional DRAM row-buffer model: each DRAM row (``row_bytes``) opened costs ``row_miss_cycles``,
+    spread over ``banks`` banks working in parallel."""
+
+    banks: int
+    row_bytes: int
+    row_miss_cycles: int
+
+
+@dataclass(frozen=True)
+class DRAM:
+    """Off-chip memory: bandwidth in bits/cycle, latency in cycles, energy pJ/bit, static mW."""
+
+    bandwidth: int
+    latency: int
+    pj_per_bit: float
+    static_mw: float = 0.0
+    pj_source: str = ""
+    banks: DRAMBanks | None = None
+    pj_per_bit_write: float | None = None  # None = same as pj_per_bit (reads)
+
+    @property
+    def write_pj_per_bit(self) -> float:
+        return self.pj_per_bit if self.pj_per_bit_write is None else self.pj_per_bit_write
+
+
+@dataclass(frozen=True)
+class Arch:
+    """A whole accelerator. ``arrays`` identical PE arrays run array instructions concurrently."""
+
+    name: str
+    clock_mhz: float
+    node_nm: int
+    pe: PESpec
+    arrays: int
+    vector: VectorUnit
+    buffers: tuple[Buffer, ...]
+    dram: DRAM
+    table_unit: TableUnit | None = None
+    pnr_factor: float = 1.0
+    description: str = ""
+    sources: tuple[str, ...] = ()
+
+    def buffer(self, name: str) -> Buffer:
+        for b in self.buffers:
+            if b.name == name:
+                return b
+        raise InputError("buf", f"no buffer called {name!r} in arch {self.name!r}",
+                         ", ".join(b.name for b in self.buffers))
+
+    def buffer_index(self, name: str) -> int:
+        return self.buffers.index(self.buffer(name))
+
+    def to_dict(self) -> dict:
+        """The resolved spec as plain data (the YAML schema, every default filled in)."""
+        from dataclasses import asdict
+
+        d = asdict(self)
+        d["sources"] = list(self.sources)
+        d["buffers"] = [asdict(b) for b in self.buffers]
+        for key in ("array", "tile"):
+            if d["pe"][key] is not None:
+                d["pe"][key] = list(d["pe"][key])
+        return d
+
+
+def _shape(v, path: str, n: int) -> tuple[int, ...]:
+    if not isinstance(v, (list, tuple)) or len(v) != n:
+        raise InputError(path, f"expected a list of {n} positive integers, got {v!r}")
+    return tuple(_int(x, f"{path}[{i}]") for i, x in enumerate(v))
+
+
+def _pe(d: dict, path: str) -> PESpec:
+    _unknown_keys(d, {"type", "array", "tile", "dataflow", "acc", "options", "opcode"}, path)
+    kind = _get(d, "type", path)
+    allowed = _pe_names()
+    if kind not in allowed:
+        raise InputError(f"{path}.type", f"unknown PE {kind!r}", ", ".join(allowed))
+    array = _get(d, "array", path, None)
+    tile = _get(d, "tile", path, None)
+    if array is None and tile is None:
+        raise InputError(f"{path}.array", "give the array shape [rows, cols] or the LUT tile [M, N, K]")
+    from ..pe.base import DATAFLOWS
+
+    dataflow = _get(d, "dataflow", path, None)
+    if dataflow is not None and dataflow not in DATAFLOWS:
+        raise InputError(f"{path}.dataflow", f"unknown dataflow {dataflow!r}", ", ".join(DATAFLOWS))
+    acc = _get(d, "acc", path, None)
+    if acc is not None and acc not in ACCUMULATORS:
+        raise InputError(f"{path}.acc", f"unknown accumulator {acc!r}", ", ".join(ACCUMULATORS))
+    opcode = _get(d, "opcode", path, ARRAY_OPCODE.get(kind, ""))
+    if opcode not in ARRAY_OPCODES:
+        raise InputError(f"{path}.opcode", f"{opcode!r} is not an array instruction" if opcode
+                         else f"PE {kind!r} has no default array instruction", ", ".join(ARRAY_OPCODES))
+    options = _get(d, "options", path, {})
+    if not isinstance(options, dict):
+        raise InputError(f"{path}.options", "expected a mapping")
+    return PESpec(type=kind,
+                  array=None if array is None else _shape(array, f"{path}.array", 2),
+                  tile=None if tile is None else _shape(tile, f"{path}.tile", 3),
+                  dataflow=dataflow, acc=acc,
+                  options=dict(options), opcode=opcode)
+
+
+def _table(d: dict, path: str) -> TableUnit:
+    _unknown_keys(d, {"tables_per_cycle", "group", "entry_bits", "latency"}, path)
+    return TableUnit(tables_per_cycle=_int(_get(d, "tables_per_cycle", path), f"{path}.tables_per_cycle"),
+                     group=_int(_get(d, "group", path, 4), f"{path}.group"),
+                     entry_bits=_int(_get(d, "entry_bits", path, 16), f"{path}.entry_bits"),
+                     latency=_int(_get(d, "latency", path, 0), f"{path}.latency", 0))
+
+
+def _vector(d: dict, path: str) -> VectorUnit:
+    _unknown_keys(d, {"lanes", "ops_per_cycle", "latency"}, path)
+    ops = _get(d, "ops_per_cycle", path)
+    if not isinstance(ops, dict):
+        raise InputError(f"{path}.ops_per_cycle", "expected a mapping op -> elements per lane per cycle")
+    rates = {}
+    for op in VECTOR_OPS:
+        if op not in ops:
+            raise InputError(f"{path}.ops_per_cycle.{op}", "missing required field")
+        rates[op] = _num(ops[op], f"{path}.ops_per_cycle.{op}", 0.0, strict=True)
+    _unknown_keys(ops, set(VECTOR_OPS), f"{path}.ops_per_cycle")
+    return VectorUnit(lanes=_int(_get(d, "lanes", path), f"{path}.lanes"), ops_per_cycle=rates,
+                      latency=_int(_get(d, "latency", path, 0), f"{path}.latency", 0))
+
+
+def _buffer(d: dict, path: str) -> Buffer:
+    _unknown_keys(d, {"name", "capacity", "banks", "ports", "width"}, path)
+    name = _get(d, "name", path)
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise InputError(f"{path}.name", f"bad buffer name {name!r}", "an identifier")
+    b = Buffer(name=name, capacity=_size(_get(d, "capacity", path), f"{path}.capacity"),
+               banks=_int(_get(d, "banks", path, 1), f"{path}.banks"),
+               ports=_int(_get(d, "ports", path, 1), f"{path}.ports"),
+               width=_int(_get(d, "width", path, 512), f"{path}.width"))
+    if b.capacity % b.banks:
+        raise InputError(f"{path}.banks", f"capacity {b.capacity} B is not divisible by {b.banks} banks")
+    return b
+
+
+def _dram(d: dict, path: str) -> DRAM:
+    _unknown_keys(d, {"bandwidth", "latency", "pj_per_bit", "pj_per_bit_write", "static_mw", "pj_source", "banks"},
+                  path)
+    write = _get(d, "pj_per_bit_write", path, None)
+    banks = _get(d, "banks", path, None)
+    if banks is not None:
+        bp = f"{path}.banks"
+        _unknown_keys(banks, {"banks", "row_bytes", "row_miss_cycles"}, bp)
+        banks = DRAMBanks(banks=_int(_get(banks, "banks", bp), f"{bp}.banks"),
+                          row_bytes=_size(_get(banks, "row_bytes", bp), f"{bp}.row_bytes"),
+                          row_miss_cycles=_int(_get(banks, "row_miss_cycles", bp), f"{bp}.row_miss_cycles", 0))
+    return DRAM(bandwidth=_int(_get(d, "bandwidth", path), f"{path}.bandwidth"),
+                latency=_int(_get(d, "latency", path), f"{path}.latency", 0),
+                pj_per_bit=_num(_get(d, "pj_per_bit", path), f"{path}.pj_per_bit"),
+                static_mw=_num(_get(d, "static_mw", path, 0.0), f"{path}.static_mw"),
+                pj_source=str(_get(d, "pj_source", path, "")), banks=banks,
+                pj_per_bit_write=None if write is None else _num(write, f"{path}.pj_per_bit_write"))
+
+
+_TOP = {"name", "description", "sources", "clock_mhz", "node_nm", "pe", "arrays", "table_unit", "vector",
+        "buffers", "dram", "pnr_factor"}
+
+
+def from_dict(d: dict, path: str = "arch") -> Arch:
+    """Build and validate an :class:`Arch` from plain data (a parsed YAML document)."""
+    if not isinstance(d, dict):
+        raise InputError(path, f"expected a mapping at the top level, got {type(d).__name__}")
+    _unknown_keys(d, _TOP, path)
+    bufs = _get(d, "buffers", path)
+    if not isinstance(bufs, list) or not bufs:
+        raise InputError(f"{path}.buffers", "expected a non-empty list of buffers")
+    buffers = tuple(_buffer(b, f"{path}.buffers[{i}]") for i, b in enumerate(bufs))
+    names = [b.name for b in buffers]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup:
+        raise InputError(f"{path}.buffers", f"two buffers are called {dup!r}")
+    table = _get(d, "table_unit", path, None)
+    sources = _get(d, "sources", path, [])
+    if not isinstance(sources, list):
+        raise InputError(f"{path}.sources", "expected a list of strings")
+    return Arch(
+        name=str(_get(d, "name", path)),
+        description=str(_get(d, "description", path, "")),
+        sources=tuple(str(s) for s in sources),
+        clock_mhz=_num(_get(d, "clock_mhz", path), f"{path}.clock_mhz", 0.0, strict=True),
+        node_nm=_int(_get(d, "node_nm", path), f"{path}.node_nm"),
+        pe=_pe(_get(d, "pe", path), f"{path}.pe"),
+        arrays=_int(_get(d, "arrays", path, 1), f"{path}.arrays"),
+        table_unit=None if table is None else _table(table, f"{path}.table_unit"),
+        vector=_vector(_get(d, "vector", path), f"{path}.vector"),
+        buffers=buffers,
+        dram=_dram(_get(d, "dram", path), f"{path}.dram"),
+        pnr_factor=_num(_get(d, "pnr_factor", path, 1.0), f"{path}.pnr_factor", 0.0, strict=True),
+    )

@@ -1,0 +1,76 @@
+"""Area of an arch (mm²): PEs + table unit + vector unit + SRAM.
+
+* PEs: ``arrays`` × PEs per array × the PE's synthesis area (``data/constants.yaml``, scaled to the
+  node), or — the calibration hook — ``ge_count`` × ``um2_per_ge`` from yosys gate-equivalent counts
+  of our own RTL (pass both; the µm²/GE figure must be for the arch's node).
+* Table unit: ``tables_per_cycle`` × µm² per table/cycle (LUT Tensor Core, references §1).
+* Vector unit: ``lanes`` × one FP16 MAC PE (a proxy, flagged in the assumptions).
+* SRAM: banks × the CACTI-fit bank area for the bank size (references §6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..arch import Arch
+from ..errors import InputError
+from .constants import scale, scaling_assumption, sram_bank, table
+
+_UM2_PER_MM2 = 1e6
+
+
+@dataclass
+class AreaReport:
+    """Total area (mm²), its breakdown by component (mm²) and the constants used."""
+
+    total_mm2: float
+    breakdown: dict[str, float]
+    assumptions: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"total_mm2": self.total_mm2, "breakdown_mm2": self.breakdown, "assumptions": self.assumptions}
+
+
+def pe_area_from_ge(ge_count: float, um2_per_ge: float) -> float:
+    """µm² of a PE from a yosys gate-equivalent count (NAND2 = 1 GE) and the node's µm² per GE."""
+    if ge_count <= 0 or um2_per_ge <= 0:
+        raise InputError("ge_count" if ge_count <= 0 else "um2_per_ge", "must be > 0")
+    return ge_count * um2_per_ge
+
+
+def area(arch: Arch, ge_count: float | None = None, um2_per_ge: float | None = None) -> AreaReport:
+    """Area of ``arch``; ``ge_count`` and ``um2_per_ge`` (both or neither) calibrate the PE area."""
+    t, node = table(), arch.node_nm
+    used: dict = {"node_nm": node, "technology_scaling": scaling_assumption()}
+    out: dict[str, float] = {}
+    count = arch.arrays
+    if (ge_count is None) != (um2_per_ge is None):
+        raise InputError("ge_count" if ge_count is None else "um2_per_ge", "give both ge_count and um2_per_ge")
+    entry = t["pe"].get(arch.pe.type)
+    if ge_count is not None:
+        pe_um2 = pe_area_from_ge(ge_count, um2_per_ge)
+        count *= arch.pe.pes_per_array if entry is None or entry["per"] == "pe" else 1
+        used["pe"] = {"um2": pe_um2, "ge_count": ge_count, "um2_per_ge": um2_per_ge, "source": "yosys GE count (hook)"}
+    elif entry is not None:
+        pe_um2 = scale(entry["area_um2"], entry["node_nm"], node, "area")
+        count *= arch.pe.pes_per_array if entry["per"] == "pe" else 1
+        used["pe"] = {"um2": pe_um2, "per": entry["per"], "source": entry["source"]}
+    else:
+        pe_um2 = 0.0
+        used["pe"] = {"um2": 0.0, "source": f"MISSING: no area figure for PE {arch.pe.type!r}; pass ge_count"}
+    out["array"] = count * pe_um2 / _UM2_PER_MM2
+    if arch.table_unit is not None:
+        tu = t["table_unit"]
+        per = scale(tu["area_um2_per_table_per_cycle"], tu["node_nm"], node, "area")
+        out["table"] = arch.table_unit.tables_per_cycle * per / _UM2_PER_MM2
+        used["table"] = {"um2_per_table_per_cycle": per, "source": tu["source"]}
+    lane = t["vector_lane"]
+    lane_um2 = scale(lane["area_um2"], lane["node_nm"], node, "area")
+    out["vector"] = arch.vector.lanes * lane_um2 / _UM2_PER_MM2
+    used["vector"] = {"um2_per_lane": lane_um2, "source": lane["source"]}
+    sram = t["sram"]
+    for b in arch.buffers:
+        bank = sram_bank(b.bank_bytes / 1024)
+        out[f"sram:{b.name}"] = b.banks * scale(bank["area_mm2"], sram["node_nm"], node, "area")
+    used["sram_model"] = {"fit": sram["fit"], "source": sram["source"]}
+    return AreaReport(total_mm2=float(sum(out.values())), breakdown=out, assumptions=used)

@@ -1,0 +1,36 @@
+"""The constants table (``sim/cost/data/constants.yaml``) and the technology-node scaling rule."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+DATA = Path(__file__).parent / "data" / "constants.yaml"
+
+
+@lru_cache(maxsize=1)
+def table() -> dict:
+    """The parsed constants file (read once)."""
+    return yaml.safe_load(DATA.read_text())
+
+
+def scale(value: float, from_nm: float, to_nm: float, kind: str) -> float:
+    """Scale an ``"energy"`` or ``"area"`` figure from one node to another (rule and source in the
+    data file's ``technology_scaling``)."""
+    rule = table()["technology_scaling"]
+    return value * (to_nm / from_nm) ** rule[f"{kind}_exponent"]
+
+
+def sram_bank(bank_kib: float) -> dict:
+    """Read/write pJ per 512-bit access, leakage mW and area mm² of one bank at 28 nm, from the
+    linear fit through the CACTI points."""
+    p0, p1 = table()["sram"]["points"][:2]
+    t = (bank_kib - p0["kib"]) / (p1["kib"] - p0["kib"])
+    return {k: p0[k] + t * (p1[k] - p0[k]) for k in ("read_pj", "write_pj", "leakage_mw", "area_mm2")}
+
+
+def scaling_assumption() -> dict:
+    r = table()["technology_scaling"]
+    return {"energy_exponent": r["energy_exponent"], "area_exponent": r["area_exponent"], "source": r["source"]}

@@ -1,0 +1,113 @@
+"""Energy of a run: Σ events × per-event energy + leakage × time (pJ).
+
+Components (keys of the breakdown):
+
+* ``dram``: bits read × ``dram.pj_per_bit`` + bits written × ``dram.pj_per_bit_write``;
+  ``dram_static``: ``dram.static_mw`` × time.
+* ``sram:NAME``: bits read/written × CACTI-fit pJ per bit of the buffer's bank size;
+  ``sram_leakage``: banks × CACTI-fit leakage × time.
+* ``array``: array active cycles × pJ per cycle of the PE (synthesis figure, per PE or per LUT
+  unit) × PEs per array; for a PE with no figure, Σ ``pe:<event>`` × the Horowitz per-event
+  energies (events without an entry are listed under ``uncosted_events``).
+* ``table``: tables built × pJ per table; ``vector``: elements × the FP16 actions of each op.
+
+Logic energies are scaled from their node to the arch's node and multiplied by ``arch.pnr_factor``
+(BitMoD's place-and-route factor, references §3). Logic leakage is not modelled (no cited figure).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..arch import Arch
+from .constants import scale, scaling_assumption, sram_bank, table
+
+_PJ_PER_MW_S = 1e9  # 1 mW for 1 s = 1 mJ = 1e9 pJ
+
+
+@dataclass
+class EnergyReport:
+    """Total energy (pJ), its breakdown by component (pJ) and the constants used."""
+
+    total_pj: float
+    breakdown: dict[str, float]
+    assumptions: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"total_pj": self.total_pj, "breakdown_pj": self.breakdown, "assumptions": self.assumptions}
+
+
+def event_pj(name: str, node_nm: int) -> float | None:
+    """pJ of one action called ``name`` at ``node_nm``, or None if the table has no entry."""
+    e = table()["events"].get(name)
+    return None if e is None else scale(e["pj"], e["node_nm"], node_nm, "energy")
+
+
+def _array(arch: Arch, ev: dict, used: dict) -> float:
+    node = arch.node_nm
+    entry = table()["pe"].get(arch.pe.type)
+    if entry is not None:
+        per_cycle = scale(entry["pj_per_cycle"], entry["node_nm"], node, "energy")
+        n = arch.pe.pes_per_array if entry["per"] == "pe" else 1
+        used["array"] = {"pj_per_cycle": per_cycle, "per": entry["per"], "count_per_array": n,
+                         "source": entry["source"]}
+        return ev.get("active_cycles", 0) * per_cycle * n
+    total, uncosted, per_event = 0.0, [], {}
+    for key, count in ev.items():
+        if not key.startswith("pe:"):
+            continue
+        pj = event_pj(key[3:], node)
+        if pj is None:
+            uncosted.append(key[3:])
+        else:
+            per_event[key[3:]] = pj
+            total += count * pj
+    used["array"] = {"pj_per_event": per_event, "uncosted_events": sorted(uncosted),
+                     "source": table()["events"][next(iter(table()["events"]))]["source"]}
+    return total
+
+
+def energy(stats, arch: Arch) -> EnergyReport:
+    """Energy of the run ``stats`` (a :class:`sim.engine.Stats`) on ``arch``."""
+    t = table()
+    node, seconds, pnr = arch.node_nm, stats.seconds, arch.pnr_factor
+    ev = stats.events
+    used: dict = {}
+    out: dict[str, float] = {}
+    dram = ev.get("dram", {})
+    out["dram"] = (dram.get("read_bits", 0) * arch.dram.pj_per_bit
+                   + dram.get("write_bits", 0) * arch.dram.write_pj_per_bit)
+    out["dram_static"] = arch.dram.static_mw * seconds * _PJ_PER_MW_S
+    sram = t["sram"]
+    leak = 0.0
+    for b in arch.buffers:
+        bank = sram_bank(b.bank_bytes / 1024)
+        rd = scale(bank["read_pj"], sram["node_nm"], node, "energy") / sram["width_bits"]
+        wr = scale(bank["write_pj"], sram["node_nm"], node, "energy") / sram["width_bits"]
+        e = ev.get(f"buf:{b.name}", {})
+        out[f"sram:{b.name}"] = e.get("read_bits", 0) * rd + e.get("write_bits", 0) * wr
+        leak += b.banks * bank["leakage_mw"] * seconds * _PJ_PER_MW_S
+        used[f"sram:{b.name}"] = {"bank_kib": b.bank_bytes / 1024, "read_pj_per_bit": rd, "write_pj_per_bit": wr,
+                                  "leakage_mw_per_bank": bank["leakage_mw"]}
+    out["sram_leakage"] = leak
+    out["array"] = _array(arch, ev.get("array", {}), used) * pnr
+    tu = t["table_unit"]
+    per_table = scale(tu["pj_per_table"], tu["node_nm"], node, "energy")
+    out["table"] = ev.get("table", {}).get("tables", 0) * per_table * pnr
+    vec = 0.0
+    for key, count in ev.get("vector", {}).items():
+        if key.startswith("elems:"):
+            actions = t["vector_ops"]["ops"][key[6:]]
+            vec += count * sum(n * event_pj(a, node) for a, n in actions.items())
+    out["vector"] = vec * pnr
+    used.update({
+        "node_nm": node, "clock_mhz": arch.clock_mhz, "seconds": seconds, "pnr_factor": pnr,
+        "dram": {"pj_per_bit": arch.dram.pj_per_bit, "pj_per_bit_write": arch.dram.write_pj_per_bit,
+                 "static_mw": arch.dram.static_mw, "source": arch.dram.pj_source},
+        "sram_model": {"fit": sram["fit"], "source": sram["source"]},
+        "table": {"pj_per_table": per_table, "source": tu["source"]},
+        "vector": {"source": t["vector_ops"]["source"], "event_source": t["events"]["fp16_add"]["source"]},
+        "technology_scaling": scaling_assumption(),
+        "not_modelled": ["logic leakage (no cited figure)"],
+    })
+    return EnergyReport(total_pj=float(sum(out.values())), breakdown=out, assumptions=used)

@@ -1,0 +1,90 @@
+"""The engine (``sim.engine``): runs a program on an arch, units concurrent, limited by dependencies,
+buffer capacity, bank conflicts and DRAM bandwidth/latency.
+
+API::
+
+    from sim import arch, engine, isa
+    stats = engine.run(isa.load("examples/lmma_tile.s"), arch.load("lut-tc-28nm"))
+    stats.cycles, stats.units["array"]["utilization"], stats.events["dram"]["read_bits"]
+    json.dump(stats.chrome_trace(), open("trace.json", "w"))   # Perfetto / chrome://tracing
+
+Model: :mod:`sim.engine.decode` (durations of each instruction) and :mod:`sim.engine.kernel`
+(the schedule). Double buffering is not special-cased: it follows from ``alloc``/``free`` and
+dependencies. Energy and area of a run: :mod:`sim.cost`.
+
+Model limits (by design, stated so results can be read correctly):
+
+* each unit class issues in program order; the arrays share one in-order queue (an array
+  instruction waiting for its operands holds back the next one even if another array is idle);
+* one DMA engine serves LOAD and STORE; DRAM latency overlaps the next transfer, bandwidth does not;
+* bank conflicts are per instruction (its stride against the bank count); port contention between
+  concurrent instructions on one buffer is not modelled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..arch import Arch
+from ..errors import InputError
+from ..isa import Program
+from .decode import CLASSES, Decoded, decode
+from .kernel import schedule
+from .stats import Stats
+
+
+def run_decoded(dec: Decoded) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Schedule decoded arrays: (start, end, unit, unit_stats, peak, status); status -1 = ok, else the
+    index of an instruction whose buffer space is never freed."""
+    n = dec.occ.shape[0]
+    start = np.zeros(n, np.int64)
+    end = np.zeros(n, np.int64)
+    unit = np.zeros(n, np.int64)
+    unit_stats = np.zeros((len(dec.unit_names), 4), np.int64)
+    peak = np.zeros(dec.capacity.shape[0], np.int64)
+    status = schedule(dec.occ, dec.dur, dec.q_ptr, dec.q_idx, dec.class_first, dec.class_count, dec.dep_ptr,
+                      dec.dep_idx, dec.alloc_ptr, dec.alloc_buf, dec.alloc_bytes, dec.free_ptr, dec.free_buf,
+                      dec.free_bytes, dec.capacity, start, end, unit, unit_stats, peak)
+    return start, end, unit, unit_stats, peak, int(status)
+
+
+def assumptions(a: Arch) -> dict:
+    """The arch constants a run depends on, with their sources."""
+    return {"arch": a.name, "clock_mhz": a.clock_mhz, "node_nm": a.node_nm, "pe": a.pe.type,
+            "pe_model_mode": "tile", "arrays": a.arrays,
+            "dram": {"bandwidth_bits_per_cycle": a.dram.bandwidth, "latency_cycles": a.dram.latency,
+                     "pj_per_bit": a.dram.pj_per_bit, "source": a.dram.pj_source},
+            "buffers": {b.name: {"bytes": b.capacity, "banks": b.banks, "ports": b.ports, "width_bits": b.width}
+                        for b in a.buffers},
+            "pnr_factor": a.pnr_factor, "arch_sources": list(a.sources)}
+
+
+def run(program: Program, arch: Arch) -> Stats:
+    """Execute ``program`` on ``arch``; see :class:`Stats` for what comes back."""
+    dec = decode(program, arch)
+    start, end, unit, ustats, peak, status = run_decoded(dec)
+    if status >= 0:
+        ins = program.instrs[status]
+        raise InputError(f"instr[{status}].alloc", f"{ins.op} waits forever for buffer space "
+                         f"{list(ins.alloc)}: no earlier instruction frees enough")
+    cycles = int(end.max()) if len(end) else 0
+    units = {}
+    for u, name in enumerate(dec.unit_names):
+        if name == "sync" or (name == "table" and arch.table_unit is None):
+            continue
+        busy, sdep, sspace, count = (int(x) for x in ustats[u])
+        units[name] = {"busy": busy, "stall_dep": sdep, "stall_space": sspace,
+                       "idle": cycles - busy - sdep - sspace, "utilization": busy / cycles if cycles else 0.0,
+                       "instructions": count}
+    if arch.arrays > 1:  # all arrays together; utilization over arrays x cycles
+        inst = [units[f"array{j}"] for j in range(arch.arrays)]
+        agg = {k: sum(u[k] for u in inst) for k in ("busy", "stall_dep", "stall_space", "idle", "instructions")}
+        agg["utilization"] = agg["busy"] / (cycles * arch.arrays) if cycles else 0.0
+        units["array"] = agg
+    return Stats(cycles=cycles, units=units, events=dec.events,
+                 peak_bytes={b.name: int(p) for b, p in zip(arch.buffers, peak)}, start=start, end=end, unit=unit,
+                 unit_names=dec.unit_names, ops=[i.op for i in program.instrs], clock_mhz=arch.clock_mhz,
+                 assumptions=assumptions(arch))
+
+
+__all__ = ["CLASSES", "Decoded", "Stats", "decode", "run", "run_decoded"]

@@ -1,0 +1,188 @@
+"""Instructions and programs.
+
+An :class:`Instr` is an opcode, its operands (``args``, filled with defaults), an optional label,
+its dependencies (indices of *earlier* instructions that must finish before it starts), and four
+lists shared by every opcode:
+
+* ``alloc`` ``((buf, bytes), ...)``: space reserved in a buffer when the instruction starts; it
+  waits until the buffer has that much free space.
+* ``free`` ``((buf, bytes), ...)``: space released when the instruction ends.
+* ``rd`` / ``wr`` ``((buf, bytes, stride), ...)``: buffer reads / writes it performs (for energy
+  and bank conflicts; ``stride`` is the distance in bank words between consecutive accesses, 1 =
+  contiguous). ``LOAD`` writes and ``STORE`` reads their ``buf`` implicitly (``bstride``).
+
+Opcodes and operands (sizes in bytes, shapes in elements):
+
+=========== ============================================ ==========================================
+opcode      operands                                     unit, duration
+=========== ============================================ ==========================================
+LOAD        buf addr bytes [rows stride bstride]         DMA: DRAM → buffer; latency + bytes·8/bw
+STORE       buf addr bytes [rows stride bstride]         DMA: buffer → DRAM
+PRECOMPUTE  m k acts                                     table unit: m·⌈k/group⌉ tables
+LMMA        m n k weights acts [group]                   array: LUT mpGEMM tile (PE tile model)
+BSMMA       m n k weights acts [group]                   array: bit-serial tile (PE tile model)
+MMA         m n k weights acts [group]                   array: MAC tile (PE tile model)
+DEQUANT     m n groups                                   vector unit: m·n·groups rescales
+VEC         op elems                                     vector unit: op ∈ norm softmax act rope
+                                                         residual quantize
+SYNC        (none). Without ``after``: a full barrier,    no unit, zero cycles
+            after everything before it, before everything
+            after it. With ``after``: a join token.
+=========== ============================================ ==========================================
+
+``rows``/``stride``: a 2-D DMA of ``rows`` rows of ``bytes/rows`` bytes, ``stride`` bytes apart in
+DRAM (0 = contiguous). ``group`` 0 = the weight format's default group size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import InputError
+
+VEC_OPS = ("norm", "softmax", "act", "rope", "residual", "quantize")
+
+# operand name -> (kind, default or ... for required, minimum for ints); kinds: "int", "str", "op"
+_DMA = {"buf": ("str", ...), "addr": ("int", ..., 0), "bytes": ("int", ..., 1), "rows": ("int", 1, 1),
+        "stride": ("int", 0, 0), "bstride": ("int", 1, 1)}
+_MMA = {"m": ("int", ..., 1), "n": ("int", ..., 1), "k": ("int", ..., 1), "weights": ("str", ...),
+        "acts": ("str", ...), "group": ("int", 0, 0)}
+SCHEMA: dict[str, dict[str, tuple]] = {
+    "LOAD": _DMA,
+    "STORE": _DMA,
+    "PRECOMPUTE": {"m": ("int", ..., 1), "k": ("int", ..., 1), "acts": ("str", ...)},
+    "LMMA": _MMA,
+    "BSMMA": _MMA,
+    "MMA": _MMA,
+    "DEQUANT": {"m": ("int", ..., 1), "n": ("int", ..., 1), "groups": ("int", ..., 1)},
+    "VEC": {"op": ("op", ...), "elems": ("int", ..., 1)},
+    "SYNC": {},
+}
+OPCODES = tuple(SCHEMA)
+
+
+_NAME_BAD = frozenset(" =,:;#")
+
+
+def _check_arg(spec: tuple, name: str, value, where: str):
+    kind = spec[0]
+    if kind == "int":
+        if value.__class__ is not int:  # exact int: rejects bool, float, numpy scalars alike
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InputError(f"{where}.{name}", f"expected an integer, got {value!r}")
+            value = int(value)
+        if value < spec[2]:
+            raise InputError(f"{where}.{name}", f"must be >= {spec[2]}, got {value}")
+    elif kind == "op":
+        if value not in VEC_OPS:
+            raise InputError(f"{where}.{name}", f"unknown vector op {value!r}", ", ".join(VEC_OPS))
+    elif not isinstance(value, str) or not value or not _NAME_BAD.isdisjoint(value):
+        raise InputError(f"{where}.{name}", f"expected a name, got {value!r}")
+    return value
+
+
+def _sizes(items, what: str, n: int, where: str) -> tuple:
+    """Checked (buf, bytes[, stride]) entries; rd/wr entries without a stride get stride 1."""
+    if not items:
+        return ()
+    out = []
+    for it in items:
+        it = tuple(it)
+        if len(it) == 2 and n == 3:
+            it = (*it, 1)
+        if len(it) != n or not isinstance(it[0], str) or any(
+                isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in it[1:]):
+            raise InputError(f"{where}.{what}", f"bad entry {it!r}",
+                             "buf:bytes" if n == 2 else "buf:bytes or buf:bytes:stride, positive")
+        out.append(it)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Instr:
+    """One instruction (see the module docstring). Build with :func:`make` to get checked defaults."""
+
+    op: str
+    args: tuple[tuple[str, int | str], ...] = ()
+    deps: tuple[int, ...] = ()
+    alloc: tuple[tuple[str, int], ...] = ()
+    free: tuple[tuple[str, int], ...] = ()
+    rd: tuple[tuple[str, int, int], ...] = ()
+    wr: tuple[tuple[str, int, int], ...] = ()
+    label: str | None = None
+
+    def __getitem__(self, name: str):
+        for k, v in self.args:
+            if k == name:
+                return v
+        raise KeyError(name)
+
+    def get(self, name: str, default=None):
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+
+def make(opcode: str, /, *, deps=(), alloc=(), free=(), rd=(), wr=(), label: str | None = None,
+         where: str = "instr", **args) -> Instr:
+    """Build a checked instruction: ``make("LOAD", buf="wbuf", addr=0, bytes=256, alloc=[("wbuf", 256)])``.
+
+    ``rd``/``wr`` entries may be ``(buf, bytes)`` (stride 1) or ``(buf, bytes, stride)``.
+    """
+    op = opcode.upper()
+    if op not in SCHEMA:
+        raise InputError(f"{where}.op", f"unknown opcode {op!r}", ", ".join(OPCODES))
+    schema = SCHEMA[op]
+    if len(args) > len(schema) or not schema.keys() >= args.keys():
+        name = next(n for n in args if n not in schema)
+        raise InputError(f"{where}.{name}", f"not an operand of {op}", ", ".join(schema) or "(none)")
+    full = []
+    for name, spec in schema.items():
+        if name in args:
+            full.append((name, _check_arg(spec, name, args[name], where)))
+        elif spec[1] is ...:
+            raise InputError(f"{where}.{name}", f"{op} needs operand {name!r}")
+        else:
+            full.append((name, spec[1]))
+    if label is not None and (not label or not (label[0].isalpha() or label[0] == "_")
+                              or not all(c.isalnum() or c in "_." for c in label)):
+        raise InputError(f"{where}.label", f"bad label {label!r}", "an identifier (letters, digits, _ .)")
+    return Instr(op=op, args=tuple(full), deps=tuple(int(d) for d in deps), alloc=_sizes(alloc, "alloc", 2, where),
+                 free=_sizes(free, "free", 2, where), rd=_sizes(rd, "rd", 3, where), wr=_sizes(wr, "wr", 3, where),
+                 label=label)
+
+
+@dataclass
+class Program:
+    """An ordered list of instructions; ``arch`` optionally names the arch it was compiled for.
+
+    Append with :meth:`add` (returns the new instruction's index, to use in later ``deps``).
+    """
+
+    instrs: list[Instr] = field(default_factory=list)
+    arch: str | None = None
+
+    def add(self, opcode: str, /, **kw) -> int:
+        try:
+            self.instrs.append(make(opcode, **kw))
+        except InputError as exc:  # name the instruction
+            if "where" in kw or not exc.field.startswith("instr"):
+                raise
+            raise InputError(f"instr[{len(self.instrs)}]" + exc.field[5:], exc.problem, exc.allowed) from None
+        return len(self.instrs) - 1
+
+    def __len__(self) -> int:
+        return len(self.instrs)
+
+    def validate(self) -> None:
+        """Dependencies point to earlier instructions; labels are unique."""
+        seen = set()
+        for i, ins in enumerate(self.instrs):
+            for d in ins.deps:
+                if not 0 <= d < i:
+                    raise InputError(f"instr[{i}].after", f"dependency {d} is not an earlier instruction")
+            if ins.label is not None:
+                if ins.label in seen:
+                    raise InputError(f"instr[{i}].label", f"label {ins.label!r} is used twice")
+                seen.add(ins.label)
