@@ -61,10 +61,11 @@ def sweep_sections(df: pd.DataFrame, caption: str) -> list[Section]:
     return sections
 
 
-def stats_sections(runs: list[dict], roofs: list[dict], caption: str) -> list[Section]:
+def stats_sections(runs: list[dict], roofs: list[dict], caption: str,
+                   gpu_points: list[dict] | None = None) -> list[Section]:
     """Roofline, breakdowns, utilization/stalls and a comparison table from simulate stats."""
     runs = [check_stats(r, f"stats[{i}]") for i, r in enumerate(runs)]
-    points, acc_roofs = [], []
+    points, acc_roofs = list(gpu_points or []), []
     for r in runs:
         label = r.get("arch", "design")
         t = r["totals"]
@@ -111,8 +112,36 @@ def load_stats(path: Path) -> list[dict]:
     return runs
 
 
-def build_report(source: str | Path, out: str | Path, roofs: list[dict] | None = None) -> Path:
-    """A sweep directory (with ``parts/``) or stats JSON -> ``out/report.html`` and its files."""
+DEFAULT_GPUS = ("a100-80g", "h100-sxm")
+
+
+def gpu_roofs_and_points(stats: dict, gpus: tuple[str, ...]) -> tuple[list[dict], list[dict]]:
+    """Roofs of GPU presets and the same workload's ops on each GPU (in the precision it runs them)."""
+    from workloads.models import get_model
+    from workloads.recipes import get_recipe
+    from workloads.trace import build_trace
+
+    from .roofline import get_gpu, roofline_trace
+
+    trace = build_trace(get_model(stats["model"]), get_recipe(stats["quant"]), stats["phase"],
+                        seq_len=stats.get("seq_len") or 1, kv_len=stats.get("kv_len"), batch=stats.get("batch") or 1)
+    roofs, points = [], []
+    for key in gpus:
+        gpu = get_gpu(key)
+        res = roofline_trace(trace, gpu)
+        roofs.append({"name": gpu.key, "peak_ops_per_s": max(gpu.peaks.values()), "bytes_per_s": gpu.bandwidth,
+                      "kind": "gpu"})
+        for r in res["ops"]:
+            if r["bytes"] and r["ops"]:
+                points.append({"label": r["name"], "device": gpu.key, "intensity": r["ops"] / r["bytes"],
+                               "ops_per_s": r["ops"] / (r["latency_ms"] * 1e-3)})
+    return roofs, points
+
+
+def build_report(source: str | Path, out: str | Path, gpus: tuple[str, ...] = DEFAULT_GPUS) -> Path:
+    """A sweep directory (with ``parts/``) or stats JSON -> ``out/report.html`` and its files.
+
+    For stats, the roofline shows the GPU presets ``gpus`` with the same workload's layers on them."""
     from lutsim.sweep import load_results
 
     source = Path(source)
@@ -128,10 +157,12 @@ def build_report(source: str | Path, out: str | Path, roofs: list[dict] | None =
         runs = load_stats(source)
         if not runs:
             raise ValueError(f"DIR_OR_STATS: {source} holds no stats JSON files")
+        runs = [check_stats(r, f"stats[{i}]") for i, r in enumerate(runs)]
         r0 = runs[0]
         caption = (f"{r0.get('model')} {r0.get('quant')} {r0.get('phase')} (seq {r0.get('seq_len')}, "
                    f"kv {r0.get('kv_len')}, batch {r0.get('batch')}); DRAM and energy constants in Assumptions.")
-        sections = stats_sections(runs, roofs or [], caption)
+        roofs, gpu_points = gpu_roofs_and_points(r0, gpus) if gpus else ([], [])
+        sections = stats_sections(runs, roofs, caption, gpu_points)
         assumptions = [{"name": k, "value": v.get("value", v) if isinstance(v, dict) else v,
                         "source": v.get("source", "") if isinstance(v, dict) else ""}
                        for k, v in r0.get("assumptions", {}).items()]

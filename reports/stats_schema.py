@@ -30,7 +30,8 @@ OP_FIELDS = ("name", "kind", "repeat", "cycles", "bound", "utilization", "ops", 
 
 def check_stats(stats: dict, where: str = "stats") -> dict:
     """Raise ValueError naming the first missing field of a stats dict; return it unchanged."""
-    for key in ("ops", "totals", "energy_breakdown_pj", "area_breakdown_mm2", "assumptions"):
+    for key in ("model", "quant", "phase", "ops", "totals", "energy_breakdown_pj", "area_breakdown_mm2",
+                "assumptions"):
         if key not in stats:
             raise ValueError(f"{where}: missing field {key!r} (is this the JSON of 'lutsim simulate --json'?)")
     for key in REQUIRED_TOTALS:

@@ -67,14 +67,89 @@ def ltc_table1_rows() -> list[Row]:
     return rows
 
 
+# --- SCALE-Sim 3.0.0 (references §7): measured cycle counts, (array R, C, M, N, K, dataflow, cycles) ---------
+SCALESIM_MEASURED = [
+    (32, 32, 64, 64, 64, "os", 503), (32, 32, 64, 64, 64, "ws", 631), (32, 32, 64, 64, 64, "is", 631),
+    (8, 8, 20, 12, 30, "os", 263), (8, 8, 20, 12, 30, "ws", 335), (8, 8, 20, 12, 30, "is", 407),
+    (16, 8, 100, 24, 40, "os", 1301), (16, 8, 100, 24, 40, "ws", 1241), (16, 8, 100, 24, 40, "is", 2417),
+    (32, 32, 512, 512, 512, "os", 146_943), (32, 32, 512, 512, 512, "ws", 155_135),
+]
+
+
+def scalesim_rows() -> list[Row]:
+    """Our SCALE-Sim compatibility mode (int8-systolic, --mode scalesim) on every measured case."""
+    from sim import pe
+    from sim.pe.base import GemmProblem, PEConfig
+
+    model = pe.get("int8-systolic")
+    rows = []
+    for r, c, m, n, k, df, cycles in SCALESIM_MEASURED:
+        res = model.run(GemmProblem(m, n, k, "int8", "int8"), model.resolve(PEConfig(array=(r, c), dataflow=df)),
+                        "scalesim")
+        rows.append(Row("SCALE-Sim 3.0.0", f"{r}x{c} {df.upper()} M,N,K={m},{n},{k} (cycles)", cycles, res.cycles,
+                        0.0, "measured by running scalesim (references §7)"))
+    return rows
+
+
+# --- BitMoD's analytical tile model (references §3; BitMoD-HPCA-25 speedup_plot.ipynb) -----------------------
+BITMOD_PUBLISHED = [("fp16", "prefill", 3_156_574_208), ("fp16", "decode", 413_518_608),
+                    ("bitmod-lossy", "prefill", 1_202_921_472), ("bitmod-lossy", "decode", 79_493_200)]
+BITMOD_HEADLINE = {"ant": 1.69, "olive": 1.48}  # mean speedup over 6 models (references §3)
+
+
+def bitmod_rows() -> list[Row]:
+    """Compatibility mode: their published Llama-2-7B cycle counts exactly, and their headline ratios."""
+    from sim.compat.bitmod_tile_model import bitmod_cycles, comparison
+    from workloads.models import get_model
+
+    m = get_model("llama-2-7b")
+    rows = [Row("BitMoD tile model", f"Llama-2-7B {d} {ph} (cycles)", pub, bitmod_cycles(m, d, ph)["total_cycles"],
+                0.0, "compatibility mode") for d, ph, pub in BITMOD_PUBLISHED]
+    speedups = [comparison(get_model(n))["speedups"] for n in ("llama-2-7b", "llama-2-13b", "llama-3-8b")]
+    for base, pub in BITMOD_HEADLINE.items():
+        ours = sum(s[f"bitmod-lossy_over_{base}"]["mean_prefill_and_prefill+N"] for s in speedups) / len(speedups)
+        rows.append(Row("BitMoD tile model", f"BitMoD-lossy speedup over {base.upper()} (mean)", pub, ours, 0.15,
+                        "ours averages the 3 models with published decode precisions; theirs 6 models"))
+    return rows
+
+
+# --- LLM-Viewer (references §7): LLaMA-2-7B, batch 1, 1024 tokens, A100-40G, no FlashAttention ----------------
+LLM_VIEWER_PUBLISHED = [("prefill", 16, "latency_ms", 50.79), ("prefill", 16, "ops", 13.82e12),
+                        ("decode", 16, "latency_ms", 8.854), ("decode", 16, "bytes", 13.77e9),
+                        ("decode", 4, "latency_ms", 2.481), ("decode", 4, "bytes", 3.857e9)]
+
+
+def llm_viewer_rows() -> list[Row]:
+    """Compatibility mode (--compat llm-viewer) against the published figures, to 4 significant digits."""
+    from reports.llm_viewer_compat import llm_viewer_roofline
+    from reports.roofline import get_gpu
+    from workloads.models import get_model
+
+    m, gpu = get_model("llama-2-7b"), get_gpu("a100-40g", llm_viewer=True)
+    rows = []
+    for phase, w_bits, key, pub in LLM_VIEWER_PUBLISHED:
+        total = llm_viewer_roofline(m, gpu, phase, 1024, 1, w_bits, 16, 16)["total"]
+        ours = float(f"{total[key]:.4g}")
+        rows.append(Row("LLM-Viewer", f"{phase} W{w_bits}A16 {key}", pub, ours, 0.0, "4 significant digits"))
+    return rows
+
+
 CHECKS: dict[str, Callable[[], list[Row]]] = {
     "LUT Tensor Core Table 1 (peak and density formulas)": ltc_table1_rows,
+    "SCALE-Sim compatibility mode (systolic baseline)": scalesim_rows,
+    "BitMoD tile-model compatibility mode": bitmod_rows,
+    "LLM-Viewer roofline compatibility mode": llm_viewer_rows,
 }
 
 
 def register(title: str, fn: Callable[[], list[Row]]) -> None:
     """Add a table to the report (modules that own a compatibility mode call this)."""
     CHECKS[title] = fn
+
+
+def _num(v: float) -> str:
+    """Integers in full with thousands separators (cycle counts), others to 6 significant digits."""
+    return f"{int(v):,}" if float(v).is_integer() and abs(v) < 1e15 else f"{v:,.6g}"
 
 
 def render(checks: dict[str, Callable[[], list[Row]]] | None = None) -> str:
@@ -87,7 +162,7 @@ def render(checks: dict[str, Callable[[], list[Row]]] | None = None) -> str:
         lines += [f"## {title}", "", "| metric | published | ours | rel. error | within | note |",
                   "|---|---:|---:|---:|:---:|---|"]
         for r in fn():
-            lines.append(f"| {r.metric} | {r.published:,.6g} | {r.ours:,.6g} | {100 * r.rel_error:+.3f} % | "
+            lines.append(f"| {r.metric} | {_num(r.published)} | {_num(r.ours)} | {100 * r.rel_error:+.3f} % | "
                          f"{'yes' if r.within else 'NO'} (±{100 * r.tolerance:g} %) | {r.note} |")
         lines.append("")
     return "\n".join(lines)

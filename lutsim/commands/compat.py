@@ -1,13 +1,13 @@
 """``lutsim compat``: peer tools' analytical models, reproduced exactly (reported beside our own model).
 
-Actions: ``bitmod`` (BitMoD's tile model, references §3). Each action is one entry of :data:`ACTIONS`
-(add_arguments, run), so further peers (e.g. SCALE-Sim) slot in beside it.
+Actions: ``bitmod`` (BitMoD's tile model, references §3) and ``scalesim`` (SCALE-Sim's folds,
+references §7). Each action is one entry of :data:`ACTIONS` (add_arguments, run).
 """
 
 from __future__ import annotations
 
 NAME = "compat"
-HELP = "reproduce a peer simulator's published numbers (bitmod)"
+HELP = "reproduce a peer simulator's published numbers (bitmod, scalesim)"
 
 
 def _bitmod_arguments(p) -> None:
@@ -39,7 +39,41 @@ def _bitmod_run(args) -> int:
     return 0
 
 
-ACTIONS = {"bitmod": (_bitmod_arguments, _bitmod_run, "BitMoD's analytical tile model (HPCA'25)")}
+def _scalesim_arguments(p) -> None:
+    p.add_argument("--m", type=int, required=True, help="rows of A (M x K)")
+    p.add_argument("--n", type=int, required=True, help="columns of B (K x N)")
+    p.add_argument("--k", type=int, required=True, help="reduction length")
+    p.add_argument("--array", default="32x32", help="systolic array RxC (default 32x32)")
+    p.add_argument("--dataflow", default="os", help="os, ws or is (default os)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _scalesim_run(args) -> int:
+    from lutsim.commands.gemm import parse_dims
+    from lutsim.output import print_json
+    from sim import pe
+    from sim.pe.base import GemmProblem, PEConfig
+
+    model = pe.get("int8-systolic")
+    cfg = model.resolve(PEConfig(array=parse_dims(args.array, "--array", 2), dataflow=args.dataflow))
+    problem = GemmProblem(args.m, args.n, args.k, "int8", "int8")
+    model.check(problem, cfg)
+    peer = model.run(problem, cfg, "scalesim")
+    ours = model.run(problem, cfg, "tile")
+    res = {"m": args.m, "n": args.n, "k": args.k, "array": list(cfg.array), "dataflow": cfg.dataflow,
+           "scalesim": {"cycles": peer.cycles, "utilization": peer.utilization},
+           "lutsim_overlapped": {"cycles": ours.cycles, "utilization": ours.utilization},
+           "source": "SCALE-Sim 3.0.0 fold formulas (references §7), reported beside our overlapped model"}
+    if args.json:
+        print_json(res)
+    else:
+        print(f"SCALE-Sim 3.0.0: {peer.cycles:,} cycles (utilization {peer.utilization:.4f}); "
+              f"lutsim overlapped folds: {ours.cycles:,} cycles (utilization {ours.utilization:.4f})")
+    return 0
+
+
+ACTIONS = {"bitmod": (_bitmod_arguments, _bitmod_run, "BitMoD's analytical tile model (HPCA'25)"),
+           "scalesim": (_scalesim_arguments, _scalesim_run, "SCALE-Sim 3.0.0 systolic fold formulas")}
 
 
 def add_arguments(p) -> None:

@@ -13,15 +13,19 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--trace", metavar="FILE", help="write a Chrome/Perfetto trace JSON of every instruction")
     p.add_argument("--per-instruction", action="store_true", help="include per-instruction start/end (JSON)")
+    p.add_argument("--pe-ge", type=float, metavar="GE", help="PE area from a yosys gate-equivalent count "
+                   "(with --um2-per-ge) instead of the synthesis figure")
+    p.add_argument("--um2-per-ge", type=float, metavar="UM2", help="µm² per gate equivalent at the arch's node")
 
 
-def result(program, a, per_instruction: bool = False) -> tuple[dict, object]:
+def result(program, a, per_instruction: bool = False, ge_count: float | None = None,
+           um2_per_ge: float | None = None) -> tuple[dict, object]:
     """The report dict of one run (what ``--json`` prints) and the engine stats."""
     from sim import cost, engine
 
     stats = engine.run(program, a)
     e = cost.energy(stats, a)
-    ar = cost.area(a)
+    ar = cost.area(a, ge_count=ge_count, um2_per_ge=um2_per_ge)
     report = {
         "arch": a.name, "instructions": len(program), "cycles": stats.cycles, "seconds": stats.seconds,
         "utilization": {name: u["utilization"] for name, u in stats.units.items()},
@@ -47,7 +51,7 @@ def run(args) -> int:
         import sys
 
         print(f"note: program was written for {program.arch!r}, running on {a.name!r}", file=sys.stderr)
-    report, stats = result(program, a, args.per_instruction)
+    report, stats = result(program, a, args.per_instruction, args.pe_ge, args.um2_per_ge)
     if args.trace:
         with open(args.trace, "w") as f:
             json.dump(stats.chrome_trace(), f)

@@ -32,6 +32,9 @@ ARRAY_OPCODE = {
 }
 ARRAY_OPCODES = ("LMMA", "BSMMA", "MMA")
 
+#: accumulator formats a PEConfig may name (sim/pe/base.py PEConfig.acc)
+ACCUMULATORS = ("int32", "fp16", "fp32")
+
 #: Vector-unit operation kinds (VEC op=..., and "dequant" for the DEQUANT epilogue).
 VECTOR_OPS = ("norm", "softmax", "act", "rope", "residual", "quantize", "dequant")
 
@@ -174,6 +177,11 @@ class DRAM:
     static_mw: float = 0.0
     pj_source: str = ""
     banks: DRAMBanks | None = None
+    pj_per_bit_write: float | None = None  # None = same as pj_per_bit (reads)
+
+    @property
+    def write_pj_per_bit(self) -> float:
+        return self.pj_per_bit if self.pj_per_bit_write is None else self.pj_per_bit_write
 
 
 @dataclass(frozen=True)
@@ -232,6 +240,14 @@ def _pe(d: dict, path: str) -> PESpec:
     tile = _get(d, "tile", path, None)
     if array is None and tile is None:
         raise InputError(f"{path}.array", "give the array shape [rows, cols] or the LUT tile [M, N, K]")
+    from ..pe.base import DATAFLOWS
+
+    dataflow = _get(d, "dataflow", path, None)
+    if dataflow is not None and dataflow not in DATAFLOWS:
+        raise InputError(f"{path}.dataflow", f"unknown dataflow {dataflow!r}", ", ".join(DATAFLOWS))
+    acc = _get(d, "acc", path, None)
+    if acc is not None and acc not in ACCUMULATORS:
+        raise InputError(f"{path}.acc", f"unknown accumulator {acc!r}", ", ".join(ACCUMULATORS))
     opcode = _get(d, "opcode", path, ARRAY_OPCODE.get(kind, ""))
     if opcode not in ARRAY_OPCODES:
         raise InputError(f"{path}.opcode", f"{opcode!r} is not an array instruction" if opcode
@@ -242,7 +258,7 @@ def _pe(d: dict, path: str) -> PESpec:
     return PESpec(type=kind,
                   array=None if array is None else _shape(array, f"{path}.array", 2),
                   tile=None if tile is None else _shape(tile, f"{path}.tile", 3),
-                  dataflow=_get(d, "dataflow", path, None), acc=_get(d, "acc", path, None),
+                  dataflow=dataflow, acc=acc,
                   options=dict(options), opcode=opcode)
 
 
@@ -284,7 +300,9 @@ def _buffer(d: dict, path: str) -> Buffer:
 
 
 def _dram(d: dict, path: str) -> DRAM:
-    _unknown_keys(d, {"bandwidth", "latency", "pj_per_bit", "static_mw", "pj_source", "banks"}, path)
+    _unknown_keys(d, {"bandwidth", "latency", "pj_per_bit", "pj_per_bit_write", "static_mw", "pj_source", "banks"},
+                  path)
+    write = _get(d, "pj_per_bit_write", path, None)
     banks = _get(d, "banks", path, None)
     if banks is not None:
         bp = f"{path}.banks"
@@ -296,7 +314,8 @@ def _dram(d: dict, path: str) -> DRAM:
                 latency=_int(_get(d, "latency", path), f"{path}.latency", 0),
                 pj_per_bit=_num(_get(d, "pj_per_bit", path), f"{path}.pj_per_bit"),
                 static_mw=_num(_get(d, "static_mw", path, 0.0), f"{path}.static_mw"),
-                pj_source=str(_get(d, "pj_source", path, "")), banks=banks)
+                pj_source=str(_get(d, "pj_source", path, "")), banks=banks,
+                pj_per_bit_write=None if write is None else _num(write, f"{path}.pj_per_bit_write"))
 
 
 _TOP = {"name", "description", "sources", "clock_mhz", "node_nm", "pe", "arrays", "table_unit", "vector",

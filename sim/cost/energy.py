@@ -2,7 +2,8 @@
 
 Components (keys of the breakdown):
 
-* ``dram``: bits moved × ``arch.dram.pj_per_bit``; ``dram_static``: ``dram.static_mw`` × time.
+* ``dram``: bits read × ``dram.pj_per_bit`` + bits written × ``dram.pj_per_bit_write``;
+  ``dram_static``: ``dram.static_mw`` × time.
 * ``sram:NAME``: bits read/written × CACTI-fit pJ per bit of the buffer's bank size;
   ``sram_leakage``: banks × CACTI-fit leakage × time.
 * ``array``: array active cycles × pJ per cycle of the PE (synthesis figure, per PE or per LUT
@@ -74,7 +75,8 @@ def energy(stats, arch: Arch) -> EnergyReport:
     used: dict = {}
     out: dict[str, float] = {}
     dram = ev.get("dram", {})
-    out["dram"] = (dram.get("read_bits", 0) + dram.get("write_bits", 0)) * arch.dram.pj_per_bit
+    out["dram"] = (dram.get("read_bits", 0) * arch.dram.pj_per_bit
+                   + dram.get("write_bits", 0) * arch.dram.write_pj_per_bit)
     out["dram_static"] = arch.dram.static_mw * seconds * _PJ_PER_MW_S
     sram = t["sram"]
     leak = 0.0
@@ -100,7 +102,8 @@ def energy(stats, arch: Arch) -> EnergyReport:
     out["vector"] = vec * pnr
     used.update({
         "node_nm": node, "clock_mhz": arch.clock_mhz, "seconds": seconds, "pnr_factor": pnr,
-        "dram": {"pj_per_bit": arch.dram.pj_per_bit, "static_mw": arch.dram.static_mw, "source": arch.dram.pj_source},
+        "dram": {"pj_per_bit": arch.dram.pj_per_bit, "pj_per_bit_write": arch.dram.write_pj_per_bit,
+                 "static_mw": arch.dram.static_mw, "source": arch.dram.pj_source},
         "sram_model": {"fit": sram["fit"], "source": sram["source"]},
         "table": {"pj_per_table": per_table, "source": tu["source"]},
         "vector": {"source": t["vector_ops"]["source"], "event_source": t["events"]["fp16_add"]["source"]},

@@ -11,6 +11,14 @@ API::
 Model: :mod:`sim.engine.decode` (durations of each instruction) and :mod:`sim.engine.kernel`
 (the schedule). Double buffering is not special-cased: it follows from ``alloc``/``free`` and
 dependencies. Energy and area of a run: :mod:`sim.cost`.
+
+Model limits (by design, stated so results can be read correctly):
+
+* each unit class issues in program order; the arrays share one in-order queue (an array
+  instruction waiting for its operands holds back the next one even if another array is idle);
+* one DMA engine serves LOAD and STORE; DRAM latency overlaps the next transfer, bandwidth does not;
+* bank conflicts are per instruction (its stride against the bank count); port contention between
+  concurrent instructions on one buffer is not modelled.
 """
 
 from __future__ import annotations

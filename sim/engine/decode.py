@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 
@@ -79,7 +80,6 @@ def _dram_rows(addr: int, nbytes: int, rows: int, stride: int, row_bytes: int) -
 class _Decoder:
     def __init__(self, arch: Arch):
         self.arch = arch
-        self.events: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._pe_cache: dict[tuple, tuple[int, dict]] = {}
         self.bufs = {b.name: (i, b) for i, b in enumerate(arch.buffers)}
 
@@ -99,14 +99,14 @@ class _Decoder:
             try:
                 model.check(problem, config)
             except InputError as exc:
-                raise InputError(f"{where}.{exc.field}", exc.problem, exc.allowed) from None
+                raise InputError(f"{where}.{exc.field.lstrip('-')}", exc.problem, exc.allowed) from None
             res = model.run(problem, config, "tile")
             self._pe_cache[key] = (int(res.cycles), dict(res.events))
         return self._pe_cache[key]
 
-    def durations(self, ins, where: str) -> tuple[int, int]:
-        """(occ, dur) in cycles for one instruction; counts its events."""
-        a, ev, op = self.arch, self.events, ins.op
+    def durations(self, ins, where: str, ev) -> tuple[int, int]:
+        """(busy cycles, latency after busy) of one instruction; adds its events to ``ev[comp][key]``."""
+        a, op = self.arch, ins.op
         if op in ("LOAD", "STORE"):
             _, buf = self.buf(ins["buf"], where)
             nbytes, rows = ins["bytes"], ins["rows"]
@@ -149,87 +149,95 @@ class _Decoder:
             return occ, a.vector.latency
         return 0, 0  # SYNC
 
-    def access(self, ins, where: str) -> int:
+    def access(self, ins, where: str, ev) -> int:
         """Cycles of the instruction's explicit buffer reads/writes (the slowest one); counts bits."""
         cycles = 0
         for key, items in (("read_bits", ins.rd), ("write_bits", ins.wr)):
             for name, nbytes, stride in items:
                 _, buf = self.buf(name, f"{where}.{key[:-5]}")
-                self.events[f"buf:{name}"][key] += nbytes * 8
+                ev[f"buf:{name}"][key] += nbytes * 8
                 cycles = max(cycles, _access_cycles(buf, nbytes, stride))
         return cycles
 
 
-def _csr(lists: list[list], width: int):
-    ptr = np.zeros(len(lists) + 1, np.int64)
-    ptr[1:] = np.cumsum([len(x) for x in lists])
-    flat = [v for x in lists for v in x]
-    cols = np.array(flat, np.int64).reshape(-1, width) if flat else np.zeros((0, width), np.int64)
-    return ptr, cols
+def _csr(rows: list, lengths: list[int], width: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """CSR arrays (ptr in entries, flat values) from per-instruction flat tuples of ``width``-int entries."""
+    ptr = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=ptr[1:])
+    return ptr, np.fromiter(chain.from_iterable(rows), np.int64, count=int(ptr[-1]) * width)
 
 
 def decode(program: Program, arch: Arch) -> Decoded:
     """Flatten ``program`` for ``arch``; raises InputError naming the instruction on bad operands."""
     program.validate()
     d = _Decoder(arch)
-    n = len(program.instrs)
-    occ = np.zeros(n, np.int64)
-    dur = np.zeros(n, np.int64)
-    cls = np.zeros(n, np.int64)
-    deps: list[list[int]] = []
-    allocs: list[list[tuple[int, int]]] = []
-    frees: list[list[tuple[int, int]]] = []
+    occ, dur, cls = [], [], []
+    deps, dep_len, allocs, alloc_len, frees, free_len = [], [], [], [], [], []
     since_barrier: list[int] = []
     barrier = -1
-    cache: dict = {}
+    cache: dict = {}  # cost key -> (occ, dur, events); identical instructions are costed once
+    lists: dict = {}  # alloc/free list -> flat (buffer index, bytes, ...) tuple
+    uses: dict = defaultdict(int)
+    bank_model = arch.dram.banks is not None
     for i, ins in enumerate(program.instrs):
-        where = f"instr[{i}]" + (f" ({ins.label})" if ins.label else "")
-        key = ins if ins.op not in ("LOAD", "STORE") or d.arch.dram.banks is None else None
-        if key is not None and key in cache:
-            o, du, evs = cache[key]
-            for comp, kv in evs:
-                for k, v in kv:
-                    d.events[comp][k] += v
+        op = ins.op
+        if not bank_model and (op == "LOAD" or op == "STORE"):  # the address matters only to the row model
+            key = (op, ins.args[0], ins.args[2:], ins.rd, ins.wr)
         else:
-            before = {c: dict(kv) for c, kv in d.events.items()}
-            o, lat = d.durations(ins, where)
-            o = max(o, d.access(ins, where))
-            du = o + lat
-            if key is not None:
-                evs = tuple((c, tuple((k, v - before.get(c, {}).get(k, 0)) for k, v in kv.items()))
-                            for c, kv in d.events.items())
-                cache[key] = (o, du, evs)
-        occ[i], dur[i], cls[i] = o, du, _CLASS_OF[ins.op]
-        if ins.op == "SYNC" and not ins.deps:  # full barrier: waits for all before, all after wait for it
-            deps.append(since_barrier)
+            key = (op, ins.args, ins.rd, ins.wr)
+        hit = cache.get(key)
+        if hit is None:
+            where = f"instr[{i}]" + (f" ({ins.label})" if ins.label else "")
+            ev = defaultdict(lambda: defaultdict(int))
+            o, lat = d.durations(ins, where, ev)
+            o = max(o, d.access(ins, where, ev))
+            hit = cache[key] = (o, o + lat, tuple((c, k, v) for c, kv in ev.items() for k, v in kv.items()),
+                                _CLASS_OF[op])
+        uses[key] += 1
+        occ.append(hit[0])
+        dur.append(hit[1])
+        cls.append(hit[3])
+        row = ins.deps
+        if op == "SYNC" and not row:  # full barrier: waits for all before, all after wait for it
+            row = since_barrier
             since_barrier, barrier = [i], i
         else:
-            row = list(ins.deps)
             if barrier >= 0 and barrier not in row:
-                row.append(barrier)
-            deps.append(row)
+                row = (*row, barrier)
             since_barrier.append(i)
-        for items, out, what in ((ins.alloc, allocs, "alloc"), (ins.free, frees, "free")):
-            row = []
-            for name, nbytes in items:
-                bi, buf = d.buf(name, f"{where}.{what}")
-                if what == "alloc" and nbytes > buf.capacity:
-                    raise InputError(f"{where}.alloc", f"{nbytes} B never fit buffer {name!r} "
-                                     f"({buf.capacity} B)")
-                row.append((bi, nbytes))
-            out.append(row)
-    dep_ptr, dep_cols = _csr([[(v,) for v in row] for row in deps], 1)
-    alloc_ptr, alloc_cols = _csr(allocs, 2)
-    free_ptr, free_cols = _csr(frees, 2)
+        deps.append(row)
+        dep_len.append(len(row))
+        for items, out, lens, what in ((ins.alloc, allocs, alloc_len, "alloc"), (ins.free, frees, free_len, "free")):
+            flat = lists.get(items)
+            if flat is None:
+                flat = []
+                for name, nbytes in items:
+                    bi, buf = d.buf(name, f"instr[{i}].{what}")
+                    if what == "alloc" and nbytes > buf.capacity:
+                        raise InputError(f"instr[{i}].alloc", f"{nbytes} B never fit buffer {name!r} "
+                                         f"({buf.capacity} B)")
+                    flat += (bi, nbytes)
+                flat = lists[items] = tuple(flat)
+            out.append(flat)
+            lens.append(len(items))
+    events: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for key, count in uses.items():
+        for comp, k, v in cache[key][2]:
+            events[comp][k] += v * count
+    dep_ptr, dep_idx = _csr(deps, dep_len)
+    alloc_ptr, alloc_flat = _csr(allocs, alloc_len, 2)
+    free_ptr, free_flat = _csr(frees, free_len, 2)
+    cls = np.array(cls, np.int64)
     order = np.argsort(cls, kind="stable")
     q_ptr = np.searchsorted(cls[order], np.arange(len(CLASSES) + 1)).astype(np.int64)
     counts = np.array([1, 1, 1, 1, arch.arrays], np.int64)
     first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     unit_names = ["dma", "table", "vector", "sync"] + [f"array{j}" if arch.arrays > 1 else "array"
                                                        for j in range(arch.arrays)]
-    return Decoded(occ=occ, dur=dur, cls=cls, q_ptr=q_ptr, q_idx=order.astype(np.int64), class_first=first,
-                   class_count=counts, dep_ptr=dep_ptr, dep_idx=dep_cols[:, 0].copy(),
-                   alloc_ptr=alloc_ptr, alloc_buf=alloc_cols[:, 0].copy(), alloc_bytes=alloc_cols[:, 1].copy(),
-                   free_ptr=free_ptr, free_buf=free_cols[:, 0].copy(), free_bytes=free_cols[:, 1].copy(),
+    return Decoded(occ=np.array(occ, np.int64), dur=np.array(dur, np.int64), cls=cls, q_ptr=q_ptr,
+                   q_idx=order.astype(np.int64), class_first=first, class_count=counts, dep_ptr=dep_ptr,
+                   dep_idx=dep_idx, alloc_ptr=alloc_ptr, alloc_buf=alloc_flat[0::2].copy(),
+                   alloc_bytes=alloc_flat[1::2].copy(), free_ptr=free_ptr, free_buf=free_flat[0::2].copy(),
+                   free_bytes=free_flat[1::2].copy(),
                    capacity=np.array([b.capacity for b in arch.buffers], np.int64), unit_names=unit_names,
-                   events={c: dict(kv) for c, kv in d.events.items()})
+                   events={c: dict(kv) for c, kv in events.items()})

@@ -23,7 +23,7 @@ from .base import (
     round_half_even,
     ungrouped,
 )
-from .scales import round_scale, round_scale_covering
+from .scales import round_scale, round_scale_covering, round_scale_down
 
 
 def _group_stats(x, group_size, axis, per_tensor):
@@ -69,7 +69,7 @@ class IntFormat(Format):
         x, axis, g, xg = _group_stats(x, group_size, axis, per_tensor)
         if self.symmetric:
             amax = _tensorwide(np.abs(xg).max(axis=-1), per_tensor, np.max)
-            s = round_scale(amax / self.qmax, self.scale_format)
+            s = round_scale_down(amax / self.qmax, self.scale_format)
             z = np.full_like(s, 1 << (self.bits - 1))
             safe = np.where(s > 0, s, 1.0)[..., None]
             v = np.clip(round_half_even(xg / safe), self.qmin, self.qmax)

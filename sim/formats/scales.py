@@ -71,3 +71,21 @@ def round_scale_covering(needed: np.ndarray, fmt: str) -> np.ndarray:
         r = r.copy()
         r[low] = np.where(np.isfinite(bumped), bumped, r[low])
     return r
+
+
+def round_scale_down(needed: np.ndarray, fmt: str) -> np.ndarray:
+    """The largest value of scale format ``fmt`` not above ``needed`` (absmax scales).
+
+    With ``scale = round_scale_down(amax / qmax)`` the group's absmax lands on the largest code, so
+    quantize -> dequantize is idempotent (rounding to nearest is not, in FP16's subnormal range). A
+    non-zero group whose scale would round to 0 gets the smallest positive value instead.
+    """
+    from .elements import BF16, E4M3, FP16, FP32, round_down
+
+    elements = {"fp16": FP16, "bf16": BF16, "fp32": FP32, "e4m3": E4M3}
+    if fmt not in elements:
+        return round_scale(needed, fmt)
+    el = elements[fmt]
+    needed = np.asarray(needed, dtype=np.float64)
+    r = round_down(needed, el)
+    return np.where((needed > 0) & (r == 0), el.min_subnormal, r)

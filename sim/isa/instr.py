@@ -61,20 +61,41 @@ SCHEMA: dict[str, dict[str, tuple]] = {
 OPCODES = tuple(SCHEMA)
 
 
-def _check_arg(op: str, name: str, value, where: str):
-    kind, *_ = SCHEMA[op][name]
-    spec = SCHEMA[op][name]
+_NAME_BAD = frozenset(" =,:;#")
+
+
+def _check_arg(spec: tuple, name: str, value, where: str):
+    kind = spec[0]
     if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(f"{where}.{name}", f"expected an integer, got {value!r}")
+        if value.__class__ is not int:  # exact int: rejects bool, float, numpy scalars alike
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InputError(f"{where}.{name}", f"expected an integer, got {value!r}")
+            value = int(value)
         if value < spec[2]:
             raise InputError(f"{where}.{name}", f"must be >= {spec[2]}, got {value}")
     elif kind == "op":
         if value not in VEC_OPS:
             raise InputError(f"{where}.{name}", f"unknown vector op {value!r}", ", ".join(VEC_OPS))
-    elif not isinstance(value, str) or not value or any(c in value for c in " =,:;#"):
+    elif not isinstance(value, str) or not value or not _NAME_BAD.isdisjoint(value):
         raise InputError(f"{where}.{name}", f"expected a name, got {value!r}")
     return value
+
+
+def _sizes(items, what: str, n: int, where: str) -> tuple:
+    """Checked (buf, bytes[, stride]) entries; rd/wr entries without a stride get stride 1."""
+    if not items:
+        return ()
+    out = []
+    for it in items:
+        it = tuple(it)
+        if len(it) == 2 and n == 3:
+            it = (*it, 1)
+        if len(it) != n or not isinstance(it[0], str) or any(
+                isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in it[1:]):
+            raise InputError(f"{where}.{what}", f"bad entry {it!r}",
+                             "buf:bytes" if n == 2 else "buf:bytes or buf:bytes:stride, positive")
+        out.append(it)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -113,36 +134,23 @@ def make(opcode: str, /, *, deps=(), alloc=(), free=(), rd=(), wr=(), label: str
     if op not in SCHEMA:
         raise InputError(f"{where}.op", f"unknown opcode {op!r}", ", ".join(OPCODES))
     schema = SCHEMA[op]
-    for name in args:
-        if name not in schema:
-            raise InputError(f"{where}.{name}", f"not an operand of {op}", ", ".join(schema) or "(none)")
+    if len(args) > len(schema) or not schema.keys() >= args.keys():
+        name = next(n for n in args if n not in schema)
+        raise InputError(f"{where}.{name}", f"not an operand of {op}", ", ".join(schema) or "(none)")
     full = []
     for name, spec in schema.items():
         if name in args:
-            full.append((name, _check_arg(op, name, args[name], where)))
+            full.append((name, _check_arg(spec, name, args[name], where)))
         elif spec[1] is ...:
             raise InputError(f"{where}.{name}", f"{op} needs operand {name!r}")
         else:
             full.append((name, spec[1]))
-
-    def sizes(items, what, n):
-        out = []
-        for it in items:
-            it = tuple(it)
-            if len(it) == 2 and n == 3:
-                it = (*it, 1)
-            if len(it) != n or not isinstance(it[0], str) or any(
-                    isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in it[1:]):
-                raise InputError(f"{where}.{what}", f"bad entry {it!r}",
-                                 "buf:bytes" if n == 2 else "buf:bytes or buf:bytes:stride, positive")
-            out.append(it)
-        return tuple(out)
-
     if label is not None and (not label or not (label[0].isalpha() or label[0] == "_")
                               or not all(c.isalnum() or c in "_." for c in label)):
         raise InputError(f"{where}.label", f"bad label {label!r}", "an identifier (letters, digits, _ .)")
-    return Instr(op=op, args=tuple(full), deps=tuple(int(d) for d in deps), alloc=sizes(alloc, "alloc", 2),
-                 free=sizes(free, "free", 2), rd=sizes(rd, "rd", 3), wr=sizes(wr, "wr", 3), label=label)
+    return Instr(op=op, args=tuple(full), deps=tuple(int(d) for d in deps), alloc=_sizes(alloc, "alloc", 2, where),
+                 free=_sizes(free, "free", 2, where), rd=_sizes(rd, "rd", 3, where), wr=_sizes(wr, "wr", 3, where),
+                 label=label)
 
 
 @dataclass
@@ -156,8 +164,12 @@ class Program:
     arch: str | None = None
 
     def add(self, opcode: str, /, **kw) -> int:
-        kw.setdefault("where", f"instr[{len(self.instrs)}]")
-        self.instrs.append(make(opcode, **kw))
+        try:
+            self.instrs.append(make(opcode, **kw))
+        except InputError as exc:  # name the instruction
+            if "where" in kw or not exc.field.startswith("instr"):
+                raise
+            raise InputError(f"instr[{len(self.instrs)}]" + exc.field[5:], exc.problem, exc.allowed) from None
         return len(self.instrs) - 1
 
     def __len__(self) -> int:

@@ -81,7 +81,28 @@ def test_run_human_output_and_bad_program(tmp_path, capsys):
     f.write_text(yaml.safe_dump(lut_arch_dict()))
     assert main(["run", "examples/lmma_tile.s", "--arch", str(f)]) == 0
     assert "217 cycles" in capsys.readouterr().out
+    assert main(["run", "examples/lmma_tile.s", "--arch", str(f), "--json", "--pe-ge", "20000",
+                 "--um2-per-ge", "0.5"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["area_breakdown_mm2"]["array"] == 16 * 20000 * 0.5 / 1e6  # GE calibration hook
+    assert main(["run", "examples/lmma_tile.s", "--arch", str(f), "--pe-ge", "20000"]) == 2
+    assert "um2_per_ge" in capsys.readouterr().err
     bad = tmp_path / "bad.s"
     bad.write_text("LOAD buf=wbuf addr=0\n")
     assert main(["run", str(bad), "--arch", str(f)]) == 2
     assert "line 1" in capsys.readouterr().err
+
+
+def test_done_when_command_on_the_lut_tc_preset(capsys):
+    """``lutsim run examples/lmma_tile.s --arch lut-tc-28nm --json``: a full report once the lut-tc PE
+    is merged; before that, exit 2 naming the missing PE (never a traceback)."""
+    from sim import pe
+
+    rc = main(["run", "examples/lmma_tile.s", "--arch", "lut-tc-28nm", "--json"])
+    out = capsys.readouterr()
+    if "lut-tc" in pe.names():
+        assert rc == 0
+        r = json.loads(out.out)
+        assert r["cycles"] > 0 and r["energy_pj"] > 0 and r["area_mm2"] > 0 and "assumptions" in r
+    else:
+        assert rc == 2 and "unknown PE 'lut-tc'" in out.err

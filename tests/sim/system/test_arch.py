@@ -66,3 +66,14 @@ def test_unknown_preset_or_missing_file():
         arch.load("no-such-arch")
     with pytest.raises(InputError, match="cannot read"):
         arch.load("/nonexistent/arch.yaml")
+
+
+def test_dram_write_energy_and_pe_parameters_are_validated():
+    a = arch.load("mixpe-w4a8-28nm")
+    assert (a.dram.pj_per_bit, a.dram.write_pj_per_bit, a.dram.static_mw) == (0.63, 0.77, 485)  # references §6
+    assert arch.load("bitmod-28nm").dram.write_pj_per_bit == 18.75
+    d = arch.read_yaml(arch.PRESET_DIR / "int8-systolic-28nm.yaml")
+    d["pe"]["dataflow"] = "diagonal"
+    with pytest.raises(InputError) as exc:
+        arch.from_dict(d)
+    assert exc.value.field == "arch.pe.dataflow" and "os" in exc.value.allowed

@@ -83,3 +83,14 @@ def test_errors_name_the_line():
 def test_corrupt_binary():
     with pytest.raises(InputError):
         isa.decode(b"LTSA\x01\x00")
+
+
+def test_program_add_names_the_instruction():
+    p = isa.Program()
+    p.add("SYNC")
+    with pytest.raises(InputError) as exc:
+        p.add("LOAD", buf="wbuf", addr=0, bytes=0)
+    assert exc.value.field == "instr[1].bytes"
+    with pytest.raises(InputError, match="instr\\[1\\].colour"):
+        p.add("SYNC", colour=1)
+    assert len(p) == 1

@@ -1,0 +1,172 @@
+"""``lutsim gemm``: one GEMM on one processing element — cycles, utilization, events, optional check.
+
+Generic over the PE registry (:func:`sim.pe.names`): weights are random normals quantized with the
+chosen format, activations random values representable in the chosen activation format (integer
+formats include both extremes). ``--check`` runs the per-cycle model and compares its output with
+the PE's ``expected()`` bit for bit.
+"""
+
+from __future__ import annotations
+
+import re
+
+import ml_dtypes
+import numpy as np
+
+NAME = "gemm"
+HELP = "simulate one GEMM on one processing element (cycles, utilization, events; --check for exactness)"
+
+_FLOAT_ACTS = {"fp16": np.float16, "bf16": ml_dtypes.bfloat16, "fp8_e4m3": ml_dtypes.float8_e4m3fn,
+               "fp8_e5m2": ml_dtypes.float8_e5m2}
+_INT_ACT_BITS = {"int4": 4, "int8": 8, "int16": 16}
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--pe", required=True, help="processing element (see the error message for the list)")
+    p.add_argument("--m", type=int, required=True, help="rows of the activations (tokens)")
+    p.add_argument("--n", type=int, required=True, help="output features (rows of W)")
+    p.add_argument("--k", type=int, required=True, help="reduction length")
+    p.add_argument("--weights", default="int4", help="weight format (sim.formats name; default int4)")
+    p.add_argument("--acts", default="int8", help="activation format (default int8)")
+    p.add_argument("--group-size", type=int, default=None, help="weights per scale group (default: format's)")
+    shape = p.add_mutually_exclusive_group()
+    shape.add_argument("--array", default=None, help="PE array RxC, e.g. 32x32")
+    shape.add_argument("--tile", default=None, help="LUT unit MxNxK, e.g. 2x64x4")
+    p.add_argument("--dataflow", default=None, help="os, ws or is (systolic arrays)")
+    p.add_argument("--acc", default=None, help="accumulator format (int32, fp16, fp32; PE default)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="PE-specific switch, repeatable (e.g. table_quant=true)")
+    p.add_argument("--mode", default="tile", help="per-cycle, tile or scalesim (default tile)")
+    p.add_argument("--seed", type=int, default=0, help="random seed for weights and activations (default 0)")
+    p.add_argument("--check", action="store_true", help="run per-cycle and compare with the exact expected output")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def parse_dims(text: str | None, flag: str, count: int) -> tuple[int, ...] | None:
+    """'32x32' → (32, 32); None stays None. InputError naming ``flag`` otherwise."""
+    from sim.errors import InputError
+
+    if text is None:
+        return None
+    form = "x".join(["N"] * count)
+    if not re.fullmatch(r"\d+" + r"[xX]\d+" * (count - 1), text.strip()):
+        raise InputError(flag, f"bad value {text!r}", f"{form} with positive integers")
+    dims = tuple(int(v) for v in re.split(r"[xX]", text.strip()))
+    if min(dims) < 1:
+        raise InputError(flag, f"bad value {text!r}", f"{form} with positive integers")
+    return dims
+
+
+def parse_options(items: list[str]) -> dict:
+    """['table_quant=true', 'x=3'] → {'table_quant': True, 'x': 3}."""
+    from sim.errors import InputError
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError("--option", f"bad value {item!r}", "KEY=VALUE")
+        low = value.lower()
+        if low in ("true", "false"):
+            out[key] = low == "true"
+        elif re.fullmatch(r"-?\d+", value):
+            out[key] = int(value)
+        else:
+            out[key] = value
+    return out
+
+
+def random_activations(acts: str, m: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """(M, K) float64 values exactly representable in ``acts``; integer formats hit both extremes."""
+    from sim.errors import InputError
+    from sim.pe.base import ACTIVATION_FORMATS
+
+    if acts in _INT_ACT_BITS:
+        lo, hi = -(1 << (_INT_ACT_BITS[acts] - 1)), (1 << (_INT_ACT_BITS[acts] - 1)) - 1
+        a = rng.integers(lo, hi + 1, size=(m, k))
+        a.flat[0] = lo
+        a.flat[-1] = hi if a.size > 1 else lo
+        return a.astype(np.float64)
+    if acts in _FLOAT_ACTS:
+        return rng.normal(size=(m, k)).astype(_FLOAT_ACTS[acts]).astype(np.float64)
+    raise InputError("--acts", f"unknown activation format {acts!r}", ", ".join(ACTIVATION_FORMATS))
+
+
+def _positive(value: int, flag: str) -> int:
+    from sim.errors import InputError
+
+    if value < 1:
+        raise InputError(flag, f"must be a positive integer, got {value}", "integers >= 1")
+    return value
+
+
+def _result_row(res) -> dict:
+    return {"cycles": int(res.cycles), "utilization": float(res.utilization),
+            "events": {k: int(v) for k, v in res.events.items()}}
+
+
+def simulate(args) -> dict:
+    """Run the GEMM the arguments describe; returns the JSON-ready report."""
+    from sim import formats, pe
+    from sim.errors import InputError
+    from sim.pe.base import ACTIVATION_FORMATS, DATAFLOWS, MODES, GemmProblem, PEConfig
+
+    for flag in ("m", "n", "k"):
+        _positive(getattr(args, flag), f"--{flag}")
+    if args.group_size is not None:
+        _positive(args.group_size, "--group-size")
+    model = pe.get(args.pe)
+    if args.mode not in MODES or args.mode not in model.modes:
+        raise InputError("--mode", f"{args.pe} has no mode {args.mode!r}", ", ".join(model.modes))
+    if args.dataflow is not None and args.dataflow not in DATAFLOWS:
+        raise InputError("--dataflow", f"unknown dataflow {args.dataflow!r}", ", ".join(DATAFLOWS))
+    if args.weights.lower() not in formats.names():
+        raise InputError("--weights", f"unknown format {args.weights!r}", ", ".join(formats.names()))
+    if args.acts not in ACTIVATION_FORMATS:
+        raise InputError("--acts", f"unknown activation format {args.acts!r}", ", ".join(ACTIVATION_FORMATS))
+    problem = GemmProblem(args.m, args.n, args.k, args.weights, args.acts, args.group_size)
+    config = model.resolve(PEConfig(array=parse_dims(args.array, "--array", 2),
+                                    tile=parse_dims(args.tile, "--tile", 3), dataflow=args.dataflow,
+                                    acc=args.acc, options=parse_options(args.option)))
+    model.check(problem, config)
+
+    a = qw = None
+    if args.mode == "per-cycle" or args.check:
+        rng = np.random.default_rng(args.seed)
+        qw = formats.get(args.weights).quantize(rng.normal(size=(args.n, args.k)), args.group_size)
+        a = random_activations(args.acts, args.m, args.k, rng)
+    res = model.run(problem, config, args.mode, a, qw)
+    report = {"pe": args.pe, "mode": res.mode, "m": args.m, "n": args.n, "k": args.k,
+              "weights": args.weights, "acts": args.acts,
+              "group_size": qw.group_size if qw else res.extra.get("group_size", args.group_size),
+              "config": {"array": config.array, "tile": config.tile, "dataflow": config.dataflow,
+                         "acc": config.acc or res.extra.get("acc"), "options": config.options},
+              **_result_row(res)}
+    if args.check:
+        checked = res if res.mode == "per-cycle" else model.run(problem, config, "per-cycle", a, qw)
+        want = model.expected(problem, config, a, qw)
+        diff = np.abs(checked.out - want)
+        report["exact"] = bool(np.array_equal(checked.out, want, equal_nan=True))
+        report["max_abs_error"] = 0.0 if report["exact"] else float(np.nanmax(diff))
+        if "max_abs_error_vs_exact" in checked.extra:  # lossy datapaths: distance to the float64 mpGEMM
+            report["max_abs_error_vs_exact"] = float(checked.extra["max_abs_error_vs_exact"])
+        report["per_cycle_cycles"] = int(checked.cycles)
+        report["cycles_agree"] = res.mode == "scalesim" or int(checked.cycles) == int(res.cycles)
+    return report
+
+
+def run(args) -> int:
+    from lutsim.output import print_json, print_table
+
+    report = simulate(args)
+    if args.json:
+        print_json(report)
+    else:
+        rows = [{"quantity": k, "value": report[k]}
+                for k in ("pe", "mode", "cycles", "utilization", "exact", "max_abs_error", "max_abs_error_vs_exact",
+                          "cycles_agree")
+                if k in report]
+        title = f"{args.pe}: {args.m}x{args.n}x{args.k} GEMM, {args.weights} weights x {args.acts} activations"
+        print_table(title, rows)
+        print_table("events", [{"event": k, "count": v} for k, v in report["events"].items()])
+    return 0 if report.get("exact", True) and report.get("cycles_agree", True) else 1

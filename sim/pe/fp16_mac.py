@@ -1,0 +1,125 @@
+"""FP16 MAC systolic array: weights dequantized to FP16 on their way in, FP16 multiply-accumulate.
+
+Datapath of one PE (the textbook "dequantize, then FP16 GEMM" baseline):
+
+1. every weight is dequantized as it leaves the weight buffer: ``w16 = fp16(dequant(code))``,
+   the float64 value of :meth:`sim.formats.base.Format.dequantize` rounded once to FP16 (RNE);
+2. ``p = fp16(a · w16)`` (the exact product rounded to FP16);
+3. ``acc = fmt(acc + p)`` with ``fmt`` the accumulator (``--acc fp16`` default, or ``fp32``).
+
+The additions happen in the array's order (:mod:`sim.pe.systolic_array`): OS adds k = 0..K−1 in
+one accumulator; WS and IS add R rows of a k-tile down a column, then the output buffer adds the
+k-tile sums in increasing order (same ``fmt``). With ``--acts bf16`` the multiplier is BF16
+(weights rounded to BF16, products rounded to BF16).
+
+Weights: any registered format (integer-affine ones and the float/codebook formats alike),
+since only their dequantized values enter the array. Activations: values representable in FP16
+(or BF16).
+
+Default array 32×24 rows×cols: BitMoD's FP16 baseline prefill array (references §3,
+github.com/yc2367/BitMoD-HPCA-25 ``bitmod_sim``). Events: those of the array plus
+``dequant_ops`` (one per weight entering the array).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import formats, reference
+from sim.errors import InputError
+from sim.pe import systolic_array as sa
+from sim.pe._mac_common import (
+    check_array,
+    check_mode,
+    check_operands,
+    check_shape,
+    group_size_of,
+    side_events,
+    timing_result,
+    with_sram_total,
+)
+from sim.pe.base import GemmProblem, GemmResult, PEConfig, PEModel
+
+ACT_FORMATS = ("fp16", "bf16")
+ACC_FORMATS = ("fp16", "bf16", "fp32")
+
+
+class Fp16Mac(PEModel):
+    name = "fp16-mac"
+    description = "FP16 MAC systolic array (OS/WS/IS); weights dequantized to FP16 per element"
+    modes = ("per-cycle", "tile", "scalesim")
+
+    def default_config(self) -> PEConfig:
+        # 32×24: BitMoD's FP16 prefill array (references §3).
+        return PEConfig(array=(32, 24), dataflow="os", acc="fp16")
+
+    def check(self, problem: GemmProblem, config: PEConfig) -> None:
+        config = self.resolve(config)
+        check_shape(problem)
+        check_array(config)
+        if problem.weights not in formats.names():
+            raise InputError("--weights", f"unknown format {problem.weights!r}", ", ".join(formats.names()))
+        if problem.acts not in ACT_FORMATS:
+            raise InputError("--acts", f"{problem.acts!r} is not a float activation format of this MAC",
+                             ", ".join(ACT_FORMATS))
+        if config.acc not in ACC_FORMATS:
+            raise InputError("--acc", f"accumulator {config.acc!r} is not supported", ", ".join(ACC_FORMATS))
+        group_size_of(problem)
+
+    def run(self, problem: GemmProblem, config: PEConfig, mode: str, a=None, qw=None) -> GemmResult:
+        config = self.resolve(config)
+        self.check(problem, config)
+        check_mode(mode, self.modes)
+        rows, cols, dataflow = check_array(config)
+        k = problem.k  # no groups inside the array: one segment of K
+        if mode != "per-cycle":
+            res = timing_result(problem, rows, cols, dataflow, k, mode)
+            res.events = self._dequant_events(side_events(res.events, dataflow))
+            return res
+        a = check_operands(problem, a, qw)
+        a = self._activations(a, problem.acts)
+        w = self.weights_in_array(qw, problem.acts)
+        out, cycles, events, hazards = sa.per_cycle(dataflow, a, w, k, rows, cols, prod=problem.acts,
+                                                    acc=config.acc)
+        if hazards:
+            raise RuntimeError(f"systolic schedule hit {hazards} structural hazards")  # a model bug
+        events = self._dequant_events(side_events(with_sram_total(events), dataflow))
+        return GemmResult(cycles=cycles, utilization=sa.utilization(problem.m, problem.n, k, rows, cols, cycles),
+                          events=events, mode=mode, out=out[:, :, 0],
+                          extra={"dataflow": dataflow, "array": [rows, cols], "acc": config.acc})
+
+    def expected(self, problem: GemmProblem, config: PEConfig, a, qw) -> np.ndarray:
+        """Emulation with sim.reference rounding: fp16(a·fp16(w)), summed in the array's order."""
+        config = self.resolve(config)
+        mul = reference.acc_dtype(problem.acts)
+        acc = reference.acc_dtype(config.acc)
+        w = reference.round_to(formats.get(qw.fmt).dequantize(qw), mul)
+        with np.errstate(over="ignore", invalid="ignore"):  # IEEE overflow to inf (and inf − inf) is modelled
+            products = reference.round_to(np.asarray(a, dtype=np.float64)[:, None, :] * w[None, :, :], mul)
+            if config.dataflow == "os":
+                return reference.sequential_sum(products, acc)
+            rows = config.array[0]  # WS / IS: R-row k-tiles down a column, then k-tiles in order
+            tiles = [reference.sequential_sum(products[:, :, i:i + rows], acc) for i in range(0, problem.k, rows)]
+            return reference.sequential_sum(np.stack(tiles, axis=-1), acc)
+
+    @staticmethod
+    def weights_in_array(qw, acts: str) -> np.ndarray:
+        """Dequantized weights rounded to the multiplier format (float64 values)."""
+        w = reference.round_to(formats.get(qw.fmt).dequantize(qw), reference.acc_dtype(acts))
+        if not np.all(np.isfinite(w)):
+            raise InputError("weights", f"dequantized weights overflow {acts}")
+        return w
+
+    @staticmethod
+    def _activations(a: np.ndarray, acts: str) -> np.ndarray:
+        af = np.asarray(a, dtype=np.float64)
+        if not np.all(np.isfinite(af)) or not np.array_equal(reference.round_to(af, reference.acc_dtype(acts)), af):
+            raise InputError("activations", f"values must be finite and representable in {acts}")
+        return af
+
+    @staticmethod
+    def _dequant_events(events: dict) -> dict:
+        return {**events, "dequant_ops": events["weight_sram_reads"]}
+
+
+PE = Fp16Mac

@@ -1,0 +1,130 @@
+"""INT8 × INT8 → INT32 systolic MAC array with a per-group dequantization epilogue.
+
+Datapath: every PE multiplies an INT8 activation by an INT8 weight level (``code − zero`` of a
+symmetric int2..int8, ternary or binary weight, all inside [−128, 127]) and accumulates in
+INT32. The K axis is cut at quantization-group boundaries, so the array emits one exact INT32
+partial sum per (m, n, group) — equal to :func:`sim.reference.group_partial_sums` — and an
+epilogue unit at the array's output edge rescales each one once:
+``out[m, n] = Σ_g s[n, g] · P[m, n, g]`` in float64, groups in increasing order (the order of
+:func:`sim.reference.mpgemm`). The epilogue is pipelined behind the array; its few cycles of
+latency per GEMM are not counted.
+
+Timing comes from :mod:`sim.pe.systolic_array` (``--dataflow os|ws|is``; modes per-cycle, tile,
+scalesim). Default array 32×32: the INT/ANT-class prefill array of BitMoD's system model
+(references §3, github.com/yc2367/BitMoD-HPCA-25 ``bitmod_sim``) and the array of the SCALE-Sim
+golden measurements (references §7).
+
+Events: those of the array (see :mod:`sim.pe.systolic_array`; ``sram_reads`` = left + top) plus
+``dequant_ops`` (one rescale multiply-add per group partial sum, M·N·G).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import reference
+from sim.errors import InputError
+from sim.pe import systolic_array as sa
+from sim.pe._mac_common import (
+    check_array,
+    check_mode,
+    check_operands,
+    check_shape,
+    group_size_of,
+    side_events,
+    timing_result,
+    with_sram_total,
+)
+from sim.pe.base import GemmProblem, GemmResult, PEConfig, PEModel
+
+WEIGHT_FORMATS = tuple(f"int{b}" for b in range(2, 9)) + ("ternary", "binary")
+ACT_FORMATS = ("int4", "int8")
+INT8_MIN, INT8_MAX = -128, 127
+INT32_MAX = 2**31 - 1
+# Largest |product| of two INT8 values: (−128)·(−128).
+_MAX_PRODUCT = 128 * 128
+
+
+class Int8Systolic(PEModel):
+    name = "int8-systolic"
+    description = "INT8×INT8→INT32 systolic MAC array (OS/WS/IS) with a per-group rescale epilogue"
+    modes = ("per-cycle", "tile", "scalesim")
+
+    def default_config(self) -> PEConfig:
+        # 32×32: references §3 (BitMoD's INT/ANT prefill array) and §7 (SCALE-Sim golden runs).
+        return PEConfig(array=(32, 32), dataflow="os", acc="int32")
+
+    def check(self, problem: GemmProblem, config: PEConfig) -> None:
+        config = self.resolve(config)
+        check_shape(problem)
+        check_array(config)
+        if problem.weights not in WEIGHT_FORMATS:
+            raise InputError("--weights", f"{problem.weights!r} is not an INT8-multiplier weight format",
+                             ", ".join(WEIGHT_FORMATS))
+        if problem.acts not in ACT_FORMATS:
+            raise InputError("--acts", f"{problem.acts!r} is not an integer activation format of an INT8 "
+                             "multiplier", ", ".join(ACT_FORMATS))
+        if config.acc != "int32":
+            raise InputError("--acc", f"accumulator {config.acc!r} is not supported", "int32")
+        g = group_size_of(problem)
+        if g * _MAX_PRODUCT > INT32_MAX:  # a group partial sum could overflow the INT32 accumulator
+            raise InputError("--group-size", f"{g} elements per INT32 partial sum may overflow",
+                             f"at most {INT32_MAX // _MAX_PRODUCT}")
+
+    def run(self, problem: GemmProblem, config: PEConfig, mode: str, a=None, qw=None) -> GemmResult:
+        config = self.resolve(config)
+        self.check(problem, config)
+        check_mode(mode, self.modes)
+        rows, cols, dataflow = check_array(config)
+        seg = group_size_of(problem)
+        if mode != "per-cycle":
+            res = timing_result(problem, rows, cols, dataflow, seg, mode)
+            res.events = side_events(res.events, dataflow)
+            res.events["dequant_ops"] = problem.m * problem.n * (problem.k // seg)
+            return res
+        a = check_operands(problem, a, qw)
+        a_int = self._activations(a, problem.acts)
+        w_int = self._weight_levels(qw)
+        psums, cycles, events, hazards = sa.per_cycle(dataflow, a_int, w_int, seg, rows, cols)
+        if hazards:
+            raise RuntimeError(f"systolic schedule hit {hazards} structural hazards")  # a model bug
+        p = np.rint(psums).astype(np.int64)
+        events = side_events(with_sram_total(events), dataflow)
+        events["dequant_ops"] = int(p.size)
+        return GemmResult(cycles=cycles, utilization=sa.utilization(problem.m, problem.n, problem.k, rows, cols,
+                                                                    cycles),
+                          events=events, mode=mode, out=self.epilogue(p, qw),
+                          extra={"group_partial_sums": p, "dataflow": dataflow, "array": [rows, cols]})
+
+    @staticmethod
+    def epilogue(p: np.ndarray, qw) -> np.ndarray:
+        """One rescale per INT32 group partial sum, summed over groups in increasing order (float64)."""
+        s = reference.group_scales(qw)
+        pf = p.astype(np.float64)
+        out = np.zeros(pf.shape[:2])
+        for g in range(pf.shape[2]):
+            out += pf[:, :, g] * s[None, :, g]
+        return out
+
+    def expected(self, problem: GemmProblem, config: PEConfig, a, qw) -> np.ndarray:
+        return reference.mpgemm(a, qw)
+
+    @staticmethod
+    def _activations(a: np.ndarray, acts: str) -> np.ndarray:
+        bits = int(acts[3:])
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        af = a.astype(np.float64)
+        if not np.all(np.isfinite(af)) or not np.all(af == np.rint(af)) or af.min() < lo or af.max() > hi:
+            raise InputError("activations", f"values must be integers in [{lo}, {hi}] for {acts}")
+        return af
+
+    @staticmethod
+    def _weight_levels(qw) -> np.ndarray:
+        w = reference.weight_levels(qw)
+        if not np.all(w == np.rint(w)) or w.min() < INT8_MIN or w.max() > INT8_MAX:
+            raise InputError("weights", "weight levels (code − zero) must be integers in [−128, 127]",
+                             ", ".join(WEIGHT_FORMATS))
+        return w
+
+
+PE = Int8Systolic

@@ -1,0 +1,557 @@
+"""LUT Tensor Core ("lut-tc"): table lookups instead of multiplies for low-bit integer-affine weights.
+
+Follows /work/wt/LUT_CONTRACT.md (references §1, arXiv 2408.06003) — the Amaranth RTL implements the
+same text, so this module's per-tile helper :func:`tile_io` gives the RTL tests their exact data.
+
+Algebra. A weight with unsigned b-bit code q and level ``alpha·q + beta − z`` (format ``affine`` =
+(alpha, beta), zero point z per group) is reinterpreted as ``q' = 2q − (2^b − 1)``, whose bit planes
+mean −1/+1. Then ``level = (alpha·q' − z')/2`` with ``z' = 2(z − beta) − alpha(2^b − 1)``; for the
+integer formats (alpha, beta) = (1, 0) this is the contract's ``z' = 2z + 1 − 2^b``, and binary ±1
+(alpha = 2, beta = −1) gets z' = 0 (reading of the contract's "adjusted zero point": alpha multiplies
+the accumulator in the epilogue). Per K-group the plane-i pattern p of a column indexes the activation
+table; offline index inversion stores ``idx = p & low`` and ``neg = 0`` when the top bit is set, else
+``idx = ~p & low`` and ``neg = 1`` (:func:`invert_index`). The unit computes ``±S[idx] << i`` and
+accumulates LSB plane first; per quantization group the epilogue forms
+``P = (alpha·acc − z'·Σa)/2`` (Σa = S[low_mask], the all-ones lookup) and the output ``Σ_g s·P``
+(float64, increasing g) — identical to :func:`sim.reference.mpgemm` for integer activations.
+
+Readings of the contract where it is silent (documented choices):
+
+* Quantization groups not a multiple of the tile K: each group is zero-padded to a whole number of
+  K-groups (the accumulator restarts at every group), so a GEMM has ``G·ceil(group/K)`` K-groups; with
+  per-channel groups this is the contract's ``ceil(K/Ku)``.
+* FP16 mode: Σa of a group is accumulated like a column of +1 weights (acc format, K-groups in order);
+  the epilogue ``(alpha·acc − z'·Σa)/2`` and the rescale run in float64 (a wide dequant unit).
+  With the fp32 accumulator the shifted lookup ``L·2^i`` is rounded to fp32 (exact), with fp16 to fp16
+  (inf on overflow). FP8 activations (E4M3, E5M2) are exact in FP16, so they use the FP16 datapath.
+* INT32 accumulator (and the Σa register) overflow raises :class:`AccumulatorOverflow`.
+* Tile K ∈ {2, 4, 8} (a pairwise adder tree needs a power of two); precompute latency log2 K cycles
+  (= PRECOMPUTE_LATENCY = 2 for K = 4).
+* Option ``table_quant`` (``PEConfig.options``; CLI ``--option table_quant=true``): INT8 tables with one
+  FP16 scale per table (FP activations only); the lookup yields fp16(code·scale).
+
+Timing (cycles): one weight plane of one K-group for all Mu×Nu (m, n) per cycle; loop order m-block,
+n-block, K-group, plane. ``cycles = ceil(M/Mu)·ceil(N/Nu)·KG·b + LUT_OUTPUT_LATENCY +
+precompute_latency(Ku)`` (fused precompute: only the first tables' latency is exposed).
+
+Events: lookups and shift_adds (one per valid (m, n) per plane), table_reads (entries loaded into the
+unit: valid rows × 2^(K−1) per tile), weight_bits_read (valid columns × K × b per tile — idx + neg),
+table_adds and table_writes (the precompute unit, tables built once per (row, K-group)),
+dequant_mults (one scale multiply per group partial sum).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import ml_dtypes
+import numpy as np
+from numba import njit
+
+from .. import formats, reference
+from ..errors import InputError
+from ._rounding import EXACT_INT, FP16, VALUE_FORMATS, round_float
+from .base import GemmProblem, GemmResult, PEConfig, PEModel
+from .table_precompute import (
+    INT8_TABLE_LEVELS,
+    TABLE_K,
+    precompute,
+    precompute_latency,
+    stored_entries,
+    table_adds_per_table,
+)
+
+DEFAULT_TILE = (2, 64, 4)  # M2N64K4, 512 lookup slots (references §1: LUT Tensor Core, arXiv 2408.06003)
+LUT_OUTPUT_LATENCY = 1  # the RTL registers the tile result (LUT_CONTRACT "Timing")
+MAX_WEIGHT_BITS = 8  # b max of the unit (LUT_CONTRACT "RTL ports"; weights W1..W8)
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1  # two's-complement INT32 accumulator range
+
+INT_ACTS = {"int4": 4, "int8": 8, "int16": 16}  # activation bits
+FP_ACTS = {"fp16": np.float16, "fp8_e4m3": ml_dtypes.float8_e4m3fn, "fp8_e5m2": ml_dtypes.float8_e5m2}
+INT_ACCS = ("int32",)
+FP_ACCS = ("fp16", "fp32")
+OPTIONS = {"table_quant": "INT8 tables with one FP16 scale per table (FP activations only; lossy)"}
+
+
+class AccumulatorOverflow(InputError):
+    """The INT32 accumulator would wrap: the hardware result is wrong, so the model refuses."""
+
+
+# ------------------------------------------------------------------------------------------------
+# Weights: reinterpretation and offline index inversion.
+
+def invert_index(patterns: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Offline index inversion of K-bit plane patterns → (idx, neg), int64 arrays of the same shape:
+    top bit set → (p & low, 0); else → (~p & low, 1). Hardware then computes ``neg ? −S[idx] : S[idx]``."""
+    p = np.asarray(patterns, dtype=np.int64)
+    low = (1 << (k - 1)) - 1
+    top = (p >> (k - 1)) & 1
+    idx = np.where(top == 1, p & low, ~p & low)
+    return idx.astype(np.int64), (1 - top).astype(np.int64)
+
+
+def _group_layout(x: np.ndarray, group_size: int, k_tile: int) -> np.ndarray:
+    """(R, K) → (R, G·kpg, k_tile): each quantization group zero-padded to whole K-groups."""
+    r, k = x.shape
+    n_groups = k // group_size
+    kpg = -(-group_size // k_tile)
+    pad = kpg * k_tile - group_size
+    g = x.reshape(r, n_groups, group_size)
+    if pad:
+        g = np.concatenate([g, np.zeros((r, n_groups, pad), dtype=g.dtype)], axis=-1)
+    return g.reshape(r, n_groups * kpg, k_tile)
+
+
+def plane_patterns(codes: np.ndarray, code_bits: int, k_tile: int) -> np.ndarray:
+    """Per-plane K-bit patterns of (N, KG, K) codes → (b, N, KG) int64; bit t ↔ activation t."""
+    c = np.asarray(codes, dtype=np.int64)
+    out = np.zeros((code_bits,) + c.shape[:-1], dtype=np.int64)
+    for t in range(k_tile):
+        for i in range(code_bits):
+            out[i] |= ((c[..., t] >> i) & 1) << t
+    return out
+
+
+@dataclass
+class LutWeights:
+    """Weights as the unit stores them. idx, neg: (b, KG, N) int64; zprime: (N, G) int64."""
+
+    idx: np.ndarray
+    neg: np.ndarray
+    zprime: np.ndarray
+    alpha: int
+    code_bits: int
+    kgroups_per_group: int
+    n_groups: int
+
+
+def _affine_integers(fmt) -> tuple[int, int]:
+    alpha, beta = fmt.affine
+    if alpha != int(alpha) or alpha <= 0 or beta != int(beta):
+        raise InputError("--weights", f"format {fmt.name!r} has non-integer affine levels {fmt.affine}",
+                         ", ".join(supported_weight_formats()))
+    return int(alpha), int(beta)
+
+
+def reinterpret(qw, k_tile: int) -> LutWeights:
+    """Reinterpret an (N, K) integer-affine QuantizedTensor for a unit with K-groups of ``k_tile``."""
+    fmt = formats.get(qw.fmt)
+    alpha, beta = _affine_integers(fmt)
+    b = fmt.code_bits
+    n, k = qw.codes.shape
+    codes = _group_layout(np.asarray(qw.codes, dtype=np.int64), qw.group_size, k_tile)
+    idx, neg = invert_index(plane_patterns(codes, b, k_tile), k_tile)
+    z = np.zeros((n, qw.n_groups)) if qw.zeros is None else np.asarray(qw.zeros, dtype=np.float64)
+    if not np.array_equal(z, np.rint(z)):
+        raise InputError("--weights", "the LUT datapath needs integer zero points", "integer-affine formats")
+    zprime = 2 * (np.rint(z).astype(np.int64) - beta) - alpha * ((1 << b) - 1)
+    return LutWeights(np.ascontiguousarray(idx.transpose(0, 2, 1)), np.ascontiguousarray(neg.transpose(0, 2, 1)),
+                      zprime, alpha, b, -(-qw.group_size // k_tile), qw.n_groups)
+
+
+# ------------------------------------------------------------------------------------------------
+# The unit, stepped one plane per cycle.
+
+@njit(cache=True)
+def _lut_unit(tables, idx, neg, kpg, mu, nu, k_tile, man_bits, emin, emax, psum_in, out):
+    """Run the M×N×K unit over the loop nest m-block, n-block, K-group, plane (one plane per cycle).
+
+    tables (M, KG, E) f8; idx, neg (b, KG, N) i8; psum_in (M, N) f8 — the accumulator's value at the
+    start of every quantization group (kpg K-groups); out (M, N, G) f8 — the accumulator at each
+    group's end. Value format (man_bits, emin, emax), man_bits < 0 = exact INT32.
+    Returns (cycles, lookups, table_reads, weight_bits_read, int32 overflows).
+    """
+    m_total, kgroups, n_entries = tables.shape
+    n_planes = idx.shape[0]
+    n_total = idx.shape[2]
+    acc = np.zeros((mu, nu))
+    cycles = lookups = table_reads = weight_bits = overflows = 0
+    for m0 in range(0, m_total, mu):
+        m1 = min(m0 + mu, m_total)
+        for n0 in range(0, n_total, nu):
+            n1 = min(n0 + nu, n_total)
+            for kg in range(kgroups):
+                if kg % kpg == 0:
+                    for m in range(m0, m1):
+                        for n in range(n0, n1):
+                            acc[m - m0, n - n0] = psum_in[m, n]
+                table_reads += (m1 - m0) * n_entries
+                weight_bits += (n1 - n0) * k_tile * n_planes
+                for i in range(n_planes):  # one cycle: plane i of this K-group, all (m, n)
+                    cycles += 1
+                    shift = math.ldexp(1.0, i)
+                    for m in range(m0, m1):
+                        for n in range(n0, n1):
+                            v = tables[m, kg, idx[i, kg, n]]
+                            if neg[i, kg, n]:
+                                v = -v
+                            s = round_float(acc[m - m0, n - n0] + round_float(v * shift, man_bits, emin, emax),
+                                            man_bits, emin, emax)
+                            if man_bits < 0 and (s > INT32_MAX or s < INT32_MIN):
+                                overflows += 1
+                            acc[m - m0, n - n0] = s
+                    lookups += (m1 - m0) * (n1 - n0)
+                if kg % kpg == kpg - 1:
+                    for m in range(m0, m1):
+                        for n in range(n0, n1):
+                            out[m, n, kg // kpg] = acc[m - m0, n - n0]
+    return cycles, lookups, table_reads, weight_bits, overflows
+
+
+def _run_unit(tables, idx, neg, kpg, mu, nu, k_tile, acc_format, psum_in) -> tuple[np.ndarray, dict, int]:
+    """Call the kernel with canonical dtypes; raise on INT32 overflow. Returns (acc per group, counts, cycles)."""
+    m, n = tables.shape[0], idx.shape[2]
+    out = np.empty((m, n, tables.shape[1] // kpg))
+    man_bits, emin, emax = (int(v) for v in acc_format)
+    cycles, lookups, reads, wbits, overflows = _lut_unit(
+        np.ascontiguousarray(tables, dtype=np.float64), np.ascontiguousarray(idx, dtype=np.int64),
+        np.ascontiguousarray(neg, dtype=np.int64), int(kpg), int(mu), int(nu), int(k_tile),
+        man_bits, emin, emax, np.ascontiguousarray(psum_in, dtype=np.float64), out)
+    if overflows:
+        raise AccumulatorOverflow("--acts", f"the INT32 accumulator overflowed on {overflows} accumulation(s)",
+                                  "narrower activations, a smaller group size, or smaller values")
+    counts = {"lookups": lookups, "shift_adds": lookups, "table_reads": reads, "weight_bits_read": wbits}
+    return out, counts, int(cycles)
+
+
+# ------------------------------------------------------------------------------------------------
+# Epilogue (per-group dequantization) shared by the model and the FP16-order emulation.
+
+def partial_sums(acc: np.ndarray, act_sums: np.ndarray, zprime: np.ndarray, alpha: int, exact: bool) -> np.ndarray:
+    """``P = (alpha·acc − z'·Σa)/2``: acc (M, N, G), act_sums (M, G), zprime (N, G). int64 when exact."""
+    if exact:
+        num = alpha * np.rint(acc).astype(np.int64) - zprime[None] * np.rint(act_sums).astype(np.int64)[:, None]
+        if np.any(num % 2):
+            raise AssertionError("odd numerator: the reinterpretation algebra is broken")
+        return num // 2
+    with np.errstate(invalid="ignore"):
+        return (alpha * acc - zprime[None] * act_sums[:, None]) / 2
+
+
+def rescale(p: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """``Σ_g s[n,g]·P[m,n,g]`` in float64, groups in increasing order (the reference's order)."""
+    p = p.astype(np.float64)
+    out = np.zeros(p.shape[:2])
+    with np.errstate(invalid="ignore"):  # FP16 overflow: inf − inf = NaN, as the hardware gives
+        for g in range(p.shape[2]):
+            out += p[:, :, g] * scales[None, :, g]
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Operand checks.
+
+def supported_weight_formats() -> list[str]:
+    """Registered formats with integer affine levels (alpha > 0, beta integers) of at most MAX_WEIGHT_BITS bits."""
+    out = []
+    for name in formats.names():
+        f = formats.get(name)
+        if f.affine is None or f.code_bits > MAX_WEIGHT_BITS:
+            continue
+        alpha, beta = f.affine
+        if alpha > 0 and alpha == int(alpha) and beta == int(beta):
+            out.append(name)
+    return out
+
+
+def _check_acts_values(a: np.ndarray, acts: str) -> np.ndarray:
+    a = np.asarray(a)
+    af = a.astype(np.float64)
+    if not np.isfinite(af).all():
+        raise InputError("--acts", "activations contain NaN or inf", "finite values")
+    if acts in INT_ACTS:
+        lo, hi = -(1 << (INT_ACTS[acts] - 1)), (1 << (INT_ACTS[acts] - 1)) - 1
+        if not np.array_equal(af, np.rint(af)) or af.min() < lo or af.max() > hi:
+            raise InputError("--acts", f"activations are not all {acts} values", f"integers in [{lo}, {hi}]")
+    elif not np.array_equal(af.astype(FP_ACTS[acts]).astype(np.float64), af):
+        raise InputError("--acts", f"activations are not all representable in {acts}", f"{acts} values")
+    return af
+
+
+def _acc_name(problem: GemmProblem, config: PEConfig) -> str:
+    return config.acc or ("int32" if problem.acts in INT_ACTS else "fp16")
+
+
+def _group_size(problem: GemmProblem) -> int:
+    g = problem.group_size
+    if g is None:
+        g = formats.get(problem.weights).default_group_size
+    return problem.k if g is None else int(g)
+
+
+def _shape_counts(problem: GemmProblem, tile: tuple[int, int, int]) -> dict[str, int]:
+    mu, nu, ku = tile
+    g = _group_size(problem)
+    n_groups = problem.k // g
+    kpg = -(-g // ku)
+    return {"mb": -(-problem.m // mu), "nb": -(-problem.n // nu), "kg": n_groups * kpg, "groups": n_groups,
+            "b": formats.get(problem.weights).code_bits}
+
+
+# ------------------------------------------------------------------------------------------------
+# The model.
+
+class LutTensorCoreModel(PEModel):
+    """LUT Tensor Core unit (M×N×K lookup slots), bit-serial over weight planes."""
+
+    name = "lut-tc"
+    description = "LUT Tensor Core (ISCA'25): table lookup mpGEMM, one weight bit plane per cycle"
+    modes = ("per-cycle", "tile")
+
+    def default_config(self) -> PEConfig:
+        return PEConfig(tile=DEFAULT_TILE, dataflow="os", options={"table_quant": False})
+
+    def check(self, problem: GemmProblem, config: PEConfig) -> None:
+        config = self.resolve(config)
+        for field, v in (("--m", problem.m), ("--n", problem.n), ("--k", problem.k)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise InputError(field, f"must be a positive integer, got {v!r}", "integers >= 1")
+        allowed_w = supported_weight_formats()
+        if problem.weights not in allowed_w:
+            raise InputError("--weights", f"{self.name} cannot take {problem.weights!r} weights "
+                             "(needs an integer-affine format)", ", ".join(allowed_w))
+        _affine_integers(formats.get(problem.weights))
+        allowed_a = list(INT_ACTS) + list(FP_ACTS)
+        if problem.acts not in allowed_a:
+            raise InputError("--acts", f"{self.name} cannot take {problem.acts!r} activations", ", ".join(allowed_a))
+        g = _group_size(problem)
+        if g < 1 or problem.k % g:
+            raise InputError("--group-size", f"{g} does not divide K={problem.k}", "positive divisors of K")
+        tile = config.tile
+        if (len(tile) != 3 or any(not isinstance(t, (int, np.integer)) or t < 1 for t in tile)
+                or tile[2] not in TABLE_K):
+            raise InputError("--tile", f"bad tile {tile!r}", f"MxNxK with M, N >= 1 and K in {TABLE_K}")
+        if config.array is not None:
+            raise InputError("--array", f"{self.name} is a single M×N×K unit", "use --tile MxNxK")
+        if config.dataflow != "os":
+            raise InputError("--dataflow", f"{self.name} keeps partial sums in the unit", "os")
+        accs = INT_ACCS if problem.acts in INT_ACTS else FP_ACCS
+        if _acc_name(problem, config) not in accs:
+            raise InputError("--acc", f"{config.acc!r} with {problem.acts} activations", ", ".join(accs))
+        unknown = set(config.options) - set(OPTIONS)
+        if unknown:
+            raise InputError("--option", f"unknown option(s) {sorted(unknown)}", ", ".join(OPTIONS))
+        if config.options.get("table_quant") and problem.acts in INT_ACTS:
+            raise InputError("--option", "table_quant applies to FP16 tables only", "table_quant with FP acts")
+
+    def run(self, problem: GemmProblem, config: PEConfig, mode: str, a: np.ndarray | None = None,
+            qw=None) -> GemmResult:
+        config = self.resolve(config)
+        self.check(problem, config)
+        if mode == "tile":
+            return self._tile(problem, config)
+        if mode == "per-cycle":
+            return self._per_cycle(problem, config, a, qw)
+        raise InputError("--mode", f"{self.name} has no mode {mode!r}", ", ".join(self.modes))
+
+    # -- tile mode: closed form ------------------------------------------------------------------
+    def _tile(self, problem: GemmProblem, config: PEConfig) -> GemmResult:
+        mu, nu, ku = config.tile
+        c = _shape_counts(problem, config.tile)
+        m, n, kg, b = problem.m, problem.n, c["kg"], c["b"]
+        e = stored_entries(ku)
+        cycles = c["mb"] * c["nb"] * kg * b + LUT_OUTPUT_LATENCY + precompute_latency(ku)
+        events = {
+            "lookups": m * n * kg * b,
+            "shift_adds": m * n * kg * b,
+            "table_reads": m * c["nb"] * kg * e,
+            "weight_bits_read": c["mb"] * n * kg * ku * b,
+            "table_adds": m * kg * table_adds_per_table(ku),
+            "table_writes": m * kg * e,
+            "dequant_mults": m * n * c["groups"],
+        }
+        return GemmResult(cycles, self._utilization(problem, config, cycles), events, "tile",
+                          extra=self._extra(problem, config, c["mb"] * kg + precompute_latency(ku)))
+
+    def _utilization(self, problem, config, cycles) -> float:
+        mu, nu, ku = config.tile
+        b = formats.get(problem.weights).code_bits
+        return problem.m * problem.n * problem.k * b / (mu * nu * ku * cycles)
+
+    def _extra(self, problem, config, precompute_cycles) -> dict:
+        return {"tile": list(config.tile), "acc": _acc_name(problem, config), "group_size": _group_size(problem),
+                "precompute_cycles": int(precompute_cycles),
+                "table_quant": bool(config.options.get("table_quant"))}
+
+    # -- per-cycle mode: data through the unit -----------------------------------------------------
+    def _per_cycle(self, problem: GemmProblem, config: PEConfig, a, qw) -> GemmResult:
+        af = self._operands(problem, a, qw)
+        run = _simulate(af, qw, problem.acts, _acc_name(problem, config), config.tile,
+                        bool(config.options.get("table_quant")))
+        out, p = run["out"], run["partial_sums"]
+        cycles = run["cycles"] + LUT_OUTPUT_LATENCY + precompute_latency(config.tile[2])
+        events = {**run["events"], "dequant_mults": p.size}
+        extra = self._extra(problem, config, run["precompute_cycles"])
+        extra["partial_sums"] = p
+        if problem.acts not in INT_ACTS:
+            extra["max_abs_error_vs_exact"] = float(np.nanmax(np.abs(out - reference.mpgemm(af, qw))))
+        return GemmResult(cycles, self._utilization(problem, config, cycles), events, "per-cycle", out, extra)
+
+    def _operands(self, problem: GemmProblem, a, qw) -> np.ndarray:
+        if a is None or qw is None:
+            raise InputError("--mode", "per-cycle needs activations and weights", "tile (no data)")
+        a = np.asarray(a)
+        if a.shape != (problem.m, problem.k):
+            raise InputError("activations", f"shape {a.shape} is not (M, K) = {(problem.m, problem.k)}")
+        same_format = formats.get(qw.fmt).name == formats.get(problem.weights).name
+        if not same_format or qw.codes.shape != (problem.n, problem.k) or qw.axis != 1:
+            raise InputError("weights", f"need a {problem.weights} tensor of shape (N, K) = "
+                             f"{(problem.n, problem.k)} grouped along K")
+        if qw.group_size != _group_size(problem):
+            raise InputError("--group-size", f"weights have group {qw.group_size}, problem {_group_size(problem)}")
+        if qw.tags is not None:
+            raise InputError("--weights", "per-group type tags are not supported",
+                             ", ".join(supported_weight_formats()))
+        return _check_acts_values(a, problem.acts)
+
+    # -- the exact output the hardware must produce -------------------------------------------------
+    def expected(self, problem: GemmProblem, config: PEConfig, a: np.ndarray, qw) -> np.ndarray:
+        config = self.resolve(config)
+        self.check(problem, config)
+        af = self._operands(problem, a, qw)
+        if problem.acts in INT_ACTS:
+            return reference.mpgemm(af, qw)
+        return fp_order_emulation(af, qw, config.tile[2], _acc_name(problem, config),
+                                  bool(config.options.get("table_quant")))
+
+
+def _simulate(af: np.ndarray, qw, acts: str, acc: str, tile, table_quant: bool) -> dict:
+    """Precompute, the unit over the loop nest, epilogue: output, partial sums, compute cycles, events."""
+    mu, nu, ku = tile
+    exact = acts in INT_ACTS
+    lw = reinterpret(qw, ku)
+    pre = precompute(_group_layout(af, qw.group_size, ku), mu, EXACT_INT if exact else FP16, table_quant)
+    acc_fmt = VALUE_FORMATS[acc]
+    zeros = np.zeros((af.shape[0], qw.codes.shape[0]))
+    acc_v, counts, cycles = _run_unit(pre.tables, lw.idx, lw.neg, lw.kgroups_per_group, mu, nu, ku, acc_fmt, zeros)
+    act_sums = _group_act_sums(pre.tables, lw.kgroups_per_group, acc_fmt)
+    p = partial_sums(acc_v, act_sums, lw.zprime, lw.alpha, exact)
+    return {"out": rescale(p, reference.group_scales(qw)), "partial_sums": p, "cycles": cycles,
+            "events": {**counts, **pre.events}, "precompute_cycles": pre.cycles}
+
+
+def lut_mpgemm(a: np.ndarray, qw, acts: str = "int8", acc: str | None = None, k_tile: int = DEFAULT_TILE[2],
+               table_quant: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Functional kernel: the unit's exact output (M, N) and group partial sums (M, N, G), no timing.
+
+    The same datapath as the per-cycle model with one tile covering the whole problem (the numbers do
+    not depend on the M/N tiling: each (m, n) accumulates K-groups in order, planes LSB first).
+    """
+    m, n = np.asarray(a).shape[0], qw.codes.shape[0]
+    problem = GemmProblem(m, n, qw.codes.shape[1], formats.get(qw.fmt).name, acts, qw.group_size)
+    model = LutTensorCoreModel()
+    config = model.resolve(PEConfig(tile=(m, n, k_tile), acc=acc, options={"table_quant": table_quant}))
+    model.check(problem, config)
+    af = model._operands(problem, a, qw)
+    run = _simulate(af, qw, acts, _acc_name(problem, config), config.tile, table_quant)
+    return run["out"], run["partial_sums"]
+
+
+def _group_act_sums(tables: np.ndarray, kpg: int, acc_format) -> np.ndarray:
+    """Σa per (row, group): the all-ones lookup S[low_mask], accumulated like a column of +1 weights."""
+    m, kgroups, e = tables.shape
+    idx = np.full((1, kgroups, 1), e - 1, dtype=np.int64)
+    sums, _, _ = _run_unit(tables, idx, np.zeros_like(idx), kpg, m, 1, 1, acc_format, np.zeros((m, 1)))
+    return sums[:, 0, :]
+
+
+# ------------------------------------------------------------------------------------------------
+# FP16-order emulation (independent of the kernels: sim.reference rounding primitives, full tables).
+
+def fp_order_emulation(a: np.ndarray, qw, k_tile: int, acc: str, table_quant: bool = False) -> np.ndarray:
+    """The FP-activation output in the hardware's order, built from ``sim.reference`` primitives.
+
+    Full 2^K tables by ``tree_sum`` in FP16 (no odd-symmetry shortcut), optional INT8 table
+    quantization, terms ``round(T[p]·2^i)`` summed by ``sequential_sum`` (K-groups in order, planes
+    LSB first), Σa likewise, then the float64 epilogue.
+    """
+    fmt = formats.get(qw.fmt)
+    alpha, beta = _affine_integers(fmt)
+    b = fmt.code_bits
+    dt = reference.acc_dtype(acc)
+    acts = _group_layout(np.asarray(a, dtype=np.float64), qw.group_size, k_tile)  # (M, KG, K)
+    m, kgroups, _ = acts.shape
+    pats = np.arange(1 << k_tile)
+    signs = 2.0 * ((pats[:, None] >> np.arange(k_tile)[None, :]) & 1) - 1.0  # (2^K, K)
+    table = reference.tree_sum(acts[:, :, None, :] * signs[None, None], np.float16)  # (M, KG, 2^K)
+    if table_quant:
+        scale = reference.round_to(np.abs(table).max(axis=-1) / INT8_TABLE_LEVELS, np.float16)[..., None]
+        q = np.clip(np.rint(table / np.where(scale > 0, scale, 1.0)), -INT8_TABLE_LEVELS, INT8_TABLE_LEVELS)
+        table = reference.round_to(np.where(scale > 0, q, 0.0) * scale, np.float16)
+    codes = _group_layout(np.asarray(qw.codes, dtype=np.int64), qw.group_size, k_tile)
+    p = plane_patterns(codes, b, k_tile)  # (b, N, KG)
+    n = p.shape[1]
+    looked = table[:, np.arange(kgroups)[:, None], p.transpose(1, 2, 0)]  # (M, N, KG, b)
+    terms = reference.round_to(looked * np.exp2(np.arange(b)), dt)
+    kpg = kgroups // qw.n_groups
+    acc_v = reference.sequential_sum(terms.reshape(m, n, qw.n_groups, kpg * b), dt)
+    sums = reference.sequential_sum(table[:, :, -1].reshape(m, qw.n_groups, kpg), dt)
+    z = np.zeros((n, qw.n_groups)) if qw.zeros is None else np.asarray(qw.zeros, dtype=np.float64)
+    zprime = 2 * (z - beta) - alpha * ((1 << b) - 1)
+    return rescale((alpha * acc_v - zprime[None] * sums[:, None]) / 2, reference.group_scales(qw))
+
+
+# ------------------------------------------------------------------------------------------------
+# One tile, for the RTL tests.
+
+@dataclass
+class TileIO:
+    """Everything the RTL sees for one tile (one M-block × N-block × one K-group).
+
+    tables: (M, 2^(K−1)) stored entries (exact ints or FP16 values, float64); idx, neg: (b, N) int64,
+    the per-plane inputs, plane 0 (LSB) first; psum_in, out: (M, N) float64; cycles: b + 1, the edge
+    count from sampling ``start`` to ``valid``.
+    """
+
+    tables: np.ndarray
+    idx: np.ndarray
+    neg: np.ndarray
+    psum_in: np.ndarray
+    out: np.ndarray
+    cycles: int
+
+
+def tile_io(a: np.ndarray, codes: np.ndarray, code_bits: int, psum_in: np.ndarray | None = None,
+            acts: str = "int8", acc: str | None = None, table_quant: bool = False) -> TileIO:
+    """The exact per-plane inputs and the output of one tile.
+
+    a: (M, K) activation values of the ``acts`` format; codes: (N, K) unsigned weight codes < 2^b;
+    psum_in: (M, N) accumulator start (zeros when None); acc: "int32" (INT acts), "fp16"/"fp32".
+    """
+    a = np.asarray(a)
+    m, k = a.shape
+    codes = np.asarray(codes, dtype=np.int64)
+    if k not in TABLE_K or codes.ndim != 2 or codes.shape[1] != k:
+        raise InputError("tile", f"a {a.shape} and codes {codes.shape} must share K in {TABLE_K}")
+    if not 1 <= code_bits <= MAX_WEIGHT_BITS or codes.min() < 0 or codes.max() >= (1 << code_bits):
+        raise InputError("code_bits", f"codes must be unsigned {code_bits}-bit", f"1..{MAX_WEIGHT_BITS} bits")
+    if acts not in INT_ACTS and acts not in FP_ACTS:
+        raise InputError("--acts", f"unknown activation format {acts!r}", ", ".join([*INT_ACTS, *FP_ACTS]))
+    af = _check_acts_values(a, acts)
+    acc = acc or ("int32" if acts in INT_ACTS else "fp16")
+    exact = acts in INT_ACTS
+    if acc not in (INT_ACCS if exact else FP_ACCS):
+        raise InputError("--acc", f"{acc!r} with {acts} activations", ", ".join(INT_ACCS if exact else FP_ACCS))
+    if table_quant and exact:
+        raise InputError("table_quant", "applies to FP16 tables only")
+    pre = precompute(af[:, None, :], m, EXACT_INT if exact else FP16, table_quant)
+    idx, neg = invert_index(plane_patterns(codes[:, None, :], code_bits, k)[:, :, 0], k)  # (b, N)
+    psum = np.zeros((m, codes.shape[0])) if psum_in is None else np.asarray(psum_in, dtype=np.float64)
+    out, _, cycles = _run_unit(pre.tables, idx[:, None, :], neg[:, None, :], 1, m, codes.shape[0], k,
+                               VALUE_FORMATS[acc], psum)
+    return TileIO(pre.tables[:, 0, :], idx, neg, psum, out[:, :, 0], cycles + LUT_OUTPUT_LATENCY)
+
+
+def as_bits(values: np.ndarray, fmt: str, width: int = 32) -> np.ndarray:
+    """Raw bit patterns (uint64) of tile values for driving / reading RTL ports: "fp16" and "fp32" give
+    the IEEE encodings; any other ``fmt`` gives ``width``-bit two's complement of the integer values."""
+    v = np.asarray(values, dtype=np.float64)
+    if fmt == "fp16":
+        return v.astype(np.float16).view(np.uint16).astype(np.uint64)
+    if fmt == "fp32":
+        return v.astype(np.float32).view(np.uint32).astype(np.uint64)
+    return (np.rint(v).astype(np.int64) & ((1 << width) - 1)).astype(np.uint64)
+
+
+PE = LutTensorCoreModel

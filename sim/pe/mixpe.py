@@ -1,0 +1,230 @@
+"""MixPE: per-group low-bit mpGEMM by shift-and-add, then one dequantization per group sum.
+
+Source: MixPE, arXiv 2411.16158, simulator github.com/yuzhang712/mixpe_simulator (references §4):
+the group partial sum is computed on the raw weight codes with shifted adds (INT activations) or
+exponent adds (FP16 activations), and the scale and zero point are applied once per group
+partial sum instead of once per weight. Arrays: 64 × 64 for W4A8, 32 × 32 for W4A16
+(references §4); the 500 MHz clock belongs to the arch, not to this model.
+
+Array: an output-stationary systolic grid, rows over M and cols over N (the SCALE-Sim OS
+mapping, references §7); activations flow right, weights flow down, one hop per cycle. A weight
+of ``b`` bits takes ``c = ceil(b / 4)`` cycles (a 4-input shifted-adder per PE sized for W4
+[I: MixPE targets W4]; INT8 weights take two passes, low nibble first). PE (i, j) works on pair
+``k`` during cycles ``i + j + k·c … i + j + (k+1)·c − 1`` of the fold.
+
+Per PE and group ``g`` (along K, in increasing k), for weight code ``q`` (unsigned) and zero
+point ``z`` (so the weight is ``s · (q − z)``, :mod:`sim.formats.integer`):
+
+* ``P ← P + a · (q_j · 2^(4j))`` for each nibble ``q_j`` (one per cycle): the shift-and-add. INT8
+  activations: exact integers. FP16 activations: the product is exact (≤ 15 · 11-bit significand,
+  by exponent add), and ``P`` is an FP32 register (rounded to nearest even after every add).
+* ``A ← A + a`` once per k (the activation sum the zero point needs): exact / FP32 likewise.
+* Dequant, one per group, in a pipelined unit the cycle after the group's last MAC cycle
+  (overlapping the next group's first): ``D = P − z·A`` (exact for INT, for FP16
+  ``fp32(P − fp32(z · A))``), ``V = acc(D · s)``, ``O ← acc(O + V)``; ``acc`` is the output
+  accumulator format (``PEConfig.acc``: "fp32" default, or "fp64"; with "fp64" W4A8 equals the
+  oracle :func:`sim.reference.mpgemm` bit for bit).
+
+Timing: ``fold = K·c + R + C − 1`` (fill and drain of the skewed grid, plus the last dequant);
+``cycles = ceil(M/R) · ceil(N/C) · fold``.
+
+Events (per active PE, data-independent, identical in both modes): ``shift_adds`` (one 4-input
+shifted add per MAC cycle), ``adds`` (P and A accumulator adds: c + 1 per k), ``dequant_muls``
+(z·A and D·s: 2 per group), ``dequant_adds`` (P − zA and O + V: 2 per group), ``reg_reads``
+(2 operand registers per MAC cycle), ``sram_read_bits`` (activations, weight codes and group
+metadata, per fold).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..errors import InputError
+from ..formats import get as get_format
+from ..reference import round_to, sequential_sum
+from ._operands import check_operands, check_shape_and_array, effective_group, folds
+from .base import GemmProblem, GemmResult, PEConfig, PEModel
+
+NIBBLE = 4                 # shifted-adder inputs per cycle [I: MixPE is built for W4, references §4]
+ARRAYS = {"int8": (64, 64), "fp16": (32, 32)}    # W4A8 / W4A16 arrays (references §4)
+ACT_DTYPES = {"int8": np.int8, "fp16": np.float16}
+ACT_BITS = {"int8": 8, "fp16": 16}
+WEIGHTS = tuple(f"int{b}" for b in (2, 3, 4, 8)) + tuple(f"int{b}_asym" for b in (2, 3, 4, 8))
+ACCS = {"fp32": np.float32, "fp64": np.float64}
+EVENT_NAMES = ("shift_adds", "adds", "dequant_muls", "dequant_adds", "reg_reads", "sram_read_bits")
+
+
+@njit(cache=True)
+def _mixpe_array(a, codes, zeros, scales, group, c, round_pa, acc32, rows, cols, meta_bits, a_bits, w_bits):
+    """Step the systolic grid cycle by cycle. a (M, K) float64 (exact INT8/FP16 values), codes
+    (N, K) int64, zeros/scales (N, G) float64. Returns (out (M, N), cycles, events)."""
+    m_all, k = a.shape
+    n_all = codes.shape[0]
+    n_groups = k // group
+    out = np.zeros((m_all, n_all))
+    ev = np.zeros(6, dtype=np.int64)
+    fold = k * c + rows + cols - 1
+    span = group * c
+    cycles = 0
+    for m0 in range(0, m_all, rows):
+        mr = min(rows, m_all - m0)
+        for n0 in range(0, n_all, cols):
+            nc = min(cols, n_all - n0)
+            ev[5] += mr * k * a_bits + nc * (k * w_bits + n_groups * meta_bits)
+            p = np.zeros((mr, nc))
+            s_a = np.zeros((mr, nc))
+            o = np.zeros((mr, nc))
+            for t in range(fold):
+                for i in range(mr):
+                    for j in range(nc):
+                        local = t - i - j
+                        if local >= span and local % span == 0 and local <= k * c:   # dequant stage
+                            gi = local // span - 1
+                            n = n0 + j
+                            za = zeros[n, gi] * s_a[i, j]
+                            if round_pa:
+                                za = float(np.float32(za))
+                            d = p[i, j] - za
+                            if round_pa:
+                                d = float(np.float32(d))
+                            v = d * scales[n, gi]
+                            if acc32:
+                                v = float(np.float32(v))
+                            o[i, j] = o[i, j] + v
+                            if acc32:
+                                o[i, j] = float(np.float32(o[i, j]))
+                            p[i, j] = 0.0
+                            s_a[i, j] = 0.0
+                            ev[2] += 2
+                            ev[3] += 2
+                        if 0 <= local < k * c:                                          # MAC stage
+                            kk = local // c
+                            nib = local % c
+                            x = a[m0 + i, kk]
+                            q = (codes[n0 + j, kk] >> (NIBBLE * nib)) & ((1 << NIBBLE) - 1)
+                            p[i, j] = p[i, j] + x * float(q << (NIBBLE * nib))
+                            if round_pa:
+                                p[i, j] = float(np.float32(p[i, j]))
+                            ev[0] += 1
+                            ev[1] += 1
+                            ev[4] += 2
+                            if nib == 0:
+                                s_a[i, j] = s_a[i, j] + x
+                                if round_pa:
+                                    s_a[i, j] = float(np.float32(s_a[i, j]))
+                                ev[1] += 1
+                cycles += 1
+            for i in range(mr):
+                for j in range(nc):
+                    out[m0 + i, n0 + j] = o[i, j]
+    return out, cycles, ev
+
+
+def _cycles_per_weight(weights: str) -> int:
+    return -(-get_format(weights).code_bits // NIBBLE)
+
+
+class MixPE(PEModel):
+    name = "mixpe"
+    description = "MixPE: shift-and-add group mpGEMM, one dequantization per group (W4A8 / W4A16)"
+    modes = ("per-cycle", "tile")
+
+    def default_config(self) -> PEConfig:
+        return PEConfig(array=None, dataflow="os", acc="fp32")   # array: 64×64 W4A8, 32×32 W4A16
+
+    def resolve_for(self, problem: GemmProblem, config: PEConfig | None) -> PEConfig:
+        c = self.resolve(config)
+        if c.array is None and problem.acts in ARRAYS:
+            c = PEConfig(array=ARRAYS[problem.acts], tile=c.tile, dataflow=c.dataflow, acc=c.acc, options=c.options)
+        return c
+
+    def check(self, problem: GemmProblem, config: PEConfig) -> None:
+        config = self.resolve_for(problem, config)
+        if problem.acts not in ARRAYS:
+            raise InputError("--acts", f"MixPE takes INT8 (W4A8) or FP16 (W4A16) activations, not {problem.acts!r}",
+                             ", ".join(ARRAYS))
+        if problem.weights not in WEIGHTS:
+            raise InputError("--weights", f"MixPE does not take {problem.weights!r}", ", ".join(WEIGHTS))
+        if config.acc not in ACCS:
+            raise InputError("--acc", f"MixPE accumulates its output in fp32 or fp64, not {config.acc!r}",
+                             ", ".join(ACCS))
+        if config.dataflow != "os":
+            raise InputError("--dataflow", f"MixPE is output stationary, not {config.dataflow!r}", "os")
+        check_shape_and_array(problem, config)
+
+    def _timing(self, problem: GemmProblem, config: PEConfig) -> tuple[int, dict, dict]:
+        rows, cols = config.array
+        m, n, k = problem.m, problem.n, problem.k
+        c = _cycles_per_weight(problem.weights)
+        g = effective_group(problem)
+        n_groups = k // g
+        fmt = get_format(problem.weights)
+        fold = k * c + rows + cols - 1
+        nf = folds(m, n, rows, cols, rows_over_n=False)
+        ev = {
+            "shift_adds": m * n * k * c,
+            "adds": m * n * k * (c + 1),
+            "dequant_muls": 2 * m * n * n_groups,
+            "dequant_adds": 2 * m * n * n_groups,
+            "reg_reads": 2 * m * n * k * c,
+            "sram_read_bits": -(-n // cols) * m * k * ACT_BITS[problem.acts]
+            + -(-m // rows) * n * (k * fmt.code_bits + n_groups * fmt.metadata_bits_per_group()),
+        }
+        extra = {"array": (rows, cols), "cycles_per_weight": c, "group_size": g, "fold_cycles": fold,
+                 "folds": nf, "mode": "W4A8" if problem.acts == "int8" else "W4A16", "acc": config.acc}
+        return nf * fold, ev, extra
+
+    def run(self, problem, config, mode, a=None, qw=None) -> GemmResult:
+        config = self.resolve_for(problem, config)
+        self.check(problem, config)
+        if mode not in self.modes:
+            raise InputError("--mode", f"MixPE has no {mode!r} mode", ", ".join(self.modes))
+        cycles, ev, extra = self._timing(problem, config)
+        rows, cols = config.array
+        util = problem.m * problem.n * problem.k * extra["cycles_per_weight"] / (rows * cols * cycles)
+        if mode == "tile":
+            return GemmResult(cycles, util, ev, mode, None, extra)
+        a = check_operands(problem, a, qw, ACT_DTYPES[problem.acts])
+        if qw.group_size != extra["group_size"]:
+            raise InputError("--group-size", f"weights use groups of {qw.group_size}, "
+                             f"the problem says {extra['group_size']}")
+        if qw.tensor_scale != 1.0:
+            raise InputError("--weights", "MixPE has no per-tensor scale")
+        fmt = get_format(qw.fmt)
+        out, cyc, evs = _mixpe_array(
+            a, qw.codes.astype(np.int64), np.asarray(qw.zeros, dtype=np.float64),
+            np.asarray(qw.scales, dtype=np.float64), qw.group_size, extra["cycles_per_weight"],
+            problem.acts == "fp16", config.acc == "fp32", rows, cols, fmt.metadata_bits_per_group(),
+            ACT_BITS[problem.acts], fmt.code_bits)
+        events = {name: int(v) for name, v in zip(EVENT_NAMES, evs)}
+        return GemmResult(int(cyc), util, events, mode, out, extra)
+
+    def expected(self, problem, config, a, qw) -> np.ndarray:
+        """The arithmetic of the module docstring, from sim.reference's rounding emulators:
+        exact integer group sums for INT8 activations; FP32 sequential sums for FP16 ones."""
+        config = self.resolve_for(problem, config)
+        acc = ACCS[config.acc]
+        a = np.asarray(a, dtype=np.float64)
+        m, k = a.shape
+        g = qw.group_size
+        codes = qw.codes.astype(np.int64)
+        c = _cycles_per_weight(qw.fmt)
+        if problem.acts == "int8":
+            ai = np.rint(a).astype(np.int64).reshape(m, -1, g)
+            p = np.einsum("mgk,ngk->mng", ai, codes.reshape(codes.shape[0], -1, g)).astype(np.float64)
+            s_a = ai.sum(axis=-1).astype(np.float64)[:, None, :]
+            d = p - qw.zeros[None] * s_a                                     # exact integers
+        else:
+            # one term per cycle: a · (nibble_j · 16^j), low nibble first, in increasing k
+            nib = np.stack([((codes >> (NIBBLE * j)) & 15) << (NIBBLE * j) for j in range(c)], axis=-1)
+            terms = a[:, None, :, None] * nib[None].astype(np.float64)     # (M, N, K, c), exact
+            terms = terms.reshape(m, codes.shape[0], -1, g * c)
+            p = sequential_sum(terms, np.float32)                             # (M, N, G)
+            s_a = sequential_sum(a.reshape(m, -1, g), np.float32)[:, None, :]
+            d = round_to(p - round_to(qw.zeros[None] * s_a, np.float32), np.float32)
+        v = round_to(d * qw.scales[None], acc)
+        return sequential_sum(v, acc)
+
+
+PE = MixPE
