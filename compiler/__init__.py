@@ -33,8 +33,16 @@ from sim.isa import Program
 
 from . import gemm, search, vector
 from .gemm import Tile
-from .specs import ATTENTION_KINDS, FLOAT_WEIGHTS, GEMM_KINDS, GemmSpec, VectorSpec, attention_spec, gemm_spec, \
-    vector_spec
+from .specs import (
+    ATTENTION_KINDS,
+    FLOAT_WEIGHTS,
+    GEMM_KINDS,
+    GemmSpec,
+    VectorSpec,
+    attention_spec,
+    gemm_spec,
+    vector_spec,
+)
 
 
 @dataclass

@@ -12,8 +12,8 @@ Schedule (output stationary; loop order m-tile → n-tile → k-tile):
   groups = ⌈K/group⌉, one rescale per group partial sum), a ``VEC quantize`` when the output is stored
   in a quantized format, then ``STORE``.
 * double buffering: every tile is at most half its buffer, so the DMA fetches step s+1 while the arrays
-  run step s; the store of an output tile is issued after the next tile's first loads (the DMA issues
-  in program order), so the arrays never wait for a store.
+  run step s; the store of output tile j is issued just before the first load of tile j+2 (the DMA
+  issues in program order, so an earlier store would hold the next loads behind the epilogue).
 
 DRAM traffic: A·⌈N/Nt⌉ + W·⌈M/Mt⌉ + output; the tile search (:mod:`compiler.search`) trades it
 against buffer capacity, instruction count and PE tile efficiency.
@@ -30,6 +30,7 @@ from sim.arch import Arch
 from sim.errors import InputError
 from sim.isa import Program
 
+from .build import add, instr
 from .specs import GemmSpec
 
 # Accumulator bytes of partial sums kept in obuf: INT32 / FP32 = 4, FP16 = 2.
@@ -154,63 +155,51 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) ->
     a_base, w_base = 0, math.ceil(spec.m * a_row)
     o_base = w_base + math.ceil(spec.n * w_row) + spec.bias_bytes
     if spec.bias_bytes:
-        b = p.add("LOAD", buf="wbuf", addr=w_base + math.ceil(spec.n * w_row), bytes=spec.bias_bytes,
+        b = add(p, "LOAD", buf="wbuf", addr=w_base + math.ceil(spec.n * w_row), bytes=spec.bias_bytes,
                   alloc=[("wbuf", spec.bias_bytes)])
-    pending_store = None
+    stores: list = []  # output stores not yet issued; each waits one output tile (see the module docstring)
     for m0, mt in _tiles(spec.m, t.mt):
         for n0, nt in _tiles(spec.n, t.nt):
+            if len(stores) == 2:
+                p.instrs.append(stores.pop(0))
             subs = [(sm, sn) for _, sm in _split(mt, t.am) for _, sn in _split(nt, t.an)]
             chain = [None] * len(subs)
             o_bytes = mt * nt * acc
             for ki, (k0, kt) in enumerate(_tiles(spec.k, t.kt)):
                 a_b, w_b = math.ceil(mt * kt * spec.a_bytes), math.ceil(nt * kt * spec.w_bytes)
-                la = p.add("LOAD", buf="abuf", addr=a_base + math.floor(m0 * a_row + k0 * spec.a_bytes), bytes=a_b,
-                           rows=min(mt, a_b), stride=math.ceil(a_row),
-                           alloc=[("abuf", a_b)] + ([("obuf", o_bytes)] if ki == 0 else []))
-                lw = p.add("LOAD", buf="wbuf", addr=w_base + math.floor(n0 * w_row + k0 * spec.w_bytes), bytes=w_b,
-                           rows=min(nt, w_b), stride=math.ceil(w_row), alloc=[("wbuf", w_b)])
-                if ki == 1 and pending_store is not None:
-                    p.instrs.append(pending_store)  # the previous tile's store, after this tile's first loads
-                    pending_store = None
+                la = add(p, "LOAD", buf="abuf", addr=a_base + math.floor(m0 * a_row + k0 * spec.a_bytes), bytes=a_b,
+                         rows=min(mt, a_b), stride=math.ceil(a_row),
+                         alloc=[("abuf", a_b)] + ([("obuf", o_bytes)] if ki == 0 else []))
+                lw = add(p, "LOAD", buf="wbuf", addr=w_base + math.floor(n0 * w_row + k0 * spec.w_bytes), bytes=w_b,
+                         rows=min(nt, w_b), stride=math.ceil(w_row), alloc=[("wbuf", w_b)])
                 src = la
                 if lut:
                     tw = table_window(arch, mt)
-                    src = p.add("PRECOMPUTE", m=mt, k=kt, acts=spec.acts, deps=[la], free=[("abuf", a_b)],
-                                alloc=[("tbuf", tw)], rd=[("abuf", a_b)])
+                    src = add(p, "PRECOMPUTE", m=mt, k=kt, acts=spec.acts, deps=[la], free=[("abuf", a_b)],
+                              alloc=[("tbuf", tw)], rd=[("abuf", a_b)])
                 mmas = []
                 for j, (sm, sn) in enumerate(subs):
                     deps = [src, lw] + ([chain[j]] if chain[j] is not None else [])
-                    chain[j] = p.add(opcode, m=sm, n=sn, k=kt, weights=spec.weights, acts=spec.acts,
-                                     group=spec.group or 0, deps=deps,
-                                     rd=[("obuf", sm * sn * acc)] if ki else [], wr=[("obuf", sm * sn * acc)])
+                    chain[j] = add(p, opcode, m=sm, n=sn, k=kt, weights=spec.weights, acts=spec.acts,
+                                   group=spec.group or 0, deps=deps,
+                                   rd=[("obuf", sm * sn * acc)] if ki else [], wr=[("obuf", sm * sn * acc)])
                     mmas.append(chain[j])
                 free = [("wbuf", w_b)] + ([("tbuf", tw)] if lut else [("abuf", a_b)])
-                p.add("SYNC", deps=mmas, free=free)
+                add(p, "SYNC", deps=mmas, free=free)
             last = list(chain)
             if spec.groups:
-                last = [p.add("DEQUANT", m=mt, n=nt, groups=spec.groups, deps=last,
-                              rd=[("obuf", o_bytes)], wr=[("obuf", o_bytes)])]
+                last = [add(p, "DEQUANT", m=mt, n=nt, groups=spec.groups, deps=last,
+                            rd=[("obuf", o_bytes)], wr=[("obuf", o_bytes)])]
             if spec.quantize_out:
-                last = [p.add("VEC", op="quantize", elems=mt * nt, deps=last)]
+                last = [add(p, "VEC", op="quantize", elems=mt * nt, deps=last)]
             out_b = max(1, math.ceil(mt * nt * spec.out_bytes))
-            store_deps = last
-            if pending_store is not None:  # a one-step K loop: flush before the next tile's store
-                p.instrs.append(pending_store)
-            pending_store = _store(p, o_base + math.floor((m0 * spec.n + n0) * spec.out_bytes), out_b, mt,
-                                   math.ceil(spec.n * spec.out_bytes), store_deps, o_bytes)
-    if pending_store is not None:
-        p.instrs.append(pending_store)
+            stores.append(instr("STORE", buf="obuf", addr=o_base + math.floor((m0 * spec.n + n0) * spec.out_bytes),
+                                bytes=out_b, rows=min(mt, out_b), stride=math.ceil(spec.n * spec.out_bytes),
+                                deps=last, free=[("obuf", o_bytes)]))
+    p.instrs.extend(stores)
     if spec.bias_bytes:
-        p.add("SYNC", deps=[len(p.instrs) - 1, b], free=[("wbuf", spec.bias_bytes)])
+        add(p, "SYNC", deps=[len(p.instrs) - 1, b], free=[("wbuf", spec.bias_bytes)])
     return p
-
-
-def _store(p: Program, addr: int, nbytes: int, rows: int, stride: int, deps: list[int], o_bytes: int):
-    """A STORE instruction built now, appended later (its index is fixed when appended: deps only point back)."""
-    from sim.isa import make
-
-    return make("STORE", buf="obuf", addr=addr, bytes=nbytes, rows=min(rows, nbytes), stride=stride, deps=deps,
-                free=[("obuf", o_bytes)], where=f"instr[{len(p.instrs)}]")
 
 
 def _tiles(n: int, t: int):

@@ -13,10 +13,12 @@ multiply-accumulate is ``DEQUANT m n groups`` (``m·n·groups`` FP16 multiply-ad
 from __future__ import annotations
 
 from sim.arch import Arch
-from sim.isa import Program, make
+from sim.isa import Program
 
+from .build import add, instr
 from .gemm import buffer_of
 from .specs import VectorSpec
+
 
 def chunks(spec: VectorSpec, arch: Arch) -> int:
     """Chunks so that each chunk's input fits half of abuf and its output half of obuf."""
@@ -33,13 +35,13 @@ def emit(spec: VectorSpec, arch: Arch, program: Program | None = None) -> Progra
     params = []
     for off in range(0, spec.weight_bytes, half_w):
         size = min(half_w, spec.weight_bytes - off)
-        params.append((p.add("LOAD", buf="wbuf", addr=off, bytes=size, alloc=[("wbuf", size)]), size))
+        params.append((add(p, "LOAD", buf="wbuf", addr=off, bytes=size, alloc=[("wbuf", size)]), size))
     addr = spec.weight_bytes
     out_addr = addr + spec.in_bytes
     pending = None
     for c in range(n):
         in_b, out_b = _part(spec.in_bytes, n, c), _part(spec.out_bytes, n, c)
-        ld = p.add("LOAD", buf="abuf", addr=addr, bytes=in_b, alloc=[("abuf", in_b), ("obuf", out_b)])
+        ld = add(p, "LOAD", buf="abuf", addr=addr, bytes=in_b, alloc=[("abuf", in_b), ("obuf", out_b)])
         addr += in_b
         if pending is not None:  # the previous chunk's store goes after this chunk's load
             p.instrs.append(pending)
@@ -48,14 +50,13 @@ def emit(spec: VectorSpec, arch: Arch, program: Program | None = None) -> Progra
         work += [("VEC", {"op": kind, "elems": _part(elems, n, c)}) for kind, elems in spec.ops]
         for j, (opcode, args) in enumerate(work):
             last = j == len(work) - 1
-            cur = [p.add(opcode, deps=cur, rd=[("abuf", in_b)] if j == 0 else [], wr=[("obuf", out_b)],
+            cur = [add(p, opcode, deps=cur, rd=[("abuf", in_b)] if j == 0 else [], wr=[("obuf", out_b)],
                          free=[("abuf", in_b)] if last else [], **args)]
-        pending = make("STORE", buf="obuf", addr=out_addr, bytes=out_b, deps=cur, free=[("obuf", out_b)],
-                       where=f"instr[{len(p.instrs)}]")
+        pending = instr("STORE", buf="obuf", addr=out_addr, bytes=out_b, deps=cur, free=[("obuf", out_b)])
         out_addr += out_b
     p.instrs.append(pending)
     if params:
-        p.add("SYNC", deps=[len(p.instrs) - 1], free=[("wbuf", s) for _, s in params])
+        add(p, "SYNC", deps=[len(p.instrs) - 1], free=[("wbuf", s) for _, s in params])
     return p
 
 

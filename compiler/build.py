@@ -1,0 +1,22 @@
+"""Appending instructions fast: the compiler's instructions are well formed by construction, so they skip
+the operand checks of :func:`sim.isa.make` (tests re-check compiled programs through ``make``).
+Operands are filled with the schema's defaults, in schema order, exactly as ``make`` fills them."""
+
+from __future__ import annotations
+
+from sim.isa import SCHEMA, Instr, Program
+
+_DEFAULTS = {op: tuple((name, spec[1]) for name, spec in schema.items()) for op, schema in SCHEMA.items()}
+
+
+def instr(opcode: str, /, deps=(), alloc=(), free=(), rd=(), wr=(), **args) -> Instr:
+    """An instruction; ``rd``/``wr`` entries are (buf, bytes) (stride 1)."""
+    full = tuple((name, args.get(name, default)) for name, default in _DEFAULTS[opcode])
+    return Instr(op=opcode, args=full, deps=tuple(deps), alloc=tuple(alloc), free=tuple(free),
+                 rd=tuple((b, n, 1) for b, n in rd), wr=tuple((b, n, 1) for b, n in wr))
+
+
+def add(p: Program, opcode: str, /, **kw) -> int:
+    """Append an instruction to ``p``; its index."""
+    p.instrs.append(instr(opcode, **kw))
+    return len(p.instrs) - 1
