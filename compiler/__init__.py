@@ -4,7 +4,7 @@ API::
 
     from compiler import for_arch
     c = for_arch(arch)                      # one compiler (and its caches) per arch spec
-    res = c.lower(op, recipe)               # a Lowered: program, unit, tile, search log, engine stats
+    res = c.lower(op, recipe)               # a Lowered: program, unit, engine stats, energy, tile, search log
     c.hits, c.misses                        # cache counters
 
 Placement: linear layers and lm_head on the PE array (:mod:`compiler.gemm`, tile chosen by
@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sim import engine
+from sim import cost, engine
 from sim import pe as pe_registry
 from sim.arch import Arch, from_dict
 from sim.errors import InputError
@@ -54,6 +54,7 @@ class Lowered:
     unit: str
     program: Program
     stats: engine.Stats
+    energy: cost.EnergyReport | None = None
     tile: Tile | None = None
     search_log: list | None = None
     note: str = ""
@@ -101,10 +102,12 @@ class Compiler:
         self.misses += 1
         if unit == "array":
             found = search.search(spec, self.arch)
-            res = Lowered(spec, unit, found.program, found.stats, found.tile, found.log, note)
+            res = Lowered(spec, unit, found.program, found.stats, cost.energy(found.stats, self.arch), found.tile,
+                          found.log, note)
         else:
             program = vector.emit(spec, self.arch)
-            res = Lowered(spec, unit, program, engine.run(program, self.arch), note=note)
+            stats = engine.run(program, self.arch)
+            res = Lowered(spec, unit, program, stats, cost.energy(stats, self.arch), note=note)
         self._cache[spec] = res
         return res
 

@@ -1,0 +1,58 @@
+"""``lutsim simulate``: compile a quantized model's pass (prefill or decode) for an accelerator and run it;
+per-op table (cycles, bound, utilization, energy) and totals (latency, tokens/s, TTFT, energy per token,
+area, power) with the assumptions behind them."""
+
+from __future__ import annotations
+
+import sys
+
+NAME = "simulate"
+HELP = "simulate a model pass on an accelerator: per-op cycles/energy, latency, tokens/s, energy/token, area"
+
+CSV_COLUMNS = ["name", "kind", "layer", "repeat", "unit", "M", "N", "K", "count", "w_fmt", "a_fmt", "cycles",
+               "bound", "utilization", "ops", "bytes", "energy_pj", "instructions", "cache"]
+
+
+def add_arguments(p) -> None:
+    from .trace import add_workload_arguments
+
+    p.add_argument("--arch", required=True, metavar="PRESET|FILE", help="arch preset name or arch YAML file")
+    add_workload_arguments(p)
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the stats as JSON (reports/stats_schema.py)")
+    out.add_argument("--csv", action="store_true", help="print the per-op rows as CSV")
+
+
+def run(args) -> int:
+    from lutsim.api import simulate
+    from lutsim.output import print_json, print_table
+
+    stats = simulate(args.arch, args.model, args.quant, args.phase, seq_len=args.seq_len, kv_len=args.kv_len,
+                     batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens)
+    if args.json:
+        print_json(stats)
+        return 0
+    if args.csv:
+        import csv
+
+        w = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(stats["ops"])
+        return 0
+    rows = [{**{k: r[k] for k in ("name", "repeat", "unit", "cycles", "bound")},
+             "util %": round(100 * r["utilization"], 1), "energy µJ": r["energy_pj"] * 1e-6,
+             "cache": r["cache"]} for r in stats["ops"]]
+    print_table(f"{stats['model']} {stats['quant']} {stats['phase']} on {stats['arch']} (B={stats['batch']}, "
+                f"T={stats['seq_len']}, L={stats['kv_len']}; per occurrence, x repeat in totals)", rows)
+    t = stats["totals"]
+    lines = [f"latency {t['latency_ms']:.6g} ms ({t['cycles']} cycles at {stats['assumptions']['clock_hz']:.6g} Hz)",
+             f"throughput {t['tokens_per_s']:.6g} tokens/s"]
+    if "ttft_ms" in t:
+        lines.append(f"time to first token {t['ttft_ms']:.6g} ms")
+    lines += [f"energy {t['energy_per_token_mj']:.6g} mJ/token, average power {t['power_w']:.6g} W",
+              f"area {t['area_mm2']:.6g} mm2"]
+    print("\n".join(lines))
+    for note in sorted({r["note"] for r in stats["ops"] if r.get("note")}):
+        print(f"note: {note}")
+    print(f"assumptions: {stats['assumptions']['layers']['source']}; {stats['assumptions']['op_overlap']}")
+    return 0
