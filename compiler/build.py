@@ -4,16 +4,28 @@ Operands are filled with the schema's defaults, in schema order, exactly as ``ma
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sim.isa import SCHEMA, Instr, Program
 
 _DEFAULTS = {op: tuple((name, spec[1]) for name, spec in schema.items()) for op, schema in SCHEMA.items()}
 
 
+@lru_cache(maxsize=65536)
+def _args(opcode: str, given: tuple) -> tuple:
+    args = dict(given)
+    return tuple((name, args.get(name, default)) for name, default in _DEFAULTS[opcode])
+
+
+@lru_cache(maxsize=65536)
+def _access(items: tuple) -> tuple:
+    return tuple((b, n, 1) for b, n in items)
+
+
 def instr(opcode: str, /, deps=(), alloc=(), free=(), rd=(), wr=(), **args) -> Instr:
-    """An instruction; ``rd``/``wr`` entries are (buf, bytes) (stride 1)."""
-    full = tuple((name, args.get(name, default)) for name, default in _DEFAULTS[opcode])
-    return Instr(op=opcode, args=full, deps=tuple(deps), alloc=tuple(alloc), free=tuple(free),
-                 rd=tuple((b, n, 1) for b, n in rd), wr=tuple((b, n, 1) for b, n in wr))
+    """An instruction; ``rd``/``wr`` entries are (buf, bytes) pairs (stride 1)."""
+    return Instr(opcode, _args(opcode, tuple(args.items())), tuple(deps), tuple(alloc), tuple(free),
+                 _access(tuple(rd)), _access(tuple(wr)))
 
 
 def add(p: Program, opcode: str, /, **kw) -> int:

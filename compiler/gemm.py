@@ -22,7 +22,7 @@ against buffer capacity, instruction count and PE tile efficiency.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from sim import pe as pe_registry
@@ -140,6 +140,12 @@ def table_window(arch: Arch, rows: int) -> int:
     return 2 * rows * tu.entries * tu.entry_bits // 8
 
 
+def table_bytes(arch: Arch, rows: int, k: int) -> int:
+    """Bytes of the lookup tables of ``rows`` activation rows over ``k`` (one table per K-group)."""
+    tu = arch.table_unit
+    return rows * -(-k // tu.group) * tu.entries * tu.entry_bits // 8
+
+
 def fits(spec: GemmSpec, arch: Arch, t: Tile) -> bool:
     """Every step's tiles fit half their buffer (double buffering)."""
     return all(v <= buffer_of(arch, b).capacity // 2 for b, v in tile_bytes(spec, arch, t).items())
@@ -157,6 +163,7 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) ->
     if spec.bias_bytes:
         b = add(p, "LOAD", buf="wbuf", addr=w_base + math.ceil(spec.n * w_row), bytes=spec.bias_bytes,
                   alloc=[("wbuf", spec.bias_bytes)])
+    mma_cache: dict = {}  # array instructions by (m, n, k, accumulate): all but their deps repeat
     stores: list = []  # output stores not yet issued; each waits one output tile (see the module docstring)
     for m0, mt in _tiles(spec.m, t.mt):
         for n0, nt in _tiles(spec.n, t.nt):
@@ -176,13 +183,20 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) ->
                 if lut:
                     tw = table_window(arch, mt)
                     src = add(p, "PRECOMPUTE", m=mt, k=kt, acts=spec.acts, deps=[la], free=[("abuf", a_b)],
-                              alloc=[("tbuf", tw)], rd=[("abuf", a_b)])
+                              alloc=[("tbuf", tw)], rd=[("abuf", a_b)], wr=[("tbuf", table_bytes(arch, mt, kt))])
                 mmas = []
                 for j, (sm, sn) in enumerate(subs):
-                    deps = [src, lw] + ([chain[j]] if chain[j] is not None else [])
-                    chain[j] = add(p, opcode, m=sm, n=sn, k=kt, weights=spec.weights, acts=spec.acts,
-                                   group=spec.group or 0, deps=deps,
-                                   rd=[("obuf", sm * sn * acc)] if ki else [], wr=[("obuf", sm * sn * acc)])
+                    key = (sm, sn, kt, ki > 0)
+                    if key not in mma_cache:
+                        operand = (("tbuf", table_bytes(arch, sm, kt)) if lut
+                                   else ("abuf", math.ceil(sm * kt * spec.a_bytes)))
+                        rd = [operand, ("wbuf", math.ceil(sn * kt * spec.w_bytes))]
+                        mma_cache[key] = instr(opcode, m=sm, n=sn, k=kt, weights=spec.weights, acts=spec.acts,
+                                               group=spec.group or 0, wr=[("obuf", sm * sn * acc)],
+                                               rd=rd + ([("obuf", sm * sn * acc)] if ki else []))
+                    deps = (src, lw) if chain[j] is None else (src, lw, chain[j])
+                    p.instrs.append(replace(mma_cache[key], deps=deps))
+                    chain[j] = len(p.instrs) - 1
                     mmas.append(chain[j])
                 free = [("wbuf", w_b)] + ([("tbuf", tw)] if lut else [("abuf", a_b)])
                 add(p, "SYNC", deps=mmas, free=free)

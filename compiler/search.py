@@ -20,7 +20,7 @@ from .gemm import Tile
 from .specs import GemmSpec
 
 MAX_INSTRUCTIONS = 40_000   # per candidate program
-SIMULATED = 3               # candidates simulated per GEMM
+SIMULATED = 2               # candidates simulated per GEMM
 SEARCH_BUDGET = 120_000     # instructions simulated per GEMM, all candidates together
 # Ranking weighs simulation cost: each 1000 instructions of a candidate count as 0.1 % more cycles, so of
 # near-equal estimates the coarser tiling is simulated (and instruction counts stay bounded).

@@ -1,0 +1,122 @@
+"""Trace → compiled programs → stats: floors, caching, determinism, clear errors, the sweep evaluator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import compiler
+from lutsim.api import evaluate, simulate
+from reports.stats_schema import OP_FIELDS, check_stats
+from sim import arch
+from sim.errors import InputError
+from workloads.models import get_model
+from workloads.recipes import get_recipe
+from workloads.trace import build_trace
+
+
+@pytest.mark.parametrize("preset,quant", [("lut-tc-28nm", "w4a16-g128"), ("lut-tc-28nm", "w2a16-g64"),
+                                          ("int8-systolic-28nm", "w8a8"), ("fp16-mac-28nm", "fp16"),
+                                          ("ant-28nm", "w4a4")])
+def test_decode_latency_never_below_weight_bandwidth_floor(preset, quant, tiny_model):
+    a = arch.load(preset)
+    s = simulate(a, tiny_model, quant, "decode", kv_len=64)
+    trace = build_trace(get_model(tiny_model), get_recipe(quant), "decode", kv_len=64)
+    weight_bits = sum(op.bytes_weight * op.repeat for op in trace.ops) * 8
+    assert s["totals"]["cycles"] >= weight_bits / a.dram.bandwidth
+    check_stats(s)
+    for row in s["ops"]:
+        assert set(OP_FIELDS) <= set(row)
+        assert row["cycles"] >= row["bytes"] * 8 / a.dram.bandwidth  # every byte crosses the DRAM interface
+
+
+def test_identical_layers_compile_once(tiny_model):
+    a = arch.load("lut-tc-28nm")
+    c = compiler.Compiler(a)
+    recipe = get_recipe("w4a16-g128")
+    trace = build_trace(get_model(tiny_model), recipe, "decode", kv_len=32)
+    lowered = {op.name: c.lower(op, recipe) for op in trace.ops}
+    assert lowered["q_proj"] is lowered["o_proj"]  # same shape and formats: one program
+    assert lowered["gate_proj"] is lowered["up_proj"]
+    assert lowered["q_proj"] is not lowered["k_proj"]  # GQA: k_proj is narrower
+    specs = {c.spec_of(op, recipe)[1] for op in trace.ops}
+    assert c.misses == len(specs) and c.hits == len(trace.ops) - len(specs)
+    before = c.misses
+    for op in trace.ops:
+        c.lower(op, recipe)
+    assert c.misses == before  # a second pass is all hits
+
+
+def test_repeat_counts_multiply_layer_ops(tiny_model):
+    s = simulate("lut-tc-28nm", tiny_model, "w4a16-g128", "decode", kv_len=32)
+    assert s["totals"]["cycles"] == sum(r["cycles"] * r["repeat"] for r in s["ops"])
+    assert {r["repeat"] for r in s["ops"] if r["layer"] == 0} == {3}
+    assert abs(s["totals"]["energy_pj"] - sum(r["energy_pj"] * r["repeat"] for r in s["ops"])) \
+        <= 1e-9 * s["totals"]["energy_pj"]
+
+
+def test_same_inputs_same_numbers_bit_for_bit(tiny_model):
+    a = arch.load("lut-tc-28nm")
+    recipe = get_recipe("w4a8kv4")
+    trace = build_trace(get_model(tiny_model), recipe, "prefill", seq_len=64)
+    runs = []
+    for _ in range(2):
+        c = compiler.Compiler(a)  # fresh caches: compiled and simulated again
+        runs.append([(lw.stats.cycles, lw.energy.total_pj, lw.tile, len(lw.program))
+                     for lw in (c.lower(op, recipe) for op in trace.ops)])
+    assert runs[0] == runs[1]
+    s1 = simulate(a, tiny_model, "w4a8kv4", "prefill", seq_len=64)
+    s2 = simulate(a, tiny_model, "w4a8kv4", "prefill", seq_len=64)  # served from the cache
+    assert any(r["cache"] == "miss" for r in s1["ops"]) and all(r["cache"] == "hit" for r in s2["ops"])
+    for s in (s1, s2):
+        for r in s["ops"]:
+            del r["cache"]
+    assert json.dumps(s1, sort_keys=True, default=str) == json.dumps(s2, sort_keys=True, default=str)
+
+
+@pytest.mark.parametrize("preset,quant,field", [
+    ("int8-systolic-28nm", "mxfp4", "--weights"),   # FP4 weights on an INT8 array without a decoder
+    ("ant-28nm", "w4a16-g128", "--"),               # ANT takes int4/8/16 activations, not fp16
+    ("lut-tc-28nm", "fp16", "--weights"),           # LUT Tensor Core needs integer-affine weights
+])
+def test_unsupported_format_pe_combination_is_a_clear_error(preset, quant, field, tiny_model):
+    with pytest.raises(InputError) as err:
+        simulate(preset, tiny_model, quant, "decode", kv_len=16)
+    msg = str(err.value)
+    assert "q_proj" in msg and field in msg and "allowed" in msg
+
+
+def test_fp16_lm_head_runs_on_the_vector_unit_when_the_pe_cannot(tiny_model):
+    s = simulate("lut-tc-28nm", tiny_model, "w4a16-g128", "decode", kv_len=16)
+    head = next(r for r in s["ops"] if r["kind"] == "lm_head")
+    assert head["unit"] == "vector" and "vector unit" in head["note"]
+    q = next(r for r in s["ops"] if r["name"] == "q_proj")
+    assert q["unit"] == "array"
+
+
+def test_prefill_totals(tiny_model):
+    s = simulate("lut-tc-28nm", tiny_model, "w4a16-g128", "prefill", seq_len=128, batch=2)
+    t = s["totals"]
+    assert t["ttft_ms"] == t["latency_ms"]
+    assert t["tokens_per_s"] == pytest.approx(256 / (t["latency_ms"] / 1e3))
+    assert t["energy_per_token_mj"] == pytest.approx(t["energy_pj"] * 1e-9 / 256)
+    assert s["assumptions"]["clock_hz"] == 1e9
+    assert t["peak_ops_per_s"] > 0 and t["dram_bytes_per_s"] == 256 / 8 * 1e9
+
+
+def test_evaluate_applies_params_and_flattens_metrics(tiny_model):
+    w = {"model": tiny_model, "quant": "w4a16-g128", "phase": "decode", "kv_len": 32}
+    base = evaluate("lut-tc-28nm", {}, w)
+    fast = evaluate("lut-tc-28nm", {"dram.bandwidth": 1024, "buffers.wbuf.capacity": "1MiB"}, w)
+    assert fast["latency_ms"] < base["latency_ms"]
+    assert fast["area.sram:wbuf"] > base["area.sram:wbuf"]
+    assert "energy.dram" in base and "area_mm2" in base and base["design"] == "lut-tc-28nm"
+    assert "dram.bandwidth=1024" in fast["design"]
+
+
+@pytest.mark.parametrize("params", [{"dram.bandwidth_bits_per_cycle": 512}, {"buffers.nosuch.capacity": 1},
+                                    {"dram.bandwidth": -1}, {"pe.tile": [2, 64, 3]}])
+def test_evaluate_rejects_bad_params(params, tiny_model):
+    with pytest.raises(ValueError):
+        evaluate("lut-tc-28nm", params, {"model": tiny_model, "quant": "w4a16-g128", "phase": "decode"})
