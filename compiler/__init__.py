@@ -4,7 +4,8 @@ API::
 
     from compiler import for_arch
     c = for_arch(arch)                      # one compiler (and its caches) per arch spec
-    res = c.lower(op, recipe)               # a Lowered: program, unit, engine stats, energy, tile, search log
+    plan = fusion_plan(trace.ops, arch, recipe)  # norm → GEMM table-precompute fusion (LUT archs)
+    res = c.lower(op, recipe, i in plan)    # a Lowered: program, unit, engine stats, energy, tile, search log
     c.hits, c.misses                        # cache counters
 
 Placement: linear layers and lm_head on the PE array (:mod:`compiler.gemm`, tile chosen by
@@ -74,11 +75,12 @@ class Compiler:
         self.hits = 0
         self.misses = 0
 
-    def spec_of(self, op, recipe) -> tuple[str, GemmSpec | VectorSpec, str]:
-        """(unit, spec, note) of a trace op."""
+    def spec_of(self, op, recipe, fused: bool = False) -> tuple[str, GemmSpec | VectorSpec, str]:
+        """(unit, spec, note) of a trace op; ``fused``: part of a norm → GEMM table fusion (see
+        :func:`fusion_plan`)."""
         if op.kind in GEMM_KINDS:
             fmt = recipe.lm_head if op.kind == "lm_head" else recipe.weights
-            spec = gemm_spec(op, fmt)
+            spec = gemm_spec(op, fmt, tables_resident=fused)
             try:
                 gemm.check(spec, self.arch)
             except InputError as exc:
@@ -89,13 +91,14 @@ class Compiler:
                     return "vector", vs, f"{spec.weights} lm_head: PE {self.arch.pe.type!r} cannot take it " \
                                          f"({exc.problem}); FP16 multiply-accumulates on the vector unit"
                 raise InputError(f"{op.name} on {self.arch.name}: {exc.field}", exc.problem, exc.allowed) from None
-            return "array", spec, ""
+            return "array", spec, "tables built by the preceding norm (resident in tbuf)" if fused else ""
         if op.kind in ATTENTION_KINDS:
             return "vector", attention_spec(op), ""
-        return "vector", vector_spec(op), ""
+        return "vector", vector_spec(op, tables=fused), "builds the lookup tables of the next GEMMs" if fused else ""
 
-    def lower(self, op, recipe) -> Lowered:
-        unit, spec, note = self.spec_of(op, recipe)
+    def lower(self, op, recipe, fused: bool = False) -> Lowered:
+        """Program and stats of ``op`` (cached by spec)."""
+        unit, spec, note = self.spec_of(op, recipe, fused)
         if spec in self._cache:
             self.hits += 1
             return self._cache[spec]
@@ -112,6 +115,35 @@ class Compiler:
         return res
 
 
+def fusion_plan(ops, arch: Arch, recipe) -> set[int]:
+    """Indices of trace ops in a norm → GEMM table fusion: on an arch with a table unit and a LUT array, a
+    norm whose following GEMMs (same rows, K = the norm's width, taken by the PE) all read its output
+    builds their lookup tables itself — once per row, over the whole K — when those tables fit half of
+    ``tbuf``; the GEMMs then load no activations and run no precompute (LUT Tensor Core fuses the table
+    precompute into the preceding operator, references §1)."""
+    if arch.table_unit is None or arch.pe.opcode != "LMMA":
+        return set()
+    tbuf = gemm.buffer_of(arch, "tbuf").capacity
+    plan: set[int] = set()
+    comp = Compiler(arch)
+    for i, op in enumerate(ops):
+        if op.kind != "norm" or gemm.table_bytes(arch, op.M, op.N) > tbuf // 2:
+            continue
+        consumers = []
+        for j in range(i + 1, len(ops)):
+            nxt = ops[j]
+            if nxt.kind not in GEMM_KINDS or nxt.M != op.M or nxt.K != op.N:
+                break
+            try:
+                if comp.spec_of(nxt, recipe)[0] == "array":
+                    consumers.append(j)
+            except InputError:
+                break
+        if consumers:
+            plan.update([i, *consumers])
+    return plan
+
+
 @lru_cache(maxsize=32)
 def _compiler(key: str) -> Compiler:
     return Compiler(from_dict(json.loads(key)))
@@ -123,4 +155,4 @@ def for_arch(arch: Arch) -> Compiler:
     return _compiler(arch_key(arch))
 
 
-__all__ = ["Compiler", "Lowered", "Tile", "arch_key", "for_arch", "gemm", "search", "vector"]
+__all__ = ["Compiler", "Lowered", "Tile", "arch_key", "for_arch", "fusion_plan", "gemm", "search", "vector"]

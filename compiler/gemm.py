@@ -6,8 +6,10 @@ Schedule (output stationary; loop order m-tile → n-tile → k-tile):
   codes and group metadata) into ``wbuf``; on an arch with a table unit a ``PRECOMPUTE`` turns the
   activation tile into lookup tables that stream into the LUT units (``tbuf`` holds a double-buffered
   window of one K-group of tables per row, the fused precompute of LUT_CONTRACT "Timing"), freeing the
-  activation tile; then one array instruction per array (the Mt×Nt tile split into an am×an grid of
-  sub-tiles), each chained to the same sub-tile's previous k-step (partial sums in ``obuf``);
+  activation tile; when the preceding norm already built the tables and they stay in ``tbuf``
+  (``tables_resident``, see :func:`compiler.fusion_plan`) there is neither activation load nor
+  precompute; then one array instruction per array (the Mt×Nt tile split into an am×an grid of sub-tiles),
+  each chained to the same sub-tile's previous k-step (partial sums in ``obuf``);
 * per output tile: the per-group dequantization epilogue on the vector unit (``DEQUANT`` with
   groups = ⌈K/group⌉, one rescale per group partial sum), a ``VEC quantize`` when the output is stored
   in a quantized format, then ``STORE``.
@@ -127,10 +129,11 @@ def best_split(spec: GemmSpec, arch: Arch, mt: int, nt: int, kt: int) -> tuple[i
 
 def tile_bytes(spec: GemmSpec, arch: Arch, t: Tile) -> dict[str, int]:
     """Bytes each buffer needs for one step of tile ``t`` (without double buffering)."""
-    out = {"abuf": math.ceil(t.mt * t.kt * spec.a_bytes), "wbuf": math.ceil(t.nt * t.kt * spec.w_bytes),
-           "obuf": t.mt * t.nt * acc_bytes(spec, arch)}
-    if arch.table_unit is not None:
-        out["tbuf"] = table_window(arch, t.mt)
+    out = {"wbuf": math.ceil(t.nt * t.kt * spec.w_bytes), "obuf": t.mt * t.nt * acc_bytes(spec, arch)}
+    if not spec.tables_resident:
+        out["abuf"] = math.ceil(t.mt * t.kt * spec.a_bytes)
+        if arch.table_unit is not None:
+            out["tbuf"] = table_window(arch, t.mt)
     return out
 
 
@@ -163,6 +166,7 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) ->
     if spec.bias_bytes:
         b = add(p, "LOAD", buf="wbuf", addr=w_base + math.ceil(spec.n * w_row), bytes=spec.bias_bytes,
                   alloc=[("wbuf", spec.bias_bytes)])
+    resident = spec.tables_resident
     mma_cache: dict = {}  # array instructions by (m, n, k, accumulate): all but their deps repeat
     stores: list = []  # output stores not yet issued; each waits one output tile (see the module docstring)
     for m0, mt in _tiles(spec.m, t.mt):
@@ -174,13 +178,15 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) ->
             o_bytes = mt * nt * acc
             for ki, (k0, kt) in enumerate(_tiles(spec.k, t.kt)):
                 a_b, w_b = math.ceil(mt * kt * spec.a_bytes), math.ceil(nt * kt * spec.w_bytes)
-                la = add(p, "LOAD", buf="abuf", addr=a_base + math.floor(m0 * a_row + k0 * spec.a_bytes), bytes=a_b,
-                         rows=min(mt, a_b), stride=math.ceil(a_row),
-                         alloc=[("abuf", a_b)] + ([("obuf", o_bytes)] if ki == 0 else []))
+                first = [("obuf", o_bytes)] if ki == 0 else []
+                if not resident:
+                    la = add(p, "LOAD", buf="abuf", addr=a_base + math.floor(m0 * a_row + k0 * spec.a_bytes),
+                             bytes=a_b, rows=min(mt, a_b), stride=math.ceil(a_row), alloc=[("abuf", a_b)] + first)
+                    first = []
                 lw = add(p, "LOAD", buf="wbuf", addr=w_base + math.floor(n0 * w_row + k0 * spec.w_bytes), bytes=w_b,
-                         rows=min(nt, w_b), stride=math.ceil(w_row), alloc=[("wbuf", w_b)])
-                src = la
-                if lut:
+                         rows=min(nt, w_b), stride=math.ceil(w_row), alloc=[("wbuf", w_b)] + first)
+                src = lw if resident else la
+                if lut and not resident:
                     tw = table_window(arch, mt)
                     src = add(p, "PRECOMPUTE", m=mt, k=kt, acts=spec.acts, deps=[la], free=[("abuf", a_b)],
                               alloc=[("tbuf", tw)], rd=[("abuf", a_b)], wr=[("tbuf", table_bytes(arch, mt, kt))])
@@ -198,7 +204,7 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) ->
                     p.instrs.append(replace(mma_cache[key], deps=deps))
                     chain[j] = len(p.instrs) - 1
                     mmas.append(chain[j])
-                free = [("wbuf", w_b)] + ([("tbuf", tw)] if lut else [("abuf", a_b)])
+                free = [("wbuf", w_b)] + ([] if resident else [("tbuf", tw)] if lut else [("abuf", a_b)])
                 add(p, "SYNC", deps=mmas, free=free)
             last = list(chain)
             if spec.groups:
@@ -226,11 +232,11 @@ def steps(spec: GemmSpec, t: Tile) -> int:
 
 def traffic(spec: GemmSpec, t: Tile) -> float:
     """DRAM bytes of tile ``t``: A re-read per n-tile, W per m-tile, outputs once."""
-    a = spec.m * spec.k * spec.a_bytes
+    a = 0 if spec.tables_resident else spec.m * spec.k * spec.a_bytes
     w = spec.n * spec.k * spec.w_bytes
     return a * -(-spec.n // t.nt) + w * -(-spec.m // t.mt) + spec.m * spec.n * spec.out_bytes + spec.bias_bytes
 
 
 def instructions(spec: GemmSpec, arch: Arch, t: Tile) -> int:
-    per_step = 3 + (1 if arch.table_unit is not None else 0) + t.am * t.an
+    per_step = (2 if spec.tables_resident else 3 + (arch.table_unit is not None)) + t.am * t.an
     return steps(spec, t) * per_step + -(-spec.m // t.mt) * -(-spec.n // t.nt) * 3

@@ -63,13 +63,14 @@ def estimate(spec: GemmSpec, arch: Arch, t: Tile) -> Estimate:
                 c = gemm.pe_cycles(spec, arch, -(-mt // t.am), -(-nt // t.an), kt)
                 compute += c * cm * cn * ck
                 first = c if first is None else first
-                if tu is not None:
+                if tu is not None and not spec.tables_resident:
                     table += math.ceil(mt * math.ceil(kt / tu.group) / tu.tables_per_cycle) * cm * cn * ck
             if spec.groups:
                 vector += math.ceil(mt * nt * spec.groups / (vec.lanes * vec.ops_per_cycle["dequant"])) * cm * cn
     traffic = gemm.traffic(spec, t)
     dma = traffic * 8 / arch.dram.bandwidth
-    step_load = (t.mt * t.kt * spec.a_bytes + t.nt * t.kt * spec.w_bytes) * 8 / arch.dram.bandwidth
+    step_load = (t.mt * t.kt * spec.a_bytes * (not spec.tables_resident) + t.nt * t.kt * spec.w_bytes) * 8 \
+        / arch.dram.bandwidth
     fill = step_load + arch.dram.latency + first
     return Estimate(t, max(compute, dma, table, vector) + fill, gemm.instructions(spec, arch, t), traffic)
 

@@ -34,6 +34,7 @@ class GemmSpec:
     out_bytes: float   # bytes per output element
     quantize_out: bool  # the producer quantizes its output (recipe activation / KV format)
     bias_bytes: int = 0
+    tables_resident: bool = False  # LUT arch: the preceding norm built this GEMM's tables into tbuf
 
     @property
     def groups(self) -> int:
@@ -57,13 +58,14 @@ class VectorSpec:
     macs: int = 0
     count: int = 1
     mac_shape: tuple[int, int, int] = (0, 0, 0)  # (M, N, K) of one instance when macs > 0
+    tables: tuple[int, int, str] = (0, 0, "")  # (rows, K, acts): lookup tables a norm builds for its consumers
 
 
 def _elem_bytes(total: float, elems: int) -> float:
     return total / elems if elems else 0.0
 
 
-def gemm_spec(op, weight_format) -> GemmSpec:
+def gemm_spec(op, weight_format, tables_resident: bool = False) -> GemmSpec:
     """The GEMM spec of a linear / lm_head trace op; ``weight_format``: the recipe's
     :class:`workloads.recipes.TensorFormat` of its weights (format and group size)."""
     w_bytes = weight_format.bits / 8
@@ -71,10 +73,10 @@ def gemm_spec(op, weight_format) -> GemmSpec:
     return GemmSpec(m=op.M, n=op.N, k=op.K, weights=op.w_fmt, acts=op.a_fmt, group=weight_format.group_size,
                     w_bytes=w_bytes, a_bytes=_elem_bytes(op.bytes_act_in, op.M * op.K),
                     out_bytes=_elem_bytes(op.bytes_act_out + op.bytes_kv_write, op.M * op.N),
-                    quantize_out=op.out_fmt not in FLOAT_WEIGHTS, bias_bytes=bias)
+                    quantize_out=op.out_fmt not in FLOAT_WEIGHTS, bias_bytes=bias, tables_resident=tables_resident)
 
 
-def vector_spec(op) -> VectorSpec:
+def vector_spec(op, tables: bool = False) -> VectorSpec:
     """Spec of an element-wise op (norm, rope, softmax, act, residual)."""
     if op.kind not in VECTOR_KIND:
         raise InputError("op.kind", f"no vector lowering for {op.kind!r}", ", ".join(VECTOR_KIND))
@@ -84,7 +86,8 @@ def vector_spec(op) -> VectorSpec:
         ops.append(("quantize", elems))
     return VectorSpec(ops=tuple(ops), in_bytes=math.ceil(op.bytes_act_in + op.bytes_kv_read),
                       out_bytes=math.ceil(op.bytes_act_out + op.bytes_kv_write),
-                      weight_bytes=math.ceil(op.bytes_weight))
+                      weight_bytes=math.ceil(op.bytes_weight),
+                      tables=(op.M, op.N, op.out_fmt) if tables else (0, 0, ""))
 
 
 def attention_spec(op) -> VectorSpec:

@@ -2,7 +2,9 @@
 
 An op is cut into chunks so that a chunk's input fits half of ``abuf`` and its output half of ``obuf``
 (double buffering: the DMA loads chunk c+1 while the vector unit works on chunk c). Per chunk:
-``LOAD`` input → the ``VEC`` op(s) → ``STORE`` output. Parameters (norm gamma, RoPE cos/sin tables)
+``LOAD`` input → the ``VEC`` op(s) → ``STORE`` output. On a LUT arch a norm whose consumers' tables fit
+``tbuf`` also builds them (``PRECOMPUTE`` of its output rows over the whole K, on the table unit, once per
+row): the table precompute fused into the preceding norm. Parameters (norm gamma, RoPE cos/sin tables)
 are loaded once into ``wbuf`` (in pieces of at most half of it when they are larger).
 
 Attention QK and SV run as FP16 multiply-accumulates on the vector lanes: the ISA's vector
@@ -16,7 +18,7 @@ from sim.arch import Arch
 from sim.isa import Program
 
 from .build import add, instr
-from .gemm import buffer_of
+from .gemm import buffer_of, table_bytes
 from .specs import VectorSpec
 
 
@@ -39,6 +41,7 @@ def emit(spec: VectorSpec, arch: Arch, program: Program | None = None) -> Progra
     addr = spec.weight_bytes
     out_addr = addr + spec.in_bytes
     pending = None
+    tables: list[tuple[int, int]] = []
     for c in range(n):
         in_b, out_b = _part(spec.in_bytes, n, c), _part(spec.out_bytes, n, c)
         ld = add(p, "LOAD", buf="abuf", addr=addr, bytes=in_b, alloc=[("abuf", in_b), ("obuf", out_b)])
@@ -52,6 +55,11 @@ def emit(spec: VectorSpec, arch: Arch, program: Program | None = None) -> Progra
             last = j == len(work) - 1
             cur = [add(p, opcode, deps=cur, rd=[("abuf", in_b)] if j == 0 else [], wr=[("obuf", out_b)],
                          free=[("abuf", in_b)] if last else [], **args)]
+        if spec.tables[0]:  # fused table precompute: this chunk's rows, tables kept in tbuf for the GEMMs
+            rows, k, acts = spec.tables
+            tb = table_bytes(arch, _part(rows, n, c), k)
+            tables.append((add(p, "PRECOMPUTE", m=_part(rows, n, c), k=k, acts=acts, deps=cur, alloc=[("tbuf", tb)],
+                               rd=[("obuf", out_b)], wr=[("tbuf", tb)]), tb))
         pending = instr("STORE", buf="obuf", addr=out_addr, bytes=out_b, deps=cur, free=[("obuf", out_b)])
         out_addr += out_b
     p.instrs.append(pending)

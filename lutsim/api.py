@@ -102,10 +102,11 @@ def simulate(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | 
                         lm_head_all_tokens=lm_head_all_tokens)
     comp = compiler.for_arch(a)
     peak = _peak_macs_per_cycle(a, recipe.weights.format, recipe.activations.format, recipe.weights.group_size)
+    plan = compiler.fusion_plan(trace.ops, a, recipe)
     rows, energy_bd = [], {}
-    for op in trace.ops:
+    for i, op in enumerate(trace.ops):
         before = comp.hits
-        low = comp.lower(op, recipe)
+        low = comp.lower(op, recipe, i in plan)
         rows.append(_row(op, low, a, comp.hits > before, peak))
         for c, v in low.energy.breakdown.items():
             energy_bd[c] = energy_bd.get(c, 0.0) + v * op.repeat
