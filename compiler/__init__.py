@@ -86,8 +86,7 @@ class Compiler:
             except InputError as exc:
                 if op.kind == "lm_head" and spec.weights in FLOAT_WEIGHTS and spec.acts in FLOAT_WEIGHTS:
                     vs = VectorSpec(ops=(), in_bytes=round(op.bytes_act_in + op.bytes_weight),
-                                    out_bytes=round(op.bytes_act_out), macs=op.M * op.N * op.K, count=op.count,
-                                    mac_shape=(op.M, op.N, op.K))
+                                    out_bytes=round(op.bytes_act_out), macs=op.M * op.N * op.K * op.count)
                     return "vector", vs, f"{spec.weights} lm_head: PE {self.arch.pe.type!r} cannot take it " \
                                          f"({exc.problem}); FP16 multiply-accumulates on the vector unit"
                 raise InputError(f"{op.name} on {self.arch.name}: {exc.field}", exc.problem, exc.allowed) from None

@@ -49,15 +49,13 @@ class GemmSpec:
 class VectorSpec:
     """An op on the vector unit: ``ops`` ((kind, elements), ...) over ``in_bytes`` read, ``out_bytes``
     written, ``weight_bytes`` of parameters (norm gamma, RoPE tables); ``macs`` FP16 multiply-accumulates
-    (attention on the vector unit) split over ``count`` independent instances."""
+    (attention on the vector unit)."""
 
     ops: tuple[tuple[str, int], ...]
     in_bytes: int
     out_bytes: int
     weight_bytes: int = 0
     macs: int = 0
-    count: int = 1
-    mac_shape: tuple[int, int, int] = (0, 0, 0)  # (M, N, K) of one instance when macs > 0
     tables: tuple[int, int, str] = (0, 0, "")  # (rows, K, acts): lookup tables a norm builds for its consumers
 
 
@@ -96,5 +94,4 @@ def attention_spec(op) -> VectorSpec:
     if op.out_fmt not in FLOAT_WEIGHTS:
         ops.append(("quantize", op.M * op.N * op.count))
     return VectorSpec(ops=tuple(ops), in_bytes=math.ceil(op.bytes_act_in + op.bytes_kv_read),
-                      out_bytes=math.ceil(op.bytes_act_out + op.bytes_kv_write), macs=op.M * op.N * op.K * op.count,
-                      count=op.count, mac_shape=(op.M, op.N, op.K))
+                      out_bytes=math.ceil(op.bytes_act_out + op.bytes_kv_write), macs=op.M * op.N * op.K * op.count)

@@ -7,9 +7,10 @@ An op is cut into chunks so that a chunk's input fits half of ``abuf`` and its o
 row): the table precompute fused into the preceding norm. Parameters (norm gamma, RoPE cos/sin tables)
 are loaded once into ``wbuf`` (in pieces of at most half of it when they are larger).
 
-Attention QK and SV run as FP16 multiply-accumulates on the vector lanes: the ISA's vector
-multiply-accumulate is ``DEQUANT m n groups`` (``m·n·groups`` FP16 multiply-adds, the vector unit's
-``dequant`` rate and energy), issued per chunk with m = rows of the chunk's instances, n = N, groups = K.
+Attention QK and SV (and an FP16 lm_head the PE cannot take) run as FP16 multiply-accumulates on the
+vector lanes. The ISA has no vector dot-product op; its vector multiply-accumulate is ``DEQUANT m n
+groups`` (``m·n·groups`` rescales, each one FP16 multiply and one add: the vector unit's ``dequant`` rate
+and energy), so a chunk issues ``DEQUANT m=<its share of the multiply-adds> n=1 groups=1``.
 """
 
 from __future__ import annotations
