@@ -177,5 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+from .validation_ltc import LTC_TABLE  # noqa: E402  component-model table (reports/validation_ltc.py)
+
+register(*LTC_TABLE)
+
+
 if __name__ == "__main__":
     raise SystemExit(main())
