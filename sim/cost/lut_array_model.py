@@ -74,30 +74,49 @@ class Part:
 
     @property
     def area_um2(self) -> float:
+        """Area of all instances, µm²."""
         return self.count * self.um2
 
     @property
     def pj_per_cycle(self) -> float:
+        """Energy of all instances per cycle, pJ (= mW at 1 GHz)."""
         return self.count * self.pj * self.activity
 
 
 def _node() -> int:
+    """The model's technology node (nm)."""
     return components_table()["node_nm"]
 
 
+def _ge(name: str) -> float:
+    """Gate equivalents of standard cell ``name`` (its area over the NAND2's)."""
+    cells = components_table()["cells"]
+    return cells["um2"][name] / cells["um2"][cells["reference_cell"]]
+
+
+def um2_per_ge() -> float:
+    """µm² of one gate equivalent (a NAND2_X1) at the model's node — the figure to pass as ``um2_per_ge`` to
+    :func:`sim.cost.area` with :attr:`UnitCost.gate_equivalents`."""
+    cells = components_table()["cells"]
+    return scale(cells["um2"][cells["reference_cell"]], cells["node_nm"], _node(), "area")
+
+
+def pj_per_ge() -> float:
+    """pJ per gate equivalent per active cycle at the model's node (Horowitz's 32-bit add over its FA cells)."""
+    e = components_table()["energy_per_ge"]
+    return scale(e["adder_pj"] / (e["adder_bits"] * _ge("FA_X1")), e["node_nm"], _node(), "energy")
+
+
 def cell(name: str, count: float, activity: float = 1.0) -> Part:
-    """``count`` standard cells ``name`` (e.g. ``"FA_X1"``) at the model's node."""
-    t = components_table()
-    cells, e = t["cells"], t["energy_per_ge"]
-    ge = cells["um2"][name] / cells["um2"][cells["reference_cell"]]
-    um2_per_ge = scale(cells["um2"][cells["reference_cell"]], cells["node_nm"], _node(), "area")
-    fa_ge = cells["um2"]["FA_X1"] / cells["um2"][cells["reference_cell"]]
-    pj_per_ge = scale(e["adder_pj"] / (e["adder_bits"] * fa_ge), e["node_nm"], _node(), "energy")
-    return Part(count, ge * um2_per_ge, ge * pj_per_ge, activity)
+    """``count`` standard cells ``name`` (e.g. ``"FA_X1"``) at the model's node: µm² and pJ per activation
+    from the cell's gate equivalents."""
+    ge = _ge(name)
+    return Part(count, ge * um2_per_ge(), ge * pj_per_ge(), activity)
 
 
 def unit(name: str, count: float, activity: float = 1.0) -> Part:
-    """``count`` Horowitz arithmetic units ``name`` (``fp16_add``, ``int8_mult``, ...) at the model's node."""
+    """``count`` Horowitz arithmetic units ``name`` (``fp16_add``, ``int8_mult``, ...) at the model's node:
+    µm² from the data file, pJ per operation from ``data/constants.yaml`` ``events``."""
     areas = components_table()["units_um2"]
     ev = cost_table()["events"][name]
     return Part(count, scale(areas[name], areas["node_nm"], _node(), "area"),
@@ -105,6 +124,7 @@ def unit(name: str, count: float, activity: float = 1.0) -> Part:
 
 
 def register(bits: float, activity: float = 1.0) -> Part:
+    """``bits`` flip-flops (µm², pJ per write)."""
     return cell("DFF_X1", bits, activity)
 
 
@@ -119,6 +139,7 @@ def muxes(count: float, ways: int, bits: int) -> Part:
 
 
 def float_bits(fmt: str) -> int:
+    """Width (bits) of floating-point format ``fmt``."""
     return components_table()["float_formats"][fmt]["bits"]
 
 
@@ -177,6 +198,7 @@ class MacUnitConfig:
 
 
 def _kind(acts: str) -> str:
+    """``"int"`` or ``"fp"`` for activation format ``acts``."""
     if acts in INT_ACTS:
         return "int"
     if acts in FP_ACTS:
@@ -201,6 +223,7 @@ def _acc(acts: str, acc: str | None) -> str:
 
 
 def _acc_bits(acc: str) -> int:
+    """Width (bits) of accumulator format ``acc``."""
     t = components_table()
     return t["int_accumulators"][acc]["bits"] if acc in t["int_accumulators"] else float_bits(acc)
 
@@ -311,11 +334,19 @@ class UnitCost:
 
     @property
     def area_um2(self) -> float:
+        """Total area, µm²."""
         return float(sum(self.breakdown_um2.values()))
 
     @property
     def pj_per_cycle(self) -> float:
+        """Total energy per cycle, pJ (= mW at 1 GHz)."""
         return float(sum(self.breakdown_pj.values()))
+
+    @property
+    def gate_equivalents(self) -> float:
+        """Area in NAND2 gate equivalents (µm² / :func:`um2_per_ge`): the ``ge_count`` of :func:`sim.cost.area`'s
+        calibration hook (Horowitz units are converted by their area)."""
+        return self.area_um2 / um2_per_ge()
 
     def power_mw(self, clock_ghz: float | None = None) -> float:
         """mW at ``clock_ghz`` (default: the paper's 1 GHz): pJ/cycle × GHz."""
@@ -331,7 +362,9 @@ class UnitCost:
         return self.ops_per_cycle / self.pj_per_cycle
 
     def to_dict(self) -> dict:
+        """Totals and breakdowns (µm², pJ/cycle) as plain data."""
         return {"area_um2": self.area_um2, "pj_per_cycle": self.pj_per_cycle, "ops_per_cycle": self.ops_per_cycle,
+                "gate_equivalents": self.gate_equivalents,
                 "breakdown_um2": self.breakdown_um2, "breakdown_pj_per_cycle": self.breakdown_pj}
 
 

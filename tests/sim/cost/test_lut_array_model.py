@@ -165,3 +165,14 @@ def test_bad_mac_input_and_step():
     with pytest.raises(InputError) as e:
         ablation_step("nope")
     assert e.value.field == "step"
+
+
+def test_gate_equivalents_feed_the_area_hook():
+    from sim.cost import pe_area_from_ge
+    from sim.cost.lut_array_model import um2_per_ge
+
+    u = lut_unit()
+    assert pe_area_from_ge(u.gate_equivalents, um2_per_ge()) == pytest.approx(u.area_um2)
+    assert um2_per_ge() == pytest.approx(0.798 * (28 / 45) ** 2)  # NanGate45 NAND2_X1, scaled by node²
+    fa = int_adders(1, 1)
+    assert fa.um2 / um2_per_ge() == pytest.approx(4.256 / 0.798)  # FA_X1 = 5.33 GE
