@@ -23,7 +23,7 @@ specs) compile and simulate once. Trace ops of identical decoder layers come fol
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from sim import cost, engine
@@ -74,6 +74,7 @@ class Compiler:
         self._cache: dict = {}
         self.hits = 0
         self.misses = 0
+        self._timed_cache: dict | None = None
 
     def spec_of(self, op, recipe, fused: bool = False) -> tuple[str, GemmSpec | VectorSpec, str]:
         """(unit, spec, note) of a trace op; ``fused``: part of a norm → GEMM table fusion (see
@@ -102,6 +103,13 @@ class Compiler:
             self.hits += 1
             return self._cache[spec]
         self.misses += 1
+        same = self._timed().get(spec)
+        if same is not None:  # an arch that differs only in clock/node/energy constants lowered it already
+            stats = replace(same.stats, clock_mhz=self.arch.clock_mhz, assumptions=engine.assumptions(self.arch))
+            res = Lowered(spec, unit, same.program, stats, cost.energy(stats, self.arch), same.tile,
+                          same.search_log, note)
+            self._cache[spec] = res
+            return res
         if unit == "array":
             found = search.search(spec, self.arch)
             res = Lowered(spec, unit, found.program, found.stats, cost.energy(found.stats, self.arch), found.tile,
@@ -111,7 +119,14 @@ class Compiler:
             stats = engine.run(program, self.arch)
             res = Lowered(spec, unit, program, stats, cost.energy(stats, self.arch), note=note)
         self._cache[spec] = res
+        self._timed()[spec] = res
         return res
+
+    def _timed(self) -> dict:
+        """Lowered ops shared by every arch of this arch's :func:`timing_key` (in this process)."""
+        if self._timed_cache is None:
+            self._timed_cache = _timed_ops(timing_key(self.arch))
+        return self._timed_cache
 
 
 def fusion_plan(ops, arch: Arch, recipe) -> set[int]:
@@ -143,6 +158,24 @@ def fusion_plan(ops, arch: Arch, recipe) -> set[int]:
     return plan
 
 
+#: arch fields that change no program and no cycle count, only seconds, energy and area (the engine and the
+#: PE tile models never read them): archs equal in all else share lowered programs and engine stats
+UNTIMED_FIELDS = ("name", "description", "sources", "clock_mhz", "node_nm", "pnr_factor")
+UNTIMED_DRAM_FIELDS = ("pj_per_bit", "pj_per_bit_write", "static_mw", "pj_source")
+
+
+def timing_key(arch: Arch) -> str:
+    """Canonical text of the arch fields that decide programs and cycles (all but :data:`UNTIMED_FIELDS`)."""
+    d = {k: v for k, v in arch.to_dict().items() if k not in UNTIMED_FIELDS}
+    d["dram"] = {k: v for k, v in d["dram"].items() if k not in UNTIMED_DRAM_FIELDS}
+    return json.dumps(d, sort_keys=True, default=str)
+
+
+@lru_cache(maxsize=64)
+def _timed_ops(key: str) -> dict:
+    return {}
+
+
 @lru_cache(maxsize=32)
 def _compiler(key: str) -> Compiler:
     return Compiler(from_dict(json.loads(key)))
@@ -154,4 +187,5 @@ def for_arch(arch: Arch) -> Compiler:
     return _compiler(arch_key(arch))
 
 
-__all__ = ["Compiler", "Lowered", "Tile", "arch_key", "for_arch", "fusion_plan", "gemm", "search", "vector"]
+__all__ = ["Compiler", "Lowered", "Tile", "arch_key", "timing_key", "for_arch", "fusion_plan", "gemm", "search",
+           "vector"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 from sim import cost
 from sim import engine as sim_engine
@@ -212,10 +213,17 @@ def _child(node, key: str, path: str):
     return node[key]
 
 
+@lru_cache(maxsize=16)
+def _base_dict(name: str) -> dict:
+    """The arch dict of a preset name or YAML path, read once per process (a sweep evaluates many points of
+    one base; :func:`apply_params` copies it before changing anything)."""
+    return resolve_arch(name).to_dict()
+
+
 def evaluate(base_arch, params: dict, workload: dict) -> dict:
     """Sweep evaluator: simulate ``workload`` on ``base_arch`` with ``params`` applied; flat metrics (totals,
     ``energy.<component>`` pJ, ``area.<component>`` mm², ``design``). Invalid combinations raise InputError."""
-    base = resolve_arch(base_arch).to_dict()
+    base = _base_dict(base_arch) if isinstance(base_arch, str) else resolve_arch(base_arch).to_dict()
     a = from_dict(apply_params(base, params or {}))
     unknown = sorted(set(workload) - set(WORKLOAD_KEYS))
     if unknown:
