@@ -53,10 +53,13 @@ class SweepSpec:
     evaluator: str = DEFAULT_EVALUATOR
 
     def points(self) -> list[dict]:
-        """Every design point as {axis path: value}, in a deterministic order."""
-        keys = sorted(self.axes)
+        """Every design point as {axis path: value}, in a deterministic order: a grid varies the last axis
+        of the spec fastest (so points that differ only in late axes, e.g. clock or node, land in the same
+        worker chunk and reuse its compiled programs); random sampling draws axes in sorted order."""
         if self.sampling.get("mode", "grid") == "grid":
+            keys = list(self.axes)
             return [dict(zip(keys, combo)) for combo in itertools.product(*(self.axes[k] for k in keys))]
+        keys = sorted(self.axes)
         rng = np.random.default_rng(int(self.sampling.get("seed", 0)))
         n = int(self.sampling["n"])
         return [{k: self.axes[k][int(rng.integers(len(self.axes[k])))] for k in keys} for _ in range(n)]
