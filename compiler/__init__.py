@@ -92,7 +92,7 @@ class Compiler:
                 raise InputError(f"{op.name} on {self.arch.name}: {exc.field}", exc.problem, exc.allowed) from None
             return "array", spec, "tables built by the preceding norm (resident in tbuf)" if fused else ""
         if op.kind in ATTENTION_KINDS:
-            return "vector", attention_spec(op), ""
+            return "vector", attention_spec(op, recipe.kv_cache), ""
         return "vector", vector_spec(op, tables=fused), "builds the lookup tables of the next GEMMs" if fused else ""
 
     def lower(self, op, recipe, fused: bool = False) -> Lowered:
