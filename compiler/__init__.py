@@ -120,7 +120,7 @@ def fusion_plan(ops, arch: Arch, recipe) -> set[int]:
     builds their lookup tables itself — once per row, over the whole K — when those tables fit half of
     ``tbuf``; the GEMMs then load no activations and run no precompute (LUT Tensor Core fuses the table
     precompute into the preceding operator, references §1)."""
-    if arch.table_unit is None or arch.pe.opcode != "LMMA":
+    if not gemm.uses_tables(arch):
         return set()
     tbuf = gemm.buffer_of(arch, "tbuf").capacity
     plan: set[int] = set()

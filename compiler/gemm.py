@@ -132,9 +132,14 @@ def tile_bytes(spec: GemmSpec, arch: Arch, t: Tile) -> dict[str, int]:
     out = {"wbuf": math.ceil(t.nt * t.kt * spec.w_bytes), "obuf": t.mt * t.nt * acc_bytes(spec, arch)}
     if not spec.tables_resident:
         out["abuf"] = math.ceil(t.mt * t.kt * spec.a_bytes)
-        if arch.table_unit is not None:
+        if uses_tables(arch):
             out["tbuf"] = table_window(arch, t.mt)
     return out
+
+
+def uses_tables(arch: Arch) -> bool:
+    """A LUT array fed by a table-precompute unit."""
+    return arch.table_unit is not None and arch.pe.opcode == "LMMA"
 
 
 def table_window(arch: Arch, rows: int) -> int:
@@ -157,7 +162,7 @@ def fits(spec: GemmSpec, arch: Arch, t: Tile) -> bool:
 def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) -> Program:
     """The program of one GEMM with tile ``t`` (appended to ``program`` if given)."""
     p = program if program is not None else Program(arch=arch.name)
-    lut = arch.table_unit is not None
+    lut = uses_tables(arch)
     opcode = arch.pe.opcode
     acc = acc_bytes(spec, arch)
     a_row, w_row = spec.k * spec.a_bytes, spec.k * spec.w_bytes
@@ -238,5 +243,5 @@ def traffic(spec: GemmSpec, t: Tile) -> float:
 
 
 def instructions(spec: GemmSpec, arch: Arch, t: Tile) -> int:
-    per_step = (2 if spec.tables_resident else 3 + (arch.table_unit is not None)) + t.am * t.an
+    per_step = (2 if spec.tables_resident else 3 + uses_tables(arch)) + t.am * t.an
     return steps(spec, t) * per_step + -(-spec.m // t.mt) * -(-spec.n // t.nt) * 3

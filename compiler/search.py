@@ -54,6 +54,9 @@ def _pieces(n: int, t: int) -> list[tuple[int, int]]:
 
 
 def estimate(spec: GemmSpec, arch: Arch, t: Tile) -> Estimate:
+    """Cycles of the busiest unit (arrays: PE tile-model cycles of the slowest sub-tile per step; DMA: traffic
+    over bandwidth; table unit; vector dequant epilogue) plus the pipeline fill (first loads, DRAM latency,
+    first array step)."""
     compute = table = vector = 0.0
     tu, vec = arch.table_unit, arch.vector
     first = None
@@ -63,7 +66,7 @@ def estimate(spec: GemmSpec, arch: Arch, t: Tile) -> Estimate:
                 c = gemm.pe_cycles(spec, arch, -(-mt // t.am), -(-nt // t.an), kt)
                 compute += c * cm * cn * ck
                 first = c if first is None else first
-                if tu is not None and not spec.tables_resident:
+                if gemm.uses_tables(arch) and not spec.tables_resident:
                     table += math.ceil(mt * math.ceil(kt / tu.group) / tu.tables_per_cycle) * cm * cn * ck
             if spec.groups:
                 vector += math.ceil(mt * nt * spec.groups / (vec.lanes * vec.ops_per_cycle["dequant"])) * cm * cn
