@@ -143,7 +143,7 @@ def fusion_plan(ops, arch: Arch, recipe) -> set[int]:
     return plan
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=4)  # a few archs: a compiler holds its programs (a prefill: ~300k instructions)
 def _compiler(key: str) -> Compiler:
     return Compiler(from_dict(json.loads(key)))
 
