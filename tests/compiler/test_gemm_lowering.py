@@ -113,3 +113,40 @@ def test_weight_bytes_cover_the_whole_matrix():
     m_tiles = math.ceil(3 / 2)
     assert loaded >= spec.n * spec.k * spec.w_bytes * m_tiles
     assert loaded <= spec.n * spec.k * spec.w_bytes * m_tiles + 2 * math.ceil(200 / 64) * 3 * m_tiles
+
+
+@pytest.mark.parametrize("preset,quant", [("lut-tc-28nm", "w4a16-g128"), ("int8-systolic-28nm", "w8a8"),
+                                          ("bitmod-28nm", "bitmod-lossy")])
+def test_trace_gemm_with_fast_dram_is_pe_cycles_plus_prologue_and_epilogue(preset, quant, tiny_model):
+    """A trace's linear layer, compiled and run with DRAM out of the way: the arrays work back to back (their
+    span is the PE tile model's cycles for the tiles), before them only the first step's loads and table
+    precompute, after them only the last tile's epilogue and store."""
+    import compiler
+    from workloads.models import get_model
+    from workloads.recipes import get_recipe
+    from workloads.trace import build_trace
+
+    a = _arch(preset)
+    recipe = get_recipe(quant)
+    trace = build_trace(get_model(tiny_model), recipe, "prefill", seq_len=64)
+    op = next(o for o in trace.ops if o.name == "gate_proj")
+    low = compiler.Compiler(a).lower(op, recipe)
+    program, stats = low.program, low.stats
+    dec = engine.decode(program, a)
+    arrays = [i for i, ins in enumerate(program.instrs) if ins.op in ARRAY_OPCODES]
+    first, last = arrays[0], arrays[-1]
+    model = pe_registry.get(a.pe.type)
+    config = model.resolve(a.pe.config())
+    per_array = {}
+    for i in arrays:
+        ins = program.instrs[i]
+        cyc = model.run(pe_registry.GemmProblem(ins["m"], ins["n"], ins["k"], ins["weights"], ins["acts"],
+                                                ins["group"] or None), config, "tile").cycles
+        assert stats.end[i] - stats.start[i] == cyc
+        per_array[stats.unit[i]] = per_array.get(stats.unit[i], 0) + cyc
+    span = max(stats.end[i] for i in arrays) - min(stats.start[i] for i in arrays)
+    assert span == max(per_array.values())  # the busiest array never waits
+    prologue = sum(int(dec.dur[i]) for i in range(first) if program.instrs[i].op in ("LOAD", "PRECOMPUTE"))
+    assert min(stats.start[i] for i in arrays) <= prologue
+    epilogue = sum(int(dec.dur[i]) for i in range(last + 1, len(program)) if program.instrs[i].op != "LOAD")
+    assert stats.cycles - max(stats.end[i] for i in arrays) <= epilogue
