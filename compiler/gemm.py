@@ -205,7 +205,7 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) ->
                         mma_cache[key] = instr(opcode, m=sm, n=sn, k=kt, weights=spec.weights, acts=spec.acts,
                                                group=spec.group or 0, wr=[("obuf", sm * sn * acc)],
                                                rd=rd + ([("obuf", sm * sn * acc)] if ki else []))
-                    deps = (src, lw) if chain[j] is None else (src, lw, chain[j])
+                    deps = tuple(dict.fromkeys((src, lw) if chain[j] is None else (src, lw, chain[j])))
                     p.instrs.append(replace(mma_cache[key], deps=deps))
                     chain[j] = len(p.instrs) - 1
                     mmas.append(chain[j])

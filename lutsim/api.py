@@ -90,9 +90,9 @@ def _row(op, low, arch: Arch, hit: bool, peak: float | None) -> dict:
     return row
 
 
-def simulate(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | None = None, batch: int = 1,
-             lm_head_all_tokens: bool = False) -> dict:
-    """Compile and simulate one pass; the stats dict (see :mod:`reports.stats_schema`)."""
+def lower_trace(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | None = None, batch: int = 1,
+                lm_head_all_tokens: bool = False):
+    """Trace one pass and lower every op: ``(arch, recipe, trace, [(op, Lowered, cache_hit), ...])``."""
     import compiler
     from workloads.trace import build_trace
 
@@ -101,13 +101,23 @@ def simulate(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | 
     trace = build_trace(_model(model), recipe, phase, seq_len=seq_len, kv_len=kv_len, batch=batch,
                         lm_head_all_tokens=lm_head_all_tokens)
     comp = compiler.for_arch(a)
-    peak = _peak_macs_per_cycle(a, recipe.weights.format, recipe.activations.format, recipe.weights.group_size)
     plan = compiler.fusion_plan(trace.ops, a, recipe)
-    rows, energy_bd = [], {}
+    lowered = []
     for i, op in enumerate(trace.ops):
         before = comp.hits
         low = comp.lower(op, recipe, i in plan)
-        rows.append(_row(op, low, a, comp.hits > before, peak))
+        lowered.append((op, low, comp.hits > before))
+    return a, recipe, trace, lowered
+
+
+def simulate(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | None = None, batch: int = 1,
+             lm_head_all_tokens: bool = False) -> dict:
+    """Compile and simulate one pass; the stats dict (see :mod:`reports.stats_schema`)."""
+    a, recipe, trace, lowered = lower_trace(arch, model, quant, phase, seq_len, kv_len, batch, lm_head_all_tokens)
+    peak = _peak_macs_per_cycle(a, recipe.weights.format, recipe.activations.format, recipe.weights.group_size)
+    rows, energy_bd = [], {}
+    for op, low, hit in lowered:
+        rows.append(_row(op, low, a, hit, peak))
         for c, v in low.energy.breakdown.items():
             energy_bd[c] = energy_bd.get(c, 0.0) + v * op.repeat
     constants = {k: v for k, v in low.energy.assumptions.items() if k != "seconds"}  # the same for every op

@@ -117,3 +117,16 @@ def test_bad_input_exit_2_one_line(argv, field, tiny, capsys):
     assert main(["simulate", *[x for kv in base.items() for x in kv]]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and field in err and "Traceback" not in err
+
+
+def test_emit_asm_programs_rerun_to_the_same_cycles(tiny, tmp_path, capsys):
+    out = tmp_path / "asm"
+    s = _json(capsys, ["simulate", "--arch", "lut-tc-28nm", "--model", tiny, "--quant", "w4a16-g128", "--phase",
+                       "decode", "--kv-len", "32", "--json", "--emit-asm", str(out)])
+    files = sorted(out.glob("*.s"))
+    assert [f.name.split("_", 1)[1][:-2] for f in files] == [r["name"] for r in s["ops"]]
+    q = next(f for f in files if f.name.endswith("_q_proj.s"))
+    assert main(["run", str(q), "--arch", "lut-tc-28nm", "--json"]) == 0
+    rerun = json.loads(capsys.readouterr().out)
+    row = next(r for r in s["ops"] if r["name"] == "q_proj")
+    assert rerun["cycles"] == row["cycles"] and rerun["instructions"] == row["instructions"]
