@@ -11,8 +11,9 @@ Schedule (output stationary; loop order m-tile → n-tile → k-tile):
   precompute; then one array instruction per array (the Mt×Nt tile split into an am×an grid of sub-tiles),
   each chained to the same sub-tile's previous k-step (partial sums in ``obuf``);
 * per output tile: the per-group dequantization epilogue on the vector unit (``DEQUANT`` with
-  groups = ⌈K/group⌉, one rescale per group partial sum), a ``VEC quantize`` when the output is stored
-  in a quantized format, then ``STORE``.
+  groups = ⌈K/group⌉, one rescale per group partial sum), the bias add (``VEC residual``; the bias is
+  loaded once and stays in ``wbuf``), a ``VEC quantize`` when the output is stored in a quantized format,
+  then ``STORE``.
 * double buffering: every tile is at most half its buffer, so the DMA fetches step s+1 while the arrays
   run step s; the store of output tile j is issued just before the first load of tile j+2 (the DMA
   issues in program order, so an earlier store would hold the next loads behind the epilogue).
@@ -41,6 +42,7 @@ ACC_BYTES = {"int32": 4, "fp32": 4, "fp16": 2}
 # FP16 by default, INT in INT32 (LUT_CONTRACT "Datapath widths", references §1); others INT32/FP32.
 DEFAULT_FP_ACC = {"lut-tc": "fp16"}
 INT_ACTS = ("int4", "int8", "int16")
+BIAS_BYTES = 2  # fp16 bias per output feature (workloads.trace: biases are fp16)
 
 
 @dataclass(frozen=True)
@@ -155,8 +157,10 @@ def table_bytes(arch: Arch, rows: int, k: int) -> int:
 
 
 def fits(spec: GemmSpec, arch: Arch, t: Tile) -> bool:
-    """Every step's tiles fit half their buffer (double buffering)."""
-    return all(v <= buffer_of(arch, b).capacity // 2 for b, v in tile_bytes(spec, arch, t).items())
+    """Every step's tiles fit half their buffer (double buffering), beside the bias that stays in wbuf."""
+    resident = {"wbuf": spec.bias_bytes}
+    return all(v <= (buffer_of(arch, b).capacity - resident.get(b, 0)) // 2
+               for b, v in tile_bytes(spec, arch, t).items())
 
 
 def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) -> Program:
@@ -215,6 +219,8 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) ->
             if spec.groups:
                 last = [add(p, "DEQUANT", m=mt, n=nt, groups=spec.groups, deps=last,
                             rd=[("obuf", o_bytes)], wr=[("obuf", o_bytes)])]
+            if spec.bias_bytes:  # bias add: an element-wise add (the vector unit's "residual" kind)
+                last = [add(p, "VEC", op="residual", elems=mt * nt, deps=last, rd=[("wbuf", nt * BIAS_BYTES)])]
             if spec.quantize_out:
                 last = [add(p, "VEC", op="quantize", elems=mt * nt, deps=last)]
             out_b = max(1, math.ceil(mt * nt * spec.out_bytes))

@@ -150,3 +150,15 @@ def test_trace_gemm_with_fast_dram_is_pe_cycles_plus_prologue_and_epilogue(prese
     assert min(stats.start[i] for i in arrays) <= prologue
     epilogue = sum(int(dec.dur[i]) for i in range(last + 1, len(program)) if program.instrs[i].op != "LOAD")
     assert stats.cycles - max(stats.end[i] for i in arrays) <= epilogue
+
+
+def test_bias_stays_in_wbuf_beside_two_weight_tiles_and_is_added_per_output_tile():
+    a = arch.load("int8-systolic-28nm")
+    spec = GemmSpec(m=4, n=4096, k=4096, weights="int8", acts="int8", group=None, w_bytes=1.0, a_bytes=1.0,
+                    out_bytes=1.0, quantize_out=True, bias_bytes=2 * 4096)
+    found = search.search(spec, a)
+    w_tile = gemm.tile_bytes(spec, a, found.tile)["wbuf"]
+    assert 2 * w_tile + spec.bias_bytes <= a.buffer("wbuf").capacity
+    out_tiles = math.ceil(spec.m / found.tile.mt) * math.ceil(spec.n / found.tile.nt)
+    adds = [ins for ins in found.program.instrs if ins.op == "VEC" and ins["op"] == "residual"]
+    assert len(adds) == out_tiles and sum(ins["elems"] for ins in adds) == spec.m * spec.n
