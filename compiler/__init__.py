@@ -2,17 +2,19 @@
 
 API::
 
-    from compiler import for_arch
-    c = for_arch(arch)                      # one compiler (and its caches) per arch spec
-    plan = fusion_plan(trace.ops, arch, recipe)  # norm → GEMM table-precompute fusion (LUT archs)
-    res = c.lower(op, recipe, i in plan)    # a Lowered: program, unit, engine stats, energy, tile, search log
-    c.hits, c.misses                        # cache counters
+    from compiler import for_arch, fusion_plan
+    c = for_arch(arch)                            # one compiler (and its caches) per arch spec
+    plan = fusion_plan(trace.ops, arch, recipe)   # norm → GEMM table-precompute fusion (LUT archs)
+    res = c.lower(op, recipe, i in plan)          # a Lowered: program, unit, stats, energy, tile, search log
+    c.hits, c.misses                              # cache counters
 
 Placement: linear layers and lm_head on the PE array (:mod:`compiler.gemm`, tile chosen by
 :mod:`compiler.search`); attention QK/SV and element-wise ops on the vector unit
 (:mod:`compiler.vector`). An lm_head whose unquantized float weights the PE cannot take (every published
 recipe keeps lm_head in FP16) runs as FP16 multiply-accumulates on the vector unit; any other format the
-PE rejects is an error naming the op and the PE's allowed formats.
+PE rejects is an error naming the op and the PE's allowed formats (the PE model's ``check``). On a LUT
+arch the table precompute is fused into the preceding norm when the tables fit ``tbuf``
+(:func:`fusion_plan`), else it streams per tile inside the GEMM.
 
 Cache: programs and their engine results are cached by (op spec, arch): an op spec holds the shapes and
 formats that decide the program, so identical layers (q/k/v/o of one shape, or any two ops with equal
