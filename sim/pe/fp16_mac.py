@@ -27,17 +27,9 @@ import numpy as np
 
 from sim import formats, reference
 from sim.errors import InputError
+from sim.pe import checks
 from sim.pe import systolic_array as sa
-from sim.pe._mac_common import (
-    check_array,
-    check_mode,
-    check_operands,
-    check_shape,
-    group_size_of,
-    side_events,
-    timing_result,
-    with_sram_total,
-)
+from sim.pe._mac_common import side_events, timing_result, with_sram_total
 from sim.pe.base import GemmProblem, GemmResult, PEConfig, PEModel
 
 ACT_FORMATS = ("fp16", "bf16")
@@ -55,29 +47,27 @@ class Fp16Mac(PEModel):
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
-        check_shape(problem)
-        check_array(config)
-        if problem.weights not in formats.names():
-            raise InputError("--weights", f"unknown format {problem.weights!r}", ", ".join(formats.names()))
-        if problem.acts not in ACT_FORMATS:
-            raise InputError("--acts", f"{problem.acts!r} is not a float activation format of this MAC",
-                             ", ".join(ACT_FORMATS))
-        if config.acc not in ACC_FORMATS:
-            raise InputError("--acc", f"accumulator {config.acc!r} is not supported", ", ".join(ACC_FORMATS))
-        group_size_of(problem)
+        checks.check_shape(problem)
+        checks.check_array(config)
+        checks.check_dataflow(config, self.name)
+        checks.require_choice("--weights", problem.weights, formats.names(), "the format registry")
+        checks.require_choice("--acts", problem.acts, ACT_FORMATS, f"{self.name} (float activations only)")
+        checks.require_choice("--acc", config.acc, ACC_FORMATS, f"{self.name}'s accumulator")
+        checks.group_size(problem)
 
     def run(self, problem: GemmProblem, config: PEConfig, mode: str, a=None, qw=None) -> GemmResult:
         config = self.resolve(config)
         self.check(problem, config)
-        check_mode(mode, self.modes)
-        rows, cols, dataflow = check_array(config)
+        checks.check_mode(mode, self.modes, self.name)
+        rows, cols = config.array
+        dataflow = config.dataflow
         k = problem.k  # no groups inside the array: one segment of K
         if mode != "per-cycle":
             res = timing_result(problem, rows, cols, dataflow, k, mode)
             res.events = self._dequant_events(side_events(res.events, dataflow))
             return res
-        a = check_operands(problem, a, qw)
-        a = self._activations(a, problem.acts)
+        checks.check_operands(problem, a, qw, checks.group_size(problem))
+        a = checks.check_act_values(a, problem.acts)
         w = self.weights_in_array(qw, problem.acts)
         out, cycles, events, hazards = sa.per_cycle(dataflow, a, w, k, rows, cols, prod=problem.acts,
                                                     acc=config.acc)
@@ -109,13 +99,6 @@ class Fp16Mac(PEModel):
         if not np.all(np.isfinite(w)):
             raise InputError("weights", f"dequantized weights overflow {acts}")
         return w
-
-    @staticmethod
-    def _activations(a: np.ndarray, acts: str) -> np.ndarray:
-        af = np.asarray(a, dtype=np.float64)
-        if not np.all(np.isfinite(af)) or not np.array_equal(reference.round_to(af, reference.acc_dtype(acts)), af):
-            raise InputError("activations", f"values must be finite and representable in {acts}")
-        return af
 
     @staticmethod
     def _dequant_events(events: dict) -> dict:

@@ -24,17 +24,9 @@ import numpy as np
 
 from sim import reference
 from sim.errors import InputError
+from sim.pe import checks
 from sim.pe import systolic_array as sa
-from sim.pe._mac_common import (
-    check_array,
-    check_mode,
-    check_operands,
-    check_shape,
-    group_size_of,
-    side_events,
-    timing_result,
-    with_sram_total,
-)
+from sim.pe._mac_common import side_events, timing_result, with_sram_total
 from sim.pe.base import GemmProblem, GemmResult, PEConfig, PEModel
 
 WEIGHT_FORMATS = tuple(f"int{b}" for b in range(2, 9)) + ("ternary", "binary")
@@ -56,17 +48,13 @@ class Int8Systolic(PEModel):
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
-        check_shape(problem)
-        check_array(config)
-        if problem.weights not in WEIGHT_FORMATS:
-            raise InputError("--weights", f"{problem.weights!r} is not an INT8-multiplier weight format",
-                             ", ".join(WEIGHT_FORMATS))
-        if problem.acts not in ACT_FORMATS:
-            raise InputError("--acts", f"{problem.acts!r} is not an integer activation format of an INT8 "
-                             "multiplier", ", ".join(ACT_FORMATS))
-        if config.acc != "int32":
-            raise InputError("--acc", f"accumulator {config.acc!r} is not supported", "int32")
-        g = group_size_of(problem)
+        checks.check_shape(problem)
+        checks.check_array(config)
+        checks.check_dataflow(config, self.name)
+        checks.require_choice("--weights", problem.weights, WEIGHT_FORMATS, f"{self.name}'s INT8 multiplier")
+        checks.require_choice("--acts", problem.acts, ACT_FORMATS, f"{self.name}'s INT8 multiplier")
+        checks.require_choice("--acc", config.acc, ("int32",), f"{self.name}'s accumulator")
+        g = checks.group_size(problem)
         if g * _MAX_PRODUCT > INT32_MAX:  # a group partial sum could overflow the INT32 accumulator
             raise InputError("--group-size", f"{g} elements per INT32 partial sum may overflow",
                              f"at most {INT32_MAX // _MAX_PRODUCT}")
@@ -74,16 +62,17 @@ class Int8Systolic(PEModel):
     def run(self, problem: GemmProblem, config: PEConfig, mode: str, a=None, qw=None) -> GemmResult:
         config = self.resolve(config)
         self.check(problem, config)
-        check_mode(mode, self.modes)
-        rows, cols, dataflow = check_array(config)
-        seg = group_size_of(problem)
+        checks.check_mode(mode, self.modes, self.name)
+        rows, cols = config.array
+        dataflow = config.dataflow
+        seg = checks.group_size(problem)
         if mode != "per-cycle":
             res = timing_result(problem, rows, cols, dataflow, seg, mode)
             res.events = side_events(res.events, dataflow)
             res.events["dequant_ops"] = problem.m * problem.n * (problem.k // seg)
             return res
-        a = check_operands(problem, a, qw)
-        a_int = self._activations(a, problem.acts)
+        checks.check_operands(problem, a, qw, seg)
+        a_int = checks.check_act_values(a, problem.acts)
         w_int = self._weight_levels(qw)
         psums, cycles, events, hazards = sa.per_cycle(dataflow, a_int, w_int, seg, rows, cols)
         if hazards:
@@ -108,15 +97,6 @@ class Int8Systolic(PEModel):
 
     def expected(self, problem: GemmProblem, config: PEConfig, a, qw) -> np.ndarray:
         return reference.mpgemm(a, qw)
-
-    @staticmethod
-    def _activations(a: np.ndarray, acts: str) -> np.ndarray:
-        bits = int(acts[3:])
-        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-        af = a.astype(np.float64)
-        if not np.all(np.isfinite(af)) or not np.all(af == np.rint(af)) or af.min() < lo or af.max() > hi:
-            raise InputError("activations", f"values must be integers in [{lo}, {hi}] for {acts}")
-        return af
 
     @staticmethod
     def _weight_levels(qw) -> np.ndarray:
