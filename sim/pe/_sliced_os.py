@@ -221,13 +221,8 @@ class SlicedOSArray(PEModel):
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
-        checks.require_choice("--weights", problem.weights, self.weight_formats, self.name)
-        checks.require_choice("--acts", problem.acts, self.act_formats, self.name)
-        checks.check_shape(problem)
-        checks.check_array(config)
-        checks.check_dataflow(config, f"{self.name} (an output-stationary array)", ("os",))
-        checks.require_choice("--acc", config.acc, ("int32",), f"{self.name} (int32 group sums)")
-        g = self.group_size(problem)
+        g = checks.check_problem(problem, config, self.name, weights=self.weight_formats, acts=self.act_formats,
+                                 accs=("int32",), dataflows=("os",))
         if problem.weights == "olive4" and g % 2:
             raise InputError("--group-size", f"olive4 pairs elements, so the group must be even, got {g}")
         bound = g * self.weight_max(problem.weights) * (1 << (ACT_BITS[problem.acts] - 1))

@@ -301,12 +301,8 @@ class BitModPE(PEModel):
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
-        checks.require_choice("--acts", problem.acts, ("fp16",), "the BitMoD PE")
-        checks.require_choice("--weights", problem.weights, WEIGHTS, "the BitMoD PE")
-        checks.require_choice("--acc", config.acc, ("fp32",), "the BitMoD PE's output accumulator")
-        checks.check_shape(problem)
-        checks.group_size(problem, fallback_to_per_channel=True)
-        checks.check_array(config)
+        checks.check_problem(problem, config, "the BitMoD PE", weights=WEIGHTS, acts=("fp16",), accs=("fp32",),
+                             dataflows=None, fallback_to_per_channel=True)
 
     def _timing(self, problem: GemmProblem, config: PEConfig) -> tuple[int, dict, dict]:
         rows, cols = config.array

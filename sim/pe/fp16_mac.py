@@ -47,13 +47,7 @@ class Fp16Mac(PEModel):
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
-        checks.check_shape(problem)
-        checks.check_array(config)
-        checks.check_dataflow(config, self.name)
-        checks.require_choice("--weights", problem.weights, formats.names(), "the format registry")
-        checks.require_choice("--acts", problem.acts, ACT_FORMATS, f"{self.name} (float activations only)")
-        checks.require_choice("--acc", config.acc, ACC_FORMATS, f"{self.name}'s accumulator")
-        checks.group_size(problem)
+        checks.check_problem(problem, config, self.name, weights=formats.names(), acts=ACT_FORMATS, accs=ACC_FORMATS)
 
     def run(self, problem: GemmProblem, config: PEConfig, mode: str, a=None, qw=None) -> GemmResult:
         config = self.resolve(config)

@@ -48,13 +48,7 @@ class Int8Systolic(PEModel):
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
-        checks.check_shape(problem)
-        checks.check_array(config)
-        checks.check_dataflow(config, self.name)
-        checks.require_choice("--weights", problem.weights, WEIGHT_FORMATS, f"{self.name}'s INT8 multiplier")
-        checks.require_choice("--acts", problem.acts, ACT_FORMATS, f"{self.name}'s INT8 multiplier")
-        checks.require_choice("--acc", config.acc, ("int32",), f"{self.name}'s accumulator")
-        g = checks.group_size(problem)
+        g = checks.check_problem(problem, config, self.name, weights=WEIGHT_FORMATS, acts=ACT_FORMATS, accs=("int32",))
         if g * _MAX_PRODUCT > INT32_MAX:  # a group partial sum could overflow the INT32 accumulator
             raise InputError("--group-size", f"{g} elements per INT32 partial sum may overflow",
                              f"at most {INT32_MAX // _MAX_PRODUCT}")

@@ -284,18 +284,13 @@ class LutTensorCoreModel(PEModel):
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
-        checks.check_shape(problem)
-        checks.require_choice("--weights", problem.weights, supported_weight_formats(),
-                              f"{self.name} (integer-affine formats only)")
+        accs = INT_ACCS if problem.acts in INT_ACTS else FP_ACCS
+        checks.check_problem(problem, config, self.name, weights=supported_weight_formats(), acts=ACTS, accs=accs,
+                             acc=_acc_name(problem, config), array=False, dataflows=("os",))
         _affine_integers(formats.get(problem.weights))
-        checks.require_choice("--acts", problem.acts, ACTS, self.name)
-        checks.group_size(problem)
         checks.check_tile(config, TABLE_K)
         if config.array is not None:
             raise InputError("--array", f"{self.name} is a single M×N×K unit", "use --tile MxNxK")
-        checks.check_dataflow(config, f"{self.name} (partial sums stay in the unit)", ("os",))
-        accs = INT_ACCS if problem.acts in INT_ACTS else FP_ACCS
-        checks.require_choice("--acc", _acc_name(problem, config), accs, f"{self.name} with {problem.acts} activations")
         unknown = set(config.options) - set(OPTIONS)
         if unknown:
             raise InputError("--option", f"unknown option(s) {sorted(unknown)}", ", ".join(OPTIONS))

@@ -140,13 +140,8 @@ class MixPE(PEModel):
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve_for(problem, config)
-        checks.require_choice("--acts", problem.acts, ARRAYS, "MixPE (INT8 for W4A8, FP16 for W4A16)")
-        checks.require_choice("--weights", problem.weights, WEIGHTS, "MixPE")
-        checks.require_choice("--acc", config.acc, ACCS, "MixPE's output accumulator")
-        checks.check_dataflow(config, "MixPE (output stationary)", ("os",))
-        checks.check_shape(problem)
-        checks.group_size(problem, fallback_to_per_channel=True)
-        checks.check_array(config)
+        checks.check_problem(problem, config, "MixPE", weights=WEIGHTS, acts=ARRAYS, accs=ACCS, dataflows=("os",),
+                             fallback_to_per_channel=True)
 
     def _timing(self, problem: GemmProblem, config: PEConfig) -> tuple[int, dict, dict]:
         rows, cols = config.array
