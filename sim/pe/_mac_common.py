@@ -1,9 +1,77 @@
-"""Result assembly shared by the systolic MAC PE models (int8-systolic, fp16-mac)."""
+"""What the systolic MAC PE models (int8-systolic, fp16-mac) share: checks, the run over
+:mod:`sim.pe.systolic_array` in every mode, and result assembly. A subclass says which formats it
+takes, what enters the array and what leaves it."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
+import numpy as np
+
+from sim.pe import checks
 from sim.pe import systolic_array as sa
-from sim.pe.base import GemmProblem, GemmResult
+from sim.pe.base import GemmProblem, GemmResult, PEConfig, PEModel
+
+
+class SystolicMac(PEModel):
+    """Base of the MAC arrays on :mod:`sim.pe.systolic_array` (``--dataflow os|ws|is``)."""
+
+    modes = ("per-cycle", "tile", "scalesim")
+    act_formats: tuple[str, ...] = ()
+    acc_formats: tuple[str, ...] = ()
+
+    @abstractmethod
+    def weight_formats(self) -> list[str] | tuple[str, ...]:
+        """Weight formats the array takes."""
+
+    @abstractmethod
+    def segment(self, problem: GemmProblem) -> int:
+        """Elements of K summed inside the array before a partial sum leaves it."""
+
+    @abstractmethod
+    def dequant_ops(self, problem: GemmProblem, events: dict) -> int:
+        """Dequantization operations of the GEMM (given the array's side events)."""
+
+    @abstractmethod
+    def array_operands(self, problem: GemmProblem, config: PEConfig, a: np.ndarray, qw) -> tuple:
+        """(activations, weights, keyword arguments of :func:`sim.pe.systolic_array.per_cycle`)."""
+
+    @abstractmethod
+    def array_output(self, problem: GemmProblem, config: PEConfig, psums: np.ndarray, qw) -> tuple[np.ndarray, dict]:
+        """(output (M, N), extra) from the array's partial sums (M, N, K/segment)."""
+
+    def check_group(self, group: int) -> None:
+        """PE-specific limit on the group size (elements); none by default."""
+
+    def check(self, problem: GemmProblem, config: PEConfig) -> None:
+        config = self.resolve(config)
+        g = checks.check_problem(problem, config, self.name, weights=self.weight_formats(), acts=self.act_formats,
+                                 accs=self.acc_formats)
+        self.check_group(g)
+
+    def run(self, problem: GemmProblem, config: PEConfig, mode: str, a=None, qw=None) -> GemmResult:
+        config = self.resolve(config)
+        self.check(problem, config)
+        checks.check_mode(mode, self.modes, self.name)
+        rows, cols = config.array
+        dataflow = config.dataflow
+        seg = self.segment(problem)
+        if mode != "per-cycle":
+            res = timing_result(problem, rows, cols, dataflow, seg, mode)
+            res.events = side_events(res.events, dataflow)
+            res.events["dequant_ops"] = self.dequant_ops(problem, res.events)
+            return res
+        checks.check_operands(problem, a, qw, checks.group_size(problem))
+        a_in, w_in, kwargs = self.array_operands(problem, config, checks.check_act_values(a, problem.acts), qw)
+        psums, cycles, events, hazards = sa.per_cycle(dataflow, a_in, w_in, seg, rows, cols, **kwargs)
+        if hazards:
+            raise RuntimeError(f"systolic schedule hit {hazards} structural hazards")  # a model bug
+        events = side_events(with_sram_total(events), dataflow)
+        events["dequant_ops"] = self.dequant_ops(problem, events)
+        out, extra = self.array_output(problem, config, psums, qw)
+        return GemmResult(cycles=cycles, utilization=sa.utilization(problem.m, problem.n, problem.k, rows, cols,
+                                                                    cycles),
+                          events=events, mode=mode, out=out, extra=extra)
 
 
 def timing_result(problem: GemmProblem, rows: int, cols: int, dataflow: str, seg: int, mode: str) -> GemmResult:

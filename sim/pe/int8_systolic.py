@@ -25,9 +25,8 @@ import numpy as np
 from sim import reference
 from sim.errors import InputError
 from sim.pe import checks
-from sim.pe import systolic_array as sa
-from sim.pe._mac_common import side_events, timing_result, with_sram_total
-from sim.pe.base import GemmProblem, GemmResult, PEConfig, PEModel
+from sim.pe._mac_common import SystolicMac
+from sim.pe.base import GemmProblem, PEConfig
 
 WEIGHT_FORMATS = tuple(f"int{b}" for b in range(2, 9)) + ("ternary", "binary")
 ACT_FORMATS = ("int4", "int8")
@@ -37,47 +36,37 @@ INT32_MAX = 2**31 - 1
 _MAX_PRODUCT = 128 * 128
 
 
-class Int8Systolic(PEModel):
+class Int8Systolic(SystolicMac):
     name = "int8-systolic"
     description = "INT8×INT8→INT32 systolic MAC array (OS/WS/IS) with a per-group rescale epilogue"
-    modes = ("per-cycle", "tile", "scalesim")
+    act_formats = ACT_FORMATS
+    acc_formats = ("int32",)
 
     def default_config(self) -> PEConfig:
         # 32×32: references §3 (BitMoD's INT/ANT prefill array) and §7 (SCALE-Sim golden runs).
         return PEConfig(array=(32, 32), dataflow="os", acc="int32")
 
-    def check(self, problem: GemmProblem, config: PEConfig) -> None:
-        config = self.resolve(config)
-        g = checks.check_problem(problem, config, self.name, weights=WEIGHT_FORMATS, acts=ACT_FORMATS, accs=("int32",))
-        if g * _MAX_PRODUCT > INT32_MAX:  # a group partial sum could overflow the INT32 accumulator
-            raise InputError("--group-size", f"{g} elements per INT32 partial sum may overflow",
+    def weight_formats(self) -> tuple[str, ...]:
+        return WEIGHT_FORMATS
+
+    def check_group(self, group: int) -> None:
+        if group * _MAX_PRODUCT > INT32_MAX:  # a group partial sum could overflow the INT32 accumulator
+            raise InputError("--group-size", f"{group} elements per INT32 partial sum may overflow",
                              f"at most {INT32_MAX // _MAX_PRODUCT}")
 
-    def run(self, problem: GemmProblem, config: PEConfig, mode: str, a=None, qw=None) -> GemmResult:
-        config = self.resolve(config)
-        self.check(problem, config)
-        checks.check_mode(mode, self.modes, self.name)
-        rows, cols = config.array
-        dataflow = config.dataflow
-        seg = checks.group_size(problem)
-        if mode != "per-cycle":
-            res = timing_result(problem, rows, cols, dataflow, seg, mode)
-            res.events = side_events(res.events, dataflow)
-            res.events["dequant_ops"] = problem.m * problem.n * (problem.k // seg)
-            return res
-        checks.check_operands(problem, a, qw, seg)
-        a_int = checks.check_act_values(a, problem.acts)
-        w_int = self._weight_levels(qw)
-        psums, cycles, events, hazards = sa.per_cycle(dataflow, a_int, w_int, seg, rows, cols)
-        if hazards:
-            raise RuntimeError(f"systolic schedule hit {hazards} structural hazards")  # a model bug
+    def segment(self, problem: GemmProblem) -> int:
+        return checks.group_size(problem)  # the K axis is cut at group boundaries
+
+    def dequant_ops(self, problem: GemmProblem, events: dict) -> int:
+        return problem.m * problem.n * (problem.k // self.segment(problem))  # one rescale per group sum
+
+    def array_operands(self, problem: GemmProblem, config: PEConfig, a: np.ndarray, qw) -> tuple:
+        return a, self._weight_levels(qw), {}
+
+    def array_output(self, problem: GemmProblem, config: PEConfig, psums: np.ndarray, qw) -> tuple[np.ndarray, dict]:
         p = np.rint(psums).astype(np.int64)
-        events = side_events(with_sram_total(events), dataflow)
-        events["dequant_ops"] = int(p.size)
-        return GemmResult(cycles=cycles, utilization=sa.utilization(problem.m, problem.n, problem.k, rows, cols,
-                                                                    cycles),
-                          events=events, mode=mode, out=self.epilogue(p, qw),
-                          extra={"group_partial_sums": p, "dataflow": dataflow, "array": [rows, cols]})
+        return self.epilogue(p, qw), {"group_partial_sums": p, "dataflow": config.dataflow,
+                                      "array": [int(v) for v in config.array]}
 
     @staticmethod
     def epilogue(p: np.ndarray, qw) -> np.ndarray:
