@@ -51,7 +51,7 @@ from ..errors import InputError
 from . import checks
 from .base import GemmProblem, GemmResult, PEConfig, PEModel
 
-ACT_BITS = {"int4": 4, "int8": 8, "int16": 16}
+ACT_BITS = checks.INT_ACT_BITS  # activation widths (bits) of the int formats these arrays take
 ACC_BITS = 32  # the PEs' integer group accumulator (int32)
 
 
