@@ -1,8 +1,10 @@
 """Input checks shared by the PE models: each raises :class:`sim.errors.InputError` naming the field
 (the CLI flag where there is one) and the allowed values.
 
-A PE's ``check()`` calls the ones it needs, in its own order, with its own allowed sets; what only
-one PE restricts (accumulator overflow bounds, table K, options) stays in that PE's module.
+A PE's ``check()`` calls :func:`check_problem` (formats, shape, array, dataflow and group size, in
+one order for every PE) with its own allowed sets, then adds what only it restricts (accumulator
+overflow bounds, tile, options), which stays in that PE's module. ``run()`` adds :func:`check_mode`
+and, in per-cycle mode, :func:`check_operands` and :func:`check_act_values`.
 """
 
 from __future__ import annotations
