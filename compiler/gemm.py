@@ -25,13 +25,13 @@ against buffer capacity, instruction count and PE tile efficiency.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 from sim import pe as pe_registry
 from sim.arch import Arch
 from sim.errors import InputError
-from sim.isa import Program
+from sim.isa import Instr, Program
 
 from .build import add, instr
 from .specs import GemmSpec
@@ -209,8 +209,11 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) ->
                         mma_cache[key] = instr(opcode, m=sm, n=sn, k=kt, weights=spec.weights, acts=spec.acts,
                                                group=spec.group or 0, wr=[("obuf", sm * sn * acc)],
                                                rd=rd + ([("obuf", sm * sn * acc)] if ki else []))
-                    deps = tuple(dict.fromkeys((src, lw) if chain[j] is None else (src, lw, chain[j])))
-                    p.instrs.append(replace(mma_cache[key], deps=deps))
+                    deps = (lw,) if resident else (src, lw)
+                    if chain[j] is not None:
+                        deps += (chain[j],)
+                    t_ = mma_cache[key]
+                    p.instrs.append(Instr(t_.op, t_.args, deps, t_.alloc, t_.free, t_.rd, t_.wr))
                     chain[j] = len(p.instrs) - 1
                     mmas.append(chain[j])
                 free = [("wbuf", w_b)] + ([] if resident else [("tbuf", tw)] if lut else [("abuf", a_b)])
