@@ -83,7 +83,8 @@ def _row(op, low, arch: Arch, hit: bool, peak: float | None) -> dict:
     if low.unit == "array" and peak:
         row["roofline_cycles"] = max(op.flops / 2 / peak, bw_cycles)
     if low.tile is not None:
-        row["tile"] = {"m": low.tile.mt, "n": low.tile.nt, "k": low.tile.kt, "arrays_grid": [low.tile.am, low.tile.an]}
+        row["tile"] = {"m": low.tile.mt, "n": low.tile.nt, "k": low.tile.kt, "arrays_grid": [low.tile.am, low.tile.an],
+                       "a_stationary": low.tile.a_stationary}
         row["search"] = low.search_log
     if low.note:
         row["note"] = low.note

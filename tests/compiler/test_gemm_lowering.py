@@ -59,14 +59,15 @@ def test_one_tile_gemm_takes_the_pe_tile_model_cycles(preset, weights, acts, gro
     assert stats.cycles >= expected
 
 
-@settings(max_examples=8, deadline=None)
-@given(m=st.integers(1, 40), n=st.integers(1, 300), kg=st.integers(1, 6), preset_i=st.integers(0, len(CASES) - 1))
-def test_tiled_gemm_keeps_the_arrays_busy_with_fast_dram(m, n, kg, preset_i):
+@settings(max_examples=10, deadline=None)
+@given(m=st.integers(1, 40), n=st.integers(1, 300), kg=st.integers(1, 6), preset_i=st.integers(0, len(CASES) - 1),
+       stationary=st.booleans())
+def test_tiled_gemm_keeps_the_arrays_busy_with_fast_dram(m, n, kg, preset_i, stationary):
     preset, weights, acts, group, w_bytes, a_bytes = CASES[preset_i]
     a = _arch(preset, arrays=1)
     k = kg * (group or 64)
     spec = _spec(weights, acts, group, w_bytes, a_bytes, m, n, k)
-    t = Tile(max(1, m // 2), max(1, n // 3), k // kg if kg > 1 else k)
+    t = Tile(max(1, m // 2), max(1, n // 3), k // kg if kg > 1 else k, a_stationary=stationary)
     program = gemm.emit(spec, a, t)
     stats = engine.run(program, a)
     first, last, busy = _array_spans(stats, program)
@@ -162,3 +163,17 @@ def test_bias_stays_in_wbuf_beside_two_weight_tiles_and_is_added_per_output_tile
     out_tiles = math.ceil(spec.m / found.tile.mt) * math.ceil(spec.n / found.tile.nt)
     adds = [ins for ins in found.program.instrs if ins.op == "VEC" and ins["op"] == "residual"]
     assert len(adds) == out_tiles and sum(ins["elems"] for ins in adds) == spec.m * spec.n
+
+
+@pytest.mark.parametrize("preset", ["int8-systolic-28nm", "lut-tc-28nm"])
+def test_stationary_activations_are_loaded_once_per_m_block(preset):
+    a = arch.load(preset)
+    spec = _spec("int4", "int8", None, 0.5, 1.0, 16, 1024, 512)
+    for stationary, a_reads in ((False, 1024 // 128), (True, 1)):
+        t = Tile(8, 128, 128, 1, 1, a_stationary=stationary)
+        program = gemm.emit(spec, a, t)
+        stats = engine.run(program, a)
+        loaded = sum(ins["bytes"] for ins in program.instrs if ins.op == "LOAD" and ins["buf"] == "abuf")
+        assert loaded == spec.m * spec.k * a_reads
+        assert stats.events["dram"]["read_bits"] == 8 * (gemm.traffic(spec, t) - spec.m * spec.n * spec.out_bytes)
+        assert stats.peak_bytes["abuf"] <= a.buffer("abuf").capacity
