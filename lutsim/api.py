@@ -67,7 +67,9 @@ def _peak_macs_per_cycle(arch: Arch, weights: str, acts: str, group) -> float | 
     return m * n * k / gemm.pe_cycles(spec, arch, m, n, k) * arch.arrays
 
 
-def _row(op, low, arch: Arch, hit: bool, peak: float | None) -> dict:
+def _row(op, low, arch: Arch, hit: bool) -> dict:
+    """The stats row of one trace op (one occurrence). ``roofline_cycles`` (array ops): max of the op's MACs at
+    the PE's peak rate for its formats and its bytes at the DRAM bandwidth."""
     st = low.stats
     e = low.energy
     busy = {u: st.units[u]["busy"] / (arch.arrays if u == "array" else 1) for u in BOUND_OF_UNIT if u in st.units}
@@ -80,7 +82,8 @@ def _row(op, low, arch: Arch, hit: bool, peak: float | None) -> dict:
            "instructions": len(low.program), "cache": "hit" if hit else "miss",
            "M": op.M, "N": op.N, "K": op.K, "count": op.count, "w_fmt": op.w_fmt, "a_fmt": op.a_fmt}
     bw_cycles = op.bytes * 8 / arch.dram.bandwidth
-    if low.unit == "array" and peak:
+    peak = low.unit == "array" and _peak_macs_per_cycle(arch, low.spec.weights, low.spec.acts, low.spec.group)
+    if peak:
         row["roofline_cycles"] = max(op.flops / 2 / peak, bw_cycles)
     if low.tile is not None:
         row["tile"] = {"m": low.tile.mt, "n": low.tile.nt, "k": low.tile.kt, "arrays_grid": [low.tile.am, low.tile.an],
@@ -118,7 +121,7 @@ def simulate(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | 
     peak = _peak_macs_per_cycle(a, recipe.weights.format, recipe.activations.format, recipe.weights.group_size)
     rows, energy_bd = [], {}
     for op, low, hit in lowered:
-        rows.append(_row(op, low, a, hit, peak))
+        rows.append(_row(op, low, a, hit))
         for c, v in low.energy.breakdown.items():
             energy_bd[c] = energy_bd.get(c, 0.0) + v * op.repeat
     constants = {k: v for k, v in low.energy.assumptions.items() if k != "seconds"}  # the same for every op
