@@ -177,3 +177,14 @@ def test_stationary_activations_are_loaded_once_per_m_block(preset):
         assert loaded == spec.m * spec.k * a_reads
         assert stats.events["dram"]["read_bits"] == 8 * (gemm.traffic(spec, t) - spec.m * spec.n * spec.out_bytes)
         assert stats.peak_bytes["abuf"] <= a.buffer("abuf").capacity
+
+
+def test_tile_search_is_bounded_and_picks_the_fastest_simulated():
+    a = arch.load("lut-tc-28nm")
+    spec = _spec("int4_asym", "fp16", 128, 4.15625 / 8, 2.0, 2048, 4096, 4096)  # a Llama-2-7B prefill layer
+    found = search.search(spec, a)
+    assert 1 <= len(found.log) <= search.SIMULATED
+    assert all(entry["instructions"] <= search.MAX_INSTRUCTIONS for entry in found.log)
+    assert sum(entry["instructions"] for entry in found.log) <= search.SEARCH_BUDGET + search.MAX_INSTRUCTIONS
+    assert found.stats.cycles == min(entry["simulated"] for entry in found.log)
+    assert len(found.program) == next(e["instructions"] for e in found.log if e["simulated"] == found.stats.cycles)
