@@ -78,5 +78,18 @@ def run(args) -> int:
     print("\n".join(lines))
     for note in sorted({r["note"] for r in stats["ops"] if r.get("note")}):
         print(f"note: {note}")
-    print(f"assumptions: {stats['assumptions']['layers']['source']}; {stats['assumptions']['op_overlap']}")
+    print_assumptions(stats["assumptions"])
     return 0
+
+
+def print_assumptions(a: dict) -> None:
+    """The assumptions block in short (``--json`` has all of it, with every constant's source)."""
+    eng = a["engine"]
+    dram = eng["dram"]
+    lines = [f"clock {a['clock_hz'] / 1e6:g} MHz, {eng['node_nm']} nm, PE {eng['pe']} x{eng['arrays']} "
+             f"({eng['pe_model_mode']} model), place-and-route factor {eng['pnr_factor']:g}",
+             f"DRAM {dram['bandwidth_bits_per_cycle']} bit/cycle, latency {dram['latency_cycles']} cycles, "
+             f"{dram['pj_per_bit']:g} pJ/bit ({dram['source']})",
+             "buffers " + ", ".join(f"{k} {v['bytes'] // 1024} KiB" for k, v in eng["buffers"].items()),
+             a["layers"]["source"], f"ops: {a['op_overlap']}", f"placement: {a['placement']}", f"peak: {a['peak']}"]
+    print("assumptions:\n" + "\n".join(f"  {line}" for line in lines))

@@ -98,7 +98,8 @@ def test_table_output_names_totals(tiny, capsys):
     assert main(["simulate", "--arch", "lut-tc-28nm", "--model", tiny, "--quant", "w4a16-g128", "--phase",
                  "prefill", "--seq-len", "32"]) == 0
     out = capsys.readouterr().out
-    for word in ("latency", "tokens/s", "time to first token", "mJ/token", "mm2", "W", "q_proj"):
+    for word in ("latency", "tokens/s", "time to first token", "mJ/token", "mm2", "W", "q_proj", "assumptions:",
+                 "pJ/bit", "clock"):
         assert word in out
 
 
