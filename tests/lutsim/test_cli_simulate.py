@@ -131,3 +131,16 @@ def test_emit_asm_programs_rerun_to_the_same_cycles(tiny, tmp_path, capsys):
     rerun = json.loads(capsys.readouterr().out)
     row = next(r for r in s["ops"] if r["name"] == "q_proj")
     assert rerun["cycles"] == row["cycles"] and rerun["instructions"] == row["instructions"]
+
+
+def test_same_json_bit_for_bit_across_processes_and_hash_seeds(tiny):
+    import os
+
+    outs = []
+    for seed in ("1", "2"):
+        r = subprocess.run([sys.executable, "-m", "lutsim", "simulate", "--arch", "lut-tc-28nm", "--model", tiny,
+                            "--quant", "w4a8kv4", "--phase", "prefill", "--seq-len", "64", "--batch", "2", "--json"],
+                           capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert r.returncode == 0, r.stderr
+        outs.append(r.stdout)
+    assert outs[0] == outs[1]
