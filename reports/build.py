@@ -14,50 +14,105 @@ from .stats_schema import check_stats
 COMPARISON_COLUMNS = ["design", "tokens_per_s", "latency_ms", "energy_per_token_mj", "area_mm2", "power_w"]
 
 
+#: report components: the simulator's breakdown keys (``sram:<buffer>`` for every buffer) -> one bar segment
+COMPONENT_GROUPS = {"array": "PE array", "pe": "PE array", "table": "table unit", "vector": "vector unit",
+                    "sram": "buffers (SRAM)", "dram": "DRAM", "sram_leakage": "leakage / static",
+                    "dram_static": "leakage / static"}
+
+
+def group_breakdown(bd: dict[str, float]) -> dict[str, float]:
+    """Sum a breakdown into :data:`COMPONENT_GROUPS` (``sram:wbuf`` -> buffers); unknown keys stay as they are."""
+    out: dict[str, float] = {}
+    for k, v in bd.items():
+        name = COMPONENT_GROUPS.get(k, COMPONENT_GROUPS.get(k.split(":")[0], k))
+        out[name] = out.get(name, 0.0) + float(v)
+    order = list(dict.fromkeys(COMPONENT_GROUPS.values()))
+    return dict(sorted(out.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+
+
 def _prefixed(df: pd.DataFrame, prefix: str) -> list[str]:
     return [c for c in df.columns if c.startswith(prefix)]
 
 
 def _design_labels(df: pd.DataFrame) -> pd.Series:
+    """Short labels: the swept parameters that vary between rows (``arrays=8, bandwidth=512``), else the
+    evaluator's ``design`` name, else the point id."""
+    params = [c for c in _prefixed(df, "p.") if df[c].astype(str).nunique() > 1]
+    if params:
+        named = pd.DataFrame({c: _param_name(c[2:]) + "=" + df[c].astype(str) for c in params}, index=df.index)
+        return named.agg(", ".join, axis=1)
     if "design" in df:
         return df["design"].astype(str)
-    params = _prefixed(df, "p.")
-    if not params:
-        return df["point_id"].astype(str)
-    named = pd.DataFrame({c: c[2:].split(".")[-1] + "=" + df[c].astype(str) for c in params}, index=df.index)
-    return named.agg(", ".join, axis=1)
+    return df["point_id"].astype(str)
+
+
+def _param_name(path: str) -> str:
+    """A short name of a dotted arch path: its last two parts (``buffers.wbuf.capacity`` -> ``wbuf.capacity``)."""
+    return ".".join(path.split(".")[-2:])
+
+
+def _plain(v) -> str:
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+def workload_label(row) -> str:
+    """``llama-2-7b w4a16-g128 decode kv_len=1024 batch=1`` from a row's ``w.*`` columns."""
+    keys = [c for c in row.index if c.startswith("w.") and pd.notna(row[c])]
+    head = [str(row[c]) for c in ("w.model", "w.quant", "w.phase") if c in keys]
+    rest = [f"{c[2:]}={_plain(row[c])}" for c in keys if c not in ("w.model", "w.quant", "w.phase")]
+    return " ".join(head + rest)
 
 
 def sweep_sections(df: pd.DataFrame, caption: str) -> list[Section]:
-    """Pareto fronts, breakdowns and a comparison table from sweep rows (status == ok only)."""
+    """Per workload: Pareto fronts, breakdowns (top designs by throughput); then a table of every ok row."""
     ok = df[df["status"] == "ok"].copy()
     if ok.empty:
         raise ValueError("the sweep has no successful rows to report (all skipped or failed)")
-    ok["design"] = _design_labels(ok)
+    groups = list(ok.groupby("workload_id", sort=True)) if "workload_id" in ok else [("", ok)]
+    phases = [str(rows["w.phase"].iloc[0]) if "w.phase" in rows else "" for _, rows in groups]
+    by_phase = len(set(phases)) == len(groups)  # slugs name the phase when that tells the workloads apart
     sections = []
+    for (wid, rows), phase in zip(groups, phases):
+        rows = rows.copy()
+        rows["design"] = _design_labels(rows)
+        suffix = "" if len(groups) == 1 else f"_{phase}" if by_phase else f"_{wid[:6]}"
+        wl = workload_label(rows.iloc[0])
+        cap = f"{wl}. {caption}" if wl else caption
+        title_wl = f" ({wl})" if len(groups) > 1 and wl else ""
+        sections += _sweep_workload_sections(rows, cap, suffix, title_wl)
+    cols = [c for c in COMPARISON_COLUMNS if c in ok]
+    ok["design"] = _design_labels(ok)
+    sections.append(Section("designs", "Design points", table=ok[cols + _prefixed(ok, "w.")]
+                            .sort_values(cols[1] if len(cols) > 1 else cols[0], ascending=False)))
+    return sections
+
+
+def _sweep_workload_sections(ok: pd.DataFrame, caption: str, suffix: str, title_wl: str) -> list[Section]:
+    sections = []
+    n_front = 8
     if {"tokens_per_s", "area_mm2"} <= set(ok):
-        sections.append(Section("pareto_throughput_area", "Throughput vs area",
+        sections.append(Section(f"pareto_throughput_area{suffix}", f"Throughput vs area{title_wl}",
                                 figures.pareto(ok, "area_mm2", "tokens_per_s", True, "area (mm²)",
                                                "throughput (tokens/s)", "Pareto front: tokens/s vs area",
-                                               caption=caption), caption))
+                                               caption=caption, max_labels=n_front), caption))
     if {"energy_per_token_mj", "area_mm2"} <= set(ok):
-        sections.append(Section("pareto_energy_area", "Energy per token vs area",
+        sections.append(Section(f"pareto_energy_area{suffix}", f"Energy per token vs area{title_wl}",
                                 figures.pareto(ok, "area_mm2", "energy_per_token_mj", False, "area (mm²)",
                                                "energy per token (mJ)", "Pareto front: energy/token vs area",
-                                               caption=caption), caption))
+                                               caption=caption, max_labels=n_front), caption))
     best = ok.sort_values("tokens_per_s", ascending=False).head(8) if "tokens_per_s" in ok else ok.head(8)
-    for prefix, unit, scale, slug, title in (("energy.", "energy per token (µJ)", 1e-6, "energy_breakdown",
+    per_token = best["tokens"].astype(float) if "tokens" in best else pd.Series(1.0, index=best.index)
+    for prefix, unit, scale, slug, title in (("energy.", "energy per token (mJ)", 1e-9, "energy_breakdown",
                                               "Energy breakdown (top designs by throughput)"),
                                              ("area.", "area (mm²)", 1.0, "area_breakdown",
                                               "Area breakdown (top designs by throughput)")):
         cols = _prefixed(best, prefix)
         if cols:
-            bd = {r["design"]: {c[len(prefix):]: float(r[c]) for c in cols} for _, r in best.iterrows()}
-            sections.append(Section(slug, title, figures.stacked_breakdown(bd, unit, title, scale, caption),
-                                    caption))
-    cols = [c for c in COMPARISON_COLUMNS if c in ok]
-    sections.append(Section("designs", "Design points", table=ok[cols + _prefixed(ok, "w.")]
-                            .sort_values(cols[1] if len(cols) > 1 else cols[0], ascending=False)))
+            div = per_token if prefix == "energy." else pd.Series(1.0, index=best.index)
+            bd = {r["design"]: group_breakdown({c[len(prefix):]: float(r[c]) / div[i] for c in cols})
+                  for i, r in best.iterrows()}
+            sections.append(Section(f"{slug}{suffix}", f"{title}{title_wl}",
+                                    figures.stacked_breakdown(bd, unit, title, scale, caption), caption))
     return sections
 
 
@@ -82,11 +137,11 @@ def stats_sections(runs: list[dict], roofs: list[dict], caption: str,
         sections.append(Section("roofline", "Roofline", figures.roofline(roofs + acc_roofs, points,
                                                                          "Roofline: layers on each device",
                                                                          caption), caption))
-    bd = {r.get("arch", f"run{i}"): r["energy_breakdown_pj"] for i, r in enumerate(runs)}
+    bd = {r.get("arch", f"run{i}"): group_breakdown(r["energy_breakdown_pj"]) for i, r in enumerate(runs)}
     sections.append(Section("energy_breakdown", "Energy breakdown",
                             figures.stacked_breakdown(bd, "energy (µJ)", "Energy by component", 1e-6, caption),
                             caption))
-    ab = {r.get("arch", f"run{i}"): r["area_breakdown_mm2"] for i, r in enumerate(runs)}
+    ab = {r.get("arch", f"run{i}"): group_breakdown(r["area_breakdown_mm2"]) for i, r in enumerate(runs)}
     sections.append(Section("area_breakdown", "Area breakdown",
                             figures.stacked_breakdown(ab, "area (mm²)", "Area by component", 1.0, caption),
                             caption))

@@ -32,8 +32,13 @@ def _png(fig) -> bytes:
 
 
 def write_report(sections: list[Section], out: str | Path, title: str, source: str,
-                 assumptions: list[dict] | None = None) -> Path:
-    """Write ``out/report.html`` and one ``<slug>.png``/``.svg``/``.csv`` per section; return the page."""
+                 assumptions: list[dict] | None = None, svg: bool = True, embed: bool = True,
+                 intro: str = "") -> Path:
+    """Write ``out/report.html`` and one ``<slug>.png``/``.svg``/``.csv`` per section; return the page.
+
+    ``svg``: also write each figure as SVG; ``embed``: figures inside the page as base64 PNG (a page that
+    stands alone), else the page links the PNG files beside it (a smaller page); ``intro``: a paragraph
+    under the title."""
     import matplotlib.pyplot as plt
 
     out = Path(out)
@@ -44,9 +49,10 @@ def write_report(sections: list[Section], out: str | Path, title: str, source: s
         if s.figure is not None:
             data = _png(s.figure)
             (out / f"{s.slug}.png").write_bytes(data)
-            s.figure.savefig(out / f"{s.slug}.svg", bbox_inches="tight")
+            if svg:
+                s.figure.savefig(out / f"{s.slug}.svg", bbox_inches="tight")
             plt.close(s.figure)
-            png = base64.b64encode(data).decode()
+            png = f"data:image/png;base64,{base64.b64encode(data).decode()}" if embed else f"{s.slug}.png"
         table = None
         if s.table is not None:
             s.table.to_csv(out / f"{s.slug}.csv", index=False)
@@ -55,7 +61,8 @@ def write_report(sections: list[Section], out: str | Path, title: str, source: s
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     html = env.get_template("report.html.j2").render(title=title, sections=rendered, source=source,
-                                                     version=__version__, assumptions=assumptions or [])
+                                                     version=__version__, assumptions=assumptions or [],
+                                                     intro=intro)
     page = out / "report.html"
     page.write_text(html)
     return page

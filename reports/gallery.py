@@ -1,0 +1,236 @@
+"""The report gallery: a small built-in sweep and a design comparison, written to ``reports/gallery/``.
+
+``python -m reports.gallery [--out DIR] [--jobs N]`` runs
+
+* a sweep of lut-tc-28nm (:data:`SWEEP`: arrays x weight buffer x DRAM bandwidth x clock) on Llama-2-7B
+  prefill and decode, with area and power limits (points over them are recorded as skipped, with the reason);
+* the design comparison (:data:`DESIGNS`): LUT Tensor Core, BitMoD, MixPE, an FP16 MAC array, ANT and OliVe
+  presets, each with 4-bit weights in its own format (FP16 for the MAC baseline), on the same workload
+  (:data:`WORKLOAD`), prefill and decode;
+
+and writes ``report.html`` (linking its PNGs), one PNG per figure and one CSV per table: Pareto fronts,
+energy and area breakdowns by component, rooflines (GPU presets and the accelerator, one point per layer),
+per-layer utilization and stall cycles, and the comparison table. No SVGs (the gallery is committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from . import figures
+from .build import COMPARISON_COLUMNS, DEFAULT_GPUS, gpu_roofs_and_points, group_breakdown, sweep_sections
+from .html_report import Section, write_report
+
+OUT = Path(__file__).with_name("gallery")
+
+#: the workload every design runs: Llama-2-7B, a 256-token prompt (prefill) and one token at 1024 (decode)
+WORKLOAD = {"model": "llama-2-7b", "seq_len": 256, "kv_len": 1024, "batch": 1}
+PHASES = ("prefill", "decode")
+
+
+def _recipe(name: str, weights: str, acts: str, group: int | None) -> dict:
+    return {"name": name, "weights": {"format": weights, "group_size": group}, "activations": {"format": acts},
+            "kv_cache": {"format": "fp16"}, "lm_head": {"format": "fp16"}}
+
+
+#: (label, arch preset, recipe name or recipe dict): each design's own 4-bit weight format; lm_head FP16
+DESIGNS = (
+    ("LUT Tensor Core", "lut-tc-28nm", "w4a16-g128"),
+    ("BitMoD", "bitmod-28nm", _recipe("w4a16-bitmod_fp4-g128", "bitmod_fp4", "fp16", 128)),
+    ("MixPE", "mixpe-w4a16-28nm", "w4a16-g128"),
+    ("FP16 MAC", "fp16-mac-28nm", "fp16"),
+    ("ANT", "ant-28nm", _recipe("w4a8-flint4", "flint4", "int8", None)),
+    ("OliVe", "olive-28nm", _recipe("w4a8-olive4", "olive4", "int8", None)),
+)
+
+#: the built-in sweep (a lut-tc-28nm slice of examples/sweeps/lut_tc_decode.yaml)
+SWEEP = {
+    "name": "gallery-lut-tc",
+    "base_arch": "lut-tc-28nm",
+    "axes": {"arrays": [4, 8, 16, 32], "buffers.wbuf.capacity": ["128KiB", "512KiB"],
+             "dram.bandwidth": [256, 512, 1024], "clock_mhz": [800, 1200]},
+    "workloads": [{"model": "llama-2-7b", "quant": "w4a16-g128", "phase": "prefill", "seq_len": 256, "batch": 1},
+                  {"model": "llama-2-7b", "quant": "w4a16-g128", "phase": "decode", "kv_len": 1024, "batch": 1}],
+    "constraints": {"area_mm2": 9.0, "power_w": 12.0},
+}
+
+ASSUMPTIONS = ("Ops run back to back (no overlap between layers); identical decoder layers simulated once x 32; "
+               "DRAM energy, SRAM and logic constants per arch preset (see Assumptions); area excludes DRAM.")
+
+
+def recipe_of(spec):
+    from workloads.recipes import get_recipe, recipe_from_dict
+
+    return get_recipe(spec) if isinstance(spec, str) else recipe_from_dict(spec["name"], spec)
+
+
+def simulate_designs(designs=DESIGNS, workload: dict = WORKLOAD) -> dict[tuple[str, str], dict]:
+    """{(design label, phase): stats} for every design (label, preset, recipe) on ``workload``, both phases."""
+    from lutsim.api import simulate
+
+    out = {}
+    for label, arch, rspec in designs:
+        recipe = recipe_of(rspec)
+        for phase in PHASES:
+            st = simulate(arch, workload["model"], recipe, phase, seq_len=workload["seq_len"],
+                          kv_len=workload["kv_len"], batch=workload["batch"])
+            out[label, phase] = st | {"design": label, "recipe_spec": rspec, "workload": workload}
+    return out
+
+
+def _workload_text(phase: str, w: dict) -> str:
+    shape = f"{w['seq_len']}-token prompt" if phase == "prefill" else f"1 token at kv_len {w['kv_len']}"
+    return f"{w['model']} {phase} ({shape}, batch {w['batch']})"
+
+
+def comparison_table(runs: dict[tuple[str, str], dict]) -> pd.DataFrame:
+    rows = []
+    for (label, phase), st in runs.items():
+        t = st["totals"]
+        rec = recipe_of(st["recipe_spec"])
+        rows.append({"design": label, "arch": st["arch"], "phase": phase,
+                     "weights": f"{rec.weights.format}" + (f" g{rec.weights.group_size}"
+                                                           if rec.weights.group_size else ""),
+                     "activations": rec.activations.format,
+                     **{k: t[k] for k in COMPARISON_COLUMNS[1:]},
+                     "peak_tops": (t.get("peak_ops_per_s") or 0) / 1e12,
+                     "clock_mhz": st["assumptions"]["clock_hz"] / 1e6,
+                     "dram_gb_per_s": t["dram_bytes_per_s"] / 1e9,
+                     "dram_pj_per_bit": st["assumptions"]["engine"]["dram"]["pj_per_bit"],
+                     "tokens_per_s_per_mm2": t["tokens_per_s"] / t["area_mm2"]})
+    return pd.DataFrame(rows).sort_values(["phase", "tokens_per_s"], ascending=[False, False])
+
+
+def design_sections(runs: dict[tuple[str, str], dict]) -> list[Section]:
+    """The comparison table, energy per token by component (per phase), area by component."""
+    w = next(iter(runs.values()))["workload"]
+    common = (f"{ASSUMPTIONS} Each design in its own precision and with its paper's memory system (DRAM "
+              f"bandwidth and pJ/bit in the table).")
+    sections = [Section("designs_comparison", "Designs on the same workload", table=comparison_table(runs),
+                        text=f"{_workload_text('prefill', w)} and {_workload_text('decode', w)}. {common}")]
+    for phase in PHASES:
+        per = "prompt token" if phase == "prefill" else "generated token"
+        cap = f"{_workload_text(phase, w)}; energy per {per}. {common}"
+        bd = {label: group_breakdown({k: v / st["totals"]["tokens"] for k, v in st["energy_breakdown_pj"].items()})
+              for (label, ph), st in runs.items() if ph == phase}
+        sections.append(Section(f"designs_energy_{phase}", f"Energy per token by component: {phase}",
+                                figures.stacked_breakdown(bd, "energy per token (mJ)",
+                                                          f"Energy per token by component, {phase}", 1e-9, cap),
+                                cap))
+    cap = f"Area by component of each preset (28 nm, logic and SRAM; DRAM excluded). {common}"
+    ab = {label: group_breakdown(st["area_breakdown_mm2"]) for (label, ph), st in runs.items() if ph == PHASES[0]}
+    sections.append(Section("designs_area", "Area by component", figures.stacked_breakdown(
+        ab, "area (mm²)", "Area by component", 1.0, cap), cap))
+    return sections
+
+
+def roofline_section(label: str, stats: dict, gpus=DEFAULT_GPUS) -> Section:
+    """GPU roofs with the workload's layers on each GPU (its precision), and the accelerator's roof with its
+    simulated layers (one point per distinct layer)."""
+    phase = stats["phase"]
+    roofs, points = gpu_roofs_and_points(stats, gpus)
+    t = stats["totals"]
+    roofs.append({"name": label, "peak_ops_per_s": t["peak_ops_per_s"], "bytes_per_s": t["dram_bytes_per_s"],
+                  "kind": "accelerator"})
+    clock_hz = stats["assumptions"]["clock_hz"]
+    kinds = {op["name"]: op["kind"] for op in stats["ops"]}
+    for p in points:
+        p["kind"] = kinds.get(p["label"], "")
+    for op in stats["ops"]:
+        if op["ops"] > 0 and op["bytes"] > 0 and op["cycles"] > 0:
+            points.append({"label": op["name"], "device": label, "kind": op["kind"],
+                           "intensity": op["ops"] / op["bytes"], "ops_per_s": op["ops"] / (op["cycles"] / clock_hz)})
+    cap = (f"{_workload_text(phase, stats['workload'])}, {stats['quant']} on {stats['arch']} (its roof: PE "
+           f"tile-model peak, DRAM bandwidth); GPUs run the same layers in the precision they support "
+           f"(weight-only 4-bit as FP16, roofline model of each layer). One point per distinct layer. {ASSUMPTIONS}")
+    fig = figures.roofline(roofs, points, f"Roofline, {phase}: layers on GPUs and on {label}", cap)
+    return Section(f"roofline_{phase}", f"Roofline: {phase}", fig, cap)
+
+
+def utilization_section(label: str, stats: dict) -> Section:
+    phase = stats["phase"]
+    cap = (f"{_workload_text(phase, stats['workload'])}, {stats['quant']} on {stats['arch']}. Utilization: busy "
+           f"cycles of the unit that runs the layer (PE arrays for linear layers, the vector unit otherwise) "
+           f"over the layer's cycles; stalls of that unit waiting on a dependency or for buffer space. {ASSUMPTIONS}")
+    fig = figures.utilization_and_stalls(stats["ops"], f"{label}, {phase}: per layer", cap)
+    return Section(f"utilization_{phase}", f"Utilization and stalls per layer: {label}, {phase}", fig, cap)
+
+
+def skipped_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Skipped/failed sweep rows: how many, and why (constraint reasons grouped by bound)."""
+    bad = df[df["status"] != "ok"].copy()
+    if bad.empty:
+        return pd.DataFrame({"status": [], "reason": [], "points": []})
+    bad["why"] = bad["reason"].str.replace(r" [0-9.e+-]+ > ", " > ", regex=True)
+    return (bad.groupby(["status", "why"]).size().reset_index(name="points")
+            .rename(columns={"why": "reason"}).sort_values("points", ascending=False))
+
+
+def sweep_gallery_sections(sweep: dict, jobs: int) -> tuple[list[Section], pd.DataFrame]:
+    from lutsim.sweep import load_results, parse_spec, run_sweep
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run_sweep(parse_spec(sweep), tmp, jobs=jobs, progress=False)
+        df = load_results(tmp)
+    axes = ", ".join(f"{k} ∈ {v}" for k, v in sweep["axes"].items())
+    limits = ", ".join(f"{k} ≤ {v:g}" for k, v in sweep.get("constraints", {}).items()) or "no limits"
+    n_points = df["point_id"].nunique()
+    caption = (f"Sweep of {sweep['base_arch']}: {axes}; {n_points} design points x {len(sweep['workloads'])} "
+               f"workload(s) = {len(df)} rows, {int((df['status'] == 'ok').sum())} within {limits}. "
+               f"Grey: dominated; red: Pareto front. {ASSUMPTIONS}")
+    sections = [s for s in sweep_sections(df, caption) if s.slug != "designs"]
+    for s in sections:
+        s.slug, s.title = f"sweep_{s.slug}", f"Sweep: {s.title}"
+    ok = df[df["status"] == "ok"]
+    cols = [c for c in df.columns if c.startswith("p.")] + COMPARISON_COLUMNS[1:]
+    sections.append(Section("sweep_points", "Sweep: design points within the limits",
+                            table=ok[cols].sort_values("tokens_per_s", ascending=False)))
+    sections.append(Section("sweep_skipped", "Sweep: points skipped, and why", table=skipped_table(df)))
+    return sections, df
+
+
+def build_gallery(out: str | Path = OUT, jobs: int = 2, sweep: dict = SWEEP, designs=DESIGNS,
+                  workload: dict = WORKLOAD) -> Path:
+    """Run the sweep and the design comparison; write the gallery to ``out``; return the page. The roofline
+    and utilization figures are of the first design."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in (*out.glob("*.png"), *out.glob("*.csv"), *out.glob("*.svg")):
+        old.unlink()
+    sections, df = sweep_gallery_sections(sweep, jobs)
+    df.to_csv(out / "sweep_rows.csv", index=False)
+    runs = simulate_designs(designs, workload)
+    sections += design_sections(runs)
+    lut = designs[0][0]
+    for phase in PHASES:
+        sections.append(roofline_section(lut, runs[lut, phase]))
+    for phase in PHASES:
+        sections.append(utilization_section(lut, runs[lut, phase]))
+    r0 = runs[lut, "decode"]
+    assumptions = [{"name": k, "value": v.get("value", v) if isinstance(v, dict) else v,
+                    "source": v.get("source", "") if isinstance(v, dict) else ""}
+                   for k, v in r0["assumptions"].items()]
+    intro = ("Regenerate with: python -m reports.gallery. Figures are simulated by lutsim (compiled programs "
+             "on the cycle-level engine, per-component energy and area models); GPU points are a roofline "
+             "model. sweep_rows.csv holds every sweep row, skipped ones with their reason.")
+    return write_report(sections, out, title="lutsim report gallery", source="reports/gallery.py",
+                        assumptions=assumptions, svg=False, embed=False, intro=intro)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m reports.gallery", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(OUT), help=f"output directory (default {OUT})")
+    ap.add_argument("--jobs", type=int, default=2, help="sweep worker processes (default 2)")
+    args = ap.parse_args(argv)
+    page = build_gallery(args.out, args.jobs)
+    total = sum(f.stat().st_size for f in page.parent.iterdir() if f.is_file())
+    print(f"wrote {page} ({len(list(page.parent.iterdir()))} files, {total / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

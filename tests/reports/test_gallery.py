@@ -1,0 +1,56 @@
+"""The report gallery: a reduced gallery built in a temporary directory, and the committed reports/gallery/."""
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from reports.gallery import OUT, PHASES, build_gallery
+
+GALLERY_LIMIT_BYTES = 3_000_000  # issue 7: the committed gallery stays under 3 MB
+
+SMALL_SWEEP = {
+    "name": "gallery-test", "base_arch": "lut-tc-28nm",
+    "axes": {"arrays": [8, 16], "pe.tile": [[2, 64, 4], [2, 64, 16]], "clock_mhz": [800, 1000]},
+    "workloads": [{"model": "llama-2-7b", "quant": "w4a16-g128", "phase": "decode", "kv_len": 128, "batch": 1}],
+    "constraints": {"area_mm2": 8.6},
+}
+SMALL_DESIGNS = (("LUT Tensor Core", "lut-tc-28nm", "w4a16-g128"), ("FP16 MAC", "fp16-mac-28nm", "fp16"))
+SMALL_WORKLOAD = {"model": "llama-2-7b", "seq_len": 16, "kv_len": 128, "batch": 1}
+
+
+def _check_page(out: Path) -> str:
+    page = (out / "report.html").read_text()
+    images = re.findall(r'<img alt="[^"]*" src="([^"]+)"', page)
+    assert images and all((out / src).stat().st_size > 5000 for src in images)
+    assert sorted(images) == sorted(p.name for p in out.glob("*.png")), "every PNG is shown, every image exists"
+    assert not list(out.glob("*.svg")) and "base64" not in page
+    assert sum(f.stat().st_size for f in out.iterdir()) < GALLERY_LIMIT_BYTES
+    return page
+
+
+def test_reduced_gallery_has_every_figure_and_table(tmp_path):
+    page = build_gallery(tmp_path, jobs=1, sweep=SMALL_SWEEP, designs=SMALL_DESIGNS, workload=SMALL_WORKLOAD)
+    out = page.parent
+    html = _check_page(out)
+    for name in ("sweep_pareto_throughput_area.png", "sweep_pareto_energy_area.png", "sweep_energy_breakdown.png",
+                 "sweep_area_breakdown.png", "designs_area.png", "roofline_prefill.png", "roofline_decode.png",
+                 "utilization_prefill.png", "utilization_decode.png", *(f"designs_energy_{p}.png" for p in PHASES)):
+        assert (out / name).is_file(), name
+    comp = pd.read_csv(out / "designs_comparison.csv")
+    assert len(comp) == len(SMALL_DESIGNS) * len(PHASES) and (comp["tokens_per_s"] > 0).all()
+    assert set(comp["design"]) == {d[0] for d in SMALL_DESIGNS} and set(comp["phase"]) == set(PHASES)
+    rows = pd.read_csv(out / "sweep_rows.csv")
+    assert len(rows) == 8 and (rows["status"] != "error").all()
+    skipped = pd.read_csv(out / "sweep_skipped.csv")
+    assert skipped["points"].sum() == (rows["status"] == "skipped").sum() > 0
+    assert skipped["reason"].str.contains("K in").any() and skipped["reason"].str.contains("area_mm2").any()
+    assert "llama-2-7b decode" in html and "FP16 MAC" in html
+
+
+def test_committed_gallery_is_complete_and_small():
+    assert (OUT / "report.html").is_file(), "run: python -m reports.gallery"
+    html = _check_page(OUT)
+    comp = pd.read_csv(OUT / "designs_comparison.csv")
+    assert {"LUT Tensor Core", "BitMoD", "MixPE", "FP16 MAC", "ANT", "OliVe"} == set(comp["design"])
+    assert "Pareto" in html and "Roofline" in html
