@@ -33,13 +33,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def specs(quick: bool) -> dict[str, dict]:
-    arrays = [4, 8, 16, 32] if quick else [4, 8, 12, 16, 24, 32]
+    arrays = [4, 8, 16, 32] if quick else [4, 6, 8, 12, 16, 24, 32, 48]
     cold = {"name": "cold", "base_arch": "lut-tc-28nm", "workloads": [WORKLOAD],
-            "axes": {"arrays": arrays, "dram.bandwidth": [256, 384, 512, 1024]}}
+            "axes": {"arrays": arrays, "dram.bandwidth": [256, 384, 512, 1024] if quick else
+                     [128, 256, 384, 512, 768, 1024]}}
     mix = {"name": "mix", "base_arch": "lut-tc-28nm", "workloads": [WORKLOAD],
            "axes": {"pe.tile": [[2, 64, 4], [4, 64, 4], [2, 64, 8]], "arrays": [8, 16] if quick else [8, 16, 32],
                     "dram.bandwidth": [256, 512], "clock_mhz": [800, 1000, 1200], "node_nm": [28, 16, 7]}}
     return {"cold": cold, "mix": mix}
+
+
+def startup_spec(spec: dict, jobs: int) -> dict:
+    """``jobs`` points of ``spec`` (one per worker): what a sweep costs before its steady state."""
+    return {**spec, "sampling": {"mode": "random", "n": jobs, "seed": 1}}
 
 
 def timed_run(spec: dict, jobs: int, dask: bool) -> tuple[float, int]:
@@ -81,22 +87,30 @@ def main() -> None:
     args = ap.parse_args()
     if args.one:
         name, jobs, dask = args.one
-        seconds, n = timed_run(specs(args.quick)[name], int(jobs), dask == "dask")
+        spec = specs(args.quick)[name.removesuffix("-startup")]
+        if name.endswith("-startup"):
+            spec = startup_spec(spec, int(jobs))
+        seconds, n = timed_run(spec, int(jobs), dask == "dask")
         print(json.dumps({"seconds": seconds, "rows": n}))
         return
     print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}")
-    print(f"{'sweep':6} {'workers':>14} {'points':>7} {'seconds':>8} {'points/min':>11} {'vs 1 worker':>12} "
-          f"{'vs target':>10}")
+    print("end to end: rows / wall time of a sweep; steady: after start-up (the wall time of a sweep of one point "
+          "per worker, run separately, is subtracted)")
+    print(f"{'sweep':6} {'workers':>14} {'points':>7} {'seconds':>8} {'start-up s':>10} {'points/min':>11} "
+          f"{'steady/min':>11} {'steady vs 1':>12} {'steady vs target':>17}")
     runs = [("1 process", 1, "local"), ("2 processes", 2, "local")] + ([] if args.no_dask else
                                                                        [("2 dask workers", 2, "dask")])
     for name in specs(args.quick):
         base = None
         for label, jobs, how in runs:
-            r = in_fresh_process(["--one", name, str(jobs), how] + (["--quick"] if args.quick else []))
+            quick = ["--quick"] if args.quick else []
+            r = in_fresh_process(["--one", name, str(jobs), how] + quick)
+            start = in_fresh_process(["--one", f"{name}-startup", str(jobs), how] + quick)["seconds"]
             rate = r["rows"] / r["seconds"] * 60
-            base = base or rate
-            print(f"{name:6} {label:>14} {r['rows']:7d} {r['seconds']:8.1f} {rate:11.0f} {rate / base:11.2f}x "
-                  f"{rate / TARGET_POINTS_PER_MIN:9.2f}x", flush=True)
+            steady = (r["rows"] - jobs) / max(r["seconds"] - start, 1e-9) * 60
+            base = base or steady
+            print(f"{name:6} {label:>14} {r['rows']:7d} {r['seconds']:8.1f} {start:10.1f} {rate:11.0f} "
+                  f"{steady:11.0f} {steady / base:11.2f}x {steady / TARGET_POINTS_PER_MIN:16.2f}x", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f} (other processes share these cores)")
 
 
