@@ -130,17 +130,21 @@ def stats_sections(runs: list[dict], roofs: list[dict], caption: str,
         clock_hz = r["assumptions"].get("clock_hz")
         for op in r["ops"]:
             if op.get("bytes") and op.get("cycles") and clock_hz:
-                points.append({"label": op["name"], "device": label, "intensity": op["ops"] / op["bytes"],
+                points.append({"label": op["name"], "device": label, "kind": op.get("kind", ""),
+                               "intensity": op["ops"] / op["bytes"],
                                "ops_per_s": op["ops"] / (op["cycles"] / clock_hz)})
     sections = []
     if acc_roofs or roofs:
         sections.append(Section("roofline", "Roofline", figures.roofline(roofs + acc_roofs, points,
                                                                          "Roofline: layers on each device",
                                                                          caption), caption))
-    bd = {r.get("arch", f"run{i}"): group_breakdown(r["energy_breakdown_pj"]) for i, r in enumerate(runs)}
+    per_token = all(r["totals"].get("tokens") for r in runs)
+    bd = {r.get("arch", f"run{i}"): group_breakdown({k: v / (r["totals"]["tokens"] if per_token else 1)
+                                                     for k, v in r["energy_breakdown_pj"].items()})
+          for i, r in enumerate(runs)}
+    unit = "energy per token (mJ)" if per_token else "energy per pass (mJ)"
     sections.append(Section("energy_breakdown", "Energy breakdown",
-                            figures.stacked_breakdown(bd, "energy (µJ)", "Energy by component", 1e-6, caption),
-                            caption))
+                            figures.stacked_breakdown(bd, unit, "Energy by component", 1e-9, caption), caption))
     ab = {r.get("arch", f"run{i}"): group_breakdown(r["area_breakdown_mm2"]) for i, r in enumerate(runs)}
     sections.append(Section("area_breakdown", "Area breakdown",
                             figures.stacked_breakdown(ab, "area (mm²)", "Area by component", 1.0, caption),
@@ -188,8 +192,8 @@ def gpu_roofs_and_points(stats: dict, gpus: tuple[str, ...]) -> tuple[list[dict]
                       "kind": "gpu"})
         for r in res["ops"]:
             if r["bytes"] and r["ops"]:
-                points.append({"label": r["name"], "device": gpu.key, "intensity": r["ops"] / r["bytes"],
-                               "ops_per_s": r["ops"] / (r["latency_ms"] * 1e-3)})
+                points.append({"label": r["name"], "device": gpu.key, "kind": r["kind"],
+                               "intensity": r["ops"] / r["bytes"], "ops_per_s": r["ops"] / (r["latency_ms"] * 1e-3)})
     return roofs, points
 
 

@@ -52,7 +52,7 @@ def roofline(roofs: list[dict], points: list[dict], title: str, caption: str = "
     used = {}
     for dev in dict.fromkeys(p["device"] for p in points):
         for p in (q for q in points if q["device"] == dev):
-            marker, name = _KIND_MARKERS.get(p.get("kind", "linear"), _OTHER_MARKER)
+            marker, name = _KIND_MARKERS.get(p["kind"], _OTHER_MARKER) if p.get("kind") else ("o", "layer")
             used[marker] = name
             ax.scatter(p["intensity"], p["ops_per_s"] / 1e12, s=34 if marker == "^" else 26, marker=marker,
                        color=colors.get(dev, "k"), edgecolor="black", linewidths=0.4,
@@ -89,11 +89,14 @@ def pareto(df: pd.DataFrame, x: str, y: str, maximize_y: bool, xlabel: str, ylab
     keys = []
     if label and label in front and len(front):
         picks = np.unique(np.linspace(0, len(front) - 1, min(max_labels, len(front))).round().astype(int))
+        at: dict[tuple, list[str]] = {}  # equal points share one annotation ("1,2")
         for n, i in enumerate(picks, 1):
             r = front.iloc[i]
-            ax.annotate(str(n), (r[x], r[y]), fontsize=8, xytext=(4, 4), textcoords="offset points",
-                        color="tab:red", fontweight="bold")
+            at.setdefault((r[x], r[y]), []).append(str(n))
             keys.append(f"{n}: {r[label]}")
+        for (px, py), nums in at.items():
+            ax.annotate(",".join(nums), (px, py), fontsize=8, xytext=(4, 4), textcoords="offset points",
+                        color="tab:red", fontweight="bold")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

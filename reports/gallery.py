@@ -137,9 +137,6 @@ def roofline_section(label: str, stats: dict, gpus=DEFAULT_GPUS) -> Section:
     roofs.append({"name": label, "peak_ops_per_s": t["peak_ops_per_s"], "bytes_per_s": t["dram_bytes_per_s"],
                   "kind": "accelerator"})
     clock_hz = stats["assumptions"]["clock_hz"]
-    kinds = {op["name"]: op["kind"] for op in stats["ops"]}
-    for p in points:
-        p["kind"] = kinds.get(p["label"], "")
     for op in stats["ops"]:
         if op["ops"] > 0 and op["bytes"] > 0 and op["cycles"] > 0:
             points.append({"label": op["name"], "device": label, "kind": op["kind"],
