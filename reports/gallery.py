@@ -178,7 +178,7 @@ def sweep_gallery_sections(sweep: dict, jobs: int) -> tuple[list[Section], pd.Da
     n_points = df["point_id"].nunique()
     caption = (f"Sweep of {sweep['base_arch']}: {axes}; {n_points} design points x {len(sweep['workloads'])} "
                f"workload(s) = {len(df)} rows, {int((df['status'] == 'ok').sum())} within {limits}. "
-               f"Grey: dominated; red: Pareto front. {ASSUMPTIONS}")
+               f"{ASSUMPTIONS}")
     sections = [s for s in sweep_sections(df, caption) if s.slug != "designs"]
     for s in sections:
         s.slug, s.title = f"sweep_{s.slug}", f"Sweep: {s.title}"
@@ -213,7 +213,10 @@ def build_gallery(out: str | Path = OUT, jobs: int = 2, sweep: dict = SWEEP, des
                    for k, v in r0["assumptions"].items()]
     intro = ("Regenerate with: python -m reports.gallery. Figures are simulated by lutsim (compiled programs "
              "on the cycle-level engine, per-component energy and area models); GPU points are a roofline "
-             "model. sweep_rows.csv holds every sweep row, skipped ones with their reason.")
+             "model. sweep_rows.csv holds every sweep row, skipped ones with their reason. Model limits: "
+             "the area of a LUT Tensor Core array is a per-unit figure, independent of the unit's tile shape and "
+             "table precision (so those axes are left out of this sweep); each preset keeps its own paper's "
+             "memory system.")
     return write_report(sections, out, title="lutsim report gallery", source="reports/gallery.py",
                         assumptions=assumptions, svg=False, embed=False, intro=intro)
 
