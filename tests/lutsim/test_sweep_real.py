@@ -11,6 +11,7 @@ import pytest
 
 import compiler
 from lutsim.api import apply_params, evaluate
+from lutsim.cli import main
 from lutsim.sweep import load_results, load_spec, run_sweep
 from sim.arch import from_dict
 from sim.arch import load as load_arch
@@ -34,7 +35,7 @@ def _check_rows(df: pd.DataFrame, spec) -> None:
     assert (df["status"] != "error").all(), df.loc[df["status"] == "error", "reason"].tolist()
 
 
-def test_tiny_spec_serial_and_dask_local_cluster_rows_identical_bit_for_bit(tmp_path):
+def test_tiny_spec_serial_and_cli_on_a_dask_local_cluster_rows_identical_bit_for_bit(tmp_path):
     distributed = pytest.importorskip("distributed")
     spec = load_spec(TINY)
     run_sweep(spec, tmp_path / "serial", jobs=1, progress=False)
@@ -42,7 +43,8 @@ def test_tiny_spec_serial_and_dask_local_cluster_rows_identical_bit_for_bit(tmp_
     _check_rows(serial, spec)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
                                   processes=True) as cluster:
-        run_sweep(spec, tmp_path / "dask", scheduler=cluster.scheduler_address, chunk_size=3, progress=False)
+        assert main(["sweep", str(TINY), "--out", str(tmp_path / "dask"), "--scheduler", cluster.scheduler_address,
+                     "--chunk-size", "3", "--json"]) == 0
     pd.testing.assert_frame_equal(serial, load_results(tmp_path / "dask"), check_exact=True)
 
 
