@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -72,11 +73,18 @@ def timed_run(spec: dict, jobs: int, dask: bool) -> tuple[float, int]:
     return seconds, len(df)
 
 
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def in_fresh_process(args: list[str]) -> dict:
-    """Run one measurement in a new interpreter, so no compiled program is inherited by forked workers."""
+    """Run one measurement in a new interpreter, so no compiled program is inherited by forked workers; adds
+    ``cpu``: CPU seconds of that interpreter and its workers (independent of what else loads the machine)."""
+    cpu0 = _children_cpu()
     res = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True,
                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return json.loads(res.stdout.strip().splitlines()[-1]) | {"cpu": _children_cpu() - cpu0}
 
 
 def main() -> None:
@@ -95,9 +103,10 @@ def main() -> None:
         return
     print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}")
     print("end to end: rows / wall time of a sweep; steady: after start-up (the wall time of a sweep of one point "
-          "per worker, run separately, is subtracted)")
+          "per worker, run separately, is subtracted); cpu ms/pt: CPU time per point after start-up, all processes; "
+          "2 free cores: 2 x 60 s / (cpu per point), the steady rate two unshared cores would reach")
     print(f"{'sweep':6} {'workers':>14} {'points':>7} {'seconds':>8} {'start-up s':>10} {'points/min':>11} "
-          f"{'steady/min':>11} {'steady vs 1':>12} {'steady vs target':>17}")
+          f"{'steady/min':>11} {'steady vs 1':>12} {'vs target':>10} {'cpu ms/pt':>10} {'2 free cores/min':>17}")
     runs = [("1 process", 1, "local"), ("2 processes", 2, "local")] + ([] if args.no_dask else
                                                                        [("2 dask workers", 2, "dask")])
     for name in specs(args.quick):
@@ -105,12 +114,14 @@ def main() -> None:
         for label, jobs, how in runs:
             quick = ["--quick"] if args.quick else []
             r = in_fresh_process(["--one", name, str(jobs), how] + quick)
-            start = in_fresh_process(["--one", f"{name}-startup", str(jobs), how] + quick)["seconds"]
+            s0 = in_fresh_process(["--one", f"{name}-startup", str(jobs), how] + quick)
             rate = r["rows"] / r["seconds"] * 60
-            steady = (r["rows"] - jobs) / max(r["seconds"] - start, 1e-9) * 60
+            steady = (r["rows"] - jobs) / max(r["seconds"] - s0["seconds"], 1e-9) * 60
+            cpu_pt = max(r["cpu"] - s0["cpu"], 1e-9) / (r["rows"] - jobs)
             base = base or steady
-            print(f"{name:6} {label:>14} {r['rows']:7d} {r['seconds']:8.1f} {start:10.1f} {rate:11.0f} "
-                  f"{steady:11.0f} {steady / base:11.2f}x {steady / TARGET_POINTS_PER_MIN:16.2f}x", flush=True)
+            print(f"{name:6} {label:>14} {r['rows']:7d} {r['seconds']:8.1f} {s0['seconds']:10.1f} {rate:11.0f} "
+                  f"{steady:11.0f} {steady / base:11.2f}x {steady / TARGET_POINTS_PER_MIN:9.2f}x {cpu_pt * 1e3:10.0f} "
+                  f"{2 * 60 / cpu_pt:17.0f}", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f} (other processes share these cores)")
 
 

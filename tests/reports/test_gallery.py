@@ -53,4 +53,4 @@ def test_committed_gallery_is_complete_and_small():
     html = _check_page(OUT)
     comp = pd.read_csv(OUT / "designs_comparison.csv")
     assert {"LUT Tensor Core", "BitMoD", "MixPE", "FP16 MAC", "ANT", "OliVe"} == set(comp["design"])
-    assert "Pareto" in html and "Roofline" in html
+    assert "sweep_pareto_throughput_area_decode.png" in html and "roofline_decode.png" in html and "Roofline" in html
