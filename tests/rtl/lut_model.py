@@ -8,6 +8,7 @@ tests at ``sim.pe.lut_tensor_core`` once it is merged; these are the functions t
 * :func:`tile_output` — the unit's ``out`` for one tile from tables, planes and ``psum_in``.
 * :func:`tile_cycles` — edges from the first ``start`` to the last ``valid`` (T·b + 1).
 * :func:`partial_sums` — accumulator → ``sim.reference.group_partial_sums`` (reinterpretation).
+* :func:`random_tile` — random operands of one tile (test data, shared by tests/rtl and tests/hdl).
 """
 
 from __future__ import annotations
@@ -79,3 +80,21 @@ def partial_sums(acc: np.ndarray, zprime: np.ndarray, act_sum: np.ndarray) -> np
     if np.any(twice & 1):
         raise ArithmeticError("(acc − z'·Σa) must be even for integer activations")
     return twice >> 1
+
+
+def random_tile(rng: np.random.Generator, m: int, n: int, k: int, act_width: int, bits: int,
+                extreme: bool = False):
+    """(tables (M, E), idx (b, N), neg (b, N), psum_in (M, N)) of one random tile.
+
+    ``extreme`` puts the stored-entry extremes in the tables (top activation most negative,
+    the others most positive) so that ±S reaches −K·2^(w−1) and K·2^(w−1).
+    """
+    lo, hi = -(1 << (act_width - 1)), 1 << (act_width - 1)
+    acts = rng.integers(lo, hi, size=(m, k))
+    if extreme:
+        acts[:, :-1] = hi - 1
+        acts[:, -1] = lo
+    codes = rng.integers(0, 1 << bits, size=(n, k))
+    idx, neg = plane_inputs(codes, bits)
+    psum = rng.integers(-(1 << 20), 1 << 20, size=(m, n))
+    return table_entries(acts), idx, neg, psum

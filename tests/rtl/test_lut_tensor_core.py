@@ -11,6 +11,7 @@ from rtl.lut_tensor_core import LutTensorCore
 from rtl.params import LUT_OUTPUT_LATENCY
 from sim import formats, reference
 from sim.errors import InputError
+from tests.rtl import lut_model
 from tests.rtl.amaranth_util import pack, unpack
 from tests.rtl.lut_model import (
     partial_sums,
@@ -68,15 +69,7 @@ def run_tiles(dut, tiles, rng, tail=4):
 
 
 def random_tile(rng, dut, bits, extreme=False):
-    w = dut.act_width
-    acts = rng.integers(-(1 << (w - 1)), 1 << (w - 1), size=(dut.m, dut.k))
-    if extreme:
-        acts[:, :-1] = (1 << (w - 1)) - 1
-        acts[:, -1] = -(1 << (w - 1))
-    codes = rng.integers(0, 1 << bits, size=(dut.n, dut.k))
-    idx, neg = plane_inputs(codes, bits)
-    psum = rng.integers(-(1 << 20), 1 << 20, size=(dut.m, dut.n))
-    return table_entries(acts), idx, neg, psum
+    return lut_model.random_tile(rng, dut.m, dut.n, dut.k, dut.act_width, bits, extreme)
 
 
 @pytest.mark.parametrize("bits", [1, 2, 4, 8])
