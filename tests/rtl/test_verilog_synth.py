@@ -9,7 +9,6 @@ import pytest
 from rtl import synth, verilog
 from sim.errors import InputError
 
-
 SMALL = {"lut-tc": {"n": 4}, "lut-tc-fp16": {"n": 2}}  # same per-lane logic, quicker to generate
 
 
