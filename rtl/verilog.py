@@ -17,6 +17,7 @@ from typing import Any
 
 from sim.errors import InputError
 
+from .bitmod_pe import BitModPE
 from .lut_tensor_core import LutTensorCore
 from .mac_pe import MacPE
 from .table_precompute import TablePrecompute
@@ -42,6 +43,7 @@ DESIGNS: dict[str, Design] = {
     "table-precompute": Design(TablePrecompute, "table_precompute", "table precompute, K acts → 2^(K−1) entries"),
     "mac-int8": Design(functools.partial(MacPE, k=1), "mac_int8", "INT8×INT8→INT32 MAC PE"),
     "mac-dp4": Design(functools.partial(MacPE, k=4), "mac_dp4", "INT8×INT8→INT32 dot-product-of-4 MAC PE"),
+    "bitmod": Design(BitModPE, "bitmod_pe", "BitMoD bit-serial PE: 4 FP16 lanes × one weight term per cycle, FP32 out"),
 }
 
 
