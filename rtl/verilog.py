@@ -20,6 +20,7 @@ from sim.errors import InputError
 from .bitmod_pe import BitModPE
 from .lut_tensor_core import LutTensorCore
 from .mac_pe import MacPE
+from .mixpe_pe import MixPE
 from .table_precompute import TablePrecompute
 
 
@@ -44,6 +45,7 @@ DESIGNS: dict[str, Design] = {
     "mac-int8": Design(functools.partial(MacPE, k=1), "mac_int8", "INT8×INT8→INT32 MAC PE"),
     "mac-dp4": Design(functools.partial(MacPE, k=4), "mac_dp4", "INT8×INT8→INT32 dot-product-of-4 MAC PE"),
     "bitmod": Design(BitModPE, "bitmod_pe", "BitMoD bit-serial PE: 4 FP16 lanes × one weight term per cycle, FP32 out"),
+    "mixpe": Design(MixPE, "mixpe_pe", "MixPE PE, W4A8: shift-and-add group sum, one dequant per group, FP32 out"),
 }
 
 

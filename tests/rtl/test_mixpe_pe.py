@@ -1,0 +1,90 @@
+"""MixPE PE (W4A8) in amaranth.sim against the Numba model (sim.pe.mixpe through sim.pe.mixpe_io):
+every fold's FP32 output bit for bit, ``out_valid`` at the model's fold boundaries."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from rtl.mixpe_pe import MixPE
+from sim.errors import InputError
+from sim.formats import get as get_format
+from sim.pe.mixpe_io import pe_folds
+
+
+def random_operands(rng, weights, m, n, k, group):
+    """INT8 activations with −128 and 127 runs, weights with zeros, an all-zero group and the extreme codes."""
+    a = rng.integers(-128, 128, size=(m, k)).astype(np.float64)
+    a[0, :2] = -128
+    a[-1, -2:] = 127
+    w = rng.normal(size=(n, k)) * np.exp2(rng.integers(-4, 4, size=(n, 1)))
+    if k // group > 1:
+        w[0, :group] = 0.0
+    fmt = get_format(weights)
+    qw = fmt.quantize(w, group_size=group)
+    codes = qw.codes.copy()
+    codes[-1, :2] = [0, (1 << fmt.code_bits) - 1]           # most negative and largest codes
+    return a, dataclasses.replace(qw, codes=codes)
+
+
+def run_folds(dut, folds):
+    """Drive every fold's cycles back to back; returns [(edge, FP32 bits)] of out_valid."""
+    outs = []
+
+    async def tb(ctx):
+        edge = 0
+        for fold in folds:
+            for cyc in fold.cycles:
+                for name in ("en", "a", "code", "dq", "zero", "scale", "last"):
+                    ctx.set(getattr(dut, name), int(getattr(cyc, name)))
+                await ctx.tick()
+                edge += 1
+                if ctx.get(dut.out_valid):
+                    outs.append((edge, ctx.get(dut.out)))
+        for name in ("en", "dq", "last"):
+            ctx.set(getattr(dut, name), 0)
+        await ctx.tick()
+        if ctx.get(dut.out_valid):
+            outs.append((edge + 1, ctx.get(dut.out)))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    return outs
+
+
+def check(weights, m, n, k, group, seed):
+    rng = np.random.default_rng(seed)
+    a, qw = random_operands(rng, weights, m, n, k, group)
+    folds, cycles = pe_folds(a, qw)
+    outs = run_folds(MixPE(weights=weights, max_group=group), folds)
+    assert [b for _, b in outs] == [int(f.out.view(np.uint32)) for f in folds]
+    assert [e for e, _ in outs] == list(np.cumsum([len(f.cycles) for f in folds]))
+    assert outs[-1][0] == cycles
+
+
+@pytest.mark.parametrize("weights,group", [("int4", 8), ("int4_asym", 6), ("int2", 4), ("int3_asym", 5),
+                                           ("int8", 4), ("int8_asym", 3)])
+def test_folds_match_model_bit_for_bit_and_cycles(weights, group):
+    check(weights, 2, 2, 3 * group, group, seed=len(weights) * 13 + group)
+
+
+def test_sizing_holds_at_the_extremes():
+    """max_group = group: the most negative activation × the largest code over a whole group fits."""
+    dut = MixPE(weights="int8_asym", max_group=4)
+    a = np.full((1, 4), -128.0)
+    qw = get_format("int8_asym").quantize(np.linspace(-1.0, 3.0, 4)[None], group_size=4)
+    qw = dataclasses.replace(qw, codes=np.full((1, 4), 255, dtype=qw.codes.dtype))
+    folds, _ = pe_folds(a, qw)
+    assert [b for _, b in run_folds(dut, folds)] == [int(folds[0].out.view(np.uint32))]
+
+
+@pytest.mark.parametrize("kw,field", [({"weights": "bitmod_fp4"}, "weights"), ({"acc": "fp64"}, "acc"),
+                                      ({"max_group": 0}, "max_group")])
+def test_bad_parameters_raise_input_error(kw, field):
+    with pytest.raises(InputError, match=field):
+        MixPE(**kw)
