@@ -11,16 +11,22 @@ abandons that tile. ``n_planes`` 0 acts as 1.
 
 The INT32 accumulator wraps in two's complement (the model reports a wrap; keep operands in range).
 Tables are read every cycle (they come from the table buffer); ``psum_in`` only with ``start``.
+
+``mode="fp16"``: tables, ``psum_in`` and ``out`` are FP16 bit patterns; ``−S`` flips the sign bit,
+``L << i`` is ``L·2^i`` (exact unless it overflows to inf) and the accumulate is
+``acc = fp16(acc + L·2^i)`` with RNE (rtl/fp16.py) — the contract's FP16 accumulator (the FP32
+accumulator option is not built). ``act_width`` and ``acc_width`` are ignored (16-bit patterns).
 """
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
+from .fp16 import fp16_add
 from .params import (
     DEFAULT_ACC_WIDTH,
     DEFAULT_ACT_WIDTH,
@@ -28,7 +34,9 @@ from .params import (
     DEFAULT_M,
     DEFAULT_MAX_BITS,
     DEFAULT_N,
+    FP16_WIDTH,
     check_act_width,
+    check_mode,
     check_positive,
     checking,
     entry_width,
@@ -38,7 +46,8 @@ from .params import (
 
 class LutTensorCore(wiring.Component):
     """M×N×K LUT unit. Parameters: ``m``, ``n``, ``k`` (tile), ``act_width`` (table entries are
-    act_width + log2 k bits), ``acc_width`` (accumulator bits), ``max_bits`` (widest weight code).
+    act_width + log2 k bits), ``acc_width`` (accumulator bits), ``max_bits`` (widest weight code),
+    ``mode`` ("int", or "fp16": 16-bit FP16 entries and accumulator).
 
     Ports (element 0 in the low bits of every array):
       start (1), n_planes (b), idx (N × (K−1) bits), neg (N bits), tables (M × 2^(K−1) entries),
@@ -47,24 +56,33 @@ class LutTensorCore(wiring.Component):
 
     def __init__(self, *, m: int = DEFAULT_M, n: int = DEFAULT_N, k: int = DEFAULT_K,
                  act_width: int = DEFAULT_ACT_WIDTH, acc_width: int = DEFAULT_ACC_WIDTH,
-                 max_bits: int = DEFAULT_MAX_BITS):
+                 max_bits: int = DEFAULT_MAX_BITS, mode: str = "int"):
         with checking(self):
             self.m = check_positive(m, "m")
             self.n = check_positive(n, "n")
             log2_exact(k)
-            self.act_width = check_act_width(act_width)
-            self.acc_width = check_positive(acc_width, "acc_width", lo=entry_width(act_width, k) + 1, hi=64)
-            self.max_bits = check_positive(max_bits, "max_bits", hi=16)
+            self.fp16 = check_mode(mode) == "fp16"
+            if self.fp16:
+                act_width = acc_width = FP16_WIDTH
+                self.max_bits = check_positive(max_bits, "max_bits", hi=8)   # fp16_add's shift range
+            else:
+                check_act_width(act_width)
+                check_positive(acc_width, "acc_width", lo=entry_width(act_width, k) + 1, hi=64)
+                self.max_bits = check_positive(max_bits, "max_bits", hi=16)
+        self.mode = mode
         self.k = k
-        self.entry_width = entry_width(act_width, k)
+        self.act_width, self.acc_width = act_width, acc_width
+        self.entry_width = FP16_WIDTH if self.fp16 else entry_width(act_width, k)
         self.n_entries = 1 << (k - 1)
-        acc_grid = ArrayLayout(ArrayLayout(signed(acc_width), n), m)
+        value = unsigned(FP16_WIDTH) if self.fp16 else signed(acc_width)
+        entry = unsigned(FP16_WIDTH) if self.fp16 else signed(self.entry_width)
+        acc_grid = ArrayLayout(ArrayLayout(value, n), m)
         super().__init__({
             "start": In(1),
             "n_planes": In(unsigned(bits_for(max_bits))),
             "idx": In(ArrayLayout(unsigned(k - 1), n)),
             "neg": In(unsigned(n)),
-            "tables": In(ArrayLayout(ArrayLayout(signed(self.entry_width), self.n_entries), m)),
+            "tables": In(ArrayLayout(ArrayLayout(entry, self.n_entries), m)),
             "psum_in": In(acc_grid),
             "out": Out(acc_grid),
             "valid": Out(1),
@@ -83,15 +101,20 @@ class LutTensorCore(wiring.Component):
             step.eq(self.start | busy),
         ]
 
-        acc = [[Signal(signed(self.acc_width), name=f"acc_{r}_{c}") for c in range(self.n)]
+        acc = [[Signal(self.psum_in[r][c].shape(), name=f"acc_{r}_{c}") for c in range(self.n)]
                for r in range(self.m)]
         for r in range(self.m):
             for c in range(self.n):
                 entry = self.tables[r][self.idx[c]]
-                looked_up = Mux(self.neg[c], -entry, entry)
                 base = Mux(self.start, self.psum_in[r][c], acc[r][c])
+                if self.fp16:
+                    looked_up = entry ^ Cat(Const(0, FP16_WIDTH - 1), self.neg[c])
+                    new = fp16_add(mod, base, looked_up, shift, name=f"add_{r}_{c}")
+                else:
+                    looked_up = Mux(self.neg[c], -entry, entry)
+                    new = base + (looked_up << shift)
                 with mod.If(step):
-                    mod.d.sync += acc[r][c].eq(base + (looked_up << shift))
+                    mod.d.sync += acc[r][c].eq(new)
                 with mod.If(finished):
                     mod.d.sync += self.out[r][c].eq(acc[r][c])
 

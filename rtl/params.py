@@ -25,6 +25,8 @@ LUT_OUTPUT_LATENCY = 1
 # Table precompute: one adder-tree level per cycle; K = 4 → 2 levels (contract PRECOMPUTE_LATENCY).
 PRECOMPUTE_LATENCY = 2
 
+MODES = ("int", "fp16")       # datapath: exact integers, or IEEE binary16 (RNE) tables and accumulator
+FP16_WIDTH = 16               # bits of an FP16 activation, table entry or accumulator
 INT_ACT_WIDTHS = (4, 8, 16)  # INT activation widths the contract allows (int4 / int8 / int16)
 TABLE_K = (2, 4, 8)          # K must be a power of two for the pairwise adder tree
 
@@ -56,6 +58,12 @@ def check_positive(value, field: str, lo: int = 1, hi: int | None = None) -> int
         allowed = f"integers {lo}..{hi}" if hi is not None else f"integers ≥ {lo}"
         raise InputError(field, f"got {value!r}", allowed)
     return value
+
+
+def check_mode(mode) -> str:
+    if mode not in MODES:
+        raise InputError("mode", f"got {mode!r}", ", ".join(MODES))
+    return mode
 
 
 def check_act_width(act_width) -> int:

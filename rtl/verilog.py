@@ -18,6 +18,7 @@ from typing import Any
 from sim.errors import InputError
 
 from .bitmod_pe import BitModPE
+from .fp16 import Fp16Adder
 from .lut_tensor_core import LutTensorCore
 from .mac_pe import MacPE
 from .mixpe_pe import MixPE
@@ -42,6 +43,11 @@ class Design:
 DESIGNS: dict[str, Design] = {
     "lut-tc": Design(LutTensorCore, "lut_tensor_core", "LUT Tensor Core unit, INT mode (default M2N64K4)"),
     "table-precompute": Design(TablePrecompute, "table_precompute", "table precompute, K acts → 2^(K−1) entries"),
+    "lut-tc-fp16": Design(functools.partial(LutTensorCore, mode="fp16", act_width=16, acc_width=16),
+                          "lut_tensor_core_fp16", "LUT Tensor Core unit, FP16 tables and FP16 accumulator"),
+    "table-precompute-fp16": Design(functools.partial(TablePrecompute, mode="fp16", act_width=16),
+                                    "table_precompute_fp16", "table precompute, FP16 activations and entries"),
+    "fp16-add": Design(Fp16Adder, "fp16_add", "combinational FP16 adder (RNE), optional ·2^shift on b"),
     "mac-int8": Design(functools.partial(MacPE, k=1), "mac_int8", "INT8×INT8→INT32 MAC PE"),
     "mac-dp4": Design(functools.partial(MacPE, k=4), "mac_dp4", "INT8×INT8→INT32 dot-product-of-4 MAC PE"),
     "bitmod": Design(BitModPE, "bitmod_pe", "BitMoD bit-serial PE: 4 FP16 lanes × one weight term per cycle, FP32 out"),

@@ -9,23 +9,70 @@ tests at ``sim.pe.lut_tensor_core`` once it is merged; these are the functions t
 * :func:`tile_cycles` — edges from the first ``start`` to the last ``valid`` (T·b + 1).
 * :func:`partial_sums` — accumulator → ``sim.reference.group_partial_sums`` (reinterpretation).
 * :func:`random_tile` — random operands of one tile (test data, shared by tests/rtl and tests/hdl).
+* FP16 mode: :func:`table_entries_fp16`, :func:`tile_output_fp16` (values as float64, rounded with
+  ``sim.reference`` emulators in the contract's order) and :func:`fp16_bits` (NaN → 0x7E00).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from sim.reference import round_to, tree_sum
+
+QNAN_BITS = 0x7E00  # the RTL's NaN (rtl/fp16.py); numpy's NaN payload may differ
+
 LUT_OUTPUT_LATENCY = 1
+
+
+def entry_signs(k: int) -> np.ndarray:
+    """(2^(K−1), K) ±1: sign of activation t in stored entry e (pattern (1 << (K−1)) | e)."""
+    pattern = np.arange(1 << (k - 1)) | (1 << (k - 1))
+    return np.where((pattern[:, None] >> np.arange(k)[None, :]) & 1, 1, -1)
 
 
 def table_entries(acts: np.ndarray) -> np.ndarray:
     """``acts`` (..., K) → stored entries (..., 2^(K−1)): S[e] = T[(1 << (K−1)) | e]."""
     acts = np.asarray(acts, dtype=np.int64)
-    k = acts.shape[-1]
-    e = np.arange(1 << (k - 1))
-    pattern = e | (1 << (k - 1))
-    signs = np.where((pattern[:, None] >> np.arange(k)[None, :]) & 1, 1, -1)  # (E, K)
-    return acts @ signs.T
+    return acts @ entry_signs(acts.shape[-1]).T
+
+
+def table_entries_fp16(acts: np.ndarray) -> np.ndarray:
+    """FP16 tables: every entry summed by a pairwise tree rounding to FP16 after each add (float64)."""
+    acts = np.asarray(acts, dtype=np.float64)
+    terms = acts[..., None, :] * entry_signs(acts.shape[-1])        # (..., E, K), negation exact
+    with np.errstate(invalid="ignore"):
+        return tree_sum(terms, np.float16, axis=-1)
+
+
+def tile_output_fp16(tables, idx, neg, psum_in) -> np.ndarray:
+    """acc = fp16(acc + fp16(±S[idx_i]·2^i)) over the planes, from psum_in (float64 values)."""
+    acc = round_to(psum_in, np.float16)
+    for i in range(len(idx)):
+        with np.errstate(invalid="ignore"):
+            acc = round_to(acc + round_to(lookup_values(tables, idx[i], neg[i]) * 2.0 ** i, np.float16),
+                           np.float16)
+    return acc
+
+
+def lookup_values(tables, idx, neg) -> np.ndarray:
+    """±S_m[idx_n] as float64 (FP16 tables; negation is exact)."""
+    v = np.asarray(tables, dtype=np.float64)[:, np.asarray(idx)]
+    return np.where(np.asarray(neg)[None, :] == 1, -v, v)
+
+
+def fp16_bits(values) -> np.ndarray:
+    """IEEE binary16 patterns (int64) of float64 values that are FP16 already; NaN → 0x7E00."""
+    v = np.asarray(values, dtype=np.float64)
+    bits = v.astype(np.float16).view(np.uint16).astype(np.int64)
+    return np.where(np.isnan(v), QNAN_BITS, bits)
+
+
+def random_fp16(rng: np.random.Generator, shape, max_exp: int = 15) -> np.ndarray:
+    """Random finite FP16 values (float64), all exponents up to ``max_exp`` incl. subnormals and zeros."""
+    bits = rng.integers(0, 1 << 16, size=shape).astype(np.uint16)
+    field = rng.integers(0, max_exp + 16, size=shape).astype(np.uint16)   # biased exponent 0..max_exp+15
+    bits = (bits & 0x83FF) | (field << 10)
+    return bits.view(np.float16).astype(np.float64)
 
 
 def plane_inputs(codes: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:

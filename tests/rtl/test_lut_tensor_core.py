@@ -45,7 +45,8 @@ def run_tiles(dut, tiles, rng, tail=4):
             edge += 1
             if ctx.get(dut.valid):
                 word = ctx.get(dut.out.as_value())
-                results.append((edge, np.array(unpack(word, dut.acc_width, dut.m * dut.n)).reshape(dut.m, dut.n)))
+                vals = unpack(word, dut.acc_width, dut.m * dut.n, signed=not dut.fp16)
+                results.append((edge, np.array(vals).reshape(dut.m, dut.n)))
 
         for tables, idx, neg, psum in tiles:
             ctx.set(dut.tables.as_value(), _grid(tables, dut.entry_width))
@@ -142,6 +143,28 @@ def test_default_unit_m2n64k4():
     assert [e for e, _ in res] == [3, 5]
     for (_, out), tile in zip(res, tiles):
         np.testing.assert_array_equal(out, tile_output(*tile))
+
+
+@pytest.mark.parametrize("bits,max_exp", [(4, 15), (8, 12), (3, 4)])
+def test_fp16_mode_matches_model_bit_for_bit(bits, max_exp):
+    """FP16 tables and accumulator: acc = fp16(acc + fp16(±S·2^i)), RNE; overflow to inf, NaN."""
+    rng = np.random.default_rng(bits * 31 + max_exp)
+    dut = LutTensorCore(m=2, n=6, k=4, mode="fp16")
+    tiles, expected = [], []
+    for t in range(4):
+        acts = lut_model.random_fp16(rng, (dut.m, dut.k), max_exp=max_exp)
+        if t == 0:
+            acts[0] = [60000.0, -60000.0, 60000.0, -60000.0]   # huge entries: inf after ·2^i, inf − inf
+        tables = lut_model.table_entries_fp16(acts)
+        codes = rng.integers(0, 1 << bits, size=(dut.n, dut.k))
+        idx, neg = plane_inputs(codes, bits)
+        psum = lut_model.random_fp16(rng, (dut.m, dut.n), max_exp=max_exp)
+        tiles.append((lut_model.fp16_bits(tables), idx, neg, lut_model.fp16_bits(psum)))
+        expected.append(lut_model.fp16_bits(lut_model.tile_output_fp16(tables, idx, neg, psum)))
+    res = run_tiles(dut, tiles, rng)
+    assert [e for e, _ in res] == [bits * (t + 1) + LUT_OUTPUT_LATENCY for t in range(4)]
+    for (_, out), want in zip(res, expected):
+        np.testing.assert_array_equal(out, want)
 
 
 @pytest.mark.parametrize("kw,field", [({"m": 0}, "m"), ({"k": 6}, "k"), ({"act_width": 5}, "act_width"),

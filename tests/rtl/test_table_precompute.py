@@ -10,7 +10,7 @@ from rtl.params import PRECOMPUTE_LATENCY
 from rtl.table_precompute import TablePrecompute
 from sim.errors import InputError
 from tests.rtl.amaranth_util import pack, unpack
-from tests.rtl.lut_model import table_entries
+from tests.rtl.lut_model import fp16_bits, random_fp16, table_entries, table_entries_fp16
 
 
 def _acts(rng, count, k, w):
@@ -36,12 +36,13 @@ def _run(dut, acts, ready_prob, rng):
             offer = sent < len(acts) and gaps[cyc] < 0.7
             ctx.set(dut.i.valid, int(offer))
             if offer:
-                ctx.set(dut.i.payload.as_value(), pack(acts[sent], dut.act_width))
+                ctx.set(dut.i.payload.as_value(), pack(acts[sent], dut.act_width))  # ints or FP16 patterns
             ctx.set(dut.o.ready, int(readies[cyc]))
             accept_in = offer and ctx.get(dut.i.ready)
             take_out = ctx.get(dut.o.valid) and readies[cyc]
             if take_out:
-                got.append(unpack(ctx.get(dut.o.payload.as_value()), dut.entry_width, dut.n_entries))
+                got.append(unpack(ctx.get(dut.o.payload.as_value()), dut.entry_width, dut.n_entries,
+                                  signed=not dut.fp16))
             await ctx.tick()
             if accept_in:
                 sent += 1
@@ -61,6 +62,21 @@ def test_entries_match_model_under_backpressure(k, w):
     got = _run(dut, acts, ready_prob=0.6, rng=rng)
     assert got.shape == (len(acts), 1 << (k - 1))
     np.testing.assert_array_equal(got, table_entries(acts))
+
+
+@pytest.mark.parametrize("k", [4, 8])
+def test_fp16_entries_match_model_bit_for_bit(k):
+    """FP16 tables: pairwise tree, RNE after every add; includes subnormals, overflow to inf, inf − inf."""
+    rng = np.random.default_rng(40 + k)
+    acts = random_fp16(rng, (40, k))
+    acts[0] = 60000.0                       # sums overflow to inf
+    acts[1] = [60000.0, 60000.0, -60000.0, -60000.0] * (k // 4)   # +inf and −inf meet: NaN
+    acts[2] = 2.0 ** -24                    # smallest subnormals
+    acts[3] = [1.0, 2.0 ** -11, 2.0 ** -11, 0.0] * (k // 4)        # rounding ties
+    pattern = fp16_bits(acts)
+    dut = TablePrecompute(k=k, mode="fp16")
+    got = _run(dut, pattern, ready_prob=0.7, rng=rng)
+    np.testing.assert_array_equal(got, fp16_bits(table_entries_fp16(acts)))
 
 
 def test_latency_is_contract_constant():
@@ -94,3 +110,5 @@ def test_bad_parameters_raise_input_error():
         TablePrecompute(k=3)
     with pytest.raises(InputError, match="act_width"):
         TablePrecompute(act_width=7)
+    with pytest.raises(InputError, match="mode"):
+        TablePrecompute(mode="bf16")
