@@ -52,6 +52,8 @@ DESIGNS: dict[str, Design] = {
     "mac-dp4": Design(functools.partial(MacPE, k=4), "mac_dp4", "INT8×INT8→INT32 dot-product-of-4 MAC PE"),
     "bitmod": Design(BitModPE, "bitmod_pe", "BitMoD bit-serial PE: 4 FP16 lanes × one weight term per cycle, FP32 out"),
     "mixpe": Design(MixPE, "mixpe_pe", "MixPE PE, W4A8: shift-and-add group sum, one dequant per group, FP32 out"),
+    "mixpe-w4a16": Design(functools.partial(MixPE, acts="fp16"), "mixpe_pe_w4a16",
+                          "MixPE PE, W4A16: FP16 activations, FP32 group registers, one dequant per group"),
 }
 
 

@@ -23,7 +23,7 @@ class Cycle:
     """Inputs of one cycle: MAC operands (``en``) and dequant operands (``dq``)."""
 
     en: bool
-    a: int
+    a: int            # INT8 value, or FP16 bits
     code: int
     dq: bool
     zero: int
@@ -48,6 +48,7 @@ def pe_folds(a: np.ndarray, qw, acts: str = "int8") -> tuple[list[Fold], int]:
     c = _cycles_per_weight(qw.fmt)
     problem = GemmProblem(m_all, n_all, k, qw.fmt, acts, g)
     res = MixPE().run(problem, PEConfig(array=(1, 1), dataflow="os", acc="fp32"), "per-cycle", a, qw)
+    a_port = a.astype(np.int64) if acts == "int8" else a.astype(np.float16).view(np.uint16).astype(np.int64)
     zeros = np.rint(np.asarray(qw.zeros, dtype=np.float64)).astype(np.int64)
     scales = np.asarray(qw.scales, dtype=np.float64).astype(np.float16).view(np.uint16).astype(np.int64)
     span, n_groups = g * c, k // g
@@ -59,7 +60,7 @@ def pe_folds(a: np.ndarray, qw, acts: str = "int8") -> tuple[list[Fold], int]:
                 mac = t < k * c
                 dq = t > 0 and t % span == 0
                 gi = t // span - 1
-                cyc.append(Cycle(mac, int(a[m, t // c]) if mac else 0, int(qw.codes[n, t // c]) if mac else 0,
+                cyc.append(Cycle(mac, int(a_port[m, t // c]) if mac else 0, int(qw.codes[n, t // c]) if mac else 0,
                                  dq, int(zeros[n, gi]) if dq else 0, int(scales[n, gi]) if dq else 0,
                                  dq and gi == n_groups - 1))
             folds.append(Fold(m, n, cyc, np.float32(res.out[m, n])))

@@ -1,6 +1,6 @@
 """cocotb testbench (not a pytest module): the generated MixPE PE Verilog against the Numba model.
 
-$LUTSIM_TB (JSON): weights, max_group, m, n, k, group, seed. Per-cycle inputs come from
+$LUTSIM_TB (JSON): weights, acts, m, n, k, group, seed. Per-cycle inputs come from
 sim.pe.mixpe_io (one PE, the model run on a 1 × 1 array); inputs change on the falling edge,
 outputs are read on the falling edge after each rising edge. Checks every fold's FP32 result bit for
 bit and the edges of out_valid against the model's fold cycles.
@@ -26,8 +26,9 @@ PORTS = ("en", "a", "code", "dq", "zero", "scale", "last")
 async def folds_match_model(dut):
     cfg = json.loads(os.environ["LUTSIM_TB"])
     rng = np.random.default_rng(cfg["seed"])
-    a, qw = random_operands(rng, cfg["weights"], cfg["m"], cfg["n"], cfg["k"], cfg["group"])
-    folds, cycles = pe_folds(a, qw)
+    a, qw = random_operands(rng, cfg["weights"], cfg["m"], cfg["n"], cfg["k"], cfg["group"], cfg["acts"])
+    folds, cycles = pe_folds(a, qw, cfg["acts"])
+    a_mask = (1 << len(dut.a)) - 1
 
     Clock(dut.clk, 10, unit="ns").start()
     dut.rst.value = 1
@@ -42,7 +43,7 @@ async def folds_match_model(dut):
         for cyc in fold.cycles:
             for name in PORTS:
                 v = int(getattr(cyc, name))
-                getattr(dut, name).value = v & 0xFF if name == "a" else v
+                getattr(dut, name).value = v & a_mask if name == "a" else v
             await FallingEdge(dut.clk)
             edge += 1
             if int(dut.out_valid.value):

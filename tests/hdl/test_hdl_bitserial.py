@@ -11,7 +11,7 @@ from tests.hdl.test_hdl import _run
 
 # Few folds per simulator: Verilator compiles each design (~10 s), Icarus runs the FP32 paths slowly.
 BITMOD_CASES = {"icarus": ("bitmod_fp4", 8), "verilator": ("int8", 5)}   # INT8: a group padded 5 → 8
-MIXPE_CASES = {"icarus": ("int4_asym", 6), "verilator": ("int8", 4)}
+MIXPE_CASES = {"icarus": [("int4_asym", 6, "int8"), ("int4", 4, "fp16")], "verilator": [("int8", 4, "int8")]}
 
 
 @pytest.mark.parametrize("sim", hdl_sim.SIMULATORS)
@@ -21,8 +21,7 @@ def test_bitmod_pe_matches_model(sim, tmp_path):
     _run(sim, tmp_path, "bitmod", {"weights": weights}, "tests.hdl.tb_bitmod_pe", cfg)
 
 
-@pytest.mark.parametrize("sim", hdl_sim.SIMULATORS)
-def test_mixpe_pe_matches_model(sim, tmp_path):
-    weights, group = MIXPE_CASES[sim]
-    cfg = {"weights": weights, "m": 2, "n": 1, "k": 2 * group, "group": group, "seed": 5}
-    _run(sim, tmp_path, "mixpe", {"weights": weights, "max_group": group}, "tests.hdl.tb_mixpe_pe", cfg)
+@pytest.mark.parametrize("sim,weights,group,acts", [(s, *case) for s, cases in MIXPE_CASES.items() for case in cases])
+def test_mixpe_pe_matches_model(sim, weights, group, acts, tmp_path):
+    cfg = {"weights": weights, "acts": acts, "m": 2, "n": 1, "k": 2 * group, "group": group, "seed": 5}
+    _run(sim, tmp_path, "mixpe", {"weights": weights, "acts": acts, "max_group": group}, "tests.hdl.tb_mixpe_pe", cfg)

@@ -10,17 +10,23 @@ import numpy as np
 from sim.formats import get as get_format
 from tests.rtl.amaranth_util import pack
 
-FP16_SPECIAL = np.array([65504.0, -65504.0, 2.0 ** -24, -(2.0 ** -24), 2.0 ** -14 - 2.0 ** -24, 1.0, -2.0, 0.0])
+FP16_SPECIAL = np.array([65504.0, -65504.0, 2.0 ** -24, -(2.0 ** -24), 2.0 ** -14 - 2.0 ** -24, 1.0, -2.0, 0.0, -0.0])
+
+
+def random_fp16(rng, shape) -> np.ndarray:
+    """FP16 values (as float64): normals over the whole range, subnormals, ±65504, ±0."""
+    mag = np.exp2(rng.uniform(-26, 16, size=shape))
+    a = (rng.choice([-1.0, 1.0], size=shape) * mag).astype(np.float16)
+    a = np.where(np.isinf(a), np.float16(65504), a).astype(np.float64)
+    pick = rng.random(shape) < 0.2
+    a[pick] = rng.choice(FP16_SPECIAL, size=int(pick.sum()))
+    return a
 
 
 def random_operands(rng, weights: str, m: int, n: int, k: int, group: int):
     """FP16 activations (normals over a wide range, subnormals, ±65504, zeros) and quantized weights
     with zeros, all-zero groups and the format's most negative level."""
-    mag = np.exp2(rng.uniform(-26, 16, size=(m, k)))
-    a = (rng.choice([-1.0, 1.0], size=(m, k)) * mag).astype(np.float16)
-    a = np.where(np.isinf(a), np.float16(65504), a).astype(np.float64)
-    pick = rng.random((m, k)) < 0.2
-    a[pick] = rng.choice(FP16_SPECIAL, size=int(pick.sum()))
+    a = random_fp16(rng, (m, k))
     w = rng.normal(size=(n, k)) * np.exp2(rng.integers(-3, 4, size=(n, 1)))
     w[rng.random((n, k)) < 0.1] = 0.0
     if k // group > 1:

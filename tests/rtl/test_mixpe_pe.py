@@ -1,4 +1,4 @@
-"""MixPE PE (W4A8) in amaranth.sim against the Numba model (sim.pe.mixpe through sim.pe.mixpe_io):
+"""MixPE PE (W4A8 and W4A16) in amaranth.sim against the Numba model (sim.pe.mixpe through sim.pe.mixpe_io):
 every fold's FP32 output bit for bit, ``out_valid`` at the model's fold boundaries."""
 
 from __future__ import annotations
@@ -13,13 +13,18 @@ from rtl.mixpe_pe import MixPE
 from sim.errors import InputError
 from sim.formats import get as get_format
 from sim.pe.mixpe_io import pe_folds
+from tests.rtl.bitmod_drive import random_fp16
 
 
-def random_operands(rng, weights, m, n, k, group):
-    """INT8 activations with −128 and 127 runs, weights with zeros, an all-zero group and the extreme codes."""
-    a = rng.integers(-128, 128, size=(m, k)).astype(np.float64)
-    a[0, :2] = -128
-    a[-1, -2:] = 127
+def random_operands(rng, weights, m, n, k, group, acts="int8"):
+    """INT8 activations with −128 and 127 runs (or FP16 ones over the whole range with subnormals),
+    weights with zeros, an all-zero group and the extreme codes."""
+    if acts == "int8":
+        a = rng.integers(-128, 128, size=(m, k)).astype(np.float64)
+        a[0, :2] = -128
+        a[-1, -2:] = 127
+    else:
+        a = random_fp16(rng, (m, k))
     w = rng.normal(size=(n, k)) * np.exp2(rng.integers(-4, 4, size=(n, 1)))
     if k // group > 1:
         w[0, :group] = 0.0
@@ -57,11 +62,11 @@ def run_folds(dut, folds):
     return outs
 
 
-def check(weights, m, n, k, group, seed):
+def check(weights, m, n, k, group, seed, acts="int8"):
     rng = np.random.default_rng(seed)
-    a, qw = random_operands(rng, weights, m, n, k, group)
-    folds, cycles = pe_folds(a, qw)
-    outs = run_folds(MixPE(weights=weights, max_group=group), folds)
+    a, qw = random_operands(rng, weights, m, n, k, group, acts)
+    folds, cycles = pe_folds(a, qw, acts)
+    outs = run_folds(MixPE(weights=weights, acts=acts, max_group=group), folds)
     assert [b for _, b in outs] == [int(f.out.view(np.uint32)) for f in folds]
     assert [e for e, _ in outs] == list(np.cumsum([len(f.cycles) for f in folds]))
     assert outs[-1][0] == cycles
@@ -71,6 +76,12 @@ def check(weights, m, n, k, group, seed):
                                            ("int8", 4), ("int8_asym", 3)])
 def test_folds_match_model_bit_for_bit_and_cycles(weights, group):
     check(weights, 2, 2, 3 * group, group, seed=len(weights) * 13 + group)
+
+
+@pytest.mark.parametrize("weights,group", [("int4", 8), ("int4_asym", 6), ("int3_asym", 5), ("int8_asym", 4)])
+def test_w4a16_folds_match_model_bit_for_bit_and_cycles(weights, group):
+    """FP16 activations: FP32 P and A registers rounded after every add, as the model's."""
+    check(weights, 2, 2, 3 * group, group, seed=len(weights) * 7 + group, acts="fp16")
 
 
 def test_sizing_holds_at_the_extremes():
@@ -84,6 +95,7 @@ def test_sizing_holds_at_the_extremes():
 
 
 @pytest.mark.parametrize("kw,field", [({"weights": "bitmod_fp4"}, "weights"), ({"acc": "fp64"}, "acc"),
+                                      ({"acts": "bf16"}, "acts"),
                                       ({"max_group": 0}, "max_group")])
 def test_bad_parameters_raise_input_error(kw, field):
     with pytest.raises(InputError, match=field):
