@@ -36,9 +36,9 @@ def random_operands(rng, weights: str, m: int, n: int, k: int, group: int):
     codes = qw.codes.copy()
     top = 1 << (fmt.code_bits - 1)
     if weights.startswith("bitmod"):      # the special value (−0 code) and the most negative base value
-        codes[-1, :2] = [top, (1 << fmt.code_bits) - 1]
+        codes[-1, 0], codes[0, -1] = top, (1 << fmt.code_bits) - 1
     else:                                 # the most negative level −2^(b−1) (code 0)
-        codes[-1, :2] = 0
+        codes[-1, 0] = codes[0, -1] = 0
     return a, dataclasses.replace(qw, codes=codes)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rtl.bitmod_pe import BitModPE
 from sim.errors import InputError
@@ -89,6 +91,13 @@ def test_dequant_longer_than_group_stalls_like_the_model(weights):
     """One lane step per group (a = T < L): the accumulator waits for the bit-serial dequant."""
     folds = check(weights, 1, 2, 12, 4, seed=7)
     assert folds[0].cycles > 3 * 4                       # the max(a, L) term is L here
+
+
+@settings(max_examples=6, deadline=None)
+@given(weights=st.sampled_from(["bitmod_fp3", "bitmod_fp4", "int4", "int6", "int8"]), group=st.integers(1, 12),
+       groups=st.integers(1, 3), m=st.integers(1, 2), n=st.integers(1, 2), seed=st.integers(0, 2 ** 16))
+def test_random_shapes_match_model(weights, group, groups, m, n, seed):
+    check(weights, m, n, group * groups, group, seed)
 
 
 def test_input_stalls_do_not_change_results():

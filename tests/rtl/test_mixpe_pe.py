@@ -8,6 +8,8 @@ import dataclasses
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rtl.mixpe_pe import MixPE
 from sim.errors import InputError
@@ -31,7 +33,7 @@ def random_operands(rng, weights, m, n, k, group, acts="int8"):
     fmt = get_format(weights)
     qw = fmt.quantize(w, group_size=group)
     codes = qw.codes.copy()
-    codes[-1, :2] = [0, (1 << fmt.code_bits) - 1]           # most negative and largest codes
+    codes[-1, 0], codes[0, -1] = 0, (1 << fmt.code_bits) - 1   # most negative and largest codes
     return a, dataclasses.replace(qw, codes=codes)
 
 
@@ -82,6 +84,14 @@ def test_folds_match_model_bit_for_bit_and_cycles(weights, group):
 def test_w4a16_folds_match_model_bit_for_bit_and_cycles(weights, group):
     """FP16 activations: FP32 P and A registers rounded after every add, as the model's."""
     check(weights, 2, 2, 3 * group, group, seed=len(weights) * 7 + group, acts="fp16")
+
+
+@settings(max_examples=6, deadline=None)
+@given(weights=st.sampled_from(["int2", "int3", "int4", "int8", "int2_asym", "int4_asym", "int8_asym"]),
+       acts=st.sampled_from(["int8", "fp16"]), group=st.integers(1, 10), groups=st.integers(1, 3),
+       m=st.integers(1, 2), n=st.integers(1, 2), seed=st.integers(0, 2 ** 16))
+def test_random_shapes_match_model(weights, acts, group, groups, m, n, seed):
+    check(weights, m, n, group * groups, group, seed, acts)
 
 
 def test_sizing_holds_at_the_extremes():
