@@ -60,13 +60,13 @@ LANE_MAG = FP16_SIG_BITS + GUARD_BITS   # aligned lane magnitude, < 2^14
 MAX_SHIFT = 31                 # exponent gaps beyond this shift every operand here to zero
 
 
-def _trunc_shift(m: Module, neg, mag, amount, width: int, name: str):
-    """(sign, magnitude) of trunc(±mag / 2^amount), amount ≥ 0 clamped to MAX_SHIFT."""
+def _trunc_shift(m: Module, mag, amount, width: int, name: str) -> Signal:
+    """mag / 2^amount truncated (the magnitude of a toward-zero shift), amount clamped to MAX_SHIFT."""
     sh = Signal(range(MAX_SHIFT + 1), name=f"{name}_sh")
     m.d.comb += sh.eq(Mux(amount > MAX_SHIFT, MAX_SHIFT, amount))
     out = Signal(width, name=f"{name}_mag")
     m.d.comb += out.eq(mag >> sh)
-    return neg, out
+    return out
 
 
 class BitModPE(wiring.Component):
@@ -210,7 +210,7 @@ class BitModPE(wiring.Component):
         for j, (live, neg, mant, x) in enumerate(lanes):
             gap = Signal(signed(EXP_WIDTH + 1), name=f"gap_{j}")
             m.d.comb += gap.eq(x_max - x)
-            _, al = _trunc_shift(m, neg, Cat(Const(0, GUARD_BITS), mant), gap, LANE_MAG, f"align_{j}")
+            al = _trunc_shift(m, Cat(Const(0, GUARD_BITS), mant), gap, LANE_MAG, f"align_{j}")
             term = Signal(signed(LANE_MAG + 1), name=f"aligned_{j}")
             m.d.comb += term.eq(Mux(live, Mux(neg, -al, al), 0))
             terms.append(term)
@@ -229,8 +229,8 @@ class BitModPE(wiring.Component):
         s_neg = s < 0
         s_mag = Signal(TREE_BITS)
         m.d.comb += s_mag.eq(Mux(s_neg, -s, s))
-        _, r_sh = _trunc_shift(m, acc_neg, acc_mag, Mux(empty, 0, gap_r), ACC_MAG, "r_align")
-        _, s_sh = _trunc_shift(m, s_neg, s_mag, gap_s, TREE_BITS, "s_align")
+        r_sh = _trunc_shift(m, acc_mag, Mux(empty, 0, gap_r), ACC_MAG, "r_align")
+        s_sh = _trunc_shift(m, s_mag, gap_s, TREE_BITS, "s_align")
         rr = Signal(signed(ACC_MAG + 2))
         m.d.comb += rr.eq(Mux(acc_neg, -r_sh, r_sh) + Mux(s_neg, -s_sh, s_sh))
         rr_neg = rr < 0
