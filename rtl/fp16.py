@@ -12,12 +12,13 @@ add) and the table precompute's adders (``shift`` absent). Semantics, as numpy f
 * x + (−x) = +0, (−0) + (−0) = −0; inf − inf and any NaN give the quiet NaN 0x7E00 (numpy's
   NaN payload/sign may differ: NaN-ness is what is specified).
 
-:class:`Fp16Adder` wraps it as a component (combinational) for tests and synthesis.
+:func:`fp16_mul_int` builds ``fp16(a·w)`` for an integer w (the FP16 × INT MAC's multiplier).
+:class:`Fp16Adder` wraps the adder as a component (combinational) for tests and synthesis.
 """
 
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -50,56 +51,81 @@ def _unpack(m: Module, x, shift, name: str):
     return sign, is_inf, is_nan, mag
 
 
-def fp16_add(m: Module, a, b, shift=None, name: str = "fadd") -> Signal:
-    """A 16-bit signal equal to fp16(a + fp16(b·2^shift)) (RNE), built in ``m``'s comb domain."""
-    sa, inf_a, nan_a, mag_a = _unpack(m, a, None, f"{name}_a")
-    sb, inf_b, nan_b, mag_b = _unpack(m, b, shift, f"{name}_b")
-
-    total = Signal(signed(_SUM_BITS + 1), name=f"{name}_total")
-    m.d.comb += total.eq(Mux(sa, -mag_a, mag_a) + Mux(sb, -mag_b, mag_b))
-    neg = total < 0
-    v = Signal(_SUM_BITS, name=f"{name}_abs")
-    m.d.comb += v.eq(Mux(neg, -total, total))
-
-    lead = Signal(range(_SUM_BITS), name=f"{name}_lead")    # position of the leading one of v
-    for i in range(_SUM_BITS):
+def _round_pack(m: Module, neg, v, name: str) -> Signal:
+    """FP16 pattern of the exact value (−1)^neg · v · 2^−24 (v unsigned): RNE, subnormals exact,
+    overflow → inf; v = 0 gives +0 (callers fix the sign of exact zeros)."""
+    width = len(v)
+    lead = Signal(range(width), name=f"{name}_lead")    # position of the leading one of v
+    for i in range(width):
         with m.If(v[i]):
             m.d.comb += lead.eq(i)
-
-    # normal result: keep the top 11 bits of v, round the rest to nearest even
-    drop = Signal(range(_SUM_BITS), name=f"{name}_drop")
+    # keep the top 11 bits of v, round the dropped ones to nearest even
+    drop = Signal(range(width), name=f"{name}_drop")
     m.d.comb += drop.eq(Mux(lead > _MAN, lead - _MAN, 0))
     kept = Signal(_MAN + 1, name=f"{name}_kept")
-    m.d.comb += kept.eq(v >> drop)
-    rest = Signal(_SUM_BITS, name=f"{name}_rest")
-    half = Signal(_SUM_BITS, name=f"{name}_half")
+    rest = Signal(width, name=f"{name}_rest")
+    half = Signal(width, name=f"{name}_half")
     m.d.comb += [
-        rest.eq(v & ((Const(1, _SUM_BITS + 1) << drop) - 1)),
-        half.eq(Mux(drop == 0, 0, Const(1, _SUM_BITS) << (drop - 1)[:len(drop)])),
+        kept.eq(v >> drop),
+        rest.eq(v & ((Const(1, width + 1) << drop) - 1)),
+        half.eq(Mux(drop == 0, 0, Const(1, width) << (drop - 1)[:len(drop)])),
     ]
     round_up = (drop != 0) & ((rest > half) | ((rest == half) & kept[0]))
     rounded = Signal(_MAN + 2, name=f"{name}_rounded")
     m.d.comb += rounded.eq(kept + round_up)
     carry = rounded[_MAN + 1]
-    exp_field = Signal(unsigned(7), name=f"{name}_exp")
+    exp_field = Signal(range(width + 2), name=f"{name}_exp")
     m.d.comb += exp_field.eq(lead - (_MAN - 1) + carry)       # lead 10 ↔ field 1
-    frac = Mux(carry, 0, rounded[:_MAN])
+    out = Signal(FP16_BITS, name=f"{name}_packed")
+    with m.If(v < (1 << _MAN)):
+        m.d.comb += out.eq(Cat(v[:_MAN], Const(0, _EXP), neg & (v != 0)))   # subnormal or zero: exact
+    with m.Elif(exp_field >= _EMAX_FIELD):
+        m.d.comb += out.eq(Cat(Const(0, _MAN), Const(_EMAX_FIELD, _EXP), neg))
+    with m.Else():
+        m.d.comb += out.eq(Cat(Mux(carry, 0, rounded[:_MAN]), exp_field[:_EXP], neg))
+    return out
 
+
+def _special(m: Module, name: str, nan, inf, inf_sign, zero, zero_sign, finite) -> Signal:
+    """Select NaN / ±inf / signed exact zero / the rounded finite result."""
     result = Signal(FP16_BITS, name=name)
-    nan = nan_a | nan_b | (inf_a & inf_b & (sa != sb))
     with m.If(nan):
         m.d.comb += result.eq(QNAN)
-    with m.Elif(inf_a | inf_b):
-        m.d.comb += result.eq(Cat(Const(0, _MAN), Const(_EMAX_FIELD, _EXP), Mux(inf_a, sa, sb)))
-    with m.Elif(v == 0):
-        m.d.comb += result.eq(Cat(Const(0, 15), sa & sb))       # exact zero: −0 only for (−0)+(−0)
-    with m.Elif(v < (1 << _MAN)):
-        m.d.comb += result.eq(Cat(v[:_MAN], Const(0, _EXP), neg))   # subnormal: exact
-    with m.Elif(exp_field >= _EMAX_FIELD):
-        m.d.comb += result.eq(Cat(Const(0, _MAN), Const(_EMAX_FIELD, _EXP), neg))
+    with m.Elif(inf):
+        m.d.comb += result.eq(Cat(Const(0, _MAN), Const(_EMAX_FIELD, _EXP), inf_sign))
+    with m.Elif(zero):
+        m.d.comb += result.eq(Cat(Const(0, 15), zero_sign))
     with m.Else():
-        m.d.comb += result.eq(Cat(frac, exp_field[:_EXP], neg))
+        m.d.comb += result.eq(finite)
     return result
+
+
+def fp16_add(m: Module, a, b, shift=None, name: str = "fadd") -> Signal:
+    """A 16-bit signal equal to fp16(a + fp16(b·2^shift)) (RNE), built in ``m``'s comb domain."""
+    sa, inf_a, nan_a, mag_a = _unpack(m, a, None, f"{name}_a")
+    sb, inf_b, nan_b, mag_b = _unpack(m, b, shift, f"{name}_b")
+    total = Signal(signed(_SUM_BITS + 1), name=f"{name}_total")
+    m.d.comb += total.eq(Mux(sa, -mag_a, mag_a) + Mux(sb, -mag_b, mag_b))
+    v = Signal(_SUM_BITS, name=f"{name}_abs")
+    m.d.comb += v.eq(Mux(total < 0, -total, total))
+    finite = _round_pack(m, total < 0, v, name)
+    return _special(m, name, nan=nan_a | nan_b | (inf_a & inf_b & (sa != sb)), inf=inf_a | inf_b,
+                    inf_sign=Mux(inf_a, sa, sb), zero=v == 0, zero_sign=sa & sb, finite=finite)
+
+
+def fp16_mul_int(m: Module, a, w, name: str = "fmul") -> Signal:
+    """fp16(a · w) for an FP16 pattern ``a`` and a signed integer ``w`` (exact in FP16 for ≤ 11 bits):
+    the exact product in units of 2^−24, rounded once (RNE); inf · 0 = NaN; signed zeros as IEEE."""
+    sa, inf_a, nan_a, mag_a = _unpack(m, a, None, f"{name}_a")
+    sw = w[-1]
+    mag_w = Signal(len(w), name=f"{name}_w")
+    m.d.comb += mag_w.eq(Mux(sw, -w, w))
+    v = Signal(_SUM_BITS - 1 + len(w), name=f"{name}_prod")
+    m.d.comb += v.eq(mag_a * mag_w)
+    sign = sa ^ sw
+    finite = _round_pack(m, sign, v, name)
+    return _special(m, name, nan=nan_a | (inf_a & (mag_w == 0)), inf=inf_a, inf_sign=sign,
+                    zero=v == 0, zero_sign=sign, finite=finite)
 
 
 class Fp16Adder(wiring.Component):

@@ -49,6 +49,8 @@ DESIGNS: dict[str, Design] = {
                                     "table_precompute_fp16", "table precompute, FP16 activations and entries"),
     "fp16-add": Design(Fp16Adder, "fp16_add", "combinational FP16 adder (RNE), optional ·2^shift on b"),
     "mac-int8": Design(functools.partial(MacPE, k=1), "mac_int8", "INT8×INT8→INT32 MAC PE"),
+    "mac-fp16-int8": Design(functools.partial(MacPE, k=1, mode="fp16", act_width=16, acc_width=16), "mac_fp16_int8",
+                            "FP16 activation × INT8 weight MAC PE, FP16 product and accumulator (RNE)"),
     "mac-dp4": Design(functools.partial(MacPE, k=4), "mac_dp4", "INT8×INT8→INT32 dot-product-of-4 MAC PE"),
     "bitmod": Design(BitModPE, "bitmod_pe", "BitMoD bit-serial PE: 4 FP16 lanes × one weight term per cycle, FP32 out"),
     "mixpe": Design(MixPE, "mixpe_pe", "MixPE PE, W4A8: shift-and-add group sum, one dequant per group, FP32 out"),

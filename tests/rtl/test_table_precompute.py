@@ -64,11 +64,11 @@ def test_entries_match_model_under_backpressure(k, w):
     np.testing.assert_array_equal(got, table_entries(acts))
 
 
-@pytest.mark.parametrize("k", [4, 8])
+@pytest.mark.parametrize("k", [4])
 def test_fp16_entries_match_model_bit_for_bit(k):
     """FP16 tables: pairwise tree, RNE after every add; includes subnormals, overflow to inf, inf − inf."""
     rng = np.random.default_rng(40 + k)
-    acts = random_fp16(rng, (40, k))
+    acts = random_fp16(rng, (60, k))
     acts[0] = 60000.0                       # sums overflow to inf
     acts[1] = [60000.0, 60000.0, -60000.0, -60000.0] * (k // 4)   # +inf and −inf meet: NaN
     acts[2] = 2.0 ** -24                    # smallest subnormals
