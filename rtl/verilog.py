@@ -17,9 +17,11 @@ from typing import Any
 
 from sim.errors import InputError
 
+from .bitmod_pe import BitModPE
 from .fp16 import Fp16Adder
 from .lut_tensor_core import LutTensorCore
 from .mac_pe import MacPE
+from .mixpe_pe import MixPE
 from .table_precompute import TablePrecompute
 
 
@@ -50,6 +52,10 @@ DESIGNS: dict[str, Design] = {
     "mac-dp4": Design(functools.partial(MacPE, k=4), "mac_dp4", "INT8×INT8→INT32 dot-product-of-4 MAC PE"),
     "lut-tc-fp16": Design(functools.partial(LutTensorCore, mode="fp16", act_width=16, acc_width=16),
                           "lut_tensor_core_fp16", "LUT Tensor Core unit, FP16 tables and FP16 accumulator"),
+    "bitmod": Design(BitModPE, "bitmod_pe", "BitMoD bit-serial PE: 4 FP16 lanes × one weight term per cycle, FP32 out"),
+    "mixpe": Design(MixPE, "mixpe_pe", "MixPE PE, W4A8: shift-and-add group sum, one dequant per group, FP32 out"),
+    "mixpe-w4a16": Design(functools.partial(MixPE, acts="fp16"), "mixpe_pe_w4a16",
+                          "MixPE PE, W4A16: FP16 activations, FP32 group registers, one dequant per group"),
 }
 
 
