@@ -28,7 +28,7 @@ GE_LIB = Path(__file__).with_name("ge.lib")
 
 _FRONT = "read_verilog -sv {top}.v; hierarchy -top {top}; proc; splitnets -ports; "
 SCRIPTS = {
-    "generic": ("synth -top {top} -flatten; attrmap -remove init; dfflegalize -cell $_DFF_P_ 01; "
+    "generic": ("synth -top {top} -flatten -noabc; attrmap -remove init; dfflegalize -cell $_DFF_P_ 01; "
                 "dfflibmap -liberty ge.lib; abc -liberty ge.lib; opt_clean; "),
     "ice40": "synth_ice40 -top {top}; ",
     "ecp5": "synth_ecp5 -top {top}; ",
@@ -97,8 +97,11 @@ def run_yosys(verilog_text: str, top: str, target: str, timeout_s: float = 1800)
         (work / f"{top}.v").write_text(verilog_text)
         shutil.copy(GE_LIB, work / "ge.lib")
         script = (_FRONT + SCRIPTS[target] + "tee -q -o stat.json stat -json").format(top=top)
-        proc = subprocess.run([*cmd, "-q", "-p", script], cwd=work, capture_output=True, text=True,
-                              timeout=timeout_s)
+        try:
+            proc = subprocess.run([*cmd, "-q", "-p", script], cwd=work, capture_output=True, text=True,
+                                  timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise ToolError(f"yosys took longer than {timeout_s:.0f} s for {top} on {target}") from None
         if proc.returncode != 0 or not (work / "stat.json").exists():
             raise ToolError(f"yosys failed for {top} on {target} (exit {proc.returncode}): "
                             f"{(proc.stderr or proc.stdout).strip()[-2000:]}")
@@ -121,11 +124,11 @@ def summarize(stat: dict, target: str) -> dict:
     return out
 
 
-def synthesize(name: str, target: str, **overrides) -> dict:
+def synthesize(name: str, target: str, timeout_s: float = 1800, **overrides) -> dict:
     """Synthesize design ``name`` (with parameter ``overrides``) for ``target``: summary dict with
-    the design, its parameters and the Yosys version."""
+    the design, its parameters and the Yosys version. ToolError after ``timeout_s`` seconds."""
     check_target(target)
     d = verilog.design(name)
     params = {**d.parameters(), **overrides}
     top, text = verilog.generate(name, **overrides)
-    return {"design": name, "params": params, **summarize(run_yosys(text, top, target), target)}
+    return {"design": name, "params": params, **summarize(run_yosys(text, top, target, timeout_s), target)}

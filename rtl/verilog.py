@@ -43,8 +43,6 @@ class Design:
 DESIGNS: dict[str, Design] = {
     "lut-tc": Design(LutTensorCore, "lut_tensor_core", "LUT Tensor Core unit, INT mode (default M2N64K4)"),
     "table-precompute": Design(TablePrecompute, "table_precompute", "table precompute, K acts → 2^(K−1) entries"),
-    "lut-tc-fp16": Design(functools.partial(LutTensorCore, mode="fp16", act_width=16, acc_width=16),
-                          "lut_tensor_core_fp16", "LUT Tensor Core unit, FP16 tables and FP16 accumulator"),
     "table-precompute-fp16": Design(functools.partial(TablePrecompute, mode="fp16", act_width=16),
                                     "table_precompute_fp16", "table precompute, FP16 activations and entries"),
     "fp16-add": Design(Fp16Adder, "fp16_add", "combinational FP16 adder (RNE), optional ·2^shift on b"),
@@ -52,6 +50,8 @@ DESIGNS: dict[str, Design] = {
     "mac-fp16-int8": Design(functools.partial(MacPE, k=1, mode="fp16", act_width=16, acc_width=16), "mac_fp16_int8",
                             "FP16 activation × INT8 weight MAC PE, FP16 product and accumulator (RNE)"),
     "mac-dp4": Design(functools.partial(MacPE, k=4), "mac_dp4", "INT8×INT8→INT32 dot-product-of-4 MAC PE"),
+    "lut-tc-fp16": Design(functools.partial(LutTensorCore, mode="fp16", act_width=16, acc_width=16),
+                          "lut_tensor_core_fp16", "LUT Tensor Core unit, FP16 tables and FP16 accumulator"),
     "bitmod": Design(BitModPE, "bitmod_pe", "BitMoD bit-serial PE: 4 FP16 lanes × one weight term per cycle, FP32 out"),
     "mixpe": Design(MixPE, "mixpe_pe", "MixPE PE, W4A8: shift-and-add group sum, one dequant per group, FP32 out"),
     "mixpe-w4a16": Design(functools.partial(MixPE, acts="fp16"), "mixpe_pe_w4a16",
