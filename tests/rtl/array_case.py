@@ -1,0 +1,94 @@
+"""A small GEMM for the RTL LUT array (shared by tests/rtl/test_lut_array.py and tests/hdl/tb_lut_array.py):
+the compiler's program for preset lut-tc-rtl-small, its host-epilogue variant, the RTL's instruction
+words, the DRAM image and the expected results (partial sums from sim.reference, cycles from sim.engine)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from compiler import gemm
+from compiler.specs import GemmSpec
+from rtl.array_program import (
+    ArrayParams,
+    ArrayProgram,
+    activation_words,
+    assemble,
+    from_arch,
+    host_epilogue,
+    output_values,
+    plane_words,
+    split_words,
+)
+from rtl.lut_array import PRESET
+from sim import arch as arch_registry
+from sim import engine, formats, reference
+from sim.isa import Program
+
+
+@dataclass
+class ArrayCase:
+    params: ArrayParams
+    program: Program          # what runs (host-epilogue variant of the compiler's program)
+    asm: ArrayProgram
+    image: list[int]          # DRAM port words
+    out_addr: int             # port word of the stored partial sums
+    a: np.ndarray
+    qw: object
+    acc: np.ndarray           # expected Σ a·q' (M, N)
+    engine_cycles: int
+
+    def outputs(self, words) -> np.ndarray:
+        m, n = self.acc.shape
+        return output_values(np.asarray(words), m, n, self.params)
+
+    def partial_sums(self, acc: np.ndarray) -> np.ndarray:
+        """P = (acc − z'·Σa) / 2 (LUT_CONTRACT), to compare with sim.reference.group_partial_sums."""
+        bits = formats.get(self.qw.fmt).code_bits
+        zp = 2 * np.asarray(self.qw.zeros, dtype=np.float64)[:, 0] + 1 - (1 << bits)
+        assert np.all(zp == np.rint(zp))
+        twice = acc - zp.astype(np.int64)[None, :] * self.a.sum(axis=1)[:, None]
+        assert not np.any(twice & 1)
+        return twice >> 1
+
+
+def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed: int = 0,
+              dram_words: int = 1024) -> ArrayCase:
+    """One output tile covering the GEMM (``gemm.emit`` with the compiler's own am×an split), per-channel
+    groups; activations include −128 and 127, codes include 0 and 2^b − 1."""
+    arch = arch_registry.load(PRESET)
+    p = from_arch(arch, max_instrs=16, dram_words=dram_words)
+    fmt = formats.get(weights)
+    rng = np.random.default_rng(seed)
+    a = rng.integers(-128, 128, size=(m, k))
+    a[0, :4] = [-128, 127, -128, 127]
+    qw = fmt.quantize(rng.normal(size=(n, k)), group_size=k)
+    codes = rng.integers(0, 1 << fmt.code_bits, size=(n, k))
+    codes[0, :] = (1 << fmt.code_bits) - 1
+    codes[1, :] = 0
+    qw = dataclasses.replace(qw, codes=codes.astype(qw.codes.dtype))
+    w_bytes = (fmt.code_bits + fmt.metadata_bits_per_group() / k) / 8
+    spec = GemmSpec(m=m, n=n, k=k, weights=weights, acts="int8", group=k, w_bytes=w_bytes, a_bytes=1, out_bytes=2,
+                    quantize_out=False)
+    am, an = gemm.best_split(spec, arch, m, n, k)
+    program = host_epilogue(gemm.emit(spec, arch, gemm.Tile(m, n, k, am, an)))
+    asm = assemble(program, arch, p)
+    port_bytes = p.port_bits // 8
+    loads = {ins["buf"]: ins for ins in program.instrs if ins.op == "LOAD"}
+    store = next(ins for ins in program.instrs if ins.op == "STORE")
+    image = [0] * dram_words
+    a_words = activation_words(a, p)
+    w_words = split_words(plane_words(codes, fmt.code_bits, p), p.width["wbuf"], p.port_bits)
+    for buf, words in (("abuf", a_words), ("wbuf", w_words)):
+        base = loads[buf]["addr"] // port_bytes
+        assert len(words) <= loads[buf]["bytes"] // port_bytes
+        image[base:base + len(words)] = [int(x) for x in words]
+    q_prime = 2 * codes - ((1 << fmt.code_bits) - 1)
+    return ArrayCase(params=p, program=program, asm=asm, image=image, out_addr=store["addr"] // port_bytes, a=a,
+                     qw=qw, acc=a @ q_prime.T, engine_cycles=engine.run(program, arch).cycles)
+
+
+def reference_partial_sums(case: ArrayCase) -> np.ndarray:
+    return reference.group_partial_sums(case.a, case.qw)[:, :, 0]
