@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from amaranth.sim import Simulator
 
 from rtl.lut_array import LutArraySystem
@@ -61,3 +63,15 @@ def test_program_is_the_compilers():
     assert isa.parse(text).instrs == case.program.instrs
     ops = [i.op for i in case.program.instrs]
     assert ops.count("LMMA") == 2 and "DEQUANT" not in ops and ops[-1] == "STORE"
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(m=st.sampled_from([2, 4, 6]), n=st.sampled_from([32, 64]), k=st.sampled_from([16, 32, 64]),
+       weights=st.sampled_from(["int2", "int3", "int4"]), seed=st.integers(0, 2**16))
+def test_array_random_shapes(m, n, k, weights, seed):
+    """Random shapes and codes: bit-exact partial sums and the engine's cycle count."""
+    case = gemm_case(m=m, n=n, k=k, weights=weights, seed=seed, dram_words=2048)
+    cycles, _, words = run_system(case)
+    acc = case.outputs(words)
+    assert np.array_equal(case.partial_sums(acc), reference_partial_sums(case))
+    assert cycles == case.engine_cycles
