@@ -150,9 +150,12 @@ class ArrayProgram:
 
 def host_epilogue(program: Program) -> Program:
     """``program`` without DEQUANT / VEC (dependencies on them pass through to their own), each STORE
-    writing its obuf partial sums (the bytes its ``free`` releases from obuf) contiguously."""
-    keep, deps_of = {}, {}
+    writing its obuf partial sums (the bytes its ``free`` releases from obuf) contiguously, the output
+    tiles one after another in program order from the lowest STORE address."""
+    deps_of: dict[int, tuple[int, ...]] = {}  # old index -> new indices it stands for
     out = Program(arch=program.arch)
+    stores = [ins["addr"] for ins in program.instrs if ins.op == "STORE"]
+    next_addr = min(stores) if stores else 0
     for i, ins in enumerate(program.instrs):
         deps = tuple(sorted({e for d in ins.deps for e in deps_of[d]}))
         if ins.op in ("DEQUANT", "VEC"):
@@ -161,11 +164,10 @@ def host_epilogue(program: Program) -> Program:
         deps_of[i] = (len(out.instrs),)
         if ins.op == "STORE":
             nbytes = sum(b for name, b in ins.free if name == "obuf")
-            args = dict(ins.args, bytes=nbytes, rows=1, stride=0)
+            args = dict(ins.args, addr=next_addr, bytes=nbytes, rows=1, stride=0)
+            next_addr += nbytes
             ins = Instr(ins.op, tuple(args.items()), ins.deps, ins.alloc, ins.free, ins.rd, ins.wr, ins.label)
-        keep[i] = len(out.instrs)
-        out.instrs.append(Instr(ins.op, ins.args, tuple(keep[d] if d in keep else d for d in deps), ins.alloc,
-                                ins.free, ins.rd, ins.wr, ins.label))
+        out.instrs.append(Instr(ins.op, ins.args, deps, ins.alloc, ins.free, ins.rd, ins.wr, ins.label))
     out.validate()
     return out
 
@@ -249,7 +251,7 @@ def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
                 region[i] = bump[buf].take(-(-words // r), where)
                 chunk = region[i] * r
             else:
-                lm = sorted(d for d in eff[i] if program.instrs[d].op == "LMMA")
+                lm = sorted(d for d in ins.deps if program.instrs[d].op == "LMMA")
                 _need(bool(lm), where, "a STORE must wait for the LMMAs of its output tile")
                 t = lmma_tile[lm[0]]
                 _need(words == t["words"] * p.ratio("obuf"), where + ".bytes", "the whole output tile's partial sums",
@@ -259,7 +261,7 @@ def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
                             "dram": ins["addr"] // port_bytes, "chunk": chunk, "count": words})
         elif ins.op == "PRECOMPUTE":
             _need(ins["acts"] == ACTS, where + ".acts", "INT8 activations in the RTL", ACTS)
-            a = _dep(program, eff[i], "LOAD", "abuf", where)
+            a = _dep(program, ins.deps, "LOAD", "abuf", where)
             kg = -(-ins["k"] // p.k)
             groups = -(-ins["m"] // p.mu)
             _need(program.instrs[a]["bytes"] == ins["m"] * kg * port_bytes, where,
@@ -270,8 +272,8 @@ def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
         elif ins.op == "LMMA":
             _need(ins["acts"] == ACTS, where + ".acts", "INT8 activations in the RTL", ACTS)
             _need(not any(b == "obuf" for b, _, _ in ins.rd), where, "obuf reload (several k-tiles) is not built")
-            pre = _dep(program, eff[i], "PRECOMPUTE", None, where)
-            w = _dep(program, eff[i], "LOAD", "wbuf", where)
+            pre = _dep(program, ins.deps, "PRECOMPUTE", None, where)
+            w = _dep(program, ins.deps, "LOAD", "wbuf", where)
             kg = -(-ins["k"] // p.k)
             mt = program.instrs[pre]["m"]
             _need(ins["k"] == program.instrs[pre]["k"] and ins["k"] % p.k == 0, where + ".k",

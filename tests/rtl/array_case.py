@@ -39,10 +39,18 @@ class ArrayCase:
     qw: object
     acc: np.ndarray           # expected Σ a·q' (M, N)
     engine_cycles: int
+    tile: gemm.Tile
 
     def outputs(self, words) -> np.ndarray:
+        """Stored port words (output tiles one after another, in the compiler's m → n order) → (M, N)."""
         m, n = self.acc.shape
-        return output_values(np.asarray(words), m, n, self.params)
+        out, pos, words = np.zeros((m, n), np.int64), 0, np.asarray(words)
+        for m0 in range(0, m, self.tile.mt):
+            for n0 in range(0, n, self.tile.nt):
+                mt, nt = min(self.tile.mt, m - m0), min(self.tile.nt, n - n0)
+                out[m0:m0 + mt, n0:n0 + nt] = output_values(words[pos:pos + mt * nt], mt, nt, self.params)
+                pos += mt * nt
+        return out
 
     def partial_sums(self, acc: np.ndarray) -> np.ndarray:
         """P = (acc − z'·Σa) / 2 (LUT_CONTRACT), to compare with sim.reference.group_partial_sums."""
@@ -55,11 +63,11 @@ class ArrayCase:
 
 
 def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed: int = 0,
-              dram_words: int = 1024) -> ArrayCase:
-    """One output tile covering the GEMM (``gemm.emit`` with the compiler's own am×an split), per-channel
-    groups; activations include −128 and 127, codes include 0 and 2^b − 1."""
+              dram_words: int = 1024, mt: int | None = None, nt: int | None = None) -> ArrayCase:
+    """``gemm.emit`` with tile mt×nt×k (default: one tile covering the GEMM) and the compiler's own am×an
+    split, per-channel groups; activations include −128 and 127, codes include 0 and 2^b − 1."""
     arch = arch_registry.load(PRESET)
-    p = from_arch(arch, max_instrs=16, dram_words=dram_words)
+    p = from_arch(arch, max_instrs=32, dram_words=dram_words)
     fmt = formats.get(weights)
     rng = np.random.default_rng(seed)
     a = rng.integers(-128, 128, size=(m, k))
@@ -72,22 +80,29 @@ def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed:
     w_bytes = (fmt.code_bits + fmt.metadata_bits_per_group() / k) / 8
     spec = GemmSpec(m=m, n=n, k=k, weights=weights, acts="int8", group=k, w_bytes=w_bytes, a_bytes=1, out_bytes=2,
                     quantize_out=False)
-    am, an = gemm.best_split(spec, arch, m, n, k)
-    program = host_epilogue(gemm.emit(spec, arch, gemm.Tile(m, n, k, am, an)))
+    mt, nt = mt or m, nt or n
+    am, an = gemm.best_split(spec, arch, mt, nt, k)
+    tile = gemm.Tile(mt, nt, k, am, an)
+    program = host_epilogue(gemm.emit(spec, arch, tile))
     asm = assemble(program, arch, p)
     port_bytes = p.port_bits // 8
-    loads = {ins["buf"]: ins for ins in program.instrs if ins.op == "LOAD"}
-    store = next(ins for ins in program.instrs if ins.op == "STORE")
     image = [0] * dram_words
     a_words = activation_words(a, p)
-    w_words = split_words(plane_words(codes, fmt.code_bits, p), p.width["wbuf"], p.port_bits)
-    for buf, words in (("abuf", a_words), ("wbuf", w_words)):
-        base = loads[buf]["addr"] // port_bytes
-        assert len(words) <= loads[buf]["bytes"] // port_bytes
-        image[base:base + len(words)] = [int(x) for x in words]
+    image[:len(a_words)] = [int(x) for x in a_words]          # a_base = 0, row-major (gemm.emit)
+    w_base, w_row = m * k, k * w_bytes                         # gemm.emit's weight addresses
+    for ins in program.instrs:
+        if ins.op == "LOAD" and ins["buf"] == "wbuf":
+            n0 = round((ins["addr"] - w_base) / w_row)
+            cols = codes[n0:n0 + ins["bytes"] * 8 // (k * fmt.code_bits + fmt.metadata_bits_per_group())]
+            words = split_words(plane_words(cols, fmt.code_bits, p), p.width["wbuf"], p.port_bits)
+            assert len(words) <= ins["bytes"] // port_bytes
+            image[ins["addr"] // port_bytes:ins["addr"] // port_bytes + len(words)] = words
     q_prime = 2 * codes - ((1 << fmt.code_bits) - 1)
-    return ArrayCase(params=p, program=program, asm=asm, image=image, out_addr=store["addr"] // port_bytes, a=a,
-                     qw=qw, acc=a @ q_prime.T, engine_cycles=engine.run(program, arch).cycles)
+    stats = engine.run(program, arch)
+    assert all(u["stall_space"] == 0 for u in stats.units.values()), "the RTL has no buffer-space waits"
+    out_addr = min(ins["addr"] for ins in program.instrs if ins.op == "STORE") // port_bytes
+    return ArrayCase(params=p, program=program, asm=asm, image=image, out_addr=out_addr, a=a, qw=qw,
+                     acc=a @ q_prime.T, engine_cycles=stats.cycles, tile=tile)
 
 
 def reference_partial_sums(case: ArrayCase) -> np.ndarray:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from amaranth.sim import Simulator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from amaranth.sim import Simulator
 
 from rtl.lut_array import LutArraySystem
 from sim import isa
@@ -45,9 +45,11 @@ def run_system(case):
     return got["cycles"], got["edges"], got["words"]
 
 
-@pytest.mark.parametrize("weights,n,seed", [("int2", 64, 1), ("int4", 32, 2)])
-def test_array_matches_reference_and_engine(weights, n, seed):
-    case = gemm_case(m=4, n=n, k=64, weights=weights, seed=seed)
+@pytest.mark.parametrize("weights,n,seed,mt,nt", [("int2", 64, 1, None, None), ("int4", 32, 2, None, None),
+                                                   ("int2", 128, 3, 4, 64), ("int3", 64, 4, 2, 32)])
+def test_array_matches_reference_and_engine(weights, n, seed, mt, nt):
+    """One output tile, and several (double-buffered loads of the next tile during this one's LMMAs)."""
+    case = gemm_case(m=4, n=n, k=64, weights=weights, seed=seed, mt=mt, nt=nt, dram_words=2048)
     cycles, edges, words = run_system(case)
     acc = case.outputs(words)
     assert np.array_equal(acc, case.acc), "stored partial sums differ from Σ a·q'"
