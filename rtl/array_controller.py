@@ -2,7 +2,9 @@
 engine's schedule rules (sim/engine/kernel.py) in hardware.
 
 Three unit classes (DMA, table unit, LUT units), each with its own instruction memory (words in the
-:func:`rtl.array_program.layouts` encoding, filled at elaboration) and program counter. In every
+:func:`rtl.array_program.layouts` encoding; initial contents from a program given at elaboration, or
+written through ``load_en`` / ``load_class`` / ``load_addr`` / ``load_data``, which also sets the
+class's instruction count to ``load_addr`` + 1: load in order) and program counter. In every
 cycle a class issues its head instruction when (1) every instruction in its ``deps`` mask has its
 done bit set and (2) one of its unit instances is ready; the LUT class has several instances and
 issues to the lowest-numbered ready one (all are identical, so timing equals the engine's
@@ -42,7 +44,10 @@ class ArrayController(wiring.Component):
         self.layouts = layouts(params)
         self.units = {"dma": 1, "table": 1, "array": params.units}
         id_shape = unsigned(bits_for(params.max_instrs - 1))
-        sig = {"start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS)}
+        self.word_bits = max(lay.size for lay in self.layouts.values())
+        sig = {"start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS), "load_en": In(1),
+               "load_class": In(range(len(CLASSES))), "load_addr": In(range(params.max_instrs)),
+               "load_data": In(self.word_bits)}
         for c in CLASSES:
             n = self.units[c]
             sig.update({f"{c}_instr": Out(ArrayLayout(self.layouts[c], n)), f"{c}_issue": Out(n), f"{c}_ready": In(n),
@@ -53,7 +58,7 @@ class ArrayController(wiring.Component):
         m = Module()
         p = self.params
         words = self.program.words(p)
-        all_ids = (1 << self.program.count) - 1
+        total = 0  # instruction ids in use = the sum of the class counts
         done_bits = Signal(p.max_instrs, init=(1 << p.max_instrs) - 1)
         running = Signal()
         all_done = Signal()
@@ -66,16 +71,26 @@ class ArrayController(wiring.Component):
                 fin = getattr(self, f"{c}_fin")[u]
                 one_hot = (Const(1, p.max_instrs) << getattr(self, f"{c}_fin_id")[u])[:p.max_instrs]
                 finished = finished | (fin.replicate(p.max_instrs) & one_hot)
-            rom = Memory(shape=unsigned(self.layouts[c].size), depth=max(1, len(words[c])), init=words[c])
-            m.submodules[f"{c}_rom"] = rom
-            pc = Signal(range(len(words[c]) + 1), name=f"{c}_pc")
+            if len(words[c]) > p.max_instrs:
+                raise ValueError(f"{len(words[c])} {c} instructions, the memory holds {p.max_instrs}")
+            size = self.layouts[c].size
+            rom = Memory(shape=unsigned(size), depth=p.max_instrs, init=words[c])
+            m.submodules[f"{c}_imem"] = rom
+            count = Signal(range(p.max_instrs + 1), init=len(words[c]), name=f"{c}_count")
+            total = total + count
+            wp = rom.write_port()
+            load_here = self.load_en & (self.load_class == CLASSES.index(c))
+            m.d.comb += [wp.addr.eq(self.load_addr), wp.data.eq(self.load_data[:size]), wp.en.eq(load_here)]
+            with m.If(load_here):
+                m.d.sync += count.eq(self.load_addr + 1)
+            pc = Signal(range(p.max_instrs + 1), name=f"{c}_pc")
             # slot s = instruction pc + s; slots issue in order, slot s to the s-th ready instance
             heads, ok, n_ok = [], Const(1), 0
             for s in range(n):
                 rd = rom.read_port(domain="comb")
                 head = self.layouts[c](rd.data)
                 m.d.comb += rd.addr.eq(pc + s)
-                ok = ok & running & (pc + s < len(words[c])) & ((head.deps & ~done_bits) == 0)
+                ok = ok & running & (pc + s < count) & ((head.deps & ~done_bits) == 0)
                 slot_ok = Signal(name=f"{c}_slot{s}_ok")
                 m.d.comb += slot_ok.eq(ok)
                 heads.append(rd.data)
@@ -90,8 +105,10 @@ class ArrayController(wiring.Component):
             with m.Elif(running):
                 m.d.sync += pc.eq(pc + Mux(rank < n_ok, rank, n_ok))
 
+        used = Signal(p.max_instrs + 1)
+        m.d.comb += used.eq((Const(1, p.max_instrs + 1) << total) - 1)
         with m.If(self.start):
-            m.d.sync += [done_bits.eq(((1 << p.max_instrs) - 1) & ~all_ids), running.eq(1), self.cycles.eq(0)]
+            m.d.sync += [done_bits.eq(~used[:p.max_instrs]), running.eq(1), self.cycles.eq(0)]
         with m.Elif(running):
             m.d.sync += done_bits.eq(done_bits | finished)
             with m.If(all_done):

@@ -65,6 +65,14 @@ def _live(m: Module, issue, fields: dict, name: str) -> tuple[dict, dict]:
     return regs, live
 
 
+_LOAD_NAMES = ("load_en", "load_class", "load_addr", "load_data")
+
+
+def _LOAD_PORTS(ctrl: ArrayController) -> dict:  # noqa: N802 - a port-set constant built per controller
+    """The controller's instruction-memory load ports, to pass through a wrapper."""
+    return {k: In(getattr(ctrl, k).shape()) for k in _LOAD_NAMES}
+
+
 class LutArray(wiring.Component):
     """The array (see the module docstring). ``params`` from :func:`rtl.array_program.from_arch`,
     ``program`` from :func:`rtl.array_program.assemble` (empty: an array that finishes at once)."""
@@ -73,8 +81,9 @@ class LutArray(wiring.Component):
         self.params = params
         self.program = program
         w = params.port_bits
+        self._ctrl = ArrayController(params, program)
         super().__init__({
-            "start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS),
+            **_LOAD_PORTS(self._ctrl), "start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS),
             "mem_addr": Out(range(params.dram_words)), "mem_re": Out(1), "mem_we": Out(1),
             "mem_wdata": Out(w), "mem_rdata": In(w),
         })
@@ -82,8 +91,9 @@ class LutArray(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        ctrl = m.submodules.ctrl = ArrayController(p, self.program)
+        ctrl = m.submodules.ctrl = self._ctrl
         m.d.comb += [ctrl.start.eq(self.start), self.done.eq(ctrl.done), self.cycles.eq(ctrl.cycles)]
+        m.d.comb += [getattr(ctrl, k).eq(getattr(self, k)) for k in _LOAD_NAMES]
         bufs = {}
         for name in ("abuf", "wbuf", "tbuf", "obuf"):
             bufs[name] = m.submodules[name] = Memory(shape=unsigned(p.width[name]),
@@ -247,13 +257,15 @@ class LutArraySystem(wiring.Component):
 
     def __init__(self, params: ArrayParams, program: ArrayProgram | None = None, image=()):
         self.params, self.program, self.image = params, program, list(image)
-        super().__init__({"start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS),
+        self._array = LutArray(params, program)
+        super().__init__({**_LOAD_PORTS(self._array._ctrl), "start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS),
                           "dbg_addr": In(range(params.dram_words)), "dbg_data": Out(params.port_bits)})
 
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        arr = m.submodules.array = LutArray(p, self.program)
+        arr = m.submodules.array = self._array
+        m.d.comb += [getattr(arr, k).eq(getattr(self, k)) for k in _LOAD_NAMES]
         dram = m.submodules.dram = DramModel(p.port_bits, p.dram_words, p.latency, self.image)
         m.d.comb += [arr.start.eq(self.start), self.done.eq(arr.done), self.cycles.eq(arr.cycles),
                      dram.addr.eq(arr.mem_addr), dram.re.eq(arr.mem_re), dram.we.eq(arr.mem_we),
@@ -262,7 +274,8 @@ class LutArraySystem(wiring.Component):
         return m
 
 
-def lut_array(*, max_instrs: int = 16, dram_words: int = 1024) -> LutArraySystem:
-    """The ``lut-array`` design: the array of preset ``lut-tc-rtl-small`` with an empty program and a
-    zeroed DRAM model (tests build it with a program and operands: tests/rtl/test_lut_array.py)."""
-    return LutArraySystem(from_arch(arch_registry.load(PRESET), max_instrs=max_instrs, dram_words=dram_words))
+def lut_array(*, max_instrs: int = 16, dram_words: int = 1024) -> LutArray:
+    """The ``lut-array`` design: the array of preset ``lut-tc-rtl-small`` with empty instruction memories
+    (programs come through the load port) and an external memory port (tests wrap it with a DRAM model
+    in :class:`LutArraySystem`: tests/rtl/test_lut_array.py)."""
+    return LutArray(from_arch(arch_registry.load(PRESET), max_instrs=max_instrs, dram_words=dram_words))

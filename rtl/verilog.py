@@ -58,7 +58,7 @@ DESIGNS: dict[str, Design] = {
     "mixpe-w4a16": Design(functools.partial(MixPE, acts="fp16"), "mixpe_pe_w4a16",
                           "MixPE PE, W4A16: FP16 activations, FP32 group registers, one dequant per group"),
     "lut-array": Design(lut_array, "lut_array", "LUT array of preset lut-tc-rtl-small: 2 LUT units, table precompute, "
-                        "buffers, ISA controller, DRAM model (empty program)"),
+                        "buffers, ISA controller with an instruction-load port, external memory port"),
 }
 
 

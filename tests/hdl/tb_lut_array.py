@@ -19,6 +19,10 @@ async def program_matches_engine_and_reference(dut):
     dut.rst.value = 1
     dut.start.value = 0
     dut.dbg_addr.value = 0
+    dut.load_en.value = 0
+    dut.load_class.value = 0
+    dut.load_addr.value = 0
+    dut.load_data.value = 0
     await FallingEdge(dut.clk)
     await FallingEdge(dut.clk)
     dut.rst.value = 0

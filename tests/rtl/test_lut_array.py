@@ -10,6 +10,7 @@ from amaranth.sim import Simulator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rtl.array_program import CLASSES
 from rtl.lut_array import LutArraySystem
 from sim import isa
 from tests.rtl.array_case import gemm_case, reference_partial_sums
@@ -17,13 +18,24 @@ from tests.rtl.array_case import gemm_case, reference_partial_sums
 MAX_CYCLES = 5000
 
 
-def run_system(case):
-    """(cycles register, edges from the start edge to ``done``, stored port words)."""
-    dut = LutArraySystem(case.params, case.asm, case.image)
+def run_system(case, through_port: bool = False):
+    """(cycles register, edges from the start edge to ``done``, stored port words). ``through_port``:
+    the instruction memories start empty and the program is written through the load port."""
+    dut = LutArraySystem(case.params, None if through_port else case.asm, case.image)
     n_words = case.acc.size * case.params.acc_width // case.params.port_bits
     got = {}
 
     async def tb(ctx):
+        if through_port:
+            words = case.asm.words(case.params)
+            for ci, c in enumerate(CLASSES):
+                for addr, word in enumerate(words[c]):
+                    ctx.set(dut.load_en, 1)
+                    ctx.set(dut.load_class, ci)
+                    ctx.set(dut.load_addr, addr)
+                    ctx.set(dut.load_data, word)
+                    await ctx.tick()
+            ctx.set(dut.load_en, 0)
         ctx.set(dut.start, 1)
         await ctx.tick()
         ctx.set(dut.start, 0)
@@ -76,4 +88,12 @@ def test_array_random_shapes(m, n, k, weights, seed):
     cycles, _, words = run_system(case)
     acc = case.outputs(words)
     assert np.array_equal(case.partial_sums(acc), reference_partial_sums(case))
+    assert cycles == case.engine_cycles
+
+
+def test_program_loaded_through_the_port():
+    """Empty instruction memories, the program written through the load port: same results and cycles."""
+    case = gemm_case(m=4, n=64, k=64, weights="int2", seed=7, nt=32)
+    cycles, _, words = run_system(case, through_port=True)
+    assert np.array_equal(case.outputs(words), case.acc)
     assert cycles == case.engine_cycles
