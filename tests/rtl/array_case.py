@@ -40,6 +40,7 @@ class ArrayCase:
     acc: np.ndarray           # expected Σ a·q' (M, N)
     engine_cycles: int
     tile: gemm.Tile
+    engine_cycles_free_scales: int  # the engine with the LMMAs' wbuf scale reads made free (see gemm_case)
 
     def outputs(self, words) -> np.ndarray:
         """Stored port words (output tiles one after another, in the compiler's m → n order) → (M, N)."""
@@ -63,10 +64,21 @@ class ArrayCase:
 
 
 def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed: int = 0,
-              dram_words: int = 1024, mt: int | None = None, nt: int | None = None) -> ArrayCase:
+              dram_words: int = 1024, mt: int | None = None, nt: int | None = None, units: int | None = None,
+              latency: int | None = None) -> ArrayCase:
     """``gemm.emit`` with tile mt×nt×k (default: one tile covering the GEMM) and the compiler's own am×an
-    split, per-channel groups; activations include −128 and 127, codes include 0 and 2^b − 1."""
+    split, per-channel groups; activations include −128 and 127, codes include 0 and 2^b − 1.
+    ``units`` / ``latency`` override the preset's arrays (and the per-unit buffer banks) / DRAM latency:
+    the modified arch drives the compiler, the engine and the RTL alike."""
     arch = arch_registry.load(PRESET)
+    if units is not None or latency is not None:
+        d = arch.to_dict()
+        if units is not None:
+            d["arrays"] = units
+            d["buffers"] = [{**b, "banks": units} if b["name"] != "abuf" else b for b in d["buffers"]]
+        if latency is not None:
+            d["dram"] = {**d["dram"], "latency": latency}
+        arch = arch_registry.from_dict(d)
     p = from_arch(arch, max_instrs=32, dram_words=dram_words)
     fmt = formats.get(weights)
     rng = np.random.default_rng(seed)
@@ -99,10 +111,16 @@ def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed:
             image[ins["addr"] // port_bytes:ins["addr"] // port_bytes + len(words)] = words
     q_prime = 2 * codes - ((1 << fmt.code_bits) - 1)
     stats = engine.run(program, arch)
+    # The engine also charges an LMMA for reading its weights' group scales from wbuf (at wbuf width × banks);
+    # the RTL unit reads only the code planes (scales go to the host epilogue). Engine cycles with that read
+    # made free (wbuf banks × 64): what the RTL should show when the scale read is what bounds an LMMA.
+    d = arch.to_dict()
+    d["buffers"] = [{**b, "banks": b["banks"] * 64} if b["name"] == "wbuf" else b for b in d["buffers"]]
+    free_scales = engine.run(program, arch_registry.from_dict(d)).cycles
     assert all(u["stall_space"] == 0 for u in stats.units.values()), "the RTL has no buffer-space waits"
     out_addr = min(ins["addr"] for ins in program.instrs if ins.op == "STORE") // port_bytes
     return ArrayCase(params=p, program=program, asm=asm, image=image, out_addr=out_addr, a=a, qw=qw,
-                     acc=a @ q_prime.T, engine_cycles=stats.cycles, tile=tile)
+                     acc=a @ q_prime.T, engine_cycles=stats.cycles, tile=tile, engine_cycles_free_scales=free_scales)
 
 
 def reference_partial_sums(case: ArrayCase) -> np.ndarray:
