@@ -7,12 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from rtl.array_program import CLASSES
 from rtl.lut_array import LutArraySystem
 from sim import isa
+from sim.errors import InputError
 from tests.rtl.array_case import gemm_case, reference_partial_sums
 
 MAX_CYCLES = 5000
@@ -87,8 +88,12 @@ def test_array_random_shapes(m, n, k, weights, seed, nt, units, latency):
     """Random shapes, codes, tiles, unit counts and DRAM latencies: bit-exact partial sums; the engine's
     cycle count, except where the engine's LMMA is bound by reading group scales from wbuf (a read the
     RTL does not do): then the RTL equals the engine with that read made free, and is faster."""
-    case = gemm_case(m=m, n=n, k=k, weights=weights, seed=seed, dram_words=2048, nt=nt, units=units,
-                     latency=latency)
+    try:
+        case = gemm_case(m=m, n=n, k=k, weights=weights, seed=seed, dram_words=2048, nt=nt, units=units,
+                         latency=latency)
+    except InputError as exc:  # the compiler split the tile finer than a unit (test_sub_unit_split_is_rejected)
+        assert "whole Mu×Nu blocks" in exc.problem
+        reject()
     cycles, _, words = run_system(case)
     acc = case.outputs(words)
     assert np.array_equal(case.partial_sums(acc), reference_partial_sums(case))
@@ -110,3 +115,25 @@ def test_program_loaded_through_the_port():
     cycles, _, words = run_system(case, through_port=True)
     assert np.array_equal(case.outputs(words), case.acc)
     assert cycles == case.engine_cycles
+
+
+def test_sub_unit_split_is_rejected():
+    """Four units on a 2×32 tile: the compiler's split gives 2×8 pieces, narrower than a unit (Nu = 16)."""
+    with pytest.raises(InputError, match="whole Mu×Nu blocks"):
+        gemm_case(m=2, n=32, k=16, units=4)
+
+
+def test_outside_the_subset_is_rejected():
+    """DEQUANT must go through host_epilogue first; a non-LUT arch has no RTL array."""
+    from rtl.array_program import assemble, from_arch
+    from sim import arch as arch_registry
+
+    case = gemm_case()
+    arch = arch_registry.load("lut-tc-rtl-small")
+    program = isa.parse(isa.format(case.program) + "DEQUANT m=4 n=64 groups=1 after=@0\n")
+    with pytest.raises(InputError, match="not in the RTL array's subset"):
+        assemble(program, arch, case.params)
+    with pytest.raises(InputError, match="arch.pe.type"):
+        from_arch(arch_registry.load("bitmod-28nm"))
+    with pytest.raises(InputError, match="arch.table_unit"):
+        from_arch(arch_registry.load("lut-tc-28nm"))
