@@ -5,18 +5,20 @@ Three unit classes (DMA, table unit, LUT units), each with its own instruction m
 :func:`rtl.array_program.layouts` encoding; initial contents from a program given at elaboration, or
 written through ``load_en`` / ``load_class`` / ``load_addr`` / ``load_data``, which also sets the
 class's instruction count to ``load_addr`` + 1: load in order) and program counter. In every
-cycle a class issues its head instruction when (1) every instruction in its ``deps`` mask has its
-done bit set and (2) one of its unit instances is ready; the LUT class has several instances and
-issues to the lowest-numbered ready one (all are identical, so timing equals the engine's
-"instance that frees first"). A unit reports ``fin`` with the instruction id at the edge that makes
-the instruction's results visible, which sets its done bit: a dependent issues in the cycle after
-(the engine's ``start = max(end of deps, unit free)``).
+cycle a class issues, in program order, as many instructions from its head as it has ready unit
+instances, each one only if every instruction in its ``deps`` mask has its done bit set and all
+before it in the class issue too (the LUT class has several identical instances: the s-th issuing
+instruction goes to the s-th ready instance, which times like the engine's "instance that frees
+first", and several units may start in the same cycle, as in the engine). A unit reports ``fin``
+with the instruction id at the edge that makes the instruction's results visible, which sets its
+done bit: a dependent issues in the cycle after (the engine's ``start = max(end of deps, unit free)``).
 
 ``start`` (one cycle) clears the done bits and the program counters; cycle 0 is the cycle after.
 ``done`` rises when every instruction is done; ``cycles`` then holds that cycle's number, which is
 the engine's ``Stats.cycles`` (the end of the last instruction) for the same program.
-Not built: waiting for buffer space (``alloc``), so :func:`rtl.array_program.assemble` lays every
-buffer out without reuse.
+Not built: waiting for buffer space (``alloc`` / ``free``), so :func:`rtl.array_program.assemble`
+lays every buffer out without reuse (a program must fit the buffers whole; the engine's schedule of
+it must have no space stalls).
 """
 
 from __future__ import annotations

@@ -21,6 +21,13 @@ to equal the engine's durations (sim/engine/decode.py) for the same arch:
   the RTL spends those two cycles on the fetch stage and the obuf write (the precompute is its own
   instruction here).
 
+Engine rule not matched: the engine charges an LMMA for reading its weights' group scales from
+wbuf (``rd`` bytes include metadata, at wbuf width × banks); the RTL unit reads only the code planes,
+one word per cycle (the scales belong to the host epilogue). Where that read bounds the engine's
+LMMA (few K-groups, small groups, one unit) the RTL is faster: M2 N32 K16 int2, one unit, L = 1:
+141 cycles vs the engine's 146 (tests/rtl/test_lut_array.py). Not built: DEQUANT / VEC, waits for
+buffer space, obuf reload (several k-tiles), strided DMA, a compiler split narrower than Mu×Nu.
+
 Buffers: abuf (Mu comb read ports, DMA write), wbuf (one comb read per unit, DMA writes W-bit
 lanes), tbuf (table-unit write, one comb read per unit), obuf (one write per unit, comb read for
 STORE). External memory port: ``mem_addr`` (port words), ``mem_re``, ``mem_we``, ``mem_wdata``,

@@ -91,8 +91,8 @@ def test_array_random_shapes(m, n, k, weights, seed, nt, units, latency):
     try:
         case = gemm_case(m=m, n=n, k=k, weights=weights, seed=seed, dram_words=2048, nt=nt, units=units,
                          latency=latency)
-    except InputError as exc:  # the compiler split the tile finer than a unit (test_sub_unit_split_is_rejected)
-        assert "whole Mu×Nu blocks" in exc.problem
+    except InputError as exc:  # split finer than a unit, or buffers too small without reuse (both tested)
+        assert "whole Mu×Nu blocks" in exc.problem or " full: " in exc.problem
         reject()
     cycles, _, words = run_system(case)
     acc = case.outputs(words)
@@ -117,10 +117,13 @@ def test_program_loaded_through_the_port():
     assert cycles == case.engine_cycles
 
 
-def test_sub_unit_split_is_rejected():
-    """Four units on a 2×32 tile: the compiler's split gives 2×8 pieces, narrower than a unit (Nu = 16)."""
+def test_sub_unit_split_and_buffer_overflow_are_rejected():
+    """Four units on a 2×32 tile: the compiler's split gives 2×8 pieces, narrower than a unit (Nu = 16).
+    Six 64-byte activation rows reloaded for each of two n-tiles: 768 B > abuf's 512 B without reuse."""
     with pytest.raises(InputError, match="whole Mu×Nu blocks"):
         gemm_case(m=2, n=32, k=16, units=4)
+    with pytest.raises(InputError, match="abuf full"):
+        gemm_case(m=6, n=64, k=64, nt=32, units=1, dram_words=2048)
 
 
 def test_outside_the_subset_is_rejected():
