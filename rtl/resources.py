@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from . import synth, verilog
-from .params import DEFAULT_K, DEFAULT_M, DEFAULT_N
+from .params import DEFAULT_K
 
 TARGETS = ("generic", "ecp5")
 REPORT = Path("reports/rtl_resources.md")
@@ -30,7 +30,7 @@ def collect(designs=None, timeout_s: float = 1200) -> dict[str, dict[str, dict]]
         out[name] = {}
         for t in TARGETS:
             try:
-                out[name][t] = synth.synthesize(name, t, timeout_s=timeout_s)
+                out[name][t] = synth.synthesize(name, t, timeout_s=timeout_s, **REPORT_PARAMS.get(name, {}))
             except synth.ToolError as exc:
                 out[name][t] = {"error": str(exc)}
     return out
@@ -40,21 +40,28 @@ def _cell(r: dict, key: str, fmt: str = "{:,}") -> str:
     return "—" if "error" in r else fmt.format(r[key])
 
 
-# (label, LUT unit, precompute unit, MAC PE, MAC PEs for the same products per cycle as the LUT unit
-# with 1-bit weights: M·N·K = 512, as DP4 PEs or single-product PEs)
+# Designs synthesized below their default size for this report: the FP16 unit at M2N64 exceeds a
+# 1000 s budget per synthesis with Yosys 0.23 on a 2-core machine (measured); its lanes are
+# identical, so N = 8 gives the per-lane area at the same products per cycle as its MAC array.
+REPORT_PARAMS = {"lut-tc-fp16": {"n": 8}}
+
+# (label, LUT unit, precompute unit, MAC PE, products per MAC PE and cycle): the MAC array has the
+# LUT unit's M·N·K products per cycle with 1-bit weights (DP4 PEs: 4 products; single-product PEs: 1)
 COMPARISONS = (
-    ("INT8 activations", "lut-tc", "table-precompute", "mac-dp4", DEFAULT_M * DEFAULT_N),
-    ("FP16 activations", "lut-tc-fp16", "table-precompute-fp16", "mac-fp16-int8", DEFAULT_M * DEFAULT_N * DEFAULT_K),
+    ("INT8 activations", "lut-tc", "table-precompute", "mac-dp4", DEFAULT_K),
+    ("FP16 activations", "lut-tc-fp16", "table-precompute-fp16", "mac-fp16-int8", 1),
 )
 
 
-def area_ratio(res: dict, lut: str, pre: str, mac: str, count: int) -> dict[str, float]:
-    """MAC array (``count`` × ``mac``) over the LUT unit in gate equivalents, without and with the
-    M precompute units."""
+def area_ratio(res: dict, lut: str, pre: str, mac: str, per_pe: int) -> dict[str, float]:
+    """MAC array (M·N·K / ``per_pe`` × ``mac``) over the LUT unit in gate equivalents, without and with
+    the M precompute units; M, N, K are the LUT unit's synthesized parameters."""
+    p = res[lut]["generic"]["params"]
+    count = p["m"] * p["n"] * p["k"] // per_pe
     lut_ge = res[lut]["generic"]["ge"]
-    with_pre = lut_ge + DEFAULT_M * res[pre]["generic"]["ge"]
+    with_pre = lut_ge + p["m"] * res[pre]["generic"]["ge"]
     mac_ge = count * res[mac]["generic"]["ge"]
-    return {"mac_array_ge": mac_ge, "lut_ge": lut_ge, "lut_with_precompute_ge": with_pre,
+    return {"mac_pes": count, "mac_array_ge": mac_ge, "lut_ge": lut_ge, "lut_with_precompute_ge": with_pre,
             "ratio": mac_ge / lut_ge, "ratio_with_precompute": mac_ge / with_pre}
 
 
@@ -75,23 +82,26 @@ def render(res: dict) -> str:
     ]
     for name, per in res.items():
         g, e = per["generic"], per["ecp5"]
-        params = ", ".join(f"{k}={v}" for k, v in verilog.design(name).parameters().items())
+        params = {**verilog.design(name).parameters(), **REPORT_PARAMS.get(name, {})}
+        params = ", ".join(f"{k}={v}" for k, v in params.items())
         lines.append(f"| {name} | {params} | {_cell(g, 'ge', '{:,.0f}')} | {_cell(g, 'ff')} | {_cell(e, 'lut')} | "
                      f"{_cell(e, 'ff')} | {_cell(e, 'carry')} | {_cell(e, 'mux')} | {_cell(e, 'dsp')} |")
     if failed:
         lines += ["", "Not measured (—): " + "; ".join(failed) + "."]
     lines += ["", "## LUT unit vs MAC array", "",
-              f"Same products per cycle with 1-bit weights: the M{DEFAULT_M}N{DEFAULT_N}K{DEFAULT_K} LUT unit does "
-              f"{DEFAULT_M * DEFAULT_N * DEFAULT_K} multiply-equivalents per cycle; the MAC array doing the same is "
-              f"{DEFAULT_M * DEFAULT_N} INT8×INT8 DP4 PEs (INT8) or {DEFAULT_M * DEFAULT_N * DEFAULT_K} "
-              "FP16×INT8 MAC PEs (FP16).", "",
-              "| activations | MAC array GE | LUT unit GE | LUT + precompute GE | MAC / LUT "
+              "Same products per cycle with 1-bit weights: an M×N×K LUT unit does M·N·K multiply-equivalents per "
+              "cycle (512 for the default M2N64K4); the MAC array doing the same is M·N INT8×INT8 DP4 PEs (INT8) "
+              "or M·N·K FP16×INT8 MAC PEs (FP16). Precompute: M table-precompute units (one table per row per "
+              "cycle, contract).", "",
+              "| activations | LUT unit | MAC array GE | LUT unit GE | LUT + precompute GE | MAC / LUT "
               "| MAC / (LUT + precompute) |",
-              "|---|---:|---:|---:|---:|---:|"]
-    for label, lut, pre, mac, count in COMPARISONS:
+              "|---|---|---:|---:|---:|---:|---:|"]
+    for label, lut, pre, mac, per_pe in COMPARISONS:
         if {lut, pre, mac} <= set(res) and all("error" not in res[d]["generic"] for d in (lut, pre, mac)):
-            r = area_ratio(res, lut, pre, mac, count)
-            lines.append(f"| {label} ({count} × {mac}) | {r['mac_array_ge']:,.0f} | {r['lut_ge']:,.0f} | "
+            r = area_ratio(res, lut, pre, mac, per_pe)
+            p = res[lut]["generic"]["params"]
+            lines.append(f"| {label} ({r['mac_pes']} × {mac}) | M{p['m']}N{p['n']}K{p['k']} | "
+                         f"{r['mac_array_ge']:,.0f} | {r['lut_ge']:,.0f} | "
                          f"{r['lut_with_precompute_ge']:,.0f} | **{r['ratio']:.2f}×** | "
                          f"**{r['ratio_with_precompute']:.2f}×** |")
     lines += [

@@ -6,14 +6,14 @@ from rtl import resources
 
 
 def _fake(ge: float) -> dict:
-    return {"generic": {"ge": ge, "ff": 1, "yosys": "Yosys X"},
+    return {"generic": {"ge": ge, "ff": 1, "yosys": "Yosys X", "params": {"m": 2, "n": 64, "k": 4}},
             "ecp5": {"lut": 2, "ff": 1, "carry": 0, "mux": 0, "dsp": 0, "yosys": "Yosys X"}}
 
 
 def test_area_ratio_counts_mac_array_and_precompute():
     res = {"lut-tc": _fake(1000.0), "table-precompute": _fake(50.0), "mac-dp4": _fake(25.0)}
-    r = resources.area_ratio(res, "lut-tc", "table-precompute", "mac-dp4", 128)
-    assert r["mac_array_ge"] == 3200.0
+    r = resources.area_ratio(res, "lut-tc", "table-precompute", "mac-dp4", 4)  # DP4: 512 / 4 = 128 PEs
+    assert r["mac_pes"] == 128 and r["mac_array_ge"] == 3200.0
     assert r["ratio"] == 3.2 and r["ratio_with_precompute"] == 3200.0 / 1100.0  # M = 2 precompute units
 
 
