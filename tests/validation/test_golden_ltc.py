@@ -16,4 +16,4 @@ def test_report_renders_every_table(tmp_path):
     text = out.read_text()
     for title in validation.CHECKS:
         assert f"## {title}" in text
-    assert "| NO " not in text
+    assert "FAILS" not in text
