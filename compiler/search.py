@@ -22,9 +22,9 @@ from .specs import GemmSpec
 MAX_INSTRUCTIONS = 40_000   # per candidate program
 SIMULATED = 2               # candidates simulated per GEMM
 SEARCH_BUDGET = 120_000     # instructions simulated per GEMM, all candidates together
-# Ranking weighs simulation cost: each 1000 instructions of a candidate count as 0.1 % more cycles, so of
+# Ranking weighs simulation cost: each 1000 instructions of a candidate count as 1 % more cycles, so of
 # near-equal estimates the coarser tiling is simulated (and instruction counts stay bounded).
-INSTRUCTION_WEIGHT = 1e-6
+INSTRUCTION_WEIGHT = 1e-5
 
 
 @dataclass(frozen=True)

@@ -24,48 +24,61 @@ from .specs import VectorSpec
 
 
 def chunks(spec: VectorSpec, arch: Arch) -> int:
-    """Chunks so that each chunk's input fits half of abuf and its output half of obuf."""
+    """Chunks so that each chunk's input fits half of abuf, its output half of obuf, and (parameters too large
+    to stay resident) its share of the parameters half of wbuf."""
     half_a = buffer_of(arch, "abuf").capacity // 2
     half_o = buffer_of(arch, "obuf").capacity // 2
-    return max(1, -(-spec.in_bytes // half_a), -(-spec.out_bytes // half_o))
+    half_w = buffer_of(arch, "wbuf").capacity // 2
+    return max(1, -(-spec.in_bytes // half_a), -(-spec.out_bytes // half_o), -(-spec.weight_bytes // half_w))
 
 
 def emit(spec: VectorSpec, arch: Arch, program: Program | None = None) -> Program:
-    """The program of one vector op (appended to ``program`` if given)."""
+    """The program of one vector op (appended to ``program`` if given). Parameters that fit half of wbuf are
+    loaded once and stay; larger ones (RoPE tables of a long prefill) are streamed with the chunks."""
     p = program if program is not None else Program(arch=arch.name)
     n = chunks(spec, arch)
-    half_w = buffer_of(arch, "wbuf").capacity // 2
-    params = []
-    for off in range(0, spec.weight_bytes, half_w):
-        size = min(half_w, spec.weight_bytes - off)
-        params.append((add(p, "LOAD", buf="wbuf", addr=off, bytes=size, alloc=[("wbuf", size)]), size))
+    resident = spec.weight_bytes <= buffer_of(arch, "wbuf").capacity // 2
+    held: list[tuple[str, int]] = []  # freed by the final SYNC
+    after: list[int] = []
+    param = None
+    if spec.weight_bytes and resident:
+        param = add(p, "LOAD", buf="wbuf", addr=0, bytes=spec.weight_bytes, alloc=[("wbuf", spec.weight_bytes)])
+        held.append(("wbuf", spec.weight_bytes))
+        after.append(param)
     addr = spec.weight_bytes
     out_addr = addr + spec.in_bytes
     pending = None
-    tables: list[tuple[int, int]] = []
     for c in range(n):
         in_b, out_b = _part(spec.in_bytes, n, c), _part(spec.out_bytes, n, c)
-        ld = add(p, "LOAD", buf="abuf", addr=addr, bytes=in_b, alloc=[("abuf", in_b), ("obuf", out_b)])
+        cur = [add(p, "LOAD", buf="abuf", addr=addr, bytes=in_b, alloc=[("abuf", in_b), ("obuf", out_b)])]
         addr += in_b
-        if pending is not None:  # the previous chunk's store goes after this chunk's load
+        chunk_free = [("abuf", in_b)]
+        if param is not None:
+            cur.append(param)
+        elif spec.weight_bytes:  # this chunk's share of the parameters
+            w_b = _part(spec.weight_bytes, n, c)
+            cur.append(add(p, "LOAD", buf="wbuf", addr=spec.weight_bytes * c // n, bytes=w_b,
+                           alloc=[("wbuf", w_b)]))
+            chunk_free.append(("wbuf", w_b))
+        if pending is not None:  # the previous chunk's store goes after this chunk's loads
             p.instrs.append(pending)
-        cur = [ld] + [i for i, _ in params]
         work = ([("DEQUANT", {"m": _part(spec.macs, n, c), "n": 1, "groups": 1})] if spec.macs else [])
         work += [("VEC", {"op": kind, "elems": _part(elems, n, c)}) for kind, elems in spec.ops]
         for j, (opcode, args) in enumerate(work):
             last = j == len(work) - 1
             cur = [add(p, opcode, deps=cur, rd=[("abuf", in_b)] if j == 0 else [], wr=[("obuf", out_b)],
-                         free=[("abuf", in_b)] if last else [], **args)]
+                       free=chunk_free if last else [], **args)]
         if spec.tables[0]:  # fused table precompute: this chunk's rows, tables kept in tbuf for the GEMMs
             rows, k, acts = spec.tables
             tb = table_bytes(arch, _part(rows, n, c), k)
-            tables.append((add(p, "PRECOMPUTE", m=_part(rows, n, c), k=k, acts=acts, deps=cur, alloc=[("tbuf", tb)],
-                               rd=[("obuf", out_b)], wr=[("tbuf", tb)]), tb))
+            after.append(add(p, "PRECOMPUTE", m=_part(rows, n, c), k=k, acts=acts, deps=cur, alloc=[("tbuf", tb)],
+                             rd=[("obuf", out_b)], wr=[("tbuf", tb)]))
+            held.append(("tbuf", tb))
         pending = instr("STORE", buf="obuf", addr=out_addr, bytes=out_b, deps=cur, free=[("obuf", out_b)])
         out_addr += out_b
     p.instrs.append(pending)
-    if params:
-        add(p, "SYNC", deps=[len(p.instrs) - 1], free=[("wbuf", s) for _, s in params])
+    if held:  # resident parameters and tables are released at the end of the op (the next op is not modelled)
+        add(p, "SYNC", deps=[len(p.instrs) - 1, *after], free=held)
     return p
 
 
