@@ -1,70 +1,77 @@
-"""Checks and result assembly shared by the systolic MAC PE models (int8-systolic, fp16-mac)."""
+"""What the systolic MAC PE models (int8-systolic, fp16-mac) share: checks, the run over
+:mod:`sim.pe.systolic_array` in every mode, and result assembly. A subclass says which formats it
+takes, what enters the array and what leaves it."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import numpy as np
 
-from sim import formats
-from sim.errors import InputError
+from sim.pe import checks
 from sim.pe import systolic_array as sa
-from sim.pe.base import DATAFLOWS, MODES, GemmProblem, GemmResult, PEConfig
+from sim.pe.base import GemmProblem, GemmResult, PEConfig, PEModel
 
 
-def _positive_pair(value, field: str) -> tuple[int, int]:
-    if (not isinstance(value, tuple | list) or len(value) != 2
-            or not all(isinstance(v, int | np.integer) and not isinstance(v, bool) and v > 0 for v in value)):
-        raise InputError(field, f"must be two positive integers (rows, cols), got {value!r}", "e.g. 32x32")
-    return int(value[0]), int(value[1])
+class SystolicMac(PEModel):
+    """Base of the MAC arrays on :mod:`sim.pe.systolic_array` (``--dataflow os|ws|is``)."""
 
+    modes = ("per-cycle", "tile", "scalesim")
+    act_formats: tuple[str, ...] = ()
+    acc_formats: tuple[str, ...] = ()
 
-def check_shape(problem: GemmProblem) -> None:
-    """M, N, K positive integers (shared by the MAC PEs)."""
-    for name in ("m", "n", "k"):
-        v = getattr(problem, name)
-        if not isinstance(v, int | np.integer) or isinstance(v, bool) or v < 1:
-            raise InputError(f"--{name}", f"must be a positive integer, got {v!r}", "1, 2, 3, …")
+    @abstractmethod
+    def weight_formats(self) -> list[str] | tuple[str, ...]:
+        """Weight formats the array takes."""
 
+    @abstractmethod
+    def segment(self, problem: GemmProblem) -> int:
+        """Elements of K summed inside the array before a partial sum leaves it."""
 
-def check_array(config: PEConfig) -> tuple[int, int, str]:
-    """(rows, cols, dataflow) of a resolved config, or InputError."""
-    rows, cols = _positive_pair(config.array, "--array")
-    if config.dataflow not in DATAFLOWS:
-        raise InputError("--dataflow", f"unknown dataflow {config.dataflow!r}", ", ".join(DATAFLOWS))
-    return rows, cols, config.dataflow
+    @abstractmethod
+    def dequant_ops(self, problem: GemmProblem, events: dict) -> int:
+        """Dequantization operations of the GEMM (given the array's side events)."""
 
+    @abstractmethod
+    def array_operands(self, problem: GemmProblem, config: PEConfig, a: np.ndarray, qw) -> tuple:
+        """(activations, weights, keyword arguments of :func:`sim.pe.systolic_array.per_cycle`)."""
 
-def check_mode(mode: str, modes: tuple[str, ...]) -> None:
-    if mode not in modes:
-        raise InputError("--mode", f"unknown or unsupported mode {mode!r}", ", ".join(m for m in MODES if m in modes))
+    @abstractmethod
+    def array_output(self, problem: GemmProblem, config: PEConfig, psums: np.ndarray, qw) -> tuple[np.ndarray, dict]:
+        """(output (M, N), extra) from the array's partial sums (M, N, K/segment)."""
 
+    def check_group(self, group: int) -> None:
+        """PE-specific limit on the group size (elements); none by default."""
 
-def group_size_of(problem: GemmProblem) -> int:
-    """The group (K segment) size: the problem's, else the weight format's default, else K."""
-    g = problem.group_size
-    if g is None:
-        g = formats.get(problem.weights).default_group_size or problem.k
-    if not isinstance(g, int | np.integer) or isinstance(g, bool) or g < 1 or problem.k % g:
-        raise InputError("--group-size", f"{g!r} must be a positive divisor of K={problem.k}",
-                         "a divisor of K, or none for per-channel")
-    return int(g)
+    def check(self, problem: GemmProblem, config: PEConfig) -> None:
+        config = self.resolve(config)
+        g = checks.check_problem(problem, config, self.name, weights=self.weight_formats(), acts=self.act_formats,
+                                 accs=self.acc_formats)
+        self.check_group(g)
 
-
-def check_operands(problem: GemmProblem, a, qw) -> np.ndarray:
-    """Shapes of ``a`` (M, K) and ``qw`` (N, K) against the problem; returns ``a`` as an array."""
-    if a is None or qw is None:
-        raise InputError("--mode", "per-cycle needs activations and weights", "tile, scalesim for data-free runs")
-    a = np.asarray(a)
-    if a.shape != (problem.m, problem.k):
-        raise InputError("activations", f"shape {a.shape} differs from (M, K) = {(problem.m, problem.k)}")
-    if qw.codes.shape != (problem.n, problem.k) or qw.axis != 1:
-        raise InputError("weights", f"shape {qw.codes.shape} (axis {qw.axis}) differs from (N, K) = "
-                         f"{(problem.n, problem.k)} quantized along K")
-    if qw.fmt != problem.weights:
-        raise InputError("weights", f"tensor is in {qw.fmt!r} but the problem says {problem.weights!r}")
-    if qw.group_size != group_size_of(problem):
-        raise InputError("--group-size", f"tensor groups of {qw.group_size} differ from the problem's "
-                         f"{group_size_of(problem)}")
-    return a
+    def run(self, problem: GemmProblem, config: PEConfig, mode: str, a=None, qw=None) -> GemmResult:
+        config = self.resolve(config)
+        self.check(problem, config)
+        checks.check_mode(mode, self.modes, self.name)
+        rows, cols = config.array
+        dataflow = config.dataflow
+        seg = self.segment(problem)
+        if mode != "per-cycle":
+            res = timing_result(problem, rows, cols, dataflow, seg, mode)
+            res.events = side_events(res.events, dataflow)
+            res.events["dequant_ops"] = self.dequant_ops(problem, res.events)
+            return res
+        checks.check_operands(problem, a, qw, checks.group_size(problem))
+        a_in, w_in, kwargs = self.array_operands(problem, config, checks.check_act_values(a, problem.acts), qw)
+        psums, cycles, events, hazards = sa.per_cycle(dataflow, a_in, w_in, seg, rows, cols, **kwargs)
+        if hazards:
+            raise RuntimeError(f"systolic schedule hit {hazards} structural hazards")  # a model bug
+        events = side_events(with_sram_total(events), dataflow)
+        events["dequant_ops"] = self.dequant_ops(problem, events)
+        out, extra = self.array_output(problem, config, psums, qw)
+        return GemmResult(cycles=cycles, utilization=sa.utilization(problem.m, problem.n, problem.k, rows, cols,
+                                                                    cycles),
+                          events=events, mode=mode, out=out, extra=extra)
 
 
 def timing_result(problem: GemmProblem, rows: int, cols: int, dataflow: str, seg: int, mode: str) -> GemmResult:

@@ -48,9 +48,10 @@ from numba import njit
 
 from .. import formats, reference
 from ..errors import InputError
+from . import checks
 from .base import GemmProblem, GemmResult, PEConfig, PEModel
 
-ACT_BITS = {"int4": 4, "int8": 8, "int16": 16}
+ACT_BITS = checks.INT_ACT_BITS  # activation widths (bits) of the int formats these arrays take
 ACC_BITS = 32  # the PEs' integer group accumulator (int32)
 
 
@@ -215,29 +216,13 @@ class SlicedOSArray(PEModel):
         return int(OUTLIER_MAGNITUDES.max())
 
     def group_size(self, problem: GemmProblem) -> int:
-        g = problem.group_size or formats.get(problem.weights).default_group_size
-        return problem.k if g is None else g
+        """Elements per quantization group (the problem's, else the format default, else K)."""
+        return checks.group_size(problem)
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
-        if problem.weights not in self.weight_formats:
-            raise InputError("--weights", f"{self.name} does not support {problem.weights!r}",
-                             ", ".join(self.weight_formats))
-        if problem.acts not in self.act_formats:
-            raise InputError("--acts", f"{self.name} does not support {problem.acts!r}", ", ".join(self.act_formats))
-        for field, v in (("m", problem.m), ("n", problem.n), ("k", problem.k)):
-            if not isinstance(v, (int, np.integer)) or v <= 0:
-                raise InputError(f"--{field}", f"must be a positive integer, got {v!r}")
-        rows, cols = config.array
-        if rows <= 0 or cols <= 0:
-            raise InputError("--array", f"rows and columns must be positive, got {rows}x{cols}")
-        if config.dataflow != "os":
-            raise InputError("--dataflow", f"{self.name} models an output-stationary array", "os")
-        if config.acc != "int32":
-            raise InputError("--acc", f"{self.name} accumulates group sums in int32", "int32")
-        g = self.group_size(problem)
-        if g <= 0 or problem.k % g:
-            raise InputError("--group-size", f"{g} does not divide K={problem.k}")
+        g = checks.check_problem(problem, config, self.name, weights=self.weight_formats, acts=self.act_formats,
+                                 accs=("int32",), dataflows=("os",))
         if problem.weights == "olive4" and g % 2:
             raise InputError("--group-size", f"olive4 pairs elements, so the group must be even, got {g}")
         bound = g * self.weight_max(problem.weights) * (1 << (ACT_BITS[problem.acts] - 1))
@@ -250,23 +235,9 @@ class SlicedOSArray(PEModel):
         return reference.mpgemm(np.asarray(a, dtype=np.int64), qw)
 
     def _check_operands(self, problem: GemmProblem, a, qw) -> np.ndarray:
-        if a is None or qw is None:
-            raise InputError("a/qw", "per-cycle mode needs activations and quantized weights")
-        a = np.asarray(a)
-        if a.shape != (problem.m, problem.k):
-            raise InputError("a", f"shape {a.shape} is not (M, K) = ({problem.m}, {problem.k})")
-        if qw.fmt != problem.weights or qw.codes.shape != (problem.n, problem.k) or qw.axis != 1:
-            raise InputError("qw", f"expected {problem.weights} weights of shape (N, K) = ({problem.n}, {problem.k}) "
-                             f"grouped along K; got {qw.fmt} {qw.codes.shape} axis {qw.axis}")
-        if qw.group_size != self.group_size(problem):
-            raise InputError("--group-size", f"weights have groups of {qw.group_size}, problem says "
-                             f"{self.group_size(problem)}")
-        bits = ACT_BITS[problem.acts]
-        af = a.astype(np.float64)
-        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-        if not (np.all(af == np.rint(af)) and af.min() >= lo and af.max() <= hi):
-            raise InputError("a", f"activations must be integers in [{lo}, {hi}] for --acts {problem.acts}")
-        return a.astype(np.int64)
+        """Operands as int64 activations (values reported under field ``a``)."""
+        checks.check_operands(problem, a, qw, self.group_size(problem))
+        return checks.check_act_values(a, problem.acts, field="a").astype(np.int64)
 
     def _cycles(self, problem: GemmProblem, config: PEConfig) -> dict:
         """Closed-form fold count, cycles and events of the machine described above."""
@@ -340,8 +311,7 @@ class SlicedOSArray(PEModel):
     def run(self, problem: GemmProblem, config: PEConfig, mode: str, a=None, qw=None) -> GemmResult:
         config = self.resolve(config)
         self.check(problem, config)
-        if mode not in self.modes:
-            raise InputError("--mode", f"{self.name} has no {mode!r} mode", ", ".join(self.modes))
+        checks.check_mode(mode, self.modes, self.name)
         info = self._cycles(problem, config)
         if mode == "tile":
             return self._result(problem, config, mode, info["cycles"], info["multiplies"], info["pe_steps"], info)

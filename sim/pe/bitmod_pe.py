@@ -61,8 +61,9 @@ from numba import njit
 from ..errors import InputError
 from ..formats import get as get_format
 from ..reference import round_to, sequential_sum, weight_levels
-from ._operands import check_operands, check_shape_and_array, effective_group, folds
+from . import checks
 from .base import GemmProblem, GemmResult, PEConfig, PEModel
+from .systolic_array import output_folds
 
 LANES = 4                 # FP16 activation lanes per PE (references §3)
 GUARD_BITS = 3            # [I] 17 = 11 + 3 guard + 2 carry + sign (references §3 17-bit adder tree)
@@ -300,24 +301,19 @@ class BitModPE(PEModel):
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
-        if problem.acts != "fp16":
-            raise InputError("--acts", f"the BitMoD PE takes FP16 activations, not {problem.acts!r}", "fp16")
-        if problem.weights not in WEIGHTS:
-            raise InputError("--weights", f"the BitMoD PE does not take {problem.weights!r}", ", ".join(WEIGHTS))
-        if config.acc != "fp32":
-            raise InputError("--acc", f"the BitMoD PE accumulates its output in fp32, not {config.acc!r}", "fp32")
-        check_shape_and_array(problem, config)
+        checks.check_problem(problem, config, "the BitMoD PE", weights=WEIGHTS, acts=("fp16",), accs=("fp32",),
+                             dataflows=None, fallback_to_per_channel=True)
 
     def _timing(self, problem: GemmProblem, config: PEConfig) -> tuple[int, dict, dict]:
         rows, cols = config.array
         m, n, k = problem.m, problem.n, problem.k
         n_terms, _ = WEIGHTS[problem.weights]
-        g = effective_group(problem)
+        g = checks.group_size(problem, fallback_to_per_channel=True)
         n_groups = k // g
         scale_bits = _scale_bits(problem.weights)
         a = -(-g // LANES) * n_terms
         fold = _fold_cycles(g, n_groups, n_terms, scale_bits)
-        nf = folds(m, n, rows, cols, rows_over_n=True)
+        nf = output_folds(m, n, rows, cols, rows_over_n=True)
         pe_cycles = m * n * n_groups * a
         fmt = get_format(problem.weights)
         w_bits = fmt.code_bits
@@ -346,17 +342,13 @@ class BitModPE(PEModel):
     def run(self, problem, config, mode, a=None, qw=None) -> GemmResult:
         config = self.resolve(config)
         self.check(problem, config)
-        if mode not in self.modes:
-            raise InputError("--mode", f"the BitMoD PE has no {mode!r} mode", ", ".join(self.modes))
+        checks.check_mode(mode, self.modes, "the BitMoD PE")
         cycles, ev, extra = self._timing(problem, config)
         if mode == "tile":
             return GemmResult(cycles, self._utilization(problem, config, cycles), ev, mode, None, extra)
-        a = check_operands(problem, a, qw, np.float16)
-        if qw.group_size != extra["group_size"]:
-            raise InputError("--group-size", f"weights use groups of {qw.group_size}, "
-                             f"the problem says {extra['group_size']}")
-        if qw.tensor_scale != 1.0:
-            raise InputError("--weights", "the BitMoD PE has no per-tensor scale")
+        checks.check_operands(problem, a, qw, extra["group_size"])
+        a = checks.check_act_values(a, problem.acts)
+        checks.check_no_tensor_scale(qw, "the BitMoD PE")
         fmt = get_format(qw.fmt)
         n_terms, booth = WEIGHTS[qw.fmt]
         g = qw.group_size

@@ -27,66 +27,38 @@ import numpy as np
 
 from sim import formats, reference
 from sim.errors import InputError
-from sim.pe import systolic_array as sa
-from sim.pe._mac_common import (
-    check_array,
-    check_mode,
-    check_operands,
-    check_shape,
-    group_size_of,
-    side_events,
-    timing_result,
-    with_sram_total,
-)
-from sim.pe.base import GemmProblem, GemmResult, PEConfig, PEModel
+from sim.pe._mac_common import SystolicMac
+from sim.pe.base import GemmProblem, PEConfig
 
 ACT_FORMATS = ("fp16", "bf16")
 ACC_FORMATS = ("fp16", "bf16", "fp32")
 
 
-class Fp16Mac(PEModel):
+class Fp16Mac(SystolicMac):
     name = "fp16-mac"
     description = "FP16 MAC systolic array (OS/WS/IS); weights dequantized to FP16 per element"
-    modes = ("per-cycle", "tile", "scalesim")
+    act_formats = ACT_FORMATS
+    acc_formats = ACC_FORMATS
 
     def default_config(self) -> PEConfig:
         # 32×24: BitMoD's FP16 prefill array (references §3).
         return PEConfig(array=(32, 24), dataflow="os", acc="fp16")
 
-    def check(self, problem: GemmProblem, config: PEConfig) -> None:
-        config = self.resolve(config)
-        check_shape(problem)
-        check_array(config)
-        if problem.weights not in formats.names():
-            raise InputError("--weights", f"unknown format {problem.weights!r}", ", ".join(formats.names()))
-        if problem.acts not in ACT_FORMATS:
-            raise InputError("--acts", f"{problem.acts!r} is not a float activation format of this MAC",
-                             ", ".join(ACT_FORMATS))
-        if config.acc not in ACC_FORMATS:
-            raise InputError("--acc", f"accumulator {config.acc!r} is not supported", ", ".join(ACC_FORMATS))
-        group_size_of(problem)
+    def weight_formats(self) -> list[str]:
+        return formats.names()  # only dequantized values enter the array
 
-    def run(self, problem: GemmProblem, config: PEConfig, mode: str, a=None, qw=None) -> GemmResult:
-        config = self.resolve(config)
-        self.check(problem, config)
-        check_mode(mode, self.modes)
-        rows, cols, dataflow = check_array(config)
-        k = problem.k  # no groups inside the array: one segment of K
-        if mode != "per-cycle":
-            res = timing_result(problem, rows, cols, dataflow, k, mode)
-            res.events = self._dequant_events(side_events(res.events, dataflow))
-            return res
-        a = check_operands(problem, a, qw)
-        a = self._activations(a, problem.acts)
-        w = self.weights_in_array(qw, problem.acts)
-        out, cycles, events, hazards = sa.per_cycle(dataflow, a, w, k, rows, cols, prod=problem.acts,
-                                                    acc=config.acc)
-        if hazards:
-            raise RuntimeError(f"systolic schedule hit {hazards} structural hazards")  # a model bug
-        events = self._dequant_events(side_events(with_sram_total(events), dataflow))
-        return GemmResult(cycles=cycles, utilization=sa.utilization(problem.m, problem.n, k, rows, cols, cycles),
-                          events=events, mode=mode, out=out[:, :, 0],
-                          extra={"dataflow": dataflow, "array": [rows, cols], "acc": config.acc})
+    def segment(self, problem: GemmProblem) -> int:
+        return problem.k  # no groups inside the array: one segment of K
+
+    def dequant_ops(self, problem: GemmProblem, events: dict) -> int:
+        return events["weight_sram_reads"]  # one per weight entering the array
+
+    def array_operands(self, problem: GemmProblem, config: PEConfig, a: np.ndarray, qw) -> tuple:
+        return a, self.weights_in_array(qw, problem.acts), {"prod": problem.acts, "acc": config.acc}
+
+    def array_output(self, problem: GemmProblem, config: PEConfig, psums: np.ndarray, qw) -> tuple[np.ndarray, dict]:
+        return psums[:, :, 0], {"dataflow": config.dataflow, "array": [int(v) for v in config.array],
+                                "acc": config.acc}
 
     def expected(self, problem: GemmProblem, config: PEConfig, a, qw) -> np.ndarray:
         """Emulation with sim.reference rounding: fp16(a·fp16(w)), summed in the array's order."""
@@ -109,17 +81,6 @@ class Fp16Mac(PEModel):
         if not np.all(np.isfinite(w)):
             raise InputError("weights", f"dequantized weights overflow {acts}")
         return w
-
-    @staticmethod
-    def _activations(a: np.ndarray, acts: str) -> np.ndarray:
-        af = np.asarray(a, dtype=np.float64)
-        if not np.all(np.isfinite(af)) or not np.array_equal(reference.round_to(af, reference.acc_dtype(acts)), af):
-            raise InputError("activations", f"values must be finite and representable in {acts}")
-        return af
-
-    @staticmethod
-    def _dequant_events(events: dict) -> dict:
-        return {**events, "dequant_ops": events["weight_sram_reads"]}
 
 
 PE = Fp16Mac

@@ -24,18 +24,9 @@ import numpy as np
 
 from sim import reference
 from sim.errors import InputError
-from sim.pe import systolic_array as sa
-from sim.pe._mac_common import (
-    check_array,
-    check_mode,
-    check_operands,
-    check_shape,
-    group_size_of,
-    side_events,
-    timing_result,
-    with_sram_total,
-)
-from sim.pe.base import GemmProblem, GemmResult, PEConfig, PEModel
+from sim.pe import checks
+from sim.pe._mac_common import SystolicMac
+from sim.pe.base import GemmProblem, PEConfig
 
 WEIGHT_FORMATS = tuple(f"int{b}" for b in range(2, 9)) + ("ternary", "binary")
 ACT_FORMATS = ("int4", "int8")
@@ -45,56 +36,37 @@ INT32_MAX = 2**31 - 1
 _MAX_PRODUCT = 128 * 128
 
 
-class Int8Systolic(PEModel):
+class Int8Systolic(SystolicMac):
     name = "int8-systolic"
     description = "INT8×INT8→INT32 systolic MAC array (OS/WS/IS) with a per-group rescale epilogue"
-    modes = ("per-cycle", "tile", "scalesim")
+    act_formats = ACT_FORMATS
+    acc_formats = ("int32",)
 
     def default_config(self) -> PEConfig:
         # 32×32: references §3 (BitMoD's INT/ANT prefill array) and §7 (SCALE-Sim golden runs).
         return PEConfig(array=(32, 32), dataflow="os", acc="int32")
 
-    def check(self, problem: GemmProblem, config: PEConfig) -> None:
-        config = self.resolve(config)
-        check_shape(problem)
-        check_array(config)
-        if problem.weights not in WEIGHT_FORMATS:
-            raise InputError("--weights", f"{problem.weights!r} is not an INT8-multiplier weight format",
-                             ", ".join(WEIGHT_FORMATS))
-        if problem.acts not in ACT_FORMATS:
-            raise InputError("--acts", f"{problem.acts!r} is not an integer activation format of an INT8 "
-                             "multiplier", ", ".join(ACT_FORMATS))
-        if config.acc != "int32":
-            raise InputError("--acc", f"accumulator {config.acc!r} is not supported", "int32")
-        g = group_size_of(problem)
-        if g * _MAX_PRODUCT > INT32_MAX:  # a group partial sum could overflow the INT32 accumulator
-            raise InputError("--group-size", f"{g} elements per INT32 partial sum may overflow",
+    def weight_formats(self) -> tuple[str, ...]:
+        return WEIGHT_FORMATS
+
+    def check_group(self, group: int) -> None:
+        if group * _MAX_PRODUCT > INT32_MAX:  # a group partial sum could overflow the INT32 accumulator
+            raise InputError("--group-size", f"{group} elements per INT32 partial sum may overflow",
                              f"at most {INT32_MAX // _MAX_PRODUCT}")
 
-    def run(self, problem: GemmProblem, config: PEConfig, mode: str, a=None, qw=None) -> GemmResult:
-        config = self.resolve(config)
-        self.check(problem, config)
-        check_mode(mode, self.modes)
-        rows, cols, dataflow = check_array(config)
-        seg = group_size_of(problem)
-        if mode != "per-cycle":
-            res = timing_result(problem, rows, cols, dataflow, seg, mode)
-            res.events = side_events(res.events, dataflow)
-            res.events["dequant_ops"] = problem.m * problem.n * (problem.k // seg)
-            return res
-        a = check_operands(problem, a, qw)
-        a_int = self._activations(a, problem.acts)
-        w_int = self._weight_levels(qw)
-        psums, cycles, events, hazards = sa.per_cycle(dataflow, a_int, w_int, seg, rows, cols)
-        if hazards:
-            raise RuntimeError(f"systolic schedule hit {hazards} structural hazards")  # a model bug
+    def segment(self, problem: GemmProblem) -> int:
+        return checks.group_size(problem)  # the K axis is cut at group boundaries
+
+    def dequant_ops(self, problem: GemmProblem, events: dict) -> int:
+        return problem.m * problem.n * (problem.k // self.segment(problem))  # one rescale per group sum
+
+    def array_operands(self, problem: GemmProblem, config: PEConfig, a: np.ndarray, qw) -> tuple:
+        return a, self._weight_levels(qw), {}
+
+    def array_output(self, problem: GemmProblem, config: PEConfig, psums: np.ndarray, qw) -> tuple[np.ndarray, dict]:
         p = np.rint(psums).astype(np.int64)
-        events = side_events(with_sram_total(events), dataflow)
-        events["dequant_ops"] = int(p.size)
-        return GemmResult(cycles=cycles, utilization=sa.utilization(problem.m, problem.n, problem.k, rows, cols,
-                                                                    cycles),
-                          events=events, mode=mode, out=self.epilogue(p, qw),
-                          extra={"group_partial_sums": p, "dataflow": dataflow, "array": [rows, cols]})
+        return self.epilogue(p, qw), {"group_partial_sums": p, "dataflow": config.dataflow,
+                                      "array": [int(v) for v in config.array]}
 
     @staticmethod
     def epilogue(p: np.ndarray, qw) -> np.ndarray:
@@ -108,15 +80,6 @@ class Int8Systolic(PEModel):
 
     def expected(self, problem: GemmProblem, config: PEConfig, a, qw) -> np.ndarray:
         return reference.mpgemm(a, qw)
-
-    @staticmethod
-    def _activations(a: np.ndarray, acts: str) -> np.ndarray:
-        bits = int(acts[3:])
-        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-        af = a.astype(np.float64)
-        if not np.all(np.isfinite(af)) or not np.all(af == np.rint(af)) or af.min() < lo or af.max() > hi:
-            raise InputError("activations", f"values must be integers in [{lo}, {hi}] for {acts}")
-        return af
 
     @staticmethod
     def _weight_levels(qw) -> np.ndarray:

@@ -45,12 +45,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import ml_dtypes
 import numpy as np
 from numba import njit
 
 from .. import formats, reference
 from ..errors import InputError
+from . import checks
 from ._rounding import EXACT_INT, FP16, VALUE_FORMATS, round_float
 from .base import GemmProblem, GemmResult, PEConfig, PEModel
 from .table_precompute import (
@@ -67,8 +67,9 @@ LUT_OUTPUT_LATENCY = 1  # the RTL registers the tile result (LUT_CONTRACT "Timin
 MAX_WEIGHT_BITS = 8  # b max of the unit (LUT_CONTRACT "RTL ports"; weights W1..W8)
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1  # two's-complement INT32 accumulator range
 
-INT_ACTS = {"int4": 4, "int8": 8, "int16": 16}  # activation bits
-FP_ACTS = {"fp16": np.float16, "fp8_e4m3": ml_dtypes.float8_e4m3fn, "fp8_e5m2": ml_dtypes.float8_e5m2}
+INT_ACTS = ("int4", "int8", "int16")  # activation formats the unit takes (values: sim.pe.checks)
+FP_ACTS = ("fp16", "fp8_e4m3", "fp8_e5m2")
+ACTS = INT_ACTS + FP_ACTS
 INT_ACCS = ("int32",)
 FP_ACCS = ("fp16", "fp32")
 OPTIONS = {"table_quant": "INT8 tables with one FP16 scale per table (FP activations only; lossy)"}
@@ -255,34 +256,13 @@ def supported_weight_formats() -> list[str]:
     return out
 
 
-def _check_acts_values(a: np.ndarray, acts: str) -> np.ndarray:
-    a = np.asarray(a)
-    af = a.astype(np.float64)
-    if not np.isfinite(af).all():
-        raise InputError("--acts", "activations contain NaN or inf", "finite values")
-    if acts in INT_ACTS:
-        lo, hi = -(1 << (INT_ACTS[acts] - 1)), (1 << (INT_ACTS[acts] - 1)) - 1
-        if not np.array_equal(af, np.rint(af)) or af.min() < lo or af.max() > hi:
-            raise InputError("--acts", f"activations are not all {acts} values", f"integers in [{lo}, {hi}]")
-    elif not np.array_equal(af.astype(FP_ACTS[acts]).astype(np.float64), af):
-        raise InputError("--acts", f"activations are not all representable in {acts}", f"{acts} values")
-    return af
-
-
 def _acc_name(problem: GemmProblem, config: PEConfig) -> str:
     return config.acc or ("int32" if problem.acts in INT_ACTS else "fp16")
 
 
-def _group_size(problem: GemmProblem) -> int:
-    g = problem.group_size
-    if g is None:
-        g = formats.get(problem.weights).default_group_size
-    return problem.k if g is None else int(g)
-
-
 def _shape_counts(problem: GemmProblem, tile: tuple[int, int, int]) -> dict[str, int]:
     mu, nu, ku = tile
-    g = _group_size(problem)
+    g = checks.group_size(problem)
     n_groups = problem.k // g
     kpg = -(-g // ku)
     return {"mb": -(-problem.m // mu), "nb": -(-problem.n // nu), "kg": n_groups * kpg, "groups": n_groups,
@@ -304,31 +284,13 @@ class LutTensorCoreModel(PEModel):
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
-        for field, v in (("--m", problem.m), ("--n", problem.n), ("--k", problem.k)):
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise InputError(field, f"must be a positive integer, got {v!r}", "integers >= 1")
-        allowed_w = supported_weight_formats()
-        if problem.weights not in allowed_w:
-            raise InputError("--weights", f"{self.name} cannot take {problem.weights!r} weights "
-                             "(needs an integer-affine format)", ", ".join(allowed_w))
+        accs = INT_ACCS if problem.acts in INT_ACTS else FP_ACCS
+        checks.check_problem(problem, config, self.name, weights=supported_weight_formats(), acts=ACTS, accs=accs,
+                             acc=_acc_name(problem, config), array=False, dataflows=("os",))
         _affine_integers(formats.get(problem.weights))
-        allowed_a = list(INT_ACTS) + list(FP_ACTS)
-        if problem.acts not in allowed_a:
-            raise InputError("--acts", f"{self.name} cannot take {problem.acts!r} activations", ", ".join(allowed_a))
-        g = _group_size(problem)
-        if g < 1 or problem.k % g:
-            raise InputError("--group-size", f"{g} does not divide K={problem.k}", "positive divisors of K")
-        tile = config.tile
-        if (len(tile) != 3 or any(not isinstance(t, (int, np.integer)) or t < 1 for t in tile)
-                or tile[2] not in TABLE_K):
-            raise InputError("--tile", f"bad tile {tile!r}", f"MxNxK with M, N >= 1 and K in {TABLE_K}")
+        checks.check_tile(config, TABLE_K)
         if config.array is not None:
             raise InputError("--array", f"{self.name} is a single M×N×K unit", "use --tile MxNxK")
-        if config.dataflow != "os":
-            raise InputError("--dataflow", f"{self.name} keeps partial sums in the unit", "os")
-        accs = INT_ACCS if problem.acts in INT_ACTS else FP_ACCS
-        if _acc_name(problem, config) not in accs:
-            raise InputError("--acc", f"{config.acc!r} with {problem.acts} activations", ", ".join(accs))
         unknown = set(config.options) - set(OPTIONS)
         if unknown:
             raise InputError("--option", f"unknown option(s) {sorted(unknown)}", ", ".join(OPTIONS))
@@ -339,11 +301,10 @@ class LutTensorCoreModel(PEModel):
             qw=None) -> GemmResult:
         config = self.resolve(config)
         self.check(problem, config)
+        checks.check_mode(mode, self.modes, self.name)
         if mode == "tile":
             return self._tile(problem, config)
-        if mode == "per-cycle":
-            return self._per_cycle(problem, config, a, qw)
-        raise InputError("--mode", f"{self.name} has no mode {mode!r}", ", ".join(self.modes))
+        return self._per_cycle(problem, config, a, qw)
 
     # -- tile mode: closed form ------------------------------------------------------------------
     def _tile(self, problem: GemmProblem, config: PEConfig) -> GemmResult:
@@ -370,7 +331,7 @@ class LutTensorCoreModel(PEModel):
         return problem.m * problem.n * problem.k * b / (mu * nu * ku * cycles)
 
     def _extra(self, problem, config, precompute_cycles) -> dict:
-        return {"tile": list(config.tile), "acc": _acc_name(problem, config), "group_size": _group_size(problem),
+        return {"tile": list(config.tile), "acc": _acc_name(problem, config), "group_size": checks.group_size(problem),
                 "precompute_cycles": int(precompute_cycles),
                 "table_quant": bool(config.options.get("table_quant"))}
 
@@ -389,21 +350,11 @@ class LutTensorCoreModel(PEModel):
         return GemmResult(cycles, self._utilization(problem, config, cycles), events, "per-cycle", out, extra)
 
     def _operands(self, problem: GemmProblem, a, qw) -> np.ndarray:
-        if a is None or qw is None:
-            raise InputError("--mode", "per-cycle needs activations and weights", "tile (no data)")
-        a = np.asarray(a)
-        if a.shape != (problem.m, problem.k):
-            raise InputError("activations", f"shape {a.shape} is not (M, K) = {(problem.m, problem.k)}")
-        same_format = formats.get(qw.fmt).name == formats.get(problem.weights).name
-        if not same_format or qw.codes.shape != (problem.n, problem.k) or qw.axis != 1:
-            raise InputError("weights", f"need a {problem.weights} tensor of shape (N, K) = "
-                             f"{(problem.n, problem.k)} grouped along K")
-        if qw.group_size != _group_size(problem):
-            raise InputError("--group-size", f"weights have group {qw.group_size}, problem {_group_size(problem)}")
+        checks.check_operands(problem, a, qw, checks.group_size(problem))
         if qw.tags is not None:
             raise InputError("--weights", "per-group type tags are not supported",
                              ", ".join(supported_weight_formats()))
-        return _check_acts_values(a, problem.acts)
+        return checks.check_act_values(a, problem.acts)
 
     # -- the exact output the hardware must produce -------------------------------------------------
     def expected(self, problem: GemmProblem, config: PEConfig, a: np.ndarray, qw) -> np.ndarray:
@@ -526,9 +477,8 @@ def tile_io(a: np.ndarray, codes: np.ndarray, code_bits: int, psum_in: np.ndarra
         raise InputError("tile", f"a {a.shape} and codes {codes.shape} must share K in {TABLE_K}")
     if not 1 <= code_bits <= MAX_WEIGHT_BITS or codes.min() < 0 or codes.max() >= (1 << code_bits):
         raise InputError("code_bits", f"codes must be unsigned {code_bits}-bit", f"1..{MAX_WEIGHT_BITS} bits")
-    if acts not in INT_ACTS and acts not in FP_ACTS:
-        raise InputError("--acts", f"unknown activation format {acts!r}", ", ".join([*INT_ACTS, *FP_ACTS]))
-    af = _check_acts_values(a, acts)
+    checks.require_choice("--acts", acts, ACTS, "the LUT tile")
+    af = checks.check_act_values(a, acts)
     acc = acc or ("int32" if acts in INT_ACTS else "fp16")
     exact = acts in INT_ACTS
     if acc not in (INT_ACCS if exact else FP_ACCS):

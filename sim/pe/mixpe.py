@@ -40,15 +40,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..errors import InputError
 from ..formats import get as get_format
 from ..reference import round_to, sequential_sum
-from ._operands import check_operands, check_shape_and_array, effective_group, folds
+from . import checks
 from .base import GemmProblem, GemmResult, PEConfig, PEModel
+from .systolic_array import output_folds
 
 NIBBLE = 4                 # shifted-adder inputs per cycle [I: MixPE is built for W4, references §4]
 ARRAYS = {"int8": (64, 64), "fp16": (32, 32)}    # W4A8 / W4A16 arrays (references §4)
-ACT_DTYPES = {"int8": np.int8, "fp16": np.float16}
 ACT_BITS = {"int8": 8, "fp16": 16}
 WEIGHTS = tuple(f"int{b}" for b in (2, 3, 4, 8)) + tuple(f"int{b}_asym" for b in (2, 3, 4, 8))
 ACCS = {"fp32": np.float32, "fp64": np.float64}
@@ -141,27 +140,18 @@ class MixPE(PEModel):
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve_for(problem, config)
-        if problem.acts not in ARRAYS:
-            raise InputError("--acts", f"MixPE takes INT8 (W4A8) or FP16 (W4A16) activations, not {problem.acts!r}",
-                             ", ".join(ARRAYS))
-        if problem.weights not in WEIGHTS:
-            raise InputError("--weights", f"MixPE does not take {problem.weights!r}", ", ".join(WEIGHTS))
-        if config.acc not in ACCS:
-            raise InputError("--acc", f"MixPE accumulates its output in fp32 or fp64, not {config.acc!r}",
-                             ", ".join(ACCS))
-        if config.dataflow != "os":
-            raise InputError("--dataflow", f"MixPE is output stationary, not {config.dataflow!r}", "os")
-        check_shape_and_array(problem, config)
+        checks.check_problem(problem, config, "MixPE", weights=WEIGHTS, acts=ARRAYS, accs=ACCS, dataflows=("os",),
+                             fallback_to_per_channel=True)
 
     def _timing(self, problem: GemmProblem, config: PEConfig) -> tuple[int, dict, dict]:
         rows, cols = config.array
         m, n, k = problem.m, problem.n, problem.k
         c = _cycles_per_weight(problem.weights)
-        g = effective_group(problem)
+        g = checks.group_size(problem, fallback_to_per_channel=True)
         n_groups = k // g
         fmt = get_format(problem.weights)
         fold = k * c + rows + cols - 1
-        nf = folds(m, n, rows, cols, rows_over_n=False)
+        nf = output_folds(m, n, rows, cols, rows_over_n=False)
         ev = {
             "shift_adds": m * n * k * c,
             "adds": m * n * k * (c + 1),
@@ -178,19 +168,15 @@ class MixPE(PEModel):
     def run(self, problem, config, mode, a=None, qw=None) -> GemmResult:
         config = self.resolve_for(problem, config)
         self.check(problem, config)
-        if mode not in self.modes:
-            raise InputError("--mode", f"MixPE has no {mode!r} mode", ", ".join(self.modes))
+        checks.check_mode(mode, self.modes, "MixPE")
         cycles, ev, extra = self._timing(problem, config)
         rows, cols = config.array
         util = problem.m * problem.n * problem.k * extra["cycles_per_weight"] / (rows * cols * cycles)
         if mode == "tile":
             return GemmResult(cycles, util, ev, mode, None, extra)
-        a = check_operands(problem, a, qw, ACT_DTYPES[problem.acts])
-        if qw.group_size != extra["group_size"]:
-            raise InputError("--group-size", f"weights use groups of {qw.group_size}, "
-                             f"the problem says {extra['group_size']}")
-        if qw.tensor_scale != 1.0:
-            raise InputError("--weights", "MixPE has no per-tensor scale")
+        checks.check_operands(problem, a, qw, extra["group_size"])
+        a = checks.check_act_values(a, problem.acts)
+        checks.check_no_tensor_scale(qw, "MixPE")
         fmt = get_format(qw.fmt)
         out, cyc, evs = _mixpe_array(
             a, qw.codes.astype(np.int64), np.asarray(qw.zeros, dtype=np.float64),

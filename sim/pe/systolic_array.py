@@ -167,6 +167,14 @@ def scalesim_cycles(dataflow: str, m: int, n: int, k: int, rows: int, cols: int)
     return folds * per_fold - 1
 
 
+def output_folds(m: int, n: int, rows: int, cols: int, rows_over_n: bool) -> int:
+    """Folds of an output-stationary array holding ``rows × cols`` outputs at a time: rows over M
+    and columns over N, or rows over N and columns over M with ``rows_over_n``."""
+    if rows_over_n:
+        return _ceil(n, rows) * _ceil(m, cols)
+    return _ceil(m, rows) * _ceil(n, cols)
+
+
 def utilization(m: int, n: int, k: int, rows: int, cols: int, cycles: int) -> float:
     """Useful MACs / (MAC slots × cycles)."""
     return m * n * k / (rows * cols * cycles)
