@@ -2,17 +2,19 @@
 
 API::
 
-    from compiler import for_arch
-    c = for_arch(arch)                      # one compiler (and its caches) per arch spec
-    plan = fusion_plan(trace.ops, arch, recipe)  # norm → GEMM table-precompute fusion (LUT archs)
-    res = c.lower(op, recipe, i in plan)    # a Lowered: program, unit, engine stats, energy, tile, search log
-    c.hits, c.misses                        # cache counters
+    from compiler import for_arch, fusion_plan
+    c = for_arch(arch)                            # one compiler (and its caches) per arch spec
+    plan = fusion_plan(trace.ops, arch, recipe)   # norm → GEMM table-precompute fusion (LUT archs)
+    res = c.lower(op, recipe, i in plan)          # a Lowered: program, unit, stats, energy, tile, search log
+    c.hits, c.misses                              # cache counters
 
 Placement: linear layers and lm_head on the PE array (:mod:`compiler.gemm`, tile chosen by
 :mod:`compiler.search`); attention QK/SV and element-wise ops on the vector unit
 (:mod:`compiler.vector`). An lm_head whose unquantized float weights the PE cannot take (every published
 recipe keeps lm_head in FP16) runs as FP16 multiply-accumulates on the vector unit; any other format the
-PE rejects is an error naming the op and the PE's allowed formats.
+PE rejects is an error naming the op and the PE's allowed formats (the PE model's ``check``). On a LUT
+arch the table precompute is fused into the preceding norm when the tables fit ``tbuf``
+(:func:`fusion_plan`), else it streams per tile inside the GEMM.
 
 Cache: programs and their engine results are cached by (op spec, arch): an op spec holds the shapes and
 formats that decide the program, so identical layers (q/k/v/o of one shape, or any two ops with equal
@@ -92,7 +94,7 @@ class Compiler:
                 raise InputError(f"{op.name} on {self.arch.name}: {exc.field}", exc.problem, exc.allowed) from None
             return "array", spec, "tables built by the preceding norm (resident in tbuf)" if fused else ""
         if op.kind in ATTENTION_KINDS:
-            return "vector", attention_spec(op), ""
+            return "vector", attention_spec(op, recipe.kv_cache), ""
         return "vector", vector_spec(op, tables=fused), "builds the lookup tables of the next GEMMs" if fused else ""
 
     def lower(self, op, recipe, fused: bool = False) -> Lowered:
@@ -120,7 +122,7 @@ def fusion_plan(ops, arch: Arch, recipe) -> set[int]:
     builds their lookup tables itself — once per row, over the whole K — when those tables fit half of
     ``tbuf``; the GEMMs then load no activations and run no precompute (LUT Tensor Core fuses the table
     precompute into the preceding operator, references §1)."""
-    if arch.table_unit is None or arch.pe.opcode != "LMMA":
+    if not gemm.uses_tables(arch):
         return set()
     tbuf = gemm.buffer_of(arch, "tbuf").capacity
     plan: set[int] = set()
@@ -143,7 +145,7 @@ def fusion_plan(ops, arch: Arch, recipe) -> set[int]:
     return plan
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=4)  # a few archs: a compiler holds its programs (a prefill: ~300k instructions)
 def _compiler(key: str) -> Compiler:
     return Compiler(from_dict(json.loads(key)))
 

@@ -25,7 +25,7 @@ def _access(items: tuple) -> tuple:
 def instr(opcode: str, /, deps=(), alloc=(), free=(), rd=(), wr=(), **args) -> Instr:
     """An instruction; ``rd``/``wr`` entries are (buf, bytes) pairs (stride 1)."""
     return Instr(opcode, _args(opcode, tuple(args.items())), tuple(deps), tuple(alloc), tuple(free),
-                 _access(tuple(rd)), _access(tuple(wr)))
+                 _access(tuple(rd)) if rd else (), _access(tuple(wr)) if wr else ())
 
 
 def add(p: Program, opcode: str, /, **kw) -> int:

@@ -11,26 +11,31 @@ Schedule (output stationary; loop order m-tile → n-tile → k-tile):
   precompute; then one array instruction per array (the Mt×Nt tile split into an am×an grid of sub-tiles),
   each chained to the same sub-tile's previous k-step (partial sums in ``obuf``);
 * per output tile: the per-group dequantization epilogue on the vector unit (``DEQUANT`` with
-  groups = ⌈K/group⌉, one rescale per group partial sum), a ``VEC quantize`` when the output is stored
-  in a quantized format, then ``STORE``.
+  groups = ⌈K/group⌉, one rescale per group partial sum), the bias add (``VEC residual``; the bias is
+  loaded once and stays in ``wbuf``), a ``VEC quantize`` when the output is stored in a quantized format,
+  then ``STORE``.
 * double buffering: every tile is at most half its buffer, so the DMA fetches step s+1 while the arrays
   run step s; the store of output tile j is issued just before the first load of tile j+2 (the DMA
   issues in program order, so an earlier store would hold the next loads behind the epilogue).
 
-DRAM traffic: A·⌈N/Nt⌉ + W·⌈M/Mt⌉ + output; the tile search (:mod:`compiler.search`) trades it
-against buffer capacity, instruction count and PE tile efficiency.
+Loop order: the default reloads the Mt×Kt activation tile at every step; ``a_stationary`` keeps the
+m-block's activations (Mt × K, at most half of ``abuf``) for all its n-tiles, loaded once (the next
+block's prefetched during the first n-tile), which pays when M is small (batched decode).
+
+DRAM traffic: A·⌈N/Nt⌉ (A once when stationary) + W·⌈M/Mt⌉ + output; the tile search
+(:mod:`compiler.search`) trades it against buffer capacity, instruction count and PE tile efficiency.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 from sim import pe as pe_registry
 from sim.arch import Arch
 from sim.errors import InputError
-from sim.isa import Program
+from sim.isa import Instr, Program
 
 from .build import add, instr
 from .specs import GemmSpec
@@ -41,17 +46,21 @@ ACC_BYTES = {"int32": 4, "fp32": 4, "fp16": 2}
 # FP16 by default, INT in INT32 (LUT_CONTRACT "Datapath widths", references §1); others INT32/FP32.
 DEFAULT_FP_ACC = {"lut-tc": "fp16"}
 INT_ACTS = ("int4", "int8", "int16")
+BIAS_BYTES = 2  # fp16 bias per output feature (workloads.trace: biases are fp16)
 
 
 @dataclass(frozen=True)
 class Tile:
-    """Tile sizes (elements) and the am×an split of an output tile over the arrays."""
+    """Tile sizes (elements), the am×an split of an output tile over the arrays, and the loop order:
+    ``a_stationary`` keeps an m-block's activations (Mt × K) in ``abuf`` across its n-tiles (loaded once)
+    instead of reloading the Mt×Kt tile at every step."""
 
     mt: int
     nt: int
     kt: int
     am: int = 1
     an: int = 1
+    a_stationary: bool = False
 
 
 def buffer_of(arch: Arch, name: str):
@@ -131,10 +140,15 @@ def tile_bytes(spec: GemmSpec, arch: Arch, t: Tile) -> dict[str, int]:
     """Bytes each buffer needs for one step of tile ``t`` (without double buffering)."""
     out = {"wbuf": math.ceil(t.nt * t.kt * spec.w_bytes), "obuf": t.mt * t.nt * acc_bytes(spec, arch)}
     if not spec.tables_resident:
-        out["abuf"] = math.ceil(t.mt * t.kt * spec.a_bytes)
-        if arch.table_unit is not None:
+        out["abuf"] = math.ceil(t.mt * (spec.k if t.a_stationary else t.kt) * spec.a_bytes)
+        if uses_tables(arch):
             out["tbuf"] = table_window(arch, t.mt)
     return out
+
+
+def uses_tables(arch: Arch) -> bool:
+    """A LUT array fed by a table-precompute unit."""
+    return arch.table_unit is not None and arch.pe.opcode == "LMMA"
 
 
 def table_window(arch: Arch, rows: int) -> int:
@@ -150,14 +164,16 @@ def table_bytes(arch: Arch, rows: int, k: int) -> int:
 
 
 def fits(spec: GemmSpec, arch: Arch, t: Tile) -> bool:
-    """Every step's tiles fit half their buffer (double buffering)."""
-    return all(v <= buffer_of(arch, b).capacity // 2 for b, v in tile_bytes(spec, arch, t).items())
+    """Every step's tiles fit half their buffer (double buffering), beside the bias that stays in wbuf."""
+    resident = {"wbuf": spec.bias_bytes}
+    return all(v <= (buffer_of(arch, b).capacity - resident.get(b, 0)) // 2
+               for b, v in tile_bytes(spec, arch, t).items())
 
 
 def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) -> Program:
     """The program of one GEMM with tile ``t`` (appended to ``program`` if given)."""
     p = program if program is not None else Program(arch=arch.name)
-    lut = arch.table_unit is not None
+    lut = uses_tables(arch)
     opcode = arch.pe.opcode
     acc = acc_bytes(spec, arch)
     a_row, w_row = spec.k * spec.a_bytes, spec.k * spec.w_bytes
@@ -167,19 +183,35 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) ->
         b = add(p, "LOAD", buf="wbuf", addr=w_base + math.ceil(spec.n * w_row), bytes=spec.bias_bytes,
                   alloc=[("wbuf", spec.bias_bytes)])
     resident = spec.tables_resident
+    stationary = t.a_stationary and not resident
     mma_cache: dict = {}  # array instructions by (m, n, k, accumulate): all but their deps repeat
     stores: list = []  # output stores not yet issued; each waits one output tile (see the module docstring)
-    for m0, mt in _tiles(spec.m, t.mt):
-        for n0, nt in _tiles(spec.n, t.nt):
+    m_tiles, k_tiles = _tiles(spec.m, t.mt), _tiles(spec.k, t.kt)
+
+    def load_a_block(m0: int, mt: int) -> list[tuple[int, int]]:
+        """LOADs of an m-block's activations, one per k-tile: (instruction, bytes)."""
+        out = []
+        for k0, kt in k_tiles:
+            a_b = math.ceil(mt * kt * spec.a_bytes)
+            out.append((add(p, "LOAD", buf="abuf", addr=a_base + math.floor(m0 * a_row + k0 * spec.a_bytes),
+                            bytes=a_b, rows=min(mt, a_b), stride=math.ceil(a_row), alloc=[("abuf", a_b)]), a_b))
+        return out
+
+    a_next = load_a_block(*m_tiles[0]) if stationary else None
+    for mi, (m0, mt) in enumerate(m_tiles):
+        a_block, a_next, block_ends = a_next, None, []
+        for ni, (n0, nt) in enumerate(_tiles(spec.n, t.nt)):
             if len(stores) == 2:
                 p.instrs.append(stores.pop(0))
             subs = [(sm, sn) for _, sm in _split(mt, t.am) for _, sn in _split(nt, t.an)]
             chain = [None] * len(subs)
             o_bytes = mt * nt * acc
-            for ki, (k0, kt) in enumerate(_tiles(spec.k, t.kt)):
+            for ki, (k0, kt) in enumerate(k_tiles):
                 a_b, w_b = math.ceil(mt * kt * spec.a_bytes), math.ceil(nt * kt * spec.w_bytes)
                 first = [("obuf", o_bytes)] if ki == 0 else []
-                if not resident:
+                if stationary:
+                    la = a_block[ki][0]
+                elif not resident:
                     la = add(p, "LOAD", buf="abuf", addr=a_base + math.floor(m0 * a_row + k0 * spec.a_bytes),
                              bytes=a_b, rows=min(mt, a_b), stride=math.ceil(a_row), alloc=[("abuf", a_b)] + first)
                     first = []
@@ -188,8 +220,9 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) ->
                 src = lw if resident else la
                 if lut and not resident:
                     tw = table_window(arch, mt)
-                    src = add(p, "PRECOMPUTE", m=mt, k=kt, acts=spec.acts, deps=[la], free=[("abuf", a_b)],
-                              alloc=[("tbuf", tw)], rd=[("abuf", a_b)], wr=[("tbuf", table_bytes(arch, mt, kt))])
+                    src = add(p, "PRECOMPUTE", m=mt, k=kt, acts=spec.acts, deps=[la],
+                              free=[] if stationary else [("abuf", a_b)], alloc=[("tbuf", tw)], rd=[("abuf", a_b)],
+                              wr=[("tbuf", table_bytes(arch, mt, kt))])
                 mmas = []
                 for j, (sm, sn) in enumerate(subs):
                     key = (sm, sn, kt, ki > 0)
@@ -200,22 +233,33 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) ->
                         mma_cache[key] = instr(opcode, m=sm, n=sn, k=kt, weights=spec.weights, acts=spec.acts,
                                                group=spec.group or 0, wr=[("obuf", sm * sn * acc)],
                                                rd=rd + ([("obuf", sm * sn * acc)] if ki else []))
-                    deps = (src, lw) if chain[j] is None else (src, lw, chain[j])
-                    p.instrs.append(replace(mma_cache[key], deps=deps))
+                    deps = (lw,) if resident else (src, lw)
+                    if chain[j] is not None:
+                        deps += (chain[j],)
+                    t_ = mma_cache[key]
+                    p.instrs.append(Instr(t_.op, t_.args, deps, t_.alloc, t_.free, t_.rd, t_.wr))
                     chain[j] = len(p.instrs) - 1
                     mmas.append(chain[j])
-                free = [("wbuf", w_b)] + ([] if resident else [("tbuf", tw)] if lut else [("abuf", a_b)])
+                free = [("wbuf", w_b)] + ([] if resident else [("tbuf", tw)] if lut else
+                                          [] if stationary else [("abuf", a_b)])
                 add(p, "SYNC", deps=mmas, free=free)
+            if stationary and ni == 0 and mi + 1 < len(m_tiles):  # prefetch the next m-block's activations
+                a_next = load_a_block(*m_tiles[mi + 1])
             last = list(chain)
             if spec.groups:
                 last = [add(p, "DEQUANT", m=mt, n=nt, groups=spec.groups, deps=last,
                             rd=[("obuf", o_bytes)], wr=[("obuf", o_bytes)])]
+            if spec.bias_bytes:  # bias add: an element-wise add (the vector unit's "residual" kind)
+                last = [add(p, "VEC", op="residual", elems=mt * nt, deps=last, rd=[("wbuf", nt * BIAS_BYTES)])]
             if spec.quantize_out:
                 last = [add(p, "VEC", op="quantize", elems=mt * nt, deps=last)]
             out_b = max(1, math.ceil(mt * nt * spec.out_bytes))
             stores.append(instr("STORE", buf="obuf", addr=o_base + math.floor((m0 * spec.n + n0) * spec.out_bytes),
                                 bytes=out_b, rows=min(mt, out_b), stride=math.ceil(spec.n * spec.out_bytes),
                                 deps=last, free=[("obuf", o_bytes)]))
+            block_ends.extend(last)
+        if stationary:  # the m-block's activations are released once all its n-tiles are done
+            add(p, "SYNC", deps=block_ends, free=[("abuf", b) for _, b in a_block])
     p.instrs.extend(stores)
     if spec.bias_bytes:
         add(p, "SYNC", deps=[len(p.instrs) - 1, b], free=[("wbuf", spec.bias_bytes)])
@@ -231,12 +275,17 @@ def steps(spec: GemmSpec, t: Tile) -> int:
 
 
 def traffic(spec: GemmSpec, t: Tile) -> float:
-    """DRAM bytes of tile ``t``: A re-read per n-tile, W per m-tile, outputs once."""
+    """DRAM bytes of tile ``t``: A re-read per n-tile (once when stationary), W per m-tile, outputs once."""
     a = 0 if spec.tables_resident else spec.m * spec.k * spec.a_bytes
     w = spec.n * spec.k * spec.w_bytes
-    return a * -(-spec.n // t.nt) + w * -(-spec.m // t.mt) + spec.m * spec.n * spec.out_bytes + spec.bias_bytes
+    a_reads = 1 if t.a_stationary else -(-spec.n // t.nt)
+    return a * a_reads + w * -(-spec.m // t.mt) + spec.m * spec.n * spec.out_bytes + spec.bias_bytes
 
 
 def instructions(spec: GemmSpec, arch: Arch, t: Tile) -> int:
-    per_step = (2 if spec.tables_resident else 3 + (arch.table_unit is not None)) + t.am * t.an
-    return steps(spec, t) * per_step + -(-spec.m // t.mt) * -(-spec.n // t.nt) * 3
+    """Instructions of the program of tile ``t`` (about: edge effects aside)."""
+    a_per_step = not (spec.tables_resident or t.a_stationary)
+    per_step = 2 + a_per_step + (uses_tables(arch) and not spec.tables_resident) + t.am * t.an
+    m_tiles, k_tiles = -(-spec.m // t.mt), -(-spec.k // t.kt)
+    a_blocks = m_tiles * (k_tiles + 1) if t.a_stationary else 0
+    return steps(spec, t) * per_step + m_tiles * -(-spec.n // t.nt) * 3 + a_blocks

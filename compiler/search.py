@@ -54,6 +54,9 @@ def _pieces(n: int, t: int) -> list[tuple[int, int]]:
 
 
 def estimate(spec: GemmSpec, arch: Arch, t: Tile) -> Estimate:
+    """Cycles of the busiest unit (arrays: PE tile-model cycles of the slowest sub-tile per step; DMA: traffic
+    over bandwidth; table unit; vector dequant epilogue) plus the pipeline fill (first loads, DRAM latency,
+    first array step)."""
     compute = table = vector = 0.0
     tu, vec = arch.table_unit, arch.vector
     first = None
@@ -63,14 +66,14 @@ def estimate(spec: GemmSpec, arch: Arch, t: Tile) -> Estimate:
                 c = gemm.pe_cycles(spec, arch, -(-mt // t.am), -(-nt // t.an), kt)
                 compute += c * cm * cn * ck
                 first = c if first is None else first
-                if tu is not None and not spec.tables_resident:
+                if gemm.uses_tables(arch) and not spec.tables_resident:
                     table += math.ceil(mt * math.ceil(kt / tu.group) / tu.tables_per_cycle) * cm * cn * ck
             if spec.groups:
                 vector += math.ceil(mt * nt * spec.groups / (vec.lanes * vec.ops_per_cycle["dequant"])) * cm * cn
     traffic = gemm.traffic(spec, t)
     dma = traffic * 8 / arch.dram.bandwidth
-    step_load = (t.mt * t.kt * spec.a_bytes * (not spec.tables_resident) + t.nt * t.kt * spec.w_bytes) * 8 \
-        / arch.dram.bandwidth
+    a_first = 0 if spec.tables_resident else t.mt * (spec.k if t.a_stationary else t.kt) * spec.a_bytes
+    step_load = (a_first + t.nt * t.kt * spec.w_bytes) * 8 / arch.dram.bandwidth
     fill = step_load + arch.dram.latency + first
     return Estimate(t, max(compute, dma, table, vector) + fill, gemm.instructions(spec, arch, t), traffic)
 
@@ -87,11 +90,13 @@ def candidates(spec: GemmSpec, arch: Arch) -> list[Estimate]:
             for kt in _sizes(spec.k, max(gk, 16) if gk < spec.k else spec.k):
                 if spec.group and spec.k % spec.group == 0 and kt % spec.group:
                     continue
-                base = Tile(mt, nt, kt)
-                if not gemm.fits(spec, arch, base):
-                    continue
-                am, an = gemm.best_split(spec, arch, mt, nt, kt)
-                out.append(estimate(spec, arch, Tile(mt, nt, kt, am, an)))
+                orders = [False] + ([True] if nt < spec.n and not spec.tables_resident else [])
+                split = None
+                for stationary in orders:
+                    if not gemm.fits(spec, arch, Tile(mt, nt, kt, a_stationary=stationary)):
+                        continue
+                    split = split or gemm.best_split(spec, arch, mt, nt, kt)
+                    out.append(estimate(spec, arch, Tile(mt, nt, kt, *split, a_stationary=stationary)))
     if not out:
         raise InputError("arch.buffers", f"no tile of the {spec.m}x{spec.n}x{spec.k} GEMM fits half of abuf/wbuf/"
                          "obuf (double buffering); enlarge the buffers")
@@ -124,6 +129,7 @@ def search(spec: GemmSpec, arch: Arch) -> Found:
         stats = engine.run(program, arch)
         spent += len(program)
         log.append({"tile": [e.tile.mt, e.tile.nt, e.tile.kt], "split": [e.tile.am, e.tile.an],
+                    "a_stationary": e.tile.a_stationary,
                     "estimate": e.cycles, "simulated": stats.cycles, "instructions": len(program)})
         if best is None or stats.cycles < best.stats.cycles:
             best = Found(e.tile, program, stats, log)

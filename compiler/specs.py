@@ -88,10 +88,14 @@ def vector_spec(op, tables: bool = False) -> VectorSpec:
                       tables=(op.M, op.N, op.out_fmt) if tables else (0, 0, ""))
 
 
-def attention_spec(op) -> VectorSpec:
-    """Attention QK / SV on the vector unit: ``count`` instances of an (M, N, K) FP16 dot-product GEMM."""
+def attention_spec(op, kv_format) -> VectorSpec:
+    """Attention QK / SV on the vector unit: ``count`` instances of an (M, N, K) FP16 dot-product GEMM. A
+    quantized KV cache (``kv_format``, the recipe's) is dequantized first: one multiply-add per cached
+    element read."""
     ops = []
     if op.out_fmt not in FLOAT_WEIGHTS:
         ops.append(("quantize", op.M * op.N * op.count))
+    kv_dequant = 0 if kv_format.format in FLOAT_WEIGHTS else round(op.bytes_kv_read * 8 / kv_format.bits)
     return VectorSpec(ops=tuple(ops), in_bytes=math.ceil(op.bytes_act_in + op.bytes_kv_read),
-                      out_bytes=math.ceil(op.bytes_act_out + op.bytes_kv_write), macs=op.M * op.N * op.K * op.count)
+                      out_bytes=math.ceil(op.bytes_act_out + op.bytes_kv_write),
+                      macs=op.M * op.N * op.K * op.count + kv_dequant)

@@ -67,7 +67,9 @@ def _peak_macs_per_cycle(arch: Arch, weights: str, acts: str, group) -> float | 
     return m * n * k / gemm.pe_cycles(spec, arch, m, n, k) * arch.arrays
 
 
-def _row(op, low, arch: Arch, hit: bool, peak: float | None) -> dict:
+def _row(op, low, arch: Arch, hit: bool) -> dict:
+    """The stats row of one trace op (one occurrence). ``roofline_cycles`` (array ops): max of the op's MACs at
+    the PE's peak rate for its formats and its bytes at the DRAM bandwidth."""
     st = low.stats
     e = low.energy
     busy = {u: st.units[u]["busy"] / (arch.arrays if u == "array" else 1) for u in BOUND_OF_UNIT if u in st.units}
@@ -80,19 +82,21 @@ def _row(op, low, arch: Arch, hit: bool, peak: float | None) -> dict:
            "instructions": len(low.program), "cache": "hit" if hit else "miss",
            "M": op.M, "N": op.N, "K": op.K, "count": op.count, "w_fmt": op.w_fmt, "a_fmt": op.a_fmt}
     bw_cycles = op.bytes * 8 / arch.dram.bandwidth
-    if low.unit == "array" and peak:
+    peak = low.unit == "array" and _peak_macs_per_cycle(arch, low.spec.weights, low.spec.acts, low.spec.group)
+    if peak:
         row["roofline_cycles"] = max(op.flops / 2 / peak, bw_cycles)
     if low.tile is not None:
-        row["tile"] = {"m": low.tile.mt, "n": low.tile.nt, "k": low.tile.kt, "arrays_grid": [low.tile.am, low.tile.an]}
+        row["tile"] = {"m": low.tile.mt, "n": low.tile.nt, "k": low.tile.kt, "arrays_grid": [low.tile.am, low.tile.an],
+                       "a_stationary": low.tile.a_stationary}
         row["search"] = low.search_log
     if low.note:
         row["note"] = low.note
     return row
 
 
-def simulate(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | None = None, batch: int = 1,
-             lm_head_all_tokens: bool = False) -> dict:
-    """Compile and simulate one pass; the stats dict (see :mod:`reports.stats_schema`)."""
+def lower_trace(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | None = None, batch: int = 1,
+                lm_head_all_tokens: bool = False):
+    """Trace one pass and lower every op: ``(arch, recipe, trace, [(op, Lowered, cache_hit), ...])``."""
     import compiler
     from workloads.trace import build_trace
 
@@ -101,13 +105,23 @@ def simulate(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | 
     trace = build_trace(_model(model), recipe, phase, seq_len=seq_len, kv_len=kv_len, batch=batch,
                         lm_head_all_tokens=lm_head_all_tokens)
     comp = compiler.for_arch(a)
-    peak = _peak_macs_per_cycle(a, recipe.weights.format, recipe.activations.format, recipe.weights.group_size)
     plan = compiler.fusion_plan(trace.ops, a, recipe)
-    rows, energy_bd = [], {}
+    lowered = []
     for i, op in enumerate(trace.ops):
         before = comp.hits
         low = comp.lower(op, recipe, i in plan)
-        rows.append(_row(op, low, a, comp.hits > before, peak))
+        lowered.append((op, low, comp.hits > before))
+    return a, recipe, trace, lowered
+
+
+def simulate(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | None = None, batch: int = 1,
+             lm_head_all_tokens: bool = False) -> dict:
+    """Compile and simulate one pass; the stats dict (see :mod:`reports.stats_schema`)."""
+    a, recipe, trace, lowered = lower_trace(arch, model, quant, phase, seq_len, kv_len, batch, lm_head_all_tokens)
+    peak = _peak_macs_per_cycle(a, recipe.weights.format, recipe.activations.format, recipe.weights.group_size)
+    rows, energy_bd = [], {}
+    for op, low, hit in lowered:
+        rows.append(_row(op, low, a, hit))
         for c, v in low.energy.breakdown.items():
             energy_bd[c] = energy_bd.get(c, 0.0) + v * op.repeat
     constants = {k: v for k, v in low.energy.assumptions.items() if k != "seconds"}  # the same for every op

@@ -21,6 +21,28 @@ def add_arguments(p) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the stats as JSON (reports/stats_schema.py)")
     out.add_argument("--csv", action="store_true", help="print the per-op rows as CSV")
+    p.add_argument("--emit-asm", metavar="DIR", help="also write each op's compiled program (ISA text form) to "
+                   "DIR/NN_<op>.s")
+
+
+def emit_asm(args) -> None:
+    """Write the programs (served from the compiler's cache: the run above compiled them)."""
+    from pathlib import Path
+
+    from lutsim.api import lower_trace
+    from sim import isa
+
+    out = Path(args.emit_asm)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--emit-asm: cannot create {str(out)!r}: {exc.strerror}") from None
+    *_, lowered = lower_trace(args.arch, args.model, args.quant, args.phase, args.seq_len, args.kv_len, args.batch,
+                              args.lm_head_all_tokens)
+    for i, (op, low, _) in enumerate(lowered):
+        header = f"# {op.name}: {op.kind} M={op.M} N={op.N} K={op.K} x{op.count}, repeat {op.repeat}; " \
+                 f"{low.unit}, {low.stats.cycles} cycles\n"
+        (out / f"{i:02d}_{op.name}.s").write_text(header + isa.format(low.program))
 
 
 def run(args) -> int:
@@ -29,6 +51,8 @@ def run(args) -> int:
 
     stats = simulate(args.arch, args.model, args.quant, args.phase, seq_len=args.seq_len, kv_len=args.kv_len,
                      batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens)
+    if args.emit_asm:
+        emit_asm(args)
     if args.json:
         print_json(stats)
         return 0
@@ -54,5 +78,18 @@ def run(args) -> int:
     print("\n".join(lines))
     for note in sorted({r["note"] for r in stats["ops"] if r.get("note")}):
         print(f"note: {note}")
-    print(f"assumptions: {stats['assumptions']['layers']['source']}; {stats['assumptions']['op_overlap']}")
+    print_assumptions(stats["assumptions"])
     return 0
+
+
+def print_assumptions(a: dict) -> None:
+    """The assumptions block in short (``--json`` has all of it, with every constant's source)."""
+    eng = a["engine"]
+    dram = eng["dram"]
+    lines = [f"clock {a['clock_hz'] / 1e6:g} MHz, {eng['node_nm']} nm, PE {eng['pe']} x{eng['arrays']} "
+             f"({eng['pe_model_mode']} model), place-and-route factor {eng['pnr_factor']:g}",
+             f"DRAM {dram['bandwidth_bits_per_cycle']} bit/cycle, latency {dram['latency_cycles']} cycles, "
+             f"{dram['pj_per_bit']:g} pJ/bit ({dram['source']})",
+             "buffers " + ", ".join(f"{k} {v['bytes'] // 1024} KiB" for k, v in eng["buffers"].items()),
+             a["layers"]["source"], f"ops: {a['op_overlap']}", f"placement: {a['placement']}", f"peak: {a['peak']}"]
+    print("assumptions:\n" + "\n".join(f"  {line}" for line in lines))

@@ -120,3 +120,16 @@ def test_evaluate_applies_params_and_flattens_metrics(tiny_model):
 def test_evaluate_rejects_bad_params(params, tiny_model):
     with pytest.raises(ValueError):
         evaluate("lut-tc-28nm", params, {"model": tiny_model, "quant": "w4a16-g128", "phase": "decode"})
+
+
+def test_attention_on_the_vector_unit_counts_macs_and_kv_dequantization(tiny_model):
+    a = arch.load("lut-tc-28nm")
+    c = compiler.Compiler(a)
+    for quant, kv_bits in (("w4a16-g128", None), ("w4a8kv4", 4 + 20 / 128)):
+        recipe = get_recipe(quant)
+        trace = build_trace(get_model(tiny_model), recipe, "decode", kv_len=64)
+        qk = next(op for op in trace.ops if op.kind == "attn_qk")
+        low = c.lower(qk, recipe)
+        assert low.unit == "vector"
+        kv_elems = 0 if kv_bits is None else round(qk.bytes_kv_read * 8 / kv_bits)
+        assert low.stats.events["vector"]["elems:dequant"] == qk.M * qk.N * qk.K * qk.count + kv_elems

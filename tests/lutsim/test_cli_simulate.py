@@ -98,7 +98,8 @@ def test_table_output_names_totals(tiny, capsys):
     assert main(["simulate", "--arch", "lut-tc-28nm", "--model", tiny, "--quant", "w4a16-g128", "--phase",
                  "prefill", "--seq-len", "32"]) == 0
     out = capsys.readouterr().out
-    for word in ("latency", "tokens/s", "time to first token", "mJ/token", "mm2", "W", "q_proj"):
+    for word in ("latency", "tokens/s", "time to first token", "mJ/token", "mm2", "W", "q_proj", "assumptions:",
+                 "pJ/bit", "clock"):
         assert word in out
 
 
@@ -117,3 +118,29 @@ def test_bad_input_exit_2_one_line(argv, field, tiny, capsys):
     assert main(["simulate", *[x for kv in base.items() for x in kv]]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and field in err and "Traceback" not in err
+
+
+def test_emit_asm_programs_rerun_to_the_same_cycles(tiny, tmp_path, capsys):
+    out = tmp_path / "asm"
+    s = _json(capsys, ["simulate", "--arch", "lut-tc-28nm", "--model", tiny, "--quant", "w4a16-g128", "--phase",
+                       "decode", "--kv-len", "32", "--json", "--emit-asm", str(out)])
+    files = sorted(out.glob("*.s"))
+    assert [f.name.split("_", 1)[1][:-2] for f in files] == [r["name"] for r in s["ops"]]
+    q = next(f for f in files if f.name.endswith("_q_proj.s"))
+    assert main(["run", str(q), "--arch", "lut-tc-28nm", "--json"]) == 0
+    rerun = json.loads(capsys.readouterr().out)
+    row = next(r for r in s["ops"] if r["name"] == "q_proj")
+    assert rerun["cycles"] == row["cycles"] and rerun["instructions"] == row["instructions"]
+
+
+def test_same_json_bit_for_bit_across_processes_and_hash_seeds(tiny):
+    import os
+
+    outs = []
+    for seed in ("1", "2"):
+        r = subprocess.run([sys.executable, "-m", "lutsim", "simulate", "--arch", "lut-tc-28nm", "--model", tiny,
+                            "--quant", "w4a8kv4", "--phase", "prefill", "--seq-len", "64", "--batch", "2", "--json"],
+                           capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert r.returncode == 0, r.stderr
+        outs.append(r.stdout)
+    assert outs[0] == outs[1]
