@@ -130,3 +130,20 @@ def test_compat_bitmod_ours_cli_prints_both(capsys):
     assert main(["compat", "bitmod", "--model", "llama-2-7b", "--design", "ant", "--phase", "decode", "--ours"]) == 0
     text = capsys.readouterr().out
     assert "their tile model vs our model" in text and "bitmod-lossy_over_olive: theirs" in text
+
+
+def test_compat_bitmod_ours_on_a_model_without_their_decode_precisions(tmp_path, capsys):
+    """A config.json model: their ANT/OliVe decode precision is unpublished, so those columns are empty."""
+    from lutsim.cli import main
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"model_type": "llama", "_name_or_path": "tiny-llama", "hidden_size": 256,
+                               "intermediate_size": 768, "num_attention_heads": 4, "num_key_value_heads": 2,
+                               "num_hidden_layers": 2, "vocab_size": 1000}))
+    assert main(["compat", "bitmod", "--model", str(cfg), "--design", "fp16", "--phase", "decode", "--ours",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)["ours"]
+    rows = {(r["design"], r["phase"]): r for r in out["designs"]}
+    assert rows[("ant", "decode")]["their_cycles"] is None and rows[("ant", "decode")]["our_cycles"] > 0
+    assert rows[("fp16", "decode")]["their_cycles"] > 0
+    assert set(out["speedups"]) == {"bitmod-lossy_over_fp16"}
