@@ -1,8 +1,9 @@
 """``lutsim demo``: the built-in default job of the README's first command.
 
-A small mpGEMM (int4 weights in groups of 128 × int8 activations) on the LUT Tensor Core's default
-M2N64K4 unit, run cycle by cycle with real data and checked bit for bit against the reference
-mpGEMM; then the same GEMM's cycle count on every registered PE (tile mode) for comparison.
+1. End to end: Llama-2-7B, W4A16 (INT4, groups of 128), one decode token with a 1024-token KV cache,
+   compiled for and simulated on the ``lut-tc-28nm`` preset (``lutsim simulate`` with these defaults).
+2. A correctness check: a small mpGEMM run cycle by cycle with real data on the LUT Tensor Core's
+   M2N64K4 unit and compared bit for bit with the reference mpGEMM.
 """
 
 from __future__ import annotations
@@ -10,48 +11,47 @@ from __future__ import annotations
 import numpy as np
 
 NAME = "demo"
-HELP = "run the built-in default job (a checked LUT Tensor Core mpGEMM) and print its result"
+HELP = "run the built-in default job: Llama-2-7B W4A16 decode on lut-tc-28nm, plus a bit-exact LUT mpGEMM check"
 
-
-# The weight/activation formats each PE is built for (the demo's comparison row); others use int4 x int8.
-NATIVE_FORMATS = {"bitmod": ("bitmod_fp4", "fp16"), "olive": ("olive4", "int8"), "fp16-mac": ("int4", "fp16")}
+DEFAULT = {"arch": "lut-tc-28nm", "model": "llama-2-7b", "quant": "w4a16-g128", "phase": "decode", "kv_len": 1024}
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the mpGEMM check (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
-def run(args) -> int:
-    from lutsim.output import print_json, print_table
+def checked_lut_gemm(seed: int, m: int = 8, n: int = 256, k: int = 1024, g: int = 128) -> dict:
+    """int4 (groups of ``g``) x int8 mpGEMM on the default LUT unit, per cycle, vs sim.reference."""
     from sim import formats, pe
     from sim.pe.base import GemmProblem
 
-    rng = np.random.default_rng(args.seed)
-    m, n, k, g = 8, 256, 1024, 128
+    rng = np.random.default_rng(seed)
     lut = pe.get("lut-tc")
     problem = GemmProblem(m, n, k, "int4", "int8", g)
     cfg = lut.resolve(None)
     a = rng.integers(-128, 128, size=(m, k)).astype(np.float64)
     qw = formats.get("int4").quantize(rng.normal(size=(n, k)), group_size=g)
     res = lut.run(problem, cfg, "per-cycle", a, qw)
-    exact = bool(np.array_equal(res.out, lut.expected(problem, cfg, a, qw)))
-    rows = []
-    for name in pe.names():
-        model = pe.get(name)
-        weights, acts = NATIVE_FORMATS.get(name, ("int4", "int8"))
-        t = model.run(GemmProblem(m, n, k, weights, acts, g), model.resolve(None), "tile")
-        rows.append({"pe": name, "weights": weights, "acts": acts, "cycles": t.cycles,
-                     "utilization": round(t.utilization, 4)})
-    summary = {"gemm": {"m": m, "n": n, "k": k, "weights": "int4/g128", "acts": "int8"},
-               "lut_tc": {"tile": list(cfg.tile), "cycles": res.cycles, "utilization": res.utilization,
-                          "exact": exact, "events": res.events},
-               "all_pes_tile_mode": rows}
+    return {"m": m, "n": n, "k": k, "weights": f"int4/g{g}", "acts": "int8", "tile": list(cfg.tile),
+            "cycles": res.cycles, "utilization": res.utilization,
+            "exact": bool(np.array_equal(res.out, lut.expected(problem, cfg, a, qw)))}
+
+
+def run(args) -> int:
+    from lutsim.api import simulate
+    from lutsim.output import print_json
+
+    from .simulate import print_stats
+
+    stats = simulate(DEFAULT["arch"], DEFAULT["model"], DEFAULT["quant"], DEFAULT["phase"], kv_len=DEFAULT["kv_len"])
+    check = checked_lut_gemm(args.seed)
     if args.json:
-        print_json(summary)
+        print_json({"simulate": stats, "lut_gemm_check": check})
     else:
-        print(f"LUT Tensor Core M{cfg.tile[0]}N{cfg.tile[1]}K{cfg.tile[2]}, mpGEMM M={m} N={n} K={k}, int4 (g128) x "
-              f"int8: {res.cycles} cycles, utilization {res.utilization:.3f}, output "
-              f"{'bit-exact with' if exact else 'DIFFERS from'} the reference mpGEMM")
-        print_table("The same GEMM on every PE (tile mode, default arrays)", rows)
-    return 0 if exact else 1
+        print_stats(stats)
+        t = check["tile"]
+        print(f"check: LUT Tensor Core M{t[0]}N{t[1]}K{t[2]}, mpGEMM M={check['m']} N={check['n']} K={check['k']} "
+              f"{check['weights']} x {check['acts']}, per cycle: {check['cycles']} cycles, output "
+              f"{'bit-exact with' if check['exact'] else 'DIFFERS from'} the reference mpGEMM")
+    return 0 if check["exact"] else 1

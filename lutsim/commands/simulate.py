@@ -47,7 +47,7 @@ def emit_asm(args) -> None:
 
 def run(args) -> int:
     from lutsim.api import simulate
-    from lutsim.output import print_json, print_table
+    from lutsim.output import print_json
 
     stats = simulate(args.arch, args.model, args.quant, args.phase, seq_len=args.seq_len, kv_len=args.kv_len,
                      batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens)
@@ -63,6 +63,14 @@ def run(args) -> int:
         w.writeheader()
         w.writerows(stats["ops"])
         return 0
+    print_stats(stats)
+    return 0
+
+
+def print_stats(stats: dict) -> None:
+    """The per-op table, totals, notes and assumptions of a ``simulate`` result, for people."""
+    from lutsim.output import print_table
+
     rows = [{**{k: r[k] for k in ("name", "repeat", "unit", "cycles", "bound")},
              "util %": round(100 * r["utilization"], 1), "energy µJ": r["energy_pj"] * 1e-6,
              "cache": r["cache"]} for r in stats["ops"]]
@@ -79,7 +87,6 @@ def run(args) -> int:
     for note in sorted({r["note"] for r in stats["ops"] if r.get("note")}):
         print(f"note: {note}")
     print_assumptions(stats["assumptions"])
-    return 0
 
 
 def print_assumptions(a: dict) -> None:
