@@ -1,0 +1,92 @@
+"""``lutsim rtl``: generate Verilog for an RTL design and synthesize it with yosys.
+
+  lutsim rtl designs
+  lutsim rtl verilog --design lut-tc [--m 2 --n 64 --k 4 ...] [--param NAME=VALUE] --out DIR
+  lutsim rtl synth --design lut-tc --target {generic,ice40,ecp5,xilinx} [--json]
+"""
+
+from __future__ import annotations
+
+import sys
+
+from sim.errors import InputError
+
+NAME = "rtl"
+HELP = "generate Verilog for an RTL design, or synthesize it with yosys (gate equivalents, FPGA resources)"
+
+# Convenience flags for the parameters the built-in designs share; anything else: --param NAME=VALUE.
+_PARAM_FLAGS = ("m", "n", "k", "act_width", "acc_width", "max_bits", "w_width")
+
+
+def _add_design_args(p) -> None:
+    p.add_argument("--design", required=True, help="design name (see `lutsim rtl designs`)")
+    for name in _PARAM_FLAGS:
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=int, default=None,
+                       help=f"override parameter {name}")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override any integer parameter of the design (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def add_arguments(p) -> None:
+    sub = p.add_subparsers(dest="rtl_action", metavar="ACTION", parser_class=type(p))
+    sub.required = True
+    sub.add_parser("designs", help="list the designs and their parameters").add_argument(
+        "--json", action="store_true", help="print JSON")
+    v = sub.add_parser("verilog", help="write <top>.v for a design")
+    _add_design_args(v)
+    v.add_argument("--out", required=True, help="output directory")
+    s = sub.add_parser("synth", help="synthesize a design with yosys and print its resources")
+    _add_design_args(s)
+    s.add_argument("--target", required=True, help="generic (gate equivalents), ice40, ecp5 or xilinx")
+
+
+def _overrides(args) -> dict[str, int]:
+    out = {n: getattr(args, n) for n in _PARAM_FLAGS if getattr(args, n) is not None}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip().replace("-", "_")] = int(value)
+        except ValueError:
+            raise InputError("param", f"expected NAME=INTEGER, got {item!r}") from None
+    return out
+
+
+def run(args) -> int:
+    from lutsim.output import print_json, print_table
+    from rtl import synth, verilog
+
+    if args.rtl_action == "designs":
+        rows = [{"design": n, "top": d.top, "parameters": d.parameters(), "description": d.description}
+                for n, d in verilog.DESIGNS.items()]
+        if args.json:
+            print_json(rows)
+        else:
+            print_table("RTL designs", [{**r, "parameters": ", ".join(f"{k}={v}" for k, v in r["parameters"].items())}
+                                        for r in rows])
+        return 0
+
+    overrides = _overrides(args)
+    if args.rtl_action == "verilog":
+        path = verilog.write(args.design, args.out, **overrides)
+        params = {**verilog.design(args.design).parameters(), **overrides}
+        if args.json:
+            print_json({"design": args.design, "path": str(path), "params": params})
+        else:
+            print(path)
+        return 0
+
+    synth.check_target(args.target)
+    try:
+        result = synth.synthesize(args.design, args.target, **overrides)
+    except synth.ToolError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print_json(result)
+    else:
+        row = {k: v for k, v in result.items() if k not in ("cells", "params")}
+        print_table(f"{args.design} on {args.target}", [row])
+    return 0

@@ -1,0 +1,134 @@
+"""MixPE PE: shift-and-add group partial sum, activation sum for the zero point, one dequantization
+per group into an FP32 output accumulator; W4A8 (INT8 activations) and W4A16 (FP16 activations).
+
+The arithmetic and schedule are :mod:`sim.pe.mixpe`'s (MixPE arXiv 2411.16158, references §4) with
+``acc = "fp32"``. Per MAC cycle ``P ← P + a · (q_j · 2^(4j))`` for the weight code's nibble ``j``
+(one nibble per cycle, low first: ``c = ceil(b/4)`` cycles per weight) and, on a pair's first
+nibble, ``A ← A + a``. Per group, ``D = P − z·A``, ``V = fp32(D · s)`` (``s`` the FP16 group
+scale), ``O ← fp32(O + V)``.
+
+* W4A8: ``P``, ``A`` and ``D`` are exact integers.
+* W4A16: the product ``a · q_j·2^(4j)`` is exact (11-bit significand × 4-bit nibble, exponent
+  add); ``P`` and ``A`` are FP32 registers rounded after every add, ``D = fp32(P − fp32(z · A))``.
+
+Interface (per cycle; the driver follows the model's schedule, :mod:`sim.pe.mixpe_io`):
+
+* ``en`` with ``a`` (signed 8, or FP16 bits) and ``code`` (unsigned b): a MAC cycle; a pair is
+  held for ``c`` cycles (an internal nibble counter picks the nibble).
+* ``dq`` with ``zero`` (the group's zero point), ``scale`` (FP16 bits) and ``last`` (the fold's last
+  group): dequantize the sums of the cycles before this one; P and A restart from 0, so ``dq``
+  may share its cycle with the next group's first MAC.
+* ``out_valid`` for one cycle after a ``last`` dequant with ``out`` (FP32 bits of O); O restarts.
+
+With the fold's first MAC cycle before edge 1, ``out_valid`` is high after edge ``K·c + 1``, the
+model's fold on a 1 × 1 array (the grid's skew, R + C − 2 cycles, lies outside the PE).
+W4A8 accumulators are sized for groups of up to ``max_group`` weights.
+"""
+
+from __future__ import annotations
+
+from amaranth import Array, Cat, Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import bits_for
+
+from sim.errors import InputError
+from sim.formats import get as get_format
+from sim.pe.mixpe import ACT_BITS, ARRAYS, NIBBLE, WEIGHTS
+
+from .fp32 import fp32_add, fp32_mul_fp16, int_times_fp16, round_to_fp32, unpack_fp16, unpack_fp32
+from .params import check_positive, checking
+
+DEFAULT_MAX_GROUP = 128   # accumulator sizing only [I: a common LLM quantization group, not a MixPE figure]
+ACCS = ("fp32",)          # the model's default output accumulator; "fp64" is not built
+
+
+class MixPE(wiring.Component):
+    """One MixPE PE for weights ``weights`` (INTb codes, ``sim.pe.mixpe.WEIGHTS``) and activations
+    ``acts`` ("int8": W4A8, "fp16": W4A16)."""
+
+    def __init__(self, *, weights: str = "int4", acts: str = "int8", max_group: int = DEFAULT_MAX_GROUP,
+                 acc: str = "fp32"):
+        with checking(self):
+            if weights not in WEIGHTS:
+                raise InputError("weights", f"MixPE does not take {weights!r}", ", ".join(WEIGHTS))
+            if acts not in ARRAYS:
+                raise InputError("acts", f"MixPE takes int8 or fp16 activations, not {acts!r}", ", ".join(ARRAYS))
+            check_positive(max_group, "max_group", hi=1 << 16)
+            if acc not in ACCS:
+                raise InputError("acc", f"the MixPE RTL accumulates in fp32, not {acc!r}", ", ".join(ACCS))
+        self.weights, self.acts = weights, acts
+        self.code_bits = get_format(weights).code_bits
+        self.n_nibbles = -(-self.code_bits // NIBBLE)
+        self.act_bits = ACT_BITS[acts]
+        a_max = 1 << (ACT_BITS["int8"] - 1)
+        q_max = (1 << self.code_bits) - 1
+        self.sum_width = bits_for(a_max * max_group) + 1             # signed A (W4A8)
+        self.psum_width = bits_for(a_max * q_max * max_group) + 1     # signed P (W4A8)
+        self.d_width = bits_for(2 * a_max * q_max * max_group) + 1    # signed P − z·A (W4A8)
+        super().__init__({
+            "en": In(1),
+            "a": In(signed(self.act_bits) if acts == "int8" else self.act_bits),
+            "code": In(self.code_bits),
+            "dq": In(1),
+            "zero": In(self.code_bits),
+            "scale": In(16),
+            "last": In(1),
+            "out_valid": Out(1),
+            "out": Out(32),
+        })
+
+    def _nibble(self, j: int):
+        return self.code[NIBBLE * j: NIBBLE * (j + 1)]
+
+    def _int_datapath(self, m: Module, p, s_a, nib):
+        """W4A8: (the next P and A of a MAC cycle on sums ``p``/``s_a``, V of a dequant)."""
+        d = Signal(signed(self.d_width))
+        m.d.comb += d.eq(p - self.zero * s_a)
+        v = int_times_fp16(m, d, self.scale, name="v")
+        terms = Array((self.a * self._nibble(j)) << (NIBBLE * j) for j in range(self.n_nibbles))
+        return (lambda base: base + terms[nib]), (lambda base: base + self.a), v
+
+    def _fp16_datapath(self, m: Module, p, s_a, nib):
+        """W4A16: the same with FP32 registers P and A (FP32 bits)."""
+        sign, sig, exp = unpack_fp16(self.a)
+        nibbles = Array(Cat(self._nibble(j)) for j in range(self.n_nibbles))
+        term = round_to_fp32(m, sign, sig * nibbles[nib], exp + NIBBLE * nib, name="term")  # exact
+        act = round_to_fp32(m, sign, sig, exp, name="act32")                                # exact
+        s_sign, s_sig, s_exp = unpack_fp32(s_a)
+        za = round_to_fp32(m, s_sign, s_sig * self.zero, s_exp, name="za")
+        d = fp32_add(m, p, Cat(za[:31], ~za[31]), name="d")
+        v = fp32_mul_fp16(m, d, self.scale, name="v")
+        add_term = lambda base: fp32_add(m, base, term, name="pacc")  # noqa: E731
+        add_act = lambda base: fp32_add(m, base, act, name="aacc")    # noqa: E731
+        return add_term, add_act, v
+
+    def elaborate(self, platform):
+        m = Module()
+        c = self.n_nibbles
+        nib = Signal(range(max(c, 2)))
+        int_mode = self.acts == "int8"
+        p = Signal(signed(self.psum_width) if int_mode else 32)
+        s_a = Signal(signed(self.sum_width) if int_mode else 32)
+        o = Signal(32)
+
+        datapath = self._int_datapath if int_mode else self._fp16_datapath
+        add_term, add_act, v = datapath(m, p, s_a, nib)
+        base_p = Signal.like(p)
+        base_a = Signal.like(s_a)
+        m.d.comb += [base_p.eq(Mux(self.dq, 0, p)), base_a.eq(Mux(self.dq, 0, s_a))]
+        o_next = fp32_add(m, o, v, name="oacc")
+        with m.If(self.dq):
+            m.d.sync += o.eq(Mux(self.last, 0, o_next))
+            with m.If(self.last):
+                m.d.sync += self.out.eq(o_next)
+        m.d.sync += [self.out_valid.eq(self.dq & self.last), p.eq(base_p), s_a.eq(base_a)]
+
+        p_mac, a_mac = add_term(base_p), add_act(base_a)
+        with m.If(self.en):
+            m.d.sync += [
+                p.eq(p_mac),
+                s_a.eq(Mux(nib == 0, a_mac, base_a)),
+                nib.eq(Mux(nib == c - 1, 0, nib + 1)),
+            ]
+        return m
