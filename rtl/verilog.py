@@ -19,6 +19,7 @@ from sim.errors import InputError
 
 from .bitmod_pe import BitModPE
 from .fp16 import Fp16Adder
+from .lut_array import lut_array
 from .lut_tensor_core import LutTensorCore
 from .mac_pe import MacPE
 from .mixpe_pe import MixPE
@@ -56,6 +57,8 @@ DESIGNS: dict[str, Design] = {
     "mixpe": Design(MixPE, "mixpe_pe", "MixPE PE, W4A8: shift-and-add group sum, one dequant per group, FP32 out"),
     "mixpe-w4a16": Design(functools.partial(MixPE, acts="fp16"), "mixpe_pe_w4a16",
                           "MixPE PE, W4A16: FP16 activations, FP32 group registers, one dequant per group"),
+    "lut-array": Design(lut_array, "lut_array", "LUT array of preset lut-tc-rtl-small: 2 LUT units, table precompute, "
+                        "buffers, ISA controller with an instruction-load port, external memory port"),
 }
 
 
