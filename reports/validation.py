@@ -199,6 +199,14 @@ from .validation_ltc import LTC_TABLE  # noqa: E402  component-model table (repo
 
 register(*LTC_TABLE)
 
+from .validation_bitmod import BITMOD_TABLE  # noqa: E402  BitMoD's designs in our model (reports/validation_bitmod.py)
+
+register(*BITMOD_TABLE)
+
+from .validation_mixpe import MIXPE_TABLE  # noqa: E402  MixPE's configurations in our model (reports/validation_mixpe.py)
+
+register(*MIXPE_TABLE)
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,7 +1,8 @@
 """``lutsim compat``: peer tools' analytical models, reproduced exactly (reported beside our own model).
 
-Actions: ``bitmod`` (BitMoD's tile model, references §3) and ``scalesim`` (SCALE-Sim's folds,
-references §7). Each action is one entry of :data:`ACTIONS` (add_arguments, run).
+Actions: ``bitmod`` (BitMoD's tile model, references §3; ``--ours`` also simulates its five designs in our own
+model on the bitmod-iso presets, reports/validation_bitmod.py) and ``scalesim`` (SCALE-Sim's folds, references §7).
+Each action is one entry of :data:`ACTIONS` (add_arguments, run).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ def _bitmod_arguments(p) -> None:
     p.add_argument("--design", required=True, help=f"one of: {', '.join(design_names())}")
     p.add_argument("--phase", required=True, help=f"one of: {', '.join(PHASES)}")
     p.add_argument("--json", action="store_true", help="write per-layer rows, total and comparison as JSON")
+    p.add_argument("--ours", action="store_true",
+                   help="also simulate every design in our own model (bitmod-iso presets) and print both")
 
 
 def _bitmod_run(args) -> int:
@@ -28,6 +31,8 @@ def _bitmod_run(args) -> int:
     res = bitmod_cycles(model, args.design, args.phase)
     res["comparison"] = comparison(model)
     res["source"] = "BitMoD tile model (references §3; github.com/yc2367/BitMoD-HPCA-25 bitmod_sim)"
+    if args.ours:
+        res["ours"] = _bitmod_ours(args.model)
     if args.json:
         print_json(res)
         return 0
@@ -36,7 +41,28 @@ def _bitmod_run(args) -> int:
     print(f"total: {res['total_cycles']:,} cycles")
     for name, r in res["comparison"]["speedups"].items():
         print(f"{name}: " + ", ".join(f"{k} {v:.3f}x" for k, v in r.items()))
+    if args.ours:
+        print_table(f"BitMoD designs, their tile model vs our model (lutsim simulate, bitmod-iso presets): "
+                    f"{model.name}", res["ours"]["designs"],
+                    ["design", "phase", "their_cycles", "our_cycles", "ours_over_theirs", "our_energy_uj",
+                     "our_dram_share"])
+        for name, r in res["ours"]["speedups"].items():
+            print(f"{name}: theirs {r['theirs']:.3f}x, ours {r['ours']:.3f}x (mean of prefill and prefill+20)")
     return 0
+
+
+def _bitmod_ours(model: str) -> dict:
+    """Every design in both models, and BitMoD-lossy's speedups over the baselines in each (where their model
+    has the baseline's published precision for ``model``)."""
+    from reports import validation_bitmod as vb
+
+    designs = vb.design_table(model)
+    known = {r["design"] for r in designs} - {r["design"] for r in designs if r["their_cycles"] is None}
+    speedups = {f"bitmod-lossy_over_{b}": {"theirs": vb.headline(vb.their_cycles, b, models=(model,)),
+                                           "ours": vb.headline(vb.our_cycles, b, models=(model,))}
+                for b in ("fp16", "ant", "olive") if {b, "bitmod-lossy"} <= known}
+    return {"designs": designs, "speedups": speedups,
+            "source": "lutsim.api.simulate on the bitmod-iso presets (reports/validation_bitmod.py)"}
 
 
 def _scalesim_arguments(p) -> None:
