@@ -60,5 +60,9 @@ bench: $(STAMP)
 validation: $(STAMP)
 	$(PY) -m reports.validation
 
+# the committed gallery (reports/gallery/) from a small built-in sweep and the design comparison
+reports: $(STAMP)
+	$(PY) -m reports.gallery
+
 clean:
 	rm -rf build .pytest_cache .hypothesis .numba_cache
