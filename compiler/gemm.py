@@ -5,7 +5,7 @@ Schedule (output stationary; loop order m-tile → n-tile → k-tile):
 * per step (m, n, k): ``LOAD`` the activation tile (Mt×Kt) into ``abuf`` and the weight tile (Nt×Kt,
   codes and group metadata) into ``wbuf``; on an arch with a table unit a ``PRECOMPUTE`` turns the
   activation tile into lookup tables that stream into the LUT units (``tbuf`` holds a double-buffered
-  window of one K-group of tables per row, the fused precompute of LUT_CONTRACT "Timing"), freeing the
+  window of one K-group of tables per row, the fused precompute of the LUT contract "Timing"), freeing the
   activation tile; when the preceding norm already built the tables and they stay in ``tbuf``
   (``tables_resident``, see :func:`compiler.fusion_plan`) there is neither activation load nor
   precompute; then one array instruction per array (the Mt×Nt tile split into an am×an grid of sub-tiles),
@@ -43,7 +43,7 @@ from .specs import GemmSpec
 # Accumulator bytes of partial sums kept in obuf: INT32 / FP32 = 4, FP16 = 2.
 ACC_BYTES = {"int32": 4, "fp32": 4, "fp16": 2}
 # A PE's accumulator when its config leaves it unset: LUT Tensor Core accumulates FP activations in
-# FP16 by default, INT in INT32 (LUT_CONTRACT "Datapath widths", references §1); others INT32/FP32.
+# FP16 by default, INT in INT32 (docs/lut_tensor_core_contract.md "Datapath widths", references §1); others INT32/FP32.
 DEFAULT_FP_ACC = {"lut-tc": "fp16"}
 INT_ACTS = ("int4", "int8", "int16")
 BIAS_BYTES = 2  # fp16 bias per output feature (workloads.trace: biases are fp16)

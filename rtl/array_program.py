@@ -319,7 +319,7 @@ def activation_words(a: np.ndarray, p: ArrayParams) -> np.ndarray:
 
 def plane_words(codes: np.ndarray, bits: int, p: ArrayParams) -> list[int]:
     """Weight codes (N, K) → wbuf words, order (Nu block, K-group, plane LSB first); one word holds
-    ``idx`` (Nu × (K−1) bits) then ``neg`` (Nu bits) of one plane (offline index inversion, LUT_CONTRACT)."""
+    ``idx`` (Nu × (K−1) bits) then ``neg`` (Nu bits) of one plane (offline index inversion, LUT contract)."""
     codes = np.asarray(codes, dtype=np.int64)
     n, k = codes.shape
     low = (1 << (p.k - 1)) - 1

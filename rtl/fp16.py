@@ -5,7 +5,7 @@ domain: the LUT unit's FP16 accumulate (``acc + L·2^i``, the plane weight appli
 add) and the table precompute's adders (``shift`` absent). Semantics, as numpy float16:
 
 * ``b·2^shift`` is first rounded to FP16 itself — exact (only the exponent moves) unless it
-  exceeds the largest FP16, then ±inf (LUT_CONTRACT.md: "exact unless it overflows");
+  exceeds the largest FP16, then ±inf (docs/lut_tensor_core_contract.md: "exact unless it overflows");
 * the sum is computed exactly as an integer in units of 2^−24 (the subnormal spacing; every FP16
   is an integer multiple of it and the sum of two fits 41 bits), then rounded once to FP16
   (RNE; subnormal results exact; overflow → ±inf);

@@ -1,4 +1,4 @@
-"""Parameters shared by the RTL blocks and their checks (LUT_CONTRACT.md, references §1).
+"""Parameters shared by the RTL blocks and their checks (docs/lut_tensor_core_contract.md, references §1).
 
 Timing convention used by every block here: an edge *samples* an input when the input is
 presented before it; "valid after L edges" counts that sampling edge as the first one. So the

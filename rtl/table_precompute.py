@@ -1,6 +1,6 @@
 """Table precompute unit: K activations → the 2^(K−1) stored entries of a LUT Tensor Core table.
 
-Stored entry e is the table value of pattern ``(1 << (K−1)) | e`` (LUT_CONTRACT.md):
+Stored entry e is the table value of pattern ``(1 << (K−1)) | e`` (docs/lut_tensor_core_contract.md):
 ``S[e] = a_{K−1} + Σ_{t<K−1} (+a_t if bit t of e else −a_t)``. The other half of the table is
 ``−S`` (odd symmetry, references §1), applied by the LUT unit's ``neg`` input.
 

@@ -1,6 +1,6 @@
 """LUT Tensor Core ("lut-tc"): table lookups instead of multiplies for low-bit integer-affine weights.
 
-Follows /work/wt/LUT_CONTRACT.md (references §1, arXiv 2408.06003) — the Amaranth RTL implements the
+Follows docs/lut_tensor_core_contract.md (references §1, arXiv 2408.06003) — the Amaranth RTL implements the
 same text, so this module's per-tile helper :func:`tile_io` gives the RTL tests their exact data.
 
 Algebra. A weight with unsigned b-bit code q and level ``alpha·q + beta − z`` (format ``affine`` =
@@ -63,8 +63,8 @@ from .table_precompute import (
 )
 
 DEFAULT_TILE = (2, 64, 4)  # M2N64K4, 512 lookup slots (references §1: LUT Tensor Core, arXiv 2408.06003)
-LUT_OUTPUT_LATENCY = 1  # the RTL registers the tile result (LUT_CONTRACT "Timing")
-MAX_WEIGHT_BITS = 8  # b max of the unit (LUT_CONTRACT "RTL ports"; weights W1..W8)
+LUT_OUTPUT_LATENCY = 1  # the RTL registers the tile result (docs/lut_tensor_core_contract.md "Timing")
+MAX_WEIGHT_BITS = 8  # b max of the unit (docs/lut_tensor_core_contract.md "RTL ports"; weights W1..W8)
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1  # two's-complement INT32 accumulator range
 
 INT_ACTS = ("int4", "int8", "int16")  # activation formats the unit takes (values: sim.pe.checks)

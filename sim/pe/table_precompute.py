@@ -1,6 +1,6 @@
 """The LUT Tensor Core's table precompute unit: K activations → 2^(K−1) odd-symmetric table entries.
 
-Algebra (references §1, arXiv 2408.06003 §3; /work/wt/LUT_CONTRACT.md "Algebra"): for a K-group of
+Algebra (references §1, arXiv 2408.06003 §3; docs/lut_tensor_core_contract.md "Algebra"): for a K-group of
 activations a_0..a_{K−1} the full table is ``T[p] = Σ_t (+a_t if bit t of p else −a_t)`` over the 2^K
 index patterns p. It is odd-symmetric, ``T[~p] = −T[p]``, so only the half with the top bit set is
 stored: entry e ∈ [0, 2^(K−1)) holds ``S[e] = T[(1 << (K−1)) | e]``. The last entry is the group sum.
@@ -16,7 +16,7 @@ Datapaths:
 
 Timing: the unit builds Mu tables (one per row of an M-block, for one K-group) per cycle; its adder
 tree has one level per cycle, ``precompute_latency(K) = log2 K`` (``PRECOMPUTE_LATENCY = 2`` for K = 4,
-LUT_CONTRACT "Timing"). Loop order is m-block outer, K-group inner, the order the tensor core consumes.
+the LUT contract "Timing"). Loop order is m-block outer, K-group inner, the order the tensor core consumes.
 
 Events: ``table_adds`` counts the adders of the tree (every sign pattern of each block of adjacent
 activations, the block holding a_{K−1} with its sign fixed) — (4 + 2) + 8 = 14 for K = 4;
@@ -32,7 +32,7 @@ from numba import njit
 
 from ._rounding import FP16, round_float
 
-PRECOMPUTE_LATENCY = 2  # cycles for K = 4: one adder-tree level per cycle (LUT_CONTRACT "Timing")
+PRECOMPUTE_LATENCY = 2  # cycles for K = 4: one adder-tree level per cycle (docs/lut_tensor_core_contract.md "Timing")
 INT8_TABLE_LEVELS = 127  # symmetric INT8 table codes in [−127, 127] (references §1, §2: scale = max/127)
 TABLE_K = (2, 4, 8)  # K-group sizes with a pairwise tree (powers of two); K = 4 is the paper's choice
 

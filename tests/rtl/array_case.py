@@ -54,7 +54,7 @@ class ArrayCase:
         return out
 
     def partial_sums(self, acc: np.ndarray) -> np.ndarray:
-        """P = (acc − z'·Σa) / 2 (LUT_CONTRACT), to compare with sim.reference.group_partial_sums."""
+        """P = (acc − z'·Σa) / 2 (LUT contract), to compare with sim.reference.group_partial_sums."""
         bits = formats.get(self.qw.fmt).code_bits
         zp = 2 * np.asarray(self.qw.zeros, dtype=np.float64)[:, 0] + 1 - (1 << bits)
         assert np.all(zp == np.rint(zp))

@@ -1,4 +1,4 @@
-"""A small exact Python model of LUT_CONTRACT.md, for the RTL tests (tests/rtl, tests/hdl).
+"""A small exact Python model of docs/lut_tensor_core_contract.md, for the RTL tests (tests/rtl, tests/hdl).
 
 Integers only (INT activations, INT32 accumulator). Arrays are int64. The lead may re-point the
 tests at ``sim.pe.lut_tensor_core`` once it is merged; these are the functions the tests need:
