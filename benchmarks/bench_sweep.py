@@ -26,7 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from lutsim.sweep import load_results, parse_spec, run_sweep
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from lutsim.sweep import load_results, parse_spec, run_sweep  # noqa: E402
 
 WORKLOAD = {"model": "llama-2-7b", "quant": "w4a16-g128", "phase": "decode", "kv_len": 1024, "batch": 1}
 TARGET_POINTS_PER_MIN = 1000  # issue 7
