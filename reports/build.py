@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
+
+from sim.userfile import read_user_file
 
 from . import figures
 from .html_report import Section, write_report
@@ -164,10 +165,7 @@ def load_stats(path: Path) -> list[dict]:
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
     runs = []
     for f in files:
-        try:
-            runs.append(json.loads(f.read_text()))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{f}: not valid JSON ({exc})") from None
+        runs.append(read_user_file(f, "DIR_OR_STATS", "json"))
     return runs
 
 

@@ -6,7 +6,6 @@ rotary embeddings). ``get_model(spec)`` accepts a zoo name or a path to a ``conf
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from sim.errors import InputError
+from sim.userfile import read_user_file
 
 ZOO_FILE = Path(__file__).with_name("models.yaml")
 
@@ -146,12 +146,7 @@ def get_model(spec: str) -> ModelConfig:
 def load_hf_config(path: str | Path) -> ModelConfig:
     """Read a Hugging Face ``config.json`` (llama, mistral, opt, qwen2, bitnet families)."""
     path = Path(path)
-    try:
-        cfg = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError("model", f"config file {str(path)!r} does not exist") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError("model", f"cannot read {str(path)!r} as JSON: {exc}") from None
+    cfg = read_user_file(path, "model", "json")
     if not isinstance(cfg, dict):
         raise InputError("model", f"{str(path)!r} does not hold a JSON object")
     mtype = cfg.get("model_type")

@@ -19,6 +19,7 @@ import yaml
 
 from sim import formats as sim_formats
 from sim.errors import InputError
+from sim.userfile import read_user_file
 
 RECIPES_FILE = Path(__file__).with_name("recipes.yaml")
 TENSOR_CLASSES = ("weights", "activations", "kv_cache", "lm_head")
@@ -207,12 +208,7 @@ def get_recipe(spec: str) -> Recipe:
 
 def load_recipe(path: str | Path) -> Recipe:
     path = Path(path)
-    try:
-        d = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise InputError("quant", f"recipe file {str(path)!r} does not exist") from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError("quant", f"cannot parse {str(path)!r} as YAML: {exc}") from None
+    d = read_user_file(path, "quant", "yaml")
     return recipe_from_dict(path.stem, d)
 
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from sim.errors import InputError
+from sim.userfile import read_user_file
 
 SAMPLING_MODES = ("grid", "random")
 CONSTRAINTS = ("area_mm2", "power_w", "energy_per_token_mj", "latency_ms")
@@ -126,8 +126,4 @@ def load_spec(path: str | Path) -> SweepSpec:
     p = Path(path)
     if not p.is_file():
         raise InputError("SPEC", f"no such file: {p}")
-    try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise InputError("SPEC", f"{p} is not valid YAML: {exc}") from None
-    return parse_spec(data, where=p.name)
+    return parse_spec(read_user_file(p, "SPEC", "yaml"), where=p.name)

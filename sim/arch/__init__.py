@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from ..errors import InputError
+from ..userfile import read_user_file
 from .spec import (
     ARRAY_OPCODE,
     ARRAY_OPCODES,
@@ -44,13 +43,7 @@ def names() -> list[str]:
 
 def read_yaml(path: Path) -> dict:
     """Parse a YAML file; a syntax error becomes an InputError naming the file."""
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), f"not valid YAML: {exc}") from None
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
-    return data
+    return read_user_file(path, str(path), "yaml")
 
 
 def load(name_or_path: str | Path) -> Arch:
