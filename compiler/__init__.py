@@ -32,7 +32,7 @@ from sim import cost, engine
 from sim import pe as pe_registry
 from sim.arch import Arch, from_dict
 from sim.errors import InputError
-from sim.isa import Program
+from sim.isa.columns import ColumnProgram
 
 from . import gemm, search, vector
 from .gemm import Tile
@@ -55,7 +55,7 @@ class Lowered:
 
     spec: GemmSpec | VectorSpec
     unit: str
-    program: Program
+    program: ColumnProgram
     stats: engine.Stats
     energy: cost.EnergyReport | None = None
     tile: Tile | None = None

@@ -30,14 +30,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from sim import pe as pe_registry
 from sim.arch import Arch
 from sim.errors import InputError
-from sim.isa import Instr, Program
+from sim.isa.columns import ColumnProgram
 
-from .build import add, instr
 from .specs import GemmSpec
 
 # Accumulator bytes of partial sums kept in obuf: INT32 / FP32 = 4, FP16 = 2.
@@ -170,99 +169,114 @@ def fits(spec: GemmSpec, arch: Arch, t: Tile) -> bool:
                for b, v in tile_bytes(spec, arch, t).items())
 
 
-def emit(spec: GemmSpec, arch: Arch, t: Tile, program: Program | None = None) -> Program:
-    """The program of one GEMM with tile ``t`` (appended to ``program`` if given)."""
-    p = program if program is not None else Program(arch=arch.name)
+def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
+    """The program of one GEMM with tile ``t`` (see the module docstring for the schedule)."""
+    p = ColumnProgram(arch=arch.name)
     lut = uses_tables(arch)
-    opcode = arch.pe.opcode
     acc = acc_bytes(spec, arch)
     a_row, w_row = spec.k * spec.a_bytes, spec.k * spec.w_bytes
     a_base, w_base = 0, math.ceil(spec.m * a_row)
     o_base = w_base + math.ceil(spec.n * w_row) + spec.bias_bytes
-    if spec.bias_bytes:
-        b = add(p, "LOAD", buf="wbuf", addr=w_base + math.ceil(spec.n * w_row), bytes=spec.bias_bytes,
-                  alloc=[("wbuf", spec.bias_bytes)])
     resident = spec.tables_resident
     stationary = t.a_stationary and not resident
-    mma_cache: dict = {}  # array instructions by (m, n, k, accumulate): all but their deps repeat
+    space, sync = p.space, p.template("SYNC")
+
+    # instruction templates of one step, by tile size (a GEMM has full tiles and at most one remainder each)
+    @cache
+    def load_a(mt: int, kt: int) -> tuple[int, int]:
+        a_b = math.ceil(mt * kt * spec.a_bytes)
+        return p.template("LOAD", buf="abuf", bytes=a_b, rows=min(mt, a_b), stride=math.ceil(a_row)), a_b
+
+    @cache
+    def load_w(nt: int, kt: int) -> tuple[int, int]:
+        w_b = math.ceil(nt * kt * spec.w_bytes)
+        return p.template("LOAD", buf="wbuf", bytes=w_b, rows=min(nt, w_b), stride=math.ceil(w_row)), w_b
+
+    @cache
+    def precompute(mt: int, kt: int, a_b: int) -> int:
+        return p.template("PRECOMPUTE", m=mt, k=kt, acts=spec.acts, rd=[("abuf", a_b)],
+                          wr=[("tbuf", table_bytes(arch, mt, kt))])
+
+    @cache
+    def mma(sm: int, sn: int, kt: int, accumulate: bool) -> int:
+        operand = ("tbuf", table_bytes(arch, sm, kt)) if lut else ("abuf", math.ceil(sm * kt * spec.a_bytes))
+        out = ("obuf", sm * sn * acc)
+        return p.template(arch.pe.opcode, m=sm, n=sn, k=kt, weights=spec.weights, acts=spec.acts,
+                          group=spec.group or 0, wr=[out],
+                          rd=[operand, ("wbuf", math.ceil(sn * kt * spec.w_bytes))] + ([out] if accumulate else []))
+
+    def a_addr(m0: int, k0: int) -> int:
+        return a_base + math.floor(m0 * a_row + k0 * spec.a_bytes)
+
+    if spec.bias_bytes:
+        bias = p.add(p.template("LOAD", buf="wbuf", bytes=spec.bias_bytes), alloc=space([("wbuf", spec.bias_bytes)]),
+                     addr=w_base + math.ceil(spec.n * w_row))
     stores: list = []  # output stores not yet issued; each waits one output tile (see the module docstring)
-    m_tiles, k_tiles = _tiles(spec.m, t.mt), _tiles(spec.k, t.kt)
+    m_tiles, n_tiles, k_tiles = _tiles(spec.m, t.mt), _tiles(spec.n, t.nt), _tiles(spec.k, t.kt)
 
     def load_a_block(m0: int, mt: int) -> list[tuple[int, int]]:
         """LOADs of an m-block's activations, one per k-tile: (instruction, bytes)."""
         out = []
         for k0, kt in k_tiles:
-            a_b = math.ceil(mt * kt * spec.a_bytes)
-            out.append((add(p, "LOAD", buf="abuf", addr=a_base + math.floor(m0 * a_row + k0 * spec.a_bytes),
-                            bytes=a_b, rows=min(mt, a_b), stride=math.ceil(a_row), alloc=[("abuf", a_b)]), a_b))
+            tpl, a_b = load_a(mt, kt)
+            out.append((p.add(tpl, alloc=space([("abuf", a_b)]), addr=a_addr(m0, k0)), a_b))
         return out
 
     a_next = load_a_block(*m_tiles[0]) if stationary else None
     for mi, (m0, mt) in enumerate(m_tiles):
         a_block, a_next, block_ends = a_next, None, []
-        for ni, (n0, nt) in enumerate(_tiles(spec.n, t.nt)):
+        for ni, (n0, nt) in enumerate(n_tiles):
             if len(stores) == 2:
-                p.instrs.append(stores.pop(0))
+                p.add(*stores.pop(0))
             subs = [(sm, sn) for _, sm in _split(mt, t.am) for _, sn in _split(nt, t.an)]
-            chain = [None] * len(subs)
+            chain: list = [None] * len(subs)
             o_bytes = mt * nt * acc
             for ki, (k0, kt) in enumerate(k_tiles):
-                a_b, w_b = math.ceil(mt * kt * spec.a_bytes), math.ceil(nt * kt * spec.w_bytes)
+                (tpl_a, a_b), (tpl_w, w_b) = load_a(mt, kt), load_w(nt, kt)
                 first = [("obuf", o_bytes)] if ki == 0 else []
                 if stationary:
                     la = a_block[ki][0]
                 elif not resident:
-                    la = add(p, "LOAD", buf="abuf", addr=a_base + math.floor(m0 * a_row + k0 * spec.a_bytes),
-                             bytes=a_b, rows=min(mt, a_b), stride=math.ceil(a_row), alloc=[("abuf", a_b)] + first)
+                    la = p.add(tpl_a, alloc=space([("abuf", a_b)] + first), addr=a_addr(m0, k0))
                     first = []
-                lw = add(p, "LOAD", buf="wbuf", addr=w_base + math.floor(n0 * w_row + k0 * spec.w_bytes), bytes=w_b,
-                         rows=min(nt, w_b), stride=math.ceil(w_row), alloc=[("wbuf", w_b)] + first)
+                lw = p.add(tpl_w, alloc=space([("wbuf", w_b)] + first),
+                           addr=w_base + math.floor(n0 * w_row + k0 * spec.w_bytes))
                 src = lw if resident else la
                 if lut and not resident:
                     tw = table_window(arch, mt)
-                    src = add(p, "PRECOMPUTE", m=mt, k=kt, acts=spec.acts, deps=[la],
-                              free=[] if stationary else [("abuf", a_b)], alloc=[("tbuf", tw)], rd=[("abuf", a_b)],
-                              wr=[("tbuf", table_bytes(arch, mt, kt))])
+                    src = p.add(precompute(mt, kt, a_b), (la,), alloc=space([("tbuf", tw)]),
+                                free=0 if stationary else space([("abuf", a_b)]))
                 mmas = []
                 for j, (sm, sn) in enumerate(subs):
-                    key = (sm, sn, kt, ki > 0)
-                    if key not in mma_cache:
-                        operand = (("tbuf", table_bytes(arch, sm, kt)) if lut
-                                   else ("abuf", math.ceil(sm * kt * spec.a_bytes)))
-                        rd = [operand, ("wbuf", math.ceil(sn * kt * spec.w_bytes))]
-                        mma_cache[key] = instr(opcode, m=sm, n=sn, k=kt, weights=spec.weights, acts=spec.acts,
-                                               group=spec.group or 0, wr=[("obuf", sm * sn * acc)],
-                                               rd=rd + ([("obuf", sm * sn * acc)] if ki else []))
                     deps = (lw,) if resident else (src, lw)
                     if chain[j] is not None:
                         deps += (chain[j],)
-                    t_ = mma_cache[key]
-                    p.instrs.append(Instr(t_.op, t_.args, deps, t_.alloc, t_.free, t_.rd, t_.wr))
-                    chain[j] = len(p.instrs) - 1
+                    chain[j] = p.add(mma(sm, sn, kt, ki > 0), deps)
                     mmas.append(chain[j])
                 free = [("wbuf", w_b)] + ([] if resident else [("tbuf", tw)] if lut else
                                           [] if stationary else [("abuf", a_b)])
-                add(p, "SYNC", deps=mmas, free=free)
+                p.add(sync, mmas, free=space(free))
             if stationary and ni == 0 and mi + 1 < len(m_tiles):  # prefetch the next m-block's activations
                 a_next = load_a_block(*m_tiles[mi + 1])
-            last = list(chain)
+            last = chain
             if spec.groups:
-                last = [add(p, "DEQUANT", m=mt, n=nt, groups=spec.groups, deps=last,
-                            rd=[("obuf", o_bytes)], wr=[("obuf", o_bytes)])]
+                last = [p.add(p.template("DEQUANT", m=mt, n=nt, groups=spec.groups, rd=[("obuf", o_bytes)],
+                                         wr=[("obuf", o_bytes)]), last)]
             if spec.bias_bytes:  # bias add: an element-wise add (the vector unit's "residual" kind)
-                last = [add(p, "VEC", op="residual", elems=mt * nt, deps=last, rd=[("wbuf", nt * BIAS_BYTES)])]
+                last = [p.add(p.template("VEC", op="residual", elems=mt * nt, rd=[("wbuf", nt * BIAS_BYTES)]), last)]
             if spec.quantize_out:
-                last = [add(p, "VEC", op="quantize", elems=mt * nt, deps=last)]
+                last = [p.add(p.template("VEC", op="quantize", elems=mt * nt), last)]
             out_b = max(1, math.ceil(mt * nt * spec.out_bytes))
-            stores.append(instr("STORE", buf="obuf", addr=o_base + math.floor((m0 * spec.n + n0) * spec.out_bytes),
-                                bytes=out_b, rows=min(mt, out_b), stride=math.ceil(spec.n * spec.out_bytes),
-                                deps=last, free=[("obuf", o_bytes)]))
+            stores.append((p.template("STORE", buf="obuf", bytes=out_b, rows=min(mt, out_b),
+                                      stride=math.ceil(spec.n * spec.out_bytes)), last, 0,
+                           space([("obuf", o_bytes)]), o_base + math.floor((m0 * spec.n + n0) * spec.out_bytes)))
             block_ends.extend(last)
         if stationary:  # the m-block's activations are released once all its n-tiles are done
-            add(p, "SYNC", deps=block_ends, free=[("abuf", b) for _, b in a_block])
-    p.instrs.extend(stores)
+            p.add(sync, block_ends, free=space([("abuf", b) for _, b in a_block]))
+    for store in stores:
+        p.add(*store)
     if spec.bias_bytes:
-        add(p, "SYNC", deps=[len(p.instrs) - 1, b], free=[("wbuf", spec.bias_bytes)])
+        p.add(sync, (len(p) - 1, bias), free=space([("wbuf", spec.bias_bytes)]))
     return p
 
 

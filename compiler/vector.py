@@ -16,9 +16,8 @@ and energy), so a chunk issues ``DEQUANT m=<its share of the multiply-adds> n=1 
 from __future__ import annotations
 
 from sim.arch import Arch
-from sim.isa import Program
+from sim.isa.columns import ColumnProgram
 
-from .build import add, instr
 from .gemm import buffer_of, table_bytes
 from .specs import VectorSpec
 
@@ -32,17 +31,18 @@ def chunks(spec: VectorSpec, arch: Arch) -> int:
     return max(1, -(-spec.in_bytes // half_a), -(-spec.out_bytes // half_o), -(-spec.weight_bytes // half_w))
 
 
-def emit(spec: VectorSpec, arch: Arch, program: Program | None = None) -> Program:
-    """The program of one vector op (appended to ``program`` if given). Parameters that fit half of wbuf are
-    loaded once and stay; larger ones (RoPE tables of a long prefill) are streamed with the chunks."""
-    p = program if program is not None else Program(arch=arch.name)
+def emit(spec: VectorSpec, arch: Arch) -> ColumnProgram:
+    """The program of one vector op. Parameters that fit half of wbuf are loaded once and stay; larger ones
+    (RoPE tables of a long prefill) are streamed with the chunks."""
+    p = ColumnProgram(arch=arch.name)
     n = chunks(spec, arch)
     resident = spec.weight_bytes <= buffer_of(arch, "wbuf").capacity // 2
     held: list[tuple[str, int]] = []  # freed by the final SYNC
     after: list[int] = []
     param = None
     if spec.weight_bytes and resident:
-        param = add(p, "LOAD", buf="wbuf", addr=0, bytes=spec.weight_bytes, alloc=[("wbuf", spec.weight_bytes)])
+        param = p.add(p.template("LOAD", buf="wbuf", bytes=spec.weight_bytes),
+                      alloc=p.space([("wbuf", spec.weight_bytes)]))
         held.append(("wbuf", spec.weight_bytes))
         after.append(param)
     addr = spec.weight_bytes
@@ -50,35 +50,36 @@ def emit(spec: VectorSpec, arch: Arch, program: Program | None = None) -> Progra
     pending = None
     for c in range(n):
         in_b, out_b = _part(spec.in_bytes, n, c), _part(spec.out_bytes, n, c)
-        cur = [add(p, "LOAD", buf="abuf", addr=addr, bytes=in_b, alloc=[("abuf", in_b), ("obuf", out_b)])]
+        cur = [p.add(p.template("LOAD", buf="abuf", bytes=in_b), alloc=p.space([("abuf", in_b), ("obuf", out_b)]),
+                     addr=addr)]
         addr += in_b
         chunk_free = [("abuf", in_b)]
         if param is not None:
             cur.append(param)
         elif spec.weight_bytes:  # this chunk's share of the parameters
             w_b = _part(spec.weight_bytes, n, c)
-            cur.append(add(p, "LOAD", buf="wbuf", addr=spec.weight_bytes * c // n, bytes=w_b,
-                           alloc=[("wbuf", w_b)]))
+            cur.append(p.add(p.template("LOAD", buf="wbuf", bytes=w_b), alloc=p.space([("wbuf", w_b)]),
+                             addr=spec.weight_bytes * c // n))
             chunk_free.append(("wbuf", w_b))
         if pending is not None:  # the previous chunk's store goes after this chunk's loads
-            p.instrs.append(pending)
+            p.add(*pending)
         work = ([("DEQUANT", {"m": _part(spec.macs, n, c), "n": 1, "groups": 1})] if spec.macs else [])
         work += [("VEC", {"op": kind, "elems": _part(elems, n, c)}) for kind, elems in spec.ops]
         for j, (opcode, args) in enumerate(work):
             last = j == len(work) - 1
-            cur = [add(p, opcode, deps=cur, rd=[("abuf", in_b)] if j == 0 else [], wr=[("obuf", out_b)],
-                       free=chunk_free if last else [], **args)]
+            tpl = p.template(opcode, rd=[("abuf", in_b)] if j == 0 else [], wr=[("obuf", out_b)], **args)
+            cur = [p.add(tpl, cur, free=p.space(chunk_free if last else []))]
         if spec.tables[0]:  # fused table precompute: this chunk's rows, tables kept in tbuf for the GEMMs
             rows, k, acts = spec.tables
             tb = table_bytes(arch, _part(rows, n, c), k)
-            after.append(add(p, "PRECOMPUTE", m=_part(rows, n, c), k=k, acts=acts, deps=cur, alloc=[("tbuf", tb)],
-                             rd=[("obuf", out_b)], wr=[("tbuf", tb)]))
+            tpl = p.template("PRECOMPUTE", m=_part(rows, n, c), k=k, acts=acts, rd=[("obuf", out_b)], wr=[("tbuf", tb)])
+            after.append(p.add(tpl, cur, alloc=p.space([("tbuf", tb)])))
             held.append(("tbuf", tb))
-        pending = instr("STORE", buf="obuf", addr=out_addr, bytes=out_b, deps=cur, free=[("obuf", out_b)])
+        pending = (p.template("STORE", buf="obuf", bytes=out_b), cur, 0, p.space([("obuf", out_b)]), out_addr)
         out_addr += out_b
-    p.instrs.append(pending)
+    p.add(*pending)
     if held:  # resident parameters and tables are released at the end of the op (the next op is not modelled)
-        add(p, "SYNC", deps=[len(p.instrs) - 1, *after], free=held)
+        p.add(p.template("SYNC"), [len(p) - 1, *after], free=p.space(held))
     return p
 
 

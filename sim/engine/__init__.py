@@ -28,6 +28,7 @@ import numpy as np
 from ..arch import Arch
 from ..errors import InputError
 from ..isa import Program
+from ..isa.columns import ColumnProgram
 from .decode import CLASSES, Decoded, decode
 from .kernel import schedule
 from .stats import Stats
@@ -59,7 +60,7 @@ def assumptions(a: Arch) -> dict:
             "pnr_factor": a.pnr_factor, "arch_sources": list(a.sources)}
 
 
-def run(program: Program, arch: Arch) -> Stats:
+def run(program: Program | ColumnProgram, arch: Arch) -> Stats:
     """Execute ``program`` on ``arch``; see :class:`Stats` for what comes back."""
     dec = decode(program, arch)
     start, end, unit, ustats, peak, status = run_decoded(dec)
@@ -83,7 +84,7 @@ def run(program: Program, arch: Arch) -> Stats:
         units["array"] = agg
     return Stats(cycles=cycles, units=units, events=dec.events,
                  peak_bytes={b.name: int(p) for b, p in zip(arch.buffers, peak)}, start=start, end=end, unit=unit,
-                 unit_names=dec.unit_names, ops=[i.op for i in program.instrs], clock_mhz=arch.clock_mhz,
+                 unit_names=dec.unit_names, ops=dec.ops, clock_mhz=arch.clock_mhz,
                  assumptions=assumptions(arch))
 
 

@@ -26,6 +26,7 @@ from .. import pe as pe_registry
 from ..arch import Arch
 from ..errors import InputError
 from ..isa import Program
+from ..isa.columns import DMA_OPS, ColumnProgram
 
 #: unit classes, in kernel order; arrays come last and may have several instances
 CLASSES = ("dma", "table", "vector", "sync", "array")
@@ -54,6 +55,7 @@ class Decoded:
     free_bytes: np.ndarray
     capacity: np.ndarray
     unit_names: list[str]
+    ops: list[str] = field(default_factory=list)
     events: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -105,22 +107,20 @@ class _Decoder:
         return self._pe_cache[key]
 
     def durations(self, ins, where: str, ev) -> tuple[int, int]:
-        """(busy cycles, latency after busy) of one instruction; adds its events to ``ev[comp][key]``."""
+        """(busy cycles, latency after busy) of one instruction template, DRAM row misses aside (they depend on
+        the address: :func:`decode` adds them); adds its events to ``ev[comp][key]``."""
         a, op = self.arch, ins.op
         if op in ("LOAD", "STORE"):
             _, buf = self.buf(ins["buf"], where)
             nbytes, rows = ins["bytes"], ins["rows"]
             if rows > nbytes:
                 raise InputError(f"{where}.rows", f"{rows} rows for {nbytes} bytes")
-            occ = _ceil(nbytes * 8, a.dram.bandwidth)
             ev["dram"]["read_bits" if op == "LOAD" else "write_bits"] += nbytes * 8
             if a.dram.banks is not None:
-                opened = _dram_rows(ins["addr"], nbytes, rows, ins["stride"], a.dram.banks.row_bytes)
-                ev["dram"]["row_activations"] += opened
-                occ += _ceil(opened, a.dram.banks.banks) * a.dram.banks.row_miss_cycles
+                ev["dram"]["row_activations"] += 0  # counted per instruction by decode
             side = "write_bits" if op == "LOAD" else "read_bits"
             ev[f"buf:{buf.name}"][side] += nbytes * 8
-            return max(occ, _access_cycles(buf, nbytes, ins["bstride"])), a.dram.latency
+            return _ceil(nbytes * 8, a.dram.bandwidth), a.dram.latency
         if op == "PRECOMPUTE":
             tu = a.table_unit
             if tu is None:
@@ -150,8 +150,11 @@ class _Decoder:
         return 0, 0  # SYNC
 
     def access(self, ins, where: str, ev) -> int:
-        """Cycles of the instruction's explicit buffer reads/writes (the slowest one); counts bits."""
+        """Cycles of the instruction's buffer accesses (the slowest one: a DMA's implicit one, ``rd``, ``wr``);
+        counts the ``rd``/``wr`` bits."""
         cycles = 0
+        if ins.op in ("LOAD", "STORE"):
+            cycles = _access_cycles(self.buf(ins["buf"], where)[1], ins["bytes"], ins["bstride"])
         for key, items in (("read_bits", ins.rd), ("write_bits", ins.wr)):
             for name, nbytes, stride in items:
                 _, buf = self.buf(name, f"{where}.{key[:-5]}")
@@ -160,84 +163,170 @@ class _Decoder:
         return cycles
 
 
-def _csr(rows: list, lengths: list[int], width: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """CSR arrays (ptr in entries, flat values) from per-instruction flat tuples of ``width``-int entries."""
-    ptr = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(lengths, out=ptr[1:])
-    return ptr, np.fromiter(chain.from_iterable(rows), np.int64, count=int(ptr[-1]) * width)
+class _Errors:
+    """The input error of the earliest instruction (decode checks templates and lists, not instructions in
+    order, so it keeps the first error by instruction index, then by check order)."""
+
+    def __init__(self):
+        self.first: tuple | None = None
+
+    def add(self, index: int, phase: int, exc: InputError) -> None:
+        if self.first is None or (index, phase) < self.first[:2]:
+            self.first = (index, phase, exc)
+
+    def raise_first(self) -> None:
+        if self.first is not None:
+            raise self.first[2]
 
 
-def decode(program: Program, arch: Arch) -> Decoded:
-    """Flatten ``program`` for ``arch``; raises InputError naming the instruction on bad operands."""
-    program.validate()
+def _first_use(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct values, index of the first occurrence of each), ordered by first occurrence."""
+    values, first = np.unique(ids, return_index=True)
+    order = np.argsort(first, kind="stable")
+    return values[order], first[order]
+
+
+def _where(cp: ColumnProgram, i: int) -> str:
+    label = cp.labels.get(i)
+    return f"instr[{i}]" + (f" ({label})" if label else "")
+
+
+def _expand_barriers(dep_ptr: np.ndarray, dep_idx: np.ndarray, barrier: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dependencies with full barriers (SYNC without deps) made explicit: a barrier waits for everything since
+    the previous one, and everything after it waits for it."""
+    rows, since, last = [], [], -1
+    for i in range(len(dep_ptr) - 1):
+        row = dep_idx[dep_ptr[i]:dep_ptr[i + 1]].tolist()
+        if barrier[i]:
+            row, since, last = since, [i], i
+        else:
+            if last >= 0 and last not in row:
+                row.append(last)
+            since.append(i)
+        rows.append(row)
+    ptr = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum([len(r) for r in rows], out=ptr[1:])
+    return ptr, np.fromiter(chain.from_iterable(rows), np.int64, count=int(ptr[-1]))
+
+
+def _gather(ids: np.ndarray, length: np.ndarray, offset: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, ...]:
+    """CSR (ptr, rows of ``flat``) of per-instruction lists given by list index ``ids``."""
+    lens = length[ids]
+    ptr = np.zeros(len(ids) + 1, np.int64)
+    np.cumsum(lens, out=ptr[1:])
+    idx = np.repeat(offset[ids] - ptr[:-1], lens) + np.arange(ptr[-1], dtype=np.int64)
+    return ptr, flat[idx]
+
+
+def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
+    """Flatten ``program`` for ``arch``; raises InputError naming the instruction on bad operands.
+
+    Each distinct instruction template and alloc/free list is costed once; per-instruction arrays come from
+    them by indexing (a :class:`Program` is first converted to columns)."""
+    if isinstance(program, ColumnProgram):
+        cp = program
+        cp.validate()
+    else:
+        program.validate()
+        cp = ColumnProgram.from_program(program)
+    c = cp.columns
+    tmpl, nt = c["tmpl"], len(cp.templates)
     d = _Decoder(arch)
-    occ, dur, cls = [], [], []
-    deps, dep_len, allocs, alloc_len, frees, free_len = [], [], [], [], [], []
-    since_barrier: list[int] = []
-    barrier = -1
-    cache: dict = {}  # cost key -> (occ, dur, events); identical instructions are costed once
-    lists: dict = {}  # alloc/free list -> flat (buffer index, bytes, ...) tuple
-    uses: dict = defaultdict(int)
-    bank_model = arch.dram.banks is not None
-    for i, ins in enumerate(program.instrs):
-        op = ins.op
-        if not bank_model and (op == "LOAD" or op == "STORE"):  # the address matters only to the row model
-            key = (op, ins.args[0], ins.args[2:], ins.rd, ins.wr)
-        else:
-            key = (op, ins.args, ins.rd, ins.wr)
-        hit = cache.get(key)
-        if hit is None:
-            where = f"instr[{i}]" + (f" ({ins.label})" if ins.label else "")
-            ev = defaultdict(lambda: defaultdict(int))
-            o, lat = d.durations(ins, where, ev)
-            o = max(o, d.access(ins, where, ev))
-            hit = cache[key] = (o, o + lat, tuple((c, k, v) for c, kv in ev.items() for k, v in kv.items()),
-                                _CLASS_OF[op])
-        uses[key] += 1
-        occ.append(hit[0])
-        dur.append(hit[1])
-        cls.append(hit[3])
-        row = ins.deps
-        if op == "SYNC" and not row:  # full barrier: waits for all before, all after wait for it
-            row = since_barrier
-            since_barrier, barrier = [i], i
-        else:
-            if barrier >= 0 and barrier not in row:
-                row = (*row, barrier)
-            since_barrier.append(i)
-        deps.append(row)
-        dep_len.append(len(row))
-        for items, out, lens, what in ((ins.alloc, allocs, alloc_len, "alloc"), (ins.free, frees, free_len, "free")):
-            flat = lists.get(items)
-            if flat is None:
-                flat = []
-                for name, nbytes in items:
+    errors = _Errors()
+    busy = np.zeros(nt, np.int64)
+    access = np.zeros(nt, np.int64)
+    latency = np.zeros(nt, np.int64)
+    cls_t = np.zeros(nt, np.int64)
+    is_dma = np.zeros(nt, np.bool_)
+    is_sync = np.zeros(nt, np.bool_)
+    t_events = []
+    used, first = _first_use(tmpl)
+    for t, i in zip(used.tolist(), first.tolist()):
+        ins = cp.templates[t]
+        ev = defaultdict(lambda: defaultdict(int))
+        try:
+            busy[t], latency[t] = d.durations(ins, _where(cp, i), ev)
+            access[t] = d.access(ins, _where(cp, i), ev)
+        except InputError as exc:
+            errors.add(i, 0, exc)
+        cls_t[t] = _CLASS_OF[ins.op]
+        is_dma[t] = ins.op in DMA_OPS
+        is_sync[t] = ins.op == "SYNC"
+        t_events.append((t, ev))
+    lists = _lists(cp, d, errors)
+    errors.raise_first()
+    occ_busy = busy[tmpl]
+    events: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    count = np.bincount(tmpl, minlength=nt)
+    for t, ev in t_events:
+        for comp, kv in ev.items():
+            for k, v in kv.items():
+                events[comp][k] += v * int(count[t])
+    if arch.dram.banks is not None:
+        occ_busy = occ_busy + _row_misses(cp, arch, is_dma, events)
+    occ = np.maximum(occ_busy, access[tmpl])
+    dur = occ + latency[tmpl]
+    cls = cls_t[tmpl]
+    dep_ptr, dep_idx = c["dep_ptr"], c["dep_idx"]
+    barrier = is_sync[tmpl] & (np.diff(dep_ptr) == 0)
+    if barrier.any():
+        dep_ptr, dep_idx = _expand_barriers(dep_ptr, dep_idx, barrier)
+    length, offset, flat = lists
+    alloc_ptr, alloc_flat = _gather(c["alloc"], length, offset, flat)
+    free_ptr, free_flat = _gather(c["free"], length, offset, flat)
+    order = np.argsort(cls, kind="stable")
+    q_ptr = np.searchsorted(cls[order], np.arange(len(CLASSES) + 1)).astype(np.int64)
+    counts = np.array([1, 1, 1, 1, arch.arrays], np.int64)
+    first_unit = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    unit_names = ["dma", "table", "vector", "sync"] + [f"array{j}" if arch.arrays > 1 else "array"
+                                                       for j in range(arch.arrays)]
+    return Decoded(occ=occ, dur=dur, cls=cls, q_ptr=q_ptr, q_idx=order.astype(np.int64), class_first=first_unit,
+                   class_count=counts, dep_ptr=dep_ptr, dep_idx=dep_idx, alloc_ptr=alloc_ptr,
+                   alloc_buf=alloc_flat[:, 0].copy(), alloc_bytes=alloc_flat[:, 1].copy(), free_ptr=free_ptr,
+                   free_buf=free_flat[:, 0].copy(), free_bytes=free_flat[:, 1].copy(),
+                   capacity=np.array([b.capacity for b in arch.buffers], np.int64), unit_names=unit_names,
+                   ops=cp.ops(), events={c: dict(kv) for c, kv in events.items()})
+
+
+def _lists(cp: ColumnProgram, d: _Decoder, errors: _Errors) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(length, offset, flat (buffer index, bytes) rows) of every alloc/free list; records unknown buffers and
+    allocations larger than their buffer against the first instruction that uses the list."""
+    c = cp.columns
+    length = np.array([len(items) for items in cp.lists], np.int64)
+    offset = np.zeros(len(cp.lists), np.int64)
+    np.cumsum(length[:-1], out=offset[1:])
+    flat = np.zeros((int(length.sum()), 2), np.int64)
+    for what, phase in (("alloc", 1), ("free", 2)):
+        for lst, i in zip(*(x.tolist() for x in _first_use(c[what]))):
+            for j, (name, nbytes) in enumerate(cp.lists[lst]):
+                try:
                     bi, buf = d.buf(name, f"instr[{i}].{what}")
                     if what == "alloc" and nbytes > buf.capacity:
                         raise InputError(f"instr[{i}].alloc", f"{nbytes} B never fit buffer {name!r} "
                                          f"({buf.capacity} B)")
-                    flat += (bi, nbytes)
-                flat = lists[items] = tuple(flat)
-            out.append(flat)
-            lens.append(len(items))
-    events: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for key, count in uses.items():
-        for comp, k, v in cache[key][2]:
-            events[comp][k] += v * count
-    dep_ptr, dep_idx = _csr(deps, dep_len)
-    alloc_ptr, alloc_flat = _csr(allocs, alloc_len, 2)
-    free_ptr, free_flat = _csr(frees, free_len, 2)
-    cls = np.array(cls, np.int64)
-    order = np.argsort(cls, kind="stable")
-    q_ptr = np.searchsorted(cls[order], np.arange(len(CLASSES) + 1)).astype(np.int64)
-    counts = np.array([1, 1, 1, 1, arch.arrays], np.int64)
-    first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    unit_names = ["dma", "table", "vector", "sync"] + [f"array{j}" if arch.arrays > 1 else "array"
-                                                       for j in range(arch.arrays)]
-    return Decoded(occ=np.array(occ, np.int64), dur=np.array(dur, np.int64), cls=cls, q_ptr=q_ptr,
-                   q_idx=order.astype(np.int64), class_first=first, class_count=counts, dep_ptr=dep_ptr,
-                   dep_idx=dep_idx, alloc_ptr=alloc_ptr, alloc_buf=alloc_flat[0::2].copy(),
-                   alloc_bytes=alloc_flat[1::2].copy(), free_ptr=free_ptr, free_buf=free_flat[0::2].copy(),
-                   free_bytes=free_flat[1::2].copy(),
-                   capacity=np.array([b.capacity for b in arch.buffers], np.int64), unit_names=unit_names,
-                   events={c: dict(kv) for c, kv in events.items()})
+                except InputError as exc:
+                    errors.add(i, phase, exc)
+                    continue
+                flat[offset[lst] + j] = (bi, nbytes)
+    return length, offset, flat
+
+
+def _row_misses(cp: ColumnProgram, arch: Arch, is_dma: np.ndarray, events) -> np.ndarray:
+    """Per instruction: the DMA cycles of DRAM row misses (bank model; they depend on the address, which
+    matters only modulo the row size); adds ``dram.row_activations``."""
+    c = cp.columns
+    bank = arch.dram.banks
+    extra = np.zeros(len(cp), np.int64)
+    cache: dict = {}
+    opened_total = 0
+    for i in np.flatnonzero(is_dma[c["tmpl"]]).tolist():
+        t, addr = int(c["tmpl"][i]), int(c["addr"][i])
+        key = (t, addr % bank.row_bytes)
+        if key not in cache:
+            ins = cp.templates[t]
+            cache[key] = _dram_rows(addr, ins["bytes"], ins["rows"], ins["stride"], bank.row_bytes)
+        opened = cache[key]
+        opened_total += opened
+        extra[i] = _ceil(opened, bank.banks) * bank.row_miss_cycles
+    events["dram"]["row_activations"] += opened_total
+    return extra

@@ -1,0 +1,166 @@
+"""Compiled programs stored in columns: a drop-in for :class:`~sim.isa.instr.Program` that is cheap to build
+and to decode.
+
+A compiled GEMM has tens of thousands of instructions but only a handful of distinct shapes (the LOAD of a
+weight tile at another address, the same LMMA chained to another predecessor). A :class:`ColumnProgram`
+keeps each distinct shape once, as a *template* :class:`Instr` (DMA address 0, no dependencies, no
+alloc/free), each distinct alloc/free list once, and per instruction only integers: its template, its DMA
+address, its dependencies, and its alloc and free lists. The engine decodes these columns with array
+operations (:mod:`sim.engine.decode`) instead of looking at instructions one by one.
+
+``instrs`` materializes the equivalent list of :class:`Instr` on demand (text and binary output, tests), so
+a ColumnProgram can be used wherever a Program is read. Build one with :meth:`ColumnProgram.template`,
+:meth:`ColumnProgram.space` and :meth:`ColumnProgram.add`; the compiler's instructions are well formed by
+construction, so no operand is re-checked here (tests check compiled programs through :func:`make`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .instr import SCHEMA, Instr, Program
+
+#: opcodes whose ``addr`` operand is kept per instruction (the template holds 0)
+DMA_OPS = ("LOAD", "STORE")
+_ADDR = 1  # position of ``addr`` in the DMA operand schema (buf, addr, bytes, rows, stride, bstride)
+assert list(SCHEMA["LOAD"])[_ADDR] == "addr" and list(SCHEMA["STORE"])[_ADDR] == "addr"
+_DEFAULTS = {op: tuple((name, spec[1]) for name, spec in schema.items()) for op, schema in SCHEMA.items()}
+
+
+class ColumnProgram:
+    """A program in columns (see the module docstring). ``arch`` optionally names the arch it was compiled for;
+    ``labels`` maps instruction index -> label (programs converted from text)."""
+
+    def __init__(self, arch: str | None = None):
+        self.arch = arch
+        self.templates: list[Instr] = []
+        self.lists: list[tuple] = [()]  # interned alloc/free lists; 0 is the empty list
+        self.labels: dict[int, str] = {}
+        self.tmpl: list[int] = []
+        self.addr: list[int] = []
+        self.deps: list[int] = []  # all dependencies, flat
+        self.dep_len: list[int] = []
+        self.alloc: list[int] = []
+        self.free: list[int] = []
+        self._template_ids: dict = {}
+        self._template_calls: dict = {}
+        self._cache: dict = {}  # columns / instrs, valid while the length is unchanged
+        self._list_ids: dict = {(): 0}
+
+    # -- building ---------------------------------------------------------------------------------------------
+    def template(self, opcode: str, /, rd=(), wr=(), **args) -> int:
+        """Index of the template ``opcode`` with ``args`` (schema defaults filled; a DMA's ``addr`` is given to
+        :meth:`add`) and ``rd``/``wr`` lists of (buf, bytes) pairs (stride 1)."""
+        call = (opcode, tuple(rd), tuple(wr), *args.items())  # the same call again: no rebuilding
+        i = self._template_calls.get(call)
+        if i is None:
+            if opcode in DMA_OPS:
+                args["addr"] = 0
+            full = tuple((name, args.get(name, default)) for name, default in _DEFAULTS[opcode])
+            i = self._template_calls[call] = self._intern_template(
+                Instr(opcode, full, rd=tuple((b, n, 1) for b, n in rd), wr=tuple((b, n, 1) for b, n in wr)))
+        return i
+
+    def _intern_template(self, t: Instr) -> int:
+        key = (t.op, t.args, t.rd, t.wr)
+        i = self._template_ids.get(key)
+        if i is None:
+            i = self._template_ids[key] = len(self.templates)
+            self.templates.append(t)
+        return i
+
+    def space(self, items) -> int:
+        """Index of the alloc/free list ``items`` ((buf, bytes) pairs)."""
+        items = tuple(items)
+        i = self._list_ids.get(items)
+        if i is None:
+            i = self._list_ids[items] = len(self.lists)
+            self.lists.append(items)
+        return i
+
+    def add(self, template: int, deps=(), alloc: int = 0, free: int = 0, addr: int = 0) -> int:
+        """Append an instruction (template index, dependencies, alloc/free list indices, DMA address); its index."""
+        self.tmpl.append(template)
+        self.addr.append(addr)
+        self.deps.extend(deps)
+        self.dep_len.append(len(deps))
+        self.alloc.append(alloc)
+        self.free.append(free)
+        return len(self.tmpl) - 1
+
+    @classmethod
+    def from_program(cls, program: Program) -> ColumnProgram:
+        """The same program in columns (dependencies as written: a full-barrier SYNC stays without deps)."""
+        cp = cls(program.arch)
+        for i, ins in enumerate(program.instrs):
+            addr = 0
+            args = ins.args
+            if ins.op in DMA_OPS:
+                addr = args[_ADDR][1]
+                args = (*args[:_ADDR], ("addr", 0), *args[_ADDR + 1:])
+            if ins.label is not None:
+                cp.labels[i] = ins.label
+            t = cp._intern_template(Instr(ins.op, args, rd=ins.rd, wr=ins.wr))
+            cp.add(t, ins.deps, cp.space(ins.alloc), cp.space(ins.free), addr)
+        return cp
+
+    # -- reading ----------------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.tmpl)
+
+    def _cached(self, name: str, build):
+        hit = self._cache.get(name)
+        if hit is None or hit[0] != len(self.tmpl):
+            hit = self._cache[name] = (len(self.tmpl), build())
+        return hit[1]
+
+    @property
+    def columns(self) -> dict[str, np.ndarray]:
+        """The per-instruction columns as int64 arrays: ``tmpl``, ``addr``, ``dep_ptr``/``dep_idx`` (CSR),
+        ``alloc``, ``free`` (list indices). Built once per program length."""
+        return self._cached("columns", self._columns)
+
+    def _columns(self) -> dict[str, np.ndarray]:
+        dep_ptr = np.zeros(len(self.tmpl) + 1, np.int64)
+        np.cumsum(self.dep_len, out=dep_ptr[1:])
+        return {"tmpl": np.array(self.tmpl, np.int64), "addr": np.array(self.addr, np.int64), "dep_ptr": dep_ptr,
+                "dep_idx": np.array(self.deps, np.int64), "alloc": np.array(self.alloc, np.int64),
+                "free": np.array(self.free, np.int64)}
+
+    @property
+    def instrs(self) -> list[Instr]:
+        """The instructions as :class:`Instr` objects (built on first use; read-only: build with :meth:`add`)."""
+        return self._cached("instrs", self._instrs)
+
+    def _instrs(self) -> list[Instr]:
+        out, pos = [], 0
+        for i, (t, addr, n, a, f) in enumerate(zip(self.tmpl, self.addr, self.dep_len, self.alloc, self.free)):
+            tp = self.templates[t]
+            args = tp.args
+            if tp.op in DMA_OPS:
+                args = (*args[:_ADDR], ("addr", addr), *args[_ADDR + 1:])
+            out.append(Instr(tp.op, args, tuple(self.deps[pos:pos + n]), self.lists[a], self.lists[f], tp.rd, tp.wr,
+                             self.labels.get(i)))
+            pos += n
+        return out
+
+    def ops(self) -> list[str]:
+        """The opcode of every instruction."""
+        names = np.array([t.op for t in self.templates] or [""], dtype=object)
+        return names[self.columns["tmpl"]].tolist()
+
+    def validate(self) -> None:
+        """Dependencies point to earlier instructions (labels are unique by construction)."""
+        from ..errors import InputError
+
+        c = self.columns
+        owner = np.repeat(np.arange(len(self.tmpl), dtype=np.int64), np.diff(c["dep_ptr"]))
+        bad = np.flatnonzero((c["dep_idx"] < 0) | (c["dep_idx"] >= owner))
+        if len(bad):
+            i = int(owner[bad[0]])
+            raise InputError(f"instr[{i}].after", f"dependency {int(c['dep_idx'][bad[0]])} is not an earlier "
+                             "instruction")
+
+    def to_program(self) -> Program:
+        """The equivalent :class:`Program`."""
+        return Program(list(self.instrs), self.arch)
