@@ -36,6 +36,7 @@ from sim import pe as pe_registry
 from sim.arch import Arch
 from sim.errors import InputError
 from sim.isa.columns import ColumnProgram
+from sim.pe.lut_tensor_core import check_entry_bits
 
 from .specs import GemmSpec
 
@@ -83,9 +84,13 @@ def problem(spec: GemmSpec, m: int, n: int, k: int) -> pe_registry.GemmProblem:
 
 
 def check(spec: GemmSpec, arch: Arch) -> None:
-    """The PE's own check of this format pair (raises InputError naming the unsupported field)."""
+    """The PE's own check of this format pair (raises InputError naming the unsupported field); for a LUT array
+    fed by a table unit, also that ``arch.table_unit.entry_bits`` holds the activations' table entries."""
     model = pe_registry.get(arch.pe.type)
-    model.check(problem(spec, spec.m, spec.n, spec.k), model.resolve(arch.pe.config()))
+    config = model.resolve(arch.pe.config())
+    model.check(problem(spec, spec.m, spec.n, spec.k), config)
+    if arch.pe.type == "lut-tc" and uses_tables(arch):
+        check_entry_bits(arch.table_unit.entry_bits, spec.acts, config.tile[2], bool(config.options.get("table_quant")))
 
 
 @lru_cache(maxsize=65536)

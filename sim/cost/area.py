@@ -1,9 +1,11 @@
 """Area of an arch (mm²): PEs + table unit + vector unit + SRAM.
 
 * PEs: ``arrays`` × PEs per array × the PE's synthesis area (``data/constants.yaml``, scaled to the
-  node), or — the calibration hook — ``ge_count`` × ``um2_per_ge`` from yosys gate-equivalent counts
-  of our own RTL (pass both; the µm²/GE figure must be for the arch's node).
-* Table unit: ``tables_per_cycle`` × µm² per table/cycle (LUT Tensor Core, references §1).
+  node; ``lut-tc``: the published unit's area × the component model's ratio for the arch's unit,
+  :mod:`sim.cost.lut_unit_scale`), or — the calibration hook — ``ge_count`` × ``um2_per_ge`` from yosys
+  gate-equivalent counts of our own RTL (pass both; the µm²/GE figure must be for the arch's node).
+* Table unit: ``tables_per_cycle`` × µm² per table/cycle (LUT Tensor Core, references §1), scaled like the
+  unit to the arch's K-group and entry width.
 * Vector unit: ``lanes`` × one FP16 MAC PE (a proxy, flagged in the assumptions).
 * SRAM: banks × the CACTI-fit bank area for the bank size (references §6).
 """
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ..arch import Arch
 from ..errors import InputError
+from . import lut_unit_scale
 from .constants import scale, scaling_assumption, sram_bank, table
 
 _UM2_PER_MM2 = 1e6
@@ -55,15 +58,20 @@ def area(arch: Arch, ge_count: float | None = None, um2_per_ge: float | None = N
         pe_um2 = scale(entry["area_um2"], entry["node_nm"], node, "area")
         count *= arch.pe.pes_per_array if entry["per"] == "pe" else 1
         used["pe"] = {"um2": pe_um2, "per": entry["per"], "source": entry["source"]}
+        if arch.pe.type == "lut-tc":
+            ratio, how = lut_unit_scale.array_ratio(arch, "area")
+            pe_um2 *= ratio
+            used["pe"].update(um2=pe_um2, published_um2=entry["area_um2"], scaled_to_arch_unit=how)
     else:
         pe_um2 = 0.0
         used["pe"] = {"um2": 0.0, "source": f"MISSING: no area figure for PE {arch.pe.type!r}; pass ge_count"}
     out["array"] = count * pe_um2 / _UM2_PER_MM2
     if arch.table_unit is not None:
         tu = t["table_unit"]
-        per = scale(tu["area_um2_per_table_per_cycle"], tu["node_nm"], node, "area")
+        ratio, how = lut_unit_scale.table_ratio(arch, "area")
+        per = scale(tu["area_um2_per_table_per_cycle"], tu["node_nm"], node, "area") * ratio
         out["table"] = arch.table_unit.tables_per_cycle * per / _UM2_PER_MM2
-        used["table"] = {"um2_per_table_per_cycle": per, "source": tu["source"]}
+        used["table"] = {"um2_per_table_per_cycle": per, "source": tu["source"], "scaled_to_arch_table": how}
     lane = t["vector_lane"]
     lane_um2 = scale(lane["area_um2"], lane["node_nm"], node, "area")
     out["vector"] = arch.vector.lanes * lane_um2 / _UM2_PER_MM2

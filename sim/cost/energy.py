@@ -7,9 +7,11 @@ Components (keys of the breakdown):
 * ``sram:NAME``: bits read/written × CACTI-fit pJ per bit of the buffer's bank size;
   ``sram_leakage``: banks × CACTI-fit leakage × time.
 * ``array``: array active cycles × pJ per cycle of the PE (synthesis figure, per PE or per LUT
-  unit) × PEs per array; for a PE with no figure, Σ ``pe:<event>`` × the Horowitz per-event
-  energies (events without an entry are listed under ``uncosted_events``).
-* ``table``: tables built × pJ per table; ``vector``: elements × the FP16 actions of each op.
+  unit; ``lut-tc``: scaled to the arch's unit, :mod:`sim.cost.lut_unit_scale`) × PEs per array; for a
+  PE with no figure, Σ ``pe:<event>`` × the Horowitz per-event energies (events without an entry are
+  listed under ``uncosted_events``).
+* ``table``: tables built × pJ per table (scaled to the arch's K-group and entry width);
+  ``vector``: elements × the FP16 actions of each op.
 
 Logic energies are scaled from their node to the arch's node and multiplied by ``arch.pnr_factor``
 (BitMoD's place-and-route factor, references §3). Logic leakage is not modelled (no cited figure).
@@ -20,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..arch import Arch
+from . import lut_unit_scale
 from .constants import scale, scaling_assumption, sram_bank, table
 
 _PJ_PER_MW_S = 1e9  # 1 mW for 1 s = 1 mJ = 1e9 pJ
@@ -51,6 +54,11 @@ def _array(arch: Arch, ev: dict, used: dict) -> float:
         n = arch.pe.pes_per_array if entry["per"] == "pe" else 1
         used["array"] = {"pj_per_cycle": per_cycle, "per": entry["per"], "count_per_array": n,
                          "source": entry["source"]}
+        if arch.pe.type == "lut-tc":
+            ratio, how = lut_unit_scale.array_ratio(arch, "energy")
+            per_cycle *= ratio
+            used["array"].update(pj_per_cycle=per_cycle, published_pj_per_cycle=entry["pj_per_cycle"],
+                                 scaled_to_arch_unit=how)
         return ev.get("active_cycles", 0) * per_cycle * n
     total, uncosted, per_event = 0.0, [], {}
     for key, count in ev.items():
@@ -92,7 +100,10 @@ def energy(stats, arch: Arch) -> EnergyReport:
     out["sram_leakage"] = leak
     out["array"] = _array(arch, ev.get("array", {}), used) * pnr
     tu = t["table_unit"]
-    per_table = scale(tu["pj_per_table"], tu["node_nm"], node, "energy")
+    per_table, table_how = scale(tu["pj_per_table"], tu["node_nm"], node, "energy"), None
+    if arch.table_unit is not None:
+        ratio, table_how = lut_unit_scale.table_ratio(arch, "energy")
+        per_table *= ratio
     out["table"] = ev.get("table", {}).get("tables", 0) * per_table * pnr
     vec = 0.0
     for key, count in ev.get("vector", {}).items():
@@ -105,7 +116,7 @@ def energy(stats, arch: Arch) -> EnergyReport:
         "dram": {"pj_per_bit": arch.dram.pj_per_bit, "pj_per_bit_write": arch.dram.write_pj_per_bit,
                  "static_mw": arch.dram.static_mw, "source": arch.dram.pj_source},
         "sram_model": {"fit": sram["fit"], "source": sram["source"]},
-        "table": {"pj_per_table": per_table, "source": tu["source"]},
+        "table": {"pj_per_table": per_table, "source": tu["source"], "scaled_to_arch_table": table_how},
         "vector": {"source": t["vector_ops"]["source"], "event_source": t["events"]["fp16_add"]["source"]},
         "technology_scaling": scaling_assumption(),
         "not_modelled": ["logic leakage (no cited figure)"],

@@ -157,7 +157,9 @@ def signed_bits(lo: int, hi: int) -> int:
 @dataclass(frozen=True)
 class LutUnitConfig:
     """An M×N×K LUT unit for ``acts`` activations and ``w_bits``-bit weights, with the Table 2 switches.
-    ``acc`` None = the lut-tc default (int32 for integer activations, fp16 for FP)."""
+    ``acc`` None = the lut-tc default (int32 for integer activations, fp16 for FP). ``lut_bits`` None = LUT_BIT
+    from :func:`lut_entry_bits`; an integer sets the entry width of the tables, multiplexers, sign, shift and
+    precompute adders (an arch's ``table_unit.entry_bits``)."""
 
     m: int = 2
     n: int = 64
@@ -168,6 +170,7 @@ class LutUnitConfig:
     reinterpret: bool = True
     negation_circuit: bool = False
     precompute_in_unit: bool = False
+    lut_bits: int | None = None
 
 
 # Table 2 of LUT Tensor Core (references §1): each step adds one optimisation to the previous one.
@@ -260,6 +263,8 @@ def _check_lut(c: LutUnitConfig) -> str:
         raise InputError("w_bits", f"must be an integer in 1..8, got {c.w_bits!r}", "1..8")
     if c.negation_circuit and not c.reinterpret:
         raise InputError("negation_circuit", "needs reinterpret=True (only the symmetric table negates)")
+    if c.lut_bits is not None and (isinstance(c.lut_bits, bool) or not isinstance(c.lut_bits, int) or c.lut_bits < 1):
+        raise InputError("lut_bits", f"must be a positive integer, got {c.lut_bits!r}", "integers ≥ 1")
     return acc
 
 
@@ -267,7 +272,7 @@ def lut_parts(c: LutUnitConfig) -> dict[str, Part]:
     """The components of LUT unit ``c`` by name (see the module docstring)."""
     acc = _check_lut(c)
     fp = _kind(c.acts) == "fp"
-    bits = lut_entry_bits(c.acts, c.k, c.reinterpret)
+    bits = c.lut_bits or lut_entry_bits(c.acts, c.k, c.reinterpret)
     entries = 1 << (c.k - 1 if c.reinterpret else c.k)
     slots = c.m * c.n
     per_group = 1.0 / c.w_bits  # tables and weight planes change once per K-group

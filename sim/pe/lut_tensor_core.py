@@ -72,6 +72,8 @@ FP_ACTS = ("fp16", "fp8_e4m3", "fp8_e5m2")
 ACTS = INT_ACTS + FP_ACTS
 INT_ACCS = ("int32",)
 FP_ACCS = ("fp16", "fp32")
+FP_TABLE_BITS = 16  # FP16 table entries for FP activations (docs/lut_tensor_core_contract.md "Datapath widths")
+TABLE_QUANT_BITS = 8  # INT8 table codes with option table_quant (references §1 "Table quantization")
 OPTIONS = {"table_quant": "INT8 tables with one FP16 scale per table (FP activations only; lossy)"}
 
 
@@ -282,6 +284,30 @@ def supported_weight_formats() -> list[str]:
         if alpha > 0 and alpha == int(alpha) and beta == int(beta):
             out.append(name)
     return out
+
+
+def table_entry_bits(acts: str, k: int, table_quant: bool = False) -> int:
+    """Bits one stored table entry needs for ``acts`` activations in K-groups of ``k``.
+
+    INT: S[e] = a_{K−1} + Σ_{t<K−1} ±a_t spans [−K·2^(w−1), K·2^(w−1) − 1], so w + ⌈log2 K⌉ bits are exact
+    (INT8 × K = 4 → 10; docs/lut_tensor_core_contract.md "Datapath widths"). FP16 and FP8 (which run on the
+    FP16 datapath): FP16 entries, 16 bits; with ``table_quant``, INT8 codes (one FP16 scale per table, references §1).
+    """
+    if acts in INT_ACTS:
+        return checks.INT_ACT_BITS[acts] + (k - 1).bit_length()
+    return TABLE_QUANT_BITS if table_quant else FP_TABLE_BITS
+
+
+def check_entry_bits(entry_bits: int, acts: str, k: int, table_quant: bool = False,
+                     field: str = "arch.table_unit.entry_bits") -> None:
+    """InputError naming ``field`` when ``entry_bits``-bit table entries cannot hold the tables of ``acts``."""
+    need = table_entry_bits(acts, k, table_quant)
+    if entry_bits < need:
+        what = (f"{acts} activations in K-groups of {k} build {need}-bit table entries" if acts in INT_ACTS else
+                f"{acts} activations use {'INT8-quantized' if table_quant else 'FP16'} tables of {need}-bit entries")
+        quant = acts not in INT_ACTS and not table_quant and entry_bits >= TABLE_QUANT_BITS
+        raise InputError(field, f"{entry_bits}-bit entries are too narrow: {what}", f"{need} or more" + (
+            f"; {TABLE_QUANT_BITS} or more with the PE option table_quant" if quant else ""))
 
 
 def _acc_name(problem: GemmProblem, config: PEConfig) -> str:

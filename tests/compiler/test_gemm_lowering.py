@@ -188,3 +188,19 @@ def test_tile_search_is_bounded_and_picks_the_fastest_simulated():
     assert sum(entry["instructions"] for entry in found.log) <= search.SEARCH_BUDGET + search.MAX_INSTRUCTIONS
     assert found.stats.cycles == min(entry["simulated"] for entry in found.log)
     assert len(found.program) == next(e["instructions"] for e in found.log if e["simulated"] == found.stats.cycles)
+
+
+@pytest.mark.parametrize("acts,bits,options,ok", [("fp16", 8, {}, False), ("fp16", 16, {}, True),
+                                                  ("fp16", 8, {"table_quant": True}, True), ("int8", 9, {}, False),
+                                                  ("int8", 10, {}, True), ("int16", 16, {}, False)])
+def test_gemm_check_rejects_table_entries_too_narrow_for_the_activations(acts, bits, options, ok):
+    from sim.errors import InputError
+
+    a = _arch("lut-tc-28nm", **{"table_unit.entry_bits": bits, "pe.options": options})
+    spec = _spec("int4", acts, None, 0.5, 2.0, 8, 64, 256)
+    if ok:
+        gemm.check(spec, a)
+    else:
+        with pytest.raises(InputError) as exc:
+            gemm.check(spec, a)
+        assert exc.value.field == "arch.table_unit.entry_bits"

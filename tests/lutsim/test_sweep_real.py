@@ -87,3 +87,23 @@ def test_full_example_spec_axes_are_all_valid_arch_paths():
     for path, values in spec.axes.items():
         archs = {str(from_dict(apply_params(base, {path: v})).to_dict()) for v in values}
         assert len(archs) == len(values), f"{path}: some values give the same arch"
+
+
+def test_entry_bits_too_narrow_for_the_activations_are_skipped_rows_with_the_reason(tmp_path):
+    from lutsim.sweep.spec import parse_spec
+
+    spec = parse_spec({"name": "entry-bits", "base_arch": "lut-tc-28nm", "axes": {"table_unit.entry_bits": [8, 10, 16]},
+                       "workloads": [{"model": "llama-2-7b", "quant": q, "phase": "decode", "kv_len": 128}
+                                     for q in ("w4a16-g128", "w4a8kv4")]})
+    run_sweep(spec, tmp_path, jobs=1, progress=False)
+    df = load_results(tmp_path)
+    status = {(int(r["p.table_unit.entry_bits"]), r["w.quant"]): r["status"] for _, r in df.iterrows()}
+    assert status == {(8, "w4a16-g128"): "skipped", (10, "w4a16-g128"): "skipped", (16, "w4a16-g128"): "ok",
+                      (8, "w4a8kv4"): "skipped", (10, "w4a8kv4"): "ok", (16, "w4a8kv4"): "ok"}
+    skipped = df[df["status"] == "skipped"]
+    assert skipped["reason"].str.contains("arch.table_unit.entry_bits").all()
+    reasons = skipped["reason"].str
+    assert reasons.contains("16 or more").sum() == 2 and reasons.contains("10 or more").sum() == 1
+    ok = df[df["status"] == "ok"].set_index("w.quant")
+    wide = ok["p.table_unit.entry_bits"] == 16
+    assert ok.loc[wide, "area_mm2"].loc["w4a8kv4"] > ok.loc[~wide, "area_mm2"].loc["w4a8kv4"]  # wider tables, more area

@@ -176,3 +176,15 @@ def test_gate_equivalents_feed_the_area_hook():
     assert um2_per_ge() == pytest.approx(0.798 * (28 / 45) ** 2)  # NanGate45 NAND2_X1, scaled by node²
     fa = int_adders(1, 1)
     assert fa.um2 / um2_per_ge() == pytest.approx(4.256 / 0.798)  # FA_X1 = 5.33 GE
+
+
+def test_lut_bits_sets_the_entry_width_of_every_entry_wide_part():
+    base = LutUnitConfig()  # M2N64K4 W2 × INT8: LUT_BIT 11 from lut_entry_bits
+    assert lut_parts(replace(base, lut_bits=11)) == lut_parts(base)
+    wide = lut_parts(replace(base, lut_bits=16))
+    assert wide["table_regs"].count == 2 * 8 * 16 and wide["muxes"].count == 128 * 7 * 16
+    assert wide["sign"].count == 128 * 16 and wide["shift"].count == 128 * 1 * (16 + 1)
+    assert wide["acc_regs"] == lut_parts(base)["acc_regs"] and wide["weight_regs"] == lut_parts(base)["weight_regs"]
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(InputError, match="lut_bits"):
+            lut_unit(replace(base, lut_bits=bad))

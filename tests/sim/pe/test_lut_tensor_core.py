@@ -244,3 +244,45 @@ def test_as_bits_encodings_for_the_rtl():
     np.testing.assert_array_equal(as_bits([1.0, -2.0], "fp16"), [0x3C00, 0xC000])
     np.testing.assert_array_equal(as_bits([1.0], "fp32"), [0x3F800000])
     np.testing.assert_array_equal(as_bits([-1, 5], "int", 10), [0x3FF, 5])
+
+
+@pytest.mark.parametrize("acts", ["int4", "int8", "int16"])
+@pytest.mark.parametrize("k", [2, 4, 8])
+def test_table_entry_bits_is_the_tightest_width_of_the_stored_entries(acts, k):
+    """Every activation at an end of its range (the extremes of a linear sum): the tables the precompute unit
+    builds fit table_entry_bits signed bits, and one bit fewer does not."""
+    import itertools
+
+    from sim.pe._rounding import EXACT_INT
+    from sim.pe.lut_tensor_core import table_entry_bits
+    from sim.pe.table_precompute import precompute
+
+    lo, hi = INT_RANGE[acts]
+    corners = np.array(list(itertools.product((lo, hi), repeat=k)), dtype=np.float64)[:, None, :]
+    tables = precompute(corners, 1, EXACT_INT).tables
+    w = table_entry_bits(acts, k)
+    assert -(1 << (w - 1)) <= tables.min() and tables.max() <= (1 << (w - 1)) - 1
+    assert tables.min() < -(1 << (w - 2)) or tables.max() > (1 << (w - 2)) - 1
+
+
+def test_table_entry_bits_agrees_with_the_rtl_and_the_fp_datapaths():
+    from rtl.params import entry_width
+    from sim.pe.lut_tensor_core import table_entry_bits
+
+    assert [table_entry_bits("int8", k) for k in (2, 4, 8)] == [entry_width(8, k) for k in (2, 4, 8)] == [9, 10, 11]
+    assert table_entry_bits("fp16", 4) == table_entry_bits("fp8_e4m3", 4) == 16
+    assert table_entry_bits("fp16", 4, table_quant=True) == 8
+
+
+@pytest.mark.parametrize("bits,acts,k,quant,need", [(8, "fp16", 4, False, 16), (9, "int8", 4, False, 10),
+                                                    (10, "int8", 8, False, 11), (16, "int16", 4, False, 18),
+                                                    (7, "fp16", 4, True, 8)])
+def test_too_narrow_entries_name_the_field_and_the_width_needed(bits, acts, k, quant, need):
+    from sim.pe.lut_tensor_core import check_entry_bits
+
+    with pytest.raises(InputError) as exc:
+        check_entry_bits(bits, acts, k, quant)
+    assert exc.value.field == "arch.table_unit.entry_bits" and exc.value.allowed.startswith(f"{need} or more")
+    assert str(need) in exc.value.problem
+    check_entry_bits(need, acts, k, quant)  # the width itself, and anything wider, is accepted
+    check_entry_bits(need + 8, acts, k, quant)
