@@ -6,11 +6,17 @@ no finished chunk and never leaves a half-written file. Re-running the same comm
 parts, skips every (point_id, workload_id) already present and appends only the rest: no row is
 computed twice and none is duplicated. A task that raises becomes a row with ``status = "error"``
 and its message; the sweep goes on.
+
+``OUT/sweep.json`` records what decides every row besides its own point and workload (:func:`fingerprint`:
+the base arch and its full spec, the constraints, the evaluator, the lutsim version). Resuming with a spec
+that changes any of these is refused (its rows would mix two models); adding axis values or workloads
+is a resume that computes only the new rows.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -19,9 +25,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .spec import SweepSpec, stable_id
+from sim.errors import InputError
+
+from .spec import DEFAULT_EVALUATOR, SweepSpec, stable_id
 
 KEY = ["point_id", "workload_id"]
+MANIFEST = "sweep.json"
 
 
 def load_evaluator(path: str) -> Callable[[dict, dict, dict], dict]:
@@ -91,6 +100,47 @@ class PartWriter:
         self.next += 1
 
 
+def fingerprint(spec: SweepSpec) -> dict:
+    """What decides a row's values besides its own point and workload. With the default evaluator the base
+    arch is resolved, so an edited preset or arch YAML changes the fingerprint (an unknown one is an input
+    error here, before any worker starts)."""
+    from lutsim import __version__
+
+    base_spec = None
+    if spec.evaluator == DEFAULT_EVALUATOR:
+        from lutsim.api import resolve_arch
+
+        base_spec = stable_id(resolve_arch(spec.base_arch).to_dict())
+    return {"base_arch": spec.base_arch, "base_arch_spec": base_spec, "constraints": spec.constraints,
+            "evaluator": spec.evaluator, "lutsim": __version__}
+
+
+def check_manifest(spec: SweepSpec, out: Path) -> None:
+    """Refuse to resume into ``out`` when its rows came from a sweep with another :func:`fingerprint`."""
+    new = fingerprint(spec)
+    path = out / MANIFEST
+    if not path.is_file() or not any(out.glob("parts/part-*.parquet")):
+        return
+    try:
+        old = json.loads(path.read_text())["fingerprint"]
+    except (ValueError, KeyError, TypeError):
+        raise InputError("--out", f"{path} is not a lutsim sweep manifest; use another --out") from None
+    changed = [k for k in new if old.get(k) != new[k]]
+    if changed:
+        k = changed[0]
+        raise InputError("--out", f"{out} holds rows of a sweep with another {k} ({old.get(k)!r}, now {new[k]!r}); "
+                         "they would mix with this one's", "a new --out directory, or delete the old one to start over")
+
+
+def write_manifest(spec: SweepSpec, out: Path) -> None:
+    """``OUT/sweep.json``: the fingerprint, plus the spec's name, axes and workloads for the record."""
+    doc = {"fingerprint": fingerprint(spec), "name": spec.name, "axes": spec.axes, "workloads": spec.workloads,
+           "sampling": spec.sampling}
+    tmp = out / f".{MANIFEST}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, out / MANIFEST)
+
+
 def pending_tasks(spec: SweepSpec, out: Path) -> tuple[list[dict], int]:
     """Tasks not yet in the results, and how many were already done."""
     done = load_results(out)
@@ -107,9 +157,9 @@ def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 2, scheduler: str | 
               chunk_size: int | None = None, progress: bool = True) -> dict:
     """Run (or resume) a sweep; returns a summary dict (rows written, skipped, errors, seconds)."""
     out = Path(out)
+    check_manifest(spec, out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "spec_id.txt").write_text(stable_id({"base": spec.base_arch, "axes": spec.axes,
-                                                "workloads": spec.workloads}) + "\n")
+    write_manifest(spec, out)
     tasks, already = pending_tasks(spec, out)
     size = chunk_size or max(1, min(64, len(tasks) // (4 * max(jobs, 1)) or 1))
     chunks = chunked(tasks, size)
@@ -149,8 +199,6 @@ def _run_dask(scheduler: str, args: tuple, chunks: list[list[dict]]) -> Iterable
     try:
         from distributed import Client, as_completed
     except ImportError:  # pragma: no cover - depends on the install
-        from sim.errors import InputError
-
         raise InputError("--scheduler", "needs dask.distributed: pip install 'lutsim[dist]'") from None
     with Client(scheduler) as client:
         futures = [client.submit(run_chunk, *args, c, pure=False) for c in chunks]

@@ -107,3 +107,20 @@ def test_entry_bits_too_narrow_for_the_activations_are_skipped_rows_with_the_rea
     ok = df[df["status"] == "ok"].set_index("w.quant")
     wide = ok["p.table_unit.entry_bits"] == 16
     assert ok.loc[wide, "area_mm2"].loc["w4a8kv4"] > ok.loc[~wide, "area_mm2"].loc["w4a8kv4"]  # wider tables, more area
+
+
+def test_resuming_after_the_base_arch_file_changed_exits_2_and_names_it(tmp_path, capsys):
+    """An edited arch YAML would make the old rows a different design: the CLI refuses to resume into them."""
+    arch_file = tmp_path / "mine.yaml"
+    text = (ROOT / "sim" / "arch" / "presets" / "lut-tc-28nm.yaml").read_text()
+    arch_file.write_text(text)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"name: mine\nbase_arch: {arch_file}\naxes: {{arrays: [8]}}\n"
+                    "workloads: [{model: llama-2-7b, quant: w4a16-g128, phase: decode, kv_len: 128}]\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(spec), "--out", str(out), "--jobs", "1", "--json"]) == 0
+    arch_file.write_text(text.replace("clock_mhz: 1000", "clock_mhz: 900"))
+    assert main(["sweep", str(spec), "--out", str(out), "--jobs", "1", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "base_arch_spec" in err
+    assert len(load_results(out)) == 1

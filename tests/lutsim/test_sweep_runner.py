@@ -43,6 +43,31 @@ def test_rerun_resumes_without_recomputing(tmp_path):
     pd.testing.assert_frame_equal(load_results(tmp_path), before)
 
 
+def test_resume_with_other_constraints_is_refused_and_writes_nothing(tmp_path):
+    run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(InputError) as exc:
+        run_sweep(parse_spec({**SPEC, "constraints": {"area_mm2": 7}}), tmp_path, jobs=1, progress=False)
+    assert exc.value.field == "--out" and "constraints" in exc.value.problem
+    with pytest.raises(InputError, match="evaluator"):
+        run_sweep(parse_spec({**SPEC, "evaluator": "tests.lutsim.sweep_fixtures:slow_evaluate"}), tmp_path, jobs=1,
+                  progress=False)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_added_axis_values_and_workloads_resume_with_only_the_new_rows(tmp_path):
+    run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False)
+    before = load_results(tmp_path)
+    grown = {**SPEC, "axes": {**SPEC["axes"], "x": [-1, 1, 2, 3, 4]}, "workloads": SPEC["workloads"] + [{"n": 30}]}
+    summary = run_sweep(parse_spec(grown), tmp_path, jobs=1, progress=False)
+    assert summary["already_done"] == len(before) == 24
+    assert summary["new_rows"] == 5 * 3 * 3 - 24 and summary["rows"] == 45
+    after = load_results(tmp_path)
+    assert not after.duplicated(["point_id", "workload_id"]).any()
+    old = after.merge(before[["point_id", "workload_id"]], on=["point_id", "workload_id"])
+    pd.testing.assert_frame_equal(old[before.columns].reset_index(drop=True), before, check_dtype=False)
+
+
 def test_local_processes_give_the_same_rows_as_serial(tmp_path):
     run_sweep(parse_spec(SPEC), tmp_path / "serial", jobs=1, progress=False)
     run_sweep(parse_spec(SPEC), tmp_path / "pool", jobs=2, chunk_size=2, progress=False)
