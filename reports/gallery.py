@@ -88,9 +88,15 @@ def _workload_text(phase: str, w: dict) -> str:
 
 
 def comparison_table(runs: dict[tuple[str, str], dict]) -> pd.DataFrame:
+    """One row per (design, phase): the totals, the precision, the memory system, and how the time is spent:
+    ``pe_busy_pct`` (% of the pass's cycles the PE arrays are busy, averaged over arrays: near 100 = limited
+    by the array) and ``dram_roofline_pct`` (the ops' compulsory DRAM bytes at peak bandwidth over the
+    simulated time, %: near 100 = on the memory roof)."""
     rows = []
     for (label, phase), st in runs.items():
         t = st["totals"]
+        cycles = sum(o["cycles"] * o["repeat"] for o in st["ops"])
+        busy = sum(o["utilization"] * o["cycles"] * o["repeat"] for o in st["ops"] if o["unit"] == "array")
         rec = recipe_of(st["recipe_spec"])
         rows.append({"design": label, "arch": st["arch"], "phase": phase,
                      "weights": f"{rec.weights.format}" + (f" g{rec.weights.group_size}"
@@ -101,8 +107,32 @@ def comparison_table(runs: dict[tuple[str, str], dict]) -> pd.DataFrame:
                      "clock_mhz": st["assumptions"]["clock_hz"] / 1e6,
                      "dram_gb_per_s": t["dram_bytes_per_s"] / 1e9,
                      "dram_pj_per_bit": st["assumptions"]["engine"]["dram"]["pj_per_bit"],
-                     "tokens_per_s_per_mm2": t["tokens_per_s"] / t["area_mm2"]})
+                     "tokens_per_s_per_mm2": t["tokens_per_s"] / t["area_mm2"],
+                     "pe_busy_pct": 100 * busy / cycles,
+                     "dram_roofline_pct": 100 * t["bytes"] / t["dram_bytes_per_s"] / (t["latency_ms"] / 1e3)})
     return pd.DataFrame(rows).sort_values(["phase", "tokens_per_s"], ascending=[False, False])
+
+
+#: a design is "limited by" its PE arrays or DRAM in a phase when they are busy this share of the time (%)
+LIMIT_PCT = 80
+
+
+def limits_text(table: pd.DataFrame) -> str:
+    """Which designs the PE array limits and which sit on the memory roof, per phase (from the table)."""
+    out = []
+    for phase in PHASES:
+        rows = table[table["phase"] == phase]
+        pe = rows.loc[(rows["pe_busy_pct"] >= LIMIT_PCT) & (rows["dram_roofline_pct"] < LIMIT_PCT), "design"].tolist()
+        mem = rows.loc[rows["dram_roofline_pct"] >= LIMIT_PCT, "design"].tolist()
+        parts = ([f"limited by the PE array: {', '.join(pe)}"] if pe else []) + (
+            [f"on the DRAM roof: {', '.join(mem)}"] if mem else [])
+        if parts:
+            out.append(f"{phase.capitalize()}, {'; '.join(parts)} (pe_busy_pct / dram_roofline_pct >= {LIMIT_PCT} %).")
+        if phase == "decode" and pe:
+            out.append(f"A decode GEMV has one token row, and the output-stationary arrays of {', '.join(pe)} hold "
+                       "one output per PE, a token per PE row or column: one line of PEs works (see the "
+                       "utilization figures).")
+    return " ".join(out)
 
 
 def design_sections(runs: dict[tuple[str, str], dict]) -> list[Section]:
@@ -110,8 +140,10 @@ def design_sections(runs: dict[tuple[str, str], dict]) -> list[Section]:
     w = next(iter(runs.values()))["workload"]
     common = (f"{ASSUMPTIONS} Each design in its own precision and with its paper's memory system (DRAM "
               f"bandwidth and pJ/bit in the table).")
-    sections = [Section("designs_comparison", "Designs on the same workload", table=comparison_table(runs),
-                        text=f"{_workload_text('prefill', w)} and {_workload_text('decode', w)}. {common}")]
+    table = comparison_table(runs)
+    sections = [Section("designs_comparison", "Designs on the same workload", table=table,
+                        text=f"{_workload_text('prefill', w)} and {_workload_text('decode', w)}. {common} "
+                             f"{limits_text(table)}")]
     for phase in PHASES:
         per = "prompt token" if phase == "prefill" else "generated token"
         cap = f"{_workload_text(phase, w)}; energy per {per}. {common}"

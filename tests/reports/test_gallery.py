@@ -54,3 +54,26 @@ def test_committed_gallery_is_complete_and_small():
     comp = pd.read_csv(OUT / "designs_comparison.csv")
     assert {"LUT Tensor Core", "BitMoD", "MixPE", "FP16 MAC", "ANT", "OliVe"} == set(comp["design"])
     assert "sweep_pareto_throughput_area_decode.png" in html and "roofline_decode.png" in html and "Roofline" in html
+
+
+def test_limits_text_follows_the_table():
+    """The comparison's 'limited by' sentence is derived from pe_busy_pct / dram_roofline_pct, not written by hand."""
+    from reports.gallery import LIMIT_PCT, limits_text
+
+    table = pd.DataFrame([
+        {"design": "A", "phase": "decode", "pe_busy_pct": 95.0, "dram_roofline_pct": 20.0},
+        {"design": "B", "phase": "decode", "pe_busy_pct": 5.0, "dram_roofline_pct": 99.0},
+        {"design": "A", "phase": "prefill", "pe_busy_pct": LIMIT_PCT - 1, "dram_roofline_pct": 10.0},
+        {"design": "B", "phase": "prefill", "pe_busy_pct": 50.0, "dram_roofline_pct": 30.0},
+    ])
+    text = limits_text(table)
+    assert "Decode, limited by the PE array: A; on the DRAM roof: B" in text and "Prefill" not in text
+    assert "output-stationary arrays of A" in text
+    assert "output-stationary" not in limits_text(table.assign(pe_busy_pct=1.0))
+
+
+def test_committed_comparison_says_where_the_time_goes():
+    comp = pd.read_csv(OUT / "designs_comparison.csv")
+    assert comp["pe_busy_pct"].between(0, 100).all() and comp["dram_roofline_pct"].between(0, 100.5).all()
+    decode = comp[comp["phase"] == "decode"].set_index("design")
+    assert decode.loc["LUT Tensor Core", "dram_roofline_pct"] > 90  # W4 decode on the memory roof
