@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +10,7 @@ import pandas as pd
 from sim.userfile import read_user_file
 
 from . import figures
+from .assumptions import assumption_rows, sweep_assumptions
 from .html_report import Section, write_report
 from .stats_schema import check_stats
 
@@ -64,19 +66,34 @@ def workload_label(row) -> str:
     return " ".join(head + rest)
 
 
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-")[:60]
+
+
+def _workload_slugs(groups: list) -> list[str]:
+    """File-name suffixes of the workload groups: none for one workload, else the shortest of phase, model +
+    quant + phase, or the whole workload label that tells them apart (plus the workload id if nothing does)."""
+    if len(groups) == 1:
+        return [""]
+    first = [rows.iloc[0] for _, rows in groups]
+    for keys in (("w.phase",), ("w.model", "w.quant", "w.phase"), None):
+        slugs = [_slug(workload_label(r) if keys is None else " ".join(str(r[k]) for k in keys if k in r.index))
+                 for r in first]
+        if len(set(slugs)) == len(slugs) and all(slugs):
+            return [f"_{s}" for s in slugs]
+    return [f"_{_slug(workload_label(r))}_{wid[:6]}" for (wid, _), r in zip(groups, first)]
+
+
 def sweep_sections(df: pd.DataFrame, caption: str) -> list[Section]:
     """Per workload: Pareto fronts, breakdowns (top designs by throughput); then a table of every ok row."""
     ok = df[df["status"] == "ok"].copy()
     if ok.empty:
         raise ValueError("the sweep has no successful rows to report (all skipped or failed)")
     groups = list(ok.groupby("workload_id", sort=True)) if "workload_id" in ok else [("", ok)]
-    phases = [str(rows["w.phase"].iloc[0]) if "w.phase" in rows else "" for _, rows in groups]
-    by_phase = len(set(phases)) == len(groups)  # slugs name the phase when that tells the workloads apart
     sections = []
-    for (wid, rows), phase in zip(groups, phases):
+    for (_, rows), suffix in zip(groups, _workload_slugs(groups)):
         rows = rows.copy()
         rows["design"] = _design_labels(rows)
-        suffix = "" if len(groups) == 1 else f"_{phase}" if by_phase else f"_{wid[:6]}"
         wl = workload_label(rows.iloc[0])
         cap = f"{wl}. {caption}" if wl else caption
         title_wl = f" ({wl})" if len(groups) > 1 and wl else ""
@@ -209,7 +226,7 @@ def build_report(source: str | Path, out: str | Path, gpus: tuple[str, ...] = DE
         workloads = ", ".join(sorted({str(v) for v in df.filter(like="w.").astype(str).agg(" ".join, axis=1)}))
         caption = f"Sweep {source.name}; workloads: {workloads}."
         sections = sweep_sections(df, caption)
-        assumptions = []
+        assumptions = sweep_assumptions(source)
     else:
         runs = load_stats(source)
         if not runs:
@@ -220,8 +237,6 @@ def build_report(source: str | Path, out: str | Path, gpus: tuple[str, ...] = DE
                    f"kv {r0.get('kv_len')}, batch {r0.get('batch')}); DRAM and energy constants in Assumptions.")
         roofs, gpu_points = gpu_roofs_and_points(r0, gpus) if gpus else ([], [])
         sections = stats_sections(runs, roofs, caption, gpu_points)
-        assumptions = [{"name": k, "value": v.get("value", v) if isinstance(v, dict) else v,
-                        "source": v.get("source", "") if isinstance(v, dict) else ""}
-                       for k, v in r0.get("assumptions", {}).items()]
+        assumptions = assumption_rows(r0.get("assumptions", {}))
     return write_report(sections, out, title=f"lutsim report: {source.name}", source=str(source.name),
                         assumptions=assumptions)

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import figures
+from .assumptions import assumption_rows
 from .build import COMPARISON_COLUMNS, DEFAULT_GPUS, gpu_roofs_and_points, group_breakdown, sweep_sections
 from .html_report import Section, write_report
 
@@ -240,15 +241,13 @@ def build_gallery(out: str | Path = OUT, jobs: int = 2, sweep: dict = SWEEP, des
     for phase in PHASES:
         sections.append(utilization_section(lut, runs[lut, phase]))
     r0 = runs[lut, "decode"]
-    assumptions = [{"name": k, "value": v.get("value", v) if isinstance(v, dict) else v,
-                    "source": v.get("source", "") if isinstance(v, dict) else ""}
-                   for k, v in r0["assumptions"].items()]
+    assumptions = assumption_rows(r0["assumptions"])
     intro = ("Regenerate with: python -m reports.gallery. Figures are simulated by lutsim (compiled programs "
              "on the cycle-level engine, per-component energy and area models); GPU points are a roofline "
-             "model. sweep_rows.csv holds every sweep row, skipped ones with their reason. Model limits: "
-             "the area of a LUT Tensor Core array is a per-unit figure, independent of the unit's tile shape and "
-             "table precision (so those axes are left out of this sweep); each preset keeps its own paper's "
-             "memory system.")
+             "model. sweep_rows.csv holds every sweep row, skipped ones with their reason. The LUT unit's area and "
+             "energy follow its tile shape, table entry width and accumulator (component model anchored at LUT "
+             "Tensor Core's Table 2, sim/cost/lut_unit_scale.py); each preset keeps its own paper's memory system. "
+             "Assumptions: the constants of the LUT Tensor Core decode run.")
     return write_report(sections, out, title="lutsim report gallery", source="reports/gallery.py",
                         assumptions=assumptions, svg=False, embed=False, intro=intro)
 
