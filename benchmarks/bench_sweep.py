@@ -1,10 +1,12 @@
 """Sweep throughput: design points per minute for Llama-2-7B decode with the real evaluator, and the scaling
 from 1 to 2 local worker processes (and a 2-worker Dask LocalCluster).
 
-Two sweeps of lut-tc-28nm (w4a16-g128, kv_len 1024, batch 1):
+Three sweeps of lut-tc-28nm (w4a16-g128, kv_len 1024, batch 1):
 
-* ``cold``: every point changes a timing field (arrays x DRAM bandwidth), so each one compiles, tile-searches
-  and simulates all of its ops: the worst case.
+* ``cold``: arrays x activation-buffer size: every point emits, tile-searches and simulates all of its ops
+  from scratch (each buffer size is a new :func:`compiler.programs.emit_key`): the worst case.
+* ``timing``: arrays x DRAM bandwidth: points of one array count share emitted programs
+  (:mod:`compiler.programs`) but each tile-searches and simulates all of its ops again.
 * ``mix``: the axes of examples/sweeps/lut_tc_decode.yaml, reduced (tiles x arrays x DRAM bandwidth x clock
   x node): points that differ only in clock or node reuse the worker's programs and engine stats
   (:func:`compiler.timing_key`) and only recompute energy, seconds and area.
@@ -38,12 +40,15 @@ ROOT = Path(__file__).resolve().parents[1]
 def specs(quick: bool) -> dict[str, dict]:
     arrays = [4, 8, 16, 32] if quick else [4, 6, 8, 12, 16, 24, 32, 48]
     cold = {"name": "cold", "base_arch": "lut-tc-28nm", "workloads": [WORKLOAD],
-            "axes": {"arrays": arrays, "dram.bandwidth": [256, 384, 512, 1024] if quick else
-                     [128, 256, 384, 512, 768, 1024]}}
+            "axes": {"arrays": arrays, "buffers.abuf.capacity": ["256KiB", "1MiB"] if quick else
+                     ["128KiB", "256KiB", "512KiB", "1MiB", "2MiB", "4MiB"]}}
+    timing = {"name": "timing", "base_arch": "lut-tc-28nm", "workloads": [WORKLOAD],
+              "axes": {"arrays": arrays, "dram.bandwidth": [256, 384, 512, 1024] if quick else
+                       [128, 256, 384, 512, 768, 1024]}}
     mix = {"name": "mix", "base_arch": "lut-tc-28nm", "workloads": [WORKLOAD],
            "axes": {"pe.tile": [[2, 64, 4], [4, 64, 4], [2, 64, 8]], "arrays": [8, 16] if quick else [8, 16, 32],
                     "dram.bandwidth": [256, 512], "clock_mhz": [800, 1000, 1200], "node_nm": [28, 16, 7]}}
-    return {"cold": cold, "mix": mix}
+    return {"cold": cold, "timing": timing, "mix": mix}
 
 
 def startup_spec(spec: dict, jobs: int) -> dict:

@@ -34,7 +34,7 @@ from sim.arch import Arch, from_dict
 from sim.errors import InputError
 from sim.isa.columns import ColumnProgram
 
-from . import gemm, search, vector
+from . import gemm, programs, search, vector
 from .gemm import Tile
 from .specs import (
     ATTENTION_KINDS,
@@ -117,7 +117,7 @@ class Compiler:
             res = Lowered(spec, unit, found.program, found.stats, cost.energy(found.stats, self.arch), found.tile,
                           found.log, note)
         else:
-            program = vector.emit(spec, self.arch)
+            program = programs.vector_program(spec, self.arch)
             stats = engine.run(program, self.arch)
             res = Lowered(spec, unit, program, stats, cost.energy(stats, self.arch), note=note)
         self._cache[spec] = res
@@ -183,11 +183,18 @@ def _compiler(key: str) -> Compiler:
     return Compiler(from_dict(json.loads(key)))
 
 
+def clear_caches() -> None:
+    """Forget every compiled program and engine result of this process (tests: a cold start)."""
+    _compiler.cache_clear()
+    _timed_ops.cache_clear()
+    programs.clear()
+
+
 def for_arch(arch: Arch) -> Compiler:
     """The compiler of ``arch`` (shared by every call with an equal arch spec, so caches persist)."""
     pe_registry.get(arch.pe.type)  # an unregistered PE is an input error before anything compiles
     return _compiler(arch_key(arch))
 
 
-__all__ = ["Compiler", "Lowered", "Tile", "arch_key", "timing_key", "for_arch", "fusion_plan", "gemm", "search",
-           "vector"]
+__all__ = ["Compiler", "Lowered", "Tile", "arch_key", "clear_caches", "timing_key", "for_arch", "fusion_plan", "gemm",
+           "programs", "search", "vector"]

@@ -15,7 +15,7 @@ from sim import engine
 from sim.arch import Arch
 from sim.errors import InputError
 
-from . import gemm
+from . import gemm, programs
 from .gemm import Tile
 from .specs import GemmSpec
 
@@ -125,7 +125,7 @@ def search(spec: GemmSpec, arch: Arch) -> Found:
     for e in bounded[:SIMULATED]:
         if best is not None and spent + e.instructions > SEARCH_BUDGET:
             break
-        program = gemm.emit(spec, arch, e.tile)
+        program = programs.gemm_program(spec, arch, e.tile)
         stats = engine.run(program, arch)
         spent += len(program)
         log.append({"tile": [e.tile.mt, e.tile.nt, e.tile.kt], "split": [e.tile.am, e.tile.an],

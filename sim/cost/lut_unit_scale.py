@@ -30,6 +30,7 @@ How an arch maps onto the model (each reading is repeated in the returned assump
 from __future__ import annotations
 
 from dataclasses import asdict, replace
+from functools import lru_cache
 
 from ..arch import Arch
 from ..errors import InputError
@@ -63,9 +64,18 @@ def arch_unit(arch: Arch) -> LutUnitConfig:
     return replace(reference_unit(), m=m, n=n, k=k, acts=acts, acc=arch.pe.acc or "int32", lut_bits=bits)
 
 
-def _unit_table(c: LutUnitConfig, k: int, bits: int):
-    """The precompute adders of one table of K-group ``k`` with ``bits``-bit entries (model Part)."""
-    return lut_parts(replace(c, m=1, k=k, lut_bits=bits, precompute_in_unit=True))["precompute"]
+@lru_cache(maxsize=256)
+def _unit_table(c: LutUnitConfig, k: int, bits: int) -> tuple[float, float]:
+    """(µm², pJ per table) of the precompute adders of one table of K-group ``k`` with ``bits``-bit entries."""
+    part = lut_parts(replace(c, m=1, k=k, lut_bits=bits, precompute_in_unit=True))["precompute"]
+    return part.area_um2, part.count * part.pj
+
+
+@lru_cache(maxsize=256)
+def _unit_cost(c: LutUnitConfig) -> dict[str, float]:
+    """{"area_um2", "pj_per_cycle"} of LUT unit ``c`` (the component model is pure: cached per config)."""
+    u = lut_unit(c)
+    return {"area_um2": u.area_um2, "pj_per_cycle": u.pj_per_cycle}
 
 
 def _describe(c: LutUnitConfig) -> dict:
@@ -78,7 +88,7 @@ def array_ratio(arch: Arch, kind: str) -> tuple[float, dict]:
     """(model(arch's unit) / model(reference unit), assumptions) for ``kind`` ``"area"`` or ``"energy"``."""
     ref, unit = reference_unit(), arch_unit(arch)
     attr = "area_um2" if kind == "area" else "pj_per_cycle"
-    ratio = getattr(lut_unit(unit), attr) / getattr(lut_unit(ref), attr)
+    ratio = _unit_cost(unit)[attr] / _unit_cost(ref)[attr]
     return ratio, {"ratio": ratio, "arch_unit": _describe(unit), "reference_unit": _describe(ref),
                    "model": "sim/cost/lut_array_model.py (data/lut_components.yaml); readings in "
                             "sim/cost/lut_unit_scale.py"}
@@ -91,7 +101,7 @@ def table_ratio(arch: Arch, kind: str) -> tuple[float, dict]:
     tu = arch.table_unit
     _check_k(tu.group, "arch.table_unit.group")
     mine, base = _unit_table(unit, tu.group, tu.entry_bits), _unit_table(ref, ref.k, ref.lut_bits)
-    ratio = mine.area_um2 / base.area_um2 if kind == "area" else (mine.count * mine.pj) / (base.count * base.pj)
+    ratio = mine[0] / base[0] if kind == "area" else mine[1] / base[1]
     return ratio, {"ratio": ratio, "arch_table": {"k": tu.group, "entry_bits": tu.entry_bits, "acts": unit.acts},
                    "reference_table": {"k": ref.k, "entry_bits": ref.lut_bits, "acts": ref.acts},
                    "model": "precompute adders of sim/cost/lut_array_model.py"}

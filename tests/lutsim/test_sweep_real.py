@@ -55,8 +55,7 @@ def test_cli_with_two_local_workers_is_deterministic_across_runs(tmp_path):
                     "--chunk-size", "2", "--json"], check=True, cwd=ROOT, env=env, capture_output=True)
     cli = load_results(tmp_path / "cli")
     _check_rows(cli, load_spec(TINY))
-    compiler._compiler.cache_clear()
-    compiler._timed_ops.cache_clear()
+    compiler.clear_caches()
     for name in ("cold", "warm"):
         run_sweep(load_spec(TINY), tmp_path / name, jobs=1, progress=False)
         pd.testing.assert_frame_equal(cli, load_results(tmp_path / name), check_exact=True)
@@ -66,11 +65,9 @@ def test_clock_node_and_energy_axes_reuse_programs_with_the_same_results_as_a_fr
     """Points that differ only in untimed fields share lowered programs; the metrics equal a cold compile."""
     work = {"model": "llama-2-7b", "quant": "w4a16-g128", "phase": "decode", "kv_len": 256}
     params = {"clock_mhz": 700, "node_nm": 16, "dram.pj_per_bit": 9.5, "pnr_factor": 1.2}
-    compiler._compiler.cache_clear()
-    compiler._timed_ops.cache_clear()
+    compiler.clear_caches()
     cold = evaluate("lut-tc-28nm", params, work)
-    compiler._compiler.cache_clear()
-    compiler._timed_ops.cache_clear()
+    compiler.clear_caches()
     evaluate("lut-tc-28nm", {}, work)
     warm = evaluate("lut-tc-28nm", params, work)
     assert warm == cold

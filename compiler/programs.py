@@ -1,0 +1,53 @@
+"""Emitted programs shared across archs that differ only in what the emitters do not read.
+
+:func:`compiler.gemm.emit` and :func:`compiler.vector.emit` read a few arch fields (:func:`emit_key`: the
+name, the PE's type, accumulator and opcode, the table unit's K-group and entry width, the buffer
+capacities); archs equal in those get the same program for the same op spec and tile, whatever their DRAM,
+clock, vector unit, array count or energy constants. A sweep over such axes emits each program once per worker
+process; the engine still decodes and schedules it for every arch (:func:`sim.engine.run`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sim.arch import Arch
+from sim.isa.columns import ColumnProgram
+
+from . import gemm, vector
+from .gemm import Tile
+from .specs import GemmSpec, VectorSpec
+
+
+def emit_key(arch: Arch) -> tuple:
+    """Every arch field the emitters read (equal keys, equal programs)."""
+    tu = arch.table_unit
+    return (arch.name, arch.pe.type, arch.pe.acc, arch.pe.opcode, None if tu is None else (tu.group, tu.entry_bits),
+            tuple((b.name, b.capacity) for b in arch.buffers))
+
+
+@lru_cache(maxsize=2)  # the programs of a couple of emit keys (a prefill GEMM candidate: up to 40k instructions)
+def _programs(key: tuple) -> dict:
+    return {}
+
+
+def gemm_program(spec: GemmSpec, arch: Arch, tile: Tile) -> ColumnProgram:
+    """:func:`compiler.gemm.emit`, shared by archs of one :func:`emit_key`."""
+    cache = _programs(emit_key(arch))
+    key = ("gemm", spec, tile)
+    if key not in cache:
+        cache[key] = gemm.emit(spec, arch, tile)
+    return cache[key]
+
+
+def vector_program(spec: VectorSpec, arch: Arch) -> ColumnProgram:
+    """:func:`compiler.vector.emit`, shared by archs of one :func:`emit_key`."""
+    cache = _programs(emit_key(arch))
+    key = ("vector", spec)
+    if key not in cache:
+        cache[key] = vector.emit(spec, arch)
+    return cache[key]
+
+
+def clear() -> None:
+    _programs.cache_clear()
