@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import os
+
 from sim.errors import InputError
 
 NAME = "sweep"
 HELP = "run a design-space sweep (local worker processes, or a Dask cluster with --scheduler)"
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
 def add_arguments(p) -> None:
     p.add_argument("spec", metavar="SPEC.yaml", help="sweep spec (see lutsim/sweep/spec.py)")
     p.add_argument("--out", required=True, help="output directory (Parquet parts; re-run to resume)")
-    p.add_argument("--jobs", type=int, default=2, help="local worker processes (default 2)")
+    p.add_argument("--jobs", type=int, default=usable_cores(),
+                   help=f"local worker processes (default: the usable cores, {usable_cores()} here)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--chunk-size", type=int, default=None, help="tasks per worker call (default: automatic)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")

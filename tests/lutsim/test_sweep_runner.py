@@ -127,3 +127,10 @@ def test_random_sampling_is_seeded():
     spec = dict(SPEC, sampling={"mode": "random", "n": 7, "seed": 3})
     assert parse_spec(spec).points() == parse_spec(spec).points()
     assert len(parse_spec(spec).points()) == 7
+
+
+def test_cli_runs_one_local_worker_per_usable_core_by_default():
+    from lutsim.cli import build_parser
+
+    args = build_parser().parse_args(["sweep", "spec.yaml", "--out", "x"])
+    assert args.jobs == len(os.sched_getaffinity(0)) >= 1
