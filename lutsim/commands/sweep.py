@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from sim.errors import InputError
 
@@ -37,8 +38,15 @@ def run(args) -> int:
     if args.chunk_size is not None and args.chunk_size < 1:
         raise InputError("--chunk-size", f"must be >= 1, got {args.chunk_size}")
     spec = load_spec(args.spec)
-    summary = run_sweep(spec, args.out, jobs=args.jobs, scheduler=args.scheduler,
-                        chunk_size=args.chunk_size, progress=not args.json)
+    try:
+        summary = run_sweep(spec, args.out, jobs=args.jobs, scheduler=args.scheduler,
+                            chunk_size=args.chunk_size, progress=not args.json)
+    except KeyboardInterrupt:
+        from lutsim.sweep import load_results
+
+        print(f"{len(load_results(args.out))} of {len(spec.tasks())} rows are saved in {args.out}; run the same "
+              "command again to resume", file=sys.stderr)
+        raise
     if args.json:
         print_json(summary)
     else:

@@ -134,3 +134,30 @@ def test_cli_runs_one_local_worker_per_usable_core_by_default():
 
     args = build_parser().parse_args(["sweep", "spec.yaml", "--out", "x"])
     assert args.jobs == len(os.sched_getaffinity(0)) >= 1
+
+
+def test_ctrl_c_exits_130_saying_how_many_rows_are_saved(tmp_path):
+    """Ctrl-C (SIGINT to the process group) mid-sweep: exit status 130, the saved row count, no traceback;
+    the same command then finishes the sweep."""
+    import yaml
+
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(yaml.safe_dump(dict(SPEC, axes={"x": list(range(1, 21)), "y": [1, 2]}, constraints={},
+                                             evaluator="tests.lutsim.sweep_fixtures:slow_evaluate")))
+    cmd = [sys.executable, "-m", "lutsim", "sweep", str(spec_file), "--out", str(tmp_path / "out"), "--jobs", "2",
+           "--chunk-size", "2", "--json"]
+    env = dict(os.environ, LUTSIM_TEST_DELAY="0.05")
+    proc = subprocess.Popen(cmd, env=env, cwd=os.getcwd(), stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list((tmp_path / "out" / "parts").glob("part-*.parquet"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    saved = len(load_results(tmp_path / "out"))
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert f"{saved} of 80 rows are saved" in err and 0 < saved < 80
+    done = subprocess.run(cmd, env=dict(os.environ, LUTSIM_TEST_DELAY="0"), cwd=os.getcwd(), capture_output=True)
+    assert done.returncode == 0
+    df = load_results(tmp_path / "out")
+    assert len(df) == 80 and not df.duplicated(["point_id", "workload_id"]).any()
