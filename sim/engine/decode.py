@@ -1,5 +1,10 @@
 """Decode a program for one arch into flat int64 arrays (durations, queues, dependencies, buffer
-allocations) and its event counts. Runs once in Python; the kernel then schedules the arrays.
+allocations) and its event counts; the kernel then schedules the arrays.
+
+The program is read in columns (:class:`sim.isa.columns.ColumnProgram`; a :class:`Program` is converted
+first): each distinct instruction template and alloc/free list is costed once in Python, and the
+per-instruction arrays are gathered from those with numpy, so decoding costs little more per instruction
+than the kernel does. Only the DRAM row model looks at instructions one by one (their addresses).
 
 Durations (cycles):
 
