@@ -117,6 +117,9 @@ def schedule(occ, dur, q_ptr, q_idx, class_first, class_count, dep_ptr, dep_idx,
             hn = _heap_pop(ht, hi, hn)
             for j in range(free_ptr[k], free_ptr[k + 1]):
                 used[free_buf[j]] -= free_bytes[j]
+            if free_ptr[k] < free_ptr[k + 1]:  # space came back: every class waiting for space tries again now
+                for c in range(n_cls):
+                    blocked[c] = False
         i = q_idx[head[best]]
         fits = True
         for j in range(alloc_ptr[i], alloc_ptr[i + 1]):

@@ -229,3 +229,31 @@ def test_random_schedules_respect_dependencies_units_and_capacity(p, arrays, uni
         used += delta
         assert used <= cap
     assert s.cycles == (int(s.end.max()) if len(p) else 0)
+
+
+CHAINED_SPACE_WAITS = """
+a0: LOAD buf=abuf addr=0 bytes=64 alloc=abuf:64
+p0: PRECOMPUTE m=2 k=4 acts=int8 after=a0 alloc=tbuf:64 free=abuf:64
+m0: LMMA m=2 n=64 k=4096 weights=int4 acts=int8 after=p0
+s0: SYNC after=m0 free=tbuf:64
+a1: LOAD buf=abuf addr=64 bytes=64 alloc=abuf:64
+p1: PRECOMPUTE m=2 k=4 acts=int8 after=a1 alloc=tbuf:64 free=abuf:64
+a2: LOAD buf=abuf addr=128 bytes=64 alloc=abuf:64
+a3: LOAD buf=abuf addr=192 bytes=64 alloc=abuf:64
+"""
+
+
+def test_a_free_seen_while_another_unit_retries_wakes_every_unit_waiting_for_space(unit_pe):
+    """The DMA (a3, abuf full) and the table unit (p1, tbuf full) both wait for space; the SYNC that frees tbuf
+    is processed while the DMA retries and fails. The table unit must still start p1 at that moment, whose end
+    frees abuf for a3 (a kernel that only woke the unit it was retrying reported a deadlock here)."""
+    buffers = [{"name": "abuf", "capacity": 128, "banks": 1, "ports": 1, "width": 512},
+               {"name": "tbuf", "capacity": 64, "banks": 1, "ports": 1, "width": 512},
+               {"name": "obuf", "capacity": 4096, "banks": 1, "ports": 1, "width": 512}]
+    p = isa.parse(CHAINED_SPACE_WAITS)
+    s = engine.run(p, one_array(buffers=buffers))
+    idx = {ins.label: i for i, ins in enumerate(p.instrs)}
+    assert s.start[idx["a2"]] < s.end[idx["m0"]]  # abuf holds a1 and a2 while m0 runs
+    assert s.start[idx["p1"]] == s.end[idx["s0"]] == s.end[idx["m0"]]
+    assert s.start[idx["a3"]] == s.end[idx["p1"]]
+    assert s.units["table"]["stall_space"] > 0 and s.units["dma"]["stall_space"] > 0
