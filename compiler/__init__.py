@@ -118,7 +118,7 @@ class Compiler:
                           found.log, note)
         else:
             program = programs.vector_program(spec, self.arch)
-            stats = engine.run(program, self.arch)
+            stats = programs.run(program, self.arch)
             res = Lowered(spec, unit, program, stats, cost.energy(stats, self.arch), note=note)
         self._cache[spec] = res
         self._timed()[spec] = res

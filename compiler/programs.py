@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from sim import engine
 from sim.arch import Arch
+from sim.errors import InputError
 from sim.isa.columns import ColumnProgram
 
 from . import gemm, vector
@@ -47,6 +49,17 @@ def vector_program(spec: VectorSpec, arch: Arch) -> ColumnProgram:
     if key not in cache:
         cache[key] = vector.emit(spec, arch)
     return cache[key]
+
+
+def run(program: ColumnProgram, arch: Arch) -> engine.Stats:
+    """:func:`sim.engine.run` of a compiled program. The compiler checked the op against the arch before
+    emitting, so an input error here (a buffer wait that never ends, an operand the arch rejects) is a compiler
+    bug, raised as RuntimeError: a sweep records the point as an error, not as an invalid design."""
+    try:
+        return engine.run(program, arch)
+    except InputError as exc:
+        raise RuntimeError(f"internal error, please report: a compiled program fails on arch {arch.name!r}: "
+                           f"{exc}") from exc
 
 
 def clear() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim import engine
 from sim.arch import Arch
 from sim.errors import InputError
 
@@ -126,7 +125,7 @@ def search(spec: GemmSpec, arch: Arch) -> Found:
         if best is not None and spent + e.instructions > SEARCH_BUDGET:
             break
         program = programs.gemm_program(spec, arch, e.tile)
-        stats = engine.run(program, arch)
+        stats = programs.run(program, arch)
         spent += len(program)
         log.append({"tile": [e.tile.mt, e.tile.nt, e.tile.kt], "split": [e.tile.am, e.tile.an],
                     "a_stationary": e.tile.a_stationary,

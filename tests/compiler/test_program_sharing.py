@@ -47,3 +47,19 @@ def test_a_shared_program_is_the_program_of_the_arch_that_asks(field, first):
     assert programs.vector_program(VEC, b).instrs == vector.emit(VEC, b).instrs
     assert (programs.emit_key(a) == programs.emit_key(b)) == (programs.gemm_program(GEMM, a, tile) is
                                                               programs.gemm_program(GEMM, b, tile))
+
+
+def test_a_compiled_program_the_engine_rejects_is_an_internal_error_not_bad_input():
+    """A sweep records ValueErrors as invalid design points: a compiled program that deadlocks must not pass as one."""
+    from sim.errors import InputError
+    from sim.isa.columns import ColumnProgram
+
+    hw = arch.load("lut-tc-28nm")
+    cp = ColumnProgram()
+    full = cp.space([("abuf", gemm.buffer_of(hw, "abuf").capacity)])
+    load = cp.template("LOAD", buf="abuf", bytes=64)
+    cp.add(load, alloc=full)
+    cp.add(load, alloc=full)  # never fits: nothing frees the first
+    with pytest.raises(RuntimeError, match="internal error") as exc:
+        programs.run(cp, hw)
+    assert not isinstance(exc.value, ValueError) and isinstance(exc.value.__cause__, InputError)
