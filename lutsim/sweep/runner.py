@@ -158,6 +158,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 2, scheduler: str | 
     """Run (or resume) a sweep; returns a summary dict (rows written, skipped, errors, seconds)."""
     out = Path(out)
     check_manifest(spec, out)
+    client = dask_client(scheduler) if scheduler else None  # an unreachable scheduler fails before OUT is made
     out.mkdir(parents=True, exist_ok=True)
     write_manifest(spec, out)
     tasks, already = pending_tasks(spec, out)
@@ -167,8 +168,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 2, scheduler: str | 
     t0 = time.perf_counter()
     args = (spec.evaluator, spec.base_arch, spec.constraints)
     with _progress(progress, len(tasks)) as advance:
-        if scheduler:
-            results = _run_dask(scheduler, args, chunks)
+        if client is not None:
+            results = _run_dask(client, args, chunks)
         elif jobs <= 1:
             results = (run_chunk(*args, c) for c in chunks)
         else:
@@ -195,12 +196,29 @@ def _run_local(jobs: int, args: tuple, chunks: list[list[dict]]) -> Iterable[lis
                 f.cancel()
 
 
-def _run_dask(scheduler: str, args: tuple, chunks: list[list[dict]]) -> Iterable[list[dict]]:
+#: seconds to wait for a Dask scheduler to answer
+CONNECT_TIMEOUT_S = 10
+
+
+def dask_client(scheduler: str):
+    """A ``distributed.Client`` connected to ``scheduler``; InputError (exit 2) when dask.distributed is missing
+    or the scheduler does not answer within :data:`CONNECT_TIMEOUT_S`."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:  # pragma: no cover - depends on the install
         raise InputError("--scheduler", "needs dask.distributed: pip install 'lutsim[dist]'") from None
-    with Client(scheduler) as client:
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError("--scheduler", f"cannot reach a Dask scheduler at {scheduler!r}: {exc}",
+                         "the address of a running scheduler, e.g. tcp://HOST:8786 (start one with: dask scheduler)"
+                         ) from None
+
+
+def _run_dask(client, args: tuple, chunks: list[list[dict]]) -> Iterable[list[dict]]:
+    from distributed import as_completed
+
+    with client:
         futures = [client.submit(run_chunk, *args, c, pure=False) for c in chunks]
         for f in as_completed(futures):
             yield f.result()

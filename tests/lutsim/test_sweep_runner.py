@@ -161,3 +161,15 @@ def test_ctrl_c_exits_130_saying_how_many_rows_are_saved(tmp_path):
     assert done.returncode == 0
     df = load_results(tmp_path / "out")
     assert len(df) == 80 and not df.duplicated(["point_id", "workload_id"]).any()
+
+
+@pytest.mark.parametrize("address", ["not an address", "tcp://127.0.0.1:1"])
+def test_unreachable_scheduler_is_an_input_error_before_anything_is_written(tmp_path, monkeypatch, address):
+    pytest.importorskip("distributed")
+    from lutsim.sweep import runner
+
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT_S", 1)
+    with pytest.raises(InputError) as exc:
+        run_sweep(parse_spec(SPEC), tmp_path / "out", scheduler=address, progress=False)
+    assert exc.value.field == "--scheduler" and "dask scheduler" in exc.value.allowed
+    assert not (tmp_path / "out").exists()
