@@ -115,6 +115,21 @@ def fingerprint(spec: SweepSpec) -> dict:
             "evaluator": spec.evaluator, "lutsim": __version__}
 
 
+def check_axes(spec: SweepSpec) -> None:
+    """With the default evaluator every axis must name a field of the base arch: a typo is an input error now,
+    not a sweep of rows all skipped for the same reason. (Values are checked per point: a bad one skips it.)"""
+    if spec.evaluator != DEFAULT_EVALUATOR:
+        return
+    from lutsim.api import apply_params, resolve_arch
+
+    base = resolve_arch(spec.base_arch).to_dict()
+    for path, values in spec.axes.items():
+        try:
+            apply_params(base, {path: values[0]})
+        except InputError as exc:
+            raise InputError(f"axes.{path}", exc.problem, exc.allowed) from None
+
+
 def check_manifest(spec: SweepSpec, out: Path) -> None:
     """Refuse to resume into ``out`` when its rows came from a sweep with another :func:`fingerprint`."""
     new = fingerprint(spec)
@@ -157,6 +172,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 2, scheduler: str | 
               chunk_size: int | None = None, progress: bool = True) -> dict:
     """Run (or resume) a sweep; returns a summary dict (rows written, skipped, errors, seconds)."""
     out = Path(out)
+    check_axes(spec)
     check_manifest(spec, out)
     client = dask_client(scheduler) if scheduler else None  # an unreachable scheduler fails before OUT is made
     out.mkdir(parents=True, exist_ok=True)

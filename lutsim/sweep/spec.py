@@ -6,7 +6,7 @@ Example::
     base_arch: lut-tc-28nm            # preset name or YAML path
     axes:                             # dotted paths into the arch spec -> values to try
       pe.tile: [[2, 64, 4], [4, 64, 4]]
-      dram.bandwidth_bits_per_cycle: [256, 512]
+      dram.bandwidth: [256, 512]        # bits per cycle
     sampling: {mode: grid}            # or {mode: random, n: 200, seed: 0}
     workloads:
       - {model: llama-2-7b, quant: w4a16-g128, phase: decode, kv_len: 1024, batch: 1}

@@ -121,3 +121,16 @@ def test_resuming_after_the_base_arch_file_changed_exits_2_and_names_it(tmp_path
     err = capsys.readouterr().err
     assert "--out" in err and "base_arch_spec" in err
     assert len(load_results(out)) == 1
+
+
+def test_an_axis_that_names_no_arch_field_is_an_input_error_before_anything_runs(tmp_path):
+    from lutsim.sweep.spec import parse_spec
+    from sim.errors import InputError
+
+    spec = parse_spec({"name": "typo", "base_arch": "lut-tc-28nm",
+                       "axes": {"arrays": [8], "dram.bandwidth_bits_per_cycle": [256]},
+                       "workloads": [{"model": "llama-2-7b", "quant": "w4a16-g128", "phase": "decode"}]})
+    with pytest.raises(InputError) as exc:
+        run_sweep(spec, tmp_path / "out", jobs=1, progress=False)
+    assert exc.value.field == "axes.dram.bandwidth_bits_per_cycle" and "bandwidth" in exc.value.allowed
+    assert not (tmp_path / "out").exists()
