@@ -234,17 +234,31 @@ def _base_dict(name: str) -> dict:
     return resolve_arch(name).to_dict()
 
 
-def evaluate(base_arch, params: dict, workload: dict) -> dict:
-    """Sweep evaluator: simulate ``workload`` on ``base_arch`` with ``params`` applied; flat metrics (totals,
-    ``energy.<component>`` pJ, ``area.<component>`` mm², ``design``). Invalid combinations raise InputError."""
-    base = _base_dict(base_arch) if isinstance(base_arch, str) else resolve_arch(base_arch).to_dict()
-    a = from_dict(apply_params(base, params or {}))
+def check_workload_fields(workload: dict) -> None:
+    """The fields of a sweep workload: known ones only, model / quant / phase given."""
     unknown = sorted(set(workload) - set(WORKLOAD_KEYS))
     if unknown:
         raise InputError(f"workload.{unknown[0]}", "unknown workload field", ", ".join(WORKLOAD_KEYS))
     for k in ("model", "quant", "phase"):
         if k not in workload:
             raise InputError(f"workload.{k}", "missing")
+
+
+def check_workload(workload: dict) -> None:
+    """A sweep workload's fields, model, recipe, phase and lengths (its trace builds), independent of the arch."""
+    from workloads.trace import build_trace
+
+    check_workload_fields(workload)
+    build_trace(_model(workload["model"]), _recipe(workload["quant"]), workload["phase"],
+                **{k: workload[k] for k in ("seq_len", "kv_len", "batch", "lm_head_all_tokens") if k in workload})
+
+
+def evaluate(base_arch, params: dict, workload: dict) -> dict:
+    """Sweep evaluator: simulate ``workload`` on ``base_arch`` with ``params`` applied; flat metrics (totals,
+    ``energy.<component>`` pJ, ``area.<component>`` mm², ``design``). Invalid combinations raise InputError."""
+    base = _base_dict(base_arch) if isinstance(base_arch, str) else resolve_arch(base_arch).to_dict()
+    a = from_dict(apply_params(base, params or {}))
+    check_workload_fields(workload)
     stats = simulate(a, workload["model"], workload["quant"], workload["phase"],
                      seq_len=workload.get("seq_len", 1024), kv_len=workload.get("kv_len"),
                      batch=workload.get("batch", 1), lm_head_all_tokens=workload.get("lm_head_all_tokens", False))

@@ -116,11 +116,12 @@ def fingerprint(spec: SweepSpec) -> dict:
 
 
 def check_axes(spec: SweepSpec) -> None:
-    """With the default evaluator every axis must name a field of the base arch: a typo is an input error now,
-    not a sweep of rows all skipped for the same reason. (Values are checked per point: a bad one skips it.)"""
+    """With the default evaluator every axis must name a field of the base arch and every workload must build
+    its trace: a typo is an input error now, not a sweep of rows all skipped for the same reason. (Axis values
+    are checked per point: a bad one skips that point.)"""
     if spec.evaluator != DEFAULT_EVALUATOR:
         return
-    from lutsim.api import apply_params, resolve_arch
+    from lutsim.api import apply_params, check_workload, resolve_arch
 
     base = resolve_arch(spec.base_arch).to_dict()
     for path, values in spec.axes.items():
@@ -128,6 +129,12 @@ def check_axes(spec: SweepSpec) -> None:
             apply_params(base, {path: values[0]})
         except InputError as exc:
             raise InputError(f"axes.{path}", exc.problem, exc.allowed) from None
+    for i, w in enumerate(spec.workloads):
+        try:
+            check_workload(w)
+        except InputError as exc:
+            name = exc.field.removeprefix("workload.").lstrip("-").replace("-", "_")
+            raise InputError(f"workloads[{i}].{name}", exc.problem, exc.allowed) from None
 
 
 def check_manifest(spec: SweepSpec, out: Path) -> None:

@@ -134,3 +134,20 @@ def test_an_axis_that_names_no_arch_field_is_an_input_error_before_anything_runs
         run_sweep(spec, tmp_path / "out", jobs=1, progress=False)
     assert exc.value.field == "axes.dram.bandwidth_bits_per_cycle" and "bandwidth" in exc.value.allowed
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("bad,field", [({"model": "llama2-7b"}, "workloads[1].model"),
+                                       ({"phase": "decod"}, "workloads[1].phase"),
+                                       ({"kvlen": 3}, "workloads[1].kvlen"),
+                                       ({"phase": "prefill", "seq_len": -1}, "workloads[1].seq_len")])
+def test_a_workload_that_cannot_be_traced_is_an_input_error_naming_it(tmp_path, bad, field):
+    from lutsim.sweep.spec import parse_spec
+    from sim.errors import InputError
+
+    good = {"model": "llama-2-7b", "quant": "w4a16-g128", "phase": "decode"}
+    spec = parse_spec({"name": "typo", "base_arch": "lut-tc-28nm", "axes": {"arrays": [8]},
+                       "workloads": [good, {**good, **bad}]})
+    with pytest.raises(InputError) as exc:
+        run_sweep(spec, tmp_path / "out", jobs=1, progress=False)
+    assert exc.value.field == field
+    assert not (tmp_path / "out").exists()
