@@ -35,6 +35,7 @@ from sim.errors import InputError
 from sim.isa.columns import ColumnProgram
 
 from . import gemm, programs, search, vector
+from .cache import ProgramCache
 from .gemm import Tile
 from .specs import (
     ATTENTION_KINDS,
@@ -73,10 +74,10 @@ class Compiler:
 
     def __init__(self, arch: Arch):
         self.arch = arch
-        self._cache: dict = {}
+        self._cache = ProgramCache()
         self.hits = 0
         self.misses = 0
-        self._timed_cache: dict | None = None
+        self._timed_cache: ProgramCache | None = None
 
     def spec_of(self, op, recipe, fused: bool = False) -> tuple[str, GemmSpec | VectorSpec, str]:
         """(unit, spec, note) of a trace op; ``fused``: part of a norm → GEMM table fusion (see
@@ -101,16 +102,17 @@ class Compiler:
     def lower(self, op, recipe, fused: bool = False) -> Lowered:
         """Program and stats of ``op`` (cached by spec)."""
         unit, spec, note = self.spec_of(op, recipe, fused)
-        if spec in self._cache:
+        hit = self._cache.get(spec)
+        if hit is not None:
             self.hits += 1
-            return self._cache[spec]
+            return hit
         self.misses += 1
         same = self._timed().get(spec)
         if same is not None:  # an arch that differs only in clock/node/energy constants lowered it already
             stats = replace(same.stats, clock_mhz=self.arch.clock_mhz, assumptions=engine.assumptions(self.arch))
             res = Lowered(spec, unit, same.program, stats, cost.energy(stats, self.arch), same.tile,
                           same.search_log, note)
-            self._cache[spec] = res
+            self._cache.put(spec, res, len(res.program))
             return res
         if unit == "array":
             found = search.search(spec, self.arch)
@@ -120,11 +122,11 @@ class Compiler:
             program = programs.vector_program(spec, self.arch)
             stats = programs.run(program, self.arch)
             res = Lowered(spec, unit, program, stats, cost.energy(stats, self.arch), note=note)
-        self._cache[spec] = res
-        self._timed()[spec] = res
+        self._cache.put(spec, res, len(res.program))
+        self._timed().put(spec, res, len(res.program))
         return res
 
-    def _timed(self) -> dict:
+    def _timed(self) -> ProgramCache:
         """Lowered ops shared by every arch of this arch's :func:`timing_key` (in this process)."""
         if self._timed_cache is None:
             self._timed_cache = _timed_ops(timing_key(self.arch))
@@ -174,8 +176,8 @@ def timing_key(arch: Arch) -> str:
 
 
 @lru_cache(maxsize=4)  # like _compiler: the programs of a few timing configurations
-def _timed_ops(key: str) -> dict:
-    return {}
+def _timed_ops(key: str) -> ProgramCache:
+    return ProgramCache()
 
 
 @lru_cache(maxsize=4)  # a few archs: a compiler holds its programs (a prefill: ~300k instructions)

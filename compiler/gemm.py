@@ -282,7 +282,7 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
         p.add(*store)
     if spec.bias_bytes:
         p.add(sync, (len(p) - 1, bias), free=space([("wbuf", spec.bias_bytes)]))
-    return p
+    return p.freeze()
 
 
 def _tiles(n: int, t: int):

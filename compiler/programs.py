@@ -17,6 +17,7 @@ from sim.errors import InputError
 from sim.isa.columns import ColumnProgram
 
 from . import gemm, vector
+from .cache import ProgramCache
 from .gemm import Tile
 from .specs import GemmSpec, VectorSpec
 
@@ -28,27 +29,29 @@ def emit_key(arch: Arch) -> tuple:
             tuple((b.name, b.capacity) for b in arch.buffers))
 
 
-@lru_cache(maxsize=2)  # the programs of a couple of emit keys (a prefill GEMM candidate: up to 40k instructions)
-def _programs(key: tuple) -> dict:
-    return {}
+@lru_cache(maxsize=2)  # the programs of a couple of emit keys, each cache bounded by instructions
+def _programs(key: tuple) -> ProgramCache:
+    return ProgramCache()
 
 
 def gemm_program(spec: GemmSpec, arch: Arch, tile: Tile) -> ColumnProgram:
     """:func:`compiler.gemm.emit`, shared by archs of one :func:`emit_key`."""
-    cache = _programs(emit_key(arch))
-    key = ("gemm", spec, tile)
-    if key not in cache:
-        cache[key] = gemm.emit(spec, arch, tile)
-    return cache[key]
+    cache, key = _programs(emit_key(arch)), ("gemm", spec, tile)
+    program = cache.get(key)
+    if program is None:
+        program = gemm.emit(spec, arch, tile)
+        cache.put(key, program, len(program))
+    return program
 
 
 def vector_program(spec: VectorSpec, arch: Arch) -> ColumnProgram:
     """:func:`compiler.vector.emit`, shared by archs of one :func:`emit_key`."""
-    cache = _programs(emit_key(arch))
-    key = ("vector", spec)
-    if key not in cache:
-        cache[key] = vector.emit(spec, arch)
-    return cache[key]
+    cache, key = _programs(emit_key(arch)), ("vector", spec)
+    program = cache.get(key)
+    if program is None:
+        program = vector.emit(spec, arch)
+        cache.put(key, program, len(program))
+    return program
 
 
 def run(program: ColumnProgram, arch: Arch) -> engine.Stats:

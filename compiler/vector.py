@@ -80,7 +80,7 @@ def emit(spec: VectorSpec, arch: Arch) -> ColumnProgram:
     p.add(*pending)
     if held:  # resident parameters and tables are released at the end of the op (the next op is not modelled)
         p.add(p.template("SYNC"), [len(p) - 1, *after], free=p.space(held))
-    return p
+    return p.freeze()
 
 
 def _part(total: int, n: int, c: int) -> int:

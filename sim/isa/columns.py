@@ -10,8 +10,9 @@ operations (:mod:`sim.engine.decode`) instead of looking at instructions one by 
 
 ``instrs`` materializes the equivalent list of :class:`Instr` on demand (text and binary output, tests), so
 a ColumnProgram can be used wherever a Program is read. Build one with :meth:`ColumnProgram.template`,
-:meth:`ColumnProgram.space` and :meth:`ColumnProgram.add`; the compiler's instructions are well formed by
-construction, so no operand is re-checked here (tests check compiled programs through :func:`make`).
+:meth:`ColumnProgram.space` and :meth:`ColumnProgram.add`, then :meth:`ColumnProgram.freeze` it; the
+compiler's instructions are well formed by construction, so no operand is re-checked here (tests check
+compiled programs through :func:`make`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class ColumnProgram:
         self._template_ids: dict = {}
         self._template_calls: dict = {}
         self._cache: dict = {}  # columns / instrs, valid while the length is unchanged
+        self._frozen: dict | None = None  # the columns as arrays once built (:meth:`freeze`)
         self._list_ids: dict = {(): 0}
 
     # -- building ---------------------------------------------------------------------------------------------
@@ -80,6 +82,8 @@ class ColumnProgram:
 
     def add(self, template: int, deps=(), alloc: int = 0, free: int = 0, addr: int = 0) -> int:
         """Append an instruction (template index, dependencies, alloc/free list indices, DMA address); its index."""
+        if self._frozen is not None:
+            raise RuntimeError("ColumnProgram.add after freeze(): the program is finished")
         self.tmpl.append(template)
         self.addr.append(addr)
         self.deps.extend(deps)
@@ -102,23 +106,32 @@ class ColumnProgram:
                 cp.labels[i] = ins.label
             t = cp._intern_template(Instr(ins.op, args, rd=ins.rd, wr=ins.wr))
             cp.add(t, ins.deps, cp.space(ins.alloc), cp.space(ins.free), addr)
-        return cp
+        return cp.freeze()
+
+    def freeze(self) -> ColumnProgram:
+        """Finish the program: its columns become int64 arrays (about a fifth of the memory of lists of Python
+        ints, which matters for the programs the compiler caches) and :meth:`add` is refused. Returns self."""
+        if self._frozen is None:
+            self._frozen = self._columns()
+            self.tmpl = self.addr = self.deps = self.dep_len = self.alloc = self.free = None
+            self._cache.clear()
+        return self
 
     # -- reading ----------------------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.tmpl)
+        return len(self._frozen["tmpl"]) if self._frozen is not None else len(self.tmpl)
 
     def _cached(self, name: str, build):
         hit = self._cache.get(name)
-        if hit is None or hit[0] != len(self.tmpl):
-            hit = self._cache[name] = (len(self.tmpl), build())
+        if hit is None or hit[0] != len(self):
+            hit = self._cache[name] = (len(self), build())
         return hit[1]
 
     @property
     def columns(self) -> dict[str, np.ndarray]:
         """The per-instruction columns as int64 arrays: ``tmpl``, ``addr``, ``dep_ptr``/``dep_idx`` (CSR),
-        ``alloc``, ``free`` (list indices). Built once per program length."""
-        return self._cached("columns", self._columns)
+        ``alloc``, ``free`` (list indices). Built once per program length (kept from :meth:`freeze` on)."""
+        return self._frozen if self._frozen is not None else self._cached("columns", self._columns)
 
     def _columns(self) -> dict[str, np.ndarray]:
         dep_ptr = np.zeros(len(self.tmpl) + 1, np.int64)
@@ -133,15 +146,17 @@ class ColumnProgram:
         return self._cached("instrs", self._instrs)
 
     def _instrs(self) -> list[Instr]:
-        out, pos = [], 0
-        for i, (t, addr, n, a, f) in enumerate(zip(self.tmpl, self.addr, self.dep_len, self.alloc, self.free)):
+        c = self.columns
+        deps, ptr = c["dep_idx"].tolist(), c["dep_ptr"].tolist()
+        out = []
+        for i, (t, addr, a, f) in enumerate(zip(c["tmpl"].tolist(), c["addr"].tolist(), c["alloc"].tolist(),
+                                                c["free"].tolist())):
             tp = self.templates[t]
             args = tp.args
             if tp.op in DMA_OPS:
                 args = (*args[:_ADDR], ("addr", addr), *args[_ADDR + 1:])
-            out.append(Instr(tp.op, args, tuple(self.deps[pos:pos + n]), self.lists[a], self.lists[f], tp.rd, tp.wr,
+            out.append(Instr(tp.op, args, tuple(deps[ptr[i]:ptr[i + 1]]), self.lists[a], self.lists[f], tp.rd, tp.wr,
                              self.labels.get(i)))
-            pos += n
         return out
 
     def ops(self) -> list[str]:
@@ -154,7 +169,7 @@ class ColumnProgram:
         from ..errors import InputError
 
         c = self.columns
-        owner = np.repeat(np.arange(len(self.tmpl), dtype=np.int64), np.diff(c["dep_ptr"]))
+        owner = np.repeat(np.arange(len(self), dtype=np.int64), np.diff(c["dep_ptr"]))
         bad = np.flatnonzero((c["dep_idx"] < 0) | (c["dep_idx"] >= owner))
         if len(bad):
             i = int(owner[bad[0]])

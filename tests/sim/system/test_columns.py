@@ -103,3 +103,15 @@ def test_columns_follow_appends():
     assert len(cp.columns["tmpl"]) == 1 and len(cp.instrs) == 1
     cp.add(t, deps=(0,))
     assert len(cp.columns["tmpl"]) == 2 and cp.instrs[1].deps == (0,)
+
+
+def test_a_frozen_program_keeps_its_instructions_and_refuses_more():
+    cp = ColumnProgram()
+    t = cp.template("LOAD", buf="wbuf", bytes=64)
+    cp.add(t, alloc=cp.space([("wbuf", 64)]), addr=128)
+    cp.add(cp.template("SYNC"), deps=(0,), free=cp.space([("wbuf", 64)]))
+    before = list(cp.instrs)
+    assert cp.freeze() is cp and cp.instrs == before and len(cp) == 2
+    assert cp.columns["addr"].tolist() == [128, 0]
+    with pytest.raises(RuntimeError, match="freeze"):
+        cp.add(t)
