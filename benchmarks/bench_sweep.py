@@ -41,10 +41,10 @@ def specs(quick: bool) -> dict[str, dict]:
     arrays = [4, 8, 16, 32] if quick else [4, 6, 8, 12, 16, 24, 32, 48]
     cold = {"name": "cold", "base_arch": "lut-tc-28nm", "workloads": [WORKLOAD],
             "axes": {"arrays": arrays, "buffers.abuf.capacity": ["256KiB", "1MiB"] if quick else
-                     ["128KiB", "256KiB", "512KiB", "1MiB", "2MiB", "4MiB"]}}
+                     [f"{k}KiB" for k in (128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144)]}}
     timing = {"name": "timing", "base_arch": "lut-tc-28nm", "workloads": [WORKLOAD],
               "axes": {"arrays": arrays, "dram.bandwidth": [256, 384, 512, 1024] if quick else
-                       [128, 256, 384, 512, 768, 1024]}}
+                       [128, 192, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280]}}
     mix = {"name": "mix", "base_arch": "lut-tc-28nm", "workloads": [WORKLOAD],
            "axes": {"pe.tile": [[2, 64, 4], [4, 64, 4], [2, 64, 8]], "arrays": [8, 16] if quick else [8, 16, 32],
                     "dram.bandwidth": [256, 512], "clock_mhz": [800, 1000, 1200], "node_nm": [28, 16, 7]}}
