@@ -12,6 +12,9 @@ import pandas as pd
 
 from lutsim import __version__
 
+#: table rows shown on the page (the CSV beside it has them all)
+MAX_TABLE_ROWS = 200
+
 
 @dataclass
 class Section:
@@ -53,11 +56,14 @@ def write_report(sections: list[Section], out: str | Path, title: str, source: s
                 s.figure.savefig(out / f"{s.slug}.svg", bbox_inches="tight")
             plt.close(s.figure)
             png = f"data:image/png;base64,{base64.b64encode(data).decode()}" if embed else f"{s.slug}.png"
-        table = None
+        table, text = None, s.text
         if s.table is not None:
             s.table.to_csv(out / f"{s.slug}.csv", index=False)
-            table = s.table.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0)
-        rendered.append({"title": s.title, "png": png, "caption": s.caption, "table": table, "text": s.text})
+            shown = s.table.head(MAX_TABLE_ROWS)
+            table = shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0)
+            if len(shown) < len(s.table):  # a sweep of thousands of points: the page shows the first rows only
+                text = f"{text} The first {len(shown)} of {len(s.table)} rows; all of them are in {s.slug}.csv.".strip()
+        rendered.append({"title": s.title, "png": png, "caption": s.caption, "table": table, "text": text})
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     html = env.get_template("report.html.j2").render(title=title, sections=rendered, source=source,

@@ -46,3 +46,16 @@ def test_bad_stats_is_a_clear_error(tmp_path, content, capsys):
     f.write_text(content)
     assert main(["report", str(f), "--out", str(tmp_path / "o")]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_long_table_shows_its_first_rows_and_keeps_all_in_the_csv(tmp_path):
+    import pandas as pd
+
+    from reports.html_report import MAX_TABLE_ROWS, Section, write_report
+
+    n = MAX_TABLE_ROWS + 50
+    df = pd.DataFrame({"design": [f"d{i}" for i in range(n)], "tokens_per_s": range(n)})
+    page = write_report([Section("designs", "Design points", table=df)], tmp_path, title="t", source="s").read_text()
+    assert page.count("<td>d") == MAX_TABLE_ROWS  # the rows shown
+    assert f"The first {MAX_TABLE_ROWS} of {MAX_TABLE_ROWS + 50} rows" in page
+    assert len(pd.read_csv(tmp_path / "designs.csv")) == MAX_TABLE_ROWS + 50
