@@ -26,18 +26,28 @@ def add_arguments(p) -> None:
                    help=f"local worker processes (default: the usable cores, {usable_cores()} here)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--chunk-size", type=int, default=None, help="tasks per worker call (default: automatic)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the spec and OUT, print how many rows there are and how many are left; run nothing")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def run(args) -> int:
     from lutsim.output import print_json
-    from lutsim.sweep import load_spec, run_sweep
+    from lutsim.sweep import load_spec, plan_sweep, run_sweep
 
     if args.jobs < 1:
         raise InputError("--jobs", f"must be >= 1, got {args.jobs}")
     if args.chunk_size is not None and args.chunk_size < 1:
         raise InputError("--chunk-size", f"must be >= 1, got {args.chunk_size}")
     spec = load_spec(args.spec)
+    if args.dry_run:
+        plan = plan_sweep(spec, args.out)
+        if args.json:
+            print_json(plan)
+        else:
+            print(f"{plan['points']} design points x {plan['workloads']} workloads = {plan['rows']} rows; "
+                  f"{plan['already_done']} already in {args.out}, {plan['to_compute']} to compute")
+        return 0
     try:
         summary = run_sweep(spec, args.out, jobs=args.jobs, scheduler=args.scheduler,
                             chunk_size=args.chunk_size, progress=not args.json)

@@ -175,6 +175,17 @@ def chunked(tasks: list[dict], size: int) -> list[list[dict]]:
     return [tasks[i:i + size] for i in range(0, len(tasks), size)]
 
 
+def plan_sweep(spec: SweepSpec, out: str | Path) -> dict:
+    """What :func:`run_sweep` would do, after the same checks (axes, workloads, the manifest of ``out``),
+    writing nothing: design points, workloads, rows in all, rows already in ``out``, rows to compute."""
+    out = Path(out)
+    check_axes(spec)
+    check_manifest(spec, out)
+    tasks, already = pending_tasks(spec, out) if out.is_dir() else (spec.tasks(), 0)
+    return {"points": len(spec.points()), "workloads": len(spec.workloads), "rows": len(tasks) + already,
+            "already_done": already, "to_compute": len(tasks)}
+
+
 def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 2, scheduler: str | None = None,
               chunk_size: int | None = None, progress: bool = True) -> dict:
     """Run (or resume) a sweep; returns a summary dict (rows written, skipped, errors, seconds)."""

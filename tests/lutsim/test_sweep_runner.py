@@ -173,3 +173,22 @@ def test_unreachable_scheduler_is_an_input_error_before_anything_is_written(tmp_
         run_sweep(parse_spec(SPEC), tmp_path / "out", scheduler=address, progress=False)
     assert exc.value.field == "--scheduler" and "dask scheduler" in exc.value.allowed
     assert not (tmp_path / "out").exists()
+
+
+def test_dry_run_counts_rows_left_and_writes_nothing(tmp_path, capsys):
+    import json
+
+    import yaml
+
+    from lutsim.cli import main
+
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(yaml.safe_dump(SPEC))
+    out = tmp_path / "out"
+    assert main(["sweep", str(spec_file), "--out", str(out), "--dry-run", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"points": 12, "workloads": 2, "rows": 24, "already_done": 0,
+                                                   "to_compute": 24}
+    assert not out.exists()
+    run_sweep(parse_spec({**SPEC, "axes": {"x": [1, 2], "y": [1, 2, 13]}}), out, jobs=1, progress=False)
+    assert main(["sweep", str(spec_file), "--out", str(out), "--dry-run"]) == 0
+    assert "12 design points x 2 workloads = 24 rows; 12 already in" in capsys.readouterr().out
