@@ -21,8 +21,8 @@ formats that decide the program, so identical layers (q/k/v/o of one shape, or a
 specs) compile and simulate once. Archs that differ only in clock, node or energy constants share engine
 results (:func:`timing_key`); archs that differ only in fields the emitters do not read share emitted
 programs (:mod:`compiler.programs`). Every cache is an LRU bounded by instruction count
-(:mod:`compiler.cache`), so a long sweep keeps a worker's memory flat. Trace ops of identical decoder layers come folded with a repeat count;
-:mod:`lutsim.api` multiplies them.
+(:mod:`compiler.cache`), so a long sweep keeps a worker's memory flat. Trace ops of identical decoder
+layers come folded with a repeat count; :mod:`lutsim.api` multiplies them.
 """
 
 from __future__ import annotations
