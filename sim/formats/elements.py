@@ -155,7 +155,7 @@ def all_values(element) -> np.ndarray:
     return element.decode(np.arange(1 << element.bits, dtype=element.uint))
 
 
-# Element types. Sources (values also checked against ml_dtypes in tests/sim/test_formats_floating.py):
+# Element types. Sources (values also checked against ml_dtypes in tests/sim/formats/test_floating.py):
 # - E2M1, E3M2, E2M3: OCP Microscaling Formats (MX) v1.0, element data types FP6 and FP4, and
 #   references §5: E2M1 max 6 (values ±{0, .5, 1, 1.5, 2, 3, 4, 6}), emax 2, emin 0; E3M2 max 28,
 #   emax 4, emin −2; E2M3 max 7.5, emax 2, emin 0. No inf, no NaN.

@@ -11,18 +11,16 @@ import numpy as np
 
 from compiler import gemm
 from compiler.specs import GemmSpec
-from rtl.array_program import (
-    ArrayParams,
-    ArrayProgram,
+from rtl.gateware.array_params import ArrayParams, ArrayProgram, from_arch
+from rtl.gateware.lut_array import PRESET
+from rtl.tools.array_program import (
     activation_words,
     assemble,
-    from_arch,
     host_epilogue,
     output_values,
     plane_words,
     split_words,
 )
-from rtl.lut_array import PRESET
 from sim import arch as arch_registry
 from sim import engine, formats, reference
 from sim.isa import Program

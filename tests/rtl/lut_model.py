@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.reference import round_to, tree_sum
 
-QNAN_BITS = 0x7E00  # the RTL's NaN (rtl/fp16.py); numpy's NaN payload may differ
+QNAN_BITS = 0x7E00  # the RTL's NaN (rtl/gateware/fp16.py); numpy's NaN payload may differ
 
 LUT_OUTPUT_LATENCY = 1
 

@@ -9,7 +9,7 @@ from amaranth.sim import Simulator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtl.bitmod_pe import BitModPE
+from rtl.gateware.bitmod_pe import BitModPE
 from sim.errors import InputError
 from sim.pe.bitmod_pe_io import pe_folds
 from tests.rtl.bitmod_drive import group_value, random_operands, step_ports

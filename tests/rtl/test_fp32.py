@@ -1,4 +1,4 @@
-"""rtl.fp32 in amaranth.sim: FP32 add, FP32 × FP16 and integer × FP16 equal numpy's correctly rounded
+"""rtl.gateware.fp32 in amaranth.sim: FP32 add, FP32 × FP16 and integer × FP16 equal numpy's correctly rounded
 float32 results bit for bit, on random operands with cancellations, exact ties and wide exponent gaps."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 from amaranth import Module, Signal, signed
 from amaranth.sim import Simulator
 
-from rtl.fp32 import fp32_add, fp32_mul_fp16, int_times_fp16
+from rtl.gateware.fp32 import fp32_add, fp32_mul_fp16, int_times_fp16
 
 
 def _bits(x) -> int:

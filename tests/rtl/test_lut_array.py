@@ -1,4 +1,4 @@
-"""The RTL LUT array (rtl/lut_array.py) in amaranth.sim running the compiler's program for preset
+"""The RTL LUT array (rtl/gateware/lut_array.py) in amaranth.sim running the compiler's program for preset
 lut-tc-rtl-small: stored partial sums equal sim.reference bit for bit, and its cycle count equals
 sim.engine.run(program, arch).cycles."""
 
@@ -10,8 +10,8 @@ from amaranth.sim import Simulator
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from rtl.array_program import CLASSES
-from rtl.lut_array import LutArraySystem
+from rtl.gateware.array_params import CLASSES
+from rtl.gateware.lut_array import LutArraySystem
 from sim import isa
 from sim.errors import InputError
 from tests.rtl.array_case import gemm_case, reference_partial_sums
@@ -128,7 +128,8 @@ def test_sub_unit_split_and_buffer_overflow_are_rejected():
 
 def test_outside_the_subset_is_rejected():
     """DEQUANT must go through host_epilogue first; a non-LUT arch has no RTL array."""
-    from rtl.array_program import assemble, from_arch
+    from rtl.gateware.array_params import from_arch
+    from rtl.tools.array_program import assemble
     from sim import arch as arch_registry
 
     case = gemm_case()

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from rtl.lut_tensor_core import LutTensorCore
-from rtl.params import LUT_OUTPUT_LATENCY
+from rtl.gateware.lut_tensor_core import LutTensorCore
+from rtl.gateware.params import LUT_OUTPUT_LATENCY
 from sim import formats, reference
 from sim.errors import InputError
 from tests.rtl import lut_model

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from rtl.mac_pe import MacPE
+from rtl.gateware.mac_pe import MacPE
 from sim.errors import InputError
 from sim.reference import round_to
 from tests.rtl.amaranth_util import pack, unpack

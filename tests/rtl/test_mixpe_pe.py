@@ -11,7 +11,7 @@ from amaranth.sim import Simulator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtl.mixpe_pe import MixPE
+from rtl.gateware.mixpe_pe import MixPE
 from sim.errors import InputError
 from sim.formats import get as get_format
 from sim.pe.mixpe_io import pe_folds

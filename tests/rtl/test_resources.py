@@ -1,8 +1,8 @@
-"""rtl.resources: ratio arithmetic and the report's handling of missing figures (no synthesis run)."""
+"""rtl.tools.resources: ratio arithmetic and the report's handling of missing figures (no synthesis run)."""
 
 from __future__ import annotations
 
-from rtl import resources
+from rtl.tools import resources
 
 
 def _fake(ge: float) -> dict:

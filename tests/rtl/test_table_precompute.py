@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from rtl.params import PRECOMPUTE_LATENCY
-from rtl.table_precompute import TablePrecompute
+from rtl.gateware.params import PRECOMPUTE_LATENCY
+from rtl.gateware.table_precompute import TablePrecompute
 from sim.errors import InputError
 from tests.rtl.amaranth_util import pack, unpack
 from tests.rtl.lut_model import fp16_bits, random_fp16, table_entries, table_entries_fp16

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from rtl import synth, verilog
+from rtl.tools import synth, verilog
 from sim.errors import InputError
 
 SMALL = {"lut-tc": {"n": 4}, "lut-tc-fp16": {"n": 2}}  # same per-lane logic, quicker to generate

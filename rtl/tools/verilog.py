@@ -17,13 +17,13 @@ from typing import Any
 
 from sim.errors import InputError
 
-from .bitmod_pe import BitModPE
-from .fp16 import Fp16Adder
-from .lut_array import lut_array
-from .lut_tensor_core import LutTensorCore
-from .mac_pe import MacPE
-from .mixpe_pe import MixPE
-from .table_precompute import TablePrecompute
+from ..gateware.bitmod_pe import BitModPE
+from ..gateware.fp16 import Fp16Adder
+from ..gateware.lut_array import lut_array
+from ..gateware.lut_tensor_core import LutTensorCore
+from ..gateware.mac_pe import MacPE
+from ..gateware.mixpe_pe import MixPE
+from ..gateware.table_precompute import TablePrecompute
 
 
 @dataclass(frozen=True)

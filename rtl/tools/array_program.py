@@ -1,12 +1,6 @@
-"""Host side of the RTL LUT array (rtl/lut_array.py): its parameters from an arch spec, the
-instruction-memory words it executes (assembled from an ISA program) and its DRAM data layout.
-
-Parameters (:class:`ArrayParams`) come from the arch (e.g. ``sim/arch/presets/lut-tc-rtl-small.yaml``):
-unit tile Mu×Nu×K (``pe.tile``), units (``arrays``), tables per cycle = Mu, table latency, the DRAM
-port (``dram.bandwidth`` W bits per cycle, ``dram.latency`` L cycles) and the four buffers, whose
-``width`` must be the RTL word (abuf: one K-group of INT8 activations = W bits; wbuf: one weight plane
-of Nu columns = Nu·K bits; tbuf: Mu tables; obuf: Mu×Nu INT32 partial sums) and whose ``banks`` its
-parallel ports (abuf: Mu reads; wbuf, tbuf: one read per unit; obuf: one write per unit).
+"""Host side of the RTL LUT array (rtl/gateware/lut_array.py): the instruction-memory words it
+executes, assembled from an ISA program, and its DRAM data layout. Parameters and word encoding:
+rtl/gateware/array_params.py.
 
 The ISA names no buffer addresses, so :func:`assemble` resolves them (what a loader does): a bump
 allocator per buffer, PRECOMPUTE reads the activation LOAD it depends on, an LMMA reads the tables of
@@ -21,131 +15,14 @@ STORE write the INT32 partial sums (its obuf bytes) instead of the dequantized o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
-from amaranth import unsigned
-from amaranth.lib.data import StructLayout
-from amaranth.utils import bits_for
 
 from sim import formats
 from sim.arch import Arch
 from sim.errors import InputError
 from sim.isa import Instr, Program
 
-from .params import DEFAULT_ACC_WIDTH, DEFAULT_MAX_BITS, entry_width, precompute_latency
-
-ACT_WIDTH = 8           # INT8 activations (the contract's default)
-ACTS = "int8"
-CLASSES = ("dma", "table", "array")
-BUFS = ("abuf", "wbuf", "obuf")  # DMA buffer codes 0, 1, 2 (tbuf is filled by the table unit only)
-
-
-@dataclass(frozen=True)
-class ArrayParams:
-    """Sizes of the RTL array (see the module docstring); words are per buffer."""
-
-    mu: int
-    nu: int
-    k: int
-    units: int
-    port_bits: int
-    latency: int
-    table_latency: int
-    abuf_words: int
-    wbuf_words: int
-    tbuf_words: int
-    obuf_words: int
-    entry_width: int
-    acc_width: int = DEFAULT_ACC_WIDTH
-    max_bits: int = DEFAULT_MAX_BITS
-    max_instrs: int = 16
-    dram_words: int = 1024
-
-    @property
-    def width(self) -> dict[str, int]:
-        """Bits per word of each buffer."""
-        return {"abuf": self.k * ACT_WIDTH, "wbuf": self.nu * self.k,
-                "tbuf": self.mu * (1 << (self.k - 1)) * self.entry_width, "obuf": self.mu * self.nu * self.acc_width}
-
-    def ratio(self, buf: str) -> int:
-        """Port words (W bits) per buffer word."""
-        return self.width[buf] // self.port_bits
-
-
-def _need(ok: bool, fld: str, problem: str, allowed: str = "") -> None:
-    if not ok:
-        raise InputError(fld, problem, allowed)
-
-
-def from_arch(arch: Arch, max_instrs: int = 16, dram_words: int = 1024) -> ArrayParams:
-    """The RTL parameters of ``arch``; InputError names the arch field the RTL cannot build."""
-    _need(arch.pe.type == "lut-tc", "arch.pe.type", f"{arch.pe.type!r}: the RTL array is LUT Tensor Core", "lut-tc")
-    mu, nu, k = arch.pe.tile
-    tu = arch.table_unit
-    _need(tu is not None, "arch.table_unit", "missing: the array builds its tables")
-    _need(tu.tables_per_cycle == mu, "arch.table_unit.tables_per_cycle", "one table per unit row", str(mu))
-    _need(tu.group == k, "arch.table_unit.group", "must equal the tile's K", str(k))
-    _need(tu.latency == precompute_latency(k), "arch.table_unit.latency", "the adder tree depth",
-          str(precompute_latency(k)))
-    ew = entry_width(ACT_WIDTH, k)
-    _need(tu.entry_bits == ew, "arch.table_unit.entry_bits", "INT8 entries are exact at this width", str(ew))
-    port = arch.dram.bandwidth
-    _need(port == k * ACT_WIDTH, "arch.dram.bandwidth", "one K-group of INT8 activations per port word",
-          str(k * ACT_WIDTH))
-    _need(arch.dram.banks is None, "arch.dram.banks", "no DRAM row model in the RTL port", "none")
-    p = ArrayParams(mu=mu, nu=nu, k=k, units=arch.arrays, port_bits=port, latency=arch.dram.latency,
-                    table_latency=tu.latency, abuf_words=1, wbuf_words=1, tbuf_words=1, obuf_words=1,
-                    entry_width=ew, max_instrs=max_instrs, dram_words=dram_words)
-    banks = {"abuf": mu, "wbuf": arch.arrays, "tbuf": arch.arrays, "obuf": arch.arrays}
-    words = {}
-    for i, b in enumerate(arch.buffers):
-        if b.name not in banks:
-            continue
-        w = p.width[b.name]
-        _need(b.width == w, f"arch.buffers[{i}].width", f"{b.name} word of the RTL", str(w))
-        _need(b.banks == banks[b.name] and b.ports == 1, f"arch.buffers[{i}].banks",
-              f"{b.name} has {banks[b.name]} single-port banks in the RTL", str(banks[b.name]))
-        _need(b.name == "tbuf" or (w % port == 0 and (w // port) & (w // port - 1) == 0), f"arch.buffers[{i}].width",
-              "a power-of-two multiple of the DRAM port", f"{port}·2^j")
-        words[f"{b.name}_words"] = b.capacity * 8 // w
-    _need(len(words) == 4, "arch.buffers", "the RTL needs abuf, wbuf, tbuf and obuf", "abuf, wbuf, tbuf, obuf")
-    return ArrayParams(**{**p.__dict__, **words})
-
-
-def layouts(p: ArrayParams) -> dict[str, StructLayout]:
-    """Instruction-word layouts of the three unit classes (ids are instruction indices, ``deps`` a mask)."""
-    def u(n):
-        return unsigned(bits_for(n))
-
-    head = {"id": u(p.max_instrs - 1), "deps": unsigned(p.max_instrs)}
-    chunks = max(p.abuf_words * p.ratio("abuf"), p.wbuf_words * p.ratio("wbuf"), p.obuf_words * p.ratio("obuf"))
-    return {
-        "dma": StructLayout({**head, "store": unsigned(1), "buf": unsigned(2), "dram": u(p.dram_words - 1),
-                             "chunk": u(chunks - 1), "count": u(p.dram_words)}),
-        "table": StructLayout({**head, "abase": u(p.abuf_words - 1), "astride": u(p.abuf_words),
-                               "tbase": u(p.tbuf_words - 1), "groups": u(p.tbuf_words), "kg": u(p.tbuf_words),
-                               "rows": u(p.abuf_words)}),
-        "array": StructLayout({**head, "tbase": u(p.tbuf_words - 1), "tstride": u(p.tbuf_words),
-                               "wbase": u(p.wbuf_words - 1), "obase": u(p.obuf_words - 1),
-                               "ostride": u(p.obuf_words), "mb": u(p.obuf_words), "nb": u(p.obuf_words),
-                               "kg": u(p.tbuf_words), "bits": u(p.max_bits)}),
-    }
-
-
-@dataclass
-class ArrayProgram:
-    """Per-class instruction lists (field dicts, in issue order) and the count of instruction ids."""
-
-    dma: list[dict] = field(default_factory=list)
-    table: list[dict] = field(default_factory=list)
-    array: list[dict] = field(default_factory=list)
-    count: int = 0
-
-    def words(self, p: ArrayParams) -> dict[str, list[int]]:
-        """Instruction-memory contents per class (integers in the :func:`layouts` encoding)."""
-        lay = layouts(p)
-        return {c: [lay[c].const(d).as_value().value for d in getattr(self, c)] for c in CLASSES}
+from ..gateware.array_params import ACT_WIDTH, ACTS, BUFS, ArrayParams, ArrayProgram, need
 
 
 def host_epilogue(program: Program) -> Program:
@@ -179,7 +56,7 @@ class _Bump:
         self.name, self.words, self.next = name, words, 0
 
     def take(self, n: int, where: str) -> int:
-        _need(self.next + n <= self.words, where, f"{self.name} full: {self.next + n} words of {self.words}")
+        need(self.next + n <= self.words, where, f"{self.name} full: {self.next + n} words of {self.words}")
         self.next += n
         return self.next - n
 
@@ -213,7 +90,7 @@ def _join_syncs(program: Program) -> list[set[int]]:
 
 def _dep(program: Program, deps, op: str, buf: str | None, where: str) -> int:
     hits = [d for d in deps if program.instrs[d].op == op and (buf is None or program.instrs[d]["buf"] == buf)]
-    _need(len(hits) == 1, where, f"needs exactly one {op}{' ' + buf if buf else ''} among its dependencies")
+    need(len(hits) == 1, where, f"needs exactly one {op}{' ' + buf if buf else ''} among its dependencies")
     return hits[0]
 
 
@@ -223,7 +100,7 @@ def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
     program.validate()
     eff = _join_syncs(program)
     ids = {i: n for n, i in enumerate(i for i, ins in enumerate(program.instrs) if ins.op != "SYNC")}
-    _need(len(ids) <= p.max_instrs, "program", f"{len(ids)} instructions, the RTL holds {p.max_instrs}")
+    need(len(ids) <= p.max_instrs, "program", f"{len(ids)} instructions, the RTL holds {p.max_instrs}")
     port_bytes = p.port_bits // 8
     bump = {b: _Bump(b, getattr(p, f"{b}_words")) for b in ("abuf", "wbuf", "tbuf", "obuf")}
     region: dict[int, int] = {}     # LOAD / PRECOMPUTE index -> buffer word
@@ -237,14 +114,14 @@ def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
         head = {"id": ids[i], "deps": sum(1 << ids[d] for d in eff[i])}
         if ins.op in ("LOAD", "STORE"):
             nbytes, rows, stride = ins["bytes"], ins["rows"], ins["stride"]
-            _need(ins["addr"] % port_bytes == 0 and nbytes % port_bytes == 0, where,
+            need(ins["addr"] % port_bytes == 0 and nbytes % port_bytes == 0, where,
                   f"address and bytes must be multiples of the {port_bytes}-byte port word")
-            _need(rows == 1 or stride in (0, nbytes // rows), where + ".stride", "the RTL DMA is contiguous")
-            _need(ins["addr"] // port_bytes + nbytes // port_bytes <= p.dram_words, where + ".addr",
+            need(rows == 1 or stride in (0, nbytes // rows), where + ".stride", "the RTL DMA is contiguous")
+            need(ins["addr"] // port_bytes + nbytes // port_bytes <= p.dram_words, where + ".addr",
                   f"beyond the {p.dram_words}-word DRAM")
             buf = ins["buf"]
             allowed = ("obuf",) if ins.op == "STORE" else BUFS[:2]
-            _need(buf in allowed, where + ".buf", f"the RTL {ins.op} uses", ", ".join(allowed))
+            need(buf in allowed, where + ".buf", f"the RTL {ins.op} uses", ", ".join(allowed))
             words = nbytes // port_bytes
             if ins.op == "LOAD":
                 r = p.ratio(buf)
@@ -252,31 +129,31 @@ def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
                 chunk = region[i] * r
             else:
                 lm = sorted(d for d in ins.deps if program.instrs[d].op == "LMMA")
-                _need(bool(lm), where, "a STORE must wait for the LMMAs of its output tile")
+                need(bool(lm), where, "a STORE must wait for the LMMAs of its output tile")
                 t = lmma_tile[lm[0]]
-                _need(words == t["words"] * p.ratio("obuf"), where + ".bytes", "the whole output tile's partial sums",
+                need(words == t["words"] * p.ratio("obuf"), where + ".bytes", "the whole output tile's partial sums",
                       str(t["words"] * p.ratio("obuf") * port_bytes))
                 chunk = t["obase"] * p.ratio("obuf")
             out.dma.append({**head, "store": int(ins.op == "STORE"), "buf": BUFS.index(buf),
                             "dram": ins["addr"] // port_bytes, "chunk": chunk, "count": words})
         elif ins.op == "PRECOMPUTE":
-            _need(ins["acts"] == ACTS, where + ".acts", "INT8 activations in the RTL", ACTS)
+            need(ins["acts"] == ACTS, where + ".acts", "INT8 activations in the RTL", ACTS)
             a = _dep(program, ins.deps, "LOAD", "abuf", where)
             kg = -(-ins["k"] // p.k)
             groups = -(-ins["m"] // p.mu)
-            _need(program.instrs[a]["bytes"] == ins["m"] * kg * port_bytes, where,
+            need(program.instrs[a]["bytes"] == ins["m"] * kg * port_bytes, where,
                   "its activation LOAD must hold m rows of k (a multiple of K) INT8 values")
             region[i] = bump["tbuf"].take(groups * kg, where)
             out.table.append({**head, "abase": region[a], "astride": kg, "tbase": region[i], "groups": groups,
                               "kg": kg, "rows": ins["m"]})
         elif ins.op == "LMMA":
-            _need(ins["acts"] == ACTS, where + ".acts", "INT8 activations in the RTL", ACTS)
-            _need(not any(b == "obuf" for b, _, _ in ins.rd), where, "obuf reload (several k-tiles) is not built")
+            need(ins["acts"] == ACTS, where + ".acts", "INT8 activations in the RTL", ACTS)
+            need(not any(b == "obuf" for b, _, _ in ins.rd), where, "obuf reload (several k-tiles) is not built")
             pre = _dep(program, ins.deps, "PRECOMPUTE", None, where)
             w = _dep(program, ins.deps, "LOAD", "wbuf", where)
             kg = -(-ins["k"] // p.k)
             mt = program.instrs[pre]["m"]
-            _need(ins["k"] == program.instrs[pre]["k"] and ins["k"] % p.k == 0, where + ".k",
+            need(ins["k"] == program.instrs[pre]["k"] and ins["k"] % p.k == 0, where + ".k",
                   "the k of its PRECOMPUTE, a multiple of K")
             t = tile.setdefault((pre, w), {"row": 0, "col": 0, "area": 0, "nt": None, "obase": None})
             fmt = formats.get(ins["weights"])
@@ -285,11 +162,11 @@ def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
                 group = ins["group"] or fmt.default_group_size or ins["k"]
                 per_col = ins["k"] * bits + -(-ins["k"] // group) * fmt.metadata_bits_per_group()
                 t["nt"] = program.instrs[w]["bytes"] * 8 // per_col
-                _need(t["nt"] % p.nu == 0 and mt % p.mu == 0, where, f"tile {mt}×{t['nt']} must be whole Mu×Nu blocks")
+                need(t["nt"] % p.nu == 0 and mt % p.mu == 0, where, f"tile {mt}×{t['nt']} must be whole Mu×Nu blocks")
                 t["words"] = mt // p.mu * t["nt"] // p.nu
                 t["obase"] = bump["obuf"].take(t["words"], where)
             row, col = t["row"], t["col"]
-            _need(row % p.mu == 0 and col % p.nu == 0 and ins["n"] % p.nu == 0, where,
+            need(row % p.mu == 0 and col % p.nu == 0 and ins["n"] % p.nu == 0, where,
                   f"sub-tile at ({row}, {col}) of {ins['m']}×{ins['n']} must be whole Mu×Nu blocks")
             nbt = t["nt"] // p.nu
             out.array.append({**head, "tbase": region[pre] + row // p.mu * kg, "tstride": kg,
@@ -312,7 +189,7 @@ def activation_words(a: np.ndarray, p: ArrayParams) -> np.ndarray:
     """INT8 activations (M, K), row-major, packed K per port word (element 0 low) → uint64 words."""
     a = np.asarray(a, dtype=np.int64)
     m, k = a.shape
-    _need(k % p.k == 0, "a", f"K = {k} must be a multiple of the tile K = {p.k}")
+    need(k % p.k == 0, "a", f"K = {k} must be a multiple of the tile K = {p.k}")
     lanes = (a.reshape(m, k // p.k, p.k) & 0xFF) << (ACT_WIDTH * np.arange(p.k))
     return lanes.sum(axis=-1).reshape(-1).astype(np.uint64)
 
@@ -351,11 +228,10 @@ def output_values(port_words: np.ndarray, m: int, n: int, p: ArrayParams) -> np.
     """A stored output tile (obuf words of Mu×Nu INT32, row-major blocks) → (m, n) int64."""
     v = np.asarray(port_words, dtype=np.int64) & ((1 << p.port_bits) - 1)
     per = p.acc_width // p.port_bits if p.acc_width >= p.port_bits else 1
-    _need(per == 1, "acc_width", "the decoder reads one accumulator per port word", str(p.port_bits))
+    need(per == 1, "acc_width", "the decoder reads one accumulator per port word", str(p.port_bits))
     v = np.where(v >= 1 << (p.acc_width - 1), v - (1 << p.acc_width), v)
     blocks = v.reshape(m // p.mu, n // p.nu, p.mu, p.nu)
     return blocks.transpose(0, 2, 1, 3).reshape(m, n)
 
 
-__all__ = ["ArrayParams", "ArrayProgram", "activation_words", "assemble", "from_arch", "host_epilogue",
-           "layouts", "output_values", "plane_words", "split_words"]
+__all__ = ["activation_words", "assemble", "host_epilogue", "output_values", "plane_words", "split_words"]

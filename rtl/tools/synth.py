@@ -1,7 +1,7 @@
 """Yosys synthesis of the RTL designs: gate equivalents (generic) and FPGA resource counts.
 
 Targets: ``generic`` (``synth``, flip-flops legalised to plain D flip-flops, mapped with ABC onto
-the project's ``rtl/ge.lib``; area in gate equivalents, NAND2 = 1 GE), ``ice40``, ``ecp5``,
+the project's ``rtl/tools/ge.lib``; area in gate equivalents, NAND2 = 1 GE), ``ice40``, ``ecp5``,
 ``xilinx`` (``synth_<target>``; LUT / FF / carry / DSP / BRAM counts from ``stat -json``).
 
 Yosys: ``$LUTSIM_YOSYS`` if set, else ``yosys`` on PATH (Debian: ``apt-get install yosys``), else

@@ -14,7 +14,7 @@ Tables are read every cycle (they come from the table buffer); ``psum_in`` only 
 
 ``mode="fp16"``: tables, ``psum_in`` and ``out`` are FP16 bit patterns; ``−S`` flips the sign bit,
 ``L << i`` is ``L·2^i`` (exact unless it overflows to inf) and the accumulate is
-``acc = fp16(acc + L·2^i)`` with RNE (rtl/fp16.py) — the contract's FP16 accumulator (the FP32
+``acc = fp16(acc + L·2^i)`` with RNE (rtl/gateware/fp16.py) — the contract's FP16 accumulator (the FP32
 accumulator option is not built). ``act_width`` and ``acc_width`` are ignored (16-bit patterns).
 """
 

@@ -2,7 +2,7 @@
 engine's schedule rules (sim/engine/kernel.py) in hardware.
 
 Three unit classes (DMA, table unit, LUT units), each with its own instruction memory (words in the
-:func:`rtl.array_program.layouts` encoding; initial contents from a program given at elaboration, or
+:func:`rtl.gateware.array_params.layouts` encoding; initial contents from a program given at elaboration, or
 written through ``load_en`` / ``load_class`` / ``load_addr`` / ``load_data``, which also sets the
 class's instruction count to ``load_addr`` + 1: load in order) and program counter. In every
 cycle a class issues, in program order, as many instructions from its head as it has ready unit
@@ -16,7 +16,7 @@ done bit: a dependent issues in the cycle after (the engine's ``start = max(end 
 ``start`` (one cycle) clears the done bits and the program counters; cycle 0 is the cycle after.
 ``done`` rises when every instruction is done; ``cycles`` then holds that cycle's number, which is
 the engine's ``Stats.cycles`` (the end of the last instruction) for the same program.
-Not built: waiting for buffer space (``alloc`` / ``free``), so :func:`rtl.array_program.assemble`
+Not built: waiting for buffer space (``alloc`` / ``free``), so :func:`rtl.tools.array_program.assemble`
 lays every buffer out without reuse (a program must fit the buffers whole; the engine's schedule of
 it must have no space stalls).
 """
@@ -30,7 +30,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
-from .array_program import CLASSES, ArrayParams, ArrayProgram, layouts
+from .array_params import CLASSES, ArrayParams, ArrayProgram, layouts
 
 CYCLE_BITS = 32
 

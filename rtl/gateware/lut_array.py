@@ -1,6 +1,6 @@
 """A small LUT Tensor Core array: ``units`` LutTensorCore units, Mu TablePrecompute units, four buffers
-(Amaranth ``Memory``) and the controller (rtl/array_controller.py), all sized from one arch spec
-(rtl/array_program.from_arch; preset ``lut-tc-rtl-small``). It runs LOAD / PRECOMPUTE / LMMA / STORE
+(Amaranth ``Memory``) and the controller (rtl/gateware/array_controller.py), all sized from one arch spec
+(rtl/gateware/array_params.from_arch; preset ``lut-tc-rtl-small``). It runs LOAD / PRECOMPUTE / LMMA / STORE
 (SYNCs become dependency masks; the DEQUANT epilogue is left to the host).
 
 Timing of each unit (cycles from the issue cycle t; "visible" = a dependent may issue then), built
@@ -46,7 +46,7 @@ from amaranth.utils import bits_for
 from sim import arch as arch_registry
 
 from .array_controller import CYCLE_BITS, ArrayController
-from .array_program import ACT_WIDTH, ArrayParams, ArrayProgram, from_arch
+from .array_params import ACT_WIDTH, ArrayParams, ArrayProgram, from_arch
 from .lut_tensor_core import LutTensorCore
 from .table_precompute import TablePrecompute
 
@@ -81,8 +81,8 @@ def _LOAD_PORTS(ctrl: ArrayController) -> dict:  # noqa: N802 - a port-set const
 
 
 class LutArray(wiring.Component):
-    """The array (see the module docstring). ``params`` from :func:`rtl.array_program.from_arch`,
-    ``program`` from :func:`rtl.array_program.assemble` (empty: an array that finishes at once)."""
+    """The array (see the module docstring). ``params`` from :func:`rtl.gateware.array_params.from_arch`,
+    ``program`` from :func:`rtl.tools.array_program.assemble` (empty: an array that finishes at once)."""
 
     def __init__(self, params: ArrayParams, program: ArrayProgram | None = None):
         self.params = params
