@@ -2,7 +2,7 @@
 accumulator, bit-serial dequant by the integer group scale, FP32 output accumulator.
 
 The datapath, step for step, is the one :mod:`sim.pe.bitmod_pe` defines (its docstring, steps 1–8;
-BitMoD arXiv 2411.11745, references §3): the term decoder (radix-4 Booth digits of the INT level,
+BitMoD arXiv 2411.11745, docs/references.md#bitmod): the term decoder (radix-4 Booth digits of the INT level,
 leading-one terms of the BitMoD FP3/FP4 level incl. the group's special value), exponent add, exp-match
 to the largest live lane with 3 guard bits (truncating), 17-bit adder tree, the 23-bit accumulator
 kept normalised to 2^21 ≤ |R| < 2^22 (sign-magnitude here: a sign and 22 magnitude bits), the
@@ -55,7 +55,7 @@ from .params import checking
 TAG_BITS = 2                   # BitMoD group variant (sim.formats.bitmod)
 SCALE_EXP_WIDTH = 6            # FP16 scale LSB exponent, −24..5 (IEEE 754 binary16)
 ACC_MAG = ACC_BITS - 1         # sign-magnitude accumulator: 22 magnitude bits
-TREE_BITS = 17                 # adder tree (references §3)
+TREE_BITS = 17                 # adder tree (docs/references.md#bitmod)
 LANE_MAG = FP16_SIG_BITS + GUARD_BITS   # aligned lane magnitude, < 2^14
 MAX_SHIFT = 31                 # exponent gaps beyond this shift every operand here to zero
 

@@ -2,7 +2,7 @@
 
 Per cycle, for every (m, n): ``L = neg[n] ? −S_m[idx[n]] : S_m[idx[n]]`` and
 ``acc[m][n] += L << plane`` (planes LSB first), starting from ``psum_in`` (docs/lut_tensor_core_contract.md,
-references §1). ``start`` and plane 0 are sampled by the same edge E0 (with ``n_planes`` = b and
+docs/references.md#lut-tensor-core). ``start`` and plane 0 are sampled by the same edge E0 (with ``n_planes`` = b and
 ``psum_in``); plane i is sampled by edge E_i; the edge after the last plane copies the accumulator
 into the ``out`` register and raises ``valid`` for one cycle. Counting E0, ``valid`` is high after
 b + LUT_OUTPUT_LATENCY edges. A ``start`` sampled together with a tile's last plane begins the

@@ -1,4 +1,4 @@
-"""MAC processing elements (the area baselines for the LUT unit, references §1).
+"""MAC processing elements (the area baselines for the LUT unit, docs/references.md#lut-tensor-core).
 
 ``mode="int"``: a dot-product-of-K MAC: per enabled cycle ``acc <= (clear ? 0 : acc) + Σ_k a[k]·w[k]``
 with signed ``act_width``-bit activations, signed ``w_width``-bit weights (int4 / int8) and an

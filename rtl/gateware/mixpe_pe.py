@@ -1,7 +1,7 @@
 """MixPE PE: shift-and-add group partial sum, activation sum for the zero point, one dequantization
 per group into an FP32 output accumulator; W4A8 (INT8 activations) and W4A16 (FP16 activations).
 
-The arithmetic and schedule are :mod:`sim.pe.mixpe`'s (MixPE arXiv 2411.16158, references §4) with
+The arithmetic and schedule are :mod:`sim.pe.mixpe`'s (MixPE arXiv 2411.16158, docs/references.md#mixpe) with
 ``acc = "fp32"``. Per MAC cycle ``P ← P + a · (q_j · 2^(4j))`` for the weight code's nibble ``j``
 (one nibble per cycle, low first: ``c = ceil(b/4)`` cycles per weight) and, on a pair's first
 nibble, ``A ← A + a``. Per group, ``D = P − z·A``, ``V = fp32(D · s)`` (``s`` the FP16 group

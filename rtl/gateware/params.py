@@ -1,4 +1,5 @@
-"""Parameters shared by the RTL blocks and their checks (docs/lut_tensor_core_contract.md, references §1).
+"""Parameters shared by the RTL blocks and their checks (docs/lut_tensor_core_contract.md,
+docs/references.md#lut-tensor-core).
 
 Timing convention used by every block here: an edge *samples* an input when the input is
 presented before it; "valid after L edges" counts that sampling edge as the first one. So the
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 
 from sim.errors import InputError
 
-# Default unit M2N64K4: 2 rows, 64 columns, one K = 4 group (512 lookup slots) — references §1
+# Default unit M2N64K4: 2 rows, 64 columns, one K = 4 group (512 lookup slots) — docs/references.md#lut-tensor-core
 # (LUT Tensor Core, arXiv 2408.06003, "elongated tile" M2N64K4).
 DEFAULT_M, DEFAULT_N, DEFAULT_K = 2, 64, 4
 DEFAULT_ACT_WIDTH = 8    # INT8 activations (contract default)

@@ -2,7 +2,7 @@
 
 Stored entry e is the table value of pattern ``(1 << (K−1)) | e`` (docs/lut_tensor_core_contract.md):
 ``S[e] = a_{K−1} + Σ_{t<K−1} (+a_t if bit t of e else −a_t)``. The other half of the table is
-``−S`` (odd symmetry, references §1), applied by the LUT unit's ``neg`` input.
+``−S`` (odd symmetry, docs/references.md#lut-tensor-core), applied by the LUT unit's ``neg`` input.
 
 Datapath: a pairwise adder tree over the activations, one level per pipeline stage (log2 K
 stages; K = 4 → PRECOMPUTE_LATENCY = 2 cycles). Level l holds, for every block of 2^l adjacent

@@ -18,7 +18,7 @@ from . import synth, verilog
 TARGETS = ("generic", "ecp5")
 REPORT = Path("reports/rtl_resources.md")
 # The paper's claim for 1-bit weights: LUT tensor core power and area 4–6× lower than the MAC tensor
-# core (references §1; LUT Tensor Core, arXiv 2408.06003, hardware evaluation, 28 nm, Synopsys DC).
+# core (docs/references.md#lut-tensor-core; LUT Tensor Core, arXiv 2408.06003, hardware evaluation, 28 nm, Synopsys DC).
 PAPER_RATIO = (4.0, 6.0)
 
 
@@ -107,7 +107,7 @@ def render(res: dict) -> str:
     lines += [
         "",
         f"The paper reports {PAPER_RATIO[0]:.0f}–{PAPER_RATIO[1]:.0f}× lower tensor-core area for the LUT design "
-        "with 1-bit weights (references §1).",
+        "with 1-bit weights (docs/references.md#lut-tensor-core).",
         "",
         "Caveats: generic gates mapped by ABC with unit-less GE areas, not a 28 nm library with Synopsys DC; "
         "no table buffer, weight buffer or operand SRAMs are counted on either side; our LUT lanes carry an "

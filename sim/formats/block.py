@@ -1,6 +1,6 @@
 """Block-scaled formats: OCP Microscaling (MXINT8, MXFP8, MXFP6, MXFP4) and NVIDIA NVFP4.
 
-**MX** (OCP Microscaling Formats (MX) v1.0, references §5): blocks of ``group_size`` elements (32 by
+**MX** (OCP Microscaling Formats (MX) v1.0, docs/references.md#baselines): blocks of ``group_size`` elements (32 by
 default; any size dividing the axis is allowed) share one E8M0 scale ``X = 2^k``. The scale follows the
 spec's conversion from FP32 to MX (OCP MX v1.0, "Conversion" section)::
 
@@ -16,7 +16,7 @@ Element codes are the element's bit patterns; MXINT8's are offset binary (two's 
 bit inverted, see :class:`sim.formats.elements.FixedElement`) so that MXINT8 is affine like INTb.
 ``bits_per_element(g) = element bits + 8/g``: 4.25 for MXFP4 with 32-element blocks.
 
-**NVFP4** (references §5; NVIDIA Blackwell NVFP4): 16-element blocks of E2M1 with an FP8 E4M3 block
+**NVFP4** (docs/references.md#baselines; NVIDIA Blackwell NVFP4): 16-element blocks of E2M1 with an FP8 E4M3 block
 scale and an FP32 per-tensor scale (``QuantizedTensor.tensor_scale``)::
 
     tensor_scale = round_down_fp32(amax_tensor / (448 · 6))        (1.0 for an all-zero tensor)
@@ -52,7 +52,7 @@ from .floating import absmax_scale, divide_safe
 
 # E8M0 holds 2^k for k in [-127, 127]; code 0xFF is NaN (OCP MX v1.0, scale data type E8M0).
 E8M0_MIN_EXP, E8M0_MAX_EXP = -127, 127
-# OCP MX v1.0 concrete formats: a block is 32 elements (references §5). NVFP4: 16.
+# OCP MX v1.0 concrete formats: a block is 32 elements (docs/references.md#baselines). NVFP4: 16.
 MX_BLOCK, NVFP4_BLOCK = 32, 16
 
 

@@ -1,5 +1,5 @@
 """OliVe 4-bit outlier–victim pairs (Guo et al., "OliVe: Accelerating Large Language Models via
-Hardware-friendly Outlier-Victim Pair Quantization", ISCA'23, arXiv 2304.07493; references §5).
+Hardware-friendly Outlier-Victim Pair Quantization", ISCA'23, arXiv 2304.07493; docs/references.md#baselines).
 
 Elements are taken in adjacent pairs along the quantization axis (pairs never cross a group, so
 the group size must be even). Values are in units of the group scale; the encoding is ours,
@@ -47,7 +47,7 @@ from .scales import round_scale
 
 IDENTIFIER = 0b1000
 INT4_MAX = 7  # normal values: INT4 without −8, which is the identifier
-# OCP MX v1.0 E2M1 magnitudes {0.5, 1, 1.5, 2, 3, 4, 6} (references §5) ×16, indexed by the
+# OCP MX v1.0 E2M1 magnitudes {0.5, 1, 1.5, 2, 3, 4, 6} (docs/references.md#baselines) ×16, indexed by the
 # 3-bit exponent/mantissa field 1..7 (field 0 is E2M1's zero, unused for outliers).
 OUTLIER_MAGNITUDES = np.array([0, 8, 16, 24, 32, 48, 64, 96], dtype=np.float64)
 SCALE_TARGETS = np.concatenate([np.arange(1.0, INT4_MAX + 1), OUTLIER_MAGNITUDES[1:]])

@@ -1,4 +1,4 @@
-"""BitMoD tile-model compatibility mode against their published cycle counts (references §3)."""
+"""BitMoD tile-model compatibility mode against their published cycle counts (docs/references.md#bitmod)."""
 
 import json
 
@@ -18,7 +18,7 @@ from sim.errors import InputError
 from workloads.models import get_model
 
 
-# Golden: Llama-2-7B, BitMoD-HPCA-25 bitmod_sim/plot/speedup_plot.ipynb (references §3 table).
+# Golden: Llama-2-7B, BitMoD-HPCA-25 bitmod_sim/plot/speedup_plot.ipynb (docs/references.md#bitmod table).
 @pytest.mark.parametrize("design,phase,cycles", [
     ("fp16", "prefill", 3_156_574_208),
     ("fp16", "decode", 413_518_608),
@@ -58,7 +58,7 @@ def test_small_layers_fetch_once():
                                               ("bitmod-lossless", "prefill", 3), ("ant", "prefill", 1),
                                               ("fp16", "decode", 1)])
 def test_bit_serial_latency(design, phase, lat):
-    # ⌈⌊w_prec⌋/2⌉ for bit-serial designs: FP4 2, FP3 2, INT6 3 cycles per weight (references §3)
+    # ⌈⌊w_prec⌋/2⌉ for bit-serial designs: FP4 2, FP3 2, INT6 3 cycles per weight (docs/references.md#bitmod)
     assert design_point(design, phase, "llama-2-7b").latency == lat
 
 

@@ -1,4 +1,5 @@
-"""Energy and area against hand computations from the constants (references §1, §3, §6)."""
+"""Energy and area against hand computations from the constants (docs/references.md#lut-tensor-core,
+docs/references.md#bitmod, docs/references.md#energy-and-area-constants)."""
 
 import pytest
 
@@ -44,21 +45,23 @@ def test_pe_energy_from_synthesis_figure_for_known_pe():
         seconds = 0.0
 
     e = cost.energy(S, a)
-    assert e.breakdown["array"] == pytest.approx(1000 * 0.586 * 32 * 32 * 1.5)  # references §3
+    assert e.breakdown["array"] == pytest.approx(1000 * 0.586 * 32 * 32 * 1.5)  # docs/references.md#bitmod
     assert "BitMoD" in e.assumptions["array"]["source"]
 
 
 def test_area_of_lut_preset_by_hand():
     a = arch.load("lut-tc-28nm")
     r = cost.area(a)
-    # references §1 Table 2, scaled from its 10-bit stored entries to the preset's 16 (sim/cost/lut_unit_scale.py):
+    # docs/references.md#lut-tensor-core Table 2, scaled from its 10-bit stored entries to the preset's 16
+    # (sim/cost/lut_unit_scale.py):
     # the ratios are the component model's, tested in tests/sim/cost/test_lut_unit_scale.py
     unit = r.assumptions["pe"]["scaled_to_arch_unit"]["ratio"]
     table = r.assumptions["table"]["scaled_to_arch_table"]["ratio"]
     assert r.breakdown["array"] == pytest.approx(16 * 11991.29 * unit / 1e6) and 1.1 < unit < 1.4
     assert r.breakdown["table"] == pytest.approx(2 * 394.38 * 1.6 / 1e6) and table == pytest.approx(16 / 10)
     assert r.breakdown["vector"] == pytest.approx(64 * 1968.7 / 1e6)
-    assert r.breakdown["sram:wbuf"] == pytest.approx(64 * 0.056)  # 8 KiB CACTI banks (references §6)
+    assert r.breakdown["sram:wbuf"] == pytest.approx(64 * 0.056)  # 8 KiB CACTI banks
+                                                                  # (docs/references.md#energy-and-area-constants)
     assert r.breakdown["sram:tbuf"] == pytest.approx(4 * 0.056)
     assert r.total_mm2 == pytest.approx(sum(r.breakdown.values()))
 

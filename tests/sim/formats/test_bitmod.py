@@ -10,7 +10,7 @@ from sim.formats import FormatError, QuantizedTensor
 NAMES = ["bitmod_fp3", "bitmod_fp4"]
 
 
-def test_value_tables_match_references_section_3():
+def test_value_tables_match_the_bitmod_paper():
     f3, f4 = formats.get("bitmod_fp3"), formats.get("bitmod_fp4")
     base3 = {0, 1, -1, 2, -2, 4, -4}
     base4 = {0, 1, -1, 2, -2, 3, -3, 4, -4, 6, -6, 8, -8, 12, -12}

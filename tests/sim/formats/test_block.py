@@ -33,7 +33,7 @@ def element_ref(name, v):
                                        ("mxfp8_e4m3", 8.25), ("mxfp8_e5m2", 8.25), ("mxint8", 8.25),
                                        ("nvfp4", 4.5)])
 def test_bits_per_element_of_the_default_blocks(name, bits):
-    # references §5: MXFP4 4.25 bits (32 × 4 + 8) / 32; NVFP4 (16 × 4 + 8) / 16, tensor scale not counted
+    # docs/references.md#baselines: MXFP4 4.25 bits (32 × 4 + 8) / 32; NVFP4 (16 × 4 + 8) / 16, tensor scale not counted
     f = formats.get(name)
     assert f.bits_per_element() == bits
     assert f.bits_per_element(f.default_group_size) == bits

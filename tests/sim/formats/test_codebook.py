@@ -42,7 +42,7 @@ def test_quantize_is_idempotent_on_values_and_codes_in_range(name, data):
 
 def test_flint4_value_table_and_sign_magnitude_codes():
     f = formats.get("flint4")
-    mags = [0, 1, 2, 3, 4, 6, 8, 16]  # references §5: FLINT4 magnitudes x4
+    mags = [0, 1, 2, 3, 4, 6, 8, 16]  # docs/references.md#baselines: FLINT4 magnitudes x4
     np.testing.assert_array_equal(f.values, mags + [-m for m in mags])
     q = f.quantize(np.array([[16.0, -16.0, 5.0, -7.0, 12.0, -2.5, 0.0, -0.4]]))
     assert q.scales[0, 0] == 1.0

@@ -36,7 +36,7 @@ def test_element_constants_match_spec_and_ml_dtypes(elem, top, tiny, dtype):
 
 
 def test_e2m1_value_set_is_the_ocp_one():
-    mags = [0, 0.5, 1, 1.5, 2, 3, 4, 6]  # OCP MX v1.0 FP4 element type, references §5
+    mags = [0, 0.5, 1, 1.5, 2, 3, 4, 6]  # OCP MX v1.0 FP4 element type, docs/references.md#baselines
     v = formats.get("fp4_e2m1").values
     np.testing.assert_array_equal(v, mags + [-m for m in mags])
     assert np.signbit(v[8])  # code 0b1000 is −0
