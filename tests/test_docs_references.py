@@ -1,5 +1,5 @@
 """Citations of sources resolve inside the repository: no file cites the old out-of-repo document by
-section number, every ``docs/references.md#anchor`` names a section of docs/references.md, every
+section number, every ``docs/references.md#<section>`` names a section of docs/references.md, every
 ``docs/<page>.md`` cited exists, and every repository path docs/references.md names exists."""
 
 import re

@@ -1,31 +1,11 @@
 """BitMoD bit-serial PE: 4 FP16 lanes × one power-of-two weight term per cycle, 23-bit normalised group
 accumulator, bit-serial dequant by the integer group scale, FP32 output accumulator.
 
-The datapath, step for step, is the one :mod:`sim.pe.bitmod_pe` defines (its docstring, steps 1–8;
-BitMoD arXiv 2411.11745, docs/references.md#bitmod): the term decoder (radix-4 Booth digits of the INT level,
-leading-one terms of the BitMoD FP3/FP4 level incl. the group's special value), exponent add, exp-match
-to the largest live lane with 3 guard bits (truncating), 17-bit adder tree, the 23-bit accumulator
-kept normalised to 2^21 ≤ |R| < 2^22 (sign-magnitude here: a sign and 22 magnitude bits), the
-dequant unit that adds R·2^i for each set scale bit i (LSB first, one bit per cycle, overlapping the
-next group), the cut to the 21-bit dequant output, the FP32 output accumulator and, for BitMoD
-formats, the FP16 channel scale applied as the result leaves.
-
-Interface (one lane step = 4 consecutive k of one group, zero-padded by the driver):
-
-* ``in_valid``/``in_ready``: a step ``act`` (4 FP16 patterns), ``w`` (4 weight codes), ``tag`` (the
-  group's variant, BitMoD formats) is held for ``T`` cycles (one term per cycle, most significant
-  first) and is taken at the edge where ``in_ready`` is high, the one applying its last term.
-  ``last`` marks a group's last step: its ``scale`` (integer group scale, L bits), ``scale_exp``
-  (INT formats: the FP16 group scale's LSB exponent) and ``last_group`` (the fold's last group) are
-  sampled then. ``in_ready`` is low while a finished group waits for the dequant unit and while a
-  fold's last group is in dequant (folds run back to back, as the model's).
-* ``d_valid`` for one cycle with each group's dequant output ``d`` (21-bit signed) and ``d_exp``:
-  the group contributes ``d · 2^d_exp``.
-* ``out_valid`` for one cycle with ``out`` (FP32 bits): the fold's result, ``fp32(O · chan)``
-  (``chan`` the FP16 channel scale, BitMoD formats; read at that edge), or ``O`` for INT formats.
-
-Timing equals the model's: with the first step presented before edge 1, a fold of G groups of
-``a = steps · T`` cycles has ``out_valid`` high after edge ``a + (G − 1) · max(a, L) + L``.
+The datapath is the one :mod:`sim.pe.bitmod_pe` defines, step for step (BitMoD arXiv 2411.11745,
+docs/references.md#bitmod); the accumulator here is sign-magnitude (a sign and 22 magnitude bits).
+Ports (``in_valid``/``in_ready`` lane steps held for T cycles, ``d_valid`` per group, ``out_valid`` per
+fold) and timing (``out_valid`` after edge ``a + (G − 1)·max(a, L) + L``, in cycles):
+docs/bitmod_pe.md, "RTL interface".
 """
 
 from __future__ import annotations

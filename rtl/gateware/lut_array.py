@@ -3,35 +3,10 @@
 (rtl/gateware/array_params.from_arch; preset ``lut-tc-rtl-small``). It runs LOAD / PRECOMPUTE / LMMA / STORE
 (SYNCs become dependency masks; the DEQUANT epilogue is left to the host).
 
-Timing of each unit (cycles from the issue cycle t; "visible" = a dependent may issue then), built
-to equal the engine's durations (sim/engine/decode.py) for the same arch:
-
-* DMA, n port words: requests W bits per cycle in cycles t … t+n−1 (busy n = ⌈bytes·8/W⌉); the
-  memory answers L = ``dram.latency`` cycles after a request, the word is written into the buffer at
-  that edge; visible t+n+L. A STORE reads obuf in the request cycle; its last write is acknowledged
-  L cycles later (the same delay line), visible t+n+L.
-* Table unit, G row groups × KG K-groups: reads Mu activation words (one per row) per cycle in
-  t … t+G·KG−1 into Mu TablePrecompute units (2-level adder tree), writes one tbuf word (Mu tables)
-  per cycle; visible t + G·KG + latency (engine: ⌈m·KG/tables_per_cycle⌉ + latency, equal when Mu
-  divides m).
-* LUT unit, T = mb·nb·KG tiles of b planes: operand fetch from tbuf/wbuf from cycle t+1 (one weight
-  plane per cycle), tiles back to back in the core (T·b + 1 edges), the K-groups of an Mu×Nu block
-  summed in a register per lane, the block's partial sums written to obuf at its last K-group;
-  visible t + T·b + 3 — the PE tile model's T·b + LUT_OUTPUT_LATENCY + PRECOMPUTE_LATENCY (2), where
-  the RTL spends those two cycles on the fetch stage and the obuf write (the precompute is its own
-  instruction here).
-
-Engine rule not matched: the engine charges an LMMA for reading its weights' group scales from
-wbuf (``rd`` bytes include metadata, at wbuf width × banks); the RTL unit reads only the code planes,
-one word per cycle (the scales belong to the host epilogue). Where that read bounds the engine's
-LMMA (few K-groups, small groups, one unit) the RTL is faster: M2 N32 K16 int2, one unit, L = 1:
-141 cycles vs the engine's 146 (tests/rtl/test_lut_array.py). Not built: DEQUANT / VEC, waits for
-buffer space, obuf reload (several k-tiles), strided DMA, a compiler split narrower than Mu×Nu.
-
-Buffers: abuf (Mu comb read ports, DMA write), wbuf (one comb read per unit, DMA writes W-bit
-lanes), tbuf (table-unit write, one comb read per unit), obuf (one write per unit, comb read for
-STORE). External memory port: ``mem_addr`` (port words), ``mem_re``, ``mem_we``, ``mem_wdata``,
-``mem_rdata`` valid L cycles after a read request (:class:`DramModel` is such a memory).
+Each unit's duration in cycles equals the engine's (sim/engine/decode.py) for the same arch, except
+where the engine charges an LMMA for reading group scales from wbuf. Per-unit timing, that exception,
+what is not built, the buffers and the external memory port (``mem_*``, read data L cycles after the
+request): docs/lut_array_rtl.md.
 """
 
 from __future__ import annotations

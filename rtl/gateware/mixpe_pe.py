@@ -1,28 +1,10 @@
 """MixPE PE: shift-and-add group partial sum, activation sum for the zero point, one dequantization
 per group into an FP32 output accumulator; W4A8 (INT8 activations) and W4A16 (FP16 activations).
 
-The arithmetic and schedule are :mod:`sim.pe.mixpe`'s (MixPE arXiv 2411.16158, docs/references.md#mixpe) with
-``acc = "fp32"``. Per MAC cycle ``P ← P + a · (q_j · 2^(4j))`` for the weight code's nibble ``j``
-(one nibble per cycle, low first: ``c = ceil(b/4)`` cycles per weight) and, on a pair's first
-nibble, ``A ← A + a``. Per group, ``D = P − z·A``, ``V = fp32(D · s)`` (``s`` the FP16 group
-scale), ``O ← fp32(O + V)``.
-
-* W4A8: ``P``, ``A`` and ``D`` are exact integers.
-* W4A16: the product ``a · q_j·2^(4j)`` is exact (11-bit significand × 4-bit nibble, exponent
-  add); ``P`` and ``A`` are FP32 registers rounded after every add, ``D = fp32(P − fp32(z · A))``.
-
-Interface (per cycle; the driver follows the model's schedule, :mod:`sim.pe.mixpe_io`):
-
-* ``en`` with ``a`` (signed 8, or FP16 bits) and ``code`` (unsigned b): a MAC cycle; a pair is
-  held for ``c`` cycles (an internal nibble counter picks the nibble).
-* ``dq`` with ``zero`` (the group's zero point), ``scale`` (FP16 bits) and ``last`` (the fold's last
-  group): dequantize the sums of the cycles before this one; P and A restart from 0, so ``dq``
-  may share its cycle with the next group's first MAC.
-* ``out_valid`` for one cycle after a ``last`` dequant with ``out`` (FP32 bits of O); O restarts.
-
-With the fold's first MAC cycle before edge 1, ``out_valid`` is high after edge ``K·c + 1``, the
-model's fold on a 1 × 1 array (the grid's skew, R + C − 2 cycles, lies outside the PE).
-W4A8 accumulators are sized for groups of up to ``max_group`` weights.
+The arithmetic and schedule are :mod:`sim.pe.mixpe`'s (MixPE arXiv 2411.16158, docs/references.md#mixpe)
+with ``acc = "fp32"``: one weight nibble per cycle, ``c = ceil(b/4)`` cycles per weight. Ports (``en``
+MAC cycles, ``dq`` dequant, ``out_valid``) and timing (``out_valid`` after edge ``K·c + 1``, in cycles):
+docs/mixpe_pe.md, "RTL interface". W4A8 accumulators are sized for groups of up to ``max_group`` weights.
 """
 
 from __future__ import annotations

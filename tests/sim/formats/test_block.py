@@ -42,7 +42,7 @@ def test_bits_per_element_of_the_default_blocks(name, bits):
 def test_issue_command_prints_4_25():
     out = subprocess.run([sys.executable, "-c",
                           "from sim import formats; print(formats.get('mxfp4').bits_per_element(32))"],
-                         capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2])
+                         capture_output=True, text=True, check=True, cwd=Path(__file__).parents[3])
     assert out.stdout.strip() == "4.25"
 
 
