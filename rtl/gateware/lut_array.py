@@ -259,5 +259,5 @@ class LutArraySystem(wiring.Component):
 def lut_array(*, max_instrs: int = 16, dram_words: int = 1024) -> LutArray:
     """The ``lut-array`` design: the array of preset ``lut-tc-rtl-small`` with empty instruction memories
     (programs come through the load port) and an external memory port (tests wrap it with a DRAM model
-    in :class:`LutArraySystem`: tests/rtl/test_lut_array.py)."""
+    in :class:`LutArraySystem`: tests/rtl/gateware/test_lut_array.py)."""
     return LutArray(from_arch(arch_registry.load(PRESET), max_instrs=max_instrs, dram_words=dram_words))

@@ -1,4 +1,4 @@
-"""A small GEMM for the RTL LUT array (shared by tests/rtl/test_lut_array.py and tests/hdl/tb_lut_array.py):
+"""A small GEMM for the RTL LUT array (shared by tests/rtl/gateware/test_lut_array.py and tests/hdl/tb_lut_array.py):
 the compiler's program for preset lut-tc-rtl-small, its host-epilogue variant, the RTL's instruction
 words, the DRAM image and the expected results (partial sums from sim.reference, cycles from sim.engine)."""
 
