@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCES = ROOT / "docs" / "references.md"
 SUFFIXES = (".py", ".yaml", ".yml", ".md", ".j2", ".toml", ".s")
-OLD_CITATION = re.compile("references" + r"(\.md)? \u00a7\d|shared/references\.md")
+OLD_CITATION = re.compile("references" + r"(\.md)? \u00a7\d|" + "shared" + r"/references\.md")
 ANCHOR_CITATION = re.compile(r"docs/references\.md#([A-Za-z0-9_-]+)")
 DOCS_PAGE = re.compile(r"docs/([A-Za-z0-9_]+\.md)")
 PACKAGES = "benchmarks|compiler|docs|examples|lutsim|reports|rtl|sim|tests|workloads"
