@@ -3,7 +3,7 @@
 Prints (a) tile-mode cycles of a 4096³ GEMM on every registered PE and the time per call after warm-up
 (target < 10 ms); (b) per-cycle functional throughput of the LUT Tensor Core in lookups/s (target
 ≥ 5e7 on one core); (c) for every PE with a "scalesim" mode, the time of a 512³ GEMM on a 32×32 array
-against SCALE-Sim's 21–34 s on a 2-core machine (references §7; target ≥ 1000×); (d) JIT compile time
+against SCALE-Sim's 21–34 s on a 2-core machine (docs/references.md#peer-tools; target ≥ 1000×); (d) JIT compile time
 of every PE's kernels, cold (fresh NUMBA_CACHE_DIR in a subprocess) and warm (cache hit).
 """
 
@@ -27,7 +27,7 @@ from sim.pe.base import ACTIVATION_FORMATS, GemmProblem, PEConfig  # noqa: E402
 
 TILE_CALL_TARGET_S = 10e-3
 LOOKUPS_PER_S_TARGET = 5e7
-SCALESIM_512_SECONDS = (21.0, 34.0)  # SCALE-Sim 3.0.0, 512³ GEMM, 32×32 array, 2 cores (references §7)
+SCALESIM_512_SECONDS = (21.0, 34.0)  # SCALE-Sim 3.0.0, 512³ GEMM, 32×32 array, 2 cores (docs/references.md#peer-tools)
 SCALESIM_RATIO_TARGET = 1000.0
 PREFERRED = [("int4", "int8"), ("int4", "fp16"), ("int8", "int8"), ("int8", "fp16")]
 

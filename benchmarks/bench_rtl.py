@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from rtl import hdl_sim, verilog  # noqa: E402
-from rtl.params import DEFAULT_ACT_WIDTH, DEFAULT_K, DEFAULT_M, DEFAULT_N  # noqa: E402
+from rtl.gateware.params import DEFAULT_ACT_WIDTH, DEFAULT_K, DEFAULT_M, DEFAULT_N  # noqa: E402
+from rtl.tools import hdl_sim, verilog  # noqa: E402
 
 
 def simulator_rate(sim: str, cycles: int, bits: int) -> dict | None:

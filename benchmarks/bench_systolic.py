@@ -2,7 +2,7 @@
 
 Run from the repository root: ``python benchmarks/bench_systolic.py``. Prints wall time, PE-cycles
 stepped per second, and the ratio to SCALE-Sim 3.0.0's 21–34 s for one 512³ GEMM on a 32×32 array
-(references §7; measured on a different 2-core machine, so the ratio is indicative only).
+(docs/references.md#peer-tools; measured on a different 2-core machine, so the ratio is indicative only).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sim.pe import systolic_array as sa  # noqa: E402
 
-SCALESIM_512_SECONDS = (21.0, 34.0)  # references §7
+SCALESIM_512_SECONDS = (21.0, 34.0)  # docs/references.md#peer-tools
 
 
 def main() -> None:

@@ -141,7 +141,7 @@ def fusion_plan(ops, arch: Arch, recipe) -> set[int]:
     norm whose following GEMMs (same rows, K = the norm's width, taken by the PE) all read its output
     builds their lookup tables itself — once per row, over the whole K — when those tables fit half of
     ``tbuf``; the GEMMs then load no activations and run no precompute (LUT Tensor Core fuses the table
-    precompute into the preceding operator, references §1)."""
+    precompute into the preceding operator, docs/references.md#lut-tensor-core)."""
     if not gemm.uses_tables(arch):
         return set()
     tbuf = gemm.buffer_of(arch, "tbuf").capacity

@@ -34,7 +34,6 @@ from .models import ModelConfig
 from .recipes import FP16, Recipe, TensorFormat
 
 PHASES = ("prefill", "decode")
-MATMUL_KINDS = ("linear", "lm_head", "attn_qk", "attn_sv")
 BYTE_CLASSES = ("bytes_weight", "bytes_act_in", "bytes_act_out", "bytes_kv_read", "bytes_kv_write")
 
 # Flops per element of the vector ops (our counting convention, one flop per arithmetic step):
@@ -71,10 +70,6 @@ class Op:
     bytes_act_out: float
     bytes_kv_read: float = 0.0
     bytes_kv_write: float = 0.0
-
-    @property
-    def is_matmul(self) -> bool:
-        return self.kind in MATMUL_KINDS
 
     @property
     def bytes(self) -> float:

@@ -56,7 +56,7 @@ def _overrides(args) -> dict[str, int]:
 
 def run(args) -> int:
     from lutsim.output import print_json, print_table
-    from rtl import synth, verilog
+    from rtl.tools import synth, verilog
 
     if args.rtl_action == "designs":
         rows = [{"design": n, "top": d.top, "parameters": d.parameters(), "description": d.description}

@@ -208,9 +208,6 @@ class Arch:
         raise InputError("buf", f"no buffer called {name!r} in arch {self.name!r}",
                          ", ".join(b.name for b in self.buffers))
 
-    def buffer_index(self, name: str) -> int:
-        return self.buffers.index(self.buffer(name))
-
     def to_dict(self) -> dict:
         """The resolved spec as plain data (the YAML schema, every default filled in)."""
         from dataclasses import asdict

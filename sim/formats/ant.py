@@ -1,8 +1,8 @@
 """ANT's FLINT4 weights (Guo et al., "ANT: Exploiting Adaptive Numerical Data Type for Low-bit
-DNN Quantization", MICRO'22, arXiv 2208.14286; references §5).
+DNN Quantization", MICRO'22, arXiv 2208.14286; docs/references.md#baselines).
 
 Values are kept in units of ¼ so that every magnitude is an integer: FLINT4's magnitudes ×4 are
-{0, 1, 2, 3, 4, 6, 8, 16} (references §5). The 4-bit code is sign–magnitude::
+{0, 1, 2, 3, 4, 6, 8, 16} (docs/references.md#baselines). The 4-bit code is sign–magnitude::
 
     bit 3      sign (1 = negative)
     bits 2..0  magnitude index i: 0→0, 1→1, 2→2, 3→3, 4→4, 5→6, 6→8, 7→16
@@ -19,7 +19,7 @@ import numpy as np
 
 from ._tables import TableFormat
 
-# FLINT4 magnitudes ×4 (references §5; ANT, arXiv 2208.14286).
+# FLINT4 magnitudes ×4 (docs/references.md#baselines; ANT, arXiv 2208.14286).
 FLINT4_MAGNITUDES = np.array([0, 1, 2, 3, 4, 6, 8, 16], dtype=np.float64)
 
 

@@ -1,42 +1,10 @@
-"""BitMoD's per-group mixture of data types: FP3 and FP4 with one special value per group.
+"""BitMoD's per-group mixture of data types: FP3 and FP4 with one special value per group (BitMoD,
+arXiv 2411.11745; docs/references.md#bitmod).
 
-Source: BitMoD, arXiv 2411.11745 (HPCA'25), code github.com/yc2367/BitMoD-HPCA-25 (references §3).
-
-Values before scaling (references §3):
-
-* FP3 base 0, ±1, ±2, ±4; FP4 base (twice the E2M1 grid) 0, ±1, ±2, ±3, ±4, ±6, ±8, ±12.
-* Each group adds one special value, chosen among four variants (the group's *type*)::
-
-      tag   name   FP3   FP4
-      0     ER+    +3    +10      extra resolution
-      1     ER-    -3    -10
-      2     EA+    +6    +16      extra asymmetry
-      3     EA-    -6    -16
-
-Codes are sign-magnitude: ``code = sign << (b-1) | index`` with ``index`` into the base magnitudes;
-the otherwise redundant −0 code (``1 << (b-1)``) holds the special value (references §3).
-
-Quantization (per group of 128 along ``axis``, references §3): every variant is tried with a
-symmetric absmax scale (``absmax / max|value|`` of the variant); each element goes to the nearest
-value (ties to the smaller magnitude); the variant with the lowest squared error is kept, ties to
-the lowest tag (ER+, ER−, EA+, EA−).
-
-Scale storage (two levels; references §3 counts 8 extra bits per 128-weight group, 3.0625 /
-4.0625 bits per weight, read there as an integer group scale under a per-channel FP16 scale [I]):
-
-* one FP16 scale ``s_c`` per channel (every index of the tensor other than ``axis``), not counted
-  per group (amortised over the channel, like any per-channel metadata in this package);
-* one metadata byte per group: bits 0–1 the variant tag, bits 2–7 an unsigned 6-bit integer
-  group scale ``q`` in 1..63 (0 for an all-zero group). The byte is what ``QuantizedTensor.tags``
-  holds. 2 + 6 = 8 bits, so ``bits_per_element(128)`` = 3 + 8/128 = 3.0625 (FP4: 4.0625).
-
-The group scale is ``scales = s_c · q`` (exact in float64): dequantization follows the common rule
-of :mod:`sim.formats.base`. ``s_c`` is the FP16 value at or above ``max_g(absmax_g / v_min) / 63``
-(``v_min`` = the smallest variant maximum: 4 for FP3, 12 for FP4), so ``q`` never exceeds 63;
-``q = ceil(absmax / v_max / s_c)``, so the scale never clips a group's largest element.
-
-Default group: 128 when it divides the axis, otherwise the whole axis (per channel) — so a
-K that 128 does not divide still quantizes with the default; pass ``group_size`` to choose.
+Codes are sign-magnitude with the −0 code holding the group's special value; each group of 128 (default)
+keeps the variant (ER±, EA±) of least squared error; scales are an FP16 per-channel scale times a 6-bit
+integer group scale, and the 2 tag + 6 scale bits give 3.0625 / 4.0625 bits per weight. Value tables,
+code layout, quantization and scale rules: docs/formats.md, "BitMoD FP3 / FP4".
 """
 
 from __future__ import annotations
@@ -55,11 +23,11 @@ from .base import (
 )
 from .scales import round_scale_covering
 
-TAG_NAMES = ("ER+", "ER-", "EA+", "EA-")  # tag order = tie-break order (references §3)
-GROUP_SCALE_BITS = 6   # unsigned integer group scale; + 2 tag bits = 8 bits/group (references §3)
+TAG_NAMES = ("ER+", "ER-", "EA+", "EA-")  # tag order = tie-break order (docs/references.md#bitmod)
+GROUP_SCALE_BITS = 6   # unsigned integer group scale; + 2 tag bits = 8 bits/group (docs/references.md#bitmod)
 TAG_BITS = 2
 GROUP_SCALE_MAX = (1 << GROUP_SCALE_BITS) - 1
-DEFAULT_GROUP = 128    # references §3
+DEFAULT_GROUP = 128    # docs/references.md#bitmod
 
 
 class BitModFormat(Format):
@@ -171,12 +139,12 @@ class BitModFormat(Format):
 
 
 def _fp3() -> BitModFormat:
-    # references §3: FP3 base 0, ±1, ±2, ±4; specials ER± 3, EA± 6
+    # docs/references.md#bitmod: FP3 base 0, ±1, ±2, ±4; specials ER± 3, EA± 6
     return BitModFormat("bitmod_fp3", (0, 1, 2, 4), (3, -3, 6, -6))
 
 
 def _fp4() -> BitModFormat:
-    # references §3: FP4 base 0, ±1, ±2, ±3, ±4, ±6, ±8, ±12; specials ER± 10, EA± 16
+    # docs/references.md#bitmod: FP4 base 0, ±1, ±2, ±3, ±4, ±6, ±8, ±12; specials ER± 10, EA± 16
     return BitModFormat("bitmod_fp4", (0, 1, 2, 3, 4, 6, 8, 12), (10, -10, 16, -16))
 
 

@@ -1,34 +1,10 @@
-"""Block-scaled formats: OCP Microscaling (MXINT8, MXFP8, MXFP6, MXFP4) and NVIDIA NVFP4.
+"""Block-scaled formats: OCP Microscaling (MXINT8, MXFP8, MXFP6, MXFP4) and NVIDIA NVFP4
+(docs/references.md#baselines).
 
-**MX** (OCP Microscaling Formats (MX) v1.0, references §5): blocks of ``group_size`` elements (32 by
-default; any size dividing the axis is allowed) share one E8M0 scale ``X = 2^k``. The scale follows the
-spec's conversion from FP32 to MX (OCP MX v1.0, "Conversion" section)::
-
-    k = floor(log2(max_i |V_i|)) − emax_elem,   clamped to E8M0's range [−127, 127]
-    P_i = RNE(V_i / X), saturated to the element's ±max (values above max normal are clamped)
-
-with ``emax_elem`` the exponent of the element format's largest normal (E2M1 2, E2M3 2, E3M2 4, E4M3 8,
-E5M2 15; INT8 0, the 1.6 fixed point being ``int8 · 2^-6``). ``floor(log2)`` is taken exactly (frexp).
-An all-zero block has ``log2(0) = −∞``, which clamps to the smallest E8M0 scale 2^-127 (code 0x00); its
-elements are zero whatever the scale. (microsoft/microxcaling instead adds FP32's smallest normal to a
-zero max, which gives 2^-127 for every FP element and 2^-126 for INT8 — the values are the same.)
-Element codes are the element's bit patterns; MXINT8's are offset binary (two's complement with the top
-bit inverted, see :class:`sim.formats.elements.FixedElement`) so that MXINT8 is affine like INTb.
-``bits_per_element(g) = element bits + 8/g``: 4.25 for MXFP4 with 32-element blocks.
-
-**NVFP4** (references §5; NVIDIA Blackwell NVFP4): 16-element blocks of E2M1 with an FP8 E4M3 block
-scale and an FP32 per-tensor scale (``QuantizedTensor.tensor_scale``)::
-
-    tensor_scale = round_down_fp32(amax_tensor / (448 · 6))        (1.0 for an all-zero tensor)
-    block_scale  = E4M3(amax_block / 6 / tensor_scale)              (RNE, saturating to 448)
-    P_i          = E2M1(V_i / (block_scale · tensor_scale))
-
-The tensor scale is rounded *down* to FP32 (< 1 ulp from nearest) so the tensor's absmax lands on
-448 · 6 exactly. Where the E4M3 block scale is subnormal its rounding can be coarse enough that the
-block's absmax no longer reaches ±6; the scale then takes the next E4M3 value down (the largest scale
-that maps the absmax to ±6). A non-zero block whose scale underflows gets E4M3's smallest subnormal
-2^-9; an all-zero block gets scale 0. Both rules keep quantization idempotent.
-``bits_per_element(16) = 4.5``: the per-tensor FP32 scale is amortised over the tensor and not counted.
+MX: blocks of ``group_size`` elements (32 by default) share an E8M0 power-of-two scale; NVFP4: blocks of
+16 E2M1 elements with an E4M3 block scale under an FP32 per-tensor scale. ``bits_per_element``: 4.25 for
+MXFP4 (32-element blocks), 4.5 for NVFP4. Scale rules, rounding and edge cases (all-zero blocks,
+subnormal E4M3 scales): docs/formats.md, "OCP MX and NVFP4 block formats".
 """
 
 from __future__ import annotations
@@ -52,7 +28,7 @@ from .floating import absmax_scale, divide_safe
 
 # E8M0 holds 2^k for k in [-127, 127]; code 0xFF is NaN (OCP MX v1.0, scale data type E8M0).
 E8M0_MIN_EXP, E8M0_MAX_EXP = -127, 127
-# OCP MX v1.0 concrete formats: a block is 32 elements (references §5). NVFP4: 16.
+# OCP MX v1.0 concrete formats: a block is 32 elements (docs/references.md#baselines). NVFP4: 16.
 MX_BLOCK, NVFP4_BLOCK = 32, 16
 
 

@@ -155,9 +155,9 @@ def all_values(element) -> np.ndarray:
     return element.decode(np.arange(1 << element.bits, dtype=element.uint))
 
 
-# Element types. Sources (values also checked against ml_dtypes in tests/sim/test_formats_floating.py):
+# Element types. Sources (values also checked against ml_dtypes in tests/sim/formats/test_floating.py):
 # - E2M1, E3M2, E2M3: OCP Microscaling Formats (MX) v1.0, element data types FP6 and FP4, and
-#   references §5: E2M1 max 6 (values ±{0, .5, 1, 1.5, 2, 3, 4, 6}), emax 2, emin 0; E3M2 max 28,
+#   docs/references.md#baselines: E2M1 max 6 (values ±{0, .5, 1, 1.5, 2, 3, 4, 6}), emax 2, emin 0; E3M2 max 28,
 #   emax 4, emin −2; E2M3 max 7.5, emax 2, emin 0. No inf, no NaN.
 # - E4M3 ("fn"), E5M2: OCP 8-bit Floating Point Specification (OFP8) rev. 1.0 (2023), also OCP MX v1.0
 #   (FP8 element data types): E4M3 max 448 (S.1111.110), emax 8, emin −6, no inf; E5M2 max 57344, emax 15, emin −14.

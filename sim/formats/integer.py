@@ -4,7 +4,7 @@ Codes are always unsigned. Symmetric INTb stores the two's-complement value ``v`
 binary, ``code = v + 2^(b-1)``, with a zero point of ``2^(b-1)``; asymmetric INTb stores
 ``code = round(x / s) + z`` with an integer zero point ``z`` in ``[0, 2^b - 1]``. Either way
 ``value = s * (code - z)``, the form the LUT Tensor Core's reinterpretation assumes
-(references §1). Scales are FP16 by default (GPTQ/AWQ practice).
+(docs/references.md#lut-tensor-core). Scales are FP16 by default (GPTQ/AWQ practice).
 """
 
 from __future__ import annotations

@@ -1,30 +1,9 @@
-"""OliVe 4-bit outlier–victim pairs (Guo et al., "OliVe: Accelerating Large Language Models via
-Hardware-friendly Outlier-Victim Pair Quantization", ISCA'23, arXiv 2304.07493; references §5).
+"""OliVe 4-bit outlier–victim pairs (Guo et al., ISCA'23, arXiv 2304.07493; docs/references.md#baselines).
 
-Elements are taken in adjacent pairs along the quantization axis (pairs never cross a group, so
-the group size must be even). Values are in units of the group scale; the encoding is ours,
-following the paper's scheme:
-
-* **normal pair**: both elements are INT4 in two's complement, range −7…7. The pattern
-  ``0b1000`` (−8) is never a normal value: it is the *identifier*.
-* **outlier pair**: one element (the *victim*) holds the identifier and reads as 0; the other
-  holds the outlier in an E2M1 code with a large bias — bit 3 sign, bits 2..1 exponent, bit 0
-  mantissa, the OCP E2M1 bit layout with every value ×16 (exponent bias −3 instead of 1), so the
-  magnitudes are {8, 16, 24, 32, 48, 64, 96} and the smallest outlier, 8, follows INT4's
-  largest normal, 7. E2M1's ±0 patterns (``0b0000``, ``0b1000``) are never used for an outlier,
-  which keeps the identifier unambiguous.
-
-Decoding a pair ``(c0, c1)``: if ``c0`` is the identifier, element 0 is 0 and element 1 is the
-outlier ``c1``; else if ``c1`` is the identifier, element 1 is 0 and element 0 the outlier ``c0``;
-else both are INT4. (Both identifiers decode to (0, 0).)
-
-Quantizing a pair ``y = x / scale``: an element is an outlier when ``|y| > 7.5`` (INT4 would clip
-it). If a pair has one or two outliers, the one of larger ``|y|`` (the first on a tie) is kept as
-the nearest outlier value (ties towards zero, saturating at 96) and the other becomes the
-victim; otherwise both round to INT4 (ties to even). The FP16 scale of each group is searched:
-``scale = absmax / t`` for every representable magnitude ``t`` ∈ {1…7, 8, 16, …, 96}, keeping
-the one with the smallest squared error (the first on a tie). This search is our choice; the
-paper also selects its scale by minimising quantization error.
+Adjacent pairs along the quantization axis: a normal pair holds two INT4 values (−7…7); an outlier pair
+holds the identifier ``0b1000`` (read as 0) and an outlier in a biased E2M1 code (magnitudes 8…96), in
+units of the group's FP16 scale, which is searched for the least squared error. Encoding, decoding and
+the quantization rule: docs/formats.md, "OliVe outlier-victim pairs".
 """
 
 from __future__ import annotations
@@ -47,7 +26,7 @@ from .scales import round_scale
 
 IDENTIFIER = 0b1000
 INT4_MAX = 7  # normal values: INT4 without −8, which is the identifier
-# OCP MX v1.0 E2M1 magnitudes {0.5, 1, 1.5, 2, 3, 4, 6} (references §5) ×16, indexed by the
+# OCP MX v1.0 E2M1 magnitudes {0.5, 1, 1.5, 2, 3, 4, 6} (docs/references.md#baselines) ×16, indexed by the
 # 3-bit exponent/mantissa field 1..7 (field 0 is E2M1's zero, unused for outliers).
 OUTLIER_MAGNITUDES = np.array([0, 8, 16, 24, 32, 48, 64, 96], dtype=np.float64)
 SCALE_TARGETS = np.concatenate([np.arange(1.0, INT4_MAX + 1), OUTLIER_MAGNITUDES[1:]])

@@ -16,7 +16,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
-from rtl.bitmod_pe import BitModPE
+from rtl.gateware.bitmod_pe import BitModPE
 from sim.pe.bitmod_pe_io import pe_folds
 from tests.rtl.bitmod_drive import group_value, random_operands, step_ports
 

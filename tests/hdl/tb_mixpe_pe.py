@@ -17,7 +17,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
 from sim.pe.mixpe_io import pe_folds
-from tests.rtl.test_mixpe_pe import random_operands
+from tests.rtl.gateware.test_mixpe_pe import random_operands
 
 PORTS = ("en", "a", "code", "dq", "zero", "scale", "last")
 

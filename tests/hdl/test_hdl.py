@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from lutsim.cli import main as lutsim_main
-from rtl import hdl_sim, verilog
+from rtl.tools import hdl_sim, verilog
 
 
 def _need(sim: str) -> None:

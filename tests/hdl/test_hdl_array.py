@@ -1,4 +1,4 @@
-"""The LUT array (rtl/lut_array.py) on Icarus and Verilator: the compiler's program for preset
+"""The LUT array (rtl/gateware/lut_array.py) on Icarus and Verilator: the compiler's program for preset
 lut-tc-rtl-small runs to completion with the engine's cycle count and sim.reference's partial sums.
 A missing simulator skips with its install command unless $REQUIRE_SIMS names it (tests/hdl/test_hdl.py)."""
 
@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 
-from rtl import hdl_sim, verilog
-from rtl.array_program import split_words
-from rtl.lut_array import LutArraySystem
+from rtl.gateware.lut_array import LutArraySystem
+from rtl.tools import hdl_sim, verilog
+from rtl.tools.array_program import split_words
 from tests.hdl.test_hdl import _need
 from tests.rtl.array_case import gemm_case, reference_partial_sums
 

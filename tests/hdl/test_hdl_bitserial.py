@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from rtl import hdl_sim
+from rtl.tools import hdl_sim
 from tests.hdl.test_hdl import _run
 
 # Few folds per simulator: Verilator compiles each design (~10 s), Icarus runs the FP32 paths slowly.

@@ -16,7 +16,8 @@ def fake_stats(arch: str, scale: float) -> dict:
                        "energy_per_token_mj": 0.5 * scale, "area_mm2": 2.0, "power_w": 1.0,
                        "peak_ops_per_s": 1e12, "dram_bytes_per_s": 3.2e10},
             "energy_breakdown_pj": {"pe": 1e6, "dram": 3e6 * scale}, "area_breakdown_mm2": {"pe": 1.5, "sram": 0.5},
-            "assumptions": {"clock_hz": 1e9, "dram_pj_per_bit": {"value": 18.75, "source": "references §3"}}}
+            "assumptions": {"clock_hz": 1e9,
+                            "dram_pj_per_bit": {"value": 18.75, "source": "docs/references.md#bitmod"}}}
 
 
 def test_report_from_stats_writes_page_figures_and_tables(tmp_path):
@@ -26,7 +27,7 @@ def test_report_from_stats_writes_page_figures_and_tables(tmp_path):
     (d / "b.json").write_text(json.dumps(fake_stats("fp16-mac-28nm", 3.0)))
     assert main(["report", str(d), "--out", str(tmp_path / "out")]) == 0
     page = (tmp_path / "out" / "report.html").read_text()
-    assert "data:image/png;base64," in page and "fp16-mac-28nm" in page and "references §3" in page
+    assert "data:image/png;base64," in page and "fp16-mac-28nm" in page and "docs/references.md#bitmod" in page
     for name in ("roofline.png", "roofline.svg", "energy_breakdown.png", "area_breakdown.png", "designs.csv"):
         assert (tmp_path / "out" / name).stat().st_size > 0
 

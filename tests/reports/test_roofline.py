@@ -18,7 +18,7 @@ def sig4(x: float) -> str:
     return f"{x:.4g}"
 
 
-# LLM-Viewer golden numbers (references §7; LLM-Viewer run offline, github hahnyuan/LLM-Viewer):
+# LLM-Viewer golden numbers (docs/references.md#peer-tools; LLM-Viewer run offline, github hahnyuan/LLM-Viewer):
 # LLaMA-2-7B, batch 1, 1024 tokens, no FlashAttention, A100-40G.
 @pytest.mark.parametrize("phase,w_bits,ops_t,gbytes,ms", [
     ("prefill", 16, "13.82", None, "50.79"),
@@ -70,7 +70,7 @@ def test_presets_cite_sources():
     for k in gpu_names():
         g = get_gpu(k)
         assert g.source and g.bandwidth > 0 and g.peaks["fp16"] > 0 and g.peaks["int8"] > 0
-    a100 = get_gpu("a100-40g")  # references §9
+    a100 = get_gpu("a100-40g")  # docs/references.md#gpu-presets
     assert (a100.bandwidth, a100.peaks["fp16"], a100.peaks["int8"]) == (1555e9, 312e12, 624e12)
     assert get_gpu("h100-sxm").bandwidth == 3350e9 and get_gpu("h100-sxm", llm_viewer=True).bandwidth == 3072e9
 

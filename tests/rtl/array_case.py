@@ -1,4 +1,4 @@
-"""A small GEMM for the RTL LUT array (shared by tests/rtl/test_lut_array.py and tests/hdl/tb_lut_array.py):
+"""A small GEMM for the RTL LUT array (shared by tests/rtl/gateware/test_lut_array.py and tests/hdl/tb_lut_array.py):
 the compiler's program for preset lut-tc-rtl-small, its host-epilogue variant, the RTL's instruction
 words, the DRAM image and the expected results (partial sums from sim.reference, cycles from sim.engine)."""
 
@@ -11,18 +11,16 @@ import numpy as np
 
 from compiler import gemm
 from compiler.specs import GemmSpec
-from rtl.array_program import (
-    ArrayParams,
-    ArrayProgram,
+from rtl.gateware.array_params import ArrayParams, ArrayProgram, from_arch
+from rtl.gateware.lut_array import PRESET
+from rtl.tools.array_program import (
     activation_words,
     assemble,
-    from_arch,
     host_epilogue,
     output_values,
     plane_words,
     split_words,
 )
-from rtl.lut_array import PRESET
 from sim import arch as arch_registry
 from sim import engine, formats, reference
 from sim.isa import Program

@@ -1,4 +1,4 @@
-"""Driving rtl.bitmod_pe.BitModPE from sim.pe.bitmod_pe_io folds (shared by amaranth.sim and cocotb
+"""Driving rtl.gateware.bitmod_pe.BitModPE from sim.pe.bitmod_pe_io folds (shared by amaranth.sim and cocotb
 testbenches): random operands with the formats' edge values, and the fold → port values mapping."""
 
 from __future__ import annotations

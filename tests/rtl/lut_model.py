@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.reference import round_to, tree_sum
 
-QNAN_BITS = 0x7E00  # the RTL's NaN (rtl/fp16.py); numpy's NaN payload may differ
+QNAN_BITS = 0x7E00  # the RTL's NaN (rtl/gateware/fp16.py); numpy's NaN payload may differ
 
 LUT_OUTPUT_LATENCY = 1
 
@@ -117,7 +117,7 @@ def tile_cycles(bits: int, tiles: int = 1) -> int:
 
 
 def reinterpreted_zero(z: np.ndarray, bits: int) -> np.ndarray:
-    """z' = 2z + 1 − 2^b (references §1)."""
+    """z' = 2z + 1 − 2^b (docs/references.md#lut-tensor-core)."""
     return 2 * np.asarray(z, dtype=np.int64) + 1 - (1 << bits)
 
 

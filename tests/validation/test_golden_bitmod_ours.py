@@ -1,5 +1,5 @@
 """Golden figures: BitMoD's designs in our model (reports/validation_bitmod.py) against BitMoD (arXiv 2411.11745,
-HPCA'25; shared/references.md §3): BitMoD-lossy 1.69× faster than ANT and 1.48× than OliVe, energy 1.49× / 1.32×
+HPCA'25; docs/references.md#bitmod): BitMoD-lossy 1.69× faster than ANT and 1.48× than OliVe, energy 1.49× / 1.32×
 lower, DRAM 66–90 % of energy; Llama-2-7B tile-model cycles FP16 3,156,574,208 / 413,518,608 and BitMoD-lossy
 1,202,921,472 / 79,493,200 (prefill 256 tokens / one decode token, github.com/yc2367/BitMoD-HPCA-25
 speedup_plot.ipynb). Simulate results are cached in the module under test, so each design runs once."""
@@ -107,8 +107,8 @@ def test_headline_averaging_matches_the_compat_module():
 
 def test_designs_run_their_formats_on_their_arrays():
     assert vb.design_recipe("bitmod-lossy", "decode").weights.format == "bitmod_fp3"
-    assert vb.design_recipe("bitmod-lossy", "prefill").weights.bits == 4.0625  # references §3
-    assert vb.design_arch("olive", "decode").pe.array == (72, 16)  # references §3 table
+    assert vb.design_recipe("bitmod-lossy", "prefill").weights.bits == 4.0625  # docs/references.md#bitmod
+    assert vb.design_arch("olive", "decode").pe.array == (72, 16)  # docs/references.md#bitmod table
     assert vb.design_arch("fp16", "decode").pe.array == (12, 64)  # transposed: our FP16 array maps M to rows
 
 

@@ -26,6 +26,6 @@ def test_compat_scalesim_cli_reports_peer_and_ours(capsys):
 
     assert main(["compat", "scalesim", "--m", "64", "--n", "64", "--k", "64", "--dataflow", "is", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["scalesim"]["cycles"] == 631  # references §7, measured
+    assert out["scalesim"]["cycles"] == 631  # docs/references.md#peer-tools, measured
     assert out["lutsim_overlapped"]["cycles"] > 0
     assert main(["compat", "scalesim", "--m", "64", "--n", "64", "--k", "64", "--dataflow", "diag"]) == 2

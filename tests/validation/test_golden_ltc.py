@@ -1,4 +1,4 @@
-"""Golden figures of LUT Tensor Core Table 1 (arXiv 2408.06003; shared/references.md §1)."""
+"""Golden figures of LUT Tensor Core Table 1 (arXiv 2408.06003; docs/references.md#lut-tensor-core)."""
 
 import pytest
 

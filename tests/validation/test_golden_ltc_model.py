@@ -1,5 +1,5 @@
 """Golden figures of our component-level LUT Tensor Core model against the paper (LUT Tensor Core, arXiv
-2408.06003, ISCA'25, TSMC 28 nm at 1 GHz; shared/references.md §1): DP4 density W1×FP16 61.55 (LUT) and
+2408.06003, ISCA'25, TSMC 28 nm at 1 GHz; docs/references.md#lut-tensor-core): DP4 density W1×FP16 61.55 (LUT) and
 3.39 (FP16 MAC) TFLOPs/mm², 63.78 TOPs/W W1×INT8, Table 2 (W2×INT8, M·N·K = 512) areas 17,271.71 /
 13,116.60 / 12,780.05 / 11,991.29 µm², powers 23.39 / 17.98 / 17.37 / 16.22 mW, normalised densities
 1 / 1.317 / 1.351 / 1.440, and MAC tensor-core area and power 4–6× the LUT one for 1-bit weights."""

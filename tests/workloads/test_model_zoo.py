@@ -5,7 +5,7 @@ import pytest
 from sim.errors import InputError
 from workloads.models import HF_MODEL_TYPES, get_model, load_hf_config, names
 
-# references §8 (public HF config.json): hidden, intermediate, heads, kv heads, layers, vocab
+# docs/references.md#model-shapes (public HF config.json): hidden, intermediate, heads, kv heads, layers, vocab
 REFERENCE_SHAPES = {
     "llama-2-7b": (4096, 11008, 32, 32, 32, 32000),
     "llama-2-13b": (5120, 13824, 40, 40, 40, 32000),

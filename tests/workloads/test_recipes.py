@@ -36,9 +36,9 @@ def test_every_registered_integer_format_is_tabled():
 
 
 @pytest.mark.parametrize("name,g,bits", [
-    ("mxfp4", None, 4.25),        # OCP MX v1.0: 4 + 8/32 (references §5)
-    ("nvfp4", None, 4.5),         # NVFP4: 4 + 8/16 (references §5)
-    ("bitmod_fp3", 128, 3.0625),  # BitMoD (references §3)
+    ("mxfp4", None, 4.25),        # OCP MX v1.0: 4 + 8/32 (docs/references.md#baselines)
+    ("nvfp4", None, 4.5),         # NVFP4: 4 + 8/16 (docs/references.md#baselines)
+    ("bitmod_fp3", 128, 3.0625),  # BitMoD (docs/references.md#bitmod)
     ("bitmod_fp4", 128, 4.0625),
     ("bitmod_int6", 128, 6.0625),
     ("int4_asym", 128, 4 + 20 / 128),

@@ -9,7 +9,7 @@ from workloads.models import get_model
 from workloads.recipes import get_recipe
 from workloads.trace import build_trace
 
-H, I, HEADS, LAYERS, VOCAB, HD = 4096, 11008, 32, 32, 32000, 128  # Llama-2-7B (references §8)
+H, I, HEADS, LAYERS, VOCAB, HD = 4096, 11008, 32, 32, 32000, 128  # Llama-2-7B (docs/references.md#model-shapes)
 
 
 def _ops(trace):

@@ -56,7 +56,7 @@ def test_entry_bits_of_the_paper_unit():
 
 def test_precompute_adders():
     assert precompute_adds(4, reinterpret=False) == 11  # 2^4 − 1 − 4 subsets of ≥ 2 activations
-    assert precompute_adds(4, reinterpret=True) == 14  # the symmetric tree of rtl/table_precompute.py
+    assert precompute_adds(4, reinterpret=True) == 14  # the symmetric tree of rtl/gateware/table_precompute.py
 
 
 @settings(max_examples=30, deadline=None)

@@ -1,5 +1,5 @@
 """The lut-tc array and table-unit figures follow the arch's unit (tile, entry width, accumulator), anchored to the
-published LUT Tensor Core Table 2 numbers (references §1): sim/cost/lut_unit_scale.py."""
+published LUT Tensor Core Table 2 numbers (docs/references.md#lut-tensor-core): sim/cost/lut_unit_scale.py."""
 
 import copy
 
@@ -9,8 +9,8 @@ from sim import arch, cost
 from sim.cost.lut_array_model import LutUnitConfig, lut_unit
 from sim.errors import InputError
 
-PUBLISHED_UM2, PUBLISHED_PJ = 11991.29, 16.22  # Table 2, "+precompute fused" (references §1)
-TABLE_UM2, TABLE_PJ = 394.38, 0.575  # constants.yaml table_unit, from Table 2 (references §1)
+PUBLISHED_UM2, PUBLISHED_PJ = 11991.29, 16.22  # Table 2, "+precompute fused" (docs/references.md#lut-tensor-core)
+TABLE_UM2, TABLE_PJ = 394.38, 0.575  # constants.yaml table_unit, from Table 2 (docs/references.md#lut-tensor-core)
 
 
 def lut(tile=(2, 64, 4), entry_bits=16, acc=None, **top) -> arch.Arch:

@@ -96,7 +96,7 @@ def test_decode_shape_m1_on_the_default_array(name, weights, acts):
 
 
 def test_default_arrays():
-    # references §3: BitMoD's iso-area prefill arrays for ANT (32x32) and OliVe (36x32)
+    # docs/references.md#bitmod: BitMoD's iso-area prefill arrays for ANT (32x32) and OliVe (36x32)
     assert pe.get("ant").default_config().array == (32, 32)
     assert pe.get("olive").default_config().array == (36, 32)
     assert pe.get("bitfusion").default_config().array == (16, 16)
@@ -104,7 +104,7 @@ def test_default_arrays():
 
 @pytest.mark.parametrize("r,c,m,n,k,scalesim", [(32, 32, 64, 64, 64, 503), (8, 8, 16, 24, 30, None)])
 def test_full_folds_match_scalesim_output_stationary(r, c, m, n, k, scalesim):
-    # references §7: SCALE-Sim OS = folds * (R + C + K - 2) - 1 (0-based); 32x32, 64^3 -> 503.
+    # docs/references.md#peer-tools: SCALE-Sim OS = folds * (R + C + K - 2) - 1 (0-based); 32x32, 64^3 -> 503.
     # Our count is 1-based and equals it + 1 when every fold fills the array (int8 x int8: 1 step per k).
     res = pe.get("ant").run(GemmProblem(m, n, k, "int4", "int8", None), PEConfig(array=(r, c)), "tile")
     folds = math.ceil(m / c) * math.ceil(n / r)

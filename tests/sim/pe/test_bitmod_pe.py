@@ -190,7 +190,7 @@ def test_activations_must_be_fp16_values():
 @pytest.mark.parametrize("weights,w_prec", [("bitmod_fp4", 4.0625), ("bitmod_fp3", 3.0625), ("int6", 6.0625)])
 @pytest.mark.parametrize("m,n,k", [(256, 4096, 4096), (1, 11008, 4096), (37, 100, 384)])
 def test_tile_cycles_are_bitmods_compute_rule_plus_the_exposed_dequant(weights, w_prec, m, n, k):
-    # references §3 (bitmod_sim accelerator.py): compute = ceil(cin/dp)·ceil(cout/rows)·ceil(T/cols)·lat,
+    # docs/references.md#bitmod (bitmod_sim accelerator.py): compute = ceil(cin/dp)·ceil(cout/rows)·ceil(T/cols)·lat,
     # dp = 4, lat = ceil(floor(w_prec)/2), 32×32 prefill array. Our fold adds the last group's
     # dequant (6 cycles for the BitMoD group scale, 11 for an FP16 scale's significand).
     lat = -(-int(w_prec) // 2)

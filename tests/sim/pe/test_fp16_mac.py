@@ -101,7 +101,7 @@ def test_dequant_events_follow_weight_traffic():
 
 
 def test_default_array_is_bitmod_fp16_prefill():
-    assert FP16.default_config().array == (32, 24)  # references §3
+    assert FP16.default_config().array == (32, 24)  # docs/references.md#bitmod
 
 
 @pytest.mark.parametrize("problem,config,field", [

@@ -266,7 +266,7 @@ def test_table_entry_bits_is_the_tightest_width_of_the_stored_entries(acts, k):
 
 
 def test_table_entry_bits_agrees_with_the_rtl_and_the_fp_datapaths():
-    from rtl.params import entry_width
+    from rtl.gateware.params import entry_width
     from sim.pe.lut_tensor_core import table_entry_bits
 
     assert [table_entry_bits("int8", k) for k in (2, 4, 8)] == [entry_width(8, k) for k in (2, 4, 8)] == [9, 10, 11]

@@ -88,7 +88,7 @@ def test_per_cycle_is_bit_exact_to_expected_and_close_to_mpgemm(case):
 
 @pytest.mark.parametrize("acts,expect", [("int8", 3 * (260 + 64 + 64 - 1)), ("fp16", 5 * (260 + 32 + 32 - 1))])
 def test_acceptance_shape_default_arrays_and_hand_counted_cycles(acts, expect):
-    # references §4: 64×64 array for W4A8, 32×32 for W4A16. M=7, N=130: W4A8 1·3 folds, W4A16 1·5
+    # docs/references.md#mixpe: 64×64 array for W4A8, 32×32 for W4A16. M=7, N=130: W4A8 1·3 folds, W4A16 1·5
     rng = np.random.default_rng(1)
     p = GemmProblem(m=7, n=130, k=260, weights="int4", acts=acts)
     a = _acts(rng, acts, 7, 260, "normal")

@@ -95,7 +95,7 @@ def test_fp_accumulation_follows_the_dataflow_order():
 
 # --- SCALE-Sim compatibility mode ---------------------------------------------------------------
 
-# Source: references §7 — SCALE-Sim 3.0.0 (pip `scalesim`), measured by running it; M, N, K of a
+# Source: docs/references.md#peer-tools — SCALE-Sim 3.0.0 (pip `scalesim`), measured by running it; M, N, K of a
 # GEMM M×K · K×N on an R×C array.
 SCALESIM_GOLDEN = [
     ((32, 32), (64, 64, 64), "os", 503),

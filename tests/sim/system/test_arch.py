@@ -20,7 +20,7 @@ def test_issue_presets_and_bitmod_iso_area_configs_are_shipped():
     names = arch.names()
     for n in ISSUE_PRESETS:
         assert n in names
-    # BitMoD iso-area arrays (references §3 table): prefill / decode
+    # BitMoD iso-area arrays (docs/references.md#bitmod table): prefill / decode
     expect = {"fp16": ((32, 24), (64, 12)), "ant": ((32, 32), (64, 16)), "olive": ((36, 32), (72, 16)),
               "bitmod": ((32, 32), (64, 16))}
     for design, (pre, dec) in expect.items():
@@ -70,7 +70,8 @@ def test_unknown_preset_or_missing_file():
 
 def test_dram_write_energy_and_pe_parameters_are_validated():
     a = arch.load("mixpe-w4a8-28nm")
-    assert (a.dram.pj_per_bit, a.dram.write_pj_per_bit, a.dram.static_mw) == (0.63, 0.77, 485)  # references §6
+    # docs/references.md#energy-and-area-constants
+    assert (a.dram.pj_per_bit, a.dram.write_pj_per_bit, a.dram.static_mw) == (0.63, 0.77, 485)
     assert arch.load("bitmod-28nm").dram.write_pj_per_bit == 18.75
     d = arch.read_yaml(arch.PRESET_DIR / "int8-systolic-28nm.yaml")
     d["pe"]["dataflow"] = "diagonal"

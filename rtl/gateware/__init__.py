@@ -1,0 +1,1 @@
+"""Amaranth components (hardware); see rtl/__init__.py for the split from rtl.tools."""

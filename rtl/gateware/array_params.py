@@ -1,0 +1,137 @@
+"""The RTL LUT array's parameters and instruction-word encoding: what the gateware
+(rtl/gateware/lut_array.py, array_controller.py) is built from.
+
+:class:`ArrayParams` comes from an arch spec (e.g. ``sim/arch/presets/lut-tc-rtl-small.yaml``) by
+:func:`from_arch`: unit tile Mu×Nu×K (``pe.tile``), units (``arrays``), tables per cycle = Mu, table
+latency, the DRAM port (``dram.bandwidth`` W bits per cycle, ``dram.latency`` L cycles) and the four
+buffers, whose ``width`` must be the RTL word (abuf: one K-group of INT8 activations = W bits; wbuf: one
+weight plane of Nu columns = Nu·K bits; tbuf: Mu tables; obuf: Mu×Nu INT32 partial sums) and whose
+``banks`` its parallel ports (abuf: Mu reads; wbuf, tbuf: one read per unit; obuf: one write per unit).
+:func:`layouts` gives the instruction words of the three unit classes; :class:`ArrayProgram` holds a
+program in that encoding (rtl/tools/array_program.py assembles one from an ISA program).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from amaranth import unsigned
+from amaranth.lib.data import StructLayout
+from amaranth.utils import bits_for
+
+from sim.arch import Arch
+from sim.errors import InputError
+
+from .params import DEFAULT_ACC_WIDTH, DEFAULT_MAX_BITS, entry_width, precompute_latency
+
+ACT_WIDTH = 8           # INT8 activations (the contract's default)
+ACTS = "int8"
+CLASSES = ("dma", "table", "array")
+BUFS = ("abuf", "wbuf", "obuf")  # DMA buffer codes 0, 1, 2 (tbuf is filled by the table unit only)
+
+
+@dataclass(frozen=True)
+class ArrayParams:
+    """Sizes of the RTL array (see the module docstring); words are per buffer."""
+
+    mu: int
+    nu: int
+    k: int
+    units: int
+    port_bits: int
+    latency: int
+    table_latency: int
+    abuf_words: int
+    wbuf_words: int
+    tbuf_words: int
+    obuf_words: int
+    entry_width: int
+    acc_width: int = DEFAULT_ACC_WIDTH
+    max_bits: int = DEFAULT_MAX_BITS
+    max_instrs: int = 16
+    dram_words: int = 1024
+
+    @property
+    def width(self) -> dict[str, int]:
+        """Bits per word of each buffer."""
+        return {"abuf": self.k * ACT_WIDTH, "wbuf": self.nu * self.k,
+                "tbuf": self.mu * (1 << (self.k - 1)) * self.entry_width, "obuf": self.mu * self.nu * self.acc_width}
+
+    def ratio(self, buf: str) -> int:
+        """Port words (W bits) per buffer word."""
+        return self.width[buf] // self.port_bits
+
+
+def need(ok: bool, fld: str, problem: str, allowed: str = "") -> None:
+    if not ok:
+        raise InputError(fld, problem, allowed)
+
+
+def from_arch(arch: Arch, max_instrs: int = 16, dram_words: int = 1024) -> ArrayParams:
+    """The RTL parameters of ``arch``; InputError names the arch field the RTL cannot build."""
+    need(arch.pe.type == "lut-tc", "arch.pe.type", f"{arch.pe.type!r}: the RTL array is LUT Tensor Core", "lut-tc")
+    mu, nu, k = arch.pe.tile
+    tu = arch.table_unit
+    need(tu is not None, "arch.table_unit", "missing: the array builds its tables")
+    need(tu.tables_per_cycle == mu, "arch.table_unit.tables_per_cycle", "one table per unit row", str(mu))
+    need(tu.group == k, "arch.table_unit.group", "must equal the tile's K", str(k))
+    need(tu.latency == precompute_latency(k), "arch.table_unit.latency", "the adder tree depth",
+          str(precompute_latency(k)))
+    ew = entry_width(ACT_WIDTH, k)
+    need(tu.entry_bits == ew, "arch.table_unit.entry_bits", "INT8 entries are exact at this width", str(ew))
+    port = arch.dram.bandwidth
+    need(port == k * ACT_WIDTH, "arch.dram.bandwidth", "one K-group of INT8 activations per port word",
+          str(k * ACT_WIDTH))
+    need(arch.dram.banks is None, "arch.dram.banks", "no DRAM row model in the RTL port", "none")
+    p = ArrayParams(mu=mu, nu=nu, k=k, units=arch.arrays, port_bits=port, latency=arch.dram.latency,
+                    table_latency=tu.latency, abuf_words=1, wbuf_words=1, tbuf_words=1, obuf_words=1,
+                    entry_width=ew, max_instrs=max_instrs, dram_words=dram_words)
+    banks = {"abuf": mu, "wbuf": arch.arrays, "tbuf": arch.arrays, "obuf": arch.arrays}
+    words = {}
+    for i, b in enumerate(arch.buffers):
+        if b.name not in banks:
+            continue
+        w = p.width[b.name]
+        need(b.width == w, f"arch.buffers[{i}].width", f"{b.name} word of the RTL", str(w))
+        need(b.banks == banks[b.name] and b.ports == 1, f"arch.buffers[{i}].banks",
+              f"{b.name} has {banks[b.name]} single-port banks in the RTL", str(banks[b.name]))
+        need(b.name == "tbuf" or (w % port == 0 and (w // port) & (w // port - 1) == 0), f"arch.buffers[{i}].width",
+              "a power-of-two multiple of the DRAM port", f"{port}·2^j")
+        words[f"{b.name}_words"] = b.capacity * 8 // w
+    need(len(words) == 4, "arch.buffers", "the RTL needs abuf, wbuf, tbuf and obuf", "abuf, wbuf, tbuf, obuf")
+    return ArrayParams(**{**p.__dict__, **words})
+
+
+def layouts(p: ArrayParams) -> dict[str, StructLayout]:
+    """Instruction-word layouts of the three unit classes (ids are instruction indices, ``deps`` a mask)."""
+    def u(n):
+        return unsigned(bits_for(n))
+
+    head = {"id": u(p.max_instrs - 1), "deps": unsigned(p.max_instrs)}
+    chunks = max(p.abuf_words * p.ratio("abuf"), p.wbuf_words * p.ratio("wbuf"), p.obuf_words * p.ratio("obuf"))
+    return {
+        "dma": StructLayout({**head, "store": unsigned(1), "buf": unsigned(2), "dram": u(p.dram_words - 1),
+                             "chunk": u(chunks - 1), "count": u(p.dram_words)}),
+        "table": StructLayout({**head, "abase": u(p.abuf_words - 1), "astride": u(p.abuf_words),
+                               "tbase": u(p.tbuf_words - 1), "groups": u(p.tbuf_words), "kg": u(p.tbuf_words),
+                               "rows": u(p.abuf_words)}),
+        "array": StructLayout({**head, "tbase": u(p.tbuf_words - 1), "tstride": u(p.tbuf_words),
+                               "wbase": u(p.wbuf_words - 1), "obase": u(p.obuf_words - 1),
+                               "ostride": u(p.obuf_words), "mb": u(p.obuf_words), "nb": u(p.obuf_words),
+                               "kg": u(p.tbuf_words), "bits": u(p.max_bits)}),
+    }
+
+
+@dataclass
+class ArrayProgram:
+    """Per-class instruction lists (field dicts, in issue order) and the count of instruction ids."""
+
+    dma: list[dict] = field(default_factory=list)
+    table: list[dict] = field(default_factory=list)
+    array: list[dict] = field(default_factory=list)
+    count: int = 0
+
+    def words(self, p: ArrayParams) -> dict[str, list[int]]:
+        """Instruction-memory contents per class (integers in the :func:`layouts` encoding)."""
+        lay = layouts(p)
+        return {c: [lay[c].const(d).as_value().value for d in getattr(self, c)] for c in CLASSES}

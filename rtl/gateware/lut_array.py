@@ -1,0 +1,263 @@
+"""A small LUT Tensor Core array: ``units`` LutTensorCore units, Mu TablePrecompute units, four buffers
+(Amaranth ``Memory``) and the controller (rtl/gateware/array_controller.py), all sized from one arch spec
+(rtl/gateware/array_params.from_arch; preset ``lut-tc-rtl-small``). It runs LOAD / PRECOMPUTE / LMMA / STORE
+(SYNCs become dependency masks; the DEQUANT epilogue is left to the host).
+
+Each unit's duration in cycles equals the engine's (sim/engine/decode.py) for the same arch, except
+where the engine charges an LMMA for reading group scales from wbuf. Per-unit timing, that exception,
+what is not built, the buffers and the external memory port (``mem_*``, read data L cycles after the
+request): docs/lut_array_rtl.md.
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.data import ArrayLayout
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import bits_for
+
+from sim import arch as arch_registry
+
+from .array_controller import CYCLE_BITS, ArrayController
+from .array_params import ACT_WIDTH, ArrayParams, ArrayProgram, from_arch
+from .lut_tensor_core import LutTensorCore
+from .table_precompute import TablePrecompute
+
+PRESET = "lut-tc-rtl-small"
+
+
+def _delay(m: Module, fields: dict, stages: int, name: str) -> dict:
+    """``fields`` (name → value) delayed by ``stages`` registers; returns the last stage's signals."""
+    cur = fields
+    for s in range(stages):
+        nxt = {k: Signal.like(v, name=f"{name}{s}_{k}") if isinstance(v, Signal) else
+               Signal(len(v), name=f"{name}{s}_{k}") for k, v in cur.items()}
+        m.d.sync += [nxt[k].eq(cur[k]) for k in cur]
+        cur = nxt
+    return cur
+
+
+def _live(m: Module, issue, fields: dict, name: str) -> tuple[dict, dict]:
+    """(registers, live values): live = the instruction's fields in the issue cycle, else the registers."""
+    regs = {k: Signal(len(v), name=f"{name}_{k}") for k, v in fields.items()}
+    live = {k: Signal(len(v), name=f"{name}_live_{k}") for k, v in fields.items()}
+    m.d.comb += [live[k].eq(Mux(issue, fields[k], regs[k])) for k in fields]
+    return regs, live
+
+
+_LOAD_NAMES = ("load_en", "load_class", "load_addr", "load_data")
+
+
+def _LOAD_PORTS(ctrl: ArrayController) -> dict:  # noqa: N802 - a port-set constant built per controller
+    """The controller's instruction-memory load ports, to pass through a wrapper."""
+    return {k: In(getattr(ctrl, k).shape()) for k in _LOAD_NAMES}
+
+
+class LutArray(wiring.Component):
+    """The array (see the module docstring). ``params`` from :func:`rtl.gateware.array_params.from_arch`,
+    ``program`` from :func:`rtl.tools.array_program.assemble` (empty: an array that finishes at once)."""
+
+    def __init__(self, params: ArrayParams, program: ArrayProgram | None = None):
+        self.params = params
+        self.program = program
+        w = params.port_bits
+        self._ctrl = ArrayController(params, program)
+        super().__init__({
+            **_LOAD_PORTS(self._ctrl), "start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS),
+            "mem_addr": Out(range(params.dram_words)), "mem_re": Out(1), "mem_we": Out(1),
+            "mem_wdata": Out(w), "mem_rdata": In(w),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        ctrl = m.submodules.ctrl = self._ctrl
+        m.d.comb += [ctrl.start.eq(self.start), self.done.eq(ctrl.done), self.cycles.eq(ctrl.cycles)]
+        m.d.comb += [getattr(ctrl, k).eq(getattr(self, k)) for k in _LOAD_NAMES]
+        bufs = {}
+        for name in ("abuf", "wbuf", "tbuf", "obuf"):
+            bufs[name] = m.submodules[name] = Memory(shape=unsigned(p.width[name]),
+                                                     depth=getattr(p, f"{name}_words"), init=[])
+        self._dma(m, ctrl, bufs)
+        self._tables(m, ctrl, bufs)
+        for u in range(p.units):
+            self._lut_unit(m, ctrl, bufs, u)
+        return m
+
+    def _dma(self, m, ctrl, bufs):
+        p = self.params
+        ins, issue = ctrl.dma_instr[0], ctrl.dma_issue[0]
+        fields = {k: getattr(ins, k) for k in ("id", "store", "buf", "dram", "chunk", "count")}
+        regs, live = _live(m, issue, fields, "dma")
+        active = Signal()
+        go = issue | active
+        m.d.comb += ctrl.dma_ready[0].eq(~active)
+        with m.If(go):
+            m.d.sync += [regs["dram"].eq(live["dram"] + 1), regs["chunk"].eq(live["chunk"] + 1),
+                         regs["count"].eq(live["count"] - 1), active.eq(live["count"] > 1)]
+        with m.If(issue):
+            m.d.sync += [regs[k].eq(fields[k]) for k in ("id", "store", "buf")]
+        ro = p.ratio("obuf")
+        orp = bufs["obuf"].read_port(domain="comb")
+        m.d.comb += [
+            self.mem_addr.eq(live["dram"]), self.mem_re.eq(go & ~live["store"]), self.mem_we.eq(go & live["store"]),
+            orp.addr.eq(live["chunk"] >> bits_for(ro - 1) if ro > 1 else live["chunk"]),
+            self.mem_wdata.eq(orp.data.word_select(live["chunk"][:max(1, bits_for(ro - 1))] if ro > 1 else 0,
+                                                   p.port_bits)),
+        ]
+        tag = _delay(m, {"valid": go, "load": go & ~live["store"], "last": live["count"] == 1,
+                         "buf": live["buf"], "chunk": live["chunk"], "id": live["id"]}, p.latency, "dma_tag")
+        for code, name in ((0, "abuf"), (1, "wbuf")):
+            r = p.ratio(name)
+            wp = bufs[name].write_port(granularity=p.port_bits)
+            lane = tag["chunk"][:bits_for(r - 1)] if r > 1 else 0
+            m.d.comb += [wp.addr.eq(tag["chunk"] >> bits_for(r - 1) if r > 1 else tag["chunk"]),
+                         wp.data.eq(self.mem_rdata.replicate(r)),
+                         wp.en.eq(Mux(tag["load"] & (tag["buf"] == code), (Const(1, r) << lane)[:r], 0))]
+        m.d.comb += [ctrl.dma_fin[0].eq(tag["valid"] & tag["last"]), ctrl.dma_fin_id[0].eq(tag["id"])]
+
+    def _tables(self, m, ctrl, bufs):
+        p = self.params
+        ins, issue = ctrl.table_instr[0], ctrl.table_issue[0]
+        names = ("id", "abase", "astride", "tbase", "groups", "kg", "rows")
+        fields = {k: getattr(ins, k) for k in names}
+        fields.update(grp=Const(0, len(ins.groups)), g=Const(0, len(ins.kg)))  # counters
+        regs, live = _live(m, issue, fields, "tab")
+        active = Signal()
+        go = issue | active
+        m.d.comb += ctrl.table_ready[0].eq(~active)
+        last_g = live["g"] + 1 == live["kg"]
+        last = last_g & (live["grp"] + 1 == live["groups"])
+        with m.If(go):
+            m.d.sync += [regs[k].eq(live[k]) for k in names]
+            m.d.sync += [regs["g"].eq(Mux(last_g, 0, live["g"] + 1)), regs["grp"].eq(live["grp"] + last_g),
+                         active.eq(~last)]
+        outs = []
+        for r in range(p.mu):
+            pre = m.submodules[f"pre{r}"] = TablePrecompute(k=p.k, act_width=ACT_WIDTH)
+            rp = bufs["abuf"].read_port(domain="comb")
+            row = live["grp"] * p.mu + r
+            m.d.comb += [rp.addr.eq(live["abase"] + row * live["astride"] + live["g"]),
+                         pre.i.payload.eq(Mux(row < live["rows"], rp.data, 0)), pre.i.valid.eq(go),
+                         pre.o.ready.eq(1)]
+            outs.append(pre.o.payload.as_value())
+        tag = _delay(m, {"valid": go, "last": last, "id": live["id"],
+                         "addr": live["tbase"] + live["grp"] * live["kg"] + live["g"]}, p.table_latency, "tab_tag")
+        wp = bufs["tbuf"].write_port()
+        m.d.comb += [wp.addr.eq(tag["addr"]), wp.data.eq(Cat(*outs)), wp.en.eq(tag["valid"]),
+                     ctrl.table_fin[0].eq(tag["valid"] & tag["last"]), ctrl.table_fin_id[0].eq(tag["id"])]
+
+    def _lut_unit(self, m, ctrl, bufs, u):
+        p = self.params
+        ins, issue = ctrl.array_instr[u], ctrl.array_issue[u]
+        core = m.submodules[f"lut{u}"] = LutTensorCore(m=p.mu, n=p.nu, k=p.k, act_width=ACT_WIDTH,
+                                                       acc_width=p.acc_width, max_bits=p.max_bits)
+        names = ("id", "tbase", "tstride", "wbase", "obase", "ostride", "mb", "nb", "kg", "bits")
+        f = {k: Signal(len(getattr(ins, k)), name=f"u{u}_{k}") for k in names}
+        busy, active = Signal(name=f"u{u}_busy"), Signal(name=f"u{u}_active")
+        m.d.comb += ctrl.array_ready[u].eq(~busy)
+        # operand side: (mb, nb, g, plane), plane fastest
+        cnt = {k: Signal(len(f[lim]), name=f"u{u}_i{k}") for k, lim in (("mb", "mb"), ("nb", "nb"), ("g", "kg"),
+                                                                           ("pl", "bits"))}
+        with m.If(issue):
+            m.d.sync += [f[k].eq(getattr(ins, k)) for k in names]
+            m.d.sync += [c.eq(0) for c in cnt.values()] + [busy.eq(1), active.eq(1)]
+        with m.Elif(active):
+            self._advance(m, cnt, f, active)
+        tr = bufs["tbuf"].read_port(domain="comb")
+        wr = bufs["wbuf"].read_port(domain="comb")
+        split = p.nu * (p.k - 1)
+        m.d.comb += [
+            tr.addr.eq(f["tbase"] + cnt["mb"] * f["tstride"] + cnt["g"]),
+            wr.addr.eq(f["wbase"] + (cnt["nb"] * f["kg"] + cnt["g"]) * f["bits"] + cnt["pl"]),
+            core.start.eq(active & (cnt["pl"] == 0)), core.n_planes.eq(f["bits"]),
+            core.tables.eq(tr.data), core.idx.eq(wr.data[:split]), core.neg.eq(wr.data[split:]),
+            core.psum_in.eq(0),
+        ]
+        # result side: (mb, nb, g) of the tile whose ``valid`` is up; K-groups summed per lane
+        res = {k: Signal(len(f[lim]), name=f"u{u}_o{k}") for k, lim in (("mb", "mb"), ("nb", "nb"), ("g", "kg"))}
+        racc = Signal(ArrayLayout(ArrayLayout(signed(p.acc_width), p.nu), p.mu), name=f"u{u}_racc")
+        first, last_g = res["g"] == 0, res["g"] + 1 == f["kg"]
+        total = [Mux(first, 0, racc[r][c]) + core.out[r][c] for r in range(p.mu) for c in range(p.nu)]
+        sums = Cat(*[t[:p.acc_width] for t in total])
+        wp = bufs["obuf"].write_port()
+        last_block = last_g & (res["nb"] + 1 == f["nb"]) & (res["mb"] + 1 == f["mb"])
+        m.d.comb += [wp.addr.eq(f["obase"] + res["mb"] * f["ostride"] + res["nb"]), wp.data.eq(sums),
+                     wp.en.eq(core.valid & last_g), ctrl.array_fin[u].eq(core.valid & last_block),
+                     ctrl.array_fin_id[u].eq(f["id"])]
+        with m.If(issue):
+            m.d.sync += [c.eq(0) for c in res.values()]
+        with m.Elif(core.valid):
+            m.d.sync += racc.eq(sums)
+            self._advance(m, {**res, "pl": None}, f, None)
+            with m.If(last_block):
+                m.d.sync += busy.eq(0)
+
+    @staticmethod
+    def _advance(m, cnt, f, active):
+        """Step the nested counters (mb, nb, g[, plane]) against the instruction's limits; clear
+        ``active`` after the last step."""
+        order = [("pl", "bits"), ("g", "kg"), ("nb", "nb"), ("mb", "mb")]
+        order = [(k, lim) for k, lim in order if cnt.get(k) is not None]
+        wrap = Const(1)
+        for k, lim in order:
+            at_end = cnt[k] + 1 == f[lim]
+            with m.If(wrap):
+                m.d.sync += cnt[k].eq(Mux(at_end, 0, cnt[k] + 1))
+            wrap = wrap & at_end
+        if active is not None:
+            with m.If(wrap):
+                m.d.sync += active.eq(0)
+
+
+class DramModel(wiring.Component):
+    """External memory of ``depth`` port words (``init``: contents): a read request (``addr``, ``re``)
+    is answered on ``rdata`` ``latency`` cycles later; ``we`` writes ``wdata`` at the edge. ``dbg_addr``
+    / ``dbg_data``: a combinational read for testbenches."""
+
+    def __init__(self, width: int, depth: int, latency: int, init=()):
+        self.width, self.depth, self.latency, self.init = width, depth, latency, list(init)
+        super().__init__({"addr": In(range(depth)), "re": In(1), "we": In(1), "wdata": In(width),
+                          "rdata": Out(width), "dbg_addr": In(range(depth)), "dbg_data": Out(width)})
+
+    def elaborate(self, platform):
+        m = Module()
+        mem = m.submodules.mem = Memory(shape=unsigned(self.width), depth=self.depth, init=self.init)
+        rp, wp, dbg = mem.read_port(), mem.write_port(), mem.read_port(domain="comb")
+        m.d.comb += [rp.addr.eq(self.addr), rp.en.eq(self.re), wp.addr.eq(self.addr), wp.data.eq(self.wdata),
+                     wp.en.eq(self.we), dbg.addr.eq(self.dbg_addr), self.dbg_data.eq(dbg.data)]
+        out = _delay(m, {"d": rp.data}, self.latency - 1, "dram_q")
+        m.d.comb += self.rdata.eq(out["d"])
+        return m
+
+
+class LutArraySystem(wiring.Component):
+    """:class:`LutArray` wired to a :class:`DramModel` holding ``image`` (port words): the unit the
+    tests simulate. Ports: ``start``, ``done``, ``cycles``, ``dbg_addr`` / ``dbg_data`` (DRAM)."""
+
+    def __init__(self, params: ArrayParams, program: ArrayProgram | None = None, image=()):
+        self.params, self.program, self.image = params, program, list(image)
+        self._array = LutArray(params, program)
+        super().__init__({**_LOAD_PORTS(self._array._ctrl), "start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS),
+                          "dbg_addr": In(range(params.dram_words)), "dbg_data": Out(params.port_bits)})
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        arr = m.submodules.array = self._array
+        m.d.comb += [getattr(arr, k).eq(getattr(self, k)) for k in _LOAD_NAMES]
+        dram = m.submodules.dram = DramModel(p.port_bits, p.dram_words, p.latency, self.image)
+        m.d.comb += [arr.start.eq(self.start), self.done.eq(arr.done), self.cycles.eq(arr.cycles),
+                     dram.addr.eq(arr.mem_addr), dram.re.eq(arr.mem_re), dram.we.eq(arr.mem_we),
+                     dram.wdata.eq(arr.mem_wdata), arr.mem_rdata.eq(dram.rdata),
+                     dram.dbg_addr.eq(self.dbg_addr), self.dbg_data.eq(dram.dbg_data)]
+        return m
+
+
+def lut_array(*, max_instrs: int = 16, dram_words: int = 1024) -> LutArray:
+    """The ``lut-array`` design: the array of preset ``lut-tc-rtl-small`` with empty instruction memories
+    (programs come through the load port) and an external memory port (tests wrap it with a DRAM model
+    in :class:`LutArraySystem`: tests/rtl/gateware/test_lut_array.py)."""
+    return LutArray(from_arch(arch_registry.load(PRESET), max_instrs=max_instrs, dram_words=dram_words))

@@ -1,0 +1,1 @@
+"""Tools acting on rtl.gateware: Verilog emission, synthesis, HDL simulation, program assembly."""

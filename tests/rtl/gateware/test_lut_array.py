@@ -1,0 +1,143 @@
+"""The RTL LUT array (rtl/gateware/lut_array.py) in amaranth.sim running the compiler's program for preset
+lut-tc-rtl-small: stored partial sums equal sim.reference bit for bit, and its cycle count equals
+sim.engine.run(program, arch).cycles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
+
+from rtl.gateware.array_params import CLASSES
+from rtl.gateware.lut_array import LutArraySystem
+from sim import isa
+from sim.errors import InputError
+from tests.rtl.array_case import gemm_case, reference_partial_sums
+
+MAX_CYCLES = 5000
+
+
+def run_system(case, through_port: bool = False):
+    """(cycles register, edges from the start edge to ``done``, stored port words). ``through_port``:
+    the instruction memories start empty and the program is written through the load port."""
+    dut = LutArraySystem(case.params, None if through_port else case.asm, case.image)
+    n_words = case.acc.size * case.params.acc_width // case.params.port_bits
+    got = {}
+
+    async def tb(ctx):
+        if through_port:
+            words = case.asm.words(case.params)
+            for ci, c in enumerate(CLASSES):
+                for addr, word in enumerate(words[c]):
+                    ctx.set(dut.load_en, 1)
+                    ctx.set(dut.load_class, ci)
+                    ctx.set(dut.load_addr, addr)
+                    ctx.set(dut.load_data, word)
+                    await ctx.tick()
+            ctx.set(dut.load_en, 0)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        edges = 0
+        while not ctx.get(dut.done) and edges < MAX_CYCLES:
+            await ctx.tick()
+            edges += 1
+        got["edges"], got["cycles"] = edges, ctx.get(dut.cycles)
+        words = []
+        for i in range(n_words):
+            ctx.set(dut.dbg_addr, case.out_addr + i)
+            words.append(ctx.get(dut.dbg_data))
+        got["words"] = words
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    return got["cycles"], got["edges"], got["words"]
+
+
+@pytest.mark.parametrize("weights,n,seed,mt,nt", [("int2", 64, 1, None, None), ("int4", 32, 2, None, None),
+                                                   ("int2", 128, 3, 4, 64), ("int3", 64, 4, 2, 32)])
+def test_array_matches_reference_and_engine(weights, n, seed, mt, nt):
+    """One output tile, and several (double-buffered loads of the next tile during this one's LMMAs)."""
+    case = gemm_case(m=4, n=n, k=64, weights=weights, seed=seed, mt=mt, nt=nt, dram_words=2048)
+    cycles, edges, words = run_system(case)
+    acc = case.outputs(words)
+    assert np.array_equal(acc, case.acc), "stored partial sums differ from Σ a·q'"
+    assert np.array_equal(case.partial_sums(acc), reference_partial_sums(case))
+    assert edges == cycles + 1
+    assert cycles == case.engine_cycles, f"RTL {cycles} cycles, engine {case.engine_cycles}"
+
+
+def test_program_is_the_compilers():
+    """The program the RTL runs is the compiler's for the preset, minus DEQUANT, in the ISA text form."""
+    case = gemm_case()
+    text = isa.format(case.program)
+    assert isa.parse(text).instrs == case.program.instrs
+    ops = [i.op for i in case.program.instrs]
+    assert ops.count("LMMA") == 2 and "DEQUANT" not in ops and ops[-1] == "STORE"
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(m=st.sampled_from([2, 4, 6]), n=st.sampled_from([32, 64]), k=st.sampled_from([16, 32, 64]),
+       weights=st.sampled_from(["int2", "int3", "int4"]), seed=st.integers(0, 2**16),
+       nt=st.sampled_from([None, 32]), units=st.sampled_from([1, 2, 4]), latency=st.sampled_from([1, 4, 9]))
+def test_array_random_shapes(m, n, k, weights, seed, nt, units, latency):
+    """Random shapes, codes, tiles, unit counts and DRAM latencies: bit-exact partial sums; the engine's
+    cycle count, except where the engine's LMMA is bound by reading group scales from wbuf (a read the
+    RTL does not do): then the RTL equals the engine with that read made free, and is faster."""
+    try:
+        case = gemm_case(m=m, n=n, k=k, weights=weights, seed=seed, dram_words=2048, nt=nt, units=units,
+                         latency=latency)
+    except InputError as exc:  # split finer than a unit, or buffers too small without reuse (both tested)
+        assert "whole Mu×Nu blocks" in exc.problem or " full: " in exc.problem
+        reject()
+    cycles, _, words = run_system(case)
+    acc = case.outputs(words)
+    assert np.array_equal(case.partial_sums(acc), reference_partial_sums(case))
+    assert cycles == case.engine_cycles_free_scales
+    assert cycles <= case.engine_cycles
+
+
+def test_scale_read_is_the_one_unmatched_rule():
+    """Measured: M2 N32 K16 int2 on one unit, L = 1 — the engine's LMMA reads 192 B of codes + scales at
+    64 bit/cycle (24 cycles) where the RTL's takes its T·b + 3 = 19: 146 engine cycles, 141 in the RTL."""
+    case = gemm_case(m=2, n=32, k=16, weights="int2", seed=0, units=1, latency=1, dram_words=2048)
+    cycles, _, _ = run_system(case)
+    assert (case.engine_cycles, case.engine_cycles_free_scales, cycles) == (146, 141, 141)
+
+
+def test_program_loaded_through_the_port():
+    """Empty instruction memories, the program written through the load port: same results and cycles."""
+    case = gemm_case(m=4, n=64, k=64, weights="int2", seed=7, nt=32)
+    cycles, _, words = run_system(case, through_port=True)
+    assert np.array_equal(case.outputs(words), case.acc)
+    assert cycles == case.engine_cycles
+
+
+def test_sub_unit_split_and_buffer_overflow_are_rejected():
+    """Four units on a 2×32 tile: the compiler's split gives 2×8 pieces, narrower than a unit (Nu = 16).
+    Six 64-byte activation rows reloaded for each of two n-tiles: 768 B > abuf's 512 B without reuse."""
+    with pytest.raises(InputError, match="whole Mu×Nu blocks"):
+        gemm_case(m=2, n=32, k=16, units=4)
+    with pytest.raises(InputError, match="abuf full"):
+        gemm_case(m=6, n=64, k=64, nt=32, units=1, dram_words=2048)
+
+
+def test_outside_the_subset_is_rejected():
+    """DEQUANT must go through host_epilogue first; a non-LUT arch has no RTL array."""
+    from rtl.gateware.array_params import from_arch
+    from rtl.tools.array_program import assemble
+    from sim import arch as arch_registry
+
+    case = gemm_case()
+    arch = arch_registry.load("lut-tc-rtl-small")
+    program = isa.parse(isa.format(case.program) + "DEQUANT m=4 n=64 groups=1 after=@0\n")
+    with pytest.raises(InputError, match="not in the RTL array's subset"):
+        assemble(program, arch, case.params)
+    with pytest.raises(InputError, match="arch.pe.type"):
+        from_arch(arch_registry.load("bitmod-28nm"))
+    with pytest.raises(InputError, match="arch.table_unit"):
+        from_arch(arch_registry.load("lut-tc-28nm"))
