@@ -18,6 +18,8 @@ NAME = "accuracy"
 HELP = "quantization error (weight SQNR, GEMM output error, bits/element) of a checkpoint's layers per format"
 
 TABLE_COLUMNS = ["layer", "format", "bits_per_element", "weight_sqnr_db", "output_rel_error", "acts_source"]
+SUMMARY_COLUMNS = ["format", "bits_per_element", "mean_weight_sqnr_db", "worst_weight_sqnr_db",
+                   "mean_output_rel_error", "worst_output_rel_error", "worst_error_layer"]
 
 
 def add_arguments(p) -> None:
@@ -85,7 +87,7 @@ def run(args) -> int:
                     "layers": rows, "summary": summary})
         return 0
     print_table(f"Quantization error per layer ({len(layers)} layers, activations {args.acts})", rows, TABLE_COLUMNS)
-    print_table("Model summary (mean and worst layer)", summary)
+    print_table("Model summary (mean and worst layer; all columns in --json)", summary, SUMMARY_COLUMNS)
     if out is not None:
         print(f"per-layer rows written to {out}", file=sys.stderr)
     return 0
