@@ -1,0 +1,74 @@
+"""Accuracy beside efficiency: Pareto fronts of quantization error against energy and against throughput.
+
+Input: the rows of a sweep run with ``evaluator: lutsim.sweep.accuracy_eval:evaluate`` (columns
+``accuracy.output_rel_error`` and the default evaluator's ``energy_per_token_mj``, ``tokens_per_s``). Drawn with
+:func:`reports.figures.pareto`; a point is labelled by its recipe and design.
+
+Run on a sweep directory: ``python -m reports.accuracy_figures runs/accuracy --out runs/accuracy/figures``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sim.errors import InputError
+
+from .figures import pareto
+
+ERROR = "accuracy.output_rel_error"
+FIGURES = {  # name: (x, y, maximize y, x label, y label, title)
+    "accuracy_vs_energy": ("energy_per_token_mj", ERROR, False, "energy per token (mJ)",
+                           "GEMM output relative error (mean over layers)", "Accuracy vs energy"),
+    "accuracy_vs_throughput": (ERROR, "tokens_per_s", True, "GEMM output relative error (mean over layers)",
+                               "throughput (tokens/s)", "Accuracy vs throughput"),
+}
+
+
+def accuracy_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The ok rows that carry accuracy columns, with a ``label`` column (recipe @ design)."""
+    if ERROR not in df:
+        raise InputError("sweep", f"the rows have no {ERROR} column; run the sweep with "
+                         "evaluator: lutsim.sweep.accuracy_eval:evaluate")
+    ok = df[(df["status"] == "ok") & df[ERROR].notna()].copy()
+    quant = ok["w.quant"].astype(str) if "w.quant" in ok else ok["accuracy.weight_format"].astype(str)
+    ok["label"] = quant + " @ " + ok["design"].astype(str)
+    return ok
+
+
+def accuracy_figures(df: pd.DataFrame, caption: str = "") -> dict:
+    """``{name: Figure}`` for :data:`FIGURES` (the front: least error for the energy, most throughput for the error)."""
+    rows = accuracy_rows(df)
+    if rows.empty:
+        raise InputError("sweep", "no ok row with accuracy columns to draw")
+    return {name: pareto(rows, x, y, maximize, xl, yl, title, label="label", caption=caption)
+            for name, (x, y, maximize, xl, yl, title) in FIGURES.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from lutsim.sweep import load_results
+
+    ap = argparse.ArgumentParser(description="accuracy-vs-energy and accuracy-vs-throughput Pareto figures")
+    ap.add_argument("sweep", help="sweep output directory (lutsim sweep --out)")
+    ap.add_argument("--out", required=True, help="directory for the PNG files")
+    args = ap.parse_args(argv)
+    try:
+        df = load_results(args.sweep)
+        figs = accuracy_figures(df, caption=f"sweep {args.sweep}; accuracy on the workload's layers "
+                                "(docs/accuracy.md)")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, fig in figs.items():
+        fig.savefig(out / f"{name}.png", dpi=120, bbox_inches="tight")
+        print(out / f"{name}.png")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
