@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,11 @@ from sim.errors import InputError
 
 from .figures import pareto
 
+SPEC = Path(__file__).resolve().parents[1] / "examples" / "sweeps" / "accuracy_vs_efficiency.yaml"
 ERROR = "accuracy.output_rel_error"
+TABLE_COLUMNS = ["w.quant", "accuracy.weight_format", "accuracy.group_size", "accuracy.act_format",
+                 "accuracy.bits_per_element", "accuracy.weight_sqnr_db", "accuracy.output_rel_error",
+                 "accuracy.worst_output_rel_error"]
 FIGURES = {  # name: (x, y, maximize y, x label, y label, title)
     "accuracy_vs_energy": ("energy_per_token_mj", ERROR, False, "energy per token (mJ)",
                            "GEMM output relative error (mean over layers)", "Accuracy vs energy"),
@@ -46,6 +51,28 @@ def accuracy_figures(df: pd.DataFrame, caption: str = "") -> dict:
         raise InputError("sweep", "no ok row with accuracy columns to draw")
     return {name: pareto(rows, x, y, maximize, xl, yl, title, label="label", caption=caption)
             for name, (x, y, maximize, xl, yl, title) in FIGURES.items()}
+
+
+def gallery_sections(spec: str | Path = SPEC, jobs: int = 2) -> list:
+    """Run the sweep ``spec`` and return the report sections of its two fronts and its per-recipe accuracy table."""
+    from lutsim.sweep import load_results, load_spec, run_sweep
+
+    from .html_report import Section
+
+    sweep = load_spec(spec)
+    with tempfile.TemporaryDirectory() as tmp:
+        run_sweep(sweep, tmp, jobs=jobs, progress=False)
+        df = load_results(tmp)
+    caption = (f"Sweep {Path(spec).name} ({sweep.base_arch}, {df['point_id'].nunique()} design points x "
+               f"{len(sweep.workloads)} recipes): error of each recipe's weight and activation formats on the layers "
+               "(synthetic Llama-2-7B-shaped weights and activations with outlier channels unless a workload names "
+               "a checkpoint; docs/accuracy.md) against the simulated energy and throughput.")
+    figs = accuracy_figures(df, caption=caption)
+    sections = [Section(name, f"Accuracy: {FIGURES[name][-1].lower()}", figure=fig, caption=caption)
+                for name, fig in figs.items()]
+    table = accuracy_rows(df)[TABLE_COLUMNS].drop_duplicates("w.quant").sort_values("accuracy.bits_per_element")
+    sections.append(Section("accuracy_recipes", "Accuracy: error of each recipe", table=table))
+    return sections
 
 
 def main(argv: list[str] | None = None) -> int:

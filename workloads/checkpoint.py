@@ -79,6 +79,12 @@ class Checkpoint:
         return np.asarray(w, dtype=np.float32)
 
 
+def model_spec(text: str) -> str:
+    """A ``--model`` value: a model folder stands for its ``config.json`` (zoo names and files pass unchanged)."""
+    p = Path(text)
+    return str(p / CONFIG_FILE) if p.is_dir() and (p / CONFIG_FILE).is_file() else text
+
+
 def read_header(file: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
     """``{tensor name: (dtype, shape)}`` from a safetensors file's JSON header (no tensor data read)."""
     try:

@@ -131,3 +131,15 @@ def test_index_lists_a_tensor_its_shard_lacks(tmp_path):
     doc["weight_map"]["model.layers.9.extra.weight"] = "model-00001-of-00002.safetensors"
     idx.write_text(json.dumps(doc))
     assert "absent from" in _error(tmp_path / "m")
+
+
+def test_simulate_takes_a_model_folder(tmp_path, capsys):
+    from lutsim.cli import main
+
+    write_checkpoint(tmp_path / "m", shards=2)
+    args = ["simulate", "--arch", "lut-tc-28nm", "--quant", "w2a16-g64", "--phase", "decode", "--kv-len", "64",
+            "--json"]
+    assert main([*args, "--model", str(tmp_path / "m")]) == 0
+    by_folder = json.loads(capsys.readouterr().out)
+    assert main([*args, "--model", str(tmp_path / "m" / "config.json")]) == 0
+    assert json.loads(capsys.readouterr().out)["totals"] == by_folder["totals"]
