@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lutsim.cli import main
-from tests.workloads.checkpoint_fixtures import write_checkpoint
+from tests.workloads.checkpoint_fixtures import LLAMA_CONFIG, checkpoint_tensors, write_checkpoint
 
 FORMATS = "int4,mxfp4,nvfp4,bitmod_fp4,nf4,any4"
 
@@ -67,12 +67,30 @@ def test_bad_flags_exit_2_with_one_error_line(ckpt, capsys, argv, needle):
     assert len(err) == 1 and err[0].startswith("error: ") and needle in err[0]
 
 
-def test_bad_checkpoints_exit_2(tmp_path, capsys):
-    good = tmp_path / "m"
-    write_checkpoint(good, shards=2)
-    (good / "model-00001-of-00002.safetensors").unlink()
+def _missing_shard(d):
+    (d / "model-00001-of-00002.safetensors").unlink()
+    return "model-00001-of-00002.safetensors"
+
+
+def _shape_mismatch(d):
+    (d / "config.json").write_text(json.dumps({**LLAMA_CONFIG, "intermediate_size": 96}))
+    return "config.json implies [96, 64]"
+
+
+def _unknown_dtype(d):
+    t = checkpoint_tensors(LLAMA_CONFIG)
+    t["model.layers.1.mlp.up_proj.weight"] = t["model.layers.1.mlp.up_proj.weight"].view(np.int16)
+    write_checkpoint(d, shards=2, tensors=t)
+    return "model.layers.1.mlp.up_proj.weight' in"
+
+
+@pytest.mark.parametrize("breakage", [_missing_shard, _shape_mismatch, _unknown_dtype])
+def test_bad_checkpoints_exit_2_and_write_nothing(tmp_path, capsys, breakage):
+    d = tmp_path / "m"
+    write_checkpoint(d, shards=2)
+    needle = breakage(d)
     out = tmp_path / "rows.csv"
-    assert main(["accuracy", "--weights", str(good), "--formats", "int4", "--out", str(out)]) == 2
+    assert main(["accuracy", "--weights", str(d), "--formats", "int4", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "model-00001-of-00002.safetensors" in err[0]
+    assert len(err) == 1 and err[0].startswith("error: --weights: ") and needle in err[0], err
     assert not out.exists()  # nothing half-written
