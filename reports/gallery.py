@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import figures
+from . import accuracy_figures, figures
 from .assumptions import assumption_rows
 from .build import COMPARISON_COLUMNS, DEFAULT_GPUS, gpu_roofs_and_points, group_breakdown, sweep_sections
 from .html_report import Section, write_report
@@ -224,7 +224,7 @@ def sweep_gallery_sections(sweep: dict, jobs: int) -> tuple[list[Section], pd.Da
 
 
 def build_gallery(out: str | Path = OUT, jobs: int = 2, sweep: dict = SWEEP, designs=DESIGNS,
-                  workload: dict = WORKLOAD) -> Path:
+                  workload: dict = WORKLOAD, accuracy_spec: str | Path | None = None) -> Path:
     """Run the sweep and the design comparison; write the gallery to ``out``; return the page. The roofline
     and utilization figures are of the first design."""
     out = Path(out)
@@ -240,6 +240,8 @@ def build_gallery(out: str | Path = OUT, jobs: int = 2, sweep: dict = SWEEP, des
         sections.append(roofline_section(lut, runs[lut, phase]))
     for phase in PHASES:
         sections.append(utilization_section(lut, runs[lut, phase]))
+    if accuracy_spec is not None:  # accuracy-vs-efficiency fronts of a sweep spec (reports/accuracy_figures.py)
+        sections += accuracy_figures.gallery_sections(accuracy_spec, jobs)
     r0 = runs[lut, "decode"]
     assumptions = assumption_rows(r0["assumptions"])
     intro = ("Regenerate with: python -m reports.gallery. Figures are simulated by lutsim (compiled programs "
@@ -257,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(OUT), help=f"output directory (default {OUT})")
     ap.add_argument("--jobs", type=int, default=2, help="sweep worker processes (default 2)")
     args = ap.parse_args(argv)
-    page = build_gallery(args.out, args.jobs)
+    page = build_gallery(args.out, args.jobs, accuracy_spec=accuracy_figures.SPEC)
     total = sum(f.stat().st_size for f in page.parent.iterdir() if f.is_file())
     print(f"wrote {page} ({len(list(page.parent.iterdir()))} files, {total / 1e6:.2f} MB)")
     return 0

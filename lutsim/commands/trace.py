@@ -10,7 +10,10 @@ HELP = "print the op trace (shapes, flops, bytes per tensor class) of one prefil
 
 def add_workload_arguments(p, quant: bool = True) -> None:
     """Model / phase / size options shared with ``lutsim roofline``."""
-    p.add_argument("--model", required=True, help="zoo model name or path to a Hugging Face config.json")
+    from workloads.checkpoint import model_spec
+
+    p.add_argument("--model", required=True, type=model_spec,
+                   help="zoo model name, a Hugging Face config.json, or a model folder holding one")
     if quant:
         p.add_argument("--quant", default="fp16", help="recipe name or path to a recipe YAML (default fp16)")
     p.add_argument("--phase", required=True, help="prefill | decode")

@@ -7,6 +7,7 @@ table values goes to the one of smaller magnitude (towards zero), so rounding is
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from .base import (
     Format,
@@ -22,12 +23,36 @@ from .base import (
 from .scales import round_scale
 
 
+@njit(cache=True)
+def _count_midpoints_below(y, mid, out):
+    """out[i] = #(mid < y[i]) for y[i] >= 0, #(mid <= y[i]) otherwise (NaN: len(mid)); binary search."""
+    n = mid.size
+    for i in range(y.size):
+        v = y[i]
+        if v != v:
+            out[i] = n
+            continue
+        lo, hi = 0, n
+        while lo < hi:
+            m = (lo + hi) // 2
+            if mid[m] < v or (v < 0 and mid[m] == v):
+                lo = m + 1
+            else:
+                hi = m
+        out[i] = lo
+
+
 def nearest_level(y: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Index of the nearest entry of ascending ``levels`` for every ``y`` (ties towards zero)."""
-    mid = (levels[:-1] + levels[1:]) / 2
-    up = np.searchsorted(mid, y, side="left")     # y on a midpoint stays on the lower level
-    down = np.searchsorted(mid, y, side="right")  # y on a midpoint takes the upper level
-    return np.where(y >= 0, up, down)
+    """Index of the nearest entry of ascending ``levels`` for every ``y`` (ties towards zero).
+
+    A ``y`` on a midpoint stays on the lower level when ``y >= 0`` and takes the upper one otherwise, i.e.
+    ``searchsorted(mid, y, "left")`` for ``y >= 0`` and ``searchsorted(mid, y, "right")`` below (one Numba pass).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    mid = (np.asarray(levels, dtype=np.float64)[:-1] + np.asarray(levels, dtype=np.float64)[1:]) / 2
+    out = np.empty(y.size, dtype=np.int64)
+    _count_midpoints_below(np.ascontiguousarray(y).reshape(-1), mid, out)
+    return out.reshape(y.shape)
 
 
 class TableFormat(Format):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._tables import nearest_level
 from .base import (
     Format,
     FormatError,
@@ -49,6 +50,9 @@ class BitModFormat(Format):
         self.tables[:, self.neg_zero_code] = self.specials
         self.v_max = np.abs(self.tables).max(axis=1)   # per variant, for the absmax scale
         self.v_min = float(self.v_max.min())
+        order = np.argsort(self.tables, axis=1, kind="stable")
+        self._ascending_codes = order                                   # [tag] codes by ascending value
+        self._ascending = np.take_along_axis(self.tables, order, axis=1)  # [tag] values, ascending
 
     # ----------------------------------------------------------------------------------------
     def variant_values(self, tag: int) -> np.ndarray:
@@ -85,11 +89,10 @@ class BitModFormat(Format):
     # ----------------------------------------------------------------------------------------
     def _nearest(self, y: np.ndarray, tag: int) -> np.ndarray:
         """Code of the nearest value of variant ``tag`` to each ``y`` (ties: smaller magnitude)."""
-        table = self.tables[tag]
-        order = np.argsort(np.abs(table), kind="stable")   # candidates by magnitude: ties -> smaller
-        cand = table[order]
-        best = np.argmin(np.abs(y[..., None] - cand), axis=-1)
-        return order[best]
+        # The table's values are distinct and include 0, so neighbours never straddle 0 and nearest_level's
+        # "ties towards zero" is "ties to the smaller magnitude". Same codes as comparing all the distances
+        # |y - v| (exact: neighbours have b <= 2a or a = 0), without a (..., 2^b) temporary.
+        return self._ascending_codes[tag][nearest_level(y, self._ascending[tag])]
 
     def quantize(self, x, group_size=None, axis=-1, per_tensor=False) -> QuantizedTensor:
         x = check_finite(x)
