@@ -24,6 +24,9 @@ REFERENCE_SHAPES = {
     "opt-66b": (9216, 36864, 72, 72, 64, 50272),
     "phi-2": (2560, 10240, 32, 32, 32, 51200),
     "yi-6b": (4096, 11008, 32, 4, 32, 64000),
+    # HF config.json of EleutherAI/gpt-j-6b and THUDM/chatglm3-6b (in LLM-Viewer's model list)
+    "gpt-j-6b": (4096, 16384, 16, 16, 28, 50400),
+    "chatglm3-6b": (4096, 13696, 32, 2, 28, 65024),
 }
 
 
