@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from lutsim.cli import main
-from reports.llm_viewer_compat import llm_viewer_config, llm_viewer_roofline
+from reports.llm_viewer_compat import LLM_VIEWER_CONFIGS, llm_viewer_config, llm_viewer_roofline
 from reports.roofline import get_gpu, gpu_names, llm_viewer_gpu_names
-from workloads.models import get_model
+from workloads.models import get_model, names
 
 CASES = yaml.safe_load(Path(__file__).with_name("llm_viewer_computed.yaml").read_text())
 BYTE_FIELDS = ("load_weight", "load_act", "store_act", "load_kv_cache", "store_kv_cache")
@@ -51,6 +51,8 @@ def test_cases_cover_every_gpu_and_model_of_the_peer():
         assert any(c["a_bits"] != c["kv_bits"] and c["phase"] == "prefill" for c in mine)
         assert all(c["batch"] > 1 for c in mine) and any(c["model"] != "llama-2-7b" for c in mine)
     assert PEER_MODELS <= {c["model"] for c in CASES}
+    covered = {n for n in names() if get_model(n).family in LLM_VIEWER_CONFIGS}
+    assert covered == {c["model"] for c in CASES}  # every zoo model LLM-Viewer has a config for
 
 
 def test_prefill_qk_reads_q_at_a_bits_and_k_at_kv_bits():
