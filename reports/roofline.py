@@ -53,13 +53,21 @@ def gpu_names() -> list[str]:
     return list(_presets())
 
 
+def llm_viewer_gpu_names() -> list[str]:
+    """Presets that LLM-Viewer's hardware table has (an ``llm_viewer`` entry in ``gpu_presets.yaml``)."""
+    return [k for k, e in _presets().items() if "llm_viewer" in e]
+
+
 def get_gpu(key: str, llm_viewer: bool = False) -> GPU:
-    """A preset by key; ``llm_viewer`` applies the entry's LLM-Viewer overrides (if any)."""
+    """A preset by key; ``llm_viewer`` applies the entry's LLM-Viewer values and refuses presets it lacks."""
     if key not in _presets():
         raise InputError("gpu", f"unknown GPU {key!r}", ", ".join(gpu_names()))
     e = dict(_presets()[key])
     if llm_viewer:
-        e.update(e.get("llm_viewer", {}))
+        if "llm_viewer" not in e:
+            raise InputError("gpu", f"LLM-Viewer's hardware table has no {key!r}, so --compat llm-viewer cannot run "
+                             "on it", ", ".join(llm_viewer_gpu_names()))
+        e.update(e["llm_viewer"])
     return GPU(key, e["name"], e["bandwidth_gbs"] * GB, {k: v * TERA for k, v in e["peak_tops"].items()},
                e["source"])
 

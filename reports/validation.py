@@ -71,7 +71,7 @@ def ltc_table1_rows() -> list[Row]:
     for x, peak, area_sm, density in ((4, 1248, 0.187, 61.84), (8, 2496, 0.373, 61.95)):
         ours = lut_peak_ops(x, w_bits=2) / 1e12
         rows.append(Row(src, f"A100-LUT-{x}X peak (TOPs)", peak, ours, 0.001,
-                        "formula 2·(X·512)·4·108·1.41 GHz / 2"))
+                        "formula fitted to these rows: 2·(X·512)·4·108·1.41 GHz / 2"))
         rows.append(Row(src, f"A100-LUT-{x}X density (TOPs/mm²)", density, ours / (A100_SMS * area_sm), 0.005,
                         "peak / (108 SMs × published TC area per SM); area rounded to 3 digits in the paper"))
     for name, peak, area_sm, density, note in (
@@ -107,25 +107,43 @@ def scalesim_rows() -> list[Row]:
     return rows
 
 
-# --- BitMoD's analytical tile model (references §3; BitMoD-HPCA-25 speedup_plot.ipynb) -----------------------
-BITMOD_PUBLISHED = [("fp16", "prefill", 3_156_574_208), ("fp16", "decode", 413_518_608),
-                    ("bitmod-lossy", "prefill", 1_202_921_472), ("bitmod-lossy", "decode", 79_493_200)]
-BITMOD_HEADLINE = {"ant": 1.69, "olive": 1.48}  # mean speedup over 6 models (references §3)
+# --- BitMoD's analytical tile model: every cycle count of BitMoD-HPCA-25 bitmod_sim/plot/speedup_plot.ipynb ----
+# (cycle_<design>_d: prefill of 256 tokens, cycle_<design>_g: one decode token), in its model order
+# OPT-1.3B, Phi-2, Yi-6B, Llama-2-7B, Llama-2-13B, Llama-3-8B (zoo names below).
+BITMOD_MODELS = ("opt-1.3b", "phi-2", "yi-6b", "llama-2-7b", "llama-2-13b", "llama-3-8b")
+BITMOD_PUBLISHED = {  # design -> phase -> cycles per model of BITMOD_MODELS
+    "fp16": {"prefill": (669255680, 1399816192, 2878668800, 3156574208, 6676111360, 3969089536),
+             "decode": (82153718, 165841248, 362970848, 413518608, 804330080, 469624976)},
+    "ant": {"prefill": (440975360, 847773696, 1734868992, 1949564928, 4076584960, 2266234880),
+            "decode": (25779238, 51998112, 119342816, 129497936, 251907680, 132370576)},
+    "olive": {"prefill": (403718144, 779268096, 1575157760, 1768062976, 3648512000, 2008645632),
+              "decode": (20018374, 41655712, 96691936, 97236816, 189155680, 105031744)},
+    "bitmod-lossless": {"prefill": (336236544, 693780480, 1414209536, 1649680384, 3537397760, 1901133824),
+                        "decode": (31220054, 62986912, 137681120, 156919888, 305157360, 178109840)},
+    "bitmod-lossy": {"prefill": (233070592, 515194880, 946937856, 1202921472, 2601461760, 1273233408),
+                     "decode": (15857750, 31959712, 69662944, 79493200, 154552560, 90099088)},
+}
+BITMOD_HEADLINE = {"ant": 1.69, "olive": 1.48}  # arXiv 2411.11745 abstract: mean speedup over their 6 models
+# Their headline is quoted to 2 decimals; the notebook's own cycle counts give 1.6914 / 1.4739 with their averaging
+# (and 1.6900 / 1.4717 as a ratio of mean speedups, 1.6887 / 1.4710 geometric): 1.48 is 0.4 % above any of them.
+BITMOD_HEADLINE_TOLERANCE = 0.005
 
 
 def bitmod_rows() -> list[Row]:
-    """Compatibility mode: their published Llama-2-7B cycle counts exactly, and their headline ratios."""
-    from sim.compat.bitmod_tile_model import bitmod_cycles, comparison
+    """Compatibility mode: every published cycle count exactly, and the headline ratios over their 6 models."""
+    from sim.compat.bitmod_tile_model import bitmod_cycles, headline_speedups
     from workloads.models import get_model
 
-    m = get_model("llama-2-7b")
-    rows = [Row("BitMoD tile model", f"Llama-2-7B {d} {ph} (cycles)", pub, bitmod_cycles(m, d, ph)["total_cycles"],
-                0.0, "compatibility mode") for d, ph, pub in BITMOD_PUBLISHED]
-    speedups = [comparison(get_model(n))["speedups"] for n in ("llama-2-7b", "llama-2-13b", "llama-3-8b")]
+    rows = [Row("BitMoD tile model", f"{name} {d} {ph} (cycles)", cycles[k],
+                bitmod_cycles(get_model(name), d, ph)["total_cycles"], 0.0, "compatibility mode")
+            for d, by_phase in BITMOD_PUBLISHED.items() for ph, cycles in by_phase.items()
+            for k, name in enumerate(BITMOD_MODELS)]
+    ours = headline_speedups(BITMOD_MODELS)
     for base, pub in BITMOD_HEADLINE.items():
-        ours = sum(s[f"bitmod-lossy_over_{base}"]["mean_prefill_and_prefill+N"] for s in speedups) / len(speedups)
-        rows.append(Row("BitMoD tile model", f"BitMoD-lossy speedup over {base.upper()} (mean)", pub, ours, 0.15,
-                        "ours averages the 3 models with published decode precisions; theirs 6 models"))
+        rows.append(Row("BitMoD tile model", f"BitMoD-lossy speedup over {base.upper()} (mean of 6 models)", pub,
+                        ours[base], BITMOD_HEADLINE_TOLERANCE,
+                        "their 6 models, mean of prefill and prefill+20 per model (speedup_plot.ipynb's arithmetic "
+                        "on its own cycle counts, which this mode reproduces exactly); published to 2 decimals"))
     return rows
 
 
@@ -150,17 +168,42 @@ def llm_viewer_rows() -> list[Row]:
     return rows
 
 
+# What produces "ours" in a table, which decides what its rows validate (render() groups the report by it).
+MODEL, COMPAT, CONSISTENCY = "model", "compat", "consistency"
+KIND_SECTIONS = {
+    MODEL: ("lutsim's own model (these rows validate the simulator)",
+            "Ours is what lutsim's own compiler, simulator and cost model produce (constants with their own "
+            "sources, nothing fitted to the figure it is compared with)."),
+    COMPAT: ("Compatibility modes (a peer's own model reproduced)",
+             "Ours comes from our re-implementation of the peer tool's analytical model (`--compat`, `lutsim "
+             "compat`): an exact row shows that we reproduce the peer, not that either model is right about "
+             "hardware."),
+    CONSISTENCY: ("Consistency checks (the source's own arithmetic; they do not validate the simulator)",
+                  "Ours is derived from the same source's constants or from a formula fitted to its rows (peak from "
+                  "the fitted formula, density = peak / the paper's own area): a match shows that the source is "
+                  "self-consistent and that we read it right."),
+}
+
 CHECKS: dict[str, Callable[[], list[Row]]] = {
-    "LUT Tensor Core Table 1 (peak and density formulas)": ltc_table1_rows,
+    "LUT Tensor Core Table 1 (the paper's peak and density arithmetic)": ltc_table1_rows,
     "SCALE-Sim compatibility mode (systolic baseline)": scalesim_rows,
     "BitMoD tile-model compatibility mode": bitmod_rows,
     "LLM-Viewer roofline compatibility mode": llm_viewer_rows,
 }
+KINDS: dict[str, str] = {  # table title -> MODEL, COMPAT or CONSISTENCY
+    "LUT Tensor Core Table 1 (the paper's peak and density arithmetic)": CONSISTENCY,
+    "SCALE-Sim compatibility mode (systolic baseline)": COMPAT,
+    "BitMoD tile-model compatibility mode": COMPAT,
+    "LLM-Viewer roofline compatibility mode": COMPAT,
+}
 
 
-def register(title: str, fn: Callable[[], list[Row]]) -> None:
-    """Add a table to the report (modules that own a compatibility mode call this)."""
+def register(title: str, fn: Callable[[], list[Row]], kind: str = MODEL) -> None:
+    """Add a table to the report; ``kind`` says what produces its "ours" (:data:`KIND_SECTIONS`)."""
+    if kind not in KIND_SECTIONS:
+        raise ValueError(f"unknown table kind {kind!r}; one of {', '.join(KIND_SECTIONS)}")
     CHECKS[title] = fn
+    KINDS[title] = kind
 
 
 def _num(v: float) -> str:
@@ -169,20 +212,27 @@ def _num(v: float) -> str:
 
 
 def render(checks: dict[str, Callable[[], list[Row]]] | None = None) -> str:
-    """The whole report as Markdown."""
+    """The whole report as Markdown, its tables grouped by what produces "ours" (:data:`KIND_SECTIONS`)."""
+    checks = checks or CHECKS
     lines = ["# lutsim validation report", "",
              "Published figures from the papers and peer tools (`shared/references.md`), our figure, the",
-             "relative error and its status: *exact* (compatibility modes), *within ±N %* (our own model; the",
-             "target is ±15 %), or *gap explained* (outside ±15 %, with the modelling difference in the note;",
-             "the golden tests pin our figure so that it cannot drift). Regenerate with `make validation`; the same",
+             "relative error and its status: *exact* (compatibility modes), *within ±N %* (the target for our own",
+             "model is ±15 %), or *gap explained* (outside ±15 %, with the modelling difference in the note;",
+             "the golden tests pin our figure so that it cannot drift). The tables are grouped by what produces",
+             "*ours*: only the first group validates lutsim's simulator. Regenerate with `make validation`; the same",
              "figures are golden tests (`tests/validation/`).", ""]
-    for title, fn in (checks or CHECKS).items():
-        lines += [f"## {title}", "", "| metric | published | ours | rel. error | status | note |",
-                  "|---|---:|---:|---:|:---:|---|"]
-        for r in fn():
-            lines.append(f"| {r.metric} | {_num(r.published)} | {_num(r.ours)} | {100 * r.rel_error:+.3f} % | "
-                         f"{r.status} | {r.note} |")
-        lines.append("")
+    for kind, (heading, text) in KIND_SECTIONS.items():
+        titles = [t for t in checks if KINDS.get(t, MODEL) == kind]
+        if not titles:
+            continue
+        lines += [f"## {heading}", "", text, ""]
+        for title in titles:
+            lines += [f"### {title}", "", "| metric | published | ours | rel. error | status | note |",
+                      "|---|---:|---:|---:|:---:|---|"]
+            for r in checks[title]():
+                lines.append(f"| {r.metric} | {_num(r.published)} | {_num(r.ours)} | {100 * r.rel_error:+.3f} % | "
+                             f"{r.status} | {r.note} |")
+            lines.append("")
     return "\n".join(lines)
 
 

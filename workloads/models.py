@@ -17,9 +17,9 @@ from sim.userfile import read_user_file
 
 ZOO_FILE = Path(__file__).with_name("models.yaml")
 
-MLP_KINDS = ("swiglu", "relu")
+MLP_KINDS = ("swiglu", "relu", "gelu")
 NORM_KINDS = ("rmsnorm", "layernorm")
-HF_MODEL_TYPES = ("llama", "mistral", "opt", "qwen2", "bitnet")
+HF_MODEL_TYPES = ("llama", "mistral", "opt", "qwen2", "bitnet", "phi")
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def get_model(spec: str) -> ModelConfig:
 
 
 def load_hf_config(path: str | Path) -> ModelConfig:
-    """Read a Hugging Face ``config.json`` (llama, mistral, opt, qwen2, bitnet families)."""
+    """Read a Hugging Face ``config.json`` (llama, mistral, opt, qwen2, bitnet, phi families)."""
     path = Path(path)
     cfg = read_user_file(path, "model", "json")
     if not isinstance(cfg, dict):
@@ -174,6 +174,9 @@ def load_hf_config(path: str | Path) -> ModelConfig:
         return ModelConfig(**common, intermediate=need("ffn_dim"), kv_heads=common["heads"], mlp="relu",
                            norm="layernorm", rope=False, bias=bool(cfg.get("enable_bias", True)))
     kv = cfg.get("num_key_value_heads") or common["heads"]
+    if mtype == "phi":  # fc1/fc2 with a GELU, LayerNorm, biases on every linear layer (HF PhiForCausalLM)
+        return ModelConfig(**common, intermediate=need("intermediate_size"), kv_heads=kv, mlp="gelu",
+                           norm="layernorm", bias=True, extra={"hidden_act": cfg.get("hidden_act", "gelu_new")})
     # Mistral: sliding_window applies when set; Qwen2 sets it but applies it only with use_sliding_window.
     window = cfg.get("sliding_window") if cfg.get("use_sliding_window", mtype == "mistral") else None
     return ModelConfig(**common, intermediate=need("intermediate_size"), kv_heads=kv,

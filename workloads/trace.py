@@ -44,6 +44,7 @@ VECTOR_FLOPS = {
     "softmax": 5,    # max, subtract, exp, accumulate, divide
     "swiglu": 5,     # silu(g) = g·sigmoid(g): negate/exp, add, divide, multiply; then × up
     "relu": 1,
+    "gelu": 9,       # tanh form 0.5·x·(1 + tanh(c·(x + 0.044715·x³))): x³ 2, ×0.044715, +x, ×c, tanh, +1, ×x, ×0.5
     "residual": 1,
 }
 FP16_BYTES = 2  # IEEE binary16
@@ -192,7 +193,7 @@ class _Builder:
         else:
             s = lin["fc1"]
             self.linear(s.name, s.out_features, s.in_features, s.bias, rows, r.weights, act, FP16, repeat=n)
-            self.vector("mlp_act", "act", "relu", rows, m.intermediate, 1, act, repeat=n)
+            self.vector("mlp_act", "act", m.mlp, rows, m.intermediate, 1, act, repeat=n)
             down = lin["fc2"]
         self.linear(down.name, down.out_features, down.in_features, down.bias, rows, r.weights, act, FP16, repeat=n)
         self.vector("mlp_residual", "residual", "residual", rows, m.hidden, 2, FP16, repeat=n)

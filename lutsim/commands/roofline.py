@@ -10,9 +10,10 @@ COMPAT_MODES = ("llm-viewer",)
 
 
 def add_arguments(p) -> None:
-    from reports.roofline import gpu_names
+    from reports.roofline import gpu_names, llm_viewer_gpu_names
 
-    p.add_argument("--gpu", required=True, help=f"GPU preset: {', '.join(gpu_names())}")
+    p.add_argument("--gpu", required=True, help=f"GPU preset: {', '.join(gpu_names())} (--compat llm-viewer: "
+                   f"{', '.join(llm_viewer_gpu_names())})")
     add_workload_arguments(p, quant=False)
     p.add_argument("--quant", default=None, help="recipe name or YAML (instead of --w-bits/--a-bits/--kv-bits)")
     p.add_argument("--w-bits", type=int, default=None, help="weight bits: 16 or 2..8 (default 16)")
@@ -40,6 +41,9 @@ def run(args) -> int:
     bits_given = any(x is not None for x in (args.w_bits, args.a_bits, args.kv_bits))
     if args.quant is not None and (bits_given or args.compat):
         raise InputError("quant", "give either --quant or --w-bits/--a-bits/--kv-bits (--compat takes bits only)")
+    if args.compat and args.lm_head_all_tokens:
+        raise InputError("lm-head-all-tokens", "LLM-Viewer's lm_head covers one token per pass, so --compat "
+                         "llm-viewer cannot project every token", "omit --lm-head-all-tokens under --compat")
     gpu = get_gpu(args.gpu, llm_viewer=args.compat == "llm-viewer")
     if args.compat == "llm-viewer":
         from reports.llm_viewer_compat import llm_viewer_roofline

@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from sim.errors import InputError
+from workloads.models import get_model
 
 DESIGNS_FILE = Path(__file__).with_name("bitmod_designs.yaml")
 PHASES = ("prefill", "decode")
@@ -169,3 +170,17 @@ def comparison(model) -> dict:
                 speedups[f"{ours}_over_{base}"] = r
     return {"cycles": cycles, "speedups": speedups, "unavailable": unavailable,
             "published_headline": _data()["headline"]}
+
+
+def headline_models() -> list[str]:
+    """Their six models (zoo names), over which their headline averages."""
+    return list(_data()["headline_models"])
+
+
+def headline_speedups(models=None) -> dict:
+    """BitMoD-lossy's mean speedup over ``ant`` and ``olive``: per model the mean of prefill and prefill+N
+    (:func:`comparison`), then the arithmetic mean over ``models`` (zoo names; default their six)."""
+    names = headline_models() if models is None else list(models)
+    per_model = [comparison(get_model(n))["speedups"] for n in names]
+    return {base: sum(s[f"bitmod-lossy_over_{base}"]["mean_prefill_and_prefill+N"] for s in per_model) / len(names)
+            for base in ("ant", "olive")}

@@ -66,7 +66,8 @@ def test_roofline_time_formula():
 
 
 def test_presets_cite_sources():
-    assert set(gpu_names()) == {"v100", "a100-40g", "a100-80g", "h100-sxm", "l40", "rtx-4090", "orin-agx"}
+    assert set(gpu_names()) == {"v100", "a100-40g", "a100-80g", "h100-sxm", "l40", "rtx-4090", "orin-agx", "a6000",
+                                "a40", "a800-80g", "h100-pcie"}
     for k in gpu_names():
         g = get_gpu(k)
         assert g.source and g.bandwidth > 0 and g.peaks["fp16"] > 0 and g.peaks["int8"] > 0
@@ -126,6 +127,9 @@ def test_cli_bad_input_exit_2(capsys, extra):
     assert capsys.readouterr().err.startswith("error:")
 
 
-def test_llm_viewer_rejects_relu_models():
-    with pytest.raises(InputError, match="SwiGLU"):
-        llm_viewer_rows(get_model("opt-6.7b"), "decode", 128, 1, 16, 16, 16)
+def test_llm_viewer_runs_opt_through_its_opt_config():
+    # LLM-Viewer configs/opt.py lists gate_proj, up_proj and down_proj of ffn_dim (OPT has no gate: their quirk)
+    rows = {r["name"]: r for r in llm_viewer_rows(get_model("opt-6.7b"), "decode", 128, 1, 16, 16, 16)}
+    assert rows["gate_proj"]["ops"] == rows["up_proj"]["ops"] == 2 * 4096 * 16384 * 32
+    with pytest.raises(InputError, match="phi"):
+        llm_viewer_rows(get_model("phi-2"), "decode", 128, 1, 16, 16, 16)

@@ -17,3 +17,20 @@ def test_report_renders_every_table(tmp_path):
     for title in validation.CHECKS:
         assert f"## {title}" in text
     assert "FAILS" not in text
+
+
+def test_report_separates_consistency_checks_from_our_model():
+    # Table 1's "ours" is the paper's own arithmetic (a formula fitted to its rows, its areas): a consistency check
+    assert validation.KINDS[next(t for t, f in validation.CHECKS.items() if f is validation.ltc_table1_rows)] == \
+        validation.CONSISTENCY
+    assert set(validation.KINDS) == set(validation.CHECKS)
+    assert {validation.KINDS[t] for t, f in validation.CHECKS.items()
+            if f in (validation.scalesim_rows, validation.bitmod_rows, validation.llm_viewer_rows)} == \
+        {validation.COMPAT}
+    text = validation.render()
+    model_at, compat_at, consistency_at = (text.index(f"## {validation.KIND_SECTIONS[k][0]}") for k in
+                                           (validation.MODEL, validation.COMPAT, validation.CONSISTENCY))
+    assert model_at < compat_at < consistency_at < text.index("A100-LUT-4X peak")
+    assert text.index("DP4 density W1×FP16, LUT") < compat_at  # the component model validates the simulator
+    with pytest.raises(ValueError):
+        validation.register("x", validation.ltc_table1_rows, kind="other")

@@ -16,6 +16,17 @@ REFERENCE_SHAPES = {
     # HF config.json of meta-llama/Llama-2-70b-hf and meta-llama/Meta-Llama-3-70B
     "llama-2-70b": (8192, 28672, 64, 8, 80, 32000),
     "llama-3-70b": (8192, 28672, 64, 8, 80, 128256),
+    # HF config.json of facebook/opt-{125m,1.3b,2.7b,30b,66b}, microsoft/phi-2, 01-ai/Yi-6B (the peers' models)
+    "opt-125m": (768, 3072, 12, 12, 12, 50272),
+    "opt-1.3b": (2048, 8192, 32, 32, 24, 50272),
+    "opt-2.7b": (2560, 10240, 32, 32, 32, 50272),
+    "opt-30b": (7168, 28672, 56, 56, 48, 50272),
+    "opt-66b": (9216, 36864, 72, 72, 64, 50272),
+    "phi-2": (2560, 10240, 32, 32, 32, 51200),
+    "yi-6b": (4096, 11008, 32, 4, 32, 64000),
+    # HF config.json of EleutherAI/gpt-j-6b and THUDM/chatglm3-6b (in LLM-Viewer's model list)
+    "gpt-j-6b": (4096, 16384, 16, 16, 28, 50400),
+    "chatglm3-6b": (4096, 13696, 32, 2, 28, 65024),
 }
 
 
@@ -36,6 +47,18 @@ def test_opt_is_relu_layernorm_with_biases():
     m = get_model("OPT-6.7B")
     assert (m.mlp, m.norm, m.rope, m.bias) == ("relu", "layernorm", False, True)
     assert [s.name for s in m.linear_layers()] == ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"]
+
+
+def test_phi_config_json_is_gelu_layernorm_with_biases(tmp_path):
+    # microsoft/phi-2 config.json (model_type phi): fc1/fc2 with gelu_new, LayerNorm, biases everywhere
+    cfg = {"model_type": "phi", "hidden_size": 2560, "intermediate_size": 10240, "num_attention_heads": 32,
+           "num_key_value_heads": 32, "num_hidden_layers": 32, "vocab_size": 51200, "hidden_act": "gelu_new"}
+    m = load_hf_config(_write(tmp_path, cfg))
+    zoo = get_model("phi-2")
+    assert (m.mlp, m.norm, m.bias, m.rope) == (zoo.mlp, zoo.norm, zoo.bias, zoo.rope) == ("gelu", "layernorm", True,
+                                                                                          True)
+    assert m.linear_layers() == zoo.linear_layers()
+    assert [s.name for s in m.linear_layers()][-2:] == ["fc1", "fc2"]
 
 
 def _write(tmp_path, cfg):

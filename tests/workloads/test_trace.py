@@ -96,6 +96,13 @@ def test_opt_trace_relu_layernorm_bias():
     assert ops["k_proj"].bytes_kv_write == 16 * 4096 * 2  # no RoPE: K goes straight to the cache
 
 
+def test_phi_trace_gelu_mlp():
+    ops = _ops(build_trace(get_model("phi-2"), get_recipe("fp16"), "prefill", seq_len=16))
+    assert "gate_proj" not in ops and "rope" in ops
+    assert ops["fc1"].N == 10240 and ops["mlp_act"].flops == 9 * 16 * 10240  # tanh-form GELU, 9 steps
+    assert ops["fc2"].bytes_weight == 2560 * 10240 * 2 + 2560 * 2  # weights + fp16 bias
+
+
 def test_expanded_and_exports():
     t = build_trace(get_model("llama-2-7b"), get_recipe("fp16"), "decode", kv_len=16)
     ex = t.expanded()
