@@ -191,11 +191,10 @@ DEFAULT_GPUS = ("a100-80g", "h100-sxm")
 
 def gpu_roofs_and_points(stats: dict, gpus: tuple[str, ...]) -> tuple[list[dict], list[dict]]:
     """Roofs of GPU presets and the same workload's ops on each GPU (in the precision it runs them)."""
+    from sim.gpu.roofline import get_gpu, roofline_trace
     from workloads.models import get_model
     from workloads.recipes import get_recipe
     from workloads.trace import build_trace
-
-    from .roofline import get_gpu, roofline_trace
 
     trace = build_trace(get_model(stats["model"]), get_recipe(stats["quant"]), stats["phase"],
                         seq_len=stats.get("seq_len") or 1, kv_len=stats.get("kv_len"), batch=stats.get("batch") or 1)

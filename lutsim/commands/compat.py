@@ -54,7 +54,7 @@ def _bitmod_run(args) -> int:
 def _bitmod_ours(model: str) -> dict:
     """Every design in both models, and BitMoD-lossy's speedups over the baselines in each (where their model
     has the baseline's published precision for ``model``)."""
-    from reports import validation_bitmod as vb
+    from reports.validation import bitmod as vb
 
     designs = vb.design_table(model)
     known = {r["design"] for r in designs} - {r["design"] for r in designs if r["their_cycles"] is None}

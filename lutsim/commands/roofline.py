@@ -10,7 +10,7 @@ COMPAT_MODES = ("llm-viewer",)
 
 
 def add_arguments(p) -> None:
-    from reports.roofline import gpu_names
+    from sim.gpu.roofline import gpu_names
 
     p.add_argument("--gpu", required=True, help=f"GPU preset: {', '.join(gpu_names())}")
     add_workload_arguments(p, quant=False)
@@ -31,8 +31,8 @@ def _bits(args) -> tuple[int, int, int]:
 
 def run(args) -> int:
     from lutsim.output import print_json, print_table
-    from reports.roofline import get_gpu, roofline_trace
     from sim.errors import InputError
+    from sim.gpu.roofline import get_gpu, roofline_trace
     from workloads.recipes import get_recipe, recipe_from_bits
 
     if args.compat is not None and args.compat not in COMPAT_MODES:
@@ -42,7 +42,7 @@ def run(args) -> int:
         raise InputError("quant", "give either --quant or --w-bits/--a-bits/--kv-bits (--compat takes bits only)")
     gpu = get_gpu(args.gpu, llm_viewer=args.compat == "llm-viewer")
     if args.compat == "llm-viewer":
-        from reports.llm_viewer_compat import llm_viewer_roofline
+        from sim.gpu.llm_viewer_compat import llm_viewer_roofline
         from workloads.models import get_model
 
         w, a, kv = _bits(args)

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from reports import validation
-from reports import validation_bitmod as vb
+from reports.validation import bitmod as vb
 from sim.compat.bitmod_tile_model import comparison
 from workloads.models import get_model
 

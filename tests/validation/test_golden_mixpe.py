@@ -6,7 +6,7 @@ of the last table): normalized time (FP16 = 1) MixPE-W4A8 0.10, ANT 0.40, BitFus
 import pytest
 
 from reports import validation
-from reports import validation_mixpe as vm
+from reports.validation import mixpe as vm
 from sim.arch import load
 
 ROWS = vm.mixpe_rows()

@@ -213,7 +213,7 @@ CYCLE_TOLERANCE = {("llama-2-7b", "fp16", "prefill"): 0.2, ("llama-2-13b", "fp16
 
 
 def _row(metric: str, published: float, ours_value: float, tolerance: float = TARGET, note: str = ""):
-    from .validation import Row
+    from . import Row
 
     return Row(SRC, metric, published, ours_value, tolerance, note)
 

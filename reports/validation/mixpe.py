@@ -108,7 +108,7 @@ def energy_note(design: str) -> str:
 
 
 def _row(metric: str, published: float, value: float, tolerance: float, note: str):
-    from .validation import Row
+    from . import Row
 
     return Row(SRC, metric, published, value, tolerance, note)
 

@@ -1,6 +1,6 @@
 """GPU roofline of a trace: per op ``time = ops / min(peak(op precision), AI · BW)``, summed, no overlap.
 
-AI = ops / bytes. An op with no ops (a pure copy) takes bytes / BW. Presets live in ``gpu_presets.yaml``
+AI = ops / bytes. An op with no ops (a pure copy) takes bytes / BW. Presets live in ``presets.yaml``
 with their sources. An op's precision is what a GPU would compute it in: ``int8`` when both operands are
 integer formats of at most 8 bits, ``fp8`` / ``fp4`` when both are such floats and the GPU lists that peak,
 ``fp16`` otherwise (weight-only quantization dequantizes to fp16; vector ops use the fp16 peak too).
@@ -17,7 +17,7 @@ import yaml
 from sim.errors import InputError
 from workloads.recipes import format_info
 
-PRESETS_FILE = Path(__file__).with_name("gpu_presets.yaml")
+PRESETS_FILE = Path(__file__).with_name("presets.yaml")
 GB = 1e9  # presets give GB/s
 TERA = 1e12  # presets give T(FL)OPS
 

@@ -10,7 +10,7 @@ config), including its quirks, which exist only here:
   in ``kv_bits`` but no activations;
 - norms count 7 ops per element, softmax 5; the peak is INT8 only when weight, activation and KV widths are
   all at most 8 bits, else FP16.
-Times per op: ``ops / min(peak, AI·BW)`` (:func:`reports.roofline.roofline_time`), summed without overlap.
+Times per op: ``ops / min(peak, AI·BW)`` (:func:`sim.gpu.roofline.roofline_time`), summed without overlap.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def acc_note(unit) -> str:
 
 def _ratio_row(metric: str, published: float, ours: float, tolerance: float = TARGET, note: str = ""):
     """A :class:`reports.validation.Row` (imported here: reports.validation imports this module at its end)."""
-    from .validation import Row
+    from . import Row
 
     return Row(SRC, metric, published, ours, tolerance, note)
 

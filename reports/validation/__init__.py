@@ -137,8 +137,8 @@ LLM_VIEWER_PUBLISHED = [("prefill", 16, "latency_ms", 50.79), ("prefill", 16, "o
 
 def llm_viewer_rows() -> list[Row]:
     """Compatibility mode (--compat llm-viewer) against the published figures, to 4 significant digits."""
-    from reports.llm_viewer_compat import llm_viewer_roofline
-    from reports.roofline import get_gpu
+    from sim.gpu.llm_viewer_compat import llm_viewer_roofline
+    from sim.gpu.roofline import get_gpu
     from workloads.models import get_model
 
     m, gpu = get_model("llama-2-7b"), get_gpu("a100-40g", llm_viewer=True)
@@ -188,22 +188,22 @@ def render(checks: dict[str, Callable[[], list[Row]]] | None = None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="regenerate reports/validation.md")
-    ap.add_argument("--out", default=str(Path(__file__).with_name("validation.md")))
+    ap.add_argument("--out", default=str(Path(__file__).parent.with_name("validation.md")))
     args = ap.parse_args(argv)
     Path(args.out).write_text(render())
     print(f"wrote {args.out}")
     return 0
 
 
-from .validation_ltc import LTC_TABLE  # noqa: E402  component-model table (reports/validation_ltc.py)
+from .ltc import LTC_TABLE  # noqa: E402  component-model table (reports/validation_ltc.py)
 
 register(*LTC_TABLE)
 
-from .validation_bitmod import BITMOD_TABLE  # noqa: E402  BitMoD's designs in our model (reports/validation_bitmod.py)
+from .bitmod import BITMOD_TABLE  # noqa: E402  BitMoD's designs in our model (reports/validation_bitmod.py)
 
 register(*BITMOD_TABLE)
 
-from .validation_mixpe import MIXPE_TABLE  # noqa: E402  MixPE's configurations in our model (reports/validation_mixpe.py)
+from .mixpe import MIXPE_TABLE  # noqa: E402  MixPE's configurations in our model (reports/validation_mixpe.py)
 
 register(*MIXPE_TABLE)
 
