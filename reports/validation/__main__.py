@@ -1,5 +1,5 @@
 """``python -m reports.validation``: regenerate reports/validation.md."""
 
-from reports.validation import main
+from .report import main
 
 raise SystemExit(main())

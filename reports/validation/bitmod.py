@@ -15,8 +15,7 @@ program; the notes give our linear layers' cycles over their own compute/DRAM bo
 whole matrices when weights and inputs both overflow their buffers (ours tiles). Each cycle row's note quantifies
 these parts; designs our PE library models differently are stated in :data:`DESIGN_NOTES`.
 
-reports/validation.py registers :data:`BITMOD_TABLE` at its end (this module imports nothing from it at import
-time). The ``lutsim compat bitmod --ours`` action prints :func:`design_table` beside their model.
+:data:`BITMOD_TABLE` is one table of :data:`reports.validation.report.CHECKS`. The ``lutsim compat bitmod --ours`` action prints :func:`design_table` beside their model.
 """
 
 from __future__ import annotations
@@ -25,6 +24,8 @@ from functools import cache
 
 from sim.compat.bitmod_tile_model import bitmod_cycles
 from sim.compat.bitmod_tile_model import design_point as their_design_point
+
+from .row import Row
 
 SRC = "BitMoD in our model"
 TARGET = 0.15  # ±15 % on every published ratio (issue 8)
@@ -213,8 +214,6 @@ CYCLE_TOLERANCE = {("llama-2-7b", "fp16", "prefill"): 0.2, ("llama-2-13b", "fp16
 
 
 def _row(metric: str, published: float, ours_value: float, tolerance: float = TARGET, note: str = ""):
-    from . import Row
-
     return Row(SRC, metric, published, ours_value, tolerance, note)
 
 
@@ -300,6 +299,6 @@ def design_table(model: str) -> list[dict]:
     return out
 
 
-# (title, rows function) for reports.validation.register; reports/validation.py registers it at its end.
+# (title, rows function): a table of reports.validation.report.CHECKS
 BITMOD_TABLE = ("BitMoD designs in our model (bitmod-iso presets) vs their tile model and headline",
                 bitmod_ours_rows)

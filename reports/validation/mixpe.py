@@ -15,12 +15,14 @@ note compares the MACs per cycle their figure implies (FP16's 32×28 = 896 divid
 our PE model's peak; where those differ, the PE microarchitectures differ (how many low-bit products a PE retires
 per cycle), not the system model.
 
-reports/validation.py registers :data:`MIXPE_TABLE` at its end.
+:data:`MIXPE_TABLE` is one table of :data:`reports.validation.report.CHECKS`.
 """
 
 from __future__ import annotations
 
 from functools import cache
+
+from .row import Row
 
 SRC = "MixPE in our model"
 TARGET = 0.15
@@ -108,8 +110,6 @@ def energy_note(design: str) -> str:
 
 
 def _row(metric: str, published: float, value: float, tolerance: float, note: str):
-    from . import Row
-
     return Row(SRC, metric, published, value, tolerance, note)
 
 
@@ -129,5 +129,5 @@ def mixpe_rows() -> list:
     return rows
 
 
-# (title, rows function) for reports.validation.register; reports/validation.py registers it at its end.
+# (title, rows function): a table of reports.validation.report.CHECKS
 MIXPE_TABLE = ("MixPE configurations in our model (normalized to FP16)", mixpe_rows)
