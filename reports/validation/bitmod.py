@@ -15,7 +15,8 @@ program; the notes give our linear layers' cycles over their own compute/DRAM bo
 whole matrices when weights and inputs both overflow their buffers (ours tiles). Each cycle row's note quantifies
 these parts; designs our PE library models differently are stated in :data:`DESIGN_NOTES`.
 
-:data:`BITMOD_TABLE` is one table of :data:`reports.validation.report.CHECKS`. The ``lutsim compat bitmod --ours`` action prints :func:`design_table` beside their model.
+:data:`BITMOD_TABLE` is one table of :data:`reports.validation.report.CHECKS`. The ``lutsim compat bitmod --ours``
+action prints :func:`design_table` beside their model.
 """
 
 from __future__ import annotations

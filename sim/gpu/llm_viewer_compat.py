@@ -15,10 +15,14 @@ Times per op: ``ops / min(peak, AI·BW)`` (:func:`sim.gpu.roofline.roofline_time
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sim.errors import InputError
-from workloads.models import ModelConfig
 
 from .roofline import GPU, roofline_rows
+
+if TYPE_CHECKING:  # the model's shape only; sim/ imports nothing from workloads/ at run time
+    from workloads.models import ModelConfig
 
 _FIELDS = ("load_weight", "load_act", "store_act", "load_kv_cache", "store_kv_cache")
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from sim import formats
 from sim.errors import InputError
-from workloads.recipes import format_info
 
 PRESETS_FILE = Path(__file__).with_name("presets.yaml")
 GB = 1e9  # presets give GB/s
@@ -74,16 +74,24 @@ def roofline_time(ops: float, nbytes: float, peak: float, bandwidth: float) -> f
 
 
 def op_precision(w_fmt: str, a_fmt: str) -> str:
-    """The GPU precision of a matmul with these operand formats (see module docstring)."""
+    """The GPU precision of a matmul with these operand formats (see module docstring); each format's
+    ``family`` and ``code_bits`` come from :func:`sim.formats.storage` (an unknown format is an InputError)."""
     if not w_fmt:
         return "fp16"
-    w, a = format_info(w_fmt), format_info(a_fmt)
+    w, a = _storage(w_fmt), _storage(a_fmt)
     if w.family == a.family == "int" and max(w.code_bits, a.code_bits) <= 8:
         return "int8"
     fams = {w.family, a.family}
     if fams <= {"fp4", "fp8"}:
         return "fp4" if fams == {"fp4"} else "fp8"
     return "fp16"
+
+
+def _storage(name: str) -> formats.Storage:
+    try:
+        return formats.storage(name)
+    except formats.FormatError:
+        raise InputError("format", f"unknown format {name!r}", ", ".join(formats.all_names())) from None
 
 
 def roofline_rows(rows: list[dict], gpu: GPU) -> dict:
