@@ -1,4 +1,5 @@
-"""Assemble report sections from sweep results or simulation stats (see :mod:`reports.stats_schema`)."""
+"""Assemble report sections from sweep results or simulation stats (``lutsim simulate --json``: the schema of
+:class:`lutsim.results.SimResult`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from lutsim.results import SimResult
+from lutsim.schema import check_result
 from sim.userfile import read_user_file
 
 from . import figures
 from .assumptions import assumption_rows, sweep_assumptions
 from .html_report import Section, write_report
-from .stats_schema import check_stats
 
 COMPARISON_COLUMNS = ["design", "tokens_per_s", "latency_ms", "energy_per_token_mj", "area_mm2", "power_w"]
 
@@ -132,6 +134,12 @@ def _sweep_workload_sections(ok: pd.DataFrame, caption: str, suffix: str, title_
             sections.append(Section(f"{slug}{suffix}", f"{title}{title_wl}",
                                     figures.stacked_breakdown(bd, unit, title, scale, caption), caption))
     return sections
+
+
+def check_stats(stats: dict, where: str = "stats") -> dict:
+    """A simulate result read back from JSON, unchanged; ValueError naming its first missing or mistyped field
+    (the schema of :class:`lutsim.results.SimResult`; other fields are allowed)."""
+    return check_result(stats, SimResult, where, " (is this the JSON of 'lutsim simulate --json'?)")
 
 
 def stats_sections(runs: list[dict], roofs: list[dict], caption: str,

@@ -89,35 +89,34 @@ def design_arch(design: str, phase: str):
 @cache
 def ours(model: str, design: str, phase: str) -> dict:
     """Our cycles and energy for one design, phase and model, split by op class (cycles, pJ)."""
-    from lutsim.api import simulate
+    from lutsim.pipeline import simulate
 
     s = simulate(design_arch(design, phase), model, design_recipe(design, phase), phase,
                  seq_len=PREFILL_TOKENS if phase == "prefill" else 1, kv_len=CONTEXT, lm_head_all_tokens=True)
     split = {"linear": 0, "attention": 0, "vector": 0, "linear_bound": 0.0}
-    for r in s["ops"]:
-        split["linear_bound"] += r.get("roofline_cycles", 0.0) * r["repeat"] if r["kind"] in ("linear", "lm_head") \
-            else 0.0
-        cls = ("linear" if r["kind"] in ("linear", "lm_head") else
-               "attention" if r["kind"] in ("attn_qk", "attn_sv") else "vector")
-        split[cls] += r["cycles"] * r["repeat"]
-    e = s["energy_breakdown_pj"]
-    return {"cycles": s["totals"]["cycles"], "energy_pj": s["totals"]["energy_pj"],
+    for r in s.ops:
+        split["linear_bound"] += (r.roofline_cycles or 0.0) * r.repeat if r.kind in ("linear", "lm_head") else 0.0
+        cls = ("linear" if r.kind in ("linear", "lm_head") else
+               "attention" if r.kind in ("attn_qk", "attn_sv") else "vector")
+        split[cls] += r.cycles * r.repeat
+    e = s.energy_breakdown_pj
+    return {"cycles": s.totals.cycles, "energy_pj": s.totals.energy_pj,
             "dram_pj": e.get("dram", 0.0) + e.get("dram_static", 0.0),
-            "dram_bytes": e.get("dram", 0.0) / (8 * s["assumptions"]["energy"]["dram"]["pj_per_bit"]),
+            "dram_bytes": e.get("dram", 0.0) / (8 * s.assumptions.energy["dram"]["pj_per_bit"]),
             "weight_bits": design_recipe(design, phase)
-            .weights.bits, "n_fold_ratio": _n_fold_ratio(s["ops"], design_arch(design, phase)), **split}
+            .weights.bits, "n_fold_ratio": _n_fold_ratio(s.ops, design_arch(design, phase)), **split}
 
 
-def _n_fold_ratio(ops: list[dict], arch) -> float:
+def _n_fold_ratio(ops: list, arch) -> float:
     """Folds along N of our tiled linear layers over theirs (⌈N/rows⌉), weighted by op cycles: the array rows a
     compiler N tile that is not a multiple of the rows leaves idle (1 for PEs that map M to rows)."""
     rows = arch.pe.array[0]
-    linear = [r for r in ops if r["kind"] in ("linear", "lm_head") and "tile" in r]
+    linear = [r for r in ops if r.kind in ("linear", "lm_head") and r.tile is not None]
     if arch.pe.type in ROWS_OVER_M or not linear:
         return 1.0
-    weight = sum(r["cycles"] * r["repeat"] for r in linear)
-    return sum(r["cycles"] * r["repeat"] * -(-r["N"] // r["tile"]["n"]) * -(-r["tile"]["n"] // rows)
-               / -(-r["N"] // rows) for r in linear) / weight
+    weight = sum(r.cycles * r.repeat for r in linear)
+    return sum(r.cycles * r.repeat * -(-r.N // r.tile.n) * -(-r.tile.n // rows)
+               / -(-r.N // rows) for r in linear) / weight
 
 
 @cache

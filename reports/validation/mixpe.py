@@ -64,18 +64,18 @@ def design_recipe(design: str):
 @cache
 def ours(design: str) -> dict:
     """Cycles and energy (pJ) of the linear layers of one batch-64 decode step, and the PE peak (MACs/cycle)."""
-    from lutsim.api import simulate
+    from lutsim.pipeline import simulate
     from sim.arch import load
 
     s = simulate(f"mixpe-paper-{design}", MODEL, design_recipe(design), "decode", batch=BATCH, kv_len=KV_LEN)
-    linear = [r for r in s["ops"] if r["kind"] == "linear"]
-    peak = s["totals"]["peak_ops_per_s"] / 2 / s["assumptions"]["clock_hz"]
-    e = s["energy_breakdown_pj"]
+    linear = [r for r in s.ops if r.kind == "linear"]
+    peak = s.totals.peak_ops_per_s / 2 / s.assumptions.clock_hz
+    e = s.energy_breakdown_pj
     rows, cols = load(f"mixpe-paper-{design}").pe.array
-    return {"cycles": sum(r["cycles"] * r["repeat"] for r in linear),
-            "energy_pj": sum(r["energy_pj"] * r["repeat"] for r in linear), "macs_per_cycle": peak,
+    return {"cycles": sum(r.cycles * r.repeat for r in linear),
+            "energy_pj": sum(r.energy_pj * r.repeat for r in linear), "macs_per_cycle": peak,
             "pes": rows * cols, "array": f"{rows}×{cols}",
-            "static_share": (e.get("dram_static", 0.0) + e.get("sram_leakage", 0.0)) / s["totals"]["energy_pj"]}
+            "static_share": (e.get("dram_static", 0.0) + e.get("sram_leakage", 0.0)) / s.totals.energy_pj}
 
 
 def normalized(design: str, key: str) -> float:
