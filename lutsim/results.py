@@ -9,6 +9,7 @@ bytes, ops). A field declared with :func:`omitted_when` is left out of ``to_dict
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 
 OMIT = "omitted_when"
@@ -37,11 +38,41 @@ def to_dict(obj):
     return obj
 
 
+def from_dict(cls, d: dict):
+    """A ``cls`` from its ``to_dict`` form (nested result dataclasses rebuilt from their type hints); a missing or
+    unknown field is a TypeError."""
+    hints = typing.get_type_hints(cls)
+    kw = {}
+    for f in dataclasses.fields(cls):
+        if f.name in d:
+            kw[f.name] = _typed(hints[f.name], d[f.name])
+    unknown = set(d) - set(kw)
+    if unknown:
+        raise TypeError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
+    return cls(**kw)
+
+
+def _typed(tp, value):
+    """``value`` as ``tp`` when ``tp`` is a result dataclass, a list of them or an optional one."""
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+        return from_dict(tp, value)
+    if typing.get_origin(tp) is list and args and dataclasses.is_dataclass(args[0]) and isinstance(value, list):
+        return [from_dict(args[0], v) for v in value]
+    if len(args) == 1 and args[0] is not tp:  # X | None
+        return _typed(args[0], value)
+    return value
+
+
 class Result:
-    """Mixin: ``to_dict()`` of a result dataclass."""
+    """Mixin: ``to_dict()`` of a result dataclass and ``from_dict`` back."""
 
     def to_dict(self) -> dict:
         return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        return from_dict(cls, d)
 
 
 @dataclass
@@ -193,3 +224,84 @@ class RunResult(Result):
     area_breakdown_mm2: dict[str, float]
     assumptions: dict
     per_instruction: list[dict] | None = omitted_when(None)
+
+
+@dataclass
+class LutGemmCheck(Result):
+    """The demo's bit-exact check: an ``m``×``n``×``k`` mpGEMM on the LUT Tensor Core's ``tile``, run cycle by
+    cycle (``cycles``, ``utilization``); ``exact``: equal to the reference mpGEMM bit for bit."""
+
+    m: int
+    n: int
+    k: int
+    weights: str
+    acts: str
+    tile: list[int]
+    cycles: int
+    utilization: float
+    exact: bool
+
+
+@dataclass
+class DemoResult(Result):
+    """``lutsim demo --json``: the default simulation and the LUT mpGEMM check."""
+
+    simulate: SimResult
+    lut_gemm_check: LutGemmCheck
+
+
+@dataclass
+class GPUInfo(Result):
+    """A GPU preset: memory bandwidth (GB/s) and dense peaks per precision (TOPS), with their source."""
+
+    key: str
+    name: str
+    bandwidth_gbs: float
+    peak_tops: dict[str, float]
+    source: str
+
+
+@dataclass
+class RooflineTotal(Result):
+    """All rows: latency (ms, summed without overlap), ops and bytes."""
+
+    latency_ms: float
+    ops: float
+    bytes: float
+
+
+@dataclass
+class RooflineResult(Result):
+    """``lutsim roofline --json``: per-op rows (name, repeat, precision, ops, bytes, arithmetic_intensity (ops/byte),
+    peak_tops, bound, latency_ms; ``lutsim`` mode adds kind and bytes_weight, ``llm-viewer`` mode its load/store
+    byte classes) and their total; mode: ``lutsim`` or ``llm-viewer``; meta: the workload."""
+
+    gpu: GPUInfo
+    ops: list[dict]
+    total: RooflineTotal
+    mode: str
+    meta: dict
+
+
+@dataclass
+class SweepPlan(Result):
+    """``lutsim sweep --dry-run --json``: design points, workloads, rows in all, rows already in OUT, rows left."""
+
+    points: int
+    workloads: int
+    rows: int
+    already_done: int
+    to_compute: int
+
+
+@dataclass
+class SweepSummary(Result):
+    """``lutsim sweep --json``: rows in OUT, new this run, already done; ok / skipped / error rows; wall seconds."""
+
+    rows: int
+    new_rows: int
+    already_done: int
+    ok: int
+    skipped: int
+    errors: int
+    seconds: float

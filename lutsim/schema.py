@@ -14,9 +14,13 @@ other field required; no other keys are allowed. Numbers may also be the strings
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import json
+import sys
 import types
 import typing
 
+from . import results
 from .results import OMIT
 
 NON_FINITE = ["inf", "-inf", "nan"]
@@ -49,7 +53,7 @@ def _type_schema(tp, defs: dict) -> dict:
 def _object_schema(cls, defs: dict) -> dict:
     hints = typing.get_type_hints(cls)
     fields = dataclasses.fields(cls)
-    return {"type": "object", "description": (cls.__doc__ or "").strip(),
+    return {"type": "object", "description": inspect.cleandoc(cls.__doc__ or ""),
             "properties": {f.name: _type_schema(hints[f.name], defs) for f in fields},
             "required": [f.name for f in fields if OMIT not in f.metadata],
             "additionalProperties": False}
@@ -119,3 +123,24 @@ def check_result(value, cls, where: str = "stats", hint: str = "") -> dict:
     if err:
         raise ValueError(err + hint)
     return value
+
+
+#: the result class of each command's ``--json`` output (``python -m lutsim.schema NAME`` prints its schema)
+COMMAND_RESULTS = {"simulate": results.SimResult, "run": results.RunResult, "demo": results.DemoResult,
+                   "roofline": results.RooflineResult, "sweep": results.SweepSummary,
+                   "sweep --dry-run": results.SweepPlan}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the JSON schema of one command's ``--json`` output (all of them by name without an argument)."""
+    args = sys.argv[1:] if argv is None else argv
+    name = " ".join(args)
+    if name not in COMMAND_RESULTS:
+        print(f"usage: python -m lutsim.schema {{{', '.join(COMMAND_RESULTS)}}}", file=sys.stderr)
+        return 2
+    print(json.dumps(schema_of(COMMAND_RESULTS[name], f"lutsim {name} --json"), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -31,6 +31,7 @@ def _bits(args) -> tuple[int, int, int]:
 
 def run(args) -> int:
     from lutsim.output import print_json, print_table
+    from lutsim.results import RooflineResult
     from sim.errors import InputError
     from sim.gpu.roofline import get_gpu, roofline_trace
     from workloads.recipes import get_recipe, recipe_from_bits
@@ -57,7 +58,7 @@ def run(args) -> int:
         recipe = get_recipe(args.quant) if args.quant is not None else recipe_from_bits(*_bits(args))
         res = roofline_trace(trace_from_args(args, recipe), gpu)
     if args.json:
-        print_json(res)
+        print_json(RooflineResult.from_dict(res).to_dict())
         return 0
     print_table(f"roofline ({res['mode']}) on {gpu.name}", res["ops"],
                 ["name", "repeat", "precision", "ops", "bytes", "arithmetic_intensity", "bound", "latency_ms"])
