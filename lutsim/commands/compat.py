@@ -1,7 +1,7 @@
 """``lutsim compat``: peer tools' analytical models, reproduced exactly (reported beside our own model).
 
 Actions: ``bitmod`` (BitMoD's tile model, references §3; ``--ours`` also simulates its five designs in our own
-model on the bitmod-iso presets, reports/validation_bitmod.py) and ``scalesim`` (SCALE-Sim's folds, references §7).
+model on the bitmod-iso presets, reports/validation/bitmod.py) and ``scalesim`` (SCALE-Sim's folds, references §7).
 Each action is one entry of :data:`ACTIONS` (add_arguments, run).
 """
 

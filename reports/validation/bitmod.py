@@ -5,7 +5,7 @@ BitMoD-lossy is 1.69× faster than ANT and 1.48× faster than OliVe on average (
 tokens, averaged, over 6 models), with 1.49× / 1.32× lower energy; DRAM is 66–90 % of energy. Their cycle counts
 come from an analytical tile model, reproduced exactly in sim/compat/bitmod_tile_model.py.
 
-Our side: :func:`lutsim.api.simulate` on the ``bitmod-iso-*`` presets (their iso-area arrays, buffers, DRAM and
+Our side: :func:`lutsim.pipeline.simulate` on the ``bitmod-iso-*`` presets (their iso-area arrays, buffers, DRAM and
 clock), Llama-2-7B / Llama-2-13B / Llama-3-8B, prefill of 256 tokens (lm_head over all of them, as theirs) and one
 decode token at context 256 (their workload, references §3). Modelling differences we keep (references §3 lists
 the first two as flaws not to copy): their prefill QK pseudo-layer reads K once per query head, and their attention
