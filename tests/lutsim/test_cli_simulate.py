@@ -17,17 +17,8 @@ from lutsim.schema import schema_of, validate
 from sim import arch
 from workloads import recipes
 
-TINY = {"model_type": "llama", "_name_or_path": "tiny-llama", "hidden_size": 256, "intermediate_size": 768,
-        "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 512}
 OLIVE_RECIPE = "weights: {format: olive4}\nactivations: {format: int8}\nkv_cache: {format: fp16}\n" \
                "lm_head: {format: fp16}\nsource: test recipe for the OliVe PE (olive4 weights, int8 activations)\n"
-
-
-@pytest.fixture
-def tiny(tmp_path):
-    p = tmp_path / "config.json"
-    p.write_text(json.dumps(TINY))
-    return str(p)
 
 
 def _json(capsys, argv) -> dict:

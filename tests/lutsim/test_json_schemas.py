@@ -14,8 +14,6 @@ from lutsim.cli import build_parser, main
 from lutsim.results import SimResult
 from lutsim.schema import COMMAND_RESULTS, check_result, schema_of, validate
 
-TINY = {"model_type": "llama", "_name_or_path": "tiny-llama", "hidden_size": 256, "intermediate_size": 768,
-        "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 512}
 #: commands whose --json output is not yet built from a result dataclass: their dicts come from sim.pe (gemm),
 #: sim.compat (compat), workloads.trace (trace), sim.arch (arch) and rtl (rtl), whose owners type them next
 NOT_TYPED = {"gemm", "compat bitmod", "compat scalesim", "trace", "arch list", "arch show", "rtl designs",
@@ -38,13 +36,6 @@ def test_every_json_command_has_a_schema_or_is_listed():
     commands = _json_commands(build_parser())
     typed = {c for c in COMMAND_RESULTS if c != "sweep --dry-run"}
     assert commands == typed | NOT_TYPED, "a command with --json needs its result class in COMMAND_RESULTS"
-
-
-@pytest.fixture
-def tiny(tmp_path):
-    p = tmp_path / "config.json"
-    p.write_text(json.dumps(TINY))
-    return str(p)
 
 
 def _out(capsys, argv) -> dict:
