@@ -3,7 +3,8 @@
 Stats carry their constants as nested dicts (``assumptions``: engine, energy, area…), each level with its
 ``source`` where it has one. :func:`assumption_rows` flattens them into dotted names (``engine.dram.pj_per_bit``)
 with the nearest source; :func:`sweep_assumptions` gives the rows of a sweep directory: its manifest
-(``sweep.json``: base arch, constraints, evaluator, axes) and the constants of its base arch.
+(``sweep.json``: base arch, constraints, evaluator, axes) and the constants of its base arch that the sweep
+recorded there. Both read results as data: nothing here simulates.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ def assumption_rows(d: dict, prefix: str = "", source: str = "") -> list[dict]:
 
 def sweep_assumptions(sweep_dir: Path) -> list[dict]:
     """Rows of a sweep directory: its manifest, then the constants of its base arch on the sweep's first
-    workload (the swept parameters replace some of them row by row: each row's own are in its ``p.*`` columns).
-    None for a directory without ``sweep.json``."""
+    workload as the sweep recorded them (``assumptions`` of ``sweep.json``; the swept parameters replace some of
+    them row by row: each row's own are in its ``p.*`` columns). None for a directory without ``sweep.json``."""
     path = Path(sweep_dir) / "sweep.json"
     if not path.is_file():
         return []
@@ -54,13 +55,6 @@ def sweep_assumptions(sweep_dir: Path) -> list[dict]:
     fp = manifest.get("fingerprint", {})
     rows = [{"name": f"sweep.{k}", "value": _text(v), "source": "sweep.json"}
             for k, v in [("name", manifest.get("name")), *fp.items(), ("axes", manifest.get("axes"))]]
-    from lutsim.sweep.spec import DEFAULT_EVALUATOR
-
-    first_workload = (manifest.get("workloads") or [None])[0]
-    if first_workload and fp.get("evaluator") == DEFAULT_EVALUATOR:
-        from lutsim.api import simulate
-
-        w = {k: v for k, v in first_workload.items() if k not in ("model", "quant", "phase")}
-        st = simulate(fp["base_arch"], first_workload["model"], first_workload["quant"], first_workload["phase"], **w)
-        rows += assumption_rows(st["assumptions"], f"base arch {fp['base_arch']}: ")
+    if manifest.get("assumptions"):
+        rows += assumption_rows(manifest["assumptions"], f"base arch {fp.get('base_arch')}: ")
     return rows

@@ -1,4 +1,5 @@
-"""Assemble report sections from sweep results or simulation stats (see :mod:`reports.stats_schema`)."""
+"""Assemble report sections from sweep results or simulation stats (``lutsim simulate --json``: the schema of
+:class:`lutsim.results.SimResult`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from lutsim.results import SimResult
+from lutsim.schema import check_result
 from sim.userfile import read_user_file
 
 from . import figures
 from .assumptions import assumption_rows, sweep_assumptions
 from .html_report import Section, write_report
-from .stats_schema import check_stats
 
 COMPARISON_COLUMNS = ["design", "tokens_per_s", "latency_ms", "energy_per_token_mj", "area_mm2", "power_w"]
 
@@ -134,6 +136,12 @@ def _sweep_workload_sections(ok: pd.DataFrame, caption: str, suffix: str, title_
     return sections
 
 
+def check_stats(stats: dict, where: str = "stats") -> dict:
+    """A simulate result read back from JSON, unchanged; ValueError naming its first missing or mistyped field
+    (the schema of :class:`lutsim.results.SimResult`; other fields are allowed)."""
+    return check_result(stats, SimResult, where, " (is this the JSON of 'lutsim simulate --json'?)")
+
+
 def stats_sections(runs: list[dict], roofs: list[dict], caption: str,
                    gpu_points: list[dict] | None = None) -> list[Section]:
     """Roofline, breakdowns, utilization/stalls and a comparison table from simulate stats."""
@@ -191,11 +199,10 @@ DEFAULT_GPUS = ("a100-80g", "h100-sxm")
 
 def gpu_roofs_and_points(stats: dict, gpus: tuple[str, ...]) -> tuple[list[dict], list[dict]]:
     """Roofs of GPU presets and the same workload's ops on each GPU (in the precision it runs them)."""
+    from sim.gpu.roofline import get_gpu, roofline_trace
     from workloads.models import get_model
     from workloads.recipes import get_recipe
     from workloads.trace import build_trace
-
-    from .roofline import get_gpu, roofline_trace
 
     trace = build_trace(get_model(stats["model"]), get_recipe(stats["quant"]), stats["phase"],
                         seq_len=stats.get("seq_len") or 1, kv_len=stats.get("kv_len"), batch=stats.get("batch") or 1)

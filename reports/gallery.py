@@ -71,14 +71,14 @@ def recipe_of(spec):
 
 def simulate_designs(designs=DESIGNS, workload: dict = WORKLOAD) -> dict[tuple[str, str], dict]:
     """{(design label, phase): stats} for every design (label, preset, recipe) on ``workload``, both phases."""
-    from lutsim.api import simulate
+    from lutsim.pipeline import simulate
 
     out = {}
     for label, arch, rspec in designs:
         recipe = recipe_of(rspec)
         for phase in PHASES:
             st = simulate(arch, workload["model"], recipe, phase, seq_len=workload["seq_len"],
-                          kv_len=workload["kv_len"], batch=workload["batch"])
+                          kv_len=workload["kv_len"], batch=workload["batch"]).to_dict()
             out[label, phase] = st | {"design": label, "recipe_spec": rspec, "workload": workload}
     return out
 

@@ -4,9 +4,8 @@ Tensor classes: ``weights`` (decoder linear layers), ``activations`` (inputs of 
 ``kv_cache`` (K and V as stored and read by attention), ``lm_head`` (the output projection's weights).
 Recipes come by name from ``recipes.yaml`` or from a user YAML file with the same keys.
 
-Storage cost per element comes from :func:`bits_per_element`: the registered format's own
-``bits_per_element(g)`` when ``sim.formats`` has it, else the cited table :data:`FORMAT_BITS`
-(formats arriving on other branches); a test checks that both agree for the registered ones.
+Storage cost per element and a format's GPU family come from :func:`sim.formats.storage` only (the
+registered format's own figures, or its storage-only entry); an unknown format is an InputError.
 """
 
 from __future__ import annotations
@@ -25,97 +24,27 @@ RECIPES_FILE = Path(__file__).with_name("recipes.yaml")
 TENSOR_CLASSES = ("weights", "activations", "kv_cache", "lm_head")
 
 
-@dataclass(frozen=True)
-class FormatBits:
-    """Storage of one format: ``code_bits`` per element plus ``group_bits`` once per group.
-
-    ``family`` says what a GPU computes it with: ``float`` (fp16/bf16/fp32), ``int`` (integer codes with
-    an affine decode), ``fp8``, ``fp4`` (MX/NV FP4 blocks), ``codebook`` (decoded to fp16 first).
-    ``default_group``: group used when a recipe gives none (None = per channel/token/tensor, metadata
-    amortised over an unknown length and not counted).
-    """
-
-    code_bits: int
-    group_bits: int
-    family: str
-    source: str
-    default_group: int | None = None
-
-
-def _int_entries() -> dict[str, FormatBits]:
-    # sim/formats/integer.py: symmetric INTb = b-bit code + FP16 scale; asymmetric adds a b-bit zero point.
-    src = "sim/formats/integer.py (FP16 scale per group, GPTQ/AWQ practice; asym adds a b-bit zero point)"
-    table = {f"int{b}": FormatBits(b, 16, "int", src) for b in range(2, 9)}
-    table.update({f"int{b}_asym": FormatBits(b, 16 + b, "int", src) for b in range(1, 9)})
-    table["int1"] = FormatBits(1, 17, "int", src)
-    return table
-
-
-# Bits per element of every format a recipe may name. Sources next to each entry.
-FORMAT_BITS: dict[str, FormatBits] = {
-    "fp32": FormatBits(32, 0, "float", "IEEE 754 binary32"),
-    "fp16": FormatBits(16, 0, "float", "IEEE 754 binary16"),
-    "bf16": FormatBits(16, 0, "float", "bfloat16 (1-8-7)"),
-    "fp8_e4m3": FormatBits(8, 0, "fp8", "OCP FP8 E4M3 (per-tensor scale amortised, not counted)"),
-    "fp8_e5m2": FormatBits(8, 0, "fp8", "OCP FP8 E5M2 (per-tensor scale amortised, not counted)"),
-    **_int_entries(),
-    "ternary": FormatBits(2, 16, "int", "BitNet b1.58 ternary in 2-bit codes + FP16 absmean scale "
-                                        "(sim/formats/integer.py; arXiv 2402.17764)"),
-    "binary": FormatBits(1, 16, "int", "±1 codes + FP16 scale (sim/formats/integer.py)"),
-    # OCP MX v1.0: blocks of 32 sharing an 8-bit E8M0 scale; MXFP4 = 4.25 bits/element (references §5).
-    "mxfp4": FormatBits(4, 8, "fp4", "OCP MX v1.0, E2M1 + E8M0 per 32 (references §5)", 32),
-    "mxfp6_e3m2": FormatBits(6, 8, "fp8", "OCP MX v1.0, E3M2 + E8M0 per 32 (references §5)", 32),
-    "mxfp6_e2m3": FormatBits(6, 8, "fp8", "OCP MX v1.0, E2M3 + E8M0 per 32 (references §5)", 32),
-    "mxfp8_e4m3": FormatBits(8, 8, "fp8", "OCP MX v1.0, E4M3 + E8M0 per 32 (references §5)", 32),
-    "mxint8": FormatBits(8, 8, "int", "OCP MX v1.0, INT8 + E8M0 per 32 (references §5)", 32),
-    # NVFP4: E2M1 in blocks of 16 with an E4M3 scale (the per-tensor FP32 scale is amortised; references §5).
-    "nvfp4": FormatBits(4, 8, "fp4", "NVFP4, E2M1 + E4M3 per 16 (references §5)", 16),
-    # BitMoD counts 8 extra bits per 128-weight group: 3.0625 / 4.0625 / 6.0625 bits (references §3).
-    "bitmod_fp3": FormatBits(3, 8, "codebook", "BitMoD FP3 + 8 b per 128 (references §3, arXiv 2411.11745)", 128),
-    "bitmod_fp4": FormatBits(4, 8, "codebook", "BitMoD FP4 + 8 b per 128 (references §3, arXiv 2411.11745)", 128),
-    "bitmod_int6": FormatBits(6, 8, "int", "BitMoD lossless 6.0625 b/weight (references §3, arXiv 2411.11745)", 128),
-    # any4: 4-bit index into a learned 16-entry FP16 codebook per row (arXiv 2507.04610 [R]; sim/formats/
-    # codebook.py): 16 x 16 = 256 codebook bits per row, amortised over the row (not counted per channel).
-    "any4": FormatBits(4, 256, "codebook", "any4 (arXiv 2507.04610) [R]: 4-bit index + 16-entry FP16 codebook/row"),
-}
-
-
 def format_names() -> list[str]:
-    """Every format name a recipe may use (table entries and registered formats)."""
-    return sorted(set(FORMAT_BITS) | set(sim_formats.names()))
+    """Every format name a recipe may use (:func:`sim.formats.all_names`)."""
+    return sim_formats.all_names()
 
 
-def format_info(name: str) -> FormatBits:
-    """The table entry of ``name``; a format registered in sim.formats but not tabled gets a stub entry."""
+def format_info(name: str) -> sim_formats.Storage:
+    """Storage bits and GPU family of ``name`` from :func:`sim.formats.storage`; InputError if unknown."""
     if not isinstance(name, str):
         raise InputError("format", f"expected a format name, got {name!r}", ", ".join(format_names()))
-    key = name.lower()
-    if key in FORMAT_BITS:
-        return FORMAT_BITS[key]
-    if key in sim_formats.names():
-        f = sim_formats.get(key)
-        return FormatBits(f.code_bits, f.metadata_bits_per_group(), "int" if f.affine else "codebook",
-                          f"sim.formats.{key}", f.default_group_size)
-    raise InputError("format", f"unknown format {name!r}", ", ".join(format_names()))
-
-
-def table_bits_per_element(name: str, group_size: int | None = None) -> float:
-    """Bits per element from :data:`FORMAT_BITS` (group metadata amortised over ``group_size``)."""
-    info = format_info(name)
-    g = group_size if group_size is not None else info.default_group
-    if g is None:
-        return float(info.code_bits)
-    _check_group(g)
-    return info.code_bits + info.group_bits / g
+    try:
+        return sim_formats.storage(name)
+    except sim_formats.FormatError:
+        raise InputError("format", f"unknown format {name!r}", ", ".join(format_names())) from None
 
 
 def bits_per_element(name: str, group_size: int | None = None) -> float:
-    """Storage bits per element: the registered format's figure when registered, else the table's."""
-    if name.lower() in sim_formats.names():
-        if group_size is not None:
-            _check_group(group_size)
-        return float(sim_formats.get(name).bits_per_element(group_size))
-    return table_bits_per_element(name, group_size)
+    """Storage bits per element (codes + group metadata amortised over ``group_size``)."""
+    info = format_info(name)
+    if group_size is not None:
+        _check_group(group_size)
+    return info.bits_per_element(group_size)
 
 
 def _check_group(g) -> None:

@@ -1,7 +1,7 @@
 """``lutsim compat``: peer tools' analytical models, reproduced exactly (reported beside our own model).
 
 Actions: ``bitmod`` (BitMoD's tile model, references §3; ``--ours`` also simulates its five designs in our own
-model on the bitmod-iso presets, reports/validation_bitmod.py) and ``scalesim`` (SCALE-Sim's folds, references §7).
+model on the bitmod-iso presets, reports/validation/bitmod.py) and ``scalesim`` (SCALE-Sim's folds, references §7).
 Each action is one entry of :data:`ACTIONS` (add_arguments, run).
 """
 
@@ -54,7 +54,7 @@ def _bitmod_run(args) -> int:
 def _bitmod_ours(model: str) -> dict:
     """Every design in both models, and BitMoD-lossy's speedups over the baselines in each (where their model
     has the baseline's published precision for ``model``)."""
-    from reports import validation_bitmod as vb
+    from reports.validation import bitmod as vb
 
     designs = vb.design_table(model)
     known = {r["design"] for r in designs} - {r["design"] for r in designs if r["their_cycles"] is None}
@@ -62,7 +62,7 @@ def _bitmod_ours(model: str) -> dict:
                                            "ours": vb.headline(vb.our_cycles, b, models=(model,))}
                 for b in ("fp16", "ant", "olive") if {b, "bitmod-lossy"} <= known}
     return {"designs": designs, "speedups": speedups,
-            "source": "lutsim.api.simulate on the bitmod-iso presets (reports/validation_bitmod.py)"}
+            "source": "lutsim.api.simulate on the bitmod-iso presets (reports/validation/bitmod.py)"}
 
 
 def _scalesim_arguments(p) -> None:

@@ -39,15 +39,17 @@ def checked_lut_gemm(seed: int, m: int = 8, n: int = 256, k: int = 1024, g: int 
 
 
 def run(args) -> int:
-    from lutsim.api import simulate
     from lutsim.output import print_json
+    from lutsim.pipeline import simulate
+    from lutsim.results import DemoResult, LutGemmCheck, SimResult
 
     from .simulate import print_stats
 
-    stats = simulate(DEFAULT["arch"], DEFAULT["model"], DEFAULT["quant"], DEFAULT["phase"], kv_len=DEFAULT["kv_len"])
+    stats = simulate(DEFAULT["arch"], DEFAULT["model"], DEFAULT["quant"], DEFAULT["phase"],
+                     kv_len=DEFAULT["kv_len"]).to_dict()
     check = checked_lut_gemm(args.seed)
     if args.json:
-        print_json({"simulate": stats, "lut_gemm_check": check})
+        print_json(DemoResult(SimResult.from_dict(stats), LutGemmCheck(**check)).to_dict())
     else:
         print_stats(stats)
         t = check["tile"]

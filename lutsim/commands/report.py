@@ -17,7 +17,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from reports.build import DEFAULT_GPUS, build_report
-    from reports.roofline import get_gpu
+    from sim.gpu.roofline import get_gpu
 
     gpus = tuple(args.gpu) if args.gpu else DEFAULT_GPUS
     gpus = () if gpus == ("none",) else gpus

@@ -10,7 +10,7 @@ COMPAT_MODES = ("llm-viewer",)
 
 
 def add_arguments(p) -> None:
-    from reports.roofline import gpu_names, llm_viewer_gpu_names
+    from sim.gpu.roofline import gpu_names, llm_viewer_gpu_names
 
     p.add_argument("--gpu", required=True, help=f"GPU preset: {', '.join(gpu_names())} (--compat llm-viewer: "
                    f"{', '.join(llm_viewer_gpu_names())})")
@@ -32,8 +32,9 @@ def _bits(args) -> tuple[int, int, int]:
 
 def run(args) -> int:
     from lutsim.output import print_json, print_table
-    from reports.roofline import get_gpu, roofline_trace
+    from lutsim.results import RooflineResult
     from sim.errors import InputError
+    from sim.gpu.roofline import get_gpu, roofline_trace
     from workloads.recipes import get_recipe, recipe_from_bits
 
     if args.compat is not None and args.compat not in COMPAT_MODES:
@@ -46,7 +47,7 @@ def run(args) -> int:
                          "llm-viewer cannot project every token", "omit --lm-head-all-tokens under --compat")
     gpu = get_gpu(args.gpu, llm_viewer=args.compat == "llm-viewer")
     if args.compat == "llm-viewer":
-        from reports.llm_viewer_compat import llm_viewer_roofline
+        from sim.gpu.llm_viewer_compat import llm_viewer_roofline
         from workloads.models import get_model
 
         w, a, kv = _bits(args)
@@ -61,7 +62,7 @@ def run(args) -> int:
         recipe = get_recipe(args.quant) if args.quant is not None else recipe_from_bits(*_bits(args))
         res = roofline_trace(trace_from_args(args, recipe), gpu)
     if args.json:
-        print_json(res)
+        print_json(RooflineResult.from_dict(res).to_dict())
         return 0
     print_table(f"roofline ({res['mode']}) on {gpu.name}", res["ops"],
                 ["name", "repeat", "precision", "ops", "bytes", "arithmetic_intensity", "bound", "latency_ms"])

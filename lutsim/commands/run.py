@@ -18,31 +18,11 @@ def add_arguments(p) -> None:
     p.add_argument("--um2-per-ge", type=float, metavar="UM2", help="µm² per gate equivalent at the arch's node")
 
 
-def result(program, a, per_instruction: bool = False, ge_count: float | None = None,
-           um2_per_ge: float | None = None) -> tuple[dict, object]:
-    """The report dict of one run (what ``--json`` prints) and the engine stats."""
-    from sim import cost, engine
-
-    stats = engine.run(program, a)
-    e = cost.energy(stats, a)
-    ar = cost.area(a, ge_count=ge_count, um2_per_ge=um2_per_ge)
-    report = {
-        "arch": a.name, "instructions": len(program), "cycles": stats.cycles, "seconds": stats.seconds,
-        "utilization": {name: u["utilization"] for name, u in stats.units.items()},
-        "units": stats.units, "events": stats.events, "peak_bytes": stats.peak_bytes,
-        "energy_pj": e.total_pj, "energy_breakdown_pj": e.breakdown,
-        "area_mm2": ar.total_mm2, "area_breakdown_mm2": ar.breakdown,
-        "assumptions": {"engine": stats.assumptions, "energy": e.assumptions, "area": ar.assumptions},
-    }
-    if per_instruction:
-        report["per_instruction"] = stats.to_dict(per_instruction=True)["instructions"]
-    return report, stats
-
-
 def run(args) -> int:
     import json
 
     from lutsim.output import print_json, print_table
+    from lutsim.pipeline import run_program
     from sim import arch, isa
 
     a = arch.load(args.arch)
@@ -51,7 +31,8 @@ def run(args) -> int:
         import sys
 
         print(f"note: program was written for {program.arch!r}, running on {a.name!r}", file=sys.stderr)
-    report, stats = result(program, a, args.per_instruction, args.pe_ge, args.um2_per_ge)
+    res, stats = run_program(program, a, args.per_instruction, args.pe_ge, args.um2_per_ge)
+    report = res.to_dict()
     if args.trace:
         with open(args.trace, "w") as f:
             json.dump(stats.chrome_trace(), f)

@@ -19,7 +19,7 @@ def add_arguments(p) -> None:
     p.add_argument("--arch", required=True, metavar="PRESET|FILE", help="arch preset name or arch YAML file")
     add_workload_arguments(p)
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print the stats as JSON (reports/stats_schema.py)")
+    out.add_argument("--json", action="store_true", help="print the result as JSON (lutsim/results.py: SimResult)")
     out.add_argument("--csv", action="store_true", help="print the per-op rows as CSV")
     p.add_argument("--emit-asm", metavar="DIR", help="also write each op's compiled program (ISA text form) to "
                    "DIR/NN_<op>.s")
@@ -29,7 +29,7 @@ def emit_asm(args) -> None:
     """Write the programs (served from the compiler's cache: the run above compiled them)."""
     from pathlib import Path
 
-    from lutsim.api import lower_trace
+    from lutsim.pipeline import lower_trace
     from sim import isa
 
     out = Path(args.emit_asm)
@@ -46,11 +46,11 @@ def emit_asm(args) -> None:
 
 
 def run(args) -> int:
-    from lutsim.api import simulate
     from lutsim.output import print_json
+    from lutsim.pipeline import simulate
 
     stats = simulate(args.arch, args.model, args.quant, args.phase, seq_len=args.seq_len, kv_len=args.kv_len,
-                     batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens)
+                     batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens).to_dict()
     if args.emit_asm:
         emit_asm(args)
     if args.json:

@@ -33,6 +33,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from lutsim.output import print_json
+    from lutsim.results import SweepPlan, SweepSummary
     from lutsim.sweep import load_spec, plan_sweep, run_sweep
 
     if args.jobs < 1:
@@ -43,7 +44,7 @@ def run(args) -> int:
     if args.dry_run:
         plan = plan_sweep(spec, args.out)
         if args.json:
-            print_json(plan)
+            print_json(SweepPlan(**plan).to_dict())
         else:
             print(f"{plan['points']} design points x {plan['workloads']} workloads = {plan['rows']} rows; "
                   f"{plan['already_done']} already in {args.out}, {plan['to_compute']} to compute")
@@ -58,7 +59,7 @@ def run(args) -> int:
               "command again to resume", file=sys.stderr)
         raise
     if args.json:
-        print_json(summary)
+        print_json(SweepSummary(**summary).to_dict())
     else:
         print(f"{summary['rows']} rows in {args.out} ({summary['new_rows']} new, {summary['already_done']} "
               f"already done): {summary['ok']} ok, {summary['skipped']} skipped, {summary['errors']} errors, "

@@ -34,7 +34,7 @@ COLUMNS = ("accuracy.weight_format", "accuracy.group_size", "accuracy.act_format
 
 def evaluate(base_arch, params: dict, workload: dict) -> dict:
     """The default evaluator's metrics plus the ``accuracy.*`` columns of the workload's recipe."""
-    from lutsim.api import evaluate as evaluate_efficiency
+    from lutsim.sweep.evaluate import evaluate as evaluate_efficiency
 
     row = evaluate_efficiency(base_arch, params, {k: v for k, v in workload.items() if k not in ACCURACY_KEYS})
     row.update(accuracy_columns(workload))

@@ -27,7 +27,10 @@ import pandas as pd
 
 from sim.errors import InputError
 
+from ..pipeline import base_assumptions, resolve_arch
+from .params import apply_params
 from .spec import DEFAULT_EVALUATOR, SweepSpec, stable_id
+from .workload import check_workload
 
 KEY = ["point_id", "workload_id"]
 MANIFEST = "sweep.json"
@@ -108,8 +111,6 @@ def fingerprint(spec: SweepSpec) -> dict:
 
     base_spec = None
     if spec.evaluator == DEFAULT_EVALUATOR:
-        from lutsim.api import resolve_arch
-
         base_spec = stable_id(resolve_arch(spec.base_arch).to_dict())
     return {"base_arch": spec.base_arch, "base_arch_spec": base_spec, "constraints": spec.constraints,
             "evaluator": spec.evaluator, "lutsim": __version__}
@@ -121,8 +122,6 @@ def check_axes(spec: SweepSpec) -> None:
     are checked per point: a bad one skips that point.)"""
     if spec.evaluator != DEFAULT_EVALUATOR:
         return
-    from lutsim.api import apply_params, check_workload, resolve_arch
-
     base = resolve_arch(spec.base_arch).to_dict()
     for path, values in spec.axes.items():
         try:
@@ -155,9 +154,13 @@ def check_manifest(spec: SweepSpec, out: Path) -> None:
 
 
 def write_manifest(spec: SweepSpec, out: Path) -> None:
-    """``OUT/sweep.json``: the fingerprint, plus the spec's name, axes and workloads for the record."""
+    """``OUT/sweep.json``: the fingerprint, plus the spec's name, axes and workloads for the record, and (default
+    evaluator) ``assumptions``: the constants of the base arch on the first workload
+    (:func:`lutsim.pipeline.base_assumptions`, no simulation), which reports read."""
     doc = {"fingerprint": fingerprint(spec), "name": spec.name, "axes": spec.axes, "workloads": spec.workloads,
            "sampling": spec.sampling}
+    if spec.evaluator == DEFAULT_EVALUATOR and spec.workloads:
+        doc["assumptions"] = base_assumptions(spec.base_arch, **spec.workloads[0]).to_dict()
     tmp = out / f".{MANIFEST}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n")
     os.replace(tmp, out / MANIFEST)

@@ -25,7 +25,6 @@ from pathlib import Path
 import yaml
 
 from sim.errors import InputError
-from workloads.models import get_model
 
 DESIGNS_FILE = Path(__file__).with_name("bitmod_designs.yaml")
 PHASES = ("prefill", "decode")
@@ -177,10 +176,10 @@ def headline_models() -> list[str]:
     return list(_data()["headline_models"])
 
 
-def headline_speedups(models=None) -> dict:
+def headline_speedups(models) -> dict:
     """BitMoD-lossy's mean speedup over ``ant`` and ``olive``: per model the mean of prefill and prefill+N
-    (:func:`comparison`), then the arithmetic mean over ``models`` (zoo names; default their six)."""
-    names = headline_models() if models is None else list(models)
-    per_model = [comparison(get_model(n))["speedups"] for n in names]
-    return {base: sum(s[f"bitmod-lossy_over_{base}"]["mean_prefill_and_prefill+N"] for s in per_model) / len(names)
+    (:func:`comparison`), then the arithmetic mean over ``models`` (:class:`workloads.models.ModelConfig` objects;
+    their six are the zoo names of :func:`headline_models`)."""
+    per_model = [comparison(m)["speedups"] for m in models]
+    return {base: sum(s[f"bitmod-lossy_over_{base}"]["mean_prefill_and_prefill+N"] for s in per_model) / len(models)
             for base in ("ant", "olive")}

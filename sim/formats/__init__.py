@@ -13,7 +13,8 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 
-from .base import Format, FormatError, QuantizedTensor
+from .base import FAMILIES, Format, FormatError, QuantizedTensor
+from .storage import STORAGE_ONLY, Storage, storage_names, storage_of
 
 _FACTORIES: dict[str, Callable[[], Format]] = {}
 _CACHE: dict[str, Format] = {}
@@ -44,6 +45,24 @@ def get(name: str) -> Format:
     return _CACHE[key]
 
 
+def storage(name: str) -> Storage:
+    """Storage bits and GPU family of ``name``: a registered format's own figures, else :data:`STORAGE_ONLY`'s;
+    a FormatError lists the allowed names otherwise."""
+    if not isinstance(name, str):
+        raise FormatError(f"format name must be a string, got {type(name).__name__}")
+    key = name.lower()
+    if key in _FACTORIES:
+        return storage_of(get(key))
+    if key in STORAGE_ONLY:
+        return STORAGE_ONLY[key]
+    raise FormatError(f"unknown format {name!r}; allowed: {', '.join(all_names())}")
+
+
+def all_names() -> list[str]:
+    """Every format name a recipe may use: the registered formats and the storage-only ones."""
+    return storage_names(names())
+
+
 def _discover() -> None:
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
@@ -53,4 +72,5 @@ def _discover() -> None:
 
 _discover()
 
-__all__ = ["Format", "FormatError", "QuantizedTensor", "get", "names", "register"]
+__all__ = ["FAMILIES", "Format", "FormatError", "QuantizedTensor", "Storage", "all_names", "get", "names", "register",
+           "storage"]

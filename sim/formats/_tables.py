@@ -63,6 +63,7 @@ class TableFormat(Format):
     """
 
     VALUES: np.ndarray = np.zeros(0)
+    family = "codebook"
 
     def __init__(self):
         values = np.asarray(self.VALUES, dtype=np.float64)

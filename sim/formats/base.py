@@ -138,6 +138,8 @@ class Format(ABC):
         default_group_size: group (block) size used when the caller passes None; None = per channel.
         affine: (alpha, beta) when ``decode(c) = alpha * c + beta`` for every code (integer-like
             formats: the LUT and bit-serial hardware rely on this), else None.
+        family: what a GPU computes it with, one of :data:`FAMILIES` (the GPU roofline's precision); every
+            format states it, :func:`sim.formats.storage` refuses one that does not.
     """
 
     name: str = ""
@@ -145,6 +147,7 @@ class Format(ABC):
     scale_format: str | None = None
     default_group_size: int | None = None
     affine: tuple[float, float] | None = None
+    family: str = ""
 
     @abstractmethod
     def quantize(self, x, group_size: int | None = None, axis: int = -1,
@@ -192,12 +195,8 @@ class Format(ABC):
         With ``group_size`` None and no default group, per-channel metadata is amortised
         over an unknown length and not counted.
         """
-        g = group_size if group_size is not None else self.default_group_size
-        if g is None:
-            return float(self.code_bits)
-        if g <= 0:
-            raise FormatError(f"group_size must be positive, got {g}")
-        return self.code_bits + self.metadata_bits_per_group() / g
+        return amortised_bits(self.code_bits, self.metadata_bits_per_group(),
+                              group_size if group_size is not None else self.default_group_size)
 
     def metadata_bits_per_group(self) -> int:
         """Bits stored once per group (scale + zero point + tag)."""
@@ -221,6 +220,20 @@ class Format(ABC):
 
 # Bits of each scale format. Sources: IEEE 754 (fp16 = binary16, fp32 = binary32);
 # OCP MX v1.0 §5.1 (E8M0 = 8 bits); NVFP4 block scale is FP8 E4M3 (8 bits); int8 = 8 bits.
+def amortised_bits(code_bits: int, group_bits: int, group_size: int | None) -> float:
+    """Bits per element: ``code_bits`` plus ``group_bits`` shared by ``group_size`` elements (None: per channel,
+    amortised over an unknown length and not counted)."""
+    if group_size is None:
+        return float(code_bits)
+    if group_size <= 0:
+        raise FormatError(f"group_size must be positive, got {group_size}")
+    return code_bits + group_bits / group_size
+
+
+#: GPU treatment of a format: ``float`` (fp16/bf16/fp32), ``int`` (integer codes with an affine decode), ``fp8``
+#: (FP8/FP6 elements), ``fp4`` (FP4 elements), ``codebook`` (value tables, decoded to fp16 first)
+FAMILIES = ("float", "int", "fp8", "fp4", "codebook")
+
 SCALE_BITS = {"fp16": 16, "bf16": 16, "fp32": 32, "int8": 8, "e8m0": 8, "e4m3": 8}
 
 

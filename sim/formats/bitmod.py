@@ -35,6 +35,7 @@ class BitModFormat(Format):
     """BitMoD FP3 or FP4: sign-magnitude codes, per-group variant tag and integer group scale."""
 
     scale_format = "fp16"       # the per-channel scale; group scales are 6-bit integers
+    family = "codebook"
     default_group_size = DEFAULT_GROUP
 
     def __init__(self, name: str, magnitudes: tuple[int, ...], specials: tuple[int, ...]):

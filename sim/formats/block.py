@@ -24,7 +24,7 @@ from .base import (
     ungrouped,
 )
 from .elements import E2M1, E2M3, E3M2, E4M3, E5M2, FP32, INT8_1_6, FixedElement, FloatElement, all_values, round_down
-from .floating import absmax_scale, divide_safe
+from .floating import absmax_scale, divide_safe, element_family
 
 # E8M0 holds 2^k for k in [-127, 127]; code 0xFF is NaN (OCP MX v1.0, scale data type E8M0).
 E8M0_MIN_EXP, E8M0_MAX_EXP = -127, 127
@@ -56,6 +56,7 @@ class MXFormat(Format):
         self.element = element
         self.code_bits = element.bits
         self.affine = element.affine if isinstance(element, FixedElement) else None
+        self.family = "int" if isinstance(element, FixedElement) else element_family(element)
 
     @property
     def max_value(self) -> float:
@@ -99,6 +100,7 @@ class NVFP4Format(Format):
     code_bits = 4
     scale_format = "e4m3"
     default_group_size = NVFP4_BLOCK
+    family = "fp4"
     element = E2M1
 
     @property

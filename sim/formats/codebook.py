@@ -108,6 +108,7 @@ class Any4Format(Format):
     code_bits = 4
     scale_format = None
     default_group_size = None
+    family = "codebook"
 
     def metadata_bits_per_group(self) -> int:
         return ANY4_ENTRIES * 16  # 16 FP16 codebook entries

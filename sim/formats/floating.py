@@ -41,6 +41,12 @@ from .base import (
 from .elements import BF16, E2M1, E2M3, E3M2, E4M3, E5M2, FP16, FP32, FloatElement, all_values, round_down
 
 
+def element_family(element: FloatElement) -> str:
+    """GPU treatment of a float element (:data:`sim.formats.base.FAMILIES`): 16 bits or more compute as
+    ``float``, 6 and 8 bits at the FP8 rate, 4 bits at the FP4 rate."""
+    return "float" if element.bits >= 16 else "fp4" if element.bits <= 4 else "fp8"
+
+
 def absmax_scale(amax: np.ndarray, elem_max: float, scale_element: FloatElement) -> np.ndarray:
     """Scale mapping ``amax`` to ``elem_max``, rounded down to ``scale_element`` (float64).
 
@@ -73,6 +79,7 @@ class FloatFormat(Format):
         self.code_bits = element.bits
         self.scale = scale
         self.scale_format = "fp16" if scale == "group" else None
+        self.family = element_family(element)
 
     @property
     def max_value(self) -> float:

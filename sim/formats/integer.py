@@ -42,6 +42,7 @@ class IntFormat(Format):
     """INTb with a per-group (or per-channel / per-tensor) scale, symmetric or asymmetric."""
 
     affine = (1.0, 0.0)
+    family = "int"
 
     def __init__(self, bits: int, symmetric: bool = True, scale_format: str = "fp16"):
         if not 1 <= bits <= 16:
@@ -106,6 +107,7 @@ class TernaryFormat(Format):
     code_bits = 2
     scale_format = "fp16"
     affine = (1.0, 0.0)
+    family = "int"
 
     def quantize(self, x, group_size=None, axis=-1, per_tensor=False) -> QuantizedTensor:
         x, axis, g, xg = _group_stats(x, group_size, axis, per_tensor)
@@ -132,6 +134,7 @@ class BinaryFormat(Format):
     code_bits = 1
     scale_format = "fp16"
     affine = (2.0, -1.0)
+    family = "int"
 
     def quantize(self, x, group_size=None, axis=-1, per_tensor=False) -> QuantizedTensor:
         x, axis, g, xg = _group_stats(x, group_size, axis, per_tensor)

@@ -72,6 +72,7 @@ class Olive4Format(Format):
     """OliVe outlier–victim pair 4-bit format with an FP16 scale per group (per channel by default)."""
 
     name = "olive4"
+    family = "codebook"
     code_bits = 4
     scale_format = "fp16"
     default_group_size = None

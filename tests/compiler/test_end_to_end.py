@@ -8,7 +8,8 @@ import pytest
 
 import compiler
 from lutsim.api import evaluate, simulate
-from reports.stats_schema import OP_FIELDS, check_stats
+from lutsim.results import SimResult
+from lutsim.schema import schema_of, validate
 from sim import arch
 from sim.errors import InputError
 from workloads.models import get_model
@@ -21,13 +22,12 @@ from workloads.trace import build_trace
                                           ("ant-28nm", "w4a4")])
 def test_decode_latency_never_below_weight_bandwidth_floor(preset, quant, tiny_model):
     a = arch.load(preset)
-    s = simulate(a, tiny_model, quant, "decode", kv_len=64)
+    s = simulate(a, tiny_model, quant, "decode", kv_len=64).to_dict()
     trace = build_trace(get_model(tiny_model), get_recipe(quant), "decode", kv_len=64)
     weight_bits = sum(op.bytes_weight * op.repeat for op in trace.ops) * 8
     assert s["totals"]["cycles"] >= weight_bits / a.dram.bandwidth
-    check_stats(s)
+    assert validate(s, schema_of(SimResult)) is None
     for row in s["ops"]:
-        assert set(OP_FIELDS) <= set(row)
         assert row["cycles"] >= row["bytes"] * 8 / a.dram.bandwidth  # every byte crosses the DRAM interface
 
 
@@ -49,7 +49,7 @@ def test_identical_layers_compile_once(tiny_model):
 
 
 def test_repeat_counts_multiply_layer_ops(tiny_model):
-    s = simulate("lut-tc-28nm", tiny_model, "w4a16-g128", "decode", kv_len=32)
+    s = simulate("lut-tc-28nm", tiny_model, "w4a16-g128", "decode", kv_len=32).to_dict()
     assert s["totals"]["cycles"] == sum(r["cycles"] * r["repeat"] for r in s["ops"])
     assert {r["repeat"] for r in s["ops"] if r["layer"] == 0} == {3}
     assert abs(s["totals"]["energy_pj"] - sum(r["energy_pj"] * r["repeat"] for r in s["ops"])) \
@@ -66,8 +66,8 @@ def test_same_inputs_same_numbers_bit_for_bit(tiny_model):
         runs.append([(lw.stats.cycles, lw.energy.total_pj, lw.tile, len(lw.program))
                      for lw in (c.lower(op, recipe) for op in trace.ops)])
     assert runs[0] == runs[1]
-    s1 = simulate(a, tiny_model, "w4a8kv4", "prefill", seq_len=64)
-    s2 = simulate(a, tiny_model, "w4a8kv4", "prefill", seq_len=64)  # served from the cache
+    s1 = simulate(a, tiny_model, "w4a8kv4", "prefill", seq_len=64).to_dict()
+    s2 = simulate(a, tiny_model, "w4a8kv4", "prefill", seq_len=64).to_dict()  # served from the cache
     assert any(r["cache"] == "miss" for r in s1["ops"]) and all(r["cache"] == "hit" for r in s2["ops"])
     for s in (s1, s2):
         for r in s["ops"]:
@@ -82,13 +82,13 @@ def test_same_inputs_same_numbers_bit_for_bit(tiny_model):
 ])
 def test_unsupported_format_pe_combination_is_a_clear_error(preset, quant, field, tiny_model):
     with pytest.raises(InputError) as err:
-        simulate(preset, tiny_model, quant, "decode", kv_len=16)
+        simulate(preset, tiny_model, quant, "decode", kv_len=16).to_dict()
     msg = str(err.value)
     assert "q_proj" in msg and field in msg and "allowed" in msg
 
 
 def test_fp16_lm_head_runs_on_the_vector_unit_when_the_pe_cannot(tiny_model):
-    s = simulate("lut-tc-28nm", tiny_model, "w4a16-g128", "decode", kv_len=16)
+    s = simulate("lut-tc-28nm", tiny_model, "w4a16-g128", "decode", kv_len=16).to_dict()
     head = next(r for r in s["ops"] if r["kind"] == "lm_head")
     assert head["unit"] == "vector" and "vector unit" in head["note"]
     q = next(r for r in s["ops"] if r["name"] == "q_proj")
@@ -96,7 +96,7 @@ def test_fp16_lm_head_runs_on_the_vector_unit_when_the_pe_cannot(tiny_model):
 
 
 def test_prefill_totals(tiny_model):
-    s = simulate("lut-tc-28nm", tiny_model, "w4a16-g128", "prefill", seq_len=128, batch=2)
+    s = simulate("lut-tc-28nm", tiny_model, "w4a16-g128", "prefill", seq_len=128, batch=2).to_dict()
     t = s["totals"]
     assert t["ttft_ms"] == t["latency_ms"]
     assert t["tokens_per_s"] == pytest.approx(256 / (t["latency_ms"] / 1e3))

@@ -7,17 +7,22 @@ from lutsim.sweep import parse_spec, run_sweep
 
 
 def fake_stats(arch: str, scale: float) -> dict:
-    ops = [{"name": f"L0.{n}", "kind": "linear", "repeat": 32, "cycles": int(1000 * scale * (i + 1)),
-            "bound": "memory", "utilization": 0.1 * (i + 1), "ops": 2e6 * (i + 1), "bytes": 1e5,
-            "energy_pj": 5e5, "stalls": {"dram": 100 * i, "dependency": 3}} for i, n in enumerate(["q", "k", "v"])]
+    """A hand-made result in the shape of ``lutsim simulate --json`` (lutsim.results.SimResult)."""
+    ops = [{"name": f"L0.{n}", "kind": "linear", "layer": 0, "repeat": 32, "unit": "array",
+            "cycles": int(1000 * scale * (i + 1)), "bound": "memory", "utilization": 0.1 * (i + 1),
+            "ops": 2e6 * (i + 1), "bytes": 1e5, "energy_pj": 5e5, "stalls": {"dependency": 3, "buffer_space": 100 * i},
+            "instructions": 10, "cache": "miss", "M": 1, "N": 4096, "K": 4096, "count": 1, "w_fmt": "int4",
+            "a_fmt": "fp16"} for i, n in enumerate(["q", "k", "v"])]
     return {"arch": arch, "model": "llama-2-7b", "quant": "w4a16-g128", "phase": "decode", "seq_len": 1,
             "kv_len": 1024, "batch": 1, "ops": ops,
-            "totals": {"cycles": 6000, "latency_ms": 6e-3 * scale, "tokens_per_s": 1e5 / scale,
+            "totals": {"cycles": 6000, "latency_ms": 6e-3 * scale, "tokens_per_s": 1e5 / scale, "energy_pj": 1e6,
                        "energy_per_token_mj": 0.5 * scale, "area_mm2": 2.0, "power_w": 1.0,
-                       "peak_ops_per_s": 1e12, "dram_bytes_per_s": 3.2e10},
-            "energy_breakdown_pj": {"pe": 1e6, "dram": 3e6 * scale}, "area_breakdown_mm2": {"pe": 1.5, "sram": 0.5},
-            "assumptions": {"clock_hz": 1e9,
-                            "dram_pj_per_bit": {"value": 18.75, "source": "docs/references.md#bitmod"}}}
+                       "peak_ops_per_s": 1e12, "dram_bytes_per_s": 3.2e10, "ops": 1.2e7, "bytes": 3e5, "tokens": 1},
+            "energy_breakdown_pj": {"array": 1e6, "dram": 3e6 * scale}, "area_breakdown_mm2": {"array": 1.5,
+                                                                                              "sram:wbuf": 0.5},
+            "assumptions": {"clock_hz": 1e9, "layers": {"value": 32, "source": "test"}, "op_overlap": "none",
+                            "placement": "test", "peak": "test", "engine": {}, "area": {},
+                            "energy": {"dram_pj_per_bit": {"value": 18.75, "source": "references §3"}}}}
 
 
 def test_report_from_stats_writes_page_figures_and_tables(tmp_path):

@@ -1,4 +1,4 @@
-"""Golden figures: BitMoD's designs in our model (reports/validation_bitmod.py) against BitMoD (arXiv 2411.11745,
+"""Golden figures: BitMoD's designs in our model (reports/validation/bitmod.py) against BitMoD (arXiv 2411.11745,
 HPCA'25; docs/references.md#bitmod): BitMoD-lossy 1.69× faster than ANT and 1.48× than OliVe, energy 1.49× / 1.32×
 lower, DRAM 66–90 % of energy; Llama-2-7B tile-model cycles FP16 3,156,574,208 / 413,518,608 and BitMoD-lossy
 1,202,921,472 / 79,493,200 (prefill 256 tokens / one decode token, github.com/yc2367/BitMoD-HPCA-25
@@ -9,7 +9,7 @@ import json
 import pytest
 
 from reports import validation
-from reports import validation_bitmod as vb
+from reports.validation import bitmod as vb
 from sim.compat.bitmod_tile_model import comparison
 from workloads.models import get_model
 

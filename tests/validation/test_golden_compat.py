@@ -1,4 +1,4 @@
-"""Golden figures of every compatibility mode (sources beside each table in reports/validation.py)."""
+"""Golden figures of every compatibility mode (sources beside each table in reports/validation/compat.py)."""
 
 import pytest
 

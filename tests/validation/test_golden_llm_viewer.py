@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from lutsim.cli import main
-from reports.llm_viewer_compat import LLM_VIEWER_CONFIGS, llm_viewer_config, llm_viewer_roofline
-from reports.roofline import get_gpu, gpu_names, llm_viewer_gpu_names
+from sim.gpu.llm_viewer_compat import LLM_VIEWER_CONFIGS, llm_viewer_config, llm_viewer_roofline
+from sim.gpu.roofline import get_gpu, gpu_names, llm_viewer_gpu_names
 from workloads.models import get_model, names
 
 CASES = yaml.safe_load(Path(__file__).with_name("llm_viewer_computed.yaml").read_text())

@@ -7,7 +7,7 @@
 import pytest
 
 from reports import validation
-from reports.validation_ltc import LTC_TABLE, TARGET, ltc_model_rows
+from reports.validation.ltc import LTC_TABLE, TARGET, ltc_model_rows
 from sim.cost.lut_array_model import lut_unit
 
 ROWS = ltc_model_rows()

@@ -1,4 +1,4 @@
-"""Golden figures: MixPE's configurations in our model (reports/validation_mixpe.py) against MixPE (arXiv
+"""Golden figures: MixPE's configurations in our model (reports/validation/mixpe.py) against MixPE (arXiv
 2411.16158; docs/references.md#mixpe; github.com/yuzhang712/mixpe_simulator results/mixpe_res.csv, Llama2-13B column
 of the last table): normalized time (FP16 = 1) MixPE-W4A8 0.10, ANT 0.40, BitFusion 0.68, INT8 0.86, MixPE-W4A16
 0.19; normalized energy 0.14 / 0.25 / 0.43 / 0.51 / 0.22. Simulate results are cached in the module under test."""
@@ -6,7 +6,7 @@ of the last table): normalized time (FP16 = 1) MixPE-W4A8 0.10, ANT 0.40, BitFus
 import pytest
 
 from reports import validation
-from reports import validation_mixpe as vm
+from reports.validation import mixpe as vm
 from sim.arch import load
 
 ROWS = vm.mixpe_rows()

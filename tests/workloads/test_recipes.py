@@ -3,13 +3,13 @@ import pytest
 from sim import formats
 from sim.errors import InputError
 from workloads.recipes import (
-    FORMAT_BITS,
+    TensorFormat,
     bits_per_element,
+    format_names,
     get_recipe,
     load_recipe,
     names,
     recipe_from_bits,
-    table_bits_per_element,
 )
 
 REQUIRED = ["fp16", "w8a8", "w4a16-g128", "w3a16-g128", "w2a16-g64", "w1.58a8", "w4a8kv4", "w4a4", "mxfp4", "nvfp4",
@@ -25,14 +25,22 @@ def test_all_named_recipes_load():
             assert getattr(r, cls).bits > 0
 
 
-@pytest.mark.parametrize("name", sorted(set(formats.names()) & set(FORMAT_BITS)))
+@pytest.mark.parametrize("name", formats.names())
 @pytest.mark.parametrize("g", [None, 16, 32, 64, 128])
-def test_table_agrees_with_registered_formats(name, g):
-    assert table_bits_per_element(name, g) == formats.get(name).bits_per_element(g)
+def test_bits_are_the_registered_formats_own(name, g):
+    assert bits_per_element(name, g) == formats.get(name).bits_per_element(g)
 
 
-def test_every_registered_integer_format_is_tabled():
-    assert {n for n in formats.names() if n.startswith("int") or n in ("ternary", "binary")} <= set(FORMAT_BITS)
+def test_recipe_formats_are_sim_formats_names():
+    assert format_names() == formats.all_names()
+    assert set(formats.names()) <= set(format_names())
+
+
+def test_unknown_format_is_an_error_not_a_default():
+    with pytest.raises(InputError, match="unknown format 'int99'"):
+        TensorFormat("int99")
+    with pytest.raises(InputError, match="unknown format"):
+        bits_per_element("no_such_format")
 
 
 @pytest.mark.parametrize("name,g,bits", [

@@ -15,12 +15,14 @@ note compares the MACs per cycle their figure implies (FP16's 32×28 = 896 divid
 our PE model's peak; where those differ, the PE microarchitectures differ (how many low-bit products a PE retires
 per cycle), not the system model.
 
-reports/validation.py registers :data:`MIXPE_TABLE` at its end.
+:data:`MIXPE_TABLE` is one table of :data:`reports.validation.report.CHECKS`.
 """
 
 from __future__ import annotations
 
 from functools import cache
+
+from .row import Row
 
 SRC = "MixPE in our model"
 TARGET = 0.15
@@ -62,18 +64,18 @@ def design_recipe(design: str):
 @cache
 def ours(design: str) -> dict:
     """Cycles and energy (pJ) of the linear layers of one batch-64 decode step, and the PE peak (MACs/cycle)."""
-    from lutsim.api import simulate
+    from lutsim.pipeline import simulate
     from sim.arch import load
 
     s = simulate(f"mixpe-paper-{design}", MODEL, design_recipe(design), "decode", batch=BATCH, kv_len=KV_LEN)
-    linear = [r for r in s["ops"] if r["kind"] == "linear"]
-    peak = s["totals"]["peak_ops_per_s"] / 2 / s["assumptions"]["clock_hz"]
-    e = s["energy_breakdown_pj"]
+    linear = [r for r in s.ops if r.kind == "linear"]
+    peak = s.totals.peak_ops_per_s / 2 / s.assumptions.clock_hz
+    e = s.energy_breakdown_pj
     rows, cols = load(f"mixpe-paper-{design}").pe.array
-    return {"cycles": sum(r["cycles"] * r["repeat"] for r in linear),
-            "energy_pj": sum(r["energy_pj"] * r["repeat"] for r in linear), "macs_per_cycle": peak,
+    return {"cycles": sum(r.cycles * r.repeat for r in linear),
+            "energy_pj": sum(r.energy_pj * r.repeat for r in linear), "macs_per_cycle": peak,
             "pes": rows * cols, "array": f"{rows}×{cols}",
-            "static_share": (e.get("dram_static", 0.0) + e.get("sram_leakage", 0.0)) / s["totals"]["energy_pj"]}
+            "static_share": (e.get("dram_static", 0.0) + e.get("sram_leakage", 0.0)) / s.totals.energy_pj}
 
 
 def normalized(design: str, key: str) -> float:
@@ -108,8 +110,6 @@ def energy_note(design: str) -> str:
 
 
 def _row(metric: str, published: float, value: float, tolerance: float, note: str):
-    from .validation import Row
-
     return Row(SRC, metric, published, value, tolerance, note)
 
 
@@ -129,5 +129,5 @@ def mixpe_rows() -> list:
     return rows
 
 
-# (title, rows function) for reports.validation.register; reports/validation.py registers it at its end.
+# (title, rows function): a table of reports.validation.report.CHECKS
 MIXPE_TABLE = ("MixPE configurations in our model (normalized to FP16)", mixpe_rows)

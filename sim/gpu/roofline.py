@@ -1,6 +1,6 @@
 """GPU roofline of a trace: per op ``time = ops / min(peak(op precision), AI · BW)``, summed, no overlap.
 
-AI = ops / bytes. An op with no ops (a pure copy) takes bytes / BW. Presets live in ``gpu_presets.yaml``
+AI = ops / bytes. An op with no ops (a pure copy) takes bytes / BW. Presets live in ``presets.yaml``
 with their sources. An op's precision is what a GPU would compute it in: ``int8`` when both operands are
 integer formats of at most 8 bits, ``fp8`` / ``fp4`` when both are such floats and the GPU lists that peak,
 ``fp16`` otherwise (weight-only quantization dequantizes to fp16; vector ops use the fp16 peak too).
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import yaml
 
+from sim import formats
 from sim.errors import InputError
-from workloads.recipes import format_info
 
-PRESETS_FILE = Path(__file__).with_name("gpu_presets.yaml")
+PRESETS_FILE = Path(__file__).with_name("presets.yaml")
 GB = 1e9  # presets give GB/s
 TERA = 1e12  # presets give T(FL)OPS
 
@@ -54,7 +54,7 @@ def gpu_names() -> list[str]:
 
 
 def llm_viewer_gpu_names() -> list[str]:
-    """Presets that LLM-Viewer's hardware table has (an ``llm_viewer`` entry in ``gpu_presets.yaml``)."""
+    """Presets that LLM-Viewer's hardware table has (an ``llm_viewer`` entry in ``presets.yaml``)."""
     return [k for k, e in _presets().items() if "llm_viewer" in e]
 
 
@@ -82,16 +82,24 @@ def roofline_time(ops: float, nbytes: float, peak: float, bandwidth: float) -> f
 
 
 def op_precision(w_fmt: str, a_fmt: str) -> str:
-    """The GPU precision of a matmul with these operand formats (see module docstring)."""
+    """The GPU precision of a matmul with these operand formats (see module docstring); each format's
+    ``family`` and ``code_bits`` come from :func:`sim.formats.storage` (an unknown format is an InputError)."""
     if not w_fmt:
         return "fp16"
-    w, a = format_info(w_fmt), format_info(a_fmt)
+    w, a = _storage(w_fmt), _storage(a_fmt)
     if w.family == a.family == "int" and max(w.code_bits, a.code_bits) <= 8:
         return "int8"
     fams = {w.family, a.family}
     if fams <= {"fp4", "fp8"}:
         return "fp4" if fams == {"fp4"} else "fp8"
     return "fp16"
+
+
+def _storage(name: str) -> formats.Storage:
+    try:
+        return formats.storage(name)
+    except formats.FormatError:
+        raise InputError("format", f"unknown format {name!r}", ", ".join(formats.all_names())) from None
 
 
 def roofline_rows(rows: list[dict], gpu: GPU) -> dict:

@@ -5,7 +5,7 @@ BitMoD-lossy is 1.69× faster than ANT and 1.48× faster than OliVe on average (
 tokens, averaged, over 6 models), with 1.49× / 1.32× lower energy; DRAM is 66–90 % of energy. Their cycle counts
 come from an analytical tile model, reproduced exactly in sim/compat/bitmod_tile_model.py.
 
-Our side: :func:`lutsim.api.simulate` on the ``bitmod-iso-*`` presets (their iso-area arrays, buffers, DRAM and
+Our side: :func:`lutsim.pipeline.simulate` on the ``bitmod-iso-*`` presets (their iso-area arrays, buffers, DRAM and
 clock), Llama-2-7B / Llama-2-13B / Llama-3-8B, prefill of 256 tokens (lm_head over all of them, as theirs) and one
 decode token at context 256 (their workload, references §3). Modelling differences we keep (references §3 lists
 the first two as flaws not to copy): their prefill QK pseudo-layer reads K once per query head, and their attention
@@ -15,16 +15,19 @@ program; the notes give our linear layers' cycles over their own compute/DRAM bo
 whole matrices when weights and inputs both overflow their buffers (ours tiles). Each cycle row's note quantifies
 these parts; designs our PE library models differently are stated in :data:`DESIGN_NOTES`.
 
-reports/validation.py registers :data:`BITMOD_TABLE` at its end (this module imports nothing from it at import
-time). The ``lutsim compat bitmod --ours`` action prints :func:`design_table` beside their model.
+:data:`BITMOD_TABLE` is one table of :data:`reports.validation.report.CHECKS`. The ``lutsim compat bitmod --ours``
+action prints :func:`design_table` beside their model.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
-from sim.compat.bitmod_tile_model import bitmod_cycles
+from sim.compat.bitmod_tile_model import bitmod_cycles, headline_models, headline_speedups
 from sim.compat.bitmod_tile_model import design_point as their_design_point
+from workloads.models import get_model
+
+from .row import Row
 
 SRC = "BitMoD in our model"
 TARGET = 0.15  # ±15 % on every published ratio (issue 8)
@@ -87,35 +90,34 @@ def design_arch(design: str, phase: str):
 @cache
 def ours(model: str, design: str, phase: str) -> dict:
     """Our cycles and energy for one design, phase and model, split by op class (cycles, pJ)."""
-    from lutsim.api import simulate
+    from lutsim.pipeline import simulate
 
     s = simulate(design_arch(design, phase), model, design_recipe(design, phase), phase,
                  seq_len=PREFILL_TOKENS if phase == "prefill" else 1, kv_len=CONTEXT, lm_head_all_tokens=True)
     split = {"linear": 0, "attention": 0, "vector": 0, "linear_bound": 0.0}
-    for r in s["ops"]:
-        split["linear_bound"] += r.get("roofline_cycles", 0.0) * r["repeat"] if r["kind"] in ("linear", "lm_head") \
-            else 0.0
-        cls = ("linear" if r["kind"] in ("linear", "lm_head") else
-               "attention" if r["kind"] in ("attn_qk", "attn_sv") else "vector")
-        split[cls] += r["cycles"] * r["repeat"]
-    e = s["energy_breakdown_pj"]
-    return {"cycles": s["totals"]["cycles"], "energy_pj": s["totals"]["energy_pj"],
+    for r in s.ops:
+        split["linear_bound"] += (r.roofline_cycles or 0.0) * r.repeat if r.kind in ("linear", "lm_head") else 0.0
+        cls = ("linear" if r.kind in ("linear", "lm_head") else
+               "attention" if r.kind in ("attn_qk", "attn_sv") else "vector")
+        split[cls] += r.cycles * r.repeat
+    e = s.energy_breakdown_pj
+    return {"cycles": s.totals.cycles, "energy_pj": s.totals.energy_pj,
             "dram_pj": e.get("dram", 0.0) + e.get("dram_static", 0.0),
-            "dram_bytes": e.get("dram", 0.0) / (8 * s["assumptions"]["energy"]["dram"]["pj_per_bit"]),
+            "dram_bytes": e.get("dram", 0.0) / (8 * s.assumptions.energy["dram"]["pj_per_bit"]),
             "weight_bits": design_recipe(design, phase)
-            .weights.bits, "n_fold_ratio": _n_fold_ratio(s["ops"], design_arch(design, phase)), **split}
+            .weights.bits, "n_fold_ratio": _n_fold_ratio(s.ops, design_arch(design, phase)), **split}
 
 
-def _n_fold_ratio(ops: list[dict], arch) -> float:
+def _n_fold_ratio(ops: list, arch) -> float:
     """Folds along N of our tiled linear layers over theirs (⌈N/rows⌉), weighted by op cycles: the array rows a
     compiler N tile that is not a multiple of the rows leaves idle (1 for PEs that map M to rows)."""
     rows = arch.pe.array[0]
-    linear = [r for r in ops if r["kind"] in ("linear", "lm_head") and "tile" in r]
+    linear = [r for r in ops if r.kind in ("linear", "lm_head") and r.tile is not None]
     if arch.pe.type in ROWS_OVER_M or not linear:
         return 1.0
-    weight = sum(r["cycles"] * r["repeat"] for r in linear)
-    return sum(r["cycles"] * r["repeat"] * -(-r["N"] // r["tile"]["n"]) * -(-r["tile"]["n"] // rows)
-               / -(-r["N"] // rows) for r in linear) / weight
+    weight = sum(r.cycles * r.repeat for r in linear)
+    return sum(r.cycles * r.repeat * -(-r.N // r.tile.n) * -(-r.tile.n // rows)
+               / -(-r.N // rows) for r in linear) / weight
 
 
 @cache
@@ -213,16 +215,12 @@ CYCLE_TOLERANCE = {("llama-2-7b", "fp16", "prefill"): 0.2, ("llama-2-13b", "fp16
 
 
 def _row(metric: str, published: float, ours_value: float, tolerance: float = TARGET, note: str = ""):
-    from .validation import Row
-
     return Row(SRC, metric, published, ours_value, tolerance, note)
 
 
 def headline_rows() -> list:
     """Speedup and energy reduction of BitMoD-lossy over ANT and OliVe (their averaging, our 3 models)."""
-    from sim.compat.bitmod_tile_model import headline_speedups
-
-    rows, six = [], headline_speedups()
+    rows, six = [], headline_speedups([get_model(n) for n in headline_models()])
     for base, pub in PUB_SPEEDUP.items():
         tile = headline(their_cycles, base)
         parts = ", ".join(f"{d} {p} {phase_ratio(d, p):.3f}" for d in (base, "bitmod-lossy") for p in PHASES)
@@ -303,6 +301,6 @@ def design_table(model: str) -> list[dict]:
     return out
 
 
-# (title, rows function) for reports.validation.register; reports/validation.py registers it at its end.
+# (title, rows function): a table of reports.validation.report.CHECKS
 BITMOD_TABLE = ("BitMoD designs in our model (bitmod-iso presets) vs their tile model and headline",
                 bitmod_ours_rows)

@@ -5,8 +5,7 @@ Rows we hold to ±15 % carry no note; a row outside it carries a one-sentence no
 difference and a tolerance just wide enough for today's figure, so a change that moves it further fails; the
 golden tests also pin our own figures (tests/validation/test_golden_ltc_model.py).
 
-reports/validation.py registers :data:`LTC_TABLE` at its end. This module imports nothing from it at import
-time, so ``python -m reports.validation`` (where that module is ``__main__``) gets the table too.
+:data:`LTC_TABLE` is one table of :data:`reports.validation.report.CHECKS`.
 """
 
 from __future__ import annotations
@@ -14,6 +13,8 @@ from __future__ import annotations
 from sim.cost.constants import scale
 from sim.cost.constants import table as cost_table
 from sim.cost.lut_array_model import ABLATION, LutUnitConfig, MacUnitConfig, ablation_step, lut_unit, mac_unit
+
+from .row import Row
 
 SRC = "LUT Tensor Core (component model)"
 TARGET = 0.15  # the ±15 % we aim for on every published ratio
@@ -43,9 +44,7 @@ def acc_note(unit) -> str:
 
 
 def _ratio_row(metric: str, published: float, ours: float, tolerance: float = TARGET, note: str = ""):
-    """A :class:`reports.validation.Row` (imported here: reports.validation imports this module at its end)."""
-    from .validation import Row
-
+    """A :class:`reports.validation.row.Row` of this table."""
     return Row(SRC, metric, published, ours, tolerance, note)
 
 
@@ -120,5 +119,5 @@ def ltc_model_rows() -> list:
     return density_rows() + efficiency_rows() + ablation_rows() + tensor_core_ratio_rows()
 
 
-# (title, rows function) for reports.validation.register; reports/validation.py registers it at its end.
+# (title, rows function): a table of reports.validation.report.CHECKS
 LTC_TABLE = ("LUT Tensor Core component model (28 nm area/power vs the paper)", ltc_model_rows)

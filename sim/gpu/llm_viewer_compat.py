@@ -15,16 +15,20 @@ exist only here:
   the cache in ``kv_bits`` but no activations;
 - norms count 7 ops per element, softmax 5; the peak is INT8 only when weight, activation and KV widths are
   all at most 8 bits, else FP16.
-Times per op: ``ops / min(peak, AI·BW)`` (:func:`reports.roofline.roofline_time`), summed without overlap. Units:
+Times per op: ``ops / min(peak, AI·BW)`` (:func:`sim.gpu.roofline.roofline_time`), summed without overlap. Units:
 ops, bytes, ms.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sim.errors import InputError
-from workloads.models import ModelConfig
 
 from .roofline import GPU, roofline_rows
+
+if TYPE_CHECKING:  # the model's shape only; sim/ imports nothing from workloads/ at run time
+    from workloads.models import ModelConfig
 
 _FIELDS = ("load_weight", "load_act", "store_act", "load_kv_cache", "store_kv_cache")
 

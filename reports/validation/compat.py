@@ -1,55 +1,9 @@
-"""The validation report: published figures next to ours, one table per source.
-
-Each check is a function returning :class:`Row` objects; ``python -m reports.validation`` writes
-``reports/validation.md``. The golden tests (tests/validation) call the same functions, so a change
-that moves a figure fails CI as well as changing the report.
-"""
+"""Validation tables of the compatibility modes and formulas: LUT Tensor Core Table 1, SCALE-Sim, BitMoD's tile
+model and LLM-Viewer's roofline (each reproduced exactly, or to the published digits)."""
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-
-
-@dataclass(frozen=True)
-class Row:
-    """One published figure and ours. ``tolerance`` is the relative error we accept (0 = exact)."""
-
-    source: str
-    metric: str
-    published: float
-    ours: float
-    tolerance: float
-    note: str = ""
-
-    @property
-    def rel_error(self) -> float:
-        if self.published == 0:
-            return abs(self.ours)
-        return (self.ours - self.published) / abs(self.published)
-
-    @property
-    def within(self) -> bool:
-        return abs(self.rel_error) <= self.tolerance
-
-    @property
-    def status(self) -> str:
-        """How the row stands against the project's targets (compatibility modes exact, our own model
-        within ±15 % of published ratios, or a gap with a stated modelling reason)."""
-        if not self.within:
-            return "FAILS"
-        if self.tolerance == 0:
-            return "exact"
-        if abs(self.rel_error) <= OWN_MODEL_TARGET:
-            return f"within ±{100 * self.tolerance:g} %"
-        return "gap explained (see note)" if self.note else "FAILS (no explanation)"
-
-
-# Our own model must land within ±15 % of each published ratio, or explain the gap (issue 8).
-OWN_MODEL_TARGET = 0.15
-
+from .row import Row
 
 # --- LUT Tensor Core, Table 1 (arXiv 2408.06003): peak and density formulas --------------------
 # A100: 108 SMs, 4 tensor cores per SM, normalised clock 1.41 GHz (references §1, Table 1).
@@ -138,7 +92,7 @@ def bitmod_rows() -> list[Row]:
                 bitmod_cycles(get_model(name), d, ph)["total_cycles"], 0.0, "compatibility mode")
             for d, by_phase in BITMOD_PUBLISHED.items() for ph, cycles in by_phase.items()
             for k, name in enumerate(BITMOD_MODELS)]
-    ours = headline_speedups(BITMOD_MODELS)
+    ours = headline_speedups([get_model(n) for n in BITMOD_MODELS])
     for base, pub in BITMOD_HEADLINE.items():
         rows.append(Row("BitMoD tile model", f"BitMoD-lossy speedup over {base.upper()} (mean of 6 models)", pub,
                         ours[base], BITMOD_HEADLINE_TOLERANCE,
@@ -155,8 +109,8 @@ LLM_VIEWER_PUBLISHED = [("prefill", 16, "latency_ms", 50.79), ("prefill", 16, "o
 
 def llm_viewer_rows() -> list[Row]:
     """Compatibility mode (--compat llm-viewer) against the published figures, to 4 significant digits."""
-    from reports.llm_viewer_compat import llm_viewer_roofline
-    from reports.roofline import get_gpu
+    from sim.gpu.llm_viewer_compat import llm_viewer_roofline
+    from sim.gpu.roofline import get_gpu
     from workloads.models import get_model
 
     m, gpu = get_model("llama-2-7b"), get_gpu("a100-40g", llm_viewer=True)
@@ -166,97 +120,3 @@ def llm_viewer_rows() -> list[Row]:
         ours = float(f"{total[key]:.4g}")
         rows.append(Row("LLM-Viewer", f"{phase} W{w_bits}A16 {key}", pub, ours, 0.0, "4 significant digits"))
     return rows
-
-
-# What produces "ours" in a table, which decides what its rows validate (render() groups the report by it).
-MODEL, COMPAT, CONSISTENCY = "model", "compat", "consistency"
-KIND_SECTIONS = {
-    MODEL: ("lutsim's own model (these rows validate the simulator)",
-            "Ours is what lutsim's own compiler, simulator and cost model produce (constants with their own "
-            "sources, nothing fitted to the figure it is compared with)."),
-    COMPAT: ("Compatibility modes (a peer's own model reproduced)",
-             "Ours comes from our re-implementation of the peer tool's analytical model (`--compat`, `lutsim "
-             "compat`): an exact row shows that we reproduce the peer, not that either model is right about "
-             "hardware."),
-    CONSISTENCY: ("Consistency checks (the source's own arithmetic; they do not validate the simulator)",
-                  "Ours is derived from the same source's constants or from a formula fitted to its rows (peak from "
-                  "the fitted formula, density = peak / the paper's own area): a match shows that the source is "
-                  "self-consistent and that we read it right."),
-}
-
-CHECKS: dict[str, Callable[[], list[Row]]] = {
-    "LUT Tensor Core Table 1 (the paper's peak and density arithmetic)": ltc_table1_rows,
-    "SCALE-Sim compatibility mode (systolic baseline)": scalesim_rows,
-    "BitMoD tile-model compatibility mode": bitmod_rows,
-    "LLM-Viewer roofline compatibility mode": llm_viewer_rows,
-}
-KINDS: dict[str, str] = {  # table title -> MODEL, COMPAT or CONSISTENCY
-    "LUT Tensor Core Table 1 (the paper's peak and density arithmetic)": CONSISTENCY,
-    "SCALE-Sim compatibility mode (systolic baseline)": COMPAT,
-    "BitMoD tile-model compatibility mode": COMPAT,
-    "LLM-Viewer roofline compatibility mode": COMPAT,
-}
-
-
-def register(title: str, fn: Callable[[], list[Row]], kind: str = MODEL) -> None:
-    """Add a table to the report; ``kind`` says what produces its "ours" (:data:`KIND_SECTIONS`)."""
-    if kind not in KIND_SECTIONS:
-        raise ValueError(f"unknown table kind {kind!r}; one of {', '.join(KIND_SECTIONS)}")
-    CHECKS[title] = fn
-    KINDS[title] = kind
-
-
-def _num(v: float) -> str:
-    """Integers in full with thousands separators (cycle counts), others to 6 significant digits."""
-    return f"{int(v):,}" if float(v).is_integer() and abs(v) < 1e15 else f"{v:,.6g}"
-
-
-def render(checks: dict[str, Callable[[], list[Row]]] | None = None) -> str:
-    """The whole report as Markdown, its tables grouped by what produces "ours" (:data:`KIND_SECTIONS`)."""
-    checks = checks or CHECKS
-    lines = ["# lutsim validation report", "",
-             "Published figures from the papers and peer tools (`shared/references.md`), our figure, the",
-             "relative error and its status: *exact* (compatibility modes), *within ±N %* (the target for our own",
-             "model is ±15 %), or *gap explained* (outside ±15 %, with the modelling difference in the note;",
-             "the golden tests pin our figure so that it cannot drift). The tables are grouped by what produces",
-             "*ours*: only the first group validates lutsim's simulator. Regenerate with `make validation`; the same",
-             "figures are golden tests (`tests/validation/`).", ""]
-    for kind, (heading, text) in KIND_SECTIONS.items():
-        titles = [t for t in checks if KINDS.get(t, MODEL) == kind]
-        if not titles:
-            continue
-        lines += [f"## {heading}", "", text, ""]
-        for title in titles:
-            lines += [f"### {title}", "", "| metric | published | ours | rel. error | status | note |",
-                      "|---|---:|---:|---:|:---:|---|"]
-            for r in checks[title]():
-                lines.append(f"| {r.metric} | {_num(r.published)} | {_num(r.ours)} | {100 * r.rel_error:+.3f} % | "
-                             f"{r.status} | {r.note} |")
-            lines.append("")
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="regenerate reports/validation.md")
-    ap.add_argument("--out", default=str(Path(__file__).with_name("validation.md")))
-    args = ap.parse_args(argv)
-    Path(args.out).write_text(render())
-    print(f"wrote {args.out}")
-    return 0
-
-
-from .validation_ltc import LTC_TABLE  # noqa: E402  component-model table (reports/validation_ltc.py)
-
-register(*LTC_TABLE)
-
-from .validation_bitmod import BITMOD_TABLE  # noqa: E402  BitMoD's designs in our model (reports/validation_bitmod.py)
-
-register(*BITMOD_TABLE)
-
-from .validation_mixpe import MIXPE_TABLE  # noqa: E402  MixPE's configurations in our model (reports/validation_mixpe.py)
-
-register(*MIXPE_TABLE)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

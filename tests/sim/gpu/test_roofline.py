@@ -5,9 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lutsim.cli import main
-from reports.llm_viewer_compat import llm_viewer_roofline, llm_viewer_rows
-from reports.roofline import get_gpu, gpu_names, op_precision, roofline_time, roofline_trace
 from sim.errors import InputError
+from sim.gpu.llm_viewer_compat import llm_viewer_roofline, llm_viewer_rows
+from sim.gpu.roofline import get_gpu, gpu_names, op_precision, roofline_time, roofline_trace
 from workloads.models import get_model, names
 from workloads.recipes import get_recipe
 from workloads.recipes import names as recipe_names

@@ -1,0 +1,190 @@
+"""The pipeline: trace a quantized model's pass, compile every op for an arch, run it, cost it.
+
+:func:`simulate` returns a :class:`lutsim.results.SimResult`. Per-op rows give one occurrence of the op
+(``cycles``, ``energy_pj``, ``ops``, ``bytes``); identical decoder layers are one row with ``repeat`` = layers,
+simulated once and multiplied by ``repeat`` in the totals. Ops run one after another (no overlap between ops);
+each op's own program overlaps DMA, table unit, arrays and vector unit. The result records the assumptions
+behind its numbers (:class:`lutsim.results.Assumptions`). :func:`run_program` runs one ISA program.
+
+The CLI (:mod:`lutsim.commands`), the sweep evaluator and the reports all call this module; it imports
+neither of them.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import compiler
+from compiler import gemm
+from compiler.specs import GemmSpec
+from sim import cost
+from sim import engine as sim_engine
+from sim.arch import Arch, from_dict
+from sim.arch import load as load_arch
+from sim.errors import InputError
+from workloads.models import ModelConfig, get_model
+from workloads.recipes import Recipe, get_recipe
+from workloads.trace import build_trace
+
+from .results import Assumptions, OpRow, RunResult, SimResult, Stalls, Tile, Totals
+
+#: which unit's busy time names an op's bound
+BOUND_OF_UNIT = {"dma": "memory", "array": "compute", "table": "table", "vector": "vector"}
+#: the GEMM whose PE tile-model rate defines the peak (large enough that edge effects vanish)
+PEAK_SHAPE = (1024, 1024, 4096)
+
+
+def resolve_arch(arch) -> Arch:
+    """An Arch from an Arch, a preset name, a YAML path or a dict."""
+    if isinstance(arch, Arch):
+        return arch
+    if isinstance(arch, dict):
+        return from_dict(arch)
+    return load_arch(arch)
+
+
+def resolve_model(model) -> ModelConfig:
+    """A ModelConfig from itself or a model name / config path."""
+    return model if isinstance(model, ModelConfig) else get_model(model)
+
+
+def resolve_recipe(quant) -> Recipe:
+    """A Recipe from itself or a recipe name / YAML path."""
+    return quant if isinstance(quant, Recipe) else get_recipe(quant)
+
+
+def peak_macs_per_cycle(arch: Arch, weights: str, acts: str, group) -> float | None:
+    """MACs per cycle of all arrays for this format pair (PE tile model on :data:`PEAK_SHAPE`); None when the
+    PE cannot run the pair."""
+    m, n, k = PEAK_SHAPE
+    spec = GemmSpec(m, n, k, weights, acts, group, 0, 0, 0, False)
+    try:
+        gemm.check(spec, arch)
+    except InputError:
+        return None
+    return m * n * k / gemm.pe_cycles(spec, arch, m, n, k) * arch.arrays
+
+
+def op_row(op, low, arch: Arch, hit: bool) -> OpRow:
+    """The row of one trace op (one occurrence). ``roofline_cycles`` (array ops): max of the op's MACs at the
+    PE's peak rate for its formats and its bytes at the DRAM bandwidth."""
+    st = low.stats
+    busy = {u: st.units[u]["busy"] / (arch.arrays if u == "array" else 1) for u in BOUND_OF_UNIT if u in st.units}
+    main = st.units.get(low.unit, {})
+    per = arch.arrays if low.unit == "array" else 1
+    row = OpRow(name=op.name, kind=op.kind, layer=op.layer, repeat=op.repeat, unit=low.unit, cycles=st.cycles,
+                bound=BOUND_OF_UNIT[max(busy, key=busy.get)], utilization=main.get("utilization", 0.0),
+                ops=op.flops, bytes=op.bytes, energy_pj=low.energy.total_pj,
+                stalls=Stalls(main.get("stall_dep", 0) / per, main.get("stall_space", 0) / per),
+                instructions=len(low.program), cache="hit" if hit else "miss", M=op.M, N=op.N, K=op.K,
+                count=op.count, w_fmt=op.w_fmt, a_fmt=op.a_fmt, note=low.note)
+    peak = low.unit == "array" and peak_macs_per_cycle(arch, low.spec.weights, low.spec.acts, low.spec.group)
+    if peak:
+        row.roofline_cycles = max(op.flops / 2 / peak, op.bytes * 8 / arch.dram.bandwidth)
+    if low.tile is not None:
+        t = low.tile
+        row.tile = Tile(t.mt, t.nt, t.kt, [t.am, t.an], t.a_stationary)
+        row.search = low.search_log
+    return row
+
+
+def lower_trace(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | None = None, batch: int = 1,
+                lm_head_all_tokens: bool = False):
+    """Trace one pass and lower every op: ``(arch, recipe, trace, [(op, Lowered, cache_hit), ...])``."""
+    a = resolve_arch(arch)
+    recipe = resolve_recipe(quant)
+    trace = build_trace(resolve_model(model), recipe, phase, seq_len=seq_len, kv_len=kv_len, batch=batch,
+                        lm_head_all_tokens=lm_head_all_tokens)
+    comp = compiler.for_arch(a)
+    plan = compiler.fusion_plan(trace.ops, a, recipe)
+    lowered = []
+    for i, op in enumerate(trace.ops):
+        before = comp.hits
+        low = comp.lower(op, recipe, i in plan)
+        lowered.append((op, low, comp.hits > before))
+    return a, recipe, trace, lowered
+
+
+def simulate(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | None = None, batch: int = 1,
+             lm_head_all_tokens: bool = False) -> SimResult:
+    """Compile and simulate one pass (see the module docstring)."""
+    a, recipe, trace, lowered = lower_trace(arch, model, quant, phase, seq_len, kv_len, batch, lm_head_all_tokens)
+    peak = peak_macs_per_cycle(a, recipe.weights.format, recipe.activations.format, recipe.weights.group_size)
+    rows, energy_bd = [], {}
+    for op, low, hit in lowered:
+        rows.append(op_row(op, low, a, hit))
+        for c, v in low.energy.breakdown.items():
+            energy_bd[c] = energy_bd.get(c, 0.0) + v * op.repeat
+    return _assemble(a, trace, rows, energy_bd, peak, _energy_constants(low.energy))  # the same for every op
+
+
+def _assemble(a: Arch, trace, rows: list[OpRow], energy_bd: dict, peak, energy_constants: dict) -> SimResult:
+    clock_hz = a.clock_mhz * 1e6
+    cycles = sum(r.cycles * r.repeat for r in rows)
+    seconds = cycles / clock_hz
+    tokens = trace.batch * trace.tokens
+    energy_pj = sum(energy_bd.values())
+    ar = cost.area(a)
+    totals = Totals(
+        cycles=cycles, latency_ms=seconds * 1e3, tokens_per_s=tokens / seconds if seconds else 0.0,
+        energy_pj=energy_pj, energy_per_token_mj=energy_pj * 1e-9 / tokens, area_mm2=ar.total_mm2,
+        power_w=energy_pj * 1e-12 / seconds if seconds else 0.0,
+        peak_ops_per_s=2 * peak * clock_hz if peak else None,
+        dram_bytes_per_s=a.dram.bandwidth / 8 * clock_hz,
+        ops=sum(r.ops * r.repeat for r in rows), bytes=sum(r.bytes * r.repeat for r in rows), tokens=tokens)
+    if trace.phase == "prefill":
+        totals.ttft_ms = totals.latency_ms
+    return SimResult(arch=a.name, model=trace.model.name, quant=trace.recipe.name, phase=trace.phase,
+                     seq_len=trace.tokens, kv_len=trace.kv_len, batch=trace.batch, ops=rows, totals=totals,
+                     energy_breakdown_pj=energy_bd, area_breakdown_mm2=ar.breakdown,
+                     assumptions=_assumptions(a, trace, ar, energy_constants))
+
+
+def _assumptions(a: Arch, trace, ar, energy_constants: dict) -> Assumptions:
+    """The assumptions of ``trace`` on ``a`` (``ar``: its area report; ``energy_constants``: the energy model's
+    figures without the run's seconds)."""
+    return Assumptions(
+        clock_hz=a.clock_mhz * 1e6,
+        layers={"value": trace.model.layers, "source": "identical decoder layers are simulated once and "
+                "multiplied by their repeat count (ops rows: one occurrence; totals: × repeat)"},
+        op_overlap="none between ops: each op's program starts when the previous one ends",
+        placement="linear/lm_head on the PE array; attention (as FP16 multiply-accumulates) and "
+                  "element-wise ops on the vector unit; dequantization as a per-group vector epilogue",
+        peak=f"PE tile-model rate on a {PEAK_SHAPE[0]}x{PEAK_SHAPE[1]}x{PEAK_SHAPE[2]} GEMM x arrays "
+             f"({trace.recipe.weights.format} weights, {trace.recipe.activations.format} activations)",
+        engine=sim_engine.assumptions(a), energy=energy_constants, area=ar.assumptions)
+
+
+def _energy_constants(report) -> dict:
+    """The energy model's figures of a report, without the run's own seconds."""
+    return {k: v for k, v in report.assumptions.items() if k != "seconds"}
+
+
+def base_assumptions(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | None = None,
+                     batch: int = 1, lm_head_all_tokens: bool = False) -> Assumptions:
+    """The assumptions of a pass without simulating it (what a sweep records for its base arch). The energy
+    figures are those of a run with no events: a PE costed per event lists no per-event figure here (a
+    simulation lists those of the events its ops raised)."""
+    a = resolve_arch(arch)
+    trace = build_trace(resolve_model(model), resolve_recipe(quant), phase, seq_len=seq_len, kv_len=kv_len,
+                        batch=batch, lm_head_all_tokens=lm_head_all_tokens)
+    no_run = SimpleNamespace(seconds=0.0, events={})
+    return _assumptions(a, trace, cost.area(a), _energy_constants(cost.energy(no_run, a)))
+
+
+def run_program(program, arch, per_instruction: bool = False, ge_count: float | None = None,
+                um2_per_ge: float | None = None) -> tuple[RunResult, sim_engine.Stats]:
+    """Run one ISA program on ``arch`` and cost it: the result and the engine's stats (for a trace export)."""
+    a = resolve_arch(arch)
+    stats = sim_engine.run(program, a)
+    e = cost.energy(stats, a)
+    ar = cost.area(a, ge_count=ge_count, um2_per_ge=um2_per_ge)
+    res = RunResult(
+        arch=a.name, instructions=len(program), cycles=stats.cycles, seconds=stats.seconds,
+        utilization={name: u["utilization"] for name, u in stats.units.items()},
+        units=stats.units, events=stats.events, peak_bytes=stats.peak_bytes,
+        energy_pj=e.total_pj, energy_breakdown_pj=e.breakdown, area_mm2=ar.total_mm2, area_breakdown_mm2=ar.breakdown,
+        assumptions={"engine": stats.assumptions, "energy": e.assumptions, "area": ar.assumptions})
+    if per_instruction:
+        res.per_instruction = stats.to_dict(per_instruction=True)["instructions"]
+    return res, stats

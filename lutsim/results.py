@@ -1,0 +1,307 @@
+"""What the pipeline returns: typed results, each serialized by one ``to_dict`` (what ``--json`` prints).
+
+Units are in the field names (``_ms``, ``_pj``, ``_mm2``, ``_per_s``, ``_hz``) or the docstrings (cycles,
+bytes, ops). A field declared with :func:`omitted_when` is left out of ``to_dict`` while it holds that value
+(``ttft_ms`` outside prefill, ``tile`` of a vector op), so the JSON keeps the keys it has always had.
+:func:`lutsim.schema.schema_of` turns these classes into the JSON schema of the output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+
+OMIT = "omitted_when"
+
+
+def omitted_when(value, **kw):
+    """A dataclass field defaulting to ``value`` and left out of ``to_dict`` while it equals ``value``."""
+    return field(default=value, metadata={OMIT: value}, **kw)
+
+
+def to_dict(obj):
+    """The JSON form of a result: dataclasses become dicts in field order (omitted fields left out), lists and
+    dicts are converted item by item, anything else is kept."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out = {}
+        for f in dataclasses.fields(obj):
+            v = getattr(obj, f.name)
+            if OMIT in f.metadata and v == f.metadata[OMIT]:
+                continue
+            out[f.name] = to_dict(v)
+        return out
+    if isinstance(obj, list):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def from_dict(cls, d: dict):
+    """A ``cls`` from its ``to_dict`` form (nested result dataclasses rebuilt from their type hints); a missing or
+    unknown field is a TypeError."""
+    hints = typing.get_type_hints(cls)
+    kw = {}
+    for f in dataclasses.fields(cls):
+        if f.name in d:
+            kw[f.name] = _typed(hints[f.name], d[f.name])
+    unknown = set(d) - set(kw)
+    if unknown:
+        raise TypeError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
+    return cls(**kw)
+
+
+def _typed(tp, value):
+    """``value`` as ``tp`` when ``tp`` is a result dataclass, a list of them or an optional one."""
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+        return from_dict(tp, value)
+    if typing.get_origin(tp) is list and args and dataclasses.is_dataclass(args[0]) and isinstance(value, list):
+        return [from_dict(args[0], v) for v in value]
+    if len(args) == 1 and args[0] is not tp:  # X | None
+        return _typed(args[0], value)
+    return value
+
+
+class Result:
+    """Mixin: ``to_dict()`` of a result dataclass and ``from_dict`` back."""
+
+    def to_dict(self) -> dict:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        return from_dict(cls, d)
+
+
+@dataclass
+class Stalls(Result):
+    """Stall cycles of an op's main unit, per array: waiting for a dependency, or for buffer space."""
+
+    dependency: float
+    buffer_space: float
+
+
+@dataclass
+class Tile(Result):
+    """The compiler's tile of an array op: ``m``×``n``×``k`` elements, the arrays grid, which operand stays."""
+
+    m: int
+    n: int
+    k: int
+    arrays_grid: list[int]
+    a_stationary: bool
+
+
+@dataclass
+class OpRow(Result):
+    """One occurrence of a trace op (totals multiply by ``repeat``).
+
+    cycles: the op's program, end to end; bound: the unit with the most busy cycles (memory, compute, table,
+    vector); utilization: busy / cycles of the op's unit; ops: operations (one MAC = 2); bytes: bytes moved;
+    energy_pj: energy (pJ); instructions: program length; cache: compiler cache ``hit`` or ``miss``;
+    roofline_cycles (array ops): max of the op's MACs at the PE's peak rate and its bytes at the DRAM
+    bandwidth; tile, search (array ops): the tile and the tile search's log; note: what the compiler noted.
+    """
+
+    name: str
+    kind: str
+    layer: int | None
+    repeat: int
+    unit: str
+    cycles: int
+    bound: str
+    utilization: float
+    ops: int
+    bytes: float
+    energy_pj: float
+    stalls: Stalls
+    instructions: int
+    cache: str
+    M: int
+    N: int
+    K: int
+    count: int
+    w_fmt: str | None
+    a_fmt: str | None
+    roofline_cycles: float | None = omitted_when(None)
+    tile: Tile | None = omitted_when(None)
+    search: list | None = omitted_when(None)
+    note: str = omitted_when("")
+
+
+@dataclass
+class Totals(Result):
+    """One pass, all ops × repeat (ops run one after another).
+
+    cycles; latency_ms; tokens_per_s; energy_pj (pJ); energy_per_token_mj (mJ); area_mm2; power_w (W, average);
+    peak_ops_per_s (ops/s of all arrays for the recipe's weight/activation pair, None when the PE cannot run
+    it); dram_bytes_per_s (peak DRAM bandwidth); ops; bytes; tokens (batch × tokens of the pass);
+    ttft_ms (prefill only: time to first token).
+    """
+
+    cycles: int
+    latency_ms: float
+    tokens_per_s: float
+    energy_pj: float
+    energy_per_token_mj: float
+    area_mm2: float
+    power_w: float
+    peak_ops_per_s: float | None
+    dram_bytes_per_s: float
+    ops: int
+    bytes: float
+    tokens: int
+    ttft_ms: float | None = omitted_when(None)
+
+
+@dataclass
+class Assumptions(Result):
+    """The constants behind a simulation, each with its source where it has one.
+
+    clock_hz; layers ({value, source}: decoder layers, simulated once); op_overlap; placement; peak (how
+    the peak is derived); engine (:func:`sim.engine.assumptions`: arch constants); energy (per-component
+    pJ figures of :func:`sim.cost.energy`); area (:func:`sim.cost.area`'s figures).
+    """
+
+    clock_hz: float
+    layers: dict
+    op_overlap: str
+    placement: str
+    peak: str
+    engine: dict
+    energy: dict
+    area: dict
+
+
+@dataclass
+class SimResult(Result):
+    """One simulated pass of a quantized model on an accelerator (``lutsim simulate --json``).
+
+    seq_len: tokens of the pass (prompt length in prefill, 1 in decode); kv_len: KV-cache length;
+    ops: one row per trace op; energy_breakdown_pj: pJ per component (``dram``, ``dram_static``, ``sram:<buffer>``,
+    ``sram_leakage``, ``array``, ``table``, ``vector``), summed over ops × repeat; area_breakdown_mm2: mm² per
+    component (``array``, ``table``, ``vector``, ``sram:<buffer>``).
+    """
+
+    arch: str
+    model: str
+    quant: str
+    phase: str
+    seq_len: int
+    kv_len: int | None
+    batch: int
+    ops: list[OpRow]
+    totals: Totals
+    energy_breakdown_pj: dict[str, float]
+    area_breakdown_mm2: dict[str, float]
+    assumptions: Assumptions
+
+
+@dataclass
+class RunResult(Result):
+    """One ISA program run on an arch (``lutsim run --json``).
+
+    instructions: program length; cycles; seconds; utilization: busy / cycles per unit; units: per unit busy,
+    stall_dep, stall_space, idle (cycles), utilization, instructions; events: action counts per component;
+    peak_bytes: highest occupancy per buffer (bytes); energy_pj and energy_breakdown_pj (pJ); area_mm2 and
+    area_breakdown_mm2 (mm²); assumptions: {engine, energy, area} constants; per_instruction: {op, unit, start,
+    end} (cycles) of every instruction, with ``--per-instruction`` only.
+    """
+
+    arch: str
+    instructions: int
+    cycles: int
+    seconds: float
+    utilization: dict[str, float]
+    units: dict[str, dict[str, float]]
+    events: dict[str, dict[str, int]]
+    peak_bytes: dict[str, int]
+    energy_pj: float
+    energy_breakdown_pj: dict[str, float]
+    area_mm2: float
+    area_breakdown_mm2: dict[str, float]
+    assumptions: dict
+    per_instruction: list[dict] | None = omitted_when(None)
+
+
+@dataclass
+class LutGemmCheck(Result):
+    """The demo's bit-exact check: an ``m``×``n``×``k`` mpGEMM on the LUT Tensor Core's ``tile``, run cycle by
+    cycle (``cycles``, ``utilization``); ``exact``: equal to the reference mpGEMM bit for bit."""
+
+    m: int
+    n: int
+    k: int
+    weights: str
+    acts: str
+    tile: list[int]
+    cycles: int
+    utilization: float
+    exact: bool
+
+
+@dataclass
+class DemoResult(Result):
+    """``lutsim demo --json``: the default simulation and the LUT mpGEMM check."""
+
+    simulate: SimResult
+    lut_gemm_check: LutGemmCheck
+
+
+@dataclass
+class GPUInfo(Result):
+    """A GPU preset: memory bandwidth (GB/s) and dense peaks per precision (TOPS), with their source."""
+
+    key: str
+    name: str
+    bandwidth_gbs: float
+    peak_tops: dict[str, float]
+    source: str
+
+
+@dataclass
+class RooflineTotal(Result):
+    """All rows: latency (ms, summed without overlap), ops and bytes."""
+
+    latency_ms: float
+    ops: float
+    bytes: float
+
+
+@dataclass
+class RooflineResult(Result):
+    """``lutsim roofline --json``: per-op rows (name, repeat, precision, ops, bytes, arithmetic_intensity (ops/byte),
+    peak_tops, bound, latency_ms; ``lutsim`` mode adds kind and bytes_weight, ``llm-viewer`` mode its load/store
+    byte classes) and their total; mode: ``lutsim`` or ``llm-viewer``; meta: the workload."""
+
+    gpu: GPUInfo
+    ops: list[dict]
+    total: RooflineTotal
+    mode: str
+    meta: dict
+
+
+@dataclass
+class SweepPlan(Result):
+    """``lutsim sweep --dry-run --json``: design points, workloads, rows in all, rows already in OUT, rows left."""
+
+    points: int
+    workloads: int
+    rows: int
+    already_done: int
+    to_compute: int
+
+
+@dataclass
+class SweepSummary(Result):
+    """``lutsim sweep --json``: rows in OUT, new this run, already done; ok / skipped / error rows; wall seconds."""
+
+    rows: int
+    new_rows: int
+    already_done: int
+    ok: int
+    skipped: int
+    errors: int
+    seconds: float
