@@ -223,7 +223,7 @@ def build_report(source: str | Path, out: str | Path, gpus: tuple[str, ...] = DE
         raise ValueError(f"DIR_OR_STATS: no such file or directory: {source}")
     if (source / "parts").is_dir():
         df = load_results(source)
-        workloads = ", ".join(sorted({str(v) for v in df.filter(like="w.").astype(str).agg(" ".join, axis=1)}))
+        workloads = ", ".join(sorted({workload_label(r) for _, r in df.iterrows()}))
         caption = f"Sweep {source.name}; workloads: {workloads}."
         sections = sweep_sections(df, caption)
         assumptions = sweep_assumptions(source)
