@@ -65,5 +65,6 @@ def run(args) -> int:
         for k, v in stats.units.items()])
     print_table("energy by component", [{"component": k, "energy (pJ)": v}
                                         for k, v in report["energy_breakdown_pj"].items()])
-    print_table("area by component", [{"component": k, "area (mm²)": v} for k, v in report["area_breakdown_mm2"].items()])
+    print_table("area by component", [{"component": k, "area (mm²)": v}
+                                      for k, v in report["area_breakdown_mm2"].items()])
     return 0
