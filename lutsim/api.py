@@ -163,6 +163,7 @@ def _assemble(a: Arch, trace, rows: list[dict], energy_bd: dict, peak, energy_co
             "engine": sim_engine.assumptions(a),
             "energy": energy_constants,
             "area": ar.assumptions,
+            **({"routing": trace.routing} if trace.model.is_moe else {}),  # MoE: which experts a pass touches
         },
     }
 

@@ -53,4 +53,6 @@ def run(args) -> int:
                     ["name", "repeat", "M", "N", "K", "count", "w_fmt", "a_fmt", "flops", "bytes (B)"])
         t = trace.totals()
         print(f"total: {si(t['flops'], 'flop')}, {si(t['bytes'], 'B')}")
+        if "routing" in m:
+            print(f"routing: {m['routing']}")
     return 0
