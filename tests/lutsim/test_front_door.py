@@ -64,3 +64,22 @@ def test_piped_into_head_shell():
     r = subprocess.run(f"{sys.executable} -m lutsim trace --model llama-2-70b --phase prefill --csv | head -1",
                        shell=True, capture_output=True, text=True, timeout=120)
     assert r.stdout.startswith("name,kind") and "Traceback" not in r.stderr
+
+
+def test_models_lists_the_zoo_and_the_hf_types(capsys):
+    from workloads.models import HF_MODEL_TYPES, names
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert all(n in out for n in names()) and "2 of 8" in out and "gpt_neox" in out
+    assert main(["models", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert [r["model"] for r in d["models"]] == names() and d["hf_model_types"] == list(HF_MODEL_TYPES)
+
+
+def test_recipes_lists_every_built_in_recipe_with_its_source(capsys):
+    assert main(["recipes"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{n}: " in out for n in recipes.names()) and "olive4" in out and "flint4" in out
+    assert main(["recipes", "--json"]) == 0
+    assert [r["recipe"] for r in json.loads(capsys.readouterr().out)] == recipes.names()
