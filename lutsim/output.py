@@ -34,6 +34,23 @@ def print_json(obj) -> None:
     print(to_json(obj))
 
 
+def working(message: str):
+    """A context showing ``message``, a spinner and the elapsed time on stderr while a long run works (a prefill
+    of a 70B model compiles and simulates for a while); nothing when stderr is not a terminal."""
+    import contextlib
+    import sys
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                        console=Console(stderr=True), transient=True)
+    progress.add_task(message, total=None)
+    return progress
+
+
 def print_table(title: str, rows: list[dict], columns: list[str] | None = None) -> None:
     """A table of dict rows (all keys of the first row unless ``columns`` is given); every number in full.
 

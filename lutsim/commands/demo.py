@@ -40,12 +40,14 @@ def checked_lut_gemm(seed: int, m: int = 8, n: int = 256, k: int = 1024, g: int 
 
 def run(args) -> int:
     from lutsim.api import simulate
-    from lutsim.output import print_json
+    from lutsim.output import print_json, working
 
     from .simulate import print_stats
 
-    stats = simulate(DEFAULT["arch"], DEFAULT["model"], DEFAULT["quant"], DEFAULT["phase"], kv_len=DEFAULT["kv_len"])
-    check = checked_lut_gemm(args.seed)
+    with working("demo: simulating Llama-2-7B decode on lut-tc-28nm, then a per-cycle LUT mpGEMM check"):
+        stats = simulate(DEFAULT["arch"], DEFAULT["model"], DEFAULT["quant"], DEFAULT["phase"],
+                         kv_len=DEFAULT["kv_len"])
+        check = checked_lut_gemm(args.seed)
     if args.json:
         print_json({"simulate": stats, "lut_gemm_check": check})
     else:

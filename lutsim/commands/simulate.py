@@ -47,10 +47,11 @@ def emit_asm(args) -> None:
 
 def run(args) -> int:
     from lutsim.api import simulate
-    from lutsim.output import print_json
+    from lutsim.output import print_json, working
 
-    stats = simulate(args.arch, args.model, args.quant, args.phase, seq_len=args.seq_len, kv_len=args.kv_len,
-                     batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens)
+    with working(f"compiling and simulating {args.model} {args.phase} on {args.arch}"):
+        stats = simulate(args.arch, args.model, args.quant, args.phase, seq_len=args.seq_len, kv_len=args.kv_len,
+                         batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens)
     if args.emit_asm:
         emit_asm(args)
     if args.json:

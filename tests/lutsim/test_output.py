@@ -71,3 +71,30 @@ def test_simulate_prints_stand_in_costs(capsys):
                  "--phase", "decode", "--kv-len", "64"]) == 0
     out = capsys.readouterr().out
     assert "stand-in (energy array, area pe): PROXY" in out and "8-bit PE" in out
+
+
+def test_a_long_run_shows_progress_on_a_terminal():
+    """stderr on a pseudo-terminal: ``simulate`` shows what it works on and the elapsed time (rich)."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        r = subprocess.run([sys.executable, "-m", "lutsim", "simulate", "--arch", "lut-tc-28nm", "--model",
+                            "llama-2-7b", "--quant", "w4a16-g128", "--phase", "decode", "--kv-len", "64", "--json"],
+                           stdout=subprocess.PIPE, stderr=slave, timeout=300,
+                           env={**os.environ, "TERM": "xterm", "COLUMNS": "120"})
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert r.returncode == 0 and b"compiling and simulating llama-2-7b decode on lut-tc-28nm" in seen
+    assert r.stdout.startswith(b"{")  # the JSON on stdout is untouched
