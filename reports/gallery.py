@@ -44,8 +44,8 @@ DESIGNS = (
     ("BitMoD", "bitmod-28nm", _recipe("w4a16-bitmod_fp4-g128", "bitmod_fp4", "fp16", 128)),
     ("MixPE", "mixpe-w4a16-28nm", "w4a16-g128"),
     ("FP16 MAC", "fp16-mac-28nm", "fp16"),
-    ("ANT", "ant-28nm", _recipe("w4a8-flint4", "flint4", "int8", None)),
-    ("OliVe", "olive-28nm", _recipe("w4a8-olive4", "olive4", "int8", None)),
+    ("ANT", "ant-28nm", "w4a8-flint4"),
+    ("OliVe", "olive-28nm", "w4a8-olive4"),
 )
 
 #: the built-in sweep (a lut-tc-28nm slice of examples/sweeps/lut_tc_decode.yaml)
