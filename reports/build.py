@@ -236,6 +236,12 @@ def gpu_roofs_and_points(stats: dict, gpus: tuple[str, ...]) -> tuple[list[dict]
     return roofs, points
 
 
+def _zoo_model(stats: dict) -> bool:
+    from workloads.models import names
+
+    return str(stats.get("model", "")).lower() in names()
+
+
 def build_report(source: str | Path, out: str | Path, gpus: tuple[str, ...] = DEFAULT_GPUS) -> Path:
     """A sweep directory (with ``parts/``) or stats JSON -> ``out/report.html`` and its files.
 
@@ -257,8 +263,11 @@ def build_report(source: str | Path, out: str | Path, gpus: tuple[str, ...] = DE
             raise ValueError(f"DIR_OR_STATS: {source} holds no stats JSON files")
         runs = [check_stats(r, f"stats[{i}]") for i, r in enumerate(runs)]
         r0 = runs[0]
-        roofs, gpu_points = gpu_roofs_and_points(r0, gpus) if gpus else ([], [])
+        roofs, gpu_points = gpu_roofs_and_points(r0, gpus) if gpus and _zoo_model(r0) else ([], [])
         sections = stats_sections(runs, roofs, gpu_points)
+        if gpus and not roofs:  # a model read from a config.json: the stats hold its name, not its shapes
+            sections[0].caption += (f" No GPU roofs: {r0.get('model')!r} is not a zoo model, so its layers cannot "
+                                    "be traced again for the GPUs.")
         assumptions = assumption_rows(r0.get("assumptions", {}))
     return write_report(sections, out, title=f"lutsim report: {source.name}", source=str(source.name),
                         assumptions=assumptions)

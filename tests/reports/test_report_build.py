@@ -75,3 +75,11 @@ def test_report_from_a_sweep_mixing_prefill_and_decode_workloads(tmp_path):
     assert not re.search(r"\bnan\b", page, flags=re.I)  # a prefill row's missing kv_len is an empty cell
     assert (tmp_path / "rep" / "pareto_throughput_area_prefill.png").exists()
     assert (tmp_path / "rep" / "pareto_throughput_area_decode.png").exists()
+
+
+def test_report_of_a_config_json_model_leaves_the_gpu_roofs_out(tmp_path):
+    d = tmp_path / "stats"
+    d.mkdir()
+    (d / "a.json").write_text(json.dumps({**fake_stats("lut-tc-28nm", 1.0), "model": "my-own-model"}))
+    assert main(["report", str(d), "--out", str(tmp_path / "out")]) == 0
+    assert "No GPU roofs: &#39;my-own-model&#39; is not a zoo model" in (tmp_path / "out" / "report.html").read_text()
