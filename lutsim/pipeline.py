@@ -152,7 +152,8 @@ def _assumptions(a: Arch, trace, ar, energy_constants: dict) -> Assumptions:
                   "element-wise ops on the vector unit; dequantization as a per-group vector epilogue",
         peak=f"PE tile-model rate on a {PEAK_SHAPE[0]}x{PEAK_SHAPE[1]}x{PEAK_SHAPE[2]} GEMM x arrays "
              f"({trace.recipe.weights.format} weights, {trace.recipe.activations.format} activations)",
-        engine=sim_engine.assumptions(a), energy=energy_constants, area=ar.assumptions)
+        engine=sim_engine.assumptions(a), energy=energy_constants, area=ar.assumptions,
+        routing=trace.routing if trace.model.is_moe else None)
 
 
 def _energy_constants(report) -> dict:

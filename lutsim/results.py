@@ -162,7 +162,8 @@ class Assumptions(Result):
 
     clock_hz; layers ({value, source}: decoder layers, simulated once); op_overlap; placement; peak (how
     the peak is derived); engine (:func:`sim.engine.assumptions`: arch constants); energy (per-component
-    pJ figures of :func:`sim.cost.energy`); area (:func:`sim.cost.area`'s figures).
+    pJ figures of :func:`sim.cost.energy`); area (:func:`sim.cost.area`'s figures); routing (mixture-of-experts
+    models only: which experts a pass touches, :attr:`workloads.trace.Trace.routing`).
     """
 
     clock_hz: float
@@ -173,6 +174,7 @@ class Assumptions(Result):
     engine: dict
     energy: dict
     area: dict
+    routing: str | None = omitted_when(None)
 
 
 @dataclass

@@ -44,12 +44,12 @@ def accuracy_rows(df: pd.DataFrame) -> pd.DataFrame:
     return ok
 
 
-def accuracy_figures(df: pd.DataFrame, caption: str = "") -> dict:
+def accuracy_figures(df: pd.DataFrame) -> dict:
     """``{name: Figure}`` for :data:`FIGURES` (the front: least error for the energy, most throughput for the error)."""
     rows = accuracy_rows(df)
     if rows.empty:
         raise InputError("sweep", "no ok row with accuracy columns to draw")
-    return {name: pareto(rows, x, y, maximize, xl, yl, title, label="label", caption=caption)
+    return {name: pareto(rows, x, y, maximize, xl, yl, title, label="label")
             for name, (x, y, maximize, xl, yl, title) in FIGURES.items()}
 
 
@@ -67,7 +67,7 @@ def gallery_sections(spec: str | Path = SPEC, jobs: int = 2) -> list:
                f"{len(sweep.workloads)} recipes): error of each recipe's weight and activation formats on the layers "
                "(synthetic Llama-2-7B-shaped weights and activations with outlier channels unless a workload names "
                "a checkpoint; docs/accuracy.md) against the simulated energy and throughput.")
-    figs = accuracy_figures(df, caption=caption)
+    figs = accuracy_figures(df)
     sections = [Section(name, f"Accuracy: {FIGURES[name][-1].lower()}", figure=fig, caption=caption)
                 for name, fig in figs.items()]
     table = accuracy_rows(df)[TABLE_COLUMNS].drop_duplicates("w.quant").sort_values("accuracy.bits_per_element")
@@ -84,8 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         df = load_results(args.sweep)
-        figs = accuracy_figures(df, caption=f"sweep {args.sweep}; accuracy on the workload's layers "
-                                "(docs/accuracy.md)")
+        figs = accuracy_figures(df)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

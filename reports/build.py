@@ -114,12 +114,12 @@ def _sweep_workload_sections(ok: pd.DataFrame, caption: str, suffix: str, title_
         sections.append(Section(f"pareto_throughput_area{suffix}", f"Throughput vs area{title_wl}",
                                 figures.pareto(ok, "area_mm2", "tokens_per_s", True, "area (mm²)",
                                                "throughput (tokens/s)", "Pareto front: tokens/s vs area",
-                                               caption=caption, max_labels=n_front), caption))
+                                               max_labels=n_front), caption))
     if {"energy_per_token_mj", "area_mm2"} <= set(ok):
         sections.append(Section(f"pareto_energy_area{suffix}", f"Energy per token vs area{title_wl}",
                                 figures.pareto(ok, "area_mm2", "energy_per_token_mj", False, "area (mm²)",
                                                "energy per token (mJ)", "Pareto front: energy/token vs area",
-                                               caption=caption, max_labels=n_front), caption))
+                                               max_labels=n_front), caption))
     best = ok.sort_values("tokens_per_s", ascending=False).head(8) if "tokens_per_s" in ok else ok.head(8)
     per_token = best["tokens"].astype(float) if "tokens" in best else pd.Series(1.0, index=best.index)
     for prefix, unit, scale, slug, title in (("energy.", "energy per token (mJ)", 1e-9, "energy_breakdown",
@@ -132,7 +132,7 @@ def _sweep_workload_sections(ok: pd.DataFrame, caption: str, suffix: str, title_
             bd = {r["design"]: group_breakdown({c[len(prefix):]: float(r[c]) / div[i] for c in cols})
                   for i, r in best.iterrows()}
             sections.append(Section(f"{slug}{suffix}", f"{title}{title_wl}",
-                                    figures.stacked_breakdown(bd, unit, title, scale, caption), caption))
+                                    figures.stacked_breakdown(bd, unit, title, scale), caption))
     return sections
 
 
@@ -142,13 +142,37 @@ def check_stats(stats: dict, where: str = "stats") -> dict:
     return check_result(stats, SimResult, where, " (is this the JSON of 'lutsim simulate --json'?)")
 
 
-def stats_sections(runs: list[dict], roofs: list[dict], caption: str,
-                   gpu_points: list[dict] | None = None) -> list[Section]:
-    """Roofline, breakdowns, utilization/stalls and a comparison table from simulate stats."""
+def run_label(r: dict, i: int = 0) -> str:
+    """The name of a run in a multi-design report: its arch (``run<i>`` without one)."""
+    return str(r.get("arch") or f"run{i}")
+
+
+def run_workload(r: dict) -> str:
+    """``llama-2-7b decode (seq 1, kv 512, batch 1)``: a run's workload, without its recipe."""
+    return (f"{r.get('model')} {r.get('phase')} (seq {r.get('seq_len')}, kv {r.get('kv_len')}, "
+            f"batch {r.get('batch')})")
+
+
+def stats_captions(runs: list[dict]) -> tuple[str, list[str]]:
+    """The caption of the figures that show every run (each run's own recipe named), and one per run."""
+    tail = "DRAM and energy constants in Assumptions."
+    workloads = list(dict.fromkeys(run_workload(r) for r in runs))
+    per_run = [f"{run_workload(r)}, {r.get('quant')} on {run_label(r, i)}. {tail}" for i, r in enumerate(runs)]
+    recipes = "; ".join(f"{run_label(r, i)}: {r.get('quant')}" for i, r in enumerate(runs))
+    if len(workloads) == 1:
+        return f"{workloads[0]}. Recipes: {recipes}. {tail}", per_run
+    runs_text = "; ".join(f"{run_label(r, i)}: {run_workload(r)}, {r.get('quant')}" for i, r in enumerate(runs))
+    return f"Runs: {runs_text}. {tail}", per_run
+
+
+def stats_sections(runs: list[dict], roofs: list[dict], gpu_points: list[dict] | None = None) -> list[Section]:
+    """Roofline, breakdowns, utilization/stalls and a comparison table from simulate stats; every caption
+    names the recipe of each run it shows."""
     runs = [check_stats(r, f"stats[{i}]") for i, r in enumerate(runs)]
+    caption, run_captions = stats_captions(runs)
     points, acc_roofs = list(gpu_points or []), []
-    for r in runs:
-        label = r.get("arch", "design")
+    for i, r in enumerate(runs):
+        label = run_label(r, i)
         t = r["totals"]
         if t.get("peak_ops_per_s") and t.get("dram_bytes_per_s"):
             acc_roofs.append({"name": label, "peak_ops_per_s": t["peak_ops_per_s"],
@@ -161,26 +185,26 @@ def stats_sections(runs: list[dict], roofs: list[dict], caption: str,
                                "ops_per_s": op["ops"] / (op["cycles"] / clock_hz)})
     sections = []
     if acc_roofs or roofs:
+        roof_caption = caption + (f" GPU points: {runs[0].get('quant')} on each GPU preset." if roofs else "")
         sections.append(Section("roofline", "Roofline", figures.roofline(roofs + acc_roofs, points,
-                                                                         "Roofline: layers on each device",
-                                                                         caption), caption))
+                                                                         "Roofline: layers on each device"),
+                                roof_caption))
     per_token = all(r["totals"].get("tokens") for r in runs)
-    bd = {r.get("arch", f"run{i}"): group_breakdown({k: v / (r["totals"]["tokens"] if per_token else 1)
-                                                     for k, v in r["energy_breakdown_pj"].items()})
+    bd = {run_label(r, i): group_breakdown({k: v / (r["totals"]["tokens"] if per_token else 1)
+                                            for k, v in r["energy_breakdown_pj"].items()})
           for i, r in enumerate(runs)}
     unit = "energy per token (mJ)" if per_token else "energy per pass (mJ)"
     sections.append(Section("energy_breakdown", "Energy breakdown",
-                            figures.stacked_breakdown(bd, unit, "Energy by component", 1e-9, caption), caption))
-    ab = {r.get("arch", f"run{i}"): group_breakdown(r["area_breakdown_mm2"]) for i, r in enumerate(runs)}
+                            figures.stacked_breakdown(bd, unit, "Energy by component", 1e-9), caption))
+    ab = {run_label(r, i): group_breakdown(r["area_breakdown_mm2"]) for i, r in enumerate(runs)}
     sections.append(Section("area_breakdown", "Area breakdown",
-                            figures.stacked_breakdown(ab, "area (mm²)", "Area by component", 1.0, caption),
-                            caption))
+                            figures.stacked_breakdown(ab, "area (mm²)", "Area by component", 1.0), caption))
     for i, r in enumerate(runs):
-        sections.append(Section(f"utilization_{i}", f"Utilization and stalls: {r.get('arch', i)}",
-                                figures.utilization_and_stalls(r["ops"], f"{r.get('arch', '')} per op", caption),
-                                caption))
-    rows = [{"design": r.get("arch", f"run{i}"), **{k: r["totals"].get(k) for k in COMPARISON_COLUMNS[1:]}}
-            for i, r in enumerate(runs)]
+        sections.append(Section(f"utilization_{i}", f"Utilization and stalls: {run_label(r, i)}",
+                                figures.utilization_and_stalls(r["ops"], f"{run_label(r, i)} per op"),
+                                run_captions[i]))
+    rows = [{"design": run_label(r, i), "recipe": r.get("quant"),
+             **{k: r["totals"].get(k) for k in COMPARISON_COLUMNS[1:]}} for i, r in enumerate(runs)]
     sections.append(Section("designs", "Designs on the same workload", table=pd.DataFrame(rows)))
     return sections
 
@@ -219,6 +243,12 @@ def gpu_roofs_and_points(stats: dict, gpus: tuple[str, ...]) -> tuple[list[dict]
     return roofs, points
 
 
+def _zoo_model(stats: dict) -> bool:
+    from workloads.models import names
+
+    return str(stats.get("model", "")).lower() in names()
+
+
 def build_report(source: str | Path, out: str | Path, gpus: tuple[str, ...] = DEFAULT_GPUS) -> Path:
     """A sweep directory (with ``parts/``) or stats JSON -> ``out/report.html`` and its files.
 
@@ -230,7 +260,7 @@ def build_report(source: str | Path, out: str | Path, gpus: tuple[str, ...] = DE
         raise ValueError(f"DIR_OR_STATS: no such file or directory: {source}")
     if (source / "parts").is_dir():
         df = load_results(source)
-        workloads = ", ".join(sorted({str(v) for v in df.filter(like="w.").astype(str).agg(" ".join, axis=1)}))
+        workloads = ", ".join(sorted({workload_label(r) for _, r in df.iterrows()}))
         caption = f"Sweep {source.name}; workloads: {workloads}."
         sections = sweep_sections(df, caption)
         assumptions = sweep_assumptions(source)
@@ -238,12 +268,12 @@ def build_report(source: str | Path, out: str | Path, gpus: tuple[str, ...] = DE
         runs = load_stats(source)
         if not runs:
             raise ValueError(f"DIR_OR_STATS: {source} holds no stats JSON files")
-        runs = [check_stats(r, f"stats[{i}]") for i, r in enumerate(runs)]
         r0 = runs[0]
-        caption = (f"{r0.get('model')} {r0.get('quant')} {r0.get('phase')} (seq {r0.get('seq_len')}, "
-                   f"kv {r0.get('kv_len')}, batch {r0.get('batch')}); DRAM and energy constants in Assumptions.")
-        roofs, gpu_points = gpu_roofs_and_points(r0, gpus) if gpus else ([], [])
-        sections = stats_sections(runs, roofs, caption, gpu_points)
+        roofs, gpu_points = gpu_roofs_and_points(r0, gpus) if gpus and _zoo_model(r0) else ([], [])
+        sections = stats_sections(runs, roofs, gpu_points)
+        if gpus and not roofs:  # a model read from a config.json: the stats hold its name, not its shapes
+            sections[0].caption += (f" No GPU roofs: {r0.get('model')!r} is not a zoo model, so its layers cannot "
+                                    "be traced again for the GPUs.")
         assumptions = assumption_rows(r0.get("assumptions", {}))
     return write_report(sections, out, title=f"lutsim report: {source.name}", source=str(source.name),
                         assumptions=assumptions)

@@ -1,7 +1,9 @@
 """Report figures (matplotlib, headless). Each function returns a Figure; callers save it.
 
-Every figure has labelled axes with units, a legend and a caption line naming the workload and
-the assumptions it rests on (passed in by the caller).
+Every figure has labelled axes with units and a legend placed outside the data. Captions (workload,
+recipe, assumptions) are the report's text under each figure (:mod:`reports.html_report`), written once,
+not drawn into the image. A component (PE array, DRAM, ...) has the same colour in every chart
+(:func:`component_colour`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,18 @@ import pandas as pd  # noqa: E402
 
 from .pareto import pareto_front  # noqa: E402
 
-_CAPTION_Y = -0.02
+#: a fixed colour per report component (the groups of reports.build.COMPONENT_GROUPS), so energy and area charts
+#: agree; any other component gets a colour from its name
+COMPONENT_COLOURS = {"PE array": "tab:blue", "table unit": "tab:orange", "vector unit": "tab:green",
+                     "buffers (SRAM)": "tab:red", "DRAM": "tab:purple", "leakage / static": "tab:brown"}
+_SPARE_COLOURS = ("tab:pink", "tab:gray", "tab:olive", "tab:cyan", "gold", "navy", "teal", "maroon")
 
 
-def _caption(fig, text: str) -> None:
-    if text:
-        fig.text(0.01, _CAPTION_Y, text, fontsize=8, ha="left", va="top", wrap=True)
+def component_colour(name: str) -> str:
+    """The colour of ``name`` in every breakdown chart (stable across charts and runs)."""
+    import zlib
+
+    return COMPONENT_COLOURS.get(name) or _SPARE_COLOURS[zlib.crc32(name.encode()) % len(_SPARE_COLOURS)]
 
 
 #: roofline marker per op kind group (points without a kind are circles)
@@ -29,14 +37,16 @@ _KIND_MARKERS = {"linear": ("o", "linear / lm_head"), "lm_head": ("o", "linear /
 _OTHER_MARKER = ("s", "element-wise (norm, act, ...)")
 
 
-def roofline(roofs: list[dict], points: list[dict], title: str, caption: str = ""):
+def roofline(roofs: list[dict], points: list[dict], title: str):
     """Log-log roofline.
 
     roofs: [{"name", "peak_ops_per_s", "bytes_per_s", "kind"}] — GPUs (dashed) and accelerators (solid).
     points: [{"label", "intensity" (ops/byte), "ops_per_s", "device", "kind" (optional)}] — one per layer;
-    colour = device, marker = op kind. Points with no ops or no bytes cannot sit on log axes and are left out.
+    colour = device, marker = op kind. Points with no ops or no bytes cannot sit on log axes and are left out;
+    points of one device and marker within 2 % of each other on both axes are drawn once (q/k/v projections
+    of one shape would otherwise pile up on one spot).
     """
-    points = [p for p in points if p["intensity"] > 0 and p["ops_per_s"] > 0]
+    points = _distinct([p for p in points if p["intensity"] > 0 and p["ops_per_s"] > 0])
     fig, ax = plt.subplots(figsize=(9.5, 5.2))
     ridge = [r["peak_ops_per_s"] / r["bytes_per_s"] for r in roofs]
     intensities = [p["intensity"] for p in points] or [1.0]
@@ -55,7 +65,7 @@ def roofline(roofs: list[dict], points: list[dict], title: str, caption: str = "
             marker, name = _KIND_MARKERS.get(p["kind"], _OTHER_MARKER) if p.get("kind") else ("o", "layer")
             used[marker] = name
             ax.scatter(p["intensity"], p["ops_per_s"] / 1e12, s=34 if marker == "^" else 26, marker=marker,
-                       color=colors.get(dev, "k"), edgecolor="black", linewidths=0.4,
+                       color=colors.get(dev, "k"), edgecolor="black", linewidths=0.4, alpha=0.8,
                        zorder=4 if marker == "^" else 3)  # attention often sits on lm_head: draw it on top
     from matplotlib.lines import Line2D
 
@@ -70,17 +80,29 @@ def roofline(roofs: list[dict], points: list[dict], title: str, caption: str = "
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
               title="roofs (colour = device)", title_fontsize=7)
-    _caption(fig, caption)
     fig.tight_layout()
     return fig
 
 
+def _distinct(points: list[dict], tol: float = 0.02) -> list[dict]:
+    """Points of one device and kind group more than ``tol`` (relative) apart on either axis from every kept one."""
+    kept: list[dict] = []
+    for p in points:
+        group = _KIND_MARKERS.get(p.get("kind"), _OTHER_MARKER)[0] if p.get("kind") else "o"
+        if not any(q["device"] == p["device"] and q["_group"] == group
+                   and abs(np.log(q["intensity"] / p["intensity"])) < tol
+                   and abs(np.log(q["ops_per_s"] / p["ops_per_s"])) < tol for q in kept):
+            kept.append({**p, "_group": group})
+    return kept
+
+
 def pareto(df: pd.DataFrame, x: str, y: str, maximize_y: bool, xlabel: str, ylabel: str, title: str,
-           label: str | None = "design", caption: str = "", max_labels: int = 8):
+           label: str | None = "design", max_labels: int = 8):
     """Scatter of design points with the Pareto front highlighted and dominated points greyed.
 
     Front points are numbered (at most ``max_labels`` of them, spread along the front) and the numbers
-    are keyed to their ``label`` in a list beside the plot, so long design names never overlap."""
+    are keyed to their ``label`` in a list beside the plot, so long design names never overlap; numbers of
+    neighbouring points alternate above and below the front."""
     fig, ax = plt.subplots(figsize=(9.5, 4.8))
     on = pareto_front(df, x, y, maximize_y)
     ax.scatter(df.loc[~on, x], df.loc[~on, y], color="0.75", s=14, label=f"dominated ({int((~on).sum())})")
@@ -94,21 +116,21 @@ def pareto(df: pd.DataFrame, x: str, y: str, maximize_y: bool, xlabel: str, ylab
             r = front.iloc[i]
             at.setdefault((r[x], r[y]), []).append(str(n))
             keys.append(f"{n}: {r[label]}")
-        for (px, py), nums in at.items():
-            ax.annotate(",".join(nums), (px, py), fontsize=8, xytext=(4, 4), textcoords="offset points",
-                        color="tab:red", fontweight="bold")
+        for j, ((px, py), nums) in enumerate(at.items()):
+            ax.annotate(",".join(nums), (px, py), fontsize=8, xytext=(3, 5 if j % 2 == 0 else -12),
+                        textcoords="offset points", color="tab:red", fontweight="bold")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.margins(x=0.08, y=0.1)
-    ax.legend(fontsize=8, loc="best")
     if keys:
-        fig.subplots_adjust(right=0.62)
-        fig.text(0.64, 0.88, "Pareto designs\n" + "\n".join(_wrap(k, 44) for k in keys), fontsize=7,
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 0.25))
+        fig.subplots_adjust(left=0.09, right=0.6, bottom=0.12)
+        fig.text(0.62, 0.88, "Pareto designs\n" + "\n".join(_wrap(k, 44) for k in keys), fontsize=7,
                  va="top", ha="left", family="monospace")
-    _caption(fig, caption)
-    if not keys:
+    else:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.tight_layout()
     return fig
 
@@ -119,9 +141,9 @@ def _wrap(text: str, width: int) -> str:
     return "\n   ".join(textwrap.wrap(text, width)) or text
 
 
-def stacked_breakdown(breakdowns: dict[str, dict[str, float]], unit: str, title: str, scale: float = 1.0,
-                      caption: str = ""):
-    """Stacked bars, one per design, one segment per component (values × ``scale`` in ``unit``).
+def stacked_breakdown(breakdowns: dict[str, dict[str, float]], unit: str, title: str, scale: float = 1.0):
+    """Stacked bars, one per design, one segment per component (values × ``scale`` in ``unit``), each
+    component in its :func:`component_colour`.
 
     Long design names get horizontal bars (names on the y axis, one per line)."""
     designs = list(breakdowns)
@@ -132,13 +154,12 @@ def stacked_breakdown(breakdowns: dict[str, dict[str, float]], unit: str, title:
     else:
         fig, ax = plt.subplots(figsize=(max(5.5, 1.1 * len(designs) + 2.5), 4.5))
     bottom = np.zeros(len(designs))
-    colors = plt.get_cmap("tab10")
-    for i, c in enumerate(comps):
+    for c in comps:
         vals = np.array([breakdowns[d].get(c, 0.0) * scale for d in designs])
         if horizontal:
-            ax.barh(designs, vals, left=bottom, label=c, color=colors(i % 10))
+            ax.barh(designs, vals, left=bottom, label=c, color=component_colour(c))
         else:
-            ax.bar(designs, vals, bottom=bottom, label=c, color=colors(i % 10))
+            ax.bar(designs, vals, bottom=bottom, label=c, color=component_colour(c))
         bottom += vals
     if horizontal:
         ax.set_xlabel(unit)
@@ -151,12 +172,11 @@ def stacked_breakdown(breakdowns: dict[str, dict[str, float]], unit: str, title:
             t.set_ha("right")
     ax.set_title(title)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="component", title_fontsize=8)
-    _caption(fig, caption)
     fig.tight_layout()
     return fig
 
 
-def utilization_and_stalls(ops: list[dict], title: str, caption: str = ""):
+def utilization_and_stalls(ops: list[dict], title: str):
     """Per-op utilization of the op's unit (bars, %) and its stall cycles by reason (stacked bars): as % of
     the op's cycles when the ops give ``cycles``, else in cycles."""
     names = [o["name"] for o in ops]
@@ -179,9 +199,8 @@ def utilization_and_stalls(ops: list[dict], title: str, caption: str = ""):
     if share:
         ax2.set_ylim(0, 100)
     ax2.grid(True, axis="y", alpha=0.3)
-    if reasons:
-        ax2.legend(fontsize=8, loc="upper left")
+    if reasons:  # beside the bars, never over them
+        ax2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax2.tick_params(axis="x", rotation=90, labelsize=8)
-    _caption(fig, caption)
     fig.tight_layout()
     return fig

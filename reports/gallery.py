@@ -44,8 +44,8 @@ DESIGNS = (
     ("BitMoD", "bitmod-28nm", _recipe("w4a16-bitmod_fp4-g128", "bitmod_fp4", "fp16", 128)),
     ("MixPE", "mixpe-w4a16-28nm", "w4a16-g128"),
     ("FP16 MAC", "fp16-mac-28nm", "fp16"),
-    ("ANT", "ant-28nm", _recipe("w4a8-flint4", "flint4", "int8", None)),
-    ("OliVe", "olive-28nm", _recipe("w4a8-olive4", "olive4", "int8", None)),
+    ("ANT", "ant-28nm", "w4a8-flint4"),
+    ("OliVe", "olive-28nm", "w4a8-olive4"),
 )
 
 #: the built-in sweep (a lut-tc-28nm slice of examples/sweeps/lut_tc_decode.yaml)
@@ -152,12 +152,12 @@ def design_sections(runs: dict[tuple[str, str], dict]) -> list[Section]:
               for (label, ph), st in runs.items() if ph == phase}
         sections.append(Section(f"designs_energy_{phase}", f"Energy per token by component: {phase}",
                                 figures.stacked_breakdown(bd, "energy per token (mJ)",
-                                                          f"Energy per token by component, {phase}", 1e-9, cap),
+                                                          f"Energy per token by component, {phase}", 1e-9),
                                 cap))
     cap = f"Area by component of each preset (28 nm, logic and SRAM; DRAM excluded). {common}"
     ab = {label: group_breakdown(st["area_breakdown_mm2"]) for (label, ph), st in runs.items() if ph == PHASES[0]}
     sections.append(Section("designs_area", "Area by component", figures.stacked_breakdown(
-        ab, "area (mm²)", "Area by component", 1.0, cap), cap))
+        ab, "area (mm²)", "Area by component", 1.0), cap))
     return sections
 
 
@@ -177,7 +177,7 @@ def roofline_section(label: str, stats: dict, gpus=DEFAULT_GPUS) -> Section:
     cap = (f"{_workload_text(phase, stats['workload'])}, {stats['quant']} on {stats['arch']} (its roof: PE "
            f"tile-model peak, DRAM bandwidth); GPUs run the same layers in the precision they support "
            f"(weight-only 4-bit as FP16, roofline model of each layer). One point per distinct layer. {ASSUMPTIONS}")
-    fig = figures.roofline(roofs, points, f"Roofline, {phase}: layers on GPUs and on {label}", cap)
+    fig = figures.roofline(roofs, points, f"Roofline, {phase}: layers on GPUs and on {label}")
     return Section(f"roofline_{phase}", f"Roofline: {phase}", fig, cap)
 
 
@@ -186,7 +186,7 @@ def utilization_section(label: str, stats: dict) -> Section:
     cap = (f"{_workload_text(phase, stats['workload'])}, {stats['quant']} on {stats['arch']}. Utilization: busy "
            f"cycles of the unit that runs the layer (PE arrays for linear layers, the vector unit otherwise) "
            f"over the layer's cycles; stalls of that unit waiting on a dependency or for buffer space. {ASSUMPTIONS}")
-    fig = figures.utilization_and_stalls(stats["ops"], f"{label}, {phase}: per layer", cap)
+    fig = figures.utilization_and_stalls(stats["ops"], f"{label}, {phase}: per layer")
     return Section(f"utilization_{phase}", f"Utilization and stalls per layer: {label}, {phase}", fig, cap)
 
 

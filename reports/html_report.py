@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,13 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _html_table(df: pd.DataFrame) -> str:
+    """A table that fits the page: 4 significant digits, empty cells for missing values (a prefill row has
+    no kv_len), headers that may break after an underscore."""
+    html = df.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, na_rep="")
+    return re.sub(r"<th>(.*?)</th>", lambda m: "<th>" + m.group(1).replace("_", "_<wbr>") + "</th>", html)
+
+
 def write_report(sections: list[Section], out: str | Path, title: str, source: str,
                  assumptions: list[dict] | None = None, svg: bool = True, embed: bool = True,
                  intro: str = "") -> Path:
@@ -60,7 +68,7 @@ def write_report(sections: list[Section], out: str | Path, title: str, source: s
         if s.table is not None:
             s.table.to_csv(out / f"{s.slug}.csv", index=False)
             shown = s.table.head(MAX_TABLE_ROWS)
-            table = shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0)
+            table = _html_table(shown)
             if len(shown) < len(s.table):  # a sweep of thousands of points: the page shows the first rows only
                 text = f"{text} The first {len(shown)} of {len(s.table)} rows; all of them are in {s.slug}.csv.".strip()
         rendered.append({"title": s.title, "png": png, "caption": s.caption, "table": table, "text": text})

@@ -19,8 +19,17 @@ Conventions (units: elements, flops, bytes):
   the KV cache in the KV format. Norm weights, biases and RoPE tables are fp16 and count as weights.
 - lm_head: in prefill only the last token of each sequence by default (what generation needs);
   ``lm_head_all_tokens=True`` projects every token. The final norm covers the same rows.
-- Identical decoder layers are represented once, with ``repeat`` = number of layers (``layer`` = 0);
-  :meth:`Trace.expanded` unrolls them. Embedding lookups are not traced.
+- Identical decoder layers are represented once, with ``repeat`` = number of layers (``layer`` = the first
+  layer they cover, 0; ``per_layer`` = instances in each layer, 1); :meth:`Trace.expanded` unrolls them.
+  Embedding lookups are not traced.
+- Partial RoPE (GPT-NeoX, Phi): the rotation's flops count the rotated dimensions only.
+- Mixture of experts (:data:`workloads.models.ROUTING`): after the MLP norm, a ``router`` linear layer (hidden ->
+  E logits, in the recipe's weight format) and its softmax; the shared expert (if any) on every token; then
+  one routed expert's ``expert_gate_proj`` / ``expert_up_proj`` / ``expert_act`` / ``expert_down_proj`` with
+  ``per_layer`` = active experts = min(E, B·T·k), each on ceil(B·T·k / active) token rows, so the weights of
+  every active expert are streamed once per layer; ``moe_combine`` scales and sums the k expert outputs of
+  each token. DeepSeek's first dense layers are their own block (``layer`` 0, ``repeat`` = dense layers),
+  the MoE block starts at ``layer`` = dense layers.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from dataclasses import asdict, dataclass, replace
 
 from sim.errors import InputError
 
-from .models import ModelConfig
+from .models import GATED_MLPS, ROUTING, ModelConfig
 from .recipes import FP16, Recipe, TensorFormat
 
 PHASES = ("prefill", "decode")
@@ -43,9 +52,11 @@ VECTOR_FLOPS = {
     "rope": 3,       # x·cos + rotate(x)·sin: two multiplies and an add
     "softmax": 5,    # max, subtract, exp, accumulate, divide
     "swiglu": 5,     # silu(g) = g·sigmoid(g): negate/exp, add, divide, multiply; then × up
+    "geglu": 10,     # tanh-GELU of g (9, as "gelu"), then × up
     "relu": 1,
     "gelu": 9,       # tanh form 0.5·x·(1 + tanh(c·(x + 0.044715·x³))): x³ 2, ×0.044715, +x, ×c, tanh, +1, ×x, ×0.5
     "residual": 1,
+    "moe_combine": 2,  # per expert output element: × router weight, accumulate
 }
 FP16_BYTES = 2  # IEEE binary16
 
@@ -71,6 +82,7 @@ class Op:
     bytes_act_out: float
     bytes_kv_read: float = 0.0
     bytes_kv_write: float = 0.0
+    per_layer: int = 1  # instances in each layer it covers (active experts of an MoE layer; else 1)
 
     @property
     def bytes(self) -> float:
@@ -94,13 +106,13 @@ class Trace:
     ops: list[Op]
 
     def expanded(self) -> list[Op]:
-        """Ops with decoder layers unrolled (repeat = 1, layer = 0 … layers-1)."""
+        """Ops with decoder layers unrolled (repeat = 1, layer = 0 … layers-1), then the head (layer -1)."""
         out = []
-        block = [op for op in self.ops if op.repeat > 1]
-        n = block[0].repeat if block else 0
-        for i in range(n):
-            out.extend(replace(op, layer=i, repeat=1) for op in block)
-        out.extend(op for op in self.ops if op.repeat == 1)
+        for i in range(self.model.layers):
+            for op in self.ops:
+                if 0 <= op.layer <= i < op.layer + op.repeat // op.per_layer:
+                    out.extend([replace(op, layer=i, repeat=1, per_layer=1)] * op.per_layer)
+        out.extend(op for op in self.ops if op.layer < 0)
         return out
 
     def totals(self) -> dict:
@@ -111,9 +123,23 @@ class Trace:
         return t
 
     def meta(self) -> dict:
-        return {"model": self.model.name, "recipe": self.recipe.name, "phase": self.phase, "batch": self.batch,
+        meta = {"model": self.model.name, "recipe": self.recipe.name, "phase": self.phase, "batch": self.batch,
                 "tokens": self.tokens, "kv_len": self.kv_len, "lm_head_all_tokens": self.lm_head_all_tokens,
                 "layers": self.model.layers, "layers_folded": True}
+        if self.model.is_moe:
+            meta["routing"] = self.routing
+        return meta
+
+    @property
+    def routing(self) -> str:
+        """The expert-routing assumption of this pass ("" for a dense model)."""
+        m = self.model
+        if not m.is_moe:
+            return ""
+        rows = self.batch * self.tokens
+        active = min(m.experts, rows * m.experts_per_token)
+        return (f"{ROUTING}; here {rows} token(s) x top-{m.experts_per_token} of {m.experts} experts -> {active} "
+                f"active, {-(-rows * m.experts_per_token // active)} row(s) each")
 
     def rows(self) -> list[dict]:
         return [asdict(op) for op in self.ops]
@@ -146,57 +172,81 @@ class _Builder:
         self.ops: list[Op] = []
 
     def linear(self, name, out_f, in_f, bias, rows, w: TensorFormat, a: TensorFormat, out: TensorFormat,
-               kind="linear", repeat=1, to_cache=False):
+               kind="linear", repeat=1, to_cache=False, layer=0, per_layer=1):
         bias_bytes = out_f * FP16_BYTES if bias else 0
         out_bytes = _nbytes(rows * out_f, out)
-        self.ops.append(Op(name, kind, 0, rows, out_f, in_f, 1, repeat, w.format, a.format, out.format,
+        self.ops.append(Op(name, kind, layer, rows, out_f, in_f, 1, repeat, w.format, a.format, out.format,
                            2 * rows * out_f * in_f, _nbytes(out_f * in_f, w) + bias_bytes,
                            _nbytes(rows * in_f, a), 0.0 if to_cache else out_bytes,
-                           0.0, out_bytes if to_cache else 0.0))
+                           0.0, out_bytes if to_cache else 0.0, per_layer))
 
     def vector(self, name, kind, flops_key, rows, n, reads: int, out: TensorFormat, weight_elems=0, repeat=1,
-               in_fmt: TensorFormat = FP16):
+               in_fmt: TensorFormat = FP16, layer=0, per_layer=1):
         """``reads`` input tensors of rows×n in ``in_fmt``; output rows×n in ``out``."""
         elems = rows * n
-        self.ops.append(Op(name, kind, 0, rows, n, 0, 1, repeat, "fp16" if weight_elems else "", in_fmt.format,
+        self.ops.append(Op(name, kind, layer, rows, n, 0, 1, repeat, "fp16" if weight_elems else "", in_fmt.format,
                            out.format, VECTOR_FLOPS[flops_key] * elems, weight_elems * FP16_BYTES,
-                           reads * _nbytes(elems, in_fmt), _nbytes(elems, out)))
+                           reads * _nbytes(elems, in_fmt), _nbytes(elems, out), per_layer=per_layer))
 
     def decoder_layer(self):
         m, r, rows, n = self.m, self.r, self.rows, self.m.layers
         act, kv = r.activations, r.kv_cache
         norm = m.norm
         norm_w = m.hidden * (2 if norm == "layernorm" else 1)
-        lin = {s.name: s for s in m.linear_layers()}
-        o_name = "o_proj" if "o_proj" in lin else "out_proj"
-        q, k, v, o = (lin[x] for x in ("q_proj", "k_proj", "v_proj", o_name))
+        q, k, v, o = m.attention_layers()
         self.vector("attn_norm", "norm", norm, rows, m.hidden, 1, act, norm_w, n)
         self.linear(q.name, q.out_features, q.in_features, q.bias, rows, r.weights, act, FP16, repeat=n)
         self.linear(k.name, k.out_features, k.in_features, k.bias, rows, r.weights, act,
                     FP16 if m.rope else kv, repeat=n, to_cache=not m.rope)
         self.linear(v.name, v.out_features, v.in_features, v.bias, rows, r.weights, act, kv, repeat=n, to_cache=True)
         if m.rope:
-            # Q stays fp16; rotated K goes to the KV cache. cos/sin tables: T positions × head_dim (fp16).
+            # Q stays fp16; rotated K goes to the KV cache. cos/sin tables: T positions × rotated dims (fp16).
             qe, ke = rows * m.q_dim, rows * m.kv_dim
+            rotated = (qe + ke) * m.rope_dim // m.head_dim
             self.ops.append(Op("rope", "rope", 0, rows, m.q_dim + m.kv_dim, 0, 1, n, "fp16", "fp16", "fp16",
-                               VECTOR_FLOPS["rope"] * (qe + ke), self.T * m.head_dim * FP16_BYTES,
+                               VECTOR_FLOPS["rope"] * rotated, self.T * m.rope_dim * FP16_BYTES,
                                (qe + ke) * FP16_BYTES, qe * FP16_BYTES, 0.0, _nbytes(ke, kv)))
         self.attention()
         self.linear(o.name, o.out_features, o.in_features, o.bias, rows, r.weights, act, FP16, repeat=n)
         self.vector("attn_residual", "residual", "residual", rows, m.hidden, 2, FP16, repeat=n)
         self.vector("mlp_norm", "norm", norm, rows, m.hidden, 1, act, norm_w, n)
-        if m.mlp == "swiglu":
-            for s in (lin["gate_proj"], lin["up_proj"]):
-                self.linear(s.name, s.out_features, s.in_features, s.bias, rows, r.weights, act, FP16, repeat=n)
-            self.vector("mlp_act", "act", "swiglu", rows, m.intermediate, 2, act, repeat=n)
-            down = lin["down_proj"]
+        if m.is_moe:
+            if m.dense_layers:
+                self.mlp(m.intermediate, rows, m.dense_layers)
+            self.moe(m.dense_layers)
         else:
-            s = lin["fc1"]
-            self.linear(s.name, s.out_features, s.in_features, s.bias, rows, r.weights, act, FP16, repeat=n)
-            self.vector("mlp_act", "act", m.mlp, rows, m.intermediate, 1, act, repeat=n)
-            down = lin["fc2"]
-        self.linear(down.name, down.out_features, down.in_features, down.bias, rows, r.weights, act, FP16, repeat=n)
+            self.mlp(m.intermediate, rows, n)
         self.vector("mlp_residual", "residual", "residual", rows, m.hidden, 2, FP16, repeat=n)
+
+    def mlp(self, width: int, rows: int, repeat: int, prefix: str = "", act_name: str = "mlp_act", layer: int = 0,
+            per_layer: int = 1):
+        """The MLP (gated: gate, up, act, down; else fc1, act, fc2) at ``width`` on ``rows`` token rows."""
+        m, r = self.m, self.r
+        act = r.activations
+        shapes = m.mlp_layers(width, prefix)
+        where = dict(repeat=repeat, layer=layer, per_layer=per_layer)
+        for s in shapes[:-1]:
+            self.linear(s.name, s.out_features, s.in_features, s.bias, rows, r.weights, act, FP16, **where)
+        self.vector(act_name, "act", m.mlp, rows, width, 2 if m.mlp in GATED_MLPS else 1, act, **where)
+        s = shapes[-1]
+        self.linear(s.name, s.out_features, s.in_features, s.bias, rows, r.weights, act, FP16, **where)
+
+    def moe(self, first: int):
+        """An MoE MLP covering layers ``first`` … layers-1 (see the module docstring for the routing)."""
+        m, r, rows = self.m, self.r, self.rows
+        n, e, k = m.moe_layers, m.experts, m.experts_per_token
+        active = min(e, rows * k)
+        per_expert = -(-rows * k // active)
+        where = dict(repeat=n, layer=first)
+        self.linear("router", e, m.hidden, False, rows, r.weights, r.activations, FP16, **where)
+        self.vector("router_softmax", "softmax", "softmax", rows, e, 1, FP16, **where)
+        if m.shared_intermediate:
+            self.mlp(m.shared_intermediate, rows, n, "shared_expert_", "shared_expert_act", first)
+            if m.shared_gate:
+                self.linear("shared_expert_gate", 1, m.hidden, False, rows, r.weights, r.activations, FP16, **where)
+        self.mlp(m.expert_intermediate, per_expert, n * active, "expert_", "expert_act", first, active)
+        routed = rows * k + (rows if m.shared_intermediate else 0)  # expert output rows summed into each token
+        self.vector("moe_combine", "residual", "moe_combine", routed, m.hidden, 1, FP16, **where)
 
     def attention(self):
         m, B, T, L, kv, n = self.m, self.B, self.T, self.L, self.r.kv_cache, self.m.layers

@@ -93,8 +93,8 @@ def _scalesim_run(args) -> int:
     if args.json:
         print_json(res)
     else:
-        print(f"SCALE-Sim 3.0.0: {peer.cycles:,} cycles (utilization {peer.utilization:.4f}); "
-              f"lutsim overlapped folds: {ours.cycles:,} cycles (utilization {ours.utilization:.4f})")
+        print(f"SCALE-Sim 3.0.0: {peer.cycles:,} cycles (utilization {100 * peer.utilization:.2f} %); "
+              f"lutsim overlapped folds: {ours.cycles:,} cycles (utilization {100 * ours.utilization:.2f} %)")
     return 0
 
 

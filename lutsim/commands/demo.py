@@ -39,15 +39,16 @@ def checked_lut_gemm(seed: int, m: int = 8, n: int = 256, k: int = 1024, g: int 
 
 
 def run(args) -> int:
-    from lutsim.output import print_json
+    from lutsim.output import print_json, working
     from lutsim.pipeline import simulate
     from lutsim.results import DemoResult, LutGemmCheck, SimResult
 
     from .simulate import print_stats
 
-    stats = simulate(DEFAULT["arch"], DEFAULT["model"], DEFAULT["quant"], DEFAULT["phase"],
-                     kv_len=DEFAULT["kv_len"]).to_dict()
-    check = checked_lut_gemm(args.seed)
+    with working("demo: simulating Llama-2-7B decode on lut-tc-28nm, then a per-cycle LUT mpGEMM check"):
+        stats = simulate(DEFAULT["arch"], DEFAULT["model"], DEFAULT["quant"], DEFAULT["phase"],
+                         kv_len=DEFAULT["kv_len"]).to_dict()
+        check = checked_lut_gemm(args.seed)
     if args.json:
         print_json(DemoResult(SimResult.from_dict(stats), LutGemmCheck(**check)).to_dict())
     else:

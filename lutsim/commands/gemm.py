@@ -156,16 +156,17 @@ def simulate(args) -> dict:
 
 
 def run(args) -> int:
-    from lutsim.output import print_json, print_table
+    from lutsim.output import fmt, print_json, print_table
 
     report = simulate(args)
     if args.json:
         print_json(report)
     else:
-        rows = [{"quantity": k, "value": report[k]}
-                for k in ("pe", "mode", "cycles", "utilization", "exact", "max_abs_error", "max_abs_error_vs_exact",
-                          "cycles_agree")
-                if k in report]
+        shown = {**report, "utilization (%)": 100 * report["utilization"], "cycles": report["cycles"]}
+        rows = [{"quantity": k, "value": fmt(shown[k])}
+                for k in ("pe", "mode", "cycles", "utilization (%)", "exact", "max_abs_error",
+                          "max_abs_error_vs_exact", "cycles_agree")
+                if k in shown]
         title = f"{args.pe}: {args.m}x{args.n}x{args.k} GEMM, {args.weights} weights x {args.acts} activations"
         print_table(title, rows)
         print_table("events", [{"event": k, "count": v} for k, v in report["events"].items()])

@@ -31,7 +31,7 @@ def _bits(args) -> tuple[int, int, int]:
 
 
 def run(args) -> int:
-    from lutsim.output import print_json, print_table
+    from lutsim.output import print_json, print_table, si
     from lutsim.results import RooflineResult
     from sim.errors import InputError
     from sim.gpu.roofline import get_gpu, roofline_trace
@@ -64,8 +64,17 @@ def run(args) -> int:
     if args.json:
         print_json(RooflineResult.from_dict(res).to_dict())
         return 0
-    print_table(f"roofline ({res['mode']}) on {gpu.name}", res["ops"],
-                ["name", "repeat", "precision", "ops", "bytes", "arithmetic_intensity", "bound", "latency_ms"])
+    print_table(f"roofline ({res['mode']}) on {gpu.name}; rows per occurrence, totals x repeat",
+                [per_occurrence(r) for r in res["ops"]])
     t = res["total"]
-    print(f"total: {t['latency_ms']:.4g} ms, {t['ops'] / 1e12:.4g} T ops, {t['bytes'] / 1e9:.4g} GB")
+    print(f"total: {si(t['latency_ms'] * 1e-3, 's')}, {si(t['ops'], 'op')}, {si(t['bytes'], 'B')}")
     return 0
+
+
+def per_occurrence(row: dict) -> dict:
+    """A table row of one occurrence of the op (the JSON rows hold all ``repeat`` occurrences), like
+    ``trace`` and ``simulate`` rows."""
+    n = row.get("repeat", 1) or 1
+    return {"name": row["name"], "repeat": n, "precision": row.get("precision", ""), "ops": row["ops"] / n,
+            "bytes (B)": row["bytes"] / n, "intensity (ops/B)": row["arithmetic_intensity"], "bound": row["bound"],
+            "latency (µs)": row["latency_ms"] * 1e3 / n}

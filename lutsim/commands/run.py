@@ -21,7 +21,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import json
 
-    from lutsim.output import print_json, print_table
+    from lutsim.output import print_json, print_table, si
     from lutsim.pipeline import run_program
     from sim import arch, isa
 
@@ -39,9 +39,13 @@ def run(args) -> int:
     if args.json:
         print_json(report)
         return 0
-    print(f"{a.name}: {len(program)} instructions, {stats.cycles} cycles ({stats.seconds * 1e6:.3f} us), "
-          f"{report['energy_pj']:.6g} pJ, {report['area_mm2']:.6g} mm2")
-    print_table("units", [{"unit": k, **v} for k, v in stats.units.items()])
-    print_table("energy (pJ)", [{"component": k, "pJ": v} for k, v in report["energy_breakdown_pj"].items()])
-    print_table("area (mm2)", [{"component": k, "mm2": v} for k, v in report["area_breakdown_mm2"].items()])
+    print(f"{a.name}: {len(program)} instructions, {stats.cycles:,} cycles ({si(stats.seconds, 's')}), "
+          f"{si(report['energy_pj'] * 1e-12, 'J')}, {report['area_mm2']:.4g} mm²")
+    print_table("units (busy, stalls and idle in cycles)", [
+        {"unit": k, **{f: v[f] for f in v if f != "utilization"}, "utilization (%)": 100 * v["utilization"]}
+        for k, v in stats.units.items()])
+    print_table("energy by component", [{"component": k, "energy (pJ)": v}
+                                        for k, v in report["energy_breakdown_pj"].items()])
+    print_table("area by component", [{"component": k, "area (mm²)": v}
+                                      for k, v in report["area_breakdown_mm2"].items()])
     return 0

@@ -46,11 +46,12 @@ def emit_asm(args) -> None:
 
 
 def run(args) -> int:
-    from lutsim.output import print_json
+    from lutsim.output import print_json, working
     from lutsim.pipeline import simulate
 
-    stats = simulate(args.arch, args.model, args.quant, args.phase, seq_len=args.seq_len, kv_len=args.kv_len,
-                     batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens).to_dict()
+    with working(f"compiling and simulating {args.model} {args.phase} on {args.arch}"):
+        stats = simulate(args.arch, args.model, args.quant, args.phase, seq_len=args.seq_len, kv_len=args.kv_len,
+                         batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens).to_dict()
     if args.emit_asm:
         emit_asm(args)
     if args.json:
@@ -68,35 +69,64 @@ def run(args) -> int:
 
 
 def print_stats(stats: dict) -> None:
-    """The per-op table, totals, notes and assumptions of a ``simulate`` result, for people."""
-    from lutsim.output import print_table
+    """The per-op table, totals, notes and assumptions of a ``simulate`` result, for people (human-scaled
+    units; ``--json`` has the exact SI values)."""
+    from lutsim.output import print_table, si, sig
 
     rows = [{**{k: r[k] for k in ("name", "repeat", "unit", "cycles", "bound")},
-             "util %": round(100 * r["utilization"], 1), "energy µJ": r["energy_pj"] * 1e-6,
+             "util (%)": round(100 * r["utilization"], 1), "energy (µJ)": r["energy_pj"] * 1e-6,
              "cache": r["cache"]} for r in stats["ops"]]
     print_table(f"{stats['model']} {stats['quant']} {stats['phase']} on {stats['arch']} (B={stats['batch']}, "
-                f"T={stats['seq_len']}, L={stats['kv_len']}; per occurrence, x repeat in totals)", rows)
+                f"T={stats['seq_len']}, L={stats['kv_len']}); rows per occurrence, totals x repeat", rows)
     t = stats["totals"]
-    lines = [f"latency {t['latency_ms']:.6g} ms ({t['cycles']} cycles at {stats['assumptions']['clock_hz']:.6g} Hz)",
-             f"throughput {t['tokens_per_s']:.6g} tokens/s"]
+    seconds = t["latency_ms"] * 1e-3
+    lines = [f"latency {si(seconds, 's')} ({t['cycles']:,} cycles at {si(stats['assumptions']['clock_hz'], 'Hz')})",
+             f"throughput {sig(t['tokens_per_s'])} tokens/s"]
     if "ttft_ms" in t:
-        lines.append(f"time to first token {t['ttft_ms']:.6g} ms")
-    lines += [f"energy {t['energy_per_token_mj']:.6g} mJ/token, average power {t['power_w']:.6g} W",
-              f"area {t['area_mm2']:.6g} mm2"]
+        lines.append(f"time to first token {si(t['ttft_ms'] * 1e-3, 's')}")
+    lines += [f"energy {si(t['energy_per_token_mj'] * 1e-3, 'J')}/token, average power {si(t['power_w'], 'W')}",
+              f"area {t['area_mm2']:.4g} mm²"]
     print("\n".join(lines))
     for note in sorted({r["note"] for r in stats["ops"] if r.get("note")}):
         print(f"note: {note}")
     print_assumptions(stats["assumptions"])
 
 
+def stand_ins(assumptions: dict) -> dict[str, list[str]]:
+    """Constants that are stand-ins for a missing figure (their source says ``PROXY``): {source: [where]}."""
+    found: dict[str, list[str]] = {}
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            src = node.get("source")
+            if isinstance(src, str) and src.upper().startswith("PROXY"):
+                found.setdefault(src, []).append(" ".join(path))
+            for k, v in node.items():
+                walk(v, [*path, str(k)])
+
+    walk({k: assumptions.get(k) for k in ("energy", "area")}, [])
+    return found
+
+
 def print_assumptions(a: dict) -> None:
-    """The assumptions block in short (``--json`` has all of it, with every constant's source)."""
+    """The assumptions block in short (``--json`` has all of it, with every constant's source), stand-in
+    constants and what is not modelled included: they decide the result."""
+    from lutsim.output import si
+
     eng = a["engine"]
     dram = eng["dram"]
-    lines = [f"clock {a['clock_hz'] / 1e6:g} MHz, {eng['node_nm']} nm, PE {eng['pe']} x{eng['arrays']} "
+    lines = [f"clock {si(a['clock_hz'], 'Hz')}, {eng['node_nm']} nm, PE {eng['pe']} x{eng['arrays']} "
              f"({eng['pe_model_mode']} model), place-and-route factor {eng['pnr_factor']:g}",
              f"DRAM {dram['bandwidth_bits_per_cycle']} bit/cycle, latency {dram['latency_cycles']} cycles, "
              f"{dram['pj_per_bit']:g} pJ/bit ({dram['source']})",
              "buffers " + ", ".join(f"{k} {v['bytes'] // 1024} KiB" for k, v in eng["buffers"].items()),
              a["layers"]["source"], f"ops: {a['op_overlap']}", f"placement: {a['placement']}", f"peak: {a['peak']}"]
+    for src, where in stand_ins(a).items():
+        lines.append(f"stand-in ({', '.join(where)}): {src}")
+    for part in ("energy", "area"):
+        for item in (a.get(part) or {}).get("not_modelled", []):
+            lines.append(f"not modelled ({part}): {item}")
+    for key in ("routing",):  # MoE models: the expert-routing assumption behind the expert rows
+        if key in a:
+            lines.append(f"{key}: {a[key]}")
     print("assumptions:\n" + "\n".join(f"  {line}" for line in lines))

@@ -41,7 +41,7 @@ def trace_from_args(args, recipe=None):
 
 
 def run(args) -> int:
-    from lutsim.output import print_table
+    from lutsim.output import print_table, si
 
     trace = trace_from_args(args)
     if args.json:
@@ -50,10 +50,12 @@ def run(args) -> int:
         trace.to_dataframe().to_csv(sys.stdout, index=False)
     else:
         m = trace.meta()
-        rows = [{**r, "bytes": op.bytes} for r, op in zip(trace.rows(), trace.ops)]
-        print_table(f"{m['model']} {m['recipe']} {m['phase']} (B={m['batch']}, T={m['tokens']}, L={m['kv_len']}; "
-                    f"decoder ops x{trace.model.layers})", rows,
-                    ["name", "repeat", "M", "N", "K", "count", "w_fmt", "a_fmt", "flops", "bytes"])
+        rows = [{**r, "bytes (B)": op.bytes} for r, op in zip(trace.rows(), trace.ops)]
+        print_table(f"{m['model']} {m['recipe']} {m['phase']} (B={m['batch']}, T={m['tokens']}, L={m['kv_len']}); "
+                    f"rows per occurrence, totals x repeat (decoder ops x{trace.model.layers})", rows,
+                    ["name", "repeat", "M", "N", "K", "count", "w_fmt", "a_fmt", "flops", "bytes (B)"])
         t = trace.totals()
-        print(f"total: {t['flops']:.6g} flops, {t['bytes']:.6g} bytes")
+        print(f"total: {si(t['flops'], 'flop')}, {si(t['bytes'], 'B')}")
+        if "routing" in m:
+            print(f"routing: {m['routing']}")
     return 0

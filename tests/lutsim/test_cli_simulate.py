@@ -92,9 +92,10 @@ def test_table_output_names_totals(tiny, capsys):
     assert main(["simulate", "--arch", "lut-tc-28nm", "--model", tiny, "--quant", "w4a16-g128", "--phase",
                  "prefill", "--seq-len", "32"]) == 0
     out = capsys.readouterr().out
-    for word in ("latency", "tokens/s", "time to first token", "mJ/token", "mm2", "W", "q_proj", "assumptions:",
-                 "pJ/bit", "clock"):
+    for word in ("latency", "tokens/s", "time to first token", "J/token", "mm²", "W", "q_proj", "assumptions:",
+                 "pJ/bit", "clock", "util (%)", "energy (µJ)"):
         assert word in out
+    assert "…" not in out and "e+" not in out  # nothing cut, human-scaled values
 
 
 @pytest.mark.parametrize("argv,field", [

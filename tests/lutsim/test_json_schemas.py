@@ -17,7 +17,7 @@ from lutsim.schema import COMMAND_RESULTS, check_result, schema_of, validate
 #: commands whose --json output is not yet built from a result dataclass: their dicts come from sim.pe (gemm),
 #: sim.compat (compat), workloads.trace (trace), sim.arch (arch) and rtl (rtl), whose owners type them next
 NOT_TYPED = {"gemm", "compat bitmod", "compat scalesim", "trace", "arch list", "arch show", "rtl designs",
-             "rtl verilog", "rtl synth"}
+             "rtl verilog", "rtl synth", "accuracy", "models", "recipes"}
 
 
 def _json_commands(parser: argparse.ArgumentParser, prefix: str = "") -> set[str]:

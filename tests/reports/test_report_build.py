@@ -65,3 +65,27 @@ def test_a_long_table_shows_its_first_rows_and_keeps_all_in_the_csv(tmp_path):
     assert page.count("<td>d") == MAX_TABLE_ROWS  # the rows shown
     assert f"The first {MAX_TABLE_ROWS} of {MAX_TABLE_ROWS + 50} rows" in page
     assert len(pd.read_csv(tmp_path / "designs.csv")) == MAX_TABLE_ROWS + 50
+
+
+def test_report_from_a_sweep_mixing_prefill_and_decode_workloads(tmp_path):
+    """Prefill rows have seq_len and no kv_len, decode rows the reverse: empty cells must not crash the page."""
+    spec = {"base_arch": "toy", "axes": {"x": [1, 2], "y": [1, 2]},
+            "workloads": [{"n": 10, "phase": "prefill", "seq_len": 128}, {"n": 20, "phase": "decode", "kv_len": 512}],
+            "evaluator": "tests.lutsim.sweep_fixtures:toy_evaluate"}
+    run_sweep(parse_spec(spec), tmp_path / "sw", jobs=1, progress=False)
+    assert main(["report", str(tmp_path / "sw"), "--out", str(tmp_path / "rep")]) == 0
+    import re
+
+    page = re.sub(r"data:image/png;base64,[^\"]+", "", (tmp_path / "rep" / "report.html").read_text())
+    assert "prefill n=10 seq_len=128" in page and "decode n=20 kv_len=512" in page
+    assert not re.search(r"\bnan\b", page, flags=re.I)  # a prefill row's missing kv_len is an empty cell
+    assert (tmp_path / "rep" / "pareto_throughput_area_prefill.png").exists()
+    assert (tmp_path / "rep" / "pareto_throughput_area_decode.png").exists()
+
+
+def test_report_of_a_config_json_model_leaves_the_gpu_roofs_out(tmp_path):
+    d = tmp_path / "stats"
+    d.mkdir()
+    (d / "a.json").write_text(json.dumps({**fake_stats("lut-tc-28nm", 1.0), "model": "my-own-model"}))
+    assert main(["report", str(d), "--out", str(tmp_path / "out")]) == 0
+    assert "No GPU roofs: &#39;my-own-model&#39; is not a zoo model" in (tmp_path / "out" / "report.html").read_text()

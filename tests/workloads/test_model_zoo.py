@@ -27,6 +27,14 @@ REFERENCE_SHAPES = {
     # HF config.json of EleutherAI/gpt-j-6b and THUDM/chatglm3-6b (in LLM-Viewer's model list)
     "gpt-j-6b": (4096, 16384, 16, 16, 28, 50400),
     "chatglm3-6b": (4096, 13696, 32, 2, 28, 65024),
+    # HF config.json of openai-community/gpt2, EleutherAI/pythia-6.9b, google/gemma-7b, mistralai/Mixtral-8x7B-v0.1,
+    # Qwen/Qwen1.5-MoE-A2.7B, deepseek-ai/deepseek-moe-16b-base (intermediate = the dense MLP width)
+    "gpt2": (768, 3072, 12, 12, 12, 50257),
+    "pythia-6.9b": (4096, 16384, 32, 32, 32, 50432),
+    "gemma-7b": (3072, 24576, 16, 16, 28, 256000),
+    "mixtral-8x7b": (4096, 14336, 32, 8, 32, 32000),
+    "qwen1.5-moe-a2.7b": (2048, 5632, 16, 16, 24, 151936),
+    "deepseek-moe-16b": (2048, 10944, 16, 16, 28, 102400),
 }
 
 
@@ -95,7 +103,7 @@ def test_load_opt_config(tmp_path):
 
 def test_unknown_model_type_names_field_and_allowed(tmp_path):
     with pytest.raises(InputError) as e:
-        load_hf_config(_write(tmp_path, {**LLAMA_CFG, "model_type": "gpt2"}))
+        load_hf_config(_write(tmp_path, {**LLAMA_CFG, "model_type": "t5"}))
     assert e.value.field == "model_type"
     assert all(t in str(e.value) for t in HF_MODEL_TYPES)
 
