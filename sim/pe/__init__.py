@@ -30,7 +30,7 @@ import inspect
 import pkgutil
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 
 from .. import formats
@@ -43,7 +43,6 @@ TILE_CACHE_SIZE = 65536
 COST_FIELDS = ("pj_per_cycle", "area_um2", "per", "node_nm", "source")
 
 _MODELS: dict[str, PEModel] = {}
-_DISCOVERED: list[bool] = []  # non-empty once this package's modules are registered
 
 
 class PERegistrationError(TypeError):
@@ -75,7 +74,8 @@ def _check_class(cls, origin: str) -> None:
 
 def _check_formats(model: PEModel, origin: str) -> None:
     acts = set(model.act_formats) - set(ACTIVATION_FORMATS)
-    weights = [w for w in model.weight_formats if w not in formats.names()]
+    known = set(formats.names())
+    weights = [w for w in model.weight_formats if w not in known]
     if not model.act_formats or acts or not model.weight_formats or weights:
         raise PERegistrationError(f"PE {model.name!r} ({origin}): weight_formats and act_formats must be non-empty "
                                   f"lists of sim.formats names and of {ACTIVATION_FORMATS}; unknown: "
@@ -95,10 +95,8 @@ def _add(cls, origin: str) -> PEModel:
     return model
 
 
+@cache  # once: this package's modules
 def _discover() -> None:
-    if _DISCOVERED:
-        return
-    _DISCOVERED.append(True)
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
         if info.name == "base" or info.name.startswith("_"):
             continue
