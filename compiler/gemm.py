@@ -30,22 +30,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 
 from sim import pe as pe_registry
 from sim.arch import Arch
 from sim.errors import InputError
 from sim.isa.columns import ColumnProgram
-from sim.pe.lut_tensor_core import check_entry_bits
 
 from .specs import GemmSpec
 
 # Accumulator bytes of partial sums kept in obuf: INT32 / FP32 = 4, FP16 = 2.
 ACC_BYTES = {"int32": 4, "fp32": 4, "fp16": 2}
-# A PE's accumulator when its config leaves it unset: LUT Tensor Core accumulates FP activations in
-# FP16 by default, INT in INT32 (docs/lut_tensor_core_contract.md "Datapath widths", references §1); others INT32/FP32.
-DEFAULT_FP_ACC = {"lut-tc": "fp16"}
-INT_ACTS = ("int4", "int8", "int16")
 BIAS_BYTES = 2  # fp16 bias per output feature (workloads.trace: biases are fp16)
 
 
@@ -73,9 +68,9 @@ def buffer_of(arch: Arch, name: str):
 
 
 def acc_bytes(spec: GemmSpec, arch: Arch) -> int:
-    acc = arch.pe.acc
-    if acc is None:
-        acc = "int32" if spec.acts in INT_ACTS else DEFAULT_FP_ACC.get(arch.pe.type, "fp32")
+    """Bytes of one partial sum in obuf: the arch's accumulator, else the PE's default
+    (:meth:`sim.pe.PEModel.partial_sum_format`)."""
+    acc = arch.pe.acc or pe_registry.get(arch.pe.type).partial_sum_format(spec.acts)
     return ACC_BYTES.get(acc, 4)
 
 
@@ -84,39 +79,18 @@ def problem(spec: GemmSpec, m: int, n: int, k: int) -> pe_registry.GemmProblem:
 
 
 def check(spec: GemmSpec, arch: Arch) -> None:
-    """The PE's own check of this format pair (raises InputError naming the unsupported field); for a LUT array
-    fed by a table unit, also that ``arch.table_unit.entry_bits`` holds the activations' table entries."""
+    """The PE's own check of this format pair and its checks against the rest of the arch (e.g. the table unit
+    feeding a LUT array: :meth:`sim.pe.PEModel.check_arch`); raises InputError naming the unsupported field."""
     model = pe_registry.get(arch.pe.type)
     config = model.resolve(arch.pe.config())
-    model.check(problem(spec, spec.m, spec.n, spec.k), config)
-    if arch.pe.type == "lut-tc" and uses_tables(arch):
-        check_entry_bits(arch.table_unit.entry_bits, spec.acts, config.tile[2], bool(config.options.get("table_quant")))
-
-
-@lru_cache(maxsize=65536)
-def _pe_cycles(pe_type: str, config_key: str, m: int, n: int, k: int, weights: str, acts: str,
-               group: int | None) -> int:
-    import json
-
-    from sim.pe import PEConfig
-
-    c = json.loads(config_key)
-    model = pe_registry.get(pe_type)
-    config = model.resolve(PEConfig(array=tuple(c["array"]) if c["array"] else None,
-                                    tile=tuple(c["tile"]) if c["tile"] else None, dataflow=c["dataflow"],
-                                    acc=c["acc"], options=c["options"]))
-    prob = pe_registry.GemmProblem(m=m, n=n, k=k, weights=weights, acts=acts, group_size=group)
-    return int(model.run(prob, config, "tile").cycles)
+    prob = problem(spec, spec.m, spec.n, spec.k)
+    model.check(prob, config)
+    model.check_arch(arch, prob, config)
 
 
 def pe_cycles(spec: GemmSpec, arch: Arch, m: int, n: int, k: int) -> int:
-    """Cycles of one array instruction (the PE tile model, as the engine times it)."""
-    import json
-
-    p = arch.pe
-    key = json.dumps({"array": p.array, "tile": p.tile, "dataflow": p.dataflow, "acc": p.acc,
-                      "options": p.options}, sort_keys=True)
-    return _pe_cycles(p.type, key, m, n, k, spec.weights, spec.acts, spec.group)
+    """Cycles of one array instruction (:func:`sim.pe.tile_cycles`, as the engine times it)."""
+    return pe_registry.tile_cycles(arch.pe.type, arch.pe.config(), problem(spec, m, n, k)).cycles
 
 
 def _split(n: int, parts: int) -> list[tuple[int, int]]:

@@ -19,10 +19,8 @@ from pathlib import Path
 from ..errors import InputError
 from ..userfile import read_user_file
 from .spec import (
-    ARRAY_OPCODE,
     ARRAY_OPCODES,
     DRAM,
-    KNOWN_PES,
     VECTOR_OPS,
     Arch,
     Buffer,
@@ -57,5 +55,5 @@ def load(name_or_path: str | Path) -> Arch:
     raise InputError("--arch", f"no preset or file {s!r}", ", ".join(names()))
 
 
-__all__ = ["ARRAY_OPCODE", "ARRAY_OPCODES", "DRAM", "KNOWN_PES", "VECTOR_OPS", "Arch", "Buffer", "DRAMBanks",
-           "PESpec", "TableUnit", "VectorUnit", "from_dict", "load", "names", "read_yaml"]
+__all__ = ["ARRAY_OPCODES", "DRAM", "VECTOR_OPS", "Arch", "Buffer", "DRAMBanks", "PESpec", "TableUnit", "VectorUnit",
+           "from_dict", "load", "names", "read_yaml"]

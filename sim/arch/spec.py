@@ -14,23 +14,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import pe as pe_registry
 from ..errors import InputError
-
-#: PE models the project ships (other branches write them); accepted even before they are registered.
-KNOWN_PES = ("lut-tc", "bitmod", "mixpe", "fp16-mac", "int8-systolic", "ant", "olive", "bitfusion")
-
-#: Which array instruction each PE executes (LUT mpGEMM, bit-serial, MAC).
-ARRAY_OPCODE = {
-    "lut-tc": "LMMA",
-    "bitmod": "BSMMA",
-    "bitfusion": "BSMMA",
-    "mixpe": "MMA",
-    "fp16-mac": "MMA",
-    "int8-systolic": "MMA",
-    "ant": "MMA",
-    "olive": "MMA",
-}
-ARRAY_OPCODES = ("LMMA", "BSMMA", "MMA")
+from ..pe.base import ARRAY_OPCODES, DATAFLOWS, PEConfig
 
 #: accumulator formats a PEConfig may name (sim/pe/base.py PEConfig.acc)
 ACCUMULATORS = ("int32", "fp16", "fp32")
@@ -84,18 +70,12 @@ def _unknown_keys(d: dict, allowed: set[str], path: str) -> None:
         raise InputError(f"{path}.{extra[0]}", "unknown field", ", ".join(sorted(allowed)))
 
 
-def _pe_names() -> list[str]:
-    from .. import pe
-
-    return sorted(set(pe.names()) | set(KNOWN_PES))
-
-
 @dataclass(frozen=True)
 class PESpec:
     """The processing element: a ``sim.pe`` registry name and its :class:`PEConfig` parameters.
 
     array: (rows, cols) of a PE grid; tile: (M, N, K) of a LUT unit; opcode: the array instruction
-    it executes (default from :data:`ARRAY_OPCODE`).
+    it executes (default: the PE class's ``opcode``, :mod:`sim.pe.base`).
     """
 
     type: str
@@ -111,9 +91,7 @@ class PESpec:
         """PEs in one array (rows × cols), 1 for a LUT unit described by its tile."""
         return self.array[0] * self.array[1] if self.array else 1
 
-    def config(self):
-        from ..pe import PEConfig
-
+    def config(self) -> PEConfig:
         return PEConfig(array=self.array, tile=self.tile, dataflow=self.dataflow, acc=self.acc,
                         options=dict(self.options))
 
@@ -230,25 +208,22 @@ def _shape(v, path: str, n: int) -> tuple[int, ...]:
 def _pe(d: dict, path: str) -> PESpec:
     _unknown_keys(d, {"type", "array", "tile", "dataflow", "acc", "options", "opcode"}, path)
     kind = _get(d, "type", path)
-    allowed = _pe_names()
+    allowed = pe_registry.names()
     if kind not in allowed:
         raise InputError(f"{path}.type", f"unknown PE {kind!r}", ", ".join(allowed))
     array = _get(d, "array", path, None)
     tile = _get(d, "tile", path, None)
     if array is None and tile is None:
         raise InputError(f"{path}.array", "give the array shape [rows, cols] or the LUT tile [M, N, K]")
-    from ..pe.base import DATAFLOWS
-
     dataflow = _get(d, "dataflow", path, None)
     if dataflow is not None and dataflow not in DATAFLOWS:
         raise InputError(f"{path}.dataflow", f"unknown dataflow {dataflow!r}", ", ".join(DATAFLOWS))
     acc = _get(d, "acc", path, None)
     if acc is not None and acc not in ACCUMULATORS:
         raise InputError(f"{path}.acc", f"unknown accumulator {acc!r}", ", ".join(ACCUMULATORS))
-    opcode = _get(d, "opcode", path, ARRAY_OPCODE.get(kind, ""))
+    opcode = _get(d, "opcode", path, pe_registry.get(kind).opcode)
     if opcode not in ARRAY_OPCODES:
-        raise InputError(f"{path}.opcode", f"{opcode!r} is not an array instruction" if opcode
-                         else f"PE {kind!r} has no default array instruction", ", ".join(ARRAY_OPCODES))
+        raise InputError(f"{path}.opcode", f"{opcode!r} is not an array instruction", ", ".join(ARRAY_OPCODES))
     options = _get(d, "options", path, {})
     if not isinstance(options, dict):
         raise InputError(f"{path}.options", "expected a mapping")

@@ -1,9 +1,10 @@
 """Area of an arch (mm²): PEs + table unit + vector unit + SRAM.
 
-* PEs: ``arrays`` × PEs per array × the PE's synthesis area (``data/constants.yaml``, scaled to the
-  node; ``lut-tc``: the published unit's area × the component model's ratio for the arch's unit,
-  :mod:`sim.cost.lut_unit_scale`), or — the calibration hook — ``ge_count`` × ``um2_per_ge`` from yosys
-  gate-equivalent counts of our own RTL (pass both; the µm²/GE figure must be for the arch's node).
+* PEs: ``arrays`` × PEs per array × the PE's synthesis area (:func:`sim.cost.constants.pe_entry`, scaled
+  to the node, then by the PE's ``cost_scale`` hook; ``lut-tc``: the published unit's area × the component
+  model's ratio for the arch's unit, :mod:`sim.cost.lut_unit_scale`), or — the calibration hook —
+  ``ge_count`` × ``um2_per_ge`` from yosys gate-equivalent counts of our own RTL (pass both; the µm²/GE
+  figure must be for the arch's node).
 * Table unit: ``tables_per_cycle`` × µm² per table/cycle (LUT Tensor Core, references §1), scaled like the
   unit to the arch's K-group and entry width.
 * Vector unit: ``lanes`` × one FP16 MAC PE (a proxy, flagged in the assumptions).
@@ -14,10 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .. import pe as pe_registry
 from ..arch import Arch
 from ..errors import InputError
 from . import lut_unit_scale
-from .constants import scale, scaling_assumption, sram_bank, table
+from .constants import pe_entry, scale, scaling_assumption, sram_bank, table
 
 _UM2_PER_MM2 = 1e6
 
@@ -49,7 +51,8 @@ def area(arch: Arch, ge_count: float | None = None, um2_per_ge: float | None = N
     count = arch.arrays
     if (ge_count is None) != (um2_per_ge is None):
         raise InputError("ge_count" if ge_count is None else "um2_per_ge", "give both ge_count and um2_per_ge")
-    entry = t["pe"].get(arch.pe.type)
+    model = pe_registry.get(arch.pe.type)
+    entry = pe_entry(model)
     if ge_count is not None:
         pe_um2 = pe_area_from_ge(ge_count, um2_per_ge)
         count *= arch.pe.pes_per_array if entry is None or entry["per"] == "pe" else 1
@@ -58,8 +61,8 @@ def area(arch: Arch, ge_count: float | None = None, um2_per_ge: float | None = N
         pe_um2 = scale(entry["area_um2"], entry["node_nm"], node, "area")
         count *= arch.pe.pes_per_array if entry["per"] == "pe" else 1
         used["pe"] = {"um2": pe_um2, "per": entry["per"], "source": entry["source"]}
-        if arch.pe.type == "lut-tc":
-            ratio, how = lut_unit_scale.array_ratio(arch, "area")
+        ratio, how = model.cost_scale(arch, "area")
+        if how is not None:
             pe_um2 *= ratio
             used["pe"].update(um2=pe_um2, published_um2=entry["area_um2"], scaled_to_arch_unit=how)
     else:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from ..pe import PEModel
+
 DATA = Path(__file__).parent / "data" / "constants.yaml"
 
 
@@ -14,6 +16,12 @@ DATA = Path(__file__).parent / "data" / "constants.yaml"
 def table() -> dict:
     """The parsed constants file (read once)."""
     return yaml.safe_load(DATA.read_text())
+
+
+def pe_entry(model: PEModel) -> dict | None:
+    """Energy/area figures of the PE ``model`` (pj_per_cycle, area_um2, per, node_nm, source): its entry
+    ``pe.<name>`` of the data file, or a plug-in's own ``cost_entry``; None when it has neither."""
+    return model.cost_entry if model.cost_entry is not None else table()["pe"].get(model.name)
 
 
 def scale(value: float, from_nm: float, to_nm: float, kind: str) -> float:

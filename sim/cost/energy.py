@@ -7,9 +7,10 @@ Components (keys of the breakdown):
 * ``sram:NAME``: bits read/written × CACTI-fit pJ per bit of the buffer's bank size;
   ``sram_leakage``: banks × CACTI-fit leakage × time.
 * ``array``: array active cycles × pJ per cycle of the PE (synthesis figure, per PE or per LUT
-  unit; ``lut-tc``: scaled to the arch's unit, :mod:`sim.cost.lut_unit_scale`) × PEs per array; for a
-  PE with no figure, Σ ``pe:<event>`` × the Horowitz per-event energies (events without an entry are
-  listed under ``uncosted_events``).
+  unit, :func:`sim.cost.constants.pe_entry`; scaled to the arch's unit by the PE's ``cost_scale`` hook,
+  e.g. ``lut-tc``: :mod:`sim.cost.lut_unit_scale`) × PEs per array; for a PE with no figure,
+  Σ ``pe:<event>`` × the Horowitz per-event energies (events without an entry are listed under
+  ``uncosted_events``).
 * ``table``: tables built × pJ per table (scaled to the arch's K-group and entry width);
   ``vector``: elements × the FP16 actions of each op.
 
@@ -21,9 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .. import pe as pe_registry
 from ..arch import Arch
 from . import lut_unit_scale
-from .constants import scale, scaling_assumption, sram_bank, table
+from .constants import pe_entry, scale, scaling_assumption, sram_bank, table
 
 _PJ_PER_MW_S = 1e9  # 1 mW for 1 s = 1 mJ = 1e9 pJ
 
@@ -48,14 +50,15 @@ def event_pj(name: str, node_nm: int) -> float | None:
 
 def _array(arch: Arch, ev: dict, used: dict) -> float:
     node = arch.node_nm
-    entry = table()["pe"].get(arch.pe.type)
+    model = pe_registry.get(arch.pe.type)
+    entry = pe_entry(model)
     if entry is not None:
         per_cycle = scale(entry["pj_per_cycle"], entry["node_nm"], node, "energy")
         n = arch.pe.pes_per_array if entry["per"] == "pe" else 1
         used["array"] = {"pj_per_cycle": per_cycle, "per": entry["per"], "count_per_array": n,
                          "source": entry["source"]}
-        if arch.pe.type == "lut-tc":
-            ratio, how = lut_unit_scale.array_ratio(arch, "energy")
+        ratio, how = model.cost_scale(arch, "energy")
+        if how is not None:
             per_cycle *= ratio
             used["array"].update(pj_per_cycle=per_cycle, published_pj_per_cycle=entry["pj_per_cycle"],
                                  scaled_to_arch_unit=how)

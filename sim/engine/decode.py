@@ -11,7 +11,8 @@ Durations (cycles):
 * LOAD / STORE: the DMA is busy ``⌈bytes·8 / dram.bandwidth⌉`` (+ DRAM row misses with the bank
   model: ``⌈rows opened / banks⌉ · row_miss_cycles``); data is complete ``dram.latency`` later.
 * PRECOMPUTE: ``⌈m·⌈k/group⌉ / tables_per_cycle⌉`` busy, + ``table_unit.latency``.
-* LMMA / BSMMA / MMA: ``sim.pe.get(arch.pe.type).run(GemmProblem, arch.pe.config(), "tile").cycles``.
+* LMMA / BSMMA / MMA: ``sim.pe.tile_cycles(arch.pe.type, arch.pe.config(), GemmProblem).cycles`` (the PE's
+  tile model, the same entry the compiler's tile search uses).
 * DEQUANT / VEC: ``⌈elems / (lanes · ops_per_cycle[op])⌉`` busy, + ``vector.latency``.
 * Any buffer access (LOAD's write, STORE's read, ``rd``/``wr``) takes
   ``⌈bytes·8 / (width · ports · banks / gcd(stride, banks))⌉`` cycles; an instruction is busy at
@@ -87,7 +88,7 @@ def _dram_rows(addr: int, nbytes: int, rows: int, stride: int, row_bytes: int) -
 class _Decoder:
     def __init__(self, arch: Arch):
         self.arch = arch
-        self._pe_cache: dict[tuple, tuple[int, dict]] = {}
+        self.pe_config = arch.pe.config()
         self.bufs = {b.name: (i, b) for i, b in enumerate(arch.buffers)}
 
     def buf(self, name: str, where: str):
@@ -96,20 +97,15 @@ class _Decoder:
                              ", ".join(self.bufs))
         return self.bufs[name]
 
-    def pe_cycles(self, ins, where: str) -> tuple[int, dict]:
-        key = (ins["m"], ins["n"], ins["k"], ins["weights"], ins["acts"], ins["group"])
-        if key not in self._pe_cache:
-            model = pe_registry.get(self.arch.pe.type)
-            problem = pe_registry.GemmProblem(m=key[0], n=key[1], k=key[2], weights=key[3], acts=key[4],
-                                              group_size=key[5] or None)
-            config = model.resolve(self.arch.pe.config())
-            try:
-                model.check(problem, config)
-            except InputError as exc:
-                raise InputError(f"{where}.{exc.field.lstrip('-')}", exc.problem, exc.allowed) from None
-            res = model.run(problem, config, "tile")
-            self._pe_cache[key] = (int(res.cycles), dict(res.events))
-        return self._pe_cache[key]
+    def pe_cycles(self, ins, where: str) -> pe_registry.TileTiming:
+        """The array instruction's cycles and events (:func:`sim.pe.tile_cycles`); an unsupported problem is an
+        InputError naming the instruction."""
+        problem = pe_registry.GemmProblem(m=ins["m"], n=ins["n"], k=ins["k"], weights=ins["weights"],
+                                          acts=ins["acts"], group_size=ins["group"] or None)
+        try:
+            return pe_registry.tile_cycles(self.arch.pe.type, self.pe_config, problem)
+        except InputError as exc:
+            raise InputError(f"{where}.{exc.field.lstrip('-')}", exc.problem, exc.allowed) from None
 
     def durations(self, ins, where: str, ev) -> tuple[int, int]:
         """(busy cycles, latency after busy) of one instruction template, DRAM row misses aside (they depend on
@@ -140,11 +136,11 @@ class _Decoder:
             if op != a.pe.opcode:
                 raise InputError(f"{where}.op", f"PE {a.pe.type!r} of arch {a.name!r} executes {a.pe.opcode}, not {op}",
                                  a.pe.opcode)
-            cycles, pe_events = self.pe_cycles(ins, where)
-            ev["array"]["active_cycles"] += cycles
-            for k, v in pe_events.items():
-                ev["array"][f"pe:{k}"] += int(v)
-            return cycles, 0
+            timing = self.pe_cycles(ins, where)
+            ev["array"]["active_cycles"] += timing.cycles
+            for k, v in timing.events.items():
+                ev["array"][f"pe:{k}"] += v
+            return timing.cycles, 0
         if op in ("DEQUANT", "VEC"):
             kind = "dequant" if op == "DEQUANT" else ins["op"]
             elems = ins["m"] * ins["n"] * ins["groups"] if op == "DEQUANT" else ins["elems"]

@@ -10,19 +10,18 @@ import numpy as np
 
 from sim.pe import checks
 from sim.pe import systolic_array as sa
-from sim.pe.base import GemmProblem, GemmResult, PEConfig, PEModel
+from sim.pe.base import DATAFLOWS, GemmProblem, GemmResult, PEConfig, PEModel
 
 
 class SystolicMac(PEModel):
     """Base of the MAC arrays on :mod:`sim.pe.systolic_array` (``--dataflow os|ws|is``)."""
 
     modes = ("per-cycle", "tile", "scalesim")
-    act_formats: tuple[str, ...] = ()
+    opcode = "MMA"
+    dataflows = DATAFLOWS
+    dataflow_source = ("SCALE-Sim 3.0.0 (pip scalesim): output, weight and input stationary; our timing of them in "
+                       "sim/pe/systolic_array.py")
     acc_formats: tuple[str, ...] = ()
-
-    @abstractmethod
-    def weight_formats(self) -> list[str] | tuple[str, ...]:
-        """Weight formats the array takes."""
 
     @abstractmethod
     def segment(self, problem: GemmProblem) -> int:
@@ -45,8 +44,8 @@ class SystolicMac(PEModel):
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
-        g = checks.check_problem(problem, config, self.name, weights=self.weight_formats(), acts=self.act_formats,
-                                 accs=self.acc_formats)
+        g = checks.check_problem(problem, config, self.name, weights=self.weight_formats, acts=self.act_formats,
+                                 accs=self.acc_formats, dataflows=self.dataflows)
         self.check_group(g)
 
     def run(self, problem: GemmProblem, config: PEConfig, mode: str, a=None, qw=None) -> GemmResult:

@@ -182,6 +182,10 @@ class SlicedOSArray(PEModel):
     """Base of output-stationary integer arrays with sliced operands (see the module docstring)."""
 
     modes = ("per-cycle", "tile")
+    opcode = "MMA"
+    dataflows = ("os",)
+    dataflow_source = ("BitMoD's array model (github.com/yc2367/BitMoD-HPCA-25 bitmod_sim): output stationary, rows "
+                       "over N and columns over M")
     weight_formats: tuple[str, ...] = ()
     act_formats: tuple[str, ...] = ()
     decoded_formats: tuple[str, ...] = ()  # weight formats that pass through a decoder
@@ -222,7 +226,7 @@ class SlicedOSArray(PEModel):
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
         g = checks.check_problem(problem, config, self.name, weights=self.weight_formats, acts=self.act_formats,
-                                 accs=("int32",), dataflows=("os",))
+                                 accs=("int32",), dataflows=self.dataflows)
         if problem.weights == "olive4" and g % 2:
             raise InputError("--group-size", f"olive4 pairs elements, so the group must be even, got {g}")
         bound = g * self.weight_max(problem.weights) * (1 << (ACT_BITS[problem.acts] - 1))

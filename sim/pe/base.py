@@ -11,6 +11,20 @@ Every PE defines :meth:`PEModel.expected`, the output its hardware must produce 
 from :mod:`sim.reference` primitives (exact group sums for integer datapaths, the FP16/BF16
 rounding emulators in the hardware's order for floating-point datapaths). Tests and
 ``lutsim gemm --check`` compare the per-cycle output with it bit for bit.
+
+Besides the GEMM itself, a PE class declares what the rest of the simulator needs to know about it
+(the compiler, the arch spec and the cost model read these, never the PE's name):
+
+* ``opcode``: the array instruction it executes (one of :data:`ARRAY_OPCODES`);
+* ``dataflows`` and ``dataflow_source``: the dataflows it supports (of :data:`DATAFLOWS`) and where they
+  come from;
+* ``weight_formats`` / ``act_formats``: the ``sim.formats`` weight formats and activation formats it takes;
+* :meth:`PEModel.partial_sum_format`: the accumulator default the compiler sizes ``obuf`` by;
+* :meth:`PEModel.check_arch`: its checks against the rest of an arch (e.g. a table unit feeding it);
+* cost hooks: its energy/area figures are the constants entry ``pe.<name>`` of
+  ``sim/cost/data/constants.yaml`` (or, for a plug-in, its own :attr:`PEModel.cost_entry`), scaled to the
+  arch's configuration of the unit by :meth:`PEModel.cost_scale`; without a figure its ``pe:<event>``
+  counts are costed per event (events named after the constants' ``events``).
 """
 
 from __future__ import annotations
@@ -23,6 +37,9 @@ import numpy as np
 ACTIVATION_FORMATS = ("int4", "int8", "int16", "fp8_e4m3", "fp8_e5m2", "fp16", "bf16")
 MODES = ("per-cycle", "tile", "scalesim")
 DATAFLOWS = ("os", "ws", "is")
+#: array instructions of the ISA (sim/isa/instr.py): LUT mpGEMM, bit-serial mpGEMM, MAC GEMM
+ARRAY_OPCODES = ("LMMA", "BSMMA", "MMA")
+INT_ACTIVATIONS = ("int4", "int8", "int16")
 
 
 @dataclass(frozen=True)
@@ -76,11 +93,19 @@ class GemmResult:
 
 class PEModel(ABC):
     """One processing-element type. Subclasses are registered by setting ``PE = TheClass`` in
-    their module (discovered by :mod:`sim.pe`)."""
+    their module (discovered by :mod:`sim.pe`), or by :func:`sim.pe.register` (plug-ins)."""
 
     name: str = ""          # CLI name, e.g. "lut-tc"
     description: str = ""
     modes: tuple[str, ...] = ("per-cycle", "tile")
+    opcode: str = ""        # the array instruction it executes, one of ARRAY_OPCODES
+    dataflows: tuple[str, ...] = ()   # of DATAFLOWS
+    dataflow_source: str = ""         # where the dataflows come from (paper, peer simulator)
+    weight_formats: tuple[str, ...] = ()  # sim.formats names of the weights it takes
+    act_formats: tuple[str, ...] = ()     # activation formats it takes (of ACTIVATION_FORMATS)
+    #: a plug-in's own energy/area figures, the fields of a ``pe:`` entry of sim/cost/data/constants.yaml
+    #: (pj_per_cycle, area_um2, per: "pe" | "unit", node_nm, source); shipped PEs keep theirs in that file
+    cost_entry: dict | None = None
 
     @abstractmethod
     def default_config(self) -> PEConfig:
@@ -99,6 +124,22 @@ class PEModel(ABC):
     @abstractmethod
     def expected(self, problem: GemmProblem, config: PEConfig, a: np.ndarray, qw) -> np.ndarray:
         """The exact output the hardware must produce (M, N), from sim.reference primitives."""
+
+    def partial_sum_format(self, acts: str) -> str:
+        """The accumulator format of the partial sums a GEMM keeps in ``obuf`` between k-steps when the arch
+        leaves ``acc`` unset: INT32 for integer activations, FP32 otherwise (a PE whose datapath defaults
+        to another accumulator overrides this)."""
+        return "int32" if acts in INT_ACTIVATIONS else "fp32"
+
+    def check_arch(self, arch, problem: GemmProblem, config: PEConfig) -> None:
+        """Checks of ``problem`` on this PE against the rest of ``arch`` (a :class:`sim.arch.Arch`; the PE's own
+        limits are :meth:`check`'s); raise ``sim.errors.InputError`` naming the arch field. None by default."""
+        return None
+
+    def cost_scale(self, arch, kind: str) -> tuple[float, dict | None]:
+        """(factor, how it was derived) by which ``arch``'s configuration of this PE scales its published figure,
+        ``kind`` ``"area"`` (µm²) or ``"energy"`` (pJ per active cycle); (1.0, None): the figure as published."""
+        return 1.0, None
 
     def resolve(self, config: PEConfig | None) -> PEConfig:
         """Fill unset fields of ``config`` from the defaults."""

@@ -40,6 +40,7 @@ WEIGHT_BITS = {"int2": 2, "int4": 4, "int8": 8}
 class BitFusionPE(SlicedOSArray):
     name = "bitfusion"
     description = "BitFusion: Fusion Units of 16 2b x 2b BitBricks, output-stationary array"
+    opcode = "BSMMA"  # BitBricks compose a product from 2-bit slices: a bit-serial instruction
     weight_formats = ("int2", "int4", "int8")
     act_formats = ("int4", "int8", "int16")
     default_array = (16, 16)  # a choice (see the module docstring)

@@ -295,14 +295,20 @@ class BitModPE(PEModel):
     name = "bitmod"
     description = "BitMoD bit-serial PE array: 4 FP16 lanes, one power-of-two weight term per cycle (HPCA'25)"
     modes = ("per-cycle", "tile")
+    opcode = "BSMMA"
+    dataflows = ("os",)
+    dataflow_source = ("BitMoD, arXiv 2411.11745 and github.com/yc2367/BitMoD-HPCA-25 bitmod_sim: PE (r, c) holds "
+                       "output (n, m) of a fold (its one dataflow, so PEConfig.dataflow is not read)")
+    weight_formats = tuple(WEIGHTS)
+    act_formats = ("fp16",)
 
     def default_config(self) -> PEConfig:
         return PEConfig(array=DEFAULT_ARRAY, acc="fp32")
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
-        checks.check_problem(problem, config, "the BitMoD PE", weights=WEIGHTS, acts=("fp16",), accs=("fp32",),
-                             dataflows=None, fallback_to_per_channel=True)
+        checks.check_problem(problem, config, "the BitMoD PE", weights=self.weight_formats, acts=self.act_formats,
+                             accs=("fp32",), dataflows=None, fallback_to_per_channel=True)
 
     def _timing(self, problem: GemmProblem, config: PEConfig) -> tuple[int, dict, dict]:
         rows, cols = config.array

@@ -44,8 +44,9 @@ class Fp16Mac(SystolicMac):
         # 32×24: BitMoD's FP16 prefill array (references §3).
         return PEConfig(array=(32, 24), dataflow="os", acc="fp16")
 
-    def weight_formats(self) -> list[str]:
-        return formats.names()  # only dequantized values enter the array
+    @property
+    def weight_formats(self) -> tuple[str, ...]:
+        return tuple(formats.names())  # only dequantized values enter the array
 
     def segment(self, problem: GemmProblem) -> int:
         return problem.k  # no groups inside the array: one segment of K

@@ -39,15 +39,13 @@ _MAX_PRODUCT = 128 * 128
 class Int8Systolic(SystolicMac):
     name = "int8-systolic"
     description = "INT8×INT8→INT32 systolic MAC array (OS/WS/IS) with a per-group rescale epilogue"
+    weight_formats = WEIGHT_FORMATS
     act_formats = ACT_FORMATS
     acc_formats = ("int32",)
 
     def default_config(self) -> PEConfig:
         # 32×32: references §3 (BitMoD's INT/ANT prefill array) and §7 (SCALE-Sim golden runs).
         return PEConfig(array=(32, 32), dataflow="os", acc="int32")
-
-    def weight_formats(self) -> tuple[str, ...]:
-        return WEIGHT_FORMATS
 
     def check_group(self, group: int) -> None:
         if group * _MAX_PRODUCT > INT32_MAX:  # a group partial sum could overflow the INT32 accumulator

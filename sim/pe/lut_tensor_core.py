@@ -310,8 +310,14 @@ def check_entry_bits(entry_bits: int, acts: str, k: int, table_quant: bool = Fal
             f"; {TABLE_QUANT_BITS} or more with the PE option table_quant" if quant else ""))
 
 
+def default_acc(acts: str) -> str:
+    """The accumulator when none is configured: INT32 for integer activations, FP16 for FP ones
+    (docs/lut_tensor_core_contract.md "Datapath widths")."""
+    return "int32" if acts in INT_ACTS else "fp16"
+
+
 def _acc_name(problem: GemmProblem, config: PEConfig) -> str:
-    return config.acc or ("int32" if problem.acts in INT_ACTS else "fp16")
+    return config.acc or default_acc(problem.acts)
 
 
 def _shape_counts(problem: GemmProblem, tile: tuple[int, int, int]) -> dict[str, int]:
@@ -332,15 +338,44 @@ class LutTensorCoreModel(PEModel):
     name = "lut-tc"
     description = "LUT Tensor Core (ISCA'25): table lookup mpGEMM, one weight bit plane per cycle"
     modes = ("per-cycle", "tile")
+    opcode = "LMMA"
+    dataflows = ("os",)
+    dataflow_source = ("LUT Tensor Core, arXiv 2408.06003: one M×N×K unit keeps its outputs while K-groups and "
+                       "weight planes stream (docs/lut_tensor_core_contract.md \"Timing\")")
+    act_formats = ACTS
+
+    @property
+    def weight_formats(self) -> tuple[str, ...]:
+        return tuple(supported_weight_formats())
 
     def default_config(self) -> PEConfig:
         return PEConfig(tile=DEFAULT_TILE, dataflow="os", options={"table_quant": False})
 
+    def partial_sum_format(self, acts: str) -> str:
+        return default_acc(acts)
+
+    def check_arch(self, arch, problem: GemmProblem, config: PEConfig) -> None:
+        """A table unit feeding the unit (``arch.table_unit`` with the LMMA opcode) holds the tables'
+        entries (``arch.table_unit.entry_bits``, :func:`check_entry_bits`)."""
+        if arch.table_unit is not None and arch.pe.opcode == self.opcode:
+            config = self.resolve(config)
+            check_entry_bits(arch.table_unit.entry_bits, problem.acts, config.tile[2],
+                             bool(config.options.get("table_quant")))
+
+    def cost_scale(self, arch, kind: str) -> tuple[float, dict | None]:
+        """The published Table 2 unit scaled to ``arch``'s unit by the component model
+        (:func:`sim.cost.lut_unit_scale.array_ratio`)."""
+        # imported here, not at the top: sim.cost.lut_unit_scale imports this module (DEFAULT_TILE,
+        # table_entry_bits), so a top-level import would be circular
+        from ..cost import lut_unit_scale
+
+        return lut_unit_scale.array_ratio(arch, kind)
+
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
         accs = INT_ACCS if problem.acts in INT_ACTS else FP_ACCS
-        checks.check_problem(problem, config, self.name, weights=supported_weight_formats(), acts=ACTS, accs=accs,
-                             acc=_acc_name(problem, config), array=False, dataflows=("os",))
+        checks.check_problem(problem, config, self.name, weights=self.weight_formats, acts=self.act_formats,
+                             accs=accs, acc=_acc_name(problem, config), array=False, dataflows=self.dataflows)
         _affine_integers(formats.get(problem.weights))
         checks.check_tile(config, TABLE_K)
         if config.array is not None:
@@ -533,7 +568,7 @@ def tile_io(a: np.ndarray, codes: np.ndarray, code_bits: int, psum_in: np.ndarra
         raise InputError("code_bits", f"codes must be unsigned {code_bits}-bit", f"1..{MAX_WEIGHT_BITS} bits")
     checks.require_choice("--acts", acts, ACTS, "the LUT tile")
     af = checks.check_act_values(a, acts)
-    acc = acc or ("int32" if acts in INT_ACTS else "fp16")
+    acc = acc or default_acc(acts)
     exact = acts in INT_ACTS
     if acc not in (INT_ACCS if exact else FP_ACCS):
         raise InputError("--acc", f"{acc!r} with {acts} activations", ", ".join(INT_ACCS if exact else FP_ACCS))

@@ -128,6 +128,12 @@ class MixPE(PEModel):
     name = "mixpe"
     description = "MixPE: shift-and-add group mpGEMM, one dequantization per group (W4A8 / W4A16)"
     modes = ("per-cycle", "tile")
+    opcode = "MMA"
+    dataflows = ("os",)
+    dataflow_source = ("MixPE, arXiv 2411.16158 and github.com/yuzhang712/mixpe_simulator: an output-stationary "
+                       "systolic grid (the SCALE-Sim OS mapping)")
+    weight_formats = WEIGHTS
+    act_formats = tuple(ARRAYS)
 
     def default_config(self) -> PEConfig:
         return PEConfig(array=None, dataflow="os", acc="fp32")   # array: 64×64 W4A8, 32×32 W4A16
@@ -140,8 +146,8 @@ class MixPE(PEModel):
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve_for(problem, config)
-        checks.check_problem(problem, config, "MixPE", weights=WEIGHTS, acts=ARRAYS, accs=ACCS, dataflows=("os",),
-                             fallback_to_per_channel=True)
+        checks.check_problem(problem, config, "MixPE", weights=self.weight_formats, acts=self.act_formats, accs=ACCS,
+                             dataflows=self.dataflows, fallback_to_per_channel=True)
 
     def _timing(self, problem: GemmProblem, config: PEConfig) -> tuple[int, dict, dict]:
         rows, cols = config.array

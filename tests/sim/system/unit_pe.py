@@ -13,6 +13,7 @@ import pytest
 import sim.pe as pe_registry
 from sim import formats
 from sim.pe import GemmResult, PEConfig, PEModel
+from sim.pe.base import ACTIVATION_FORMATS, DATAFLOWS
 
 NAME = "unit-test-pe"
 
@@ -26,6 +27,14 @@ class UnitPE(PEModel):
     name = NAME
     description = "test-only PE: ceil-tiles x weight bits + 1 cycles"
     modes = ("tile",)
+    opcode = "LMMA"
+    dataflows = DATAFLOWS
+    dataflow_source = "test-only: no dataflow is modelled"
+    act_formats = ACTIVATION_FORMATS
+
+    @property
+    def weight_formats(self) -> tuple[str, ...]:
+        return tuple(formats.names())
 
     def default_config(self) -> PEConfig:
         return PEConfig(tile=(2, 64, 4))
@@ -52,8 +61,6 @@ class UnitPE(PEModel):
 
 @pytest.fixture
 def unit_pe():
-    """Register :class:`UnitPE` in the PE registry for one test, then remove it."""
-    pe_registry.names()  # discover the real PEs first, so the registry is not left half-filled
-    pe_registry._MODELS[NAME] = UnitPE()
-    yield pe_registry._MODELS[NAME]
-    del pe_registry._MODELS[NAME]
+    """Register :class:`UnitPE` in the PE registry for one test (:func:`sim.pe.register`), then remove it."""
+    yield pe_registry.register(UnitPE)
+    pe_registry.unregister(NAME)
