@@ -149,7 +149,8 @@ def test_deepseek_v2_latent_attention_is_refused(tmp_path):
 
 
 def test_simulated_moe_states_its_routing_assumption(tmp_path):
-    st = simulate("lut-tc-28nm", str(_folder(tmp_path, "mixtral")), "w4a16-g128", "decode", kv_len=64, batch=2).to_dict()
+    st = simulate("lut-tc-28nm", str(_folder(tmp_path, "mixtral")), "w4a16-g128", "decode", kv_len=64,
+                  batch=2).to_dict()
     assert st["assumptions"]["routing"].startswith(ROUTING) and "-> 4 active" in st["assumptions"]["routing"]
     assert next(r for r in st["ops"] if r["name"] == "expert_gate_proj")["repeat"] == 32 * 4
     dense = simulate("lut-tc-28nm", "llama-2-7b", "w4a16-g128", "decode", kv_len=64).to_dict()
