@@ -15,11 +15,10 @@ is a resume that computes only the new rows.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
@@ -27,16 +26,19 @@ import pandas as pd
 
 from sim.errors import InputError
 
-from .spec import DEFAULT_EVALUATOR, SweepSpec, stable_id
+from . import evaluators
+from .evaluators import DEFAULT_EVALUATOR
+from .spec import SweepSpec, stable_id
 
 KEY = ["point_id", "workload_id"]
 MANIFEST = "sweep.json"
 
 
-def load_evaluator(path: str) -> Callable[[dict, dict, dict], dict]:
-    """``"module:function"`` -> the function ``f(base_arch, params, workload) -> metrics``."""
-    module, _, func = path.partition(":")
-    return getattr(importlib.import_module(module), func)
+def evaluator_target(spec: SweepSpec, allow_imports: Iterable[str] = ()) -> str:
+    """The import path of the spec's evaluator, checked (registered, or allowed by the user) and importable."""
+    target = evaluators.resolve(spec.evaluator, allow_imports)
+    evaluators.load(target)
+    return target
 
 
 def _violations(metrics: dict, constraints: dict) -> list[str]:
@@ -44,9 +46,10 @@ def _violations(metrics: dict, constraints: dict) -> list[str]:
             if k in metrics and metrics[k] is not None and metrics[k] > limit]
 
 
-def run_chunk(evaluator: str, base_arch: str, constraints: dict, tasks: list[dict]) -> list[dict]:
-    """Evaluate tasks in one worker; never raises for a task's own failure."""
-    fn = load_evaluator(evaluator)
+def run_chunk(target: str, base_arch: str, constraints: dict, tasks: list[dict]) -> list[dict]:
+    """Evaluate tasks in one worker with the evaluator at ``target`` (from :func:`evaluator_target`);
+    never raises for a task's own failure."""
+    fn = evaluators.load(target)
     rows = []
     for t in tasks:
         row = {"point_id": t["point_id"], "workload_id": t["workload_id"], "status": "ok", "reason": ""}
@@ -175,10 +178,11 @@ def chunked(tasks: list[dict], size: int) -> list[list[dict]]:
     return [tasks[i:i + size] for i in range(0, len(tasks), size)]
 
 
-def plan_sweep(spec: SweepSpec, out: str | Path) -> dict:
-    """What :func:`run_sweep` would do, after the same checks (axes, workloads, the manifest of ``out``),
-    writing nothing: design points, workloads, rows in all, rows already in ``out``, rows to compute."""
+def plan_sweep(spec: SweepSpec, out: str | Path, allow_imports: Iterable[str] = ()) -> dict:
+    """What :func:`run_sweep` would do, after the same checks (evaluator, axes, workloads, the manifest of
+    ``out``), writing nothing: design points, workloads, rows in all, rows already in ``out``, rows to compute."""
     out = Path(out)
+    evaluator_target(spec, allow_imports)
     check_axes(spec)
     check_manifest(spec, out)
     tasks, already = pending_tasks(spec, out) if out.is_dir() else (spec.tasks(), 0)
@@ -187,9 +191,12 @@ def plan_sweep(spec: SweepSpec, out: str | Path) -> dict:
 
 
 def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 2, scheduler: str | None = None,
-              chunk_size: int | None = None, progress: bool = True) -> dict:
-    """Run (or resume) a sweep; returns a summary dict (rows written, skipped, errors, seconds)."""
+              chunk_size: int | None = None, progress: bool = True, allow_imports: Iterable[str] = ()) -> dict:
+    """Run (or resume) a sweep; returns a summary dict (rows written, skipped, errors, seconds).
+    ``allow_imports``: import paths ``module:function`` the caller trusts as evaluators (a spec's own
+    ``evaluator`` must otherwise be registered, see :mod:`.evaluators`)."""
     out = Path(out)
+    target = evaluator_target(spec, allow_imports)
     check_axes(spec)
     check_manifest(spec, out)
     client = dask_client(scheduler) if scheduler else None  # an unreachable scheduler fails before OUT is made
@@ -200,7 +207,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 2, scheduler: str | 
     chunks = chunked(tasks, size)
     writer = PartWriter(out)
     t0 = time.perf_counter()
-    args = (spec.evaluator, spec.base_arch, spec.constraints)
+    args = (target, spec.base_arch, spec.constraints)
     with _progress(progress, len(tasks)) as advance:
         if client is not None:
             results = _run_dask(client, args, chunks)

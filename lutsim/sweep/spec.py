@@ -11,7 +11,7 @@ Example::
     workloads:
       - {model: llama-2-7b, quant: w4a16-g128, phase: decode, kv_len: 1024, batch: 1}
     constraints: {area_mm2: 50, power_w: 10}   # optional upper bounds
-    evaluator: lutsim.api:evaluate    # optional: "module:function" scoring one point
+    evaluator: lutsim                 # optional: a registered evaluator (lutsim.sweep.evaluators)
 
 A *design point* is one assignment of every axis; each (point, workload) pair is one result row,
 keyed by ``point_id`` and ``workload_id`` — stable hashes of their canonical JSON, so re-running a
@@ -31,9 +31,11 @@ import numpy as np
 from sim.errors import InputError
 from sim.userfile import read_user_file
 
+from . import evaluators
+from .evaluators import DEFAULT_EVALUATOR
+
 SAMPLING_MODES = ("grid", "random")
 CONSTRAINTS = ("area_mm2", "power_w", "energy_per_token_mj", "latency_ms")
-DEFAULT_EVALUATOR = "lutsim.api:evaluate"
 
 
 def stable_id(obj) -> str:
@@ -114,9 +116,8 @@ def parse_spec(data: dict, where: str = "spec") -> SweepSpec:
             raise InputError(f"{where}.constraints.{k}", "unknown constraint", ", ".join(CONSTRAINTS))
         if not isinstance(v, (int, float)) or v <= 0:
             raise InputError(f"{where}.constraints.{k}", f"must be a positive number, got {v!r}")
-    evaluator = data.get("evaluator", DEFAULT_EVALUATOR)
-    if not isinstance(evaluator, str) or ":" not in evaluator:
-        raise InputError(f"{where}.evaluator", f"must be 'module:function', got {evaluator!r}")
+    evaluator = evaluators.check_syntax(data.get("evaluator", DEFAULT_EVALUATOR), f"{where}.evaluator")
+    evaluator = evaluators.BUILTIN.get(evaluator, evaluator)  # one spelling per built-in: same fingerprint
     return SweepSpec(name=str(data.get("name", "sweep")), base_arch=base, axes=axes, workloads=workloads,
                      sampling=sampling, constraints=dict(constraints), evaluator=evaluator)
 
