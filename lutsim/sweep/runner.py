@@ -11,26 +11,28 @@ and its message; the sweep goes on.
 the base arch and its full spec, the constraints, the evaluator, the lutsim version). Resuming with a spec
 that changes any of these is refused (its rows would mix two models); adding axis values or workloads
 is a resume that computes only the new rows.
+
+One run at a time writes an ``OUT`` (a lock; a second is refused), a part that cannot be read is set aside
+and its rows computed again, and local workers exit when the sweep's process dies (:mod:`.store`,
+:mod:`.workers`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
-
-import pandas as pd
 
 from sim.errors import InputError
 
-from . import evaluators
+from . import evaluators, store, workers
 from .evaluators import DEFAULT_EVALUATOR
 from .spec import SweepSpec, stable_id
+from .store import KEY, PartWriter, load_results
 
-KEY = ["point_id", "workload_id"]
+__all__ = ["KEY", "PartWriter", "load_results", "plan_sweep", "run_sweep"]
 MANIFEST = "sweep.json"
 
 
@@ -73,34 +75,6 @@ def run_chunk(target: str, base_arch: str, constraints: dict, tasks: list[dict])
 def _cell(v):
     """Parquet-friendly cell: lists/dicts become their canonical string."""
     return str(v) if isinstance(v, (list, tuple, dict)) else v
-
-
-def load_results(out: str | Path) -> pd.DataFrame:
-    """All rows of a sweep directory, sorted by key (deterministic)."""
-    parts = sorted(Path(out, "parts").glob("part-*.parquet"))
-    if not parts:
-        return pd.DataFrame(columns=KEY + ["status", "reason"])
-    df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-    return df.sort_values(KEY, kind="stable").reset_index(drop=True)
-
-
-class PartWriter:
-    """Writes one Parquet file per finished chunk, atomically (temporary name, then rename)."""
-
-    def __init__(self, out: Path):
-        self.dir = out / "parts"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        existing = [int(p.stem.split("-")[1]) for p in self.dir.glob("part-*.parquet")]
-        self.next = max(existing, default=-1) + 1
-
-    def write(self, rows: list[dict]) -> None:
-        if not rows:
-            return
-        final = self.dir / f"part-{self.next:06d}.parquet"
-        tmp = self.dir / f".part-{self.next:06d}.{os.getpid()}.tmp"
-        pd.DataFrame(rows).to_parquet(tmp, index=False)
-        os.replace(tmp, final)
-        self.next += 1
 
 
 def fingerprint(spec: SweepSpec) -> dict:
@@ -161,14 +135,14 @@ def write_manifest(spec: SweepSpec, out: Path) -> None:
     """``OUT/sweep.json``: the fingerprint, plus the spec's name, axes and workloads for the record."""
     doc = {"fingerprint": fingerprint(spec), "name": spec.name, "axes": spec.axes, "workloads": spec.workloads,
            "sampling": spec.sampling}
-    tmp = out / f".{MANIFEST}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, out / MANIFEST)
+    text = json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n"
+    store.write_atomic(out / MANIFEST, lambda tmp: tmp.write_text(text))
 
 
-def pending_tasks(spec: SweepSpec, out: Path) -> tuple[list[dict], int]:
-    """Tasks not yet in the results, and how many were already done."""
-    done = load_results(out)
+def pending_tasks(spec: SweepSpec, out: Path, quarantine: bool = False) -> tuple[list[dict], int]:
+    """Tasks not yet in the results, and how many were already done (``quarantine``: see
+    :func:`.store.load_results`)."""
+    done = load_results(out, quarantine=quarantine)
     have = set(zip(done["point_id"], done["workload_id"]))
     tasks = [t for t in spec.tasks() if (t["point_id"], t["workload_id"]) not in have]
     return tasks, len(have)
@@ -200,41 +174,43 @@ def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 2, scheduler: str | 
     check_axes(spec)
     check_manifest(spec, out)
     client = dask_client(scheduler) if scheduler else None  # an unreachable scheduler fails before OUT is made
-    out.mkdir(parents=True, exist_ok=True)
-    write_manifest(spec, out)
-    tasks, already = pending_tasks(spec, out)
-    size = chunk_size or max(1, min(64, len(tasks) // (4 * max(jobs, 1)) or 1))
-    chunks = chunked(tasks, size)
-    writer = PartWriter(out)
-    t0 = time.perf_counter()
-    args = (target, spec.base_arch, spec.constraints)
-    with _progress(progress, len(tasks)) as advance:
-        if client is not None:
-            results = _run_dask(client, args, chunks)
-        elif jobs <= 1:
-            results = (run_chunk(*args, c) for c in chunks)
-        else:
-            results = _run_local(jobs, args, chunks)
-        for rows in results:
-            writer.write(rows)
-            advance(len(rows))
-    df = load_results(out)
+    store.make_out(out)
+    with store.out_lock(out):
+        check_manifest(spec, out)  # again: another run may have written OUT before the lock was ours
+        store.remove_stale_temporaries(out)
+        write_manifest(spec, out)
+        tasks, already = pending_tasks(spec, out, quarantine=True)
+        size = chunk_size or max(1, min(64, len(tasks) // (4 * max(jobs, 1)) or 1))
+        chunks = chunked(tasks, size)
+        writer = PartWriter(out)
+        t0 = time.perf_counter()
+        args = (target, spec.base_arch, spec.constraints)
+        with _progress(progress, len(tasks)) as advance:
+            if client is not None:
+                results = _run_dask(client, args, chunks)
+            elif jobs <= 1:
+                results = (run_chunk(*args, c) for c in chunks)
+            else:
+                results = _run_local(jobs, args, chunks)
+            for rows in results:
+                writer.write(rows)
+                advance(len(rows))
+        df = load_results(out)
     return {"rows": len(df), "new_rows": len(tasks), "already_done": already,
             "ok": int((df["status"] == "ok").sum()), "skipped": int((df["status"] == "skipped").sum()),
             "errors": int((df["status"] == "error").sum()), "seconds": time.perf_counter() - t0}
 
 
 def _run_local(jobs: int, args: tuple, chunks: list[list[dict]]) -> Iterable[list[dict]]:
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(run_chunk, *args, c) for c in chunks}
-        try:
-            while futures:
-                done, futures = wait(futures, return_when=FIRST_COMPLETED)
-                for f in done:
-                    yield f.result()
-        finally:
-            for f in futures:
-                f.cancel()
+    pool = workers.pool(jobs)
+    futures = {pool.submit(run_chunk, *args, c) for c in chunks}
+    try:
+        while futures:
+            done, futures = wait(futures, return_when=FIRST_COMPLETED)
+            for f in done:
+                yield f.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 #: seconds to wait for a Dask scheduler to answer
