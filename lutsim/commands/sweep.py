@@ -40,20 +40,27 @@ def add_arguments(p) -> None:
     p.add_argument("--chunk-size", type=int, default=None, help="tasks per worker call (default: automatic)")
     p.add_argument("--dry-run", action="store_true",
                    help="check the spec and OUT, print how many rows there are and how many are left; run nothing")
+    p.add_argument("--max-rows", type=int, default=None, metavar="N",
+                   help="refuse a spec of more than N rows, design points x workloads (default: "
+                        "lutsim.sweep.spec.MAX_ROWS, one million)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def run(args) -> int:
     from lutsim.output import print_json
     from lutsim.sweep import load_spec, plan_sweep, run_sweep
+    from lutsim.sweep.spec import MAX_ROWS
 
     if args.jobs < 1:
         raise InputError("--jobs", f"must be >= 1, got {args.jobs}")
+    max_rows = MAX_ROWS if args.max_rows is None else args.max_rows
+    if max_rows < 1:
+        raise InputError("--max-rows", f"must be >= 1, got {args.max_rows}")
     if args.chunk_size is not None and args.chunk_size < 1:
         raise InputError("--chunk-size", f"must be >= 1, got {args.chunk_size}")
     spec = load_spec(args.spec)
     if args.dry_run:
-        plan = plan_sweep(spec, args.out, allow_imports=args.allow_evaluator_import)
+        plan = plan_sweep(spec, args.out, allow_imports=args.allow_evaluator_import, max_rows=max_rows)
         if args.json:
             print_json(plan)
         else:
@@ -63,11 +70,11 @@ def run(args) -> int:
     try:
         summary = run_sweep(spec, args.out, jobs=args.jobs, scheduler=args.scheduler,
                             chunk_size=args.chunk_size, progress=not args.json,
-                            allow_imports=args.allow_evaluator_import)
+                            allow_imports=args.allow_evaluator_import, max_rows=max_rows)
     except KeyboardInterrupt:
         from lutsim.sweep import load_results
 
-        print(f"{len(load_results(args.out))} of {len(spec.tasks())} rows are saved in {args.out}; run the same "
+        print(f"{len(load_results(args.out))} of {spec.n_rows} rows are saved in {args.out}; run the same "
               "command again to resume", file=sys.stderr)
         raise
     if args.json:

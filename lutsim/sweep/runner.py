@@ -19,9 +19,10 @@ and its rows computed again, and local workers exit when the sweep's process die
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from sim.errors import InputError
 
 from . import evaluators, store, workers
 from .evaluators import DEFAULT_EVALUATOR
-from .spec import SweepSpec, stable_id
+from .spec import MAX_ROWS, SweepSpec, stable_id
 from .store import KEY, PartWriter, load_results
 
 __all__ = ["KEY", "PartWriter", "load_results", "plan_sweep", "run_sweep"]
@@ -77,6 +78,18 @@ def _cell(v):
     return str(v) if isinstance(v, (list, tuple, dict)) else v
 
 
+def base_arch_dict(spec: SweepSpec) -> dict:
+    """The spec's base arch, resolved (an unknown preset or file is an InputError on ``base_arch``)."""
+    from lutsim.api import resolve_arch
+
+    try:
+        return resolve_arch(spec.base_arch).to_dict()
+    except InputError as exc:
+        if exc.field in ("--arch", spec.base_arch):  # the name itself, or its file as a whole
+            raise InputError("base_arch", exc.problem, exc.allowed) from None
+        raise InputError(f"base_arch ({spec.base_arch}) {exc.field}", exc.problem, exc.allowed) from None
+
+
 def fingerprint(spec: SweepSpec) -> dict:
     """What decides a row's values besides its own point and workload. With the default evaluator the base
     arch is resolved, so an edited preset or arch YAML changes the fingerprint (an unknown one is an input
@@ -85,9 +98,7 @@ def fingerprint(spec: SweepSpec) -> dict:
 
     base_spec = None
     if spec.evaluator == DEFAULT_EVALUATOR:
-        from lutsim.api import resolve_arch
-
-        base_spec = stable_id(resolve_arch(spec.base_arch).to_dict())
+        base_spec = stable_id(base_arch_dict(spec))
     return {"base_arch": spec.base_arch, "base_arch_spec": base_spec, "constraints": spec.constraints,
             "evaluator": spec.evaluator, "lutsim": __version__}
 
@@ -98,9 +109,9 @@ def check_axes(spec: SweepSpec) -> None:
     are checked per point: a bad one skips that point.)"""
     if spec.evaluator != DEFAULT_EVALUATOR:
         return
-    from lutsim.api import apply_params, check_workload, resolve_arch
+    from lutsim.api import apply_params, check_workload
 
-    base = resolve_arch(spec.base_arch).to_dict()
+    base = base_arch_dict(spec)
     for path, values in spec.axes.items():
         try:
             apply_params(base, {path: values[0]})
@@ -139,53 +150,77 @@ def write_manifest(spec: SweepSpec, out: Path) -> None:
     store.write_atomic(out / MANIFEST, lambda tmp: tmp.write_text(text))
 
 
-def pending_tasks(spec: SweepSpec, out: Path, quarantine: bool = False) -> tuple[list[dict], int]:
-    """Tasks not yet in the results, and how many were already done (``quarantine``: see
-    :func:`.store.load_results`)."""
+def done_keys(out: Path, quarantine: bool = False) -> set[tuple[str, str]]:
+    """(point_id, workload_id) of every row in ``out`` (``quarantine``: see :func:`.store.load_results`)."""
+    if not out.is_dir():
+        return set()
     done = load_results(out, quarantine=quarantine)
-    have = set(zip(done["point_id"], done["workload_id"]))
-    tasks = [t for t in spec.tasks() if (t["point_id"], t["workload_id"]) not in have]
-    return tasks, len(have)
+    return set(zip(done["point_id"], done["workload_id"]))
 
 
-def chunked(tasks: list[dict], size: int) -> list[list[dict]]:
-    return [tasks[i:i + size] for i in range(0, len(tasks), size)]
+def pending_tasks(spec: SweepSpec, have: set) -> Iterator[dict]:
+    """The spec's tasks not in ``have``, streamed."""
+    return (t for t in spec.iter_tasks() if (t["point_id"], t["workload_id"]) not in have)
 
 
-def plan_sweep(spec: SweepSpec, out: str | Path, allow_imports: Iterable[str] = ()) -> dict:
-    """What :func:`run_sweep` would do, after the same checks (evaluator, axes, workloads, the manifest of
-    ``out``), writing nothing: design points, workloads, rows in all, rows already in ``out``, rows to compute."""
-    out = Path(out)
-    evaluator_target(spec, allow_imports)
-    check_axes(spec)
-    check_manifest(spec, out)
-    tasks, already = pending_tasks(spec, out) if out.is_dir() else (spec.tasks(), 0)
-    return {"points": len(spec.points()), "workloads": len(spec.workloads), "rows": len(tasks) + already,
-            "already_done": already, "to_compute": len(tasks)}
+def count_pending(spec: SweepSpec, have: set) -> int:
+    """How many of the spec's tasks are not in ``have`` (a pass over the ids, no task kept)."""
+    if not have:
+        return spec.n_rows
+    return sum(1 for _ in pending_tasks(spec, have))
 
 
-def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 2, scheduler: str | None = None,
-              chunk_size: int | None = None, progress: bool = True, allow_imports: Iterable[str] = ()) -> dict:
-    """Run (or resume) a sweep; returns a summary dict (rows written, skipped, errors, seconds).
-    ``allow_imports``: import paths ``module:function`` the caller trusts as evaluators (a spec's own
-    ``evaluator`` must otherwise be registered, see :mod:`.evaluators`)."""
-    out = Path(out)
+def chunked(tasks: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    """Consecutive lists of ``size`` tasks (the last may be shorter), built as they are consumed."""
+    it = iter(tasks)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def _check(spec: SweepSpec, out: Path, allow_imports: Iterable[str], max_rows: int) -> str:
+    """Every check before a sweep runs or is planned; the evaluator's import path."""
+    spec.check_size(max_rows)
     target = evaluator_target(spec, allow_imports)
     check_axes(spec)
     check_manifest(spec, out)
+    return target
+
+
+def plan_sweep(spec: SweepSpec, out: str | Path, allow_imports: Iterable[str] = (), max_rows: int = MAX_ROWS) -> dict:
+    """What :func:`run_sweep` would do, after the same checks (size, evaluator, axes, workloads, the manifest of
+    ``out``), writing nothing: design points, workloads, rows in all, rows already in ``out``, rows to compute."""
+    out = Path(out)
+    _check(spec, out, allow_imports, max_rows)
+    have = done_keys(out)
+    todo = count_pending(spec, have)
+    return {"points": spec.n_points, "workloads": len(spec.workloads), "rows": spec.n_rows,
+            "already_done": spec.n_rows - todo, "to_compute": todo}
+
+
+def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 2, scheduler: str | None = None,
+              chunk_size: int | None = None, progress: bool = True, allow_imports: Iterable[str] = (),
+              max_rows: int = MAX_ROWS) -> dict:
+    """Run (or resume) a sweep; returns a summary dict (rows written, skipped, errors, seconds).
+    ``allow_imports``: import paths ``module:function`` the caller trusts as evaluators (a spec's own
+    ``evaluator`` must otherwise be registered, see :mod:`.evaluators`); ``max_rows``: the most rows the spec
+    may have (:meth:`SweepSpec.check_size`)."""
+    out = Path(out)
+    target = _check(spec, out, allow_imports, max_rows)
     client = dask_client(scheduler) if scheduler else None  # an unreachable scheduler fails before OUT is made
     store.make_out(out)
     with store.out_lock(out):
         check_manifest(spec, out)  # again: another run may have written OUT before the lock was ours
         store.remove_stale_temporaries(out)
         write_manifest(spec, out)
-        tasks, already = pending_tasks(spec, out, quarantine=True)
-        size = chunk_size or max(1, min(64, len(tasks) // (4 * max(jobs, 1)) or 1))
-        chunks = chunked(tasks, size)
+        have = done_keys(out, quarantine=True)
+        todo = count_pending(spec, have)
+        already = spec.n_rows - todo
+        size = chunk_size or max(1, min(64, todo // (4 * max(jobs, 1)) or 1))
+        chunks = chunked(pending_tasks(spec, have), size)
         writer = PartWriter(out)
         t0 = time.perf_counter()
         args = (target, spec.base_arch, spec.constraints)
-        with _progress(progress, len(tasks)) as advance:
+        with _progress(progress, todo) as advance:
             if client is not None:
                 results = _run_dask(client, args, chunks)
             elif jobs <= 1:
@@ -196,17 +231,24 @@ def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 2, scheduler: str | 
                 writer.write(rows)
                 advance(len(rows))
         df = load_results(out)
-    return {"rows": len(df), "new_rows": len(tasks), "already_done": already,
+    return {"rows": len(df), "new_rows": todo, "already_done": already,
             "ok": int((df["status"] == "ok").sum()), "skipped": int((df["status"] == "skipped").sum()),
             "errors": int((df["status"] == "error").sum()), "seconds": time.perf_counter() - t0}
 
 
-def _run_local(jobs: int, args: tuple, chunks: list[list[dict]]) -> Iterable[list[dict]]:
+#: chunks submitted ahead per local worker (the rest of the task stream is built only as they finish)
+AHEAD_PER_WORKER = 4
+#: chunks submitted ahead to a Dask cluster
+DASK_AHEAD = 256
+
+
+def _run_local(jobs: int, args: tuple, chunks: Iterator[list[dict]]) -> Iterable[list[dict]]:
     pool = workers.pool(jobs)
-    futures = {pool.submit(run_chunk, *args, c) for c in chunks}
+    futures = {pool.submit(run_chunk, *args, c) for c in itertools.islice(chunks, AHEAD_PER_WORKER * jobs)}
     try:
         while futures:
             done, futures = wait(futures, return_when=FIRST_COMPLETED)
+            futures |= {pool.submit(run_chunk, *args, c) for c in itertools.islice(chunks, len(done))}
             for f in done:
                 yield f.result()
     finally:
@@ -232,12 +274,15 @@ def dask_client(scheduler: str):
                          ) from None
 
 
-def _run_dask(client, args: tuple, chunks: list[list[dict]]) -> Iterable[list[dict]]:
+def _run_dask(client, args: tuple, chunks: Iterator[list[dict]]) -> Iterable[list[dict]]:
     from distributed import as_completed
 
     with client:
-        futures = [client.submit(run_chunk, *args, c, pure=False) for c in chunks]
-        for f in as_completed(futures):
+        running = as_completed([client.submit(run_chunk, *args, c, pure=False)
+                                for c in itertools.islice(chunks, DASK_AHEAD)])
+        for f in running:
+            for c in itertools.islice(chunks, 1):
+                running.add(client.submit(run_chunk, *args, c, pure=False))
             yield f.result()
 
 
