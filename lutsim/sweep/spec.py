@@ -50,7 +50,7 @@ def stable_id(obj) -> str:
 #: rows (design points x workloads) a sweep may have unless the caller raises the limit (``--max-rows``)
 MAX_ROWS = 1_000_000
 #: size limits of a spec's parts (a hand-written spec is far smaller)
-MAX_AXES, MAX_VALUES, MAX_WORKLOADS, MAX_NAME = 64, 100_000, 10_000, 200
+MAX_AXES, MAX_VALUES, MAX_WORKLOADS, MAX_NAME = 64, 10_000, 10_000, 200
 #: bounds of the workload lengths lutsim's evaluator reads (tokens; batch in sequences)
 WORKLOAD_BOUNDS = {"seq_len": (1, 2**20), "kv_len": (0, 2**20), "batch": (1, 4096)}
 _SAMPLING_KEYS = ("mode", "n", "seed")

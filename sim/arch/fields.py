@@ -26,8 +26,12 @@ class Field:
 
     def describe(self) -> str:
         what = "an integer" if self.kind == "int" else "a finite number"
-        lo = f"> {self.lo:,g}" if self.lo_open else f"{self.lo:,g}"
-        return f"{what} from {lo} to {self.hi:,g} {self.unit}".rstrip()
+        lo = f"> {_fmt(self.lo)}" if self.lo_open else _fmt(self.lo)
+        return f"{what} from {lo} to {_fmt(self.hi)} {self.unit}".rstrip()
+
+
+def _fmt(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 _K, _M, _G = 1024, 1024**2, 1024**3
