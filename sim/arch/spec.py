@@ -4,7 +4,8 @@ Units: clock in MHz, technology node in nm, buffer capacity in bytes (YAML may w
 buffer width in bits per bank access, DRAM bandwidth in bits/cycle, DRAM latency in cycles,
 DRAM energy in pJ/bit, DRAM static power in mW.
 
-Every error is an :class:`sim.errors.InputError` whose field is the dotted path of the bad key
+Each number's type, range and unit come from one table, :data:`sim.arch.fields.FIELDS`, used by the checks
+and their messages. Every error is an :class:`sim.errors.InputError` whose field is the dotted path of the bad key
 (``arch.buffers[1].capacity``), so the CLI prints one line naming it.
 """
 

@@ -29,10 +29,17 @@ from .instr import OPCODES, SCHEMA, VEC_OPS, Instr, Program, make
 from .text import format, parse  # noqa: A004
 
 
+#: bytes a program file may have (a compiled Llama-2-7B decode pass is far smaller in binary form)
+MAX_PROGRAM_BYTES = 2**30
+
+
 def load(path: str | Path) -> Program:
     """Read a program file: binary if it starts with the binary magic, text otherwise."""
     p = Path(path)
     try:
+        if p.stat().st_size > MAX_PROGRAM_BYTES:
+            raise InputError("PROGRAM", f"{str(p)!r} is larger than {MAX_PROGRAM_BYTES:,} bytes",
+                             "a program file of at most 1 GiB")
         data = p.read_bytes()
     except OSError as exc:
         raise InputError("PROGRAM", f"cannot read {str(p)!r}: {exc.strerror}") from None

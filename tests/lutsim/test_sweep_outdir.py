@@ -49,17 +49,26 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_lock(tmp_path, cap
 
 
 def test_two_concurrent_runs_one_refused_no_row_lost_or_duplicated(tmp_path):
+    """A slow first run holds OUT while a second is refused; the first is then killed (kill -9: no stale lock)
+    and a third run finishes the sweep."""
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(yaml.safe_dump(SLOW))
     out = tmp_path / "out"
-    env = dict(os.environ, LUTSIM_TEST_DELAY="0.15")
-    first = subprocess.Popen(_cli(spec_file, out, "--jobs", "1", "--chunk-size", "2"), env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _wait_for_parts(out, 1)
-    second = subprocess.run(_cli(spec_file, out, "--jobs", "1"), env=env, capture_output=True, text=True)
-    first.communicate(timeout=120)
-    assert second.returncode == 2 and "another lutsim sweep" in second.stderr
-    assert "Traceback" not in second.stderr and first.returncode == 0
+    first = subprocess.Popen(_cli(spec_file, out, "--jobs", "1", "--chunk-size", "1"),
+                             env=dict(os.environ, LUTSIM_TEST_DELAY="1.0"), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_parts(out, 1)
+        second = subprocess.run(_cli(spec_file, out, "--jobs", "1"), env=dict(os.environ, LUTSIM_TEST_DELAY="0"),
+                                capture_output=True, text=True)
+        assert first.poll() is None, "the first run should still be writing"
+    finally:
+        first.kill()
+        first.wait()
+    assert second.returncode == 2 and "another lutsim sweep" in second.stderr and "Traceback" not in second.stderr
+    third = subprocess.run(_cli(spec_file, out, "--jobs", "1"), env=dict(os.environ, LUTSIM_TEST_DELAY="0"),
+                           capture_output=True, text=True)
+    assert third.returncode == 0, third.stderr
     df = load_results(out)
     assert len(df) == 80 and not df.duplicated(["point_id", "workload_id"]).any()
 
