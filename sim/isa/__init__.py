@@ -28,7 +28,6 @@ from .columns import ColumnProgram
 from .instr import OPCODES, SCHEMA, VEC_OPS, Instr, Program, make
 from .text import format, parse  # noqa: A004
 
-
 #: bytes a program file may have (a compiled Llama-2-7B decode pass is far smaller in binary form)
 MAX_PROGRAM_BYTES = 2**30
 
