@@ -1,6 +1,6 @@
 """Accuracy beside efficiency: Pareto fronts of quantization error against energy and against throughput.
 
-Input: the rows of a sweep run with ``evaluator: lutsim.sweep.accuracy_eval:evaluate`` (columns
+Input: the rows of a sweep run with ``evaluator: accuracy`` (columns
 ``accuracy.output_rel_error`` and the default evaluator's ``energy_per_token_mj``, ``tokens_per_s``). Drawn with
 :func:`reports.figures.pareto`; a point is labelled by its recipe and design.
 
@@ -37,7 +37,7 @@ def accuracy_rows(df: pd.DataFrame) -> pd.DataFrame:
     """The ok rows that carry accuracy columns, with a ``label`` column (recipe @ design)."""
     if ERROR not in df:
         raise InputError("sweep", f"the rows have no {ERROR} column; run the sweep with "
-                         "evaluator: lutsim.sweep.accuracy_eval:evaluate")
+                         "evaluator: accuracy")
     ok = df[(df["status"] == "ok") & df[ERROR].notna()].copy()
     quant = ok["w.quant"].astype(str) if "w.quant" in ok else ok["accuracy.weight_format"].astype(str)
     ok["label"] = quant + " @ " + ok["design"].astype(str)

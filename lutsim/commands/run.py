@@ -27,6 +27,7 @@ def run(args) -> int:
 
     a = arch.load(args.arch)
     program = isa.load(args.program)
+    isa.check_fits(program, a)
     if program.arch and program.arch != a.name:
         import sys
 

@@ -1,4 +1,5 @@
-"""Sweep evaluator that joins accuracy and efficiency: ``evaluator: lutsim.sweep.accuracy_eval:evaluate``.
+"""Sweep evaluator that joins accuracy and efficiency: ``evaluator: accuracy`` (a built-in name, see
+:mod:`lutsim.sweep.evaluators`).
 
 Each row is the default evaluator's (:func:`lutsim.api.evaluate`: latency, energy, area, …) plus the
 quantization error of the workload's recipe (weight format and group size, activation format) on the

@@ -11,35 +11,40 @@ and its message; the sweep goes on.
 the base arch and its full spec, the constraints, the evaluator, the lutsim version). Resuming with a spec
 that changes any of these is refused (its rows would mix two models); adding axis values or workloads
 is a resume that computes only the new rows.
+
+One run at a time writes an ``OUT`` (a lock; a second is refused), a part that cannot be read is set aside
+and its rows computed again, and local workers exit when the sweep's process dies (:mod:`.store`,
+:mod:`.workers`).
 """
 
 from __future__ import annotations
 
-import importlib
+import itertools
 import json
-import os
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
-
-import pandas as pd
 
 from sim.errors import InputError
 
 from ..pipeline import base_assumptions, resolve_arch
+from . import evaluators, store, workers
+from .evaluators import DEFAULT_EVALUATOR
 from .params import apply_params
-from .spec import DEFAULT_EVALUATOR, SweepSpec, stable_id
+from .spec import MAX_ROWS, SweepSpec, stable_id
+from .store import KEY, PartWriter, load_results
 from .workload import check_workload
 
-KEY = ["point_id", "workload_id"]
+__all__ = ["KEY", "PartWriter", "load_results", "plan_sweep", "run_sweep"]
 MANIFEST = "sweep.json"
 
 
-def load_evaluator(path: str) -> Callable[[dict, dict, dict], dict]:
-    """``"module:function"`` -> the function ``f(base_arch, params, workload) -> metrics``."""
-    module, _, func = path.partition(":")
-    return getattr(importlib.import_module(module), func)
+def evaluator_target(spec: SweepSpec, allow_imports: Iterable[str] = ()) -> str:
+    """The import path of the spec's evaluator, checked (registered, or allowed by the user) and importable."""
+    target = evaluators.resolve(spec.evaluator, allow_imports)
+    evaluators.load(target)
+    return target
 
 
 def _violations(metrics: dict, constraints: dict) -> list[str]:
@@ -47,9 +52,10 @@ def _violations(metrics: dict, constraints: dict) -> list[str]:
             if k in metrics and metrics[k] is not None and metrics[k] > limit]
 
 
-def run_chunk(evaluator: str, base_arch: str, constraints: dict, tasks: list[dict]) -> list[dict]:
-    """Evaluate tasks in one worker; never raises for a task's own failure."""
-    fn = load_evaluator(evaluator)
+def run_chunk(target: str, base_arch: str, constraints: dict, tasks: list[dict]) -> list[dict]:
+    """Evaluate tasks in one worker with the evaluator at ``target`` (from :func:`evaluator_target`);
+    never raises for a task's own failure."""
+    fn = evaluators.load(target)
     rows = []
     for t in tasks:
         row = {"point_id": t["point_id"], "workload_id": t["workload_id"], "status": "ok", "reason": ""}
@@ -75,32 +81,14 @@ def _cell(v):
     return str(v) if isinstance(v, (list, tuple, dict)) else v
 
 
-def load_results(out: str | Path) -> pd.DataFrame:
-    """All rows of a sweep directory, sorted by key (deterministic)."""
-    parts = sorted(Path(out, "parts").glob("part-*.parquet"))
-    if not parts:
-        return pd.DataFrame(columns=KEY + ["status", "reason"])
-    df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-    return df.sort_values(KEY, kind="stable").reset_index(drop=True)
-
-
-class PartWriter:
-    """Writes one Parquet file per finished chunk, atomically (temporary name, then rename)."""
-
-    def __init__(self, out: Path):
-        self.dir = out / "parts"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        existing = [int(p.stem.split("-")[1]) for p in self.dir.glob("part-*.parquet")]
-        self.next = max(existing, default=-1) + 1
-
-    def write(self, rows: list[dict]) -> None:
-        if not rows:
-            return
-        final = self.dir / f"part-{self.next:06d}.parquet"
-        tmp = self.dir / f".part-{self.next:06d}.{os.getpid()}.tmp"
-        pd.DataFrame(rows).to_parquet(tmp, index=False)
-        os.replace(tmp, final)
-        self.next += 1
+def base_arch_dict(spec: SweepSpec) -> dict:
+    """The spec's base arch, resolved (an unknown preset or file is an InputError on ``base_arch``)."""
+    try:
+        return resolve_arch(spec.base_arch).to_dict()
+    except InputError as exc:
+        if exc.field in ("--arch", spec.base_arch):  # the name itself, or its file as a whole
+            raise InputError("base_arch", exc.problem, exc.allowed) from None
+        raise InputError(f"base_arch ({spec.base_arch}) {exc.field}", exc.problem, exc.allowed) from None
 
 
 def fingerprint(spec: SweepSpec) -> dict:
@@ -111,7 +99,7 @@ def fingerprint(spec: SweepSpec) -> dict:
 
     base_spec = None
     if spec.evaluator == DEFAULT_EVALUATOR:
-        base_spec = stable_id(resolve_arch(spec.base_arch).to_dict())
+        base_spec = stable_id(base_arch_dict(spec))
     return {"base_arch": spec.base_arch, "base_arch_spec": base_spec, "constraints": spec.constraints,
             "evaluator": spec.evaluator, "lutsim": __version__}
 
@@ -122,7 +110,7 @@ def check_axes(spec: SweepSpec) -> None:
     are checked per point: a bad one skips that point.)"""
     if spec.evaluator != DEFAULT_EVALUATOR:
         return
-    base = resolve_arch(spec.base_arch).to_dict()
+    base = base_arch_dict(spec)
     for path, values in spec.axes.items():
         try:
             apply_params(base, {path: values[0]})
@@ -161,76 +149,113 @@ def write_manifest(spec: SweepSpec, out: Path) -> None:
            "sampling": spec.sampling}
     if spec.evaluator == DEFAULT_EVALUATOR and spec.workloads:
         doc["assumptions"] = base_assumptions(spec.base_arch, **spec.workloads[0]).to_dict()
-    tmp = out / f".{MANIFEST}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, out / MANIFEST)
+    text = json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n"
+    store.write_atomic(out / MANIFEST, lambda tmp: tmp.write_text(text))
 
 
-def pending_tasks(spec: SweepSpec, out: Path) -> tuple[list[dict], int]:
-    """Tasks not yet in the results, and how many were already done."""
-    done = load_results(out)
-    have = set(zip(done["point_id"], done["workload_id"]))
-    tasks = [t for t in spec.tasks() if (t["point_id"], t["workload_id"]) not in have]
-    return tasks, len(have)
+def done_keys(out: Path, quarantine: bool = False) -> set[tuple[str, str]]:
+    """(point_id, workload_id) of every row in ``out`` (``quarantine``: see :func:`.store.load_results`)."""
+    if not out.is_dir():
+        return set()
+    done = load_results(out, quarantine=quarantine)
+    return set(zip(done["point_id"], done["workload_id"]))
 
 
-def chunked(tasks: list[dict], size: int) -> list[list[dict]]:
-    return [tasks[i:i + size] for i in range(0, len(tasks), size)]
+def pending_tasks(spec: SweepSpec, have: set) -> Iterator[dict]:
+    """The spec's tasks not in ``have``, streamed."""
+    return (t for t in spec.iter_tasks() if (t["point_id"], t["workload_id"]) not in have)
 
 
-def plan_sweep(spec: SweepSpec, out: str | Path) -> dict:
-    """What :func:`run_sweep` would do, after the same checks (axes, workloads, the manifest of ``out``),
-    writing nothing: design points, workloads, rows in all, rows already in ``out``, rows to compute."""
-    out = Path(out)
+def count_pending(spec: SweepSpec, have: set) -> int:
+    """How many of the spec's tasks are not in ``have`` (a pass over the ids, no task kept)."""
+    if not have:
+        return spec.n_rows
+    return sum(1 for _ in pending_tasks(spec, have))
+
+
+def chunked(tasks: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    """Consecutive lists of ``size`` tasks (the last may be shorter), built as they are consumed."""
+    it = iter(tasks)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def _check(spec: SweepSpec, out: Path, allow_imports: Iterable[str], max_rows: int) -> str:
+    """Every check before a sweep runs or is planned; the evaluator's import path."""
+    spec.check_size(max_rows)
+    target = evaluator_target(spec, allow_imports)
     check_axes(spec)
     check_manifest(spec, out)
-    tasks, already = pending_tasks(spec, out) if out.is_dir() else (spec.tasks(), 0)
-    return {"points": len(spec.points()), "workloads": len(spec.workloads), "rows": len(tasks) + already,
-            "already_done": already, "to_compute": len(tasks)}
+    return target
+
+
+def plan_sweep(spec: SweepSpec, out: str | Path, allow_imports: Iterable[str] = (), max_rows: int = MAX_ROWS) -> dict:
+    """What :func:`run_sweep` would do, after the same checks (size, evaluator, axes, workloads, the manifest of
+    ``out``), writing nothing: design points, workloads, rows in all, rows already in ``out``, rows to compute."""
+    out = Path(out)
+    _check(spec, out, allow_imports, max_rows)
+    have = done_keys(out)
+    todo = count_pending(spec, have)
+    return {"points": spec.n_points, "workloads": len(spec.workloads), "rows": spec.n_rows,
+            "already_done": spec.n_rows - todo, "to_compute": todo}
 
 
 def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 2, scheduler: str | None = None,
-              chunk_size: int | None = None, progress: bool = True) -> dict:
-    """Run (or resume) a sweep; returns a summary dict (rows written, skipped, errors, seconds)."""
+              chunk_size: int | None = None, progress: bool = True, allow_imports: Iterable[str] = (),
+              max_rows: int = MAX_ROWS) -> dict:
+    """Run (or resume) a sweep; returns a summary dict (rows written, skipped, errors, seconds).
+    ``allow_imports``: import paths ``module:function`` the caller trusts as evaluators (a spec's own
+    ``evaluator`` must otherwise be registered, see :mod:`.evaluators`); ``max_rows``: the most rows the spec
+    may have (:meth:`SweepSpec.check_size`)."""
     out = Path(out)
-    check_axes(spec)
-    check_manifest(spec, out)
+    target = _check(spec, out, allow_imports, max_rows)
     client = dask_client(scheduler) if scheduler else None  # an unreachable scheduler fails before OUT is made
-    out.mkdir(parents=True, exist_ok=True)
-    write_manifest(spec, out)
-    tasks, already = pending_tasks(spec, out)
-    size = chunk_size or max(1, min(64, len(tasks) // (4 * max(jobs, 1)) or 1))
-    chunks = chunked(tasks, size)
-    writer = PartWriter(out)
-    t0 = time.perf_counter()
-    args = (spec.evaluator, spec.base_arch, spec.constraints)
-    with _progress(progress, len(tasks)) as advance:
-        if client is not None:
-            results = _run_dask(client, args, chunks)
-        elif jobs <= 1:
-            results = (run_chunk(*args, c) for c in chunks)
-        else:
-            results = _run_local(jobs, args, chunks)
-        for rows in results:
-            writer.write(rows)
-            advance(len(rows))
-    df = load_results(out)
-    return {"rows": len(df), "new_rows": len(tasks), "already_done": already,
+    store.make_out(out)
+    with store.out_lock(out):
+        check_manifest(spec, out)  # again: another run may have written OUT before the lock was ours
+        store.remove_stale_temporaries(out)
+        write_manifest(spec, out)
+        have = done_keys(out, quarantine=True)
+        todo = count_pending(spec, have)
+        already = spec.n_rows - todo
+        size = chunk_size or max(1, min(64, todo // (4 * max(jobs, 1)) or 1))
+        chunks = chunked(pending_tasks(spec, have), size)
+        writer = PartWriter(out)
+        t0 = time.perf_counter()
+        args = (target, spec.base_arch, spec.constraints)
+        with _progress(progress, todo) as advance:
+            if client is not None:
+                results = _run_dask(client, args, chunks)
+            elif jobs <= 1:
+                results = (run_chunk(*args, c) for c in chunks)
+            else:
+                results = _run_local(jobs, args, chunks)
+            for rows in results:
+                writer.write(rows)
+                advance(len(rows))
+        df = load_results(out)
+    return {"rows": len(df), "new_rows": todo, "already_done": already,
             "ok": int((df["status"] == "ok").sum()), "skipped": int((df["status"] == "skipped").sum()),
             "errors": int((df["status"] == "error").sum()), "seconds": time.perf_counter() - t0}
 
 
-def _run_local(jobs: int, args: tuple, chunks: list[list[dict]]) -> Iterable[list[dict]]:
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(run_chunk, *args, c) for c in chunks}
-        try:
-            while futures:
-                done, futures = wait(futures, return_when=FIRST_COMPLETED)
-                for f in done:
-                    yield f.result()
-        finally:
-            for f in futures:
-                f.cancel()
+#: chunks submitted ahead per local worker (the rest of the task stream is built only as they finish)
+AHEAD_PER_WORKER = 4
+#: chunks submitted ahead to a Dask cluster
+DASK_AHEAD = 256
+
+
+def _run_local(jobs: int, args: tuple, chunks: Iterator[list[dict]]) -> Iterable[list[dict]]:
+    pool = workers.pool(jobs)
+    futures = {pool.submit(run_chunk, *args, c) for c in itertools.islice(chunks, AHEAD_PER_WORKER * jobs)}
+    try:
+        while futures:
+            done, futures = wait(futures, return_when=FIRST_COMPLETED)
+            futures |= {pool.submit(run_chunk, *args, c) for c in itertools.islice(chunks, len(done))}
+            for f in done:
+                yield f.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 #: seconds to wait for a Dask scheduler to answer
@@ -252,12 +277,15 @@ def dask_client(scheduler: str):
                          ) from None
 
 
-def _run_dask(client, args: tuple, chunks: list[list[dict]]) -> Iterable[list[dict]]:
+def _run_dask(client, args: tuple, chunks: Iterator[list[dict]]) -> Iterable[list[dict]]:
     from distributed import as_completed
 
     with client:
-        futures = [client.submit(run_chunk, *args, c, pure=False) for c in chunks]
-        for f in as_completed(futures):
+        running = as_completed([client.submit(run_chunk, *args, c, pure=False)
+                                for c in itertools.islice(chunks, DASK_AHEAD)])
+        for f in running:
+            for c in itertools.islice(chunks, 1):
+                running.add(client.submit(run_chunk, *args, c, pure=False))
             yield f.result()
 
 

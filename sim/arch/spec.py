@@ -4,12 +4,14 @@ Units: clock in MHz, technology node in nm, buffer capacity in bytes (YAML may w
 buffer width in bits per bank access, DRAM bandwidth in bits/cycle, DRAM latency in cycles,
 DRAM energy in pJ/bit, DRAM static power in mW.
 
-Every error is an :class:`sim.errors.InputError` whose field is the dotted path of the bad key
+Each number's type, range and unit come from one table, :data:`sim.arch.fields.FIELDS`, used by the checks
+and their messages. Every error is an :class:`sim.errors.InputError` whose field is the dotted path of the bad key
 (``arch.buffers[1].capacity``), so the CLI prints one line naming it.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +19,16 @@ from typing import Any
 from .. import pe as pe_registry
 from ..errors import InputError
 from ..pe.base import ARRAY_OPCODES, DATAFLOWS, PEConfig
+from . import fields
 
 #: accumulator formats a PEConfig may name (sim/pe/base.py PEConfig.acc)
 ACCUMULATORS = ("int32", "fp16", "fp32")
 
 #: Vector-unit operation kinds (VEC op=..., and "dequant" for the DEQUANT epilogue).
 VECTOR_OPS = ("norm", "softmax", "act", "rope", "residual", "quantize", "dequant")
+
+#: most on-chip buffers an arch may list
+MAX_BUFFERS = 256
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
 _SIZE_UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
@@ -38,36 +44,63 @@ def _get(d: dict, key: str, path: str, default: Any = ...):
     return d[key]
 
 
+#: bound of a number that :data:`fields.FIELDS` does not list (keeps every integer inside int64)
+_INT_CAP = 2**62
+
+
 def _int(v, path: str, minimum: int = 1) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise InputError(path, f"expected an integer, got {v!r}")
-    if v < minimum:
-        raise InputError(path, f"must be >= {minimum}, got {v}")
-    return v
+    """An integer field: range and unit from :data:`fields.FIELDS` (``minimum`` for a field it does not list)."""
+    spec = fields.lookup(path) or fields.Field("int", minimum, _INT_CAP, "")
+    return fields.check_number(v, path, spec)
 
 
 def _num(v, path: str, minimum: float = 0.0, strict: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise InputError(path, f"expected a number, got {v!r}")
-    if v < minimum or (strict and v == minimum):
-        raise InputError(path, f"must be {'>' if strict else '>='} {minimum}, got {v}")
-    return float(v)
+    """A finite number: range and unit from :data:`fields.FIELDS` (``minimum``/``strict`` for one it does not
+    list)."""
+    spec = fields.lookup(path) or fields.Field("num", minimum, 1e30, "", lo_open=strict)
+    return fields.check_number(v, path, spec)
 
 
 def _size(v, path: str) -> int:
     """Bytes from an int or a string like ``512KiB``."""
     if isinstance(v, str):
-        m = _SIZE.match(v)
+        m = _SIZE.match(v) if len(v) < 40 else None
         if not m:
             raise InputError(path, f"bad size {v!r}", "an integer number of bytes or N B/KiB/MiB/GiB")
         v = int(m.group(1)) * _SIZE_UNITS[m.group(2)]
     return _int(v, path, 1)
 
 
+def _text(v, path: str, nonempty: bool = False) -> str:
+    """A string field (a name, a description, a source), at most :data:`fields.MAX_TEXT` characters."""
+    if not isinstance(v, str):
+        raise InputError(path, f"expected a string, got {type(v).__name__} {_short(v)}")
+    if nonempty and not v.strip():
+        raise InputError(path, "must not be empty")
+    if len(v) > fields.MAX_TEXT:
+        raise InputError(path, f"is {len(v):,} characters long", f"at most {fields.MAX_TEXT:,}")
+    return v
+
+
+def _short(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _unknown_keys(d: dict, allowed: set[str], path: str) -> None:
+    """``d`` is a mapping with string keys, all in ``allowed`` (an unknown one says which it may have meant)."""
+    if not isinstance(d, dict):
+        raise InputError(path, f"expected a mapping, got {type(d).__name__} {_short(d)}")
+    for k in d:
+        if not isinstance(k, str):
+            raise InputError(f"{path}.{_short(k)}", f"a key must be a string, got {type(k).__name__}",
+                             ", ".join(sorted(allowed)))
     extra = sorted(set(d) - allowed)
     if extra:
-        raise InputError(f"{path}.{extra[0]}", "unknown field", ", ".join(sorted(allowed)))
+        close = difflib.get_close_matches(extra[0], sorted(allowed), n=1)
+        hint = f"unknown field; did you mean {close[0]!r}?" if close else "unknown field"
+        name = extra[0] if len(extra[0]) <= 60 else extra[0][:57] + "..."
+        raise InputError(f"{path}.{name}", hint, ", ".join(sorted(allowed)))
 
 
 @dataclass(frozen=True)
@@ -201,7 +234,7 @@ class Arch:
 
 def _shape(v, path: str, n: int) -> tuple[int, ...]:
     if not isinstance(v, (list, tuple)) or len(v) != n:
-        raise InputError(path, f"expected a list of {n} positive integers, got {v!r}")
+        raise InputError(path, f"expected a list of {n} positive integers, got {_short(v)}")
     return tuple(_int(x, f"{path}[{i}]") for i, x in enumerate(v))
 
 
@@ -247,12 +280,12 @@ def _vector(d: dict, path: str) -> VectorUnit:
     ops = _get(d, "ops_per_cycle", path)
     if not isinstance(ops, dict):
         raise InputError(f"{path}.ops_per_cycle", "expected a mapping op -> elements per lane per cycle")
+    _unknown_keys(ops, set(VECTOR_OPS), f"{path}.ops_per_cycle")
     rates = {}
     for op in VECTOR_OPS:
         if op not in ops:
             raise InputError(f"{path}.ops_per_cycle.{op}", "missing required field")
         rates[op] = _num(ops[op], f"{path}.ops_per_cycle.{op}", 0.0, strict=True)
-    _unknown_keys(ops, set(VECTOR_OPS), f"{path}.ops_per_cycle")
     return VectorUnit(lanes=_int(_get(d, "lanes", path), f"{path}.lanes"), ops_per_cycle=rates,
                       latency=_int(_get(d, "latency", path, 0), f"{path}.latency", 0))
 
@@ -260,8 +293,8 @@ def _vector(d: dict, path: str) -> VectorUnit:
 def _buffer(d: dict, path: str) -> Buffer:
     _unknown_keys(d, {"name", "capacity", "banks", "ports", "width"}, path)
     name = _get(d, "name", path)
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise InputError(f"{path}.name", f"bad buffer name {name!r}", "an identifier")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", name):
+        raise InputError(f"{path}.name", f"bad buffer name {_short(name)}", "an identifier of at most 64 characters")
     b = Buffer(name=name, capacity=_size(_get(d, "capacity", path), f"{path}.capacity"),
                banks=_int(_get(d, "banks", path, 1), f"{path}.banks"),
                ports=_int(_get(d, "ports", path, 1), f"{path}.ports"),
@@ -286,7 +319,7 @@ def _dram(d: dict, path: str) -> DRAM:
                 latency=_int(_get(d, "latency", path), f"{path}.latency", 0),
                 pj_per_bit=_num(_get(d, "pj_per_bit", path), f"{path}.pj_per_bit"),
                 static_mw=_num(_get(d, "static_mw", path, 0.0), f"{path}.static_mw"),
-                pj_source=str(_get(d, "pj_source", path, "")), banks=banks,
+                pj_source=_text(_get(d, "pj_source", path, ""), f"{path}.pj_source"), banks=banks,
                 pj_per_bit_write=None if write is None else _num(write, f"{path}.pj_per_bit_write"))
 
 
@@ -300,21 +333,22 @@ def from_dict(d: dict, path: str = "arch") -> Arch:
         raise InputError(path, f"expected a mapping at the top level, got {type(d).__name__}")
     _unknown_keys(d, _TOP, path)
     bufs = _get(d, "buffers", path)
-    if not isinstance(bufs, list) or not bufs:
-        raise InputError(f"{path}.buffers", "expected a non-empty list of buffers")
+    if not isinstance(bufs, list) or not 1 <= len(bufs) <= MAX_BUFFERS:
+        raise InputError(f"{path}.buffers", f"expected a list of 1 to {MAX_BUFFERS} buffers, got {_short(bufs)}")
     buffers = tuple(_buffer(b, f"{path}.buffers[{i}]") for i, b in enumerate(bufs))
-    names = [b.name for b in buffers]
-    dup = next((n for n in names if names.count(n) > 1), None)
-    if dup:
-        raise InputError(f"{path}.buffers", f"two buffers are called {dup!r}")
+    seen: set[str] = set()
+    for b in buffers:
+        if b.name in seen:
+            raise InputError(f"{path}.buffers", f"two buffers are called {b.name!r}")
+        seen.add(b.name)
     table = _get(d, "table_unit", path, None)
     sources = _get(d, "sources", path, [])
     if not isinstance(sources, list):
         raise InputError(f"{path}.sources", "expected a list of strings")
     return Arch(
-        name=str(_get(d, "name", path)),
-        description=str(_get(d, "description", path, "")),
-        sources=tuple(str(s) for s in sources),
+        name=_text(_get(d, "name", path), f"{path}.name", nonempty=True),
+        description=_text(_get(d, "description", path, ""), f"{path}.description"),
+        sources=tuple(_text(s, f"{path}.sources[{i}]") for i, s in enumerate(sources)),
         clock_mhz=_num(_get(d, "clock_mhz", path), f"{path}.clock_mhz", 0.0, strict=True),
         node_nm=_int(_get(d, "node_nm", path), f"{path}.node_nm"),
         pe=_pe(_get(d, "pe", path), f"{path}.pe"),

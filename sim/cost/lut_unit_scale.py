@@ -15,7 +15,7 @@ How an arch maps onto the model (each reading is repeated in the returned assump
 
 * M, N, K: ``arch.pe.tile`` (default M2N64K4). Table unit: K = ``arch.table_unit.group``, one table.
 * Entry width: ``arch.table_unit.entry_bits``, the width of a stored entry. The reference's is 10 bits, the
-  stored INT8 × K = 4 entries S[e] ∈ [−512, 511] (:func:`sim.pe.lut_tensor_core.table_entry_bits`,
+  stored INT8 × K = 4 entries S[e] ∈ [−512, 511] (:func:`sim.pe.table_precompute.table_entry_bits`,
   docs/lut_tensor_core_contract.md); the model's own ``lut_entry_bits`` says 11, the range of the whole table
   including its negated half. Without a table unit: the stored width of the datapath (INT8 or FP16).
 * Datapath: integer, as Table 2, with ``arch.pe.acc`` (default int32); FP16 (FP16 tables, exponent-add shift,
@@ -34,7 +34,7 @@ from functools import lru_cache
 
 from ..arch import Arch
 from ..errors import InputError
-from ..pe.lut_tensor_core import DEFAULT_TILE, table_entry_bits
+from ..pe.table_precompute import DEFAULT_TILE, table_entry_bits
 from .lut_array_model import TABLE_K, LutUnitConfig, ablation_step, lut_parts, lut_unit
 
 REFERENCE_STEP = "+precompute fused"  # the Table 2 row of constants.yaml pe.lut-tc (references §1)

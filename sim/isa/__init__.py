@@ -12,7 +12,8 @@ Build a program in Python::
 or write the text form (see :mod:`sim.isa.text`) and ``isa.parse(text)``; ``isa.format(p)`` prints it,
 ``isa.encode(p)`` / ``isa.decode(b)`` give the binary form (:mod:`sim.isa.binary` documents the layout).
 Opcodes, operands and the alloc / free / rd / wr lists are documented in :mod:`sim.isa.instr`.
-``isa.load(path)`` reads a ``.s`` (text) or ``.bin`` (binary) file. The compiler emits
+``isa.load(path)`` reads a ``.s`` (text) or ``.bin`` (binary) file; ``isa.check_fits(p, arch)`` checks that its
+buffers exist and every transfer fits them. The compiler emits
 :class:`~sim.isa.columns.ColumnProgram` (the same program stored in columns: cheap to build and to decode).
 """
 
@@ -22,15 +23,22 @@ from pathlib import Path
 
 from ..errors import InputError
 from .binary import decode, encode
+from .bounds import check_fits
 from .columns import ColumnProgram
 from .instr import OPCODES, SCHEMA, VEC_OPS, Instr, Program, make
 from .text import format, parse  # noqa: A004
+
+#: bytes a program file may have (a compiled Llama-2-7B decode pass is far smaller in binary form)
+MAX_PROGRAM_BYTES = 2**30
 
 
 def load(path: str | Path) -> Program:
     """Read a program file: binary if it starts with the binary magic, text otherwise."""
     p = Path(path)
     try:
+        if p.stat().st_size > MAX_PROGRAM_BYTES:
+            raise InputError("PROGRAM", f"{str(p)!r} is larger than {MAX_PROGRAM_BYTES:,} bytes",
+                             "a program file of at most 1 GiB")
         data = p.read_bytes()
     except OSError as exc:
         raise InputError("PROGRAM", f"cannot read {str(p)!r}: {exc.strerror}") from None
@@ -42,5 +50,5 @@ def load(path: str | Path) -> Program:
         raise InputError("PROGRAM", f"{str(p)!r} is neither text nor a lutsim binary program") from None
 
 
-__all__ = ["OPCODES", "SCHEMA", "VEC_OPS", "ColumnProgram", "Instr", "Program", "decode", "encode", "format", "load",
-           "make", "parse"]
+__all__ = ["OPCODES", "SCHEMA", "VEC_OPS", "ColumnProgram", "Instr", "Program", "check_fits", "decode", "encode",
+           "format", "load", "make", "parse"]

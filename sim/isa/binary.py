@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 
 from ..errors import InputError
-from .instr import OPCODES, SCHEMA, Instr, Program
+from .instr import OPCODES, SCHEMA, Program, make
 
 MAGIC = b"LTSA"
 VERSION = 1
@@ -61,6 +61,12 @@ def encode(prog: Program) -> bytes:
         + bytes(body)
 
 
+def _string(strings: list[str], i: int) -> str:
+    if not 0 <= i < len(strings):
+        raise IndexError(f"string index {i} of {len(strings)}")
+    return strings[i]
+
+
 def decode(data: bytes) -> Program:
     try:
         magic, version, _, n_str, n_ins = _HEAD.unpack_from(data, 0)
@@ -74,16 +80,16 @@ def decode(data: bytes) -> Program:
             pos += 2 + n
         (arch_id,) = struct.unpack_from("<i", data, pos)
         pos += 4
-        prog = Program(arch=strings[arch_id] if arch_id >= 0 else None)
+        prog = Program(arch=_string(strings, arch_id) if arch_id >= 0 else None)
         for _ in range(n_ins):
             op_i, nd, na, nf, nr, nw, lab = _REC.unpack_from(data, pos)
             pos += _REC.size
-            op = OPCODES[op_i]
-            args = []
+            op = OPCODES[op_i]  # an IndexError for a bad opcode
+            args = {}
             for name, spec in SCHEMA[op].items():
                 (v,) = _I64.unpack_from(data, pos)
                 pos += 8
-                args.append((name, v if spec[0] == "int" else strings[v]))
+                args[name] = v if spec[0] == "int" else _string(strings, v)
             deps = struct.unpack_from(f"<{nd}I", data, pos)
             pos += 4 * nd
             lists = []
@@ -92,10 +98,11 @@ def decode(data: bytes) -> Program:
                 for _ in range(n):
                     t = st.unpack_from(data, pos)
                     pos += st.size
-                    items.append((strings[t[0]], *t[1:]))
+                    items.append((_string(strings, t[0]), *t[1:]))
                 lists.append(tuple(items))
-            prog.instrs.append(Instr(op=op, args=tuple(args), deps=tuple(deps), alloc=lists[0], free=lists[1],
-                                     rd=lists[2], wr=lists[3], label=strings[lab] if lab >= 0 else None))
+            prog.instrs.append(make(op, deps=deps, alloc=lists[0], free=lists[1], rd=lists[2], wr=lists[3],
+                                    label=_string(strings, lab) if lab >= 0 else None,
+                                    where=f"instr[{len(prog.instrs)}]", **args))
     except (struct.error, IndexError, UnicodeDecodeError) as exc:
         raise InputError("program", f"truncated or corrupt binary program ({exc})") from None
     prog.validate()

@@ -42,22 +42,38 @@ from ..errors import InputError
 
 VEC_OPS = ("norm", "softmax", "act", "rope", "residual", "quantize")
 
-# operand name -> (kind, default or ... for required, minimum for ints); kinds: "int", "str", "op"
-_DMA = {"buf": ("str", ...), "addr": ("int", ..., 0), "bytes": ("int", ..., 1), "rows": ("int", 1, 1),
-        "stride": ("int", 0, 0), "bstride": ("int", 1, 1)}
-_MMA = {"m": ("int", ..., 1), "n": ("int", ..., 1), "k": ("int", ..., 1), "weights": ("str", ...),
-        "acts": ("str", ...), "group": ("int", 0, 0)}
+#: DRAM addresses are below this (bytes): the 48-bit virtual address space of x86-64 and AArch64
+ADDRESS_SPACE = 2**48
+#: most bytes one transfer or buffer access moves (1 TiB; the arch's buffer capacity bounds it further)
+MAX_BYTES = 2**40
+#: most elements (or multiply-accumulates) one instruction works on: keeps every duration, and the sum of
+#: durations over a long program, far inside the engine's int64 cycle counts
+MAX_WORK = 2**40
+#: most elements along one GEMM dimension, and the largest quantization group
+MAX_DIM = 2**24
+#: largest bank-word stride of a buffer access
+MAX_STRIDE = 2**32
+
+# operand name -> (kind, default or ... for required, minimum, maximum for ints); kinds: "int", "str", "op"
+_DMA = {"buf": ("str", ...), "addr": ("int", ..., 0, ADDRESS_SPACE - 1), "bytes": ("int", ..., 1, MAX_BYTES),
+        "rows": ("int", 1, 1, MAX_BYTES), "stride": ("int", 0, 0, ADDRESS_SPACE - 1),
+        "bstride": ("int", 1, 1, MAX_STRIDE)}
+_MMA = {"m": ("int", ..., 1, MAX_DIM), "n": ("int", ..., 1, MAX_DIM), "k": ("int", ..., 1, MAX_DIM),
+        "weights": ("str", ...), "acts": ("str", ...), "group": ("int", 0, 0, MAX_DIM)}
 SCHEMA: dict[str, dict[str, tuple]] = {
     "LOAD": _DMA,
     "STORE": _DMA,
-    "PRECOMPUTE": {"m": ("int", ..., 1), "k": ("int", ..., 1), "acts": ("str", ...)},
+    "PRECOMPUTE": {"m": ("int", ..., 1, MAX_DIM), "k": ("int", ..., 1, MAX_DIM), "acts": ("str", ...)},
     "LMMA": _MMA,
     "BSMMA": _MMA,
     "MMA": _MMA,
-    "DEQUANT": {"m": ("int", ..., 1), "n": ("int", ..., 1), "groups": ("int", ..., 1)},
-    "VEC": {"op": ("op", ...), "elems": ("int", ..., 1)},
+    "DEQUANT": {"m": ("int", ..., 1, MAX_DIM), "n": ("int", ..., 1, MAX_DIM), "groups": ("int", ..., 1, MAX_DIM)},
+    "VEC": {"op": ("op", ...), "elems": ("int", ..., 1, MAX_WORK)},
     "SYNC": {},
 }
+#: the operands whose product is an instruction's work (bounded by :data:`MAX_WORK`)
+_WORK = {"LMMA": ("m", "n", "k"), "BSMMA": ("m", "n", "k"), "MMA": ("m", "n", "k"), "PRECOMPUTE": ("m", "k"),
+         "DEQUANT": ("m", "n", "groups")}
 OPCODES = tuple(SCHEMA)
 
 
@@ -71,8 +87,8 @@ def _check_arg(spec: tuple, name: str, value, where: str):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise InputError(f"{where}.{name}", f"expected an integer, got {value!r}")
             value = int(value)
-        if value < spec[2]:
-            raise InputError(f"{where}.{name}", f"must be >= {spec[2]}, got {value}")
+        if not spec[2] <= value <= spec[3]:
+            raise InputError(f"{where}.{name}", f"{value} is out of range", f"{spec[2]} to {spec[3]:,}")
     elif kind == "op":
         if value not in VEC_OPS:
             raise InputError(f"{where}.{name}", f"unknown vector op {value!r}", ", ".join(VEC_OPS))
@@ -91,11 +107,38 @@ def _sizes(items, what: str, n: int, where: str) -> tuple:
         if len(it) == 2 and n == 3:
             it = (*it, 1)
         if len(it) != n or not isinstance(it[0], str) or any(
-                isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in it[1:]):
+                isinstance(x, bool) or not isinstance(x, int) or not 1 <= x <= bound
+                for x, bound in zip(it[1:], (MAX_BYTES, MAX_STRIDE))):
             raise InputError(f"{where}.{what}", f"bad entry {it!r}",
-                             "buf:bytes" if n == 2 else "buf:bytes or buf:bytes:stride, positive")
+                             f"buf:bytes (1 to {MAX_BYTES:,})" if n == 2 else
+                             f"buf:bytes or buf:bytes:stride, bytes 1 to {MAX_BYTES:,}, stride 1 to {MAX_STRIDE:,}")
         out.append(it)
     return tuple(out)
+
+
+def _check_extent(op: str, args: dict, alloc, where: str) -> None:
+    """Whole-instruction bounds: work, a DMA's span of addresses and rows, a LOAD's own allocation."""
+    if op in _WORK:
+        work = 1
+        for name in _WORK[op]:
+            work *= args[name]
+        if work > MAX_WORK:
+            raise InputError(f"{where}.{_WORK[op][-1]}", f"{' x '.join(_WORK[op])} = {work:,} is too much work for "
+                             "one instruction", f"at most {MAX_WORK:,}; split it")
+    if op not in ("LOAD", "STORE"):
+        return
+    nbytes, rows, stride = args["bytes"], args["rows"], args["stride"]
+    if rows > nbytes:
+        raise InputError(f"{where}.rows", f"{rows} rows for {nbytes} bytes", f"1 to {nbytes}")
+    end = args["addr"] + (stride or -(-nbytes // rows)) * (rows - 1) + -(-nbytes // rows)
+    if end > ADDRESS_SPACE:
+        raise InputError(f"{where}.addr", f"the transfer ends at byte {end:,}, beyond the address space",
+                         f"addresses below {ADDRESS_SPACE:,}")
+    if op == "LOAD":
+        own = [nb for b, nb in alloc if b == args["buf"]]
+        if own and sum(own) < nbytes:
+            raise InputError(f"{where}.bytes", f"LOAD of {nbytes} B into {args['buf']!r} allocates only "
+                             f"{sum(own)} B there", f"at most {sum(own)}, or alloc={args['buf']}:{nbytes}")
 
 
 @dataclass(frozen=True)
@@ -145,10 +188,12 @@ def make(opcode: str, /, *, deps=(), alloc=(), free=(), rd=(), wr=(), label: str
             raise InputError(f"{where}.{name}", f"{op} needs operand {name!r}")
         else:
             full.append((name, spec[1]))
-    if label is not None and (not label or not (label[0].isalpha() or label[0] == "_")
+    if label is not None and (not isinstance(label, str) or not label or not (label[0].isalpha() or label[0] == "_")
                               or not all(c.isalnum() or c in "_." for c in label)):
         raise InputError(f"{where}.label", f"bad label {label!r}", "an identifier (letters, digits, _ .)")
-    return Instr(op=op, args=tuple(full), deps=tuple(int(d) for d in deps), alloc=_sizes(alloc, "alloc", 2, where),
+    alloc = _sizes(alloc, "alloc", 2, where)
+    _check_extent(op, dict(full), alloc, where)
+    return Instr(op=op, args=tuple(full), deps=tuple(int(d) for d in deps), alloc=alloc,
                  free=_sizes(free, "free", 2, where), rd=_sizes(rd, "rd", 3, where), wr=_sizes(wr, "wr", 3, where),
                  label=label)
 

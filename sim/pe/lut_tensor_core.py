@@ -54,15 +54,17 @@ from . import checks
 from ._rounding import EXACT_INT, FP16, VALUE_FORMATS, round_float
 from .base import GemmProblem, GemmResult, PEConfig, PEModel
 from .table_precompute import (
+    DEFAULT_TILE,
     INT8_TABLE_LEVELS,
     TABLE_K,
+    TABLE_QUANT_BITS,
     precompute,
     precompute_latency,
     stored_entries,
     table_adds_per_table,
+    table_entry_bits,
 )
 
-DEFAULT_TILE = (2, 64, 4)  # M2N64K4, 512 lookup slots (references §1: LUT Tensor Core, arXiv 2408.06003)
 LUT_OUTPUT_LATENCY = 1  # the RTL registers the tile result (docs/lut_tensor_core_contract.md "Timing")
 MAX_WEIGHT_BITS = 8  # b max of the unit (docs/lut_tensor_core_contract.md "RTL ports"; weights W1..W8)
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1  # two's-complement INT32 accumulator range
@@ -72,8 +74,6 @@ FP_ACTS = ("fp16", "fp8_e4m3", "fp8_e5m2")
 ACTS = INT_ACTS + FP_ACTS
 INT_ACCS = ("int32",)
 FP_ACCS = ("fp16", "fp32")
-FP_TABLE_BITS = 16  # FP16 table entries for FP activations (docs/lut_tensor_core_contract.md "Datapath widths")
-TABLE_QUANT_BITS = 8  # INT8 table codes with option table_quant (references §1 "Table quantization")
 OPTIONS = {"table_quant": "INT8 tables with one FP16 scale per table (FP activations only; lossy)"}
 
 
@@ -286,18 +286,6 @@ def supported_weight_formats() -> list[str]:
     return out
 
 
-def table_entry_bits(acts: str, k: int, table_quant: bool = False) -> int:
-    """Bits one stored table entry needs for ``acts`` activations in K-groups of ``k``.
-
-    INT: S[e] = a_{K−1} + Σ_{t<K−1} ±a_t spans [−K·2^(w−1), K·2^(w−1) − 1], so w + ⌈log2 K⌉ bits are exact
-    (INT8 × K = 4 → 10; docs/lut_tensor_core_contract.md "Datapath widths"). FP16 and FP8 (which run on the
-    FP16 datapath): FP16 entries, 16 bits; with ``table_quant``, INT8 codes (one FP16 scale per table, references §1).
-    """
-    if acts in INT_ACTS:
-        return checks.INT_ACT_BITS[acts] + (k - 1).bit_length()
-    return TABLE_QUANT_BITS if table_quant else FP_TABLE_BITS
-
-
 def check_entry_bits(entry_bits: int, acts: str, k: int, table_quant: bool = False,
                      field: str = "arch.table_unit.entry_bits") -> None:
     """InputError naming ``field`` when ``entry_bits``-bit table entries cannot hold the tables of ``acts``."""
@@ -365,8 +353,7 @@ class LutTensorCoreModel(PEModel):
     def cost_scale(self, arch, kind: str) -> tuple[float, dict | None]:
         """The published Table 2 unit scaled to ``arch``'s unit by the component model
         (:func:`sim.cost.lut_unit_scale.array_ratio`)."""
-        # imported here, not at the top: sim.cost.lut_unit_scale imports this module (DEFAULT_TILE,
-        # table_entry_bits), so a top-level import would be circular
+        # imported here, not at the top: sim.cost imports the PE registry (sim.pe), which imports this module
         from ..cost import lut_unit_scale
 
         return lut_unit_scale.array_ratio(arch, kind)

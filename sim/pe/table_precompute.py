@@ -31,9 +31,13 @@ import numpy as np
 from numba import njit
 
 from ._rounding import FP16, round_float
+from .checks import INT_ACT_BITS
 
 PRECOMPUTE_LATENCY = 2  # cycles for K = 4: one adder-tree level per cycle (docs/lut_tensor_core_contract.md "Timing")
 INT8_TABLE_LEVELS = 127  # symmetric INT8 table codes in [−127, 127] (references §1, §2: scale = max/127)
+DEFAULT_TILE = (2, 64, 4)  # M2N64K4, 512 lookup slots (references §1: LUT Tensor Core, arXiv 2408.06003)
+FP_TABLE_BITS = 16  # FP16 table entries for FP activations (docs/lut_tensor_core_contract.md "Datapath widths")
+TABLE_QUANT_BITS = 8  # INT8 table codes with option table_quant (references §1 "Table quantization")
 TABLE_K = (2, 4, 8)  # K-group sizes with a pairwise tree (powers of two); K = 4 is the paper's choice
 
 
@@ -145,3 +149,15 @@ def lookup(stored: np.ndarray, idx: np.ndarray, neg: np.ndarray) -> np.ndarray:
     """``neg ? −S[idx] : S[idx]`` (the tensor core's lookup); stored (…, E) broadcast against idx."""
     v = np.take_along_axis(stored, idx, axis=-1)
     return np.where(neg.astype(bool), -v, v)
+
+
+def table_entry_bits(acts: str, k: int, table_quant: bool = False) -> int:
+    """Bits one stored table entry needs for ``acts`` activations in K-groups of ``k``.
+
+    INT: S[e] = a_{K−1} + Σ_{t<K−1} ±a_t spans [−K·2^(w−1), K·2^(w−1) − 1], so w + ⌈log2 K⌉ bits are exact
+    (INT8 × K = 4 → 10; docs/lut_tensor_core_contract.md "Datapath widths"). FP16 and FP8 (which run on the
+    FP16 datapath): FP16 entries, 16 bits; with ``table_quant``, INT8 codes (one FP16 scale per table, references §1).
+    """
+    if acts in INT_ACT_BITS:
+        return INT_ACT_BITS[acts] + (k - 1).bit_length()
+    return TABLE_QUANT_BITS if table_quant else FP_TABLE_BITS

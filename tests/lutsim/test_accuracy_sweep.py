@@ -66,5 +66,5 @@ def test_example_spec_uses_the_evaluator_and_a_trimmed_run_draws_both_fronts(tmp
 
 def test_figures_need_accuracy_columns():
     df = pd.DataFrame({"status": ["ok"], "energy_per_token_mj": [1.0], "tokens_per_s": [2.0], "design": ["d"]})
-    with pytest.raises(InputError, match="accuracy_eval"):
+    with pytest.raises(InputError, match="evaluator: accuracy"):
         accuracy_rows(df)

@@ -61,7 +61,8 @@ def _argv(name: str, tiny: str, tmp_path) -> list[list[str]]:
     spec.write_text(yaml.safe_dump({"name": "toy", "base_arch": "toy-arch", "axes": {"x": [1, 2], "y": [1, 13]},
                                     "workloads": [{"n": 10}],
                                     "evaluator": "tests.lutsim.sweep_fixtures:toy_evaluate"}))
-    run = ["sweep", str(spec), "--out", str(tmp_path / "out"), "--jobs", "1", "--json"]
+    run = ["sweep", str(spec), "--out", str(tmp_path / "out"), "--jobs", "1", "--json",
+           "--allow-evaluator-import", "tests.lutsim.sweep_fixtures:toy_evaluate"]
     return [run + ["--dry-run"]] if name == "sweep --dry-run" else [run]
 
 

@@ -19,10 +19,12 @@ SPEC = {
     "constraints": {"area_mm2": 5},
     "evaluator": "tests.lutsim.sweep_fixtures:toy_evaluate",
 }
+#: the test evaluators are import paths: allowed explicitly, as a user would with --allow-evaluator-import
+TRUST = ("tests.lutsim.sweep_fixtures:toy_evaluate", "tests.lutsim.sweep_fixtures:slow_evaluate")
 
 
 def test_grid_runs_every_point_and_records_skips_and_errors(tmp_path):
-    summary = run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False)
+    summary = run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False, allow_imports=TRUST)
     df = load_results(tmp_path)
     assert len(df) == 4 * 3 * 2 == summary["rows"]
     assert not df.duplicated(["point_id", "workload_id"]).any()
@@ -36,30 +38,31 @@ def test_grid_runs_every_point_and_records_skips_and_errors(tmp_path):
 
 
 def test_rerun_resumes_without_recomputing(tmp_path):
-    run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False)
+    run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False, allow_imports=TRUST)
     before = load_results(tmp_path)
-    again = run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False)
+    again = run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False, allow_imports=TRUST)
     assert again["new_rows"] == 0 and again["already_done"] == len(before)
     pd.testing.assert_frame_equal(load_results(tmp_path), before)
 
 
 def test_resume_with_other_constraints_is_refused_and_writes_nothing(tmp_path):
-    run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False)
+    run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False, allow_imports=TRUST)
     before = sorted(p.name for p in tmp_path.rglob("*"))
     with pytest.raises(InputError) as exc:
-        run_sweep(parse_spec({**SPEC, "constraints": {"area_mm2": 7}}), tmp_path, jobs=1, progress=False)
+        run_sweep(parse_spec({**SPEC, "constraints": {"area_mm2": 7}}), tmp_path, jobs=1, progress=False,
+                  allow_imports=TRUST)
     assert exc.value.field == "--out" and "constraints" in exc.value.problem
     with pytest.raises(InputError, match="evaluator"):
         run_sweep(parse_spec({**SPEC, "evaluator": "tests.lutsim.sweep_fixtures:slow_evaluate"}), tmp_path, jobs=1,
-                  progress=False)
+                  progress=False, allow_imports=TRUST)
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
 def test_added_axis_values_and_workloads_resume_with_only_the_new_rows(tmp_path):
-    run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False)
+    run_sweep(parse_spec(SPEC), tmp_path, jobs=1, progress=False, allow_imports=TRUST)
     before = load_results(tmp_path)
     grown = {**SPEC, "axes": {**SPEC["axes"], "x": [-1, 1, 2, 3, 4]}, "workloads": SPEC["workloads"] + [{"n": 30}]}
-    summary = run_sweep(parse_spec(grown), tmp_path, jobs=1, progress=False)
+    summary = run_sweep(parse_spec(grown), tmp_path, jobs=1, progress=False, allow_imports=TRUST)
     assert summary["already_done"] == len(before) == 24
     assert summary["new_rows"] == 5 * 3 * 3 - 24 and summary["rows"] == 45
     after = load_results(tmp_path)
@@ -69,18 +72,18 @@ def test_added_axis_values_and_workloads_resume_with_only_the_new_rows(tmp_path)
 
 
 def test_local_processes_give_the_same_rows_as_serial(tmp_path):
-    run_sweep(parse_spec(SPEC), tmp_path / "serial", jobs=1, progress=False)
-    run_sweep(parse_spec(SPEC), tmp_path / "pool", jobs=2, chunk_size=2, progress=False)
+    run_sweep(parse_spec(SPEC), tmp_path / "serial", jobs=1, progress=False, allow_imports=TRUST)
+    run_sweep(parse_spec(SPEC), tmp_path / "pool", jobs=2, chunk_size=2, progress=False, allow_imports=TRUST)
     pd.testing.assert_frame_equal(load_results(tmp_path / "serial"), load_results(tmp_path / "pool"))
 
 
 def test_dask_local_cluster_gives_identical_rows(tmp_path):
     distributed = pytest.importorskip("distributed")
-    run_sweep(parse_spec(SPEC), tmp_path / "serial", jobs=1, progress=False)
+    run_sweep(parse_spec(SPEC), tmp_path / "serial", jobs=1, progress=False, allow_imports=TRUST)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=None, processes=True) as cluster:
         run_sweep(parse_spec(SPEC), tmp_path / "dask", scheduler=cluster.scheduler_address,
-                  chunk_size=3, progress=False)
+                  chunk_size=3, progress=False, allow_imports=TRUST)
     pd.testing.assert_frame_equal(load_results(tmp_path / "serial"), load_results(tmp_path / "dask"))
 
 
@@ -89,7 +92,8 @@ def test_killed_sweep_resumes_with_no_gaps_and_no_duplicates(tmp_path):
                 evaluator="tests.lutsim.sweep_fixtures:slow_evaluate")
     code = textwrap.dedent(f"""
         from lutsim.sweep import parse_spec, run_sweep
-        run_sweep(parse_spec({spec!r}), {str(tmp_path)!r}, jobs=1, chunk_size=2, progress=False)
+        run_sweep(parse_spec({spec!r}), {str(tmp_path)!r}, jobs=1, chunk_size=2, progress=False,
+                  allow_imports={TRUST!r})
     """)
     env = dict(os.environ, LUTSIM_TEST_DELAY="0.05")
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=os.getcwd())
@@ -102,7 +106,7 @@ def test_killed_sweep_resumes_with_no_gaps_and_no_duplicates(tmp_path):
     assert 0 < len(partial) < 80, "the kill should land mid-sweep"
     os.environ["LUTSIM_TEST_DELAY"] = "0"
     try:
-        summary = run_sweep(parse_spec(spec), tmp_path, jobs=1, progress=False)
+        summary = run_sweep(parse_spec(spec), tmp_path, jobs=1, progress=False, allow_imports=TRUST)
     finally:
         del os.environ["LUTSIM_TEST_DELAY"]
     df = load_results(tmp_path)
@@ -145,7 +149,8 @@ def test_ctrl_c_exits_130_saying_how_many_rows_are_saved(tmp_path):
     spec_file.write_text(yaml.safe_dump(dict(SPEC, axes={"x": list(range(1, 21)), "y": [1, 2]}, constraints={},
                                              evaluator="tests.lutsim.sweep_fixtures:slow_evaluate")))
     cmd = [sys.executable, "-m", "lutsim", "sweep", str(spec_file), "--out", str(tmp_path / "out"), "--jobs", "2",
-           "--chunk-size", "2", "--json"]
+           "--chunk-size", "2", "--json",
+           *(f"--allow-evaluator-import={t}" for t in TRUST)]
     env = dict(os.environ, LUTSIM_TEST_DELAY="0.05")
     proc = subprocess.Popen(cmd, env=env, cwd=os.getcwd(), stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -170,7 +175,7 @@ def test_unreachable_scheduler_is_an_input_error_before_anything_is_written(tmp_
 
     monkeypatch.setattr(runner, "CONNECT_TIMEOUT_S", 1)
     with pytest.raises(InputError) as exc:
-        run_sweep(parse_spec(SPEC), tmp_path / "out", scheduler=address, progress=False)
+        run_sweep(parse_spec(SPEC), tmp_path / "out", scheduler=address, progress=False, allow_imports=TRUST)
     assert exc.value.field == "--scheduler" and "dask scheduler" in exc.value.allowed
     assert not (tmp_path / "out").exists()
 
@@ -185,10 +190,12 @@ def test_dry_run_counts_rows_left_and_writes_nothing(tmp_path, capsys):
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(yaml.safe_dump(SPEC))
     out = tmp_path / "out"
-    assert main(["sweep", str(spec_file), "--out", str(out), "--dry-run", "--json"]) == 0
+    assert main(["sweep", str(spec_file), "--out", str(out), "--dry-run", "--json",
+                 f"--allow-evaluator-import={TRUST[0]}"]) == 0
     assert json.loads(capsys.readouterr().out) == {"points": 12, "workloads": 2, "rows": 24, "already_done": 0,
                                                    "to_compute": 24}
     assert not out.exists()
-    run_sweep(parse_spec({**SPEC, "axes": {"x": [1, 2], "y": [1, 2, 13]}}), out, jobs=1, progress=False)
-    assert main(["sweep", str(spec_file), "--out", str(out), "--dry-run"]) == 0
+    run_sweep(parse_spec({**SPEC, "axes": {"x": [1, 2], "y": [1, 2, 13]}}), out, jobs=1, progress=False,
+              allow_imports=TRUST)
+    assert main(["sweep", str(spec_file), "--out", str(out), "--dry-run", f"--allow-evaluator-import={TRUST[0]}"]) == 0
     assert "12 design points x 2 workloads = 24 rows; 12 already in" in capsys.readouterr().out

@@ -40,7 +40,7 @@ def test_report_from_stats_writes_page_figures_and_tables(tmp_path):
 def test_report_from_sweep_has_pareto_fronts(tmp_path):
     spec = {"base_arch": "toy", "axes": {"x": [1, 2, 3], "y": [1, 2]}, "workloads": [{"n": 10}],
             "evaluator": "tests.lutsim.sweep_fixtures:toy_evaluate"}
-    run_sweep(parse_spec(spec), tmp_path / "sw", jobs=1, progress=False)
+    run_sweep(parse_spec(spec), tmp_path / "sw", jobs=1, progress=False, allow_imports=[spec["evaluator"]])
     assert main(["report", str(tmp_path / "sw"), "--out", str(tmp_path / "rep")]) == 0
     for name in ("designs.csv", "pareto_throughput_area.png", "pareto_energy_area.png", "energy_breakdown.png"):
         assert (tmp_path / "rep" / name).exists()

@@ -129,7 +129,7 @@ def test_a_layer_runs_end_to_end_on_the_plugin_pe(toy):
         assert low.energy.assumptions["array"]["source"].startswith("test-only")
     ar = cost.area(a)
     assert ar.breakdown["array"] == pytest.approx(ROWS * COLS * AREA_UM2 / 1e6)
-    s = simulate(str(tmp / "toy.yaml"), str(tmp / "config.json"), "w8a8", "decode", kv_len=16)
+    s = simulate(str(tmp / "toy.yaml"), str(tmp / "config.json"), "w8a8", "decode", kv_len=16).to_dict()
     assert s["totals"]["cycles"] > 0 and s["area_breakdown_mm2"]["array"] == ar.breakdown["array"]
     assert s["energy_breakdown_pj"]["array"] > 0
 

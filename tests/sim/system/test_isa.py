@@ -16,8 +16,9 @@ def instrs(draw, index):
     for name, spec in isa.SCHEMA[op].items():
         if spec[1] is not ... and draw(st.booleans()):
             continue
-        if spec[0] == "int":
-            args[name] = draw(st.integers(spec[2], 1 << 40))
+        if spec[0] == "int":  # within the operand's bounds and the per-instruction work and extent bounds
+            top = {"rows": args.get("bytes", 1), "addr": 1 << 40, "bytes": 1 << 40}.get(name, 1 << 12)
+            args[name] = draw(st.integers(spec[2], min(spec[3], top)))
         elif spec[0] == "op":
             args[name] = draw(st.sampled_from(isa.VEC_OPS))
         else:
@@ -26,7 +27,8 @@ def instrs(draw, index):
     sizes = st.lists(st.tuples(_name, _pos), max_size=2)
     acc = st.lists(st.one_of(st.tuples(_name, _pos), st.tuples(_name, _pos, st.integers(1, 64))), max_size=2)
     label = draw(st.one_of(st.none(), st.just(f"L{index}"), st.just(f"x_{index}.a")))
-    return isa.make(op, deps=deps, alloc=draw(sizes), free=draw(sizes), rd=draw(acc), wr=draw(acc), label=label,
+    alloc = [(b, max(n, args["bytes"]) if op == "LOAD" and b == args.get("buf") else n) for b, n in draw(sizes)]
+    return isa.make(op, deps=deps, alloc=alloc, free=draw(sizes), rd=draw(acc), wr=draw(acc), label=label,
                     **args)
 
 
@@ -63,7 +65,7 @@ def test_example_program_parses(tmp_path):
 @pytest.mark.parametrize("text, match", [
     ("FOO x=1", "unknown opcode"),
     ("LOAD buf=wbuf addr=0", "needs operand 'bytes'"),
-    ("LOAD buf=wbuf addr=0 bytes=-3", "must be >= 1"),
+    ("LOAD buf=wbuf addr=0 bytes=-3", "-3 is out of range"),
     ("LOAD buf=wbuf addr=0 bytes=4 after=nowhere", "unknown label"),
     ("LOAD buf=wbuf addr=0 bytes=4 colour=red", "not an operand"),
     ("VEC op=teleport elems=3", "unknown vector op"),
