@@ -6,7 +6,7 @@ untimed run first fills it), compile and simulate of every op; nothing is cached
 
 * lut-tc-28nm W4A16-g128 decode (one token, KV 1024) ≤ 0.5 s; prefill (2048 tokens) ≤ 5 s;
 * lut-tc-rtl-small W4A8-KV4 prefill (2048 tokens; the RTL-sized arch: tiny buffers, many instructions) ≤ 5 s,
-  one run, stopped after ``--limit`` seconds (then FAIL, with the limit as a lower bound);
+  one run, stopped after ``--limit`` seconds or at ``--memory`` GiB of address space (then FAIL);
 * per linear layer of the lut-tc-28nm prefill: simulated cycles against the roofline bound (max of
   compute-bound and bandwidth-bound cycles), ≥ 0.90 for every layer.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -58,6 +59,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--limit", type=float, default=300.0, help="seconds before the rtl-small prefill is stopped")
+    ap.add_argument("--memory", type=float, default=8.0, help="GiB of address space the rtl-small prefill may use")
     args = ap.parse_args(argv)
     v = Verdicts("bench_e2e")
     prefill = None
@@ -72,10 +74,12 @@ def main(argv=None) -> int:
     roofline(prefill, v)
     label, arch, quant, phase, target = RTL_SMALL
     t0 = time.perf_counter()
+    limit = int(args.memory * 2**30)
     try:
-        subprocess.run(command(arch, quant, phase), capture_output=True, text=True, env=env(), check=True,
-                       timeout=args.limit)
-        seconds, note = time.perf_counter() - t0, ""
+        res = subprocess.run(command(arch, quant, phase), capture_output=True, text=True, env=env(), timeout=args.limit,
+                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+        seconds = time.perf_counter() - t0
+        note = "" if res.returncode == 0 else f"failed (exit {res.returncode}; {args.memory:g} GiB limit?): "
     except subprocess.TimeoutExpired:
         seconds, note = args.limit, f"stopped after {args.limit:.0f} s: "
     print(f"{arch} {quant} {label}: {note}{fmt_s(seconds)} (one run; {INCLUDES})")
