@@ -10,7 +10,7 @@ APT_PACKAGES := iverilog yosys chromium
 export AMARANTH_USE_YOSYS ?= builtin
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: demo test setup setup-dev system-deps lint bench validation reports clean
+.PHONY: demo test setup setup-dev system-deps lint bench peers validation reports clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,8 +61,24 @@ test: setup-dev
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 
-bench: $(STAMP)
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+# Peers the benchmarks run beside lutsim: SCALE-Sim 3.0.0 in its own venv (it needs numpy < 2).
+PEERS_VENV := .peers/scalesim-venv
+PEERS_STAMP := $(PEERS_VENV)/.installed
+
+$(PEERS_STAMP):
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install -q "scalesim==3.0.0" "numpy<2"
+	touch $@
+
+peers: $(PEERS_STAMP)
+
+# Every benchmark runs (peers included) and prints PASS/FAIL per target; exits non-zero if any target failed
+# or could not be evaluated.
+bench: $(DEV_STAMP) peers
+	@failed=""; for b in benchmarks/bench_*.py; do echo "== $$b"; \
+	  $(PY) $$b || failed="$$failed $$b"; done; \
+	  if [ -n "$$failed" ]; then echo "bench FAIL:$$failed"; exit 1; fi; echo "bench PASS"
 
 validation: $(STAMP)
 	$(PY) -m reports.validation

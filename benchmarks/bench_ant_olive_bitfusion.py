@@ -2,19 +2,21 @@
 
 Run: ``python benchmarks/bench_ant_olive_bitfusion.py``. Prints, per PE, the GEMM, the cycles, the
 wall time of both modes, simulated PE-steps per second in per-cycle mode, and whether the
-per-cycle output equals sim.reference.mpgemm bit for bit.
+per-cycle output equals sim.reference.mpgemm bit for bit (the target, PASS/FAIL per PE; with per-cycle cycles
+equal to tile mode's). Times: median of 3 runs in this process (Numba loaded by a first tiny call), min-max
+in brackets.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from benchmarks.timing import Verdicts, fmt_s, repeat  # noqa: E402
 from sim import formats, pe, reference  # noqa: E402
 from sim.pe import GemmProblem, PEConfig  # noqa: E402
 
@@ -26,7 +28,8 @@ CASES = [  # (pe, weights, acts, M, N, K, group)
 ]
 
 
-def main() -> None:
+def main() -> int:
+    v = Verdicts("bench_ant_olive_bitfusion")
     rng = np.random.default_rng(0)
     # warm the numba cache so compile time is not counted
     w = pe.get("ant")
@@ -39,17 +42,17 @@ def main() -> None:
         problem = GemmProblem(m, n, k, weights, acts, g)
         a = rng.integers(-128, 128, size=(m, k))
         qw = formats.get(weights).quantize(rng.normal(size=(n, k)), group_size=g)
-        t0 = time.perf_counter()
-        res = model.run(problem, PEConfig(), "per-cycle", a, qw)
-        t1 = time.perf_counter()
-        tile = model.run(problem, PEConfig(), "tile")
-        t2 = time.perf_counter()
-        assert tile.cycles == res.cycles
+        t_pc, res = repeat(lambda: model.run(problem, PEConfig(), "per-cycle", a, qw), 3,  # noqa: B023
+                           "one call, Numba loaded")
+        t_tile, tile = repeat(lambda: model.run(problem, PEConfig(), "tile"), 3, "one call")  # noqa: B023
         steps = res.events["reg_reads"] // 2
         exact = bool(np.array_equal(res.out, reference.mpgemm(a, qw)))
-        print(f"{name:10} {weights + ' x ' + acts:14} {f'{m}x{n}x{k}':18} {res.cycles:>10} {t1 - t0:>11.3f} "
-              f"{(t2 - t1) * 1e3:>8.3f} {steps / (t1 - t0):>11.3g} {exact}")
+        print(f"{name:10} {weights + ' x ' + acts:14} {f'{m}x{n}x{k}':18} {res.cycles:>10} {t_pc.median:>11.3f} "
+              f"{t_tile.median * 1e3:>8.3f} {steps / t_pc.median:>11.3g} {exact}   per-cycle "
+              f"[{fmt_s(t_pc.min)}, {fmt_s(t_pc.max)}]")
+        v.check(f"{name} {weights} x {acts}: per-cycle exact, cycles == tile mode", exact and tile.cycles == res.cycles)
+    return v.exit_code()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

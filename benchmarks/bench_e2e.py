@@ -1,73 +1,91 @@
-"""End-to-end speed and schedule quality of ``lutsim simulate`` (Llama-2-7B, W4A16-g128, lut-tc-28nm).
+"""End-to-end speed and schedule quality of ``lutsim simulate`` (Llama-2-7B), each run a fresh process.
 
-Run: ``python benchmarks/bench_e2e.py``. One process, one core. Prints:
+Run: ``python benchmarks/bench_e2e.py [--runs 3]``. Every figure is the wall time of ``lutsim simulate ...
+--json`` as a new process: interpreter start, imports, the Numba kernels loaded from their disk cache (one
+untimed run first fills it), compile and simulate of every op; nothing is cached between runs. Targets:
 
-* wall and CPU time of decode (one token, all 32 layers, KV 1024) and of prefill (2048 tokens): the first
-  call in the process (Numba kernels loaded from their on-disk cache by a warm-up run on a different arch;
-  every program compiled and simulated) and a repeat call (program cache warm). Targets: decode ≤ 0.5 s,
-  prefill ≤ 5 s of one core (judged on CPU time, which a busy shared machine does not inflate).
-* per linear layer of the 2048-token prefill: simulated cycles, the roofline bound (max of compute-bound
-  cycles at the PE's peak rate and bandwidth-bound cycles of the layer's bytes) and their ratio; target
-  ≥ 0.90 (the compiler's schedule against the arch's roofline).
+* lut-tc-28nm W4A16-g128 decode (one token, KV 1024) ≤ 0.5 s; prefill (2048 tokens) ≤ 5 s;
+* lut-tc-rtl-small W4A8-KV4 prefill (2048 tokens; the RTL-sized arch: tiny buffers, many instructions) ≤ 5 s,
+  one run, stopped after ``--limit`` seconds or at ``--memory`` GiB of address space (then FAIL);
+* per linear layer of the lut-tc-28nm prefill: simulated cycles against the roofline bound (max of
+  compute-bound and bandwidth-bound cycles), ≥ 0.90 for every layer.
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import json
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from lutsim.pipeline import simulate  # noqa: E402
+from benchmarks.timing import Verdicts, env, fmt_s, lutsim, process  # noqa: E402
 
-ARCH, MODEL, QUANT = "lut-tc-28nm", "llama-2-7b", "w4a16-g128"
-DECODE_TARGET_S, PREFILL_TARGET_S, ROOFLINE_TARGET = 0.5, 5.0, 0.90
-
-
-def _timed(**kw) -> tuple[dict, tuple[float, float], tuple[float, float]]:
-    """Stats, (wall, CPU) seconds of the first call and of a repeat call."""
-    w0, c0 = time.perf_counter(), time.process_time()
-    stats = simulate(ARCH, MODEL, QUANT, **kw)
-    w1, c1 = time.perf_counter(), time.process_time()
-    simulate(ARCH, MODEL, QUANT, **kw)
-    again = (time.perf_counter() - w1, time.process_time() - c1)
-    return stats.to_dict(), (w1 - w0, c1 - c0), again
+MODEL = "llama-2-7b"
+CASES = [  # (label, arch, quant, phase args, target s)
+    ("decode 1 token, KV 1024", "lut-tc-28nm", "w4a16-g128", ["--phase", "decode", "--kv-len", "1024"], 0.5),
+    ("prefill 2048 tokens", "lut-tc-28nm", "w4a16-g128", ["--phase", "prefill", "--seq-len", "2048"], 5.0),
+]
+RTL_SMALL = ("prefill 2048 tokens", "lut-tc-rtl-small", "w4a8kv4", ["--phase", "prefill", "--seq-len", "2048"], 5.0)
+ROOFLINE_TARGET = 0.90
+INCLUDES = "fresh process: start, imports, Numba disk-cache load, compile and simulate of every op"
 
 
-def main() -> int:
-    simulate("int8-systolic-28nm", MODEL, "w8a8", "decode", kv_len=16)  # loads the Numba kernels (disk cache)
-    dec, dec_first, dec_again = _timed(phase="decode", kv_len=1024)
-    pre, pre_first, pre_again = _timed(phase="prefill", seq_len=2048)
-    print(f"{MODEL} {QUANT} on {ARCH} (seconds: wall / CPU of this process; on a shared machine the CPU time "
-          "is what one dedicated core would take)")
-    for label, stats, first, again, target in (
-            ("decode  (1 token, KV 1024)", dec, dec_first, dec_again, DECODE_TARGET_S),
-            ("prefill (2048 tokens)     ", pre, pre_first, pre_again, PREFILL_TARGET_S)):
-        print(f"{label}: first {first[0]:.3f} / {first[1]:.3f} s, repeat {again[0]:.4f} / {again[1]:.4f} s "
-              f"(target <= {target} s: CPU {first[1] / target:.2f} of budget); latency "
-              f"{stats['totals']['latency_ms']:.3f} ms, {sum(r['instructions'] for r in stats['ops'])} instructions")
+def command(arch: str, quant: str, phase: list[str]) -> list[str]:
+    return lutsim("simulate", "--arch", arch, "--model", MODEL, "--quant", quant, *phase, "--json")
+
+
+def roofline(stats: dict, v: Verdicts) -> None:
     print("prefill linear layers vs the roofline bound (max of compute-bound and bandwidth-bound cycles):")
     worst, sim_sum, roof_sum = 1.0, 0, 0.0
-    for r in pre["ops"]:
+    for r in stats["ops"]:
         if r["kind"] != "linear":
             continue
         ratio = r["roofline_cycles"] / r["cycles"]
         worst = min(worst, ratio)
         sim_sum += r["cycles"] * r["repeat"]
         roof_sum += r["roofline_cycles"] * r["repeat"]
-        t = r["tile"]
         print(f"  {r['name']:10s} {r['M']}x{r['N']}x{r['K']}  simulated {r['cycles']:>10d}  roofline "
-              f"{r['roofline_cycles']:>12.0f}  ratio {ratio:.4f}  bound {r['bound']:7s} "
-              f"tile {t['m']}x{t['n']}x{t['k']} arrays {t['arrays_grid'][0]}x{t['arrays_grid'][1]}")
-    total = roof_sum / sim_sum
-    print(f"  all linear layers: ratio {total:.4f}, worst {worst:.4f} (target >= {ROOFLINE_TARGET})")
-    ok = dec_first[1] <= DECODE_TARGET_S and pre_first[1] <= PREFILL_TARGET_S and worst >= ROOFLINE_TARGET
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+              f"{r['roofline_cycles']:>12.0f}  ratio {ratio:.4f}  bound {r['bound']}")
+    v.check(f"every prefill linear layer >= {ROOFLINE_TARGET} of its roofline bound", worst >= ROOFLINE_TARGET,
+            f"worst {worst:.4f}, all layers {roof_sum / sim_sum:.4f}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--limit", type=float, default=300.0, help="seconds before the rtl-small prefill is stopped")
+    ap.add_argument("--memory", type=float, default=8.0, help="GiB of address space the rtl-small prefill may use")
+    args = ap.parse_args(argv)
+    v = Verdicts("bench_e2e")
+    prefill = None
+    for label, arch, quant, phase, target in CASES:
+        cmd = command(arch, quant, phase)
+        process(cmd, 1, "warm-up: fills the Numba disk cache")
+        t, out = process(cmd, args.runs, INCLUDES)
+        print(f"{arch} {quant} {label}: {t}")
+        v.check(f"lutsim simulate {arch} {quant} {label} <= {target} s", t.median <= target, fmt_s(t.median))
+        if phase[1] == "prefill":
+            prefill = json.loads(out)
+    roofline(prefill, v)
+    label, arch, quant, phase, target = RTL_SMALL
+    t0 = time.perf_counter()
+    limit = int(args.memory * 2**30)
+    try:
+        res = subprocess.run(command(arch, quant, phase), capture_output=True, text=True, env=env(), timeout=args.limit,
+                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+        seconds = time.perf_counter() - t0
+        note = "" if res.returncode == 0 else f"failed (exit {res.returncode}; {args.memory:g} GiB limit?): "
+    except subprocess.TimeoutExpired:
+        seconds, note = args.limit, f"stopped after {args.limit:.0f} s: "
+    print(f"{arch} {quant} {label}: {note}{fmt_s(seconds)} (one run; {INCLUDES})")
+    v.check(f"lutsim simulate {arch} {quant} {label} <= {target} s", not note and seconds <= target,
+            f"{note}{fmt_s(seconds)}")
+    return v.exit_code()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Speed of the processing-element models. Run: ``python benchmarks/bench_pe.py``.
 
-Prints (a) tile-mode cycles of a 4096³ GEMM on every registered PE and the time per call after warm-up
-(target < 10 ms); (b) per-cycle functional throughput of the LUT Tensor Core in lookups/s (target
-≥ 5e7 on one core); (c) for every PE with a "scalesim" mode, the time of a 512³ GEMM on a 32×32 array
-against SCALE-Sim's 21–34 s on a 2-core machine (docs/references.md#peer-tools; target ≥ 1000×); (d) JIT compile time
-of every PE's kernels, cold (fresh NUMBA_CACHE_DIR in a subprocess) and warm (cache hit).
+Prints (a) tile-mode cycles of a 4096³ GEMM on every registered PE and the time per call (median of 20 after
+a first call; target < 10 ms); (b) per-cycle functional throughput of the LUT Tensor Core in lookups/s, whole
+call (weight layout, precompute, unit, epilogue; Numba loaded by a first call; target ≥ 5e7 on one core);
+(c) JIT compile time of every PE's kernels, cold (fresh NUMBA_CACHE_DIR in a subprocess) and warm (cache hit),
+no target. The SCALE-Sim comparison runs SCALE-Sim itself: ``benchmarks/bench_systolic.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +21,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import Timing, Verdicts, fmt_s, repeat  # noqa: E402
 from sim import formats, pe  # noqa: E402
 from sim.pe.base import ACTIVATION_FORMATS, GemmProblem, PEConfig  # noqa: E402
 
 TILE_CALL_TARGET_S = 10e-3
 LOOKUPS_PER_S_TARGET = 5e7
-SCALESIM_512_SECONDS = (21.0, 34.0)  # SCALE-Sim 3.0.0, 512³ GEMM, 32×32 array, 2 cores (docs/references.md#peer-tools)
-SCALESIM_RATIO_TARGET = 1000.0
 PREFERRED = [("int4", "int8"), ("int4", "fp16"), ("int8", "int8"), ("int8", "fp16")]
 
 
@@ -45,17 +43,12 @@ def pick_problem(model, m: int, n: int, k: int, config: PEConfig | None = None) 
     raise RuntimeError(f"{model.name}: no weight/activation format pair accepted")
 
 
-def best_time(fn, repeats: int = 20) -> float:
-    fn()  # warm-up (JIT, caches)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+def median_time(fn, repeats: int, includes: str) -> Timing:
+    fn()  # the first call (JIT load, caches) is not counted
+    return repeat(fn, repeats, includes)[0]
 
 
-def bench_tile_mode() -> None:
+def bench_tile_mode(v: Verdicts) -> None:
     print("(a) tile mode, 4096x4096x4096 GEMM")
     for name in pe.names():
         model = pe.get(name)
@@ -64,12 +57,12 @@ def bench_tile_mode() -> None:
             continue
         prob = pick_problem(model, 4096, 4096, 4096)
         res = model.run(prob, PEConfig(), "tile")
-        dt = best_time(lambda: model.run(prob, PEConfig(), "tile"))  # noqa: B023
-        print(f"  {name:16s} {prob.weights}x{prob.acts}: {res.cycles:>14,d} cycles, util {res.utilization:.3f}, "
-              f"{dt * 1e3:.3f} ms/call ({TILE_CALL_TARGET_S / dt:.0f}x under the 10 ms target)")
+        t = median_time(lambda: model.run(prob, PEConfig(), "tile"), 20, "one call after a first")  # noqa: B023
+        print(f"  {name:16s} {prob.weights}x{prob.acts}: {res.cycles:>14,d} cycles, util {res.utilization:.3f}, {t}")
+        v.check(f"{name} tile-mode call < 10 ms", t.median < TILE_CALL_TARGET_S, fmt_s(t.median))
 
 
-def bench_lut_per_cycle() -> None:
+def bench_lut_per_cycle(v: Verdicts) -> None:
     print("(b) LUT Tensor Core per-cycle functional throughput (one core)")
     model = pe.get("lut-tc")
     rng = np.random.default_rng(0)
@@ -79,30 +72,11 @@ def bench_lut_per_cycle() -> None:
         a = rng.integers(-128, 128, size=(m, k)) if acts == "int8" else rng.normal(size=(m, k)).astype(np.float16)
         prob = GemmProblem(m, n, k, "int4", acts, 128)
         res = model.run(prob, PEConfig(), "per-cycle", a, qw)
-        dt = best_time(lambda: model.run(prob, PEConfig(), "per-cycle", a, qw), repeats=3)  # noqa: B023
-        rate = res.events["lookups"] / dt
-        print(f"  W4 x {acts}, {m}x{n}x{k}: {res.events['lookups']:,d} lookups in {dt:.3f} s = {rate:.3g} lookups/s "
-              f"({rate / LOOKUPS_PER_S_TARGET:.2f}x the 5e7 target; whole call incl. precompute and epilogue)")
-
-
-def bench_scalesim() -> None:
-    print("(c) SCALE-Sim compatibility mode, 512^3 GEMM on a 32x32 array")
-    found = False
-    for name in pe.names():
-        model = pe.get(name)
-        if "scalesim" not in model.modes:
-            continue
-        found = True
-        for dataflow in ("os", "ws", "is"):
-            cfg = PEConfig(array=(32, 32), dataflow=dataflow)
-            prob = pick_problem(model, 512, 512, 512, cfg)
-            res = model.run(prob, cfg, "scalesim")
-            dt = best_time(lambda: model.run(prob, cfg, "scalesim"))  # noqa: B023
-            lo, hi = (s / dt for s in SCALESIM_512_SECONDS)
-            print(f"  {name:16s} {dataflow}: {res.cycles:,d} cycles, {dt * 1e3:.3f} ms/call, "
-                  f"{lo:,.0f}x-{hi:,.0f}x faster than SCALE-Sim (target {SCALESIM_RATIO_TARGET:.0f}x)")
-    if not found:
-        print("  no registered PE has a scalesim mode")
+        t = median_time(lambda: model.run(prob, PEConfig(), "per-cycle", a, qw), 3,  # noqa: B023
+                        "whole call incl. weight layout, precompute and epilogue, after a first call")
+        rate = res.events["lookups"] / t.median
+        print(f"  W4 x {acts}, {m}x{n}x{k}: {res.events['lookups']:,d} lookups, {t}: {rate:.3g} lookups/s")
+        v.check(f"lut-tc per-cycle W4 x {acts} >= 5e7 lookups/s", rate >= LOOKUPS_PER_S_TARGET, f"{rate:.3g}")
 
 
 _COMPILE_SCRIPT = """
@@ -139,7 +113,7 @@ print(json.dumps({{"import_s": t1 - t0, "first_calls_s": times}}))
 
 
 def bench_compile() -> None:
-    print("(d) JIT compile time of the per-cycle kernels (first tiny per-cycle GEMM per PE, in a subprocess)")
+    print("(c) JIT compile time of the per-cycle kernels (first tiny per-cycle GEMM per PE, in a subprocess)")
     script = _COMPILE_SCRIPT.format(root=str(ROOT), bench=str(Path(__file__).resolve().parent))
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
@@ -150,8 +124,13 @@ def bench_compile() -> None:
             print(f"  {label}: total {sum(r['first_calls_s'].values()):.2f} s ({per}); imports {r['import_s']:.2f} s")
 
 
-if __name__ == "__main__":
-    bench_tile_mode()
-    bench_lut_per_cycle()
-    bench_scalesim()
+def main() -> int:
+    v = Verdicts("bench_pe")
+    bench_tile_mode(v)
+    bench_lut_per_cycle(v)
     bench_compile()
+    return v.exit_code()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

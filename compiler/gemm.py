@@ -32,6 +32,8 @@ import math
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
+
 from sim import pe as pe_registry
 from sim.arch import Arch
 from sim.errors import InputError
@@ -42,6 +44,9 @@ from .specs import GemmSpec
 # Accumulator bytes of partial sums kept in obuf: INT32 / FP32 = 4, FP16 = 2.
 ACC_BYTES = {"int32": 4, "fp32": 4, "fp16": 2}
 BIAS_BYTES = 2  # fp16 bias per output feature (workloads.trace: biases are fp16)
+# Output tiles from this n-index on look alike within an m-block (a pending store, no prefetch, the same
+# size up to the last tile): tile REPEAT_FROM is emitted once and its copies are made by ColumnProgram.repeat.
+REPEAT_FROM = 4
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,9 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
     def a_addr(m0: int, k0: int) -> int:
         return a_base + math.floor(m0 * a_row + k0 * spec.a_bytes)
 
+    def w_addr(n0: int, k0: int) -> int:
+        return w_base + math.floor(n0 * w_row + k0 * spec.w_bytes)
+
     if spec.bias_bytes:
         bias = p.add(p.template("LOAD", buf="wbuf", bytes=spec.bias_bytes), alloc=space([("wbuf", spec.bias_bytes)]),
                      addr=w_base + math.ceil(spec.n * w_row))
@@ -201,55 +209,85 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
             out.append((p.add(tpl, alloc=space([("abuf", a_b)]), addr=a_addr(m0, k0)), a_b))
         return out
 
+    def o_addr(m0, n0):
+        return o_base + math.floor((m0 * spec.n + n0) * spec.out_bytes)
+
+    def output_tile(mi: int, m0: int, mt: int, ni: int, n0: int, nt: int, a_block) -> tuple[list, list, object]:
+        """Emit output tile (mi, ni): the pending store of two tiles back, the k-steps, the prefetch of the next
+        m-block's activations (stationary, first n-tile), the epilogue; its store is left pending. Returns
+        (the epilogue's last instructions, (index, k0) of its weight LOADs, the prefetched activation loads)."""
+        if len(stores) == 2:
+            p.add(*stores.pop(0))
+        subs = [(sm, sn) for _, sm in _split(mt, t.am) for _, sn in _split(nt, t.an)]
+        chain: list = [None] * len(subs)
+        o_bytes = mt * nt * acc
+        w_loads, a_next = [], None
+        for ki, (k0, kt) in enumerate(k_tiles):
+            (tpl_a, a_b), (tpl_w, w_b) = load_a(mt, kt), load_w(nt, kt)
+            first = [("obuf", o_bytes)] if ki == 0 else []
+            if stationary:
+                la = a_block[ki][0]
+            elif not resident:
+                la = p.add(tpl_a, alloc=space([("abuf", a_b)] + first), addr=a_addr(m0, k0))
+                first = []
+            lw = p.add(tpl_w, alloc=space([("wbuf", w_b)] + first), addr=w_addr(n0, k0))
+            w_loads.append((lw, k0))
+            src = lw if resident else la
+            if lut and not resident:
+                tw = table_window(arch, mt)
+                src = p.add(precompute(mt, kt, a_b), (la,), alloc=space([("tbuf", tw)]),
+                            free=0 if stationary else space([("abuf", a_b)]))
+            mmas = []
+            for j, (sm, sn) in enumerate(subs):
+                deps = (lw,) if resident else (src, lw)
+                if chain[j] is not None:
+                    deps += (chain[j],)
+                chain[j] = p.add(mma(sm, sn, kt, ki > 0), deps)
+                mmas.append(chain[j])
+            free = [("wbuf", w_b)] + ([] if resident else [("tbuf", tw)] if lut else
+                                      [] if stationary else [("abuf", a_b)])
+            p.add(sync, mmas, free=space(free))
+        if stationary and ni == 0 and mi + 1 < len(m_tiles):  # prefetch the next m-block's activations
+            a_next = load_a_block(*m_tiles[mi + 1])
+        last = chain
+        if spec.groups:
+            last = [p.add(p.template("DEQUANT", m=mt, n=nt, groups=spec.groups, rd=[("obuf", o_bytes)],
+                                     wr=[("obuf", o_bytes)]), last)]
+        if spec.bias_bytes:  # bias add: an element-wise add (the vector unit's "residual" kind)
+            last = [p.add(p.template("VEC", op="residual", elems=mt * nt, rd=[("wbuf", nt * BIAS_BYTES)]), last)]
+        if spec.quantize_out:
+            last = [p.add(p.template("VEC", op="quantize", elems=mt * nt), last)]
+        out_b = max(1, math.ceil(mt * nt * spec.out_bytes))
+        stores.append((p.template("STORE", buf="obuf", bytes=out_b, rows=min(mt, out_b),
+                                  stride=math.ceil(spec.n * spec.out_bytes)), last, 0,
+                       space([("obuf", o_bytes)]), o_addr(m0, n0)))
+        return last, w_loads, a_next
+
     a_next = load_a_block(*m_tiles[0]) if stationary else None
     for mi, (m0, mt) in enumerate(m_tiles):
         a_block, a_next, block_ends = a_next, None, []
-        for ni, (n0, nt) in enumerate(n_tiles):
-            if len(stores) == 2:
-                p.add(*stores.pop(0))
-            subs = [(sm, sn) for _, sm in _split(mt, t.am) for _, sn in _split(nt, t.an)]
-            chain: list = [None] * len(subs)
-            o_bytes = mt * nt * acc
-            for ki, (k0, kt) in enumerate(k_tiles):
-                (tpl_a, a_b), (tpl_w, w_b) = load_a(mt, kt), load_w(nt, kt)
-                first = [("obuf", o_bytes)] if ki == 0 else []
-                if stationary:
-                    la = a_block[ki][0]
-                elif not resident:
-                    la = p.add(tpl_a, alloc=space([("abuf", a_b)] + first), addr=a_addr(m0, k0))
-                    first = []
-                lw = p.add(tpl_w, alloc=space([("wbuf", w_b)] + first),
-                           addr=w_base + math.floor(n0 * w_row + k0 * spec.w_bytes))
-                src = lw if resident else la
-                if lut and not resident:
-                    tw = table_window(arch, mt)
-                    src = p.add(precompute(mt, kt, a_b), (la,), alloc=space([("tbuf", tw)]),
-                                free=0 if stationary else space([("abuf", a_b)]))
-                mmas = []
-                for j, (sm, sn) in enumerate(subs):
-                    deps = (lw,) if resident else (src, lw)
-                    if chain[j] is not None:
-                        deps += (chain[j],)
-                    chain[j] = p.add(mma(sm, sn, kt, ki > 0), deps)
-                    mmas.append(chain[j])
-                free = [("wbuf", w_b)] + ([] if resident else [("tbuf", tw)] if lut else
-                                          [] if stationary else [("abuf", a_b)])
-                p.add(sync, mmas, free=space(free))
-            if stationary and ni == 0 and mi + 1 < len(m_tiles):  # prefetch the next m-block's activations
-                a_next = load_a_block(*m_tiles[mi + 1])
-            last = chain
-            if spec.groups:
-                last = [p.add(p.template("DEQUANT", m=mt, n=nt, groups=spec.groups, rd=[("obuf", o_bytes)],
-                                         wr=[("obuf", o_bytes)]), last)]
-            if spec.bias_bytes:  # bias add: an element-wise add (the vector unit's "residual" kind)
-                last = [p.add(p.template("VEC", op="residual", elems=mt * nt, rd=[("wbuf", nt * BIAS_BYTES)]), last)]
-            if spec.quantize_out:
-                last = [p.add(p.template("VEC", op="quantize", elems=mt * nt), last)]
-            out_b = max(1, math.ceil(mt * nt * spec.out_bytes))
-            stores.append((p.template("STORE", buf="obuf", bytes=out_b, rows=min(mt, out_b),
-                                      stride=math.ceil(spec.n * spec.out_bytes)), last, 0,
-                           space([("obuf", o_bytes)]), o_base + math.floor((m0 * spec.n + n0) * spec.out_bytes)))
+        ni = 0
+        while ni < len(n_tiles):
+            n0, nt = n_tiles[ni]
+            start = p.mark()
+            last, w_loads, prefetched = output_tile(mi, m0, mt, ni, n0, nt, a_block)
+            stop = p.mark()
+            a_next = prefetched or a_next
             block_ends.extend(last)
+            ni += 1
+            times = len(n_tiles) - 1 - ni
+            if ni == REPEAT_FROM + 1 and times > 0:  # tiles REPEAT_FROM+1 .. last-1: copies of tile REPEAT_FROM
+                length = stop[0] - start[0]
+                n0s = np.array([n0 for n0, _ in n_tiles[ni:ni + times]], np.int64)
+                addr = {i - start[0]: w_base + np.floor(n0s * w_row + k0 * spec.w_bytes).astype(np.int64)
+                        for i, k0 in w_loads}
+                addr[0] = o_base + np.floor((m0 * spec.n + n0s - 2 * t.nt) * spec.out_bytes).astype(np.int64)
+                p.repeat(start, stop, times, start[0] - 2 * length, addr)
+                block_ends.extend(x + r * length for r in range(1, times + 1) for x in last)
+                tmpl, deps, _, free, _ = stores[-1]
+                stores[:] = [(tmpl, [x + r * length for x in deps], 0, free, o_addr(m0, n_tiles[ni + r - 1][0]))
+                             for r in (times - 1, times)]
+                ni += times
         if stationary:  # the m-block's activations are released once all its n-tiles are done
             p.add(sync, block_ends, free=space([("abuf", b) for _, b in a_block]))
     for store in stores:

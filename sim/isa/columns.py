@@ -10,7 +10,8 @@ operations (:mod:`sim.engine.decode`) instead of looking at instructions one by 
 
 ``instrs`` materializes the equivalent list of :class:`Instr` on demand (text and binary output, tests), so
 a ColumnProgram can be used wherever a Program is read. Build one with :meth:`ColumnProgram.template`,
-:meth:`ColumnProgram.space` and :meth:`ColumnProgram.add`, then :meth:`ColumnProgram.freeze` it; the
+:meth:`ColumnProgram.space` and :meth:`ColumnProgram.add` (and :meth:`ColumnProgram.repeat` for a block that
+recurs: the columns of its copies are made with array operations), then :meth:`ColumnProgram.freeze` it; the
 compiler's instructions are well formed by construction, so no operand is re-checked here (tests check
 compiled programs through :func:`make`).
 """
@@ -43,6 +44,9 @@ class ColumnProgram:
         self.dep_len: list[int] = []
         self.alloc: list[int] = []
         self.free: list[int] = []
+        self._blocks: list[dict[str, np.ndarray]] = []  # columns of instructions before those in the lists above
+        self._block_len = 0  # instructions in _blocks
+        self._block_deps = 0  # dependencies in _blocks
         self._template_ids: dict = {}
         self._template_calls: dict = {}
         self._cache: dict = {}  # columns / instrs, valid while the length is unchanged
@@ -90,7 +94,53 @@ class ColumnProgram:
         self.dep_len.append(len(deps))
         self.alloc.append(alloc)
         self.free.append(free)
-        return len(self.tmpl) - 1
+        return self._block_len + len(self.tmpl) - 1
+
+    def mark(self) -> tuple[int, int]:
+        """(instructions, dependencies) so far: a block boundary for :meth:`repeat`."""
+        return self._block_len + len(self.tmpl), self._block_deps + len(self.deps)
+
+    def repeat(self, start: tuple[int, int], stop: tuple[int, int], times: int, shift_from: int,
+               addr: dict[int, np.ndarray] | None = None) -> None:
+        """Append ``times`` copies of the instructions between the marks ``start`` and ``stop`` (taken by
+        :meth:`mark` since the last :meth:`repeat`). Copy r (1-based) is the block moved r·L instructions on
+        (L its length): dependencies on instructions ``>= shift_from`` move with it, earlier ones stay;
+        ``addr`` maps a position in the block to its copies' DMA addresses (``times`` of them; other positions
+        keep the block's). The result is the same as :meth:`add` called for every copied instruction."""
+        if self._frozen is not None:
+            raise RuntimeError("ColumnProgram.repeat after freeze(): the program is finished")
+        (i0, d0), (i1, _) = start, stop
+        if i0 < self._block_len or stop != self.mark():
+            raise ValueError("repeat: the block must end at the current mark and follow the last repeat")
+        length = i1 - i0
+        if times <= 0 or length == 0:
+            return
+        a, b = i0 - self._block_len, d0 - self._block_deps
+        col = {name: np.array(getattr(self, name)[a:], np.int64) for name in ("tmpl", "addr", "dep_len", "alloc",
+                                                                              "free")}
+        deps = np.array(self.deps[b:], np.int64)
+        self._flush()
+        moved = np.arange(1, times + 1, dtype=np.int64) * length
+        copies = {name: np.tile(v, times) for name, v in col.items() if name != "addr"}
+        copies["addr"] = np.tile(col["addr"], times)
+        for pos, values in (addr or {}).items():
+            copies["addr"][pos::length] = values
+        copies["deps"] = (deps[None, :] + np.where(deps >= shift_from, moved[:, None], 0)).reshape(-1)
+        self._append_block(copies)
+
+    def _flush(self) -> None:
+        """Move the instructions held in lists into an array block."""
+        if self.tmpl:
+            self._append_block({"tmpl": np.array(self.tmpl, np.int64), "addr": np.array(self.addr, np.int64),
+                                "dep_len": np.array(self.dep_len, np.int64), "alloc": np.array(self.alloc, np.int64),
+                                "free": np.array(self.free, np.int64), "deps": np.array(self.deps, np.int64)})
+            for column in (self.tmpl, self.addr, self.deps, self.dep_len, self.alloc, self.free):
+                column.clear()
+
+    def _append_block(self, block: dict[str, np.ndarray]) -> None:
+        self._blocks.append(block)
+        self._block_len += len(block["tmpl"])
+        self._block_deps += len(block["deps"])
 
     @classmethod
     def from_program(cls, program: Program) -> ColumnProgram:
@@ -114,12 +164,13 @@ class ColumnProgram:
         if self._frozen is None:
             self._frozen = self._columns()
             self.tmpl = self.addr = self.deps = self.dep_len = self.alloc = self.free = None
+            self._blocks = []
             self._cache.clear()
         return self
 
     # -- reading ----------------------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._frozen["tmpl"]) if self._frozen is not None else len(self.tmpl)
+        return len(self._frozen["tmpl"]) if self._frozen is not None else self._block_len + len(self.tmpl)
 
     def _cached(self, name: str, build):
         hit = self._cache.get(name)
@@ -134,11 +185,14 @@ class ColumnProgram:
         return self._frozen if self._frozen is not None else self._cached("columns", self._columns)
 
     def _columns(self) -> dict[str, np.ndarray]:
-        dep_ptr = np.zeros(len(self.tmpl) + 1, np.int64)
-        np.cumsum(self.dep_len, out=dep_ptr[1:])
-        return {"tmpl": np.array(self.tmpl, np.int64), "addr": np.array(self.addr, np.int64), "dep_ptr": dep_ptr,
-                "dep_idx": np.array(self.deps, np.int64), "alloc": np.array(self.alloc, np.int64),
-                "free": np.array(self.free, np.int64)}
+        lists = {"tmpl": self.tmpl, "addr": self.addr, "dep_len": self.dep_len, "alloc": self.alloc,
+                 "free": self.free, "deps": self.deps}
+        blocks = self._blocks + [{name: np.array(v, np.int64) for name, v in lists.items()}]
+        col = {name: np.concatenate([b[name] for b in blocks]) for name in lists}
+        dep_ptr = np.zeros(len(col["tmpl"]) + 1, np.int64)
+        np.cumsum(col.pop("dep_len"), out=dep_ptr[1:])
+        col["dep_ptr"], col["dep_idx"] = dep_ptr, col.pop("deps")
+        return col
 
     @property
     def instrs(self) -> list[Instr]:

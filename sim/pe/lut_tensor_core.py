@@ -42,7 +42,6 @@ dequant_mults (one scale multiply per group partial sum).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +67,7 @@ from .table_precompute import (
 LUT_OUTPUT_LATENCY = 1  # the RTL registers the tile result (docs/lut_tensor_core_contract.md "Timing")
 MAX_WEIGHT_BITS = 8  # b max of the unit (docs/lut_tensor_core_contract.md "RTL ports"; weights W1..W8)
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1  # two's-complement INT32 accumulator range
+KG_CHUNK = 128  # K-groups per pass of the per-cycle kernels (a chunk's weights, KG_CHUNK·b·N bytes, stay in cache)
 
 INT_ACTS = ("int4", "int8", "int16")  # activation formats the unit takes (values: sim.pe.checks)
 FP_ACTS = ("fp16", "fp8_e4m3", "fp8_e5m2")
@@ -121,10 +121,10 @@ def plane_patterns(codes: np.ndarray, code_bits: int, k_tile: int) -> np.ndarray
 
 @dataclass
 class LutWeights:
-    """Weights as the unit stores them. idx, neg: (b, KG, N) int64; zprime: (N, G) int64."""
+    """Weights as the unit stores them. packed: (KG, b, N) uint8, ``idx | neg << 7`` (:func:`pack_planes`);
+    zprime: (N, G) int64."""
 
-    idx: np.ndarray
-    neg: np.ndarray
+    packed: np.ndarray
     zprime: np.ndarray
     alpha: int
     code_bits: int
@@ -146,104 +146,114 @@ def reinterpret(qw, k_tile: int) -> LutWeights:
     alpha, beta = _affine_integers(fmt)
     b = fmt.code_bits
     n, k = qw.codes.shape
-    codes = _group_layout(np.asarray(qw.codes, dtype=np.int64), qw.group_size, k_tile)
-    idx, neg = _stored_planes(np.ascontiguousarray(codes), b, k_tile)
+    codes = np.asarray(qw.codes)
+    if codes.dtype.kind not in "ui":
+        codes = codes.astype(np.int64)
+    packed = _stored_planes(np.ascontiguousarray(_group_layout(codes, qw.group_size, k_tile)), b, k_tile)
     z = np.zeros((n, qw.n_groups)) if qw.zeros is None else np.asarray(qw.zeros, dtype=np.float64)
     if not np.array_equal(z, np.rint(z)):
         raise InputError("--weights", "the LUT datapath needs integer zero points", "integer-affine formats")
     zprime = 2 * (np.rint(z).astype(np.int64) - beta) - alpha * ((1 << b) - 1)
-    return LutWeights(idx, neg, zprime, alpha, b, -(-qw.group_size // k_tile), qw.n_groups)
+    return LutWeights(packed, zprime, alpha, b, -(-qw.group_size // k_tile), qw.n_groups)
 
 
 @njit(cache=True)
 def _stored_planes(codes, code_bits, k_tile):
-    """(N, KG, K) codes → (idx, neg), each (b, KG, N) int64: the weights as the unit stores them.
+    """(N, KG, K) codes → (KG, b, N) uint8 ``idx | neg << 7``: the weights as the unit stores them.
 
-    The same mapping as ``invert_index(plane_patterns(codes))`` transposed, in one pass (offline
+    The same mapping as ``pack_planes(*invert_index(plane_patterns(codes)))``, in one pass (offline
     weight preparation is not the simulated hardware's time, but it dominated a large per-cycle run).
     """
     n, kgroups, _ = codes.shape
-    idx = np.empty((code_bits, kgroups, n), np.int64)
-    neg = np.empty((code_bits, kgroups, n), np.int64)
+    packed = np.empty((kgroups, code_bits, n), np.uint8)
     low = (1 << (k_tile - 1)) - 1
-    for kg in range(kgroups):
+    pattern_mask = (1 << k_tile) - 1
+    spread = np.zeros(1 << code_bits, np.int64)  # code c → bit i of c moved to bit i·K (b·K ≤ 64 bits)
+    for c in range(1 << code_bits):
+        for i in range(code_bits):
+            spread[c] |= ((c >> i) & 1) << (i * k_tile)
+    stored = np.empty(1 << k_tile, np.uint8)  # plane pattern p → idx | neg << 7 (the offline index inversion)
+    for p in range(1 << k_tile):
+        stored[p] = p & low if (p >> (k_tile - 1)) & 1 else (~p & low) | 0x80
+    for c0 in range(0, kgroups, KG_CHUNK):  # a chunk of K-groups: reads along codes' rows, writes stay in cache
         for col in range(n):
-            for i in range(code_bits):
-                p = 0
+            for kg in range(c0, min(c0 + KG_CHUNK, kgroups)):
+                planes = 0  # bit i·K + t = bit i of code t: plane i's pattern in bits i·K .. i·K + K − 1
                 for t in range(k_tile):
-                    p |= ((codes[col, kg, t] >> i) & 1) << t
-                if (p >> (k_tile - 1)) & 1:
-                    idx[i, kg, col] = p & low
-                    neg[i, kg, col] = 0
-                else:
-                    idx[i, kg, col] = ~p & low
-                    neg[i, kg, col] = 1
-    return idx, neg
+                    planes |= spread[codes[col, kg, t]] << t
+                for i in range(code_bits):
+                    packed[kg, i, col] = stored[(planes >> (i * k_tile)) & pattern_mask]
+    return packed
+
+
+def pack_planes(idx: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """(b, KG, N) idx and neg → the unit's packed (KG, b, N) uint8 ``idx | neg << 7``."""
+    return np.ascontiguousarray((np.asarray(idx, np.uint8) | (np.asarray(neg, np.uint8) << 7)).transpose(1, 0, 2))
 
 
 # ------------------------------------------------------------------------------------------------
 # The unit, stepped one plane per cycle.
 
+
+
 @njit(cache=True)
-def _lut_unit(tables, idx, neg, kpg, mu, nu, k_tile, man_bits, emin, emax, psum_in, out):
-    """Run the M×N×K unit over the loop nest m-block, n-block, K-group, plane (one plane per cycle).
+def _lut_unit(tables, packed, shifts, kpg, man_bits, emin, emax, psum_in, out):
+    """The unit's arithmetic: every (m, n) accumulates its K-groups in order, planes LSB first, each step
+    ``acc = r(acc + r(±S[idx] · 2^i))`` with r the value format's rounding — the order the unit applies to that
+    output in any loop nest. The outputs are independent, so the loops run in the fast order: chunks of
+    :data:`KG_CHUNK` K-groups outer (their weights stay in cache across the rows), then row m, K-group, plane,
+    and column n innermost (independent accumulators); time is linear in K.
 
-    tables (M, KG, E) f8; idx, neg (b, KG, N) i8; psum_in (M, N) f8 — the accumulator's value at the
-    start of every quantization group (kpg K-groups); out (M, N, G) f8 — the accumulator at each
-    group's end. Value format (man_bits, emin, emax), man_bits < 0 = exact INT32.
-    Returns (cycles, lookups, table_reads, weight_bits_read, int32 overflows).
+    tables (M, KG, E) f8; packed (KG, b, N) u1 (idx | neg << 7; idx < 2^(K−1) ≤ 128 for K ≤ 8); shifts
+    (2, b) f8 = ±2^i (row 1 for neg: ``(−v)·2^i`` is ``v·(−2^i)`` exactly); psum_in (M, N) f8 — the
+    accumulator's value at the start of every quantization group (kpg K-groups); out (M, N, G) f8 — the
+    accumulator at each group's end. Value format (man_bits, emin, emax), man_bits < 0 = exact INT32.
+    Returns the number of INT32 overflows.
     """
-    m_total, kgroups, n_entries = tables.shape
-    n_planes = idx.shape[0]
-    n_total = idx.shape[2]
-    acc = np.zeros((mu, nu))
-    cycles = lookups = table_reads = weight_bits = overflows = 0
-    for m0 in range(0, m_total, mu):
-        m1 = min(m0 + mu, m_total)
-        for n0 in range(0, n_total, nu):
-            n1 = min(n0 + nu, n_total)
-            for kg in range(kgroups):
+    m_total, kgroups, _ = tables.shape
+    _, n_planes, n_total = packed.shape
+    acc = np.zeros((m_total, n_total))
+    overflows = 0
+    for c0 in range(0, kgroups, KG_CHUNK):
+        for m in range(m_total):
+            row = acc[m]
+            for kg in range(c0, min(c0 + KG_CHUNK, kgroups)):
                 if kg % kpg == 0:
-                    for m in range(m0, m1):
-                        for n in range(n0, n1):
-                            acc[m - m0, n - n0] = psum_in[m, n]
-                table_reads += (m1 - m0) * n_entries
-                weight_bits += (n1 - n0) * k_tile * n_planes
-                for i in range(n_planes):  # one cycle: plane i of this K-group, all (m, n)
-                    cycles += 1
-                    shift = math.ldexp(1.0, i)
-                    for m in range(m0, m1):
-                        for n in range(n0, n1):
-                            v = tables[m, kg, idx[i, kg, n]]
-                            if neg[i, kg, n]:
-                                v = -v
-                            s = round_float(acc[m - m0, n - n0] + round_float(v * shift, man_bits, emin, emax),
-                                            man_bits, emin, emax)
-                            if man_bits < 0 and (s > INT32_MAX or s < INT32_MIN):
-                                overflows += 1
-                            acc[m - m0, n - n0] = s
-                    lookups += (m1 - m0) * (n1 - n0)
+                    row[:] = psum_in[m]
+                table = tables[m, kg]
+                for i in range(n_planes):
+                    plane = packed[kg, i]
+                    for n in range(n_total):
+                        w = plane[n]
+                        v = round_float(table[w & 0x7F] * shifts[w >> 7, i], man_bits, emin, emax)
+                        s = round_float(row[n] + v, man_bits, emin, emax)
+                        if man_bits < 0 and (s > INT32_MAX or s < INT32_MIN):
+                            overflows += 1
+                        row[n] = s
                 if kg % kpg == kpg - 1:
-                    for m in range(m0, m1):
-                        for n in range(n0, n1):
-                            out[m, n, kg // kpg] = acc[m - m0, n - n0]
-    return cycles, lookups, table_reads, weight_bits, overflows
+                    out[m, :, kg // kpg] = row
+    return overflows
 
 
-def _run_unit(tables, idx, neg, kpg, mu, nu, k_tile, acc_format, psum_in) -> tuple[np.ndarray, dict, int]:
-    """Call the kernel with canonical dtypes; raise on INT32 overflow. Returns (acc per group, counts, cycles)."""
-    m, n = tables.shape[0], idx.shape[2]
-    out = np.empty((m, n, tables.shape[1] // kpg))
+def _run_unit(tables, packed, kpg, mu, nu, k_tile, acc_format, psum_in) -> tuple[np.ndarray, dict, int]:
+    """The Mu×Nu×K unit over the loop nest m-block, n-block, K-group, plane (one plane of one K-group for all
+    (m, n) of the blocks per cycle). tables (M, KG, E); packed (KG, b, N) (:func:`pack_planes`); psum_in (M, N).
+    Raises on INT32 overflow. Returns (accumulator at each group's end (M, N, G), event counts, cycles)."""
+    m, kgroups, n_entries = tables.shape
+    _, n_planes, n = packed.shape
+    out = np.empty((m, n, kgroups // kpg))
     man_bits, emin, emax = (int(v) for v in acc_format)
-    cycles, lookups, reads, wbits, overflows = _lut_unit(
-        np.ascontiguousarray(tables, dtype=np.float64), np.ascontiguousarray(idx, dtype=np.int64),
-        np.ascontiguousarray(neg, dtype=np.int64), int(kpg), int(mu), int(nu), int(k_tile),
-        man_bits, emin, emax, np.ascontiguousarray(psum_in, dtype=np.float64), out)
+    shifts = np.ldexp(1.0, np.arange(n_planes)) * np.array([[1.0], [-1.0]])
+    overflows = _lut_unit(np.ascontiguousarray(tables, dtype=np.float64), np.ascontiguousarray(packed, np.uint8),
+                          shifts, int(kpg), man_bits, emin, emax, np.ascontiguousarray(psum_in, dtype=np.float64), out)
     if overflows:
         raise AccumulatorOverflow("--acts", f"the INT32 accumulator overflowed on {overflows} accumulation(s)",
                                   "narrower activations, a smaller group size, or smaller values")
-    counts = {"lookups": lookups, "shift_adds": lookups, "table_reads": reads, "weight_bits_read": wbits}
-    return out, counts, int(cycles)
+    m_blocks, n_blocks = -(-m // mu), -(-n // nu)
+    steps = kgroups * n_planes  # cycles per (m-block, n-block)
+    counts = {"lookups": m * n * steps, "shift_adds": m * n * steps, "table_reads": m * n_blocks * kgroups * n_entries,
+              "weight_bits_read": m_blocks * n * k_tile * steps}
+    return out, counts, m_blocks * n_blocks * steps
 
 
 # ------------------------------------------------------------------------------------------------
@@ -451,7 +461,7 @@ def _simulate(af: np.ndarray, qw, acts: str, acc: str, tile, table_quant: bool) 
     pre = precompute(_group_layout(af, qw.group_size, ku), mu, EXACT_INT if exact else FP16, table_quant)
     acc_fmt = VALUE_FORMATS[acc]
     zeros = np.zeros((af.shape[0], qw.codes.shape[0]))
-    acc_v, counts, cycles = _run_unit(pre.tables, lw.idx, lw.neg, lw.kgroups_per_group, mu, nu, ku, acc_fmt, zeros)
+    acc_v, counts, cycles = _run_unit(pre.tables, lw.packed, lw.kgroups_per_group, mu, nu, ku, acc_fmt, zeros)
     act_sums = _group_act_sums(pre.tables, lw.kgroups_per_group, acc_fmt)
     p = partial_sums(acc_v, act_sums, lw.zprime, lw.alpha, exact)
     return {"out": rescale(p, reference.group_scales(qw)), "partial_sums": p, "cycles": cycles,
@@ -479,7 +489,7 @@ def _group_act_sums(tables: np.ndarray, kpg: int, acc_format) -> np.ndarray:
     """Σa per (row, group): the all-ones lookup S[low_mask], accumulated like a column of +1 weights."""
     m, kgroups, e = tables.shape
     idx = np.full((1, kgroups, 1), e - 1, dtype=np.int64)
-    sums, _, _ = _run_unit(tables, idx, np.zeros_like(idx), kpg, m, 1, 1, acc_format, np.zeros((m, 1)))
+    sums, _, _ = _run_unit(tables, pack_planes(idx, np.zeros_like(idx)), kpg, m, 1, 1, acc_format, np.zeros((m, 1)))
     return sums[:, 0, :]
 
 
@@ -564,7 +574,7 @@ def tile_io(a: np.ndarray, codes: np.ndarray, code_bits: int, psum_in: np.ndarra
     pre = precompute(af[:, None, :], m, EXACT_INT if exact else FP16, table_quant)
     idx, neg = invert_index(plane_patterns(codes[:, None, :], code_bits, k)[:, :, 0], k)  # (b, N)
     psum = np.zeros((m, codes.shape[0])) if psum_in is None else np.asarray(psum_in, dtype=np.float64)
-    out, _, cycles = _run_unit(pre.tables, idx[:, None, :], neg[:, None, :], 1, m, codes.shape[0], k,
+    out, _, cycles = _run_unit(pre.tables, pack_planes(idx[:, None, :], neg[:, None, :]), 1, m, codes.shape[0], k,
                                VALUE_FORMATS[acc], psum)
     return TileIO(pre.tables[:, 0, :], idx, neg, psum, out[:, :, 0], cycles + LUT_OUTPUT_LATENCY)
 
