@@ -1,8 +1,8 @@
 """``lutsim compat``: peer tools' analytical models, reproduced exactly (reported beside our own model).
 
-Actions: ``bitmod`` (BitMoD's tile model, references §3; ``--ours`` also simulates its five designs in our own
-model on the bitmod-iso presets, reports/validation/bitmod.py) and ``scalesim`` (SCALE-Sim's folds, references §7).
-Each action is one entry of :data:`ACTIONS` (add_arguments, run).
+Actions: ``bitmod`` (BitMoD's tile model, docs/references.md#bitmod; ``--ours`` also simulates its five designs in our
+own model on the bitmod-iso presets, reports/validation/bitmod.py) and ``scalesim`` (SCALE-Sim's folds,
+docs/references.md#peer-tools). Each action is one entry of :data:`ACTIONS` (add_arguments, run).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _bitmod_run(args) -> int:
     model = get_model(args.model)
     res = bitmod_cycles(model, args.design, args.phase)
     res["comparison"] = comparison(model)
-    res["source"] = "BitMoD tile model (references §3; github.com/yc2367/BitMoD-HPCA-25 bitmod_sim)"
+    res["source"] = "BitMoD tile model (docs/references.md#bitmod; github.com/yc2367/BitMoD-HPCA-25 bitmod_sim)"
     if args.ours:
         res["ours"] = _bitmod_ours(args.model)
     if args.json:
@@ -89,7 +89,8 @@ def _scalesim_run(args) -> int:
     res = {"m": args.m, "n": args.n, "k": args.k, "array": list(cfg.array), "dataflow": cfg.dataflow,
            "scalesim": {"cycles": peer.cycles, "utilization": peer.utilization},
            "lutsim_overlapped": {"cycles": ours.cycles, "utilization": ours.utilization},
-           "source": "SCALE-Sim 3.0.0 fold formulas (references §7), reported beside our overlapped model"}
+           "source": "SCALE-Sim 3.0.0 fold formulas (docs/references.md#peer-tools), reported beside our overlapped "
+                     "model"}
     if args.json:
         print_json(res)
     else:

@@ -1,19 +1,19 @@
 """Validation table: BitMoD's five designs in our own model, beside their analytical tile model and headline.
 
-Published figures: BitMoD, arXiv 2411.11745 (HPCA'25), github.com/yc2367/BitMoD-HPCA-25 (shared/references.md §3):
+Published figures: BitMoD, arXiv 2411.11745 (HPCA'25), github.com/yc2367/BitMoD-HPCA-25 (docs/references.md#bitmod):
 BitMoD-lossy is 1.69× faster than ANT and 1.48× faster than OliVe on average (prefill and prefill + 20 decode
 tokens, averaged, over 6 models), with 1.49× / 1.32× lower energy; DRAM is 66–90 % of energy. Their cycle counts
 come from an analytical tile model, reproduced exactly in sim/compat/bitmod_tile_model.py.
 
 Our side: :func:`lutsim.pipeline.simulate` on the ``bitmod-iso-*`` presets (their iso-area arrays, buffers, DRAM and
 clock), Llama-2-7B / Llama-2-13B / Llama-3-8B, prefill of 256 tokens (lm_head over all of them, as theirs) and one
-decode token at context 256 (their workload, references §3). Modelling differences we keep (references §3 lists
-the first two as flaws not to copy): their prefill QK pseudo-layer reads K once per query head, and their attention
-runs at the weights' bit-serial latency (ours: FP16 MACs on the vector unit, K and V read from DRAM); theirs
-overlaps compute and DRAM perfectly per layer with no fill/drain (ours simulates each op's DMA/array/vector
-program; the notes give our linear layers' cycles over their own compute/DRAM bound); their re-fetch rule re-reads
-whole matrices when weights and inputs both overflow their buffers (ours tiles). Each cycle row's note quantifies
-these parts; designs our PE library models differently are stated in :data:`DESIGN_NOTES`.
+decode token at context 256 (their workload, docs/references.md#bitmod). Modelling differences we keep
+(docs/references.md#bitmod lists the first two as flaws not to copy): their prefill QK pseudo-layer reads K once per
+query head, and their attention runs at the weights' bit-serial latency (ours: FP16 MACs on the vector unit, K and V
+read from DRAM); theirs overlaps compute and DRAM perfectly per layer with no fill/drain (ours simulates each op's
+DMA/array/vector program; the notes give our linear layers' cycles over their own compute/DRAM bound); their re-fetch
+rule re-reads whole matrices when weights and inputs both overflow their buffers (ours tiles). Each cycle row's note
+quantifies these parts; designs our PE library models differently are stated in :data:`DESIGN_NOTES`.
 
 :data:`BITMOD_TABLE` is one table of :data:`reports.validation.report.CHECKS`. The ``lutsim compat bitmod --ours``
 action prints :func:`design_table` beside their model.
@@ -35,11 +35,12 @@ TARGET = 0.15  # ±15 % on every published ratio (issue 8)
 MODELS = ("llama-2-7b", "llama-2-13b", "llama-3-8b")  # 3 of their 6 models (the compat headline averages all 6)
 DESIGNS = ("fp16", "ant", "olive", "bitmod-lossless", "bitmod-lossy")
 PHASES = ("prefill", "decode")
-PREFILL_TOKENS = 256  # references §3: T = 256 in prefill
-CONTEXT = 256         # references §3: ctx = 256; one decode token attends over 256 positions
-DECODE_TOKENS = 20    # references §3 headline: prefill + 20 decode tokens
+PREFILL_TOKENS = 256  # docs/references.md#bitmod: T = 256 in prefill
+CONTEXT = 256         # docs/references.md#bitmod: ctx = 256; one decode token attends over 256 positions
+DECODE_TOKENS = 20    # docs/references.md#bitmod headline: prefill + 20 decode tokens
 
-# references §3 headline (mean of 6 models): speedup and energy reduction of BitMoD-lossy; DRAM share of energy
+# docs/references.md#bitmod headline (mean of 6 models): speedup and energy reduction of BitMoD-lossy; DRAM share of
+# energy
 PUB_SPEEDUP = {"ant": 1.69, "olive": 1.48}
 PUB_ENERGY = {"ant": 1.49, "olive": 1.32}
 PUB_DRAM_SHARE = (0.66, 0.90)
@@ -59,7 +60,8 @@ DESIGN_NOTES = {
              "4.5 b (prefill) / 3.5–3.75 b (decode)",
     "bitmod-lossless": "ours: symmetric INT6 with an FP16 scale per 128 (6.125 b); theirs 6.0625 b",
 }
-#: PEs whose array maps tokens (M) to rows; BitMoD's arrays map output channels (N) to rows (references §3), so
+#: PEs whose array maps tokens (M) to rows; BitMoD's arrays map output channels (N) to rows (docs/references.md#bitmod),
+# so
 #: we run the transpose (same PE count) to keep their orientation.
 ROWS_OVER_M = ("fp16-mac",)
 
@@ -72,7 +74,8 @@ def design_recipe(design: str, phase: str):
     _, weights, group, acts = DESIGN_FORMATS[design]
     w = {"format": weights[phase], "group_size": group}
     return recipe_from_dict(f"{design}-{phase}", {"weights": w, "activations": acts, "kv_cache": "fp16",
-                                                  "lm_head": w, "source": "BitMoD's designs (references §3)"})
+                                                  "lm_head": w, "source": "BitMoD's designs "
+                                                                          "(docs/references.md#bitmod)"})
 
 
 def design_arch(design: str, phase: str):
@@ -176,7 +179,7 @@ def dram_share(design: str, models=MODELS) -> float:
     return dram / total
 
 
-THEIR_ATTENTION = {  # references §3, "known flaws of their model"
+THEIR_ATTENTION = {  # docs/references.md#bitmod, "known flaws of their model"
     "prefill": "QK reads K once per query head, ×{}, at the weights' bit-serial latency",
     "decode": "the KV cache is never read from DRAM",
 }
@@ -249,7 +252,7 @@ def prefill_traffic_ratio(design: str, models=MODELS) -> float:
 def energy_note(base: str) -> str:
     """Where our energy ratio parts from theirs: prefill DRAM traffic, which our compute-bound prefill leaves to
     the tile search's tie-breaks (it minimizes cycles)."""
-    return (f"DRAM 18.75 pJ/bit, PE ×1.5 P&R (references §3); prefill DRAM bytes ours/their tile model: "
+    return (f"DRAM 18.75 pJ/bit, PE ×1.5 P&R (docs/references.md#bitmod); prefill DRAM bytes ours/their tile model: "
             f"{base} {prefill_traffic_ratio(base):.2f}, bitmod-lossy {prefill_traffic_ratio('bitmod-lossy'):.2f} "
             "(our tile search minimizes cycles; compute-bound prefill leaves its DRAM traffic to tie-breaks)")
 
@@ -270,7 +273,7 @@ def dram_share_rows() -> list:
 
 def cycle_rows(models=MODELS) -> list:
     """Per model, design and phase: our cycles against their tile model's (which reproduces their published
-    counts, e.g. Llama-2-7B fp16 and bitmod-lossy, references §3)."""
+    counts, e.g. Llama-2-7B fp16 and bitmod-lossy, docs/references.md#bitmod)."""
     return [_row(f"{m} {d} {p} cycles vs their tile model", theirs(m, d, p)["cycles"], ours(m, d, p)["cycles"],
                  CYCLE_TOLERANCE.get((m, d, p), TARGET), cycle_note(m, d, p))
             for m in models for d in DESIGNS for p in PHASES]

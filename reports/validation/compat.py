@@ -6,15 +6,16 @@ from __future__ import annotations
 from .row import Row
 
 # --- LUT Tensor Core, Table 1 (arXiv 2408.06003): peak and density formulas --------------------
-# A100: 108 SMs, 4 tensor cores per SM, normalised clock 1.41 GHz (references §1, Table 1).
+# A100: 108 SMs, 4 tensor cores per SM, normalised clock 1.41 GHz (docs/references.md#lut-tensor-core, Table 1).
 A100_SMS = 108
 TC_PER_SM = 4
 A100_CLOCK_HZ = 1.41e9
-LUT_SLOTS = 512  # M2N64K4 elongated tile: M·N·K lookup slots (references §1)
+LUT_SLOTS = 512  # M2N64K4 elongated tile: M·N·K lookup slots (docs/references.md#lut-tensor-core)
 
 
 def lut_peak_ops(x: int, w_bits: int, sms: int = A100_SMS) -> float:
-    """Peak ops/s of A100-LUT-<x>X: 2·(x·512)·4 TC/SM·#SM·f / W_BIT (references §1, derived [I])."""
+    """Peak ops/s of A100-LUT-<x>X: 2·(x·512)·4 TC/SM·#SM·f / W_BIT (docs/references.md#lut-tensor-core, derived
+    [I])."""
     return 2 * (x * LUT_SLOTS) * TC_PER_SM * sms * A100_CLOCK_HZ / w_bits
 
 
@@ -37,7 +38,7 @@ def ltc_table1_rows() -> list[Row]:
     return rows
 
 
-# --- SCALE-Sim 3.0.0 (references §7): measured cycle counts, (array R, C, M, N, K, dataflow, cycles) ---------
+# --- SCALE-Sim 3.0.0 (docs/references.md#peer-tools): measured cycle counts, (array R, C, M, N, K, dataflow, cycles)
 SCALESIM_MEASURED = [
     (32, 32, 64, 64, 64, "os", 503), (32, 32, 64, 64, 64, "ws", 631), (32, 32, 64, 64, 64, "is", 631),
     (8, 8, 20, 12, 30, "os", 263), (8, 8, 20, 12, 30, "ws", 335), (8, 8, 20, 12, 30, "is", 407),
@@ -57,7 +58,7 @@ def scalesim_rows() -> list[Row]:
         res = model.run(GemmProblem(m, n, k, "int8", "int8"), model.resolve(PEConfig(array=(r, c), dataflow=df)),
                         "scalesim")
         rows.append(Row("SCALE-Sim 3.0.0", f"{r}x{c} {df.upper()} M,N,K={m},{n},{k} (cycles)", cycles, res.cycles,
-                        0.0, "measured by running scalesim (references §7)"))
+                        0.0, "measured by running scalesim (docs/references.md#peer-tools)"))
     return rows
 
 
@@ -101,7 +102,7 @@ def bitmod_rows() -> list[Row]:
     return rows
 
 
-# --- LLM-Viewer (references §7): LLaMA-2-7B, batch 1, 1024 tokens, A100-40G, no FlashAttention ----------------
+# --- LLM-Viewer (docs/references.md#peer-tools): LLaMA-2-7B, batch 1, 1024 tokens, A100-40G, no FlashAttention
 LLM_VIEWER_PUBLISHED = [("prefill", 16, "latency_ms", 50.79), ("prefill", 16, "ops", 13.82e12),
                         ("decode", 16, "latency_ms", 8.854), ("decode", 16, "bytes", 13.77e9),
                         ("decode", 4, "latency_ms", 2.481), ("decode", 4, "bytes", 3.857e9)]

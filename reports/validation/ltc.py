@@ -1,6 +1,6 @@
 """Validation table: our component-level LUT Tensor Core model (sim/cost/lut_array_model.py) against the paper.
 
-Published figures: LUT Tensor Core, arXiv 2408.06003 (ISCA'25), TSMC 28 nm, 1 GHz (shared/references.md §1).
+Published figures: LUT Tensor Core, arXiv 2408.06003 (ISCA'25), TSMC 28 nm, 1 GHz (docs/references.md#lut-tensor-core).
 Rows we hold to ±15 % carry no note; a row outside it carries a one-sentence note naming the modelling
 difference and a tolerance just wide enough for today's figure, so a change that moves it further fails; the
 golden tests also pin our own figures (tests/validation/test_golden_ltc_model.py).
@@ -19,18 +19,20 @@ from .row import Row
 SRC = "LUT Tensor Core (component model)"
 TARGET = 0.15  # the ±15 % we aim for on every published ratio
 
-# references §1 (arXiv 2408.06003): DP4 compute density W1×FP16, PE energy efficiency W1×INT8
+# docs/references.md#lut-tensor-core (arXiv 2408.06003): DP4 compute density W1×FP16, PE energy efficiency W1×INT8
 PUB_DENSITY_LUT_FP16 = 61.55   # TFLOPs/mm²
 PUB_DENSITY_MAC_FP16 = 3.39    # TFLOPs/mm²
 PUB_TOPS_PER_W_INT8 = 63.78    # TOPs/W
-# references §1, Table 2 (W2×INT8, M·N·K = 512): area µm², power mW, normalised density, per ablation step
+# docs/references.md#lut-tensor-core, Table 2 (W2×INT8, M·N·K = 512): area µm², power mW, normalised density, per
+# ablation step
 PUB_TABLE2 = {
     "conventional": (17_271.71, 23.39, 1.0),
     "+weight reinterpretation": (13_116.60, 17.98, 1.317),
     "-negation circuit": (12_780.05, 17.37, 1.351),
     "+precompute fused": (11_991.29, 16.22, 1.440),
 }
-PUB_TC_RATIO = (4.0, 6.0)  # references §1: MAC tensor core area and power 4–6× the LUT one, 1-bit weights
+PUB_TC_RATIO = (4.0, 6.0)  # docs/references.md#lut-tensor-core: MAC tensor core area and power 4–6× the LUT one, 1-bit
+                           # weights
 
 FP_ADD_NOTE = ("the published density leaves ≈130 µm² per output slot for lookup plus FP16 accumulate, while "
                "one Horowitz FP16 adder scaled to 28 nm is 527 µm² and dominates our LUT unit")
@@ -62,7 +64,8 @@ def density_rows() -> list:
         _ratio_row("DP4 density W1×FP16, LUT (TFLOPs/mm²)", PUB_DENSITY_LUT_FP16, lut, 0.85, FP_ADD_NOTE),
         _ratio_row("DP4 density FP16 MAC (TFLOPs/mm²)", PUB_DENSITY_MAC_FP16, mac, 0.55,
                    "Horowitz's 45 nm FP16 multiplier and adder areas, scaled by node², are ≈2× what the paper's "
-                   "28 nm synthesis implies, and BitMoD's synthesized 28 nm FP16 MAC PE (references §3) gives "
+                   "28 nm synthesis implies, and BitMoD's synthesized 28 nm FP16 MAC PE (docs/references.md#bitmod) "
+                   "gives "
                    f"{bitmod_fp16_mac_density():.2f} TFLOPs/mm², lower still"),
         _ratio_row("DP4 density ratio LUT / FP16 MAC", PUB_DENSITY_LUT_FP16 / PUB_DENSITY_MAC_FP16, lut / mac, 0.65,
                    "one FP16 adder per output bounds our ratio near (4 mult + 4 add) / (1 add + mux) ≈ 7.4×"),

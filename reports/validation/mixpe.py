@@ -1,9 +1,9 @@
 """Validation table: MixPE's normalized time and energy (FP16 = 1) in our own model, on its configurations.
 
-Published figures: MixPE, arXiv 2411.16158, simulator github.com/yuzhang712/mixpe_simulator (shared/references.md
-§4). Normalized time, mean of ViT, ViT-Huge, OPT-6.7B and Llama-2-13B (references §4): MixPE-W4A8 0.12, ANT 0.47,
-BitFusion 0.68, INT8 0.84, MixPE-W4A16 0.31. The rows compare the Llama-2-13B column of the same table
-(``results/mixpe_res.csv``, last table: time 0.10 / 0.40 / 0.68 / 0.86 / 0.19; energy, the sum of its Static,
+Published figures: MixPE, arXiv 2411.16158, simulator github.com/yuzhang712/mixpe_simulator
+(docs/references.md#mixpe). Normalized time, mean of ViT, ViT-Huge, OPT-6.7B and Llama-2-13B (docs/references.md#mixpe):
+MixPE-W4A8 0.12, ANT 0.47, BitFusion 0.68, INT8 0.84, MixPE-W4A16 0.31. The rows compare the Llama-2-13B column of the
+same table (``results/mixpe_res.csv``, last table: time 0.10 / 0.40 / 0.68 / 0.86 / 0.19; energy, the sum of its Static,
 DRAM, Buffer and Core rows, 0.14 / 0.25 / 0.43 / 0.51 / 0.22), since we simulate that model only; the mean is in
 each note. Their workload (``run_mix.py``: batch 64 of single-token linear layers) is, in our model, a decode
 step of 64 sequences on Llama-2-13B, and we sum its linear layers only (their benchmark lists no attention).
@@ -30,7 +30,7 @@ MODEL = "llama-2-13b"
 BATCH = 64    # mixpe_simulator run_mix.py: batch_size = 64
 KV_LEN = 64   # any: attention is not summed (their benchmark has none)
 
-# references §4 (mean of 4 models) and mixpe_simulator results/mixpe_res.csv (Llama2-13B column, last table)
+# docs/references.md#mixpe (mean of 4 models) and mixpe_simulator results/mixpe_res.csv (Llama2-13B column, last table)
 PUB_TIME_MEAN = {"w4a8": 0.12, "ant": 0.47, "bitfusion": 0.68, "int8": 0.84, "w4a16": 0.31}
 PUB_TIME_LLAMA13B = {"w4a8": 0.10, "ant": 0.40, "bitfusion": 0.68, "int8": 0.86, "w4a16": 0.19}
 PUB_ENERGY_LLAMA13B = {"w4a8": 0.14, "ant": 0.25, "bitfusion": 0.43, "int8": 0.51, "w4a16": 0.22}
@@ -58,7 +58,8 @@ def design_recipe(design: str):
 
     w, g, a, label = DESIGNS[design]
     return recipe_from_dict(design, {"weights": {"format": w, "group_size": g}, "activations": a,
-                                     "kv_cache": "fp16", "lm_head": "fp16", "source": f"{label} (references §4)"})
+                                     "kv_cache": "fp16", "lm_head": "fp16", "source": f"{label} "
+                                                                                      "(docs/references.md#mixpe)"})
 
 
 @cache

@@ -1,7 +1,7 @@
-"""Compatibility mode: BitMoD's analytical tile model (HPCA'25; references §3).
+"""Compatibility mode: BitMoD's analytical tile model (HPCA'25; docs/references.md#bitmod).
 
 Reproduces the cycle counts published in BitMoD-HPCA-25 ``bitmod_sim/plot/speedup_plot.ipynb`` with the
-rule of references §3, artefacts included (they live only here, never in lutsim's own model):
+rule of docs/references.md#bitmod, artefacts included (they live only here, never in lutsim's own model):
 - layers: every linear layer of the model (q, k, v, o, MLP, lm_head) plus two attention pseudo-layers per
   decoder layer (QK and SV) with the shapes below; prefill QK reads K once per head, decode never reads the
   KV cache from DRAM, and the attention pseudo-layers get the weights' bit-serial latency;
@@ -67,7 +67,7 @@ class DesignPoint:
 
     @property
     def latency(self) -> int:
-        """Cycles per weight: ⌈⌊w_prec⌋/2⌉ for bit-serial designs, else 1 (references §3)."""
+        """Cycles per weight: ⌈⌊w_prec⌋/2⌉ for bit-serial designs, else 1 (docs/references.md#bitmod)."""
         return math.ceil(math.floor(self.w_prec) / 2) if self.bit_serial else 1
 
 

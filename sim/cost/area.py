@@ -5,10 +5,10 @@
   model's ratio for the arch's unit, :mod:`sim.cost.lut_unit_scale`), or — the calibration hook —
   ``ge_count`` × ``um2_per_ge`` from yosys gate-equivalent counts of our own RTL (pass both; the µm²/GE
   figure must be for the arch's node).
-* Table unit: ``tables_per_cycle`` × µm² per table/cycle (LUT Tensor Core, references §1), scaled like the
-  unit to the arch's K-group and entry width.
+* Table unit: ``tables_per_cycle`` × µm² per table/cycle (LUT Tensor Core, docs/references.md#lut-tensor-core), scaled
+  like the unit to the arch's K-group and entry width.
 * Vector unit: ``lanes`` × one FP16 MAC PE (a proxy, flagged in the assumptions).
-* SRAM: banks × the CACTI-fit bank area for the bank size (references §6).
+* SRAM: banks × the CACTI-fit bank area for the bank size (docs/references.md#energy-and-area-constants).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ Components (keys of the breakdown):
   ``vector``: elements × the FP16 actions of each op.
 
 Logic energies are scaled from their node to the arch's node and multiplied by ``arch.pnr_factor``
-(BitMoD's place-and-route factor, references §3). Logic leakage is not modelled (no cited figure).
+(BitMoD's place-and-route factor, docs/references.md#bitmod). Logic leakage is not modelled (no cited figure).
 """
 
 from __future__ import annotations

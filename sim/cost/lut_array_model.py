@@ -1,10 +1,10 @@
 """Component-level area (µm²) and energy (pJ/cycle; = mW at 1 GHz) of an M×N×K LUT Tensor Core unit and of a
-MAC tensor-core unit of equal throughput, at the LUT Tensor Core's 28 nm (references §1).
+MAC tensor-core unit of equal throughput, at the LUT Tensor Core's 28 nm (docs/references.md#lut-tensor-core).
 
 Constants live in ``data/lut_components.yaml`` (cell areas, energy per gate equivalent, Horowitz units, each
 with its source) and ``data/constants.yaml`` (Horowitz energies, node scaling).
 
-LUT unit (one weight bit plane of one K-group for all M×N outputs per cycle, references §1):
+LUT unit (one weight bit plane of one K-group for all M×N outputs per cycle, docs/references.md#lut-tensor-core):
 
 * ``table_regs``: M tables × E entries × LUT_BIT register bits, E = 2^K (conventional) or 2^(K−1)
   (weight reinterpretation halves the table). Written once per K-group, i.e. every W_BIT cycles.
@@ -14,9 +14,10 @@ LUT unit (one weight bit plane of one K-group for all M×N outputs per cycle, re
   XOR for FP). ``negation_circuit`` (Table 2's step 2) adds the explicit negation our reading of "no negation
   circuit" removes: a LUT_BIT-bit incrementer per (m, n) (the two's-complement +1; without it the +1 enters
   the accumulator adder's carry-in) and the run-time index inverter, N·(K−1) XORs (without it the NOT of the
-  low index bits is applied to the weights offline, references §1).
+  low index bits is applied to the weights offline, docs/references.md#lut-tensor-core).
 * ``shift``: ×2^i for plane i — integers: ceil(log2 W_BIT) MUX2 stages of LUT_BIT + W_BIT − 1 bits per (m, n);
-  FP: an exponent adder per (m, n) (the T-MAC artifact adds i to the exponent, references §1). None for W1.
+  FP: an exponent adder per (m, n) (the T-MAC artifact adds i to the exponent, docs/references.md#lut-tensor-core). None
+  for W1.
 * ``accumulators``: M·N × (accumulator adder + accumulator register).
 * ``precompute``: in the unit unless fused (Table 2's step 4): M tables × adders per table, each active once
   per K-group. Adders: 2^K − 1 − K for the conventional 0/1 table (one per subset of ≥ 2 activations [I]);
@@ -173,7 +174,7 @@ class LutUnitConfig:
     lut_bits: int | None = None
 
 
-# Table 2 of LUT Tensor Core (references §1): each step adds one optimisation to the previous one.
+# Table 2 of LUT Tensor Core (docs/references.md#lut-tensor-core): each step adds one optimisation to the previous one.
 ABLATION = {
     "conventional": {"reinterpret": False, "negation_circuit": False, "precompute_in_unit": True},
     "+weight reinterpretation": {"reinterpret": True, "negation_circuit": True, "precompute_in_unit": True},

@@ -1,8 +1,8 @@
 """LUT Tensor Core figures for an arch's own unit: the published Table 2 numbers × a component-model ratio.
 
 ``data/constants.yaml`` gives one LUT unit's area (µm²) and energy (pJ/cycle) (``pe.lut-tc``) and the table
-unit's per-table area and energy (``table_unit``), all from LUT Tensor Core Table 2 (references §1) for one
-unit, :func:`reference_unit`: M2N64K4, W2 × INT8, weight reinterpretation, no negation circuit, precompute
+unit's per-table area and energy (``table_unit``), all from LUT Tensor Core Table 2 (docs/references.md#lut-tensor-core)
+for one unit, :func:`reference_unit`: M2N64K4, W2 × INT8, weight reinterpretation, no negation circuit, precompute
 fused out of the unit. An arch's unit differs in its tile, its table entry width and its accumulator, so its
 figure is::
 
@@ -37,7 +37,7 @@ from ..errors import InputError
 from ..pe.table_precompute import DEFAULT_TILE, table_entry_bits
 from .lut_array_model import TABLE_K, LutUnitConfig, ablation_step, lut_parts, lut_unit
 
-REFERENCE_STEP = "+precompute fused"  # the Table 2 row of constants.yaml pe.lut-tc (references §1)
+REFERENCE_STEP = "+precompute fused"  # the Table 2 row of constants.yaml pe.lut-tc (docs/references.md#lut-tensor-core)
 FP_ACCS = ("fp16", "fp32")
 
 

@@ -81,7 +81,7 @@ def timing_result(problem: GemmProblem, rows: int, cols: int, dataflow: str, seg
     extra = {"folds": pl.folds, "period": pl.period, "dataflow": dataflow, "array": [rows, cols]}
     if mode == "scalesim":
         extra["overlapped_cycles"] = cycles
-        extra["note"] = "cycles and utilization follow SCALE-Sim 3.0.0 (references §7); events are ours"
+        extra["note"] = "cycles and utilization follow SCALE-Sim 3.0.0 (docs/references.md#peer-tools); events are ours"
         cycles = sa.scalesim_cycles(dataflow, m, n, k, rows, cols)
     return GemmResult(cycles=cycles, utilization=sa.utilization(m, n, k, rows, cols, cycles),
                       events=with_sram_total(events), mode=mode, extra=extra)

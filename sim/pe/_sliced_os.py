@@ -7,7 +7,7 @@ Machine (our model, one clock = one step of every PE):
 
 * PE (i, j) owns output O[m, n] with n = fold row base + i (weights, one output channel per row)
   and m = fold column base + j (activations, one token per column): rows ↔ N, columns ↔ M, as
-  in BitMoD's array model (references §3). Folds: ⌈N/R⌉ · ⌈M/C⌉, N-major.
+  in BitMoD's array model (docs/references.md#bitmod). Folds: ⌈N/R⌉ · ⌈M/C⌉, N-major.
 * A product w·a becomes ``u`` sub-products ``(w_part · a_part) << shift`` (two's-complement
   slices; the top slice is signed, the others unsigned). The sub-products of one quantization
   group, in order (k, then activation slice, then weight slice), are packed into
@@ -21,7 +21,7 @@ Machine (our model, one clock = one step of every PE):
   :func:`sim.reference.mpgemm`) and clears the accumulator.
 * A fold ends the cycle its last PE works: ``steps + r + c − 2`` cycles for an r×c fold (edge folds
   use only r ≤ R rows, c ≤ C columns). Output read-out is overlapped with the next fold (double-
-  buffered output registers), so folds run back to back. SCALE-Sim's OS count (references §7)
+  buffered output registers), so folds run back to back. SCALE-Sim's OS count (docs/references.md#peer-tools)
   charges the full R + C per fold instead.
 
 Events (counts): ``multiplies`` = sub-products computed (brick or multiplier operations, padding

@@ -1,4 +1,4 @@
-"""ANT PE array (Guo et al., MICRO'22, arXiv 2208.14286; references §5): a decoder at the array
+"""ANT PE array (Guo et al., MICRO'22, arXiv 2208.14286; docs/references.md#baselines): a decoder at the array
 edge turns each weight code into an integer, then a 4-bit × 8-bit integer MAC per PE.
 
 * Weights: ``flint4`` (decoded to ``mantissa << shift``: values that fit the 4-bit signed
@@ -9,7 +9,7 @@ edge turns each weight code into an integer, then a 4-bit × 8-bit integer MAC p
   signed, shifted by 8). Each multiplier operand has a signed/unsigned mode for the low slices.
 * One sub-product per PE per cycle (``lanes`` = 1), so cycles per MAC = weight passes × act passes.
 * Default array 32 × 32 (rows × columns): BitMoD's iso-area prefill array for ANT
-  (references §3, from github.com/yc2367/BitMoD-HPCA-25 ``bitmod_sim``).
+  (docs/references.md#bitmod, from github.com/yc2367/BitMoD-HPCA-25 ``bitmod_sim``).
 
 Timing, events and exactness: see :mod:`sim.pe._sliced_os`.
 """
@@ -20,7 +20,7 @@ import numpy as np
 
 from ._sliced_os import ACT_BITS, Decomposition, SlicedOSArray, mantissa_shift, slices
 
-MULT_W_BITS = 4  # weight operand width of ANT's multiplier (references §5 / brief: 4-bit × 8-bit MAC)
+MULT_W_BITS = 4  # weight operand width of ANT's multiplier (docs/references.md#baselines / brief: 4-bit × 8-bit MAC)
 MULT_A_BITS = 8  # activation operand width
 MANT_MAX = (1 << (MULT_W_BITS - 1)) - 1  # largest decoded mantissa the 4-bit signed operand holds
 
@@ -54,7 +54,7 @@ class AntPE(DecoderMacArray):
     description = "ANT: flint/int weight decoder + 4b x 8b integer MAC, output-stationary array"
     weight_formats = ("flint4", "int4", "int8")
     decoded_formats = ("flint4",)
-    default_array = (32, 32)  # references §3 (BitMoD's ANT prefill array, rows x cols)
+    default_array = (32, 32)  # docs/references.md#bitmod (BitMoD's ANT prefill array, rows x cols)
 
 
 PE = AntPE

@@ -1,7 +1,7 @@
 """BitFusion array (Sharma et al., "Bit Fusion: Bit-Level Dynamically Composable Architecture for
-Accelerating Deep Neural Networks", ISCA'18, arXiv 1712.01507; references §5).
+Accelerating Deep Neural Networks", ISCA'18, arXiv 1712.01507; docs/references.md#baselines).
 
-A Fusion Unit holds 16 BitBricks, each a 2-bit × 2-bit multiplier (references §5). A product of a
+A Fusion Unit holds 16 BitBricks, each a 2-bit × 2-bit multiplier (docs/references.md#baselines). A product of a
 ``wb``-bit weight and an ``ab``-bit activation splits into (wb/2)·(ab/2) brick products
 ``(w_j · a_i) << (2i + 2j)`` over 2-bit two's-complement slices (top slices signed, the others
 unsigned, as BitBricks have a sign mode). So a unit does, per cycle:
@@ -11,9 +11,9 @@ weights     activations   products per cycle per Fusion Unit
 ==========  ============  =====================================
 int2        int4          16 / 2 = 8
 int2        int8          16 / 4 = 4
-int4        int4          16 / 4 = 4     (references §5: 4× 4b×4b)
+int4        int4          16 / 4 = 4     (docs/references.md#baselines: 4× 4b×4b)
 int4        int8          16 / 8 = 2
-int8        int8          16 / 16 = 1    (references §5: 1× 8b×8b)
+int8        int8          16 / 16 = 1    (docs/references.md#baselines: 1× 8b×8b)
 int8        int16         16 / 32: one product every 2 cycles
 ==========  ============  =====================================
 
@@ -32,8 +32,8 @@ import numpy as np
 
 from ._sliced_os import ACT_BITS, Decomposition, SlicedOSArray, slices
 
-BRICK_BITS = 2        # BitBrick operand width (references §5)
-BRICKS_PER_UNIT = 16  # BitBricks per Fusion Unit (references §5)
+BRICK_BITS = 2        # BitBrick operand width (docs/references.md#baselines)
+BRICKS_PER_UNIT = 16  # BitBricks per Fusion Unit (docs/references.md#baselines)
 WEIGHT_BITS = {"int2": 2, "int4": 4, "int8": 8}
 
 

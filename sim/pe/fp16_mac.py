@@ -16,7 +16,7 @@ Weights: any registered format (integer-affine ones and the float/codebook forma
 since only their dequantized values enter the array. Activations: values representable in FP16
 (or BF16).
 
-Default array 32×24 rows×cols: BitMoD's FP16 baseline prefill array (references §3,
+Default array 32×24 rows×cols: BitMoD's FP16 baseline prefill array (docs/references.md#bitmod,
 github.com/yc2367/BitMoD-HPCA-25 ``bitmod_sim``). Events: those of the array plus
 ``dequant_ops`` (one per weight entering the array).
 """
@@ -41,7 +41,7 @@ class Fp16Mac(SystolicMac):
     acc_formats = ACC_FORMATS
 
     def default_config(self) -> PEConfig:
-        # 32×24: BitMoD's FP16 prefill array (references §3).
+        # 32×24: BitMoD's FP16 prefill array (docs/references.md#bitmod).
         return PEConfig(array=(32, 24), dataflow="os", acc="fp16")
 
     @property

@@ -11,8 +11,8 @@ latency per GEMM are not counted.
 
 Timing comes from :mod:`sim.pe.systolic_array` (``--dataflow os|ws|is``; modes per-cycle, tile,
 scalesim). Default array 32×32: the INT/ANT-class prefill array of BitMoD's system model
-(references §3, github.com/yc2367/BitMoD-HPCA-25 ``bitmod_sim``) and the array of the SCALE-Sim
-golden measurements (references §7).
+(docs/references.md#bitmod, github.com/yc2367/BitMoD-HPCA-25 ``bitmod_sim``) and the array of the SCALE-Sim
+golden measurements (docs/references.md#peer-tools).
 
 Events: those of the array (see :mod:`sim.pe.systolic_array`; ``sram_reads`` = left + top) plus
 ``dequant_ops`` (one rescale multiply-add per group partial sum, M·N·G).
@@ -44,7 +44,8 @@ class Int8Systolic(SystolicMac):
     acc_formats = ("int32",)
 
     def default_config(self) -> PEConfig:
-        # 32×32: references §3 (BitMoD's INT/ANT prefill array) and §7 (SCALE-Sim golden runs).
+        # 32×32: docs/references.md#bitmod (BitMoD's INT/ANT prefill array) and docs/references.md#peer-tools (SCALE-Sim
+        # golden runs).
         return PEConfig(array=(32, 32), dataflow="os", acc="int32")
 
     def check_group(self, group: int) -> None:

@@ -1,7 +1,7 @@
 """LUT Tensor Core ("lut-tc"): table lookups instead of multiplies for low-bit integer-affine weights.
 
-Follows docs/lut_tensor_core_contract.md (references §1, arXiv 2408.06003) — the Amaranth RTL implements the
-same text, so this module's per-tile helper :func:`tile_io` gives the RTL tests their exact data.
+Follows docs/lut_tensor_core_contract.md (docs/references.md#lut-tensor-core, arXiv 2408.06003) — the Amaranth RTL
+implements the same text, so this module's per-tile helper :func:`tile_io` gives the RTL tests their exact data.
 
 Algebra. A weight with unsigned b-bit code q and level ``alpha·q + beta − z`` (format ``affine`` =
 (alpha, beta), zero point z per group) is reinterpreted as ``q' = 2q − (2^b − 1)``, whose bit planes

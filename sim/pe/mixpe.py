@@ -1,13 +1,13 @@
 """MixPE: per-group low-bit mpGEMM by shift-and-add, then one dequantization per group sum.
 
-Source: MixPE, arXiv 2411.16158, simulator github.com/yuzhang712/mixpe_simulator (references §4):
+Source: MixPE, arXiv 2411.16158, simulator github.com/yuzhang712/mixpe_simulator (docs/references.md#mixpe):
 the group partial sum is computed on the raw weight codes with shifted adds (INT activations) or
 exponent adds (FP16 activations), and the scale and zero point are applied once per group
 partial sum instead of once per weight. Arrays: 64 × 64 for W4A8, 32 × 32 for W4A16
-(references §4); the 500 MHz clock belongs to the arch, not to this model.
+(docs/references.md#mixpe); the 500 MHz clock belongs to the arch, not to this model.
 
 Array: an output-stationary systolic grid, rows over M and cols over N (the SCALE-Sim OS
-mapping, references §7); activations flow right, weights flow down, one hop per cycle. A weight
+mapping, docs/references.md#peer-tools); activations flow right, weights flow down, one hop per cycle. A weight
 of ``b`` bits takes ``c = ceil(b / 4)`` cycles (a 4-input shifted-adder per PE sized for W4
 [I: MixPE targets W4]; INT8 weights take two passes, low nibble first). PE (i, j) works on pair
 ``k`` during cycles ``i + j + k·c … i + j + (k+1)·c − 1`` of the fold.
@@ -46,8 +46,8 @@ from . import checks
 from .base import GemmProblem, GemmResult, PEConfig, PEModel
 from .systolic_array import output_folds
 
-NIBBLE = 4                 # shifted-adder inputs per cycle [I: MixPE is built for W4, references §4]
-ARRAYS = {"int8": (64, 64), "fp16": (32, 32)}    # W4A8 / W4A16 arrays (references §4)
+NIBBLE = 4                 # shifted-adder inputs per cycle [I: MixPE is built for W4, docs/references.md#mixpe]
+ARRAYS = {"int8": (64, 64), "fp16": (32, 32)}    # W4A8 / W4A16 arrays (docs/references.md#mixpe)
 ACT_BITS = {"int8": 8, "fp16": 16}
 WEIGHTS = tuple(f"int{b}" for b in (2, 3, 4, 8)) + tuple(f"int{b}_asym" for b in (2, 3, 4, 8))
 ACCS = {"fp32": np.float32, "fp64": np.float64}

@@ -49,7 +49,7 @@ it meets (a late feeder or load port, a hold or shadow register overwritten befo
 a drain chain loaded before it was empty, misaligned operands). With the period above there are
 none, and its cycle count equals the closed form (tested); one cycle less produces hazards.
 
-:func:`scalesim_cycles` is the SCALE-Sim 3.0.0 compatibility formula (references §7), where every
+:func:`scalesim_cycles` is the SCALE-Sim 3.0.0 compatibility formula (docs/references.md#peer-tools), where every
 fold pays its full fill and drain: ``folds × cycles-per-fold − 1``.
 
 Events (counts of actions, for the energy model):
@@ -152,7 +152,7 @@ def tile_timing(dataflow: str, m: int, n: int, k: int, seg: int, rows: int, cols
 
 
 def scalesim_cycles(dataflow: str, m: int, n: int, k: int, rows: int, cols: int) -> int:
-    """SCALE-Sim 3.0.0 GEMM cycles (references §7, measured by running scalesim 3.0.0):
+    """SCALE-Sim 3.0.0 GEMM cycles (docs/references.md#peer-tools, measured by running scalesim 3.0.0):
     folds × cycles-per-fold − 1 with OS ⌈M/R⌉⌈N/C⌉ × (R+C+K−2), WS ⌈K/R⌉⌈N/C⌉ × (2R+C+M−2),
     IS ⌈K/R⌉⌈M/C⌉ × (2R+C+N−2)."""
     r, c = rows, cols

@@ -1,7 +1,7 @@
 """The LUT Tensor Core's table precompute unit: K activations → 2^(K−1) odd-symmetric table entries.
 
-Algebra (references §1, arXiv 2408.06003 §3; docs/lut_tensor_core_contract.md "Algebra"): for a K-group of
-activations a_0..a_{K−1} the full table is ``T[p] = Σ_t (+a_t if bit t of p else −a_t)`` over the 2^K
+Algebra (docs/references.md#lut-tensor-core, arXiv 2408.06003 §3; docs/lut_tensor_core_contract.md "Algebra"): for a
+K-group of activations a_0..a_{K−1} the full table is ``T[p] = Σ_t (+a_t if bit t of p else −a_t)`` over the 2^K
 index patterns p. It is odd-symmetric, ``T[~p] = −T[p]``, so only the half with the top bit set is
 stored: entry e ∈ [0, 2^(K−1)) holds ``S[e] = T[(1 << (K−1)) | e]``. The last entry is the group sum.
 
@@ -10,7 +10,7 @@ Datapaths:
 * INT activations: entries are exact integers (INT8 × K=4 → 10-bit signed).
 * FP16 activations: entries are FP16, built by a pairwise adder tree with one rounding per adder,
   adjacent pairs first: for K = 4, ``S = fp16(fp16(±a0 ± a1) + fp16(±a2 + a3))``.
-* Optional INT8 table quantization (lossy, FP16 tables only; references §1): one FP16 scale per
+* Optional INT8 table quantization (lossy, FP16 tables only; docs/references.md#lut-tensor-core): one FP16 scale per
   stored table, ``scale = fp16(max|S| / 127)``, codes ``q = round(S / scale)`` (RNE, in float64);
   the lookup yields the FP16 value ``fp16(q · scale)`` (an INT8 × FP16 product rounded once).
 
@@ -34,10 +34,13 @@ from ._rounding import FP16, round_float
 from .checks import INT_ACT_BITS
 
 PRECOMPUTE_LATENCY = 2  # cycles for K = 4: one adder-tree level per cycle (docs/lut_tensor_core_contract.md "Timing")
-INT8_TABLE_LEVELS = 127  # symmetric INT8 table codes in [−127, 127] (references §1, §2: scale = max/127)
-DEFAULT_TILE = (2, 64, 4)  # M2N64K4, 512 lookup slots (references §1: LUT Tensor Core, arXiv 2408.06003)
+INT8_TABLE_LEVELS = 127  # symmetric INT8 table codes in [−127, 127] (docs/references.md#lut-tensor-core,
+                         # docs/references.md#t-mac: scale = max/127)
+DEFAULT_TILE = (2, 64, 4)  # M2N64K4, 512 lookup slots (docs/references.md#lut-tensor-core: LUT Tensor Core, arXiv
+                           # 2408.06003)
 FP_TABLE_BITS = 16  # FP16 table entries for FP activations (docs/lut_tensor_core_contract.md "Datapath widths")
-TABLE_QUANT_BITS = 8  # INT8 table codes with option table_quant (references §1 "Table quantization")
+TABLE_QUANT_BITS = 8  # INT8 table codes with option table_quant (docs/references.md#lut-tensor-core "Table
+                      # quantization")
 TABLE_K = (2, 4, 8)  # K-group sizes with a pairwise tree (powers of two); K = 4 is the paper's choice
 
 
@@ -156,7 +159,8 @@ def table_entry_bits(acts: str, k: int, table_quant: bool = False) -> int:
 
     INT: S[e] = a_{K−1} + Σ_{t<K−1} ±a_t spans [−K·2^(w−1), K·2^(w−1) − 1], so w + ⌈log2 K⌉ bits are exact
     (INT8 × K = 4 → 10; docs/lut_tensor_core_contract.md "Datapath widths"). FP16 and FP8 (which run on the
-    FP16 datapath): FP16 entries, 16 bits; with ``table_quant``, INT8 codes (one FP16 scale per table, references §1).
+    FP16 datapath): FP16 entries, 16 bits; with ``table_quant``, INT8 codes (one FP16 scale per table,
+    docs/references.md#lut-tensor-core).
     """
     if acts in INT_ACT_BITS:
         return INT_ACT_BITS[acts] + (k - 1).bit_length()

@@ -22,7 +22,7 @@ def fake_stats(arch: str, scale: float) -> dict:
                                                                                               "sram:wbuf": 0.5},
             "assumptions": {"clock_hz": 1e9, "layers": {"value": 32, "source": "test"}, "op_overlap": "none",
                             "placement": "test", "peak": "test", "engine": {}, "area": {},
-                            "energy": {"dram_pj_per_bit": {"value": 18.75, "source": "references §3"}}}}
+                            "energy": {"dram_pj_per_bit": {"value": 18.75, "source": "docs/references.md#bitmod"}}}}
 
 
 def test_report_from_stats_writes_page_figures_and_tables(tmp_path):
