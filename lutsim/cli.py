@@ -1,8 +1,9 @@
 """The ``lutsim`` command.
 
 Each sub-command is one module in :mod:`lutsim.commands` that defines ``NAME``, ``HELP``,
-``add_arguments(parser)`` and ``run(args) -> int``; they are discovered, not listed here.
-Bad input (any ``ValueError``, including :class:`lutsim.errors.InputError` and
+``add_arguments(parser)`` and ``run(args) -> int``; they are discovered, not listed here, and only the
+command that runs is imported (:func:`command_index`).
+Bad input (any ``ValueError``, including :class:`sim.errors.InputError` and
 ``sim.formats.FormatError``) prints one ``error:`` line and exits with status 2; the line names the flags of
 the command that was run (the PE models name ``lutsim gemm``'s flags, see :func:`own_flags`). A closed
 pipe (``lutsim ... | head``) ends the command quietly.
@@ -11,34 +12,60 @@ pipe (``lutsim ... | head``) ends the command quietly.
 from __future__ import annotations
 
 import argparse
+import ast
+import functools
 import importlib
 import os
 import pkgutil
 import re
 import sys
+from pathlib import Path
 
 from . import __version__, commands
 
 
-def _command_modules():
+@functools.cache
+def command_index() -> dict[str, tuple[str, str]]:
+    """Command name -> (module of :mod:`lutsim.commands`, one-line help), read from each module's ``NAME`` and
+    ``HELP`` string constants without importing it: ``lutsim --help`` and every command load only what they
+    use (a command module imports the simulator, Numba, ml_dtypes, ... at its top)."""
+    index = {}
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        if not info.name.startswith("_"):
-            yield importlib.import_module(f"{commands.__name__}.{info.name}")
+        if info.name.startswith("_"):
+            continue
+        path = Path(commands.__path__[0]) / f"{info.name}.py"
+        consts = {t.id: node.value.value for node in ast.parse(path.read_text(encoding="utf-8")).body
+                  if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+                  for t in node.targets if isinstance(t, ast.Name) and t.id in ("NAME", "HELP")}
+        if "NAME" not in consts or "HELP" not in consts:
+            raise RuntimeError(f"lutsim/commands/{info.name}.py needs NAME and HELP string constants")
+        index[consts["NAME"]] = (f"{commands.__name__}.{info.name}", consts["HELP"])
+    return index
+
+
+def _chosen(argv: list[str]) -> str | None:
+    """The command word of ``argv`` (the first argument that is not an option), if it names a command."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in command_index() else None
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse exits with status 2 on bad arguments already; keep its message short."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``only``, every command is listed but only that one's module is imported and
+    given its arguments (what :func:`main` does)."""
     parser = _Parser(prog="lutsim", description="Simulator for LUT-based and bit-serial LLM accelerators.")
     parser.add_argument("--version", action="version", version=f"lutsim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for mod in _command_modules():
-        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
-        mod.add_arguments(p)
-        p.set_defaults(_run=mod.run, _flags=_option_strings(p))
+    for name, (module, help_text) in command_index().items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if only is None or name == only:
+            mod = importlib.import_module(module)
+            mod.add_arguments(p)
+            p.set_defaults(_run=mod.run, _flags=_option_strings(p))
     return parser
 
 
@@ -75,7 +102,8 @@ def _quiet_stdout() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_chosen(argv) or "")
     args = parser.parse_args(argv)
     try:
         status = int(args._run(args) or 0)
