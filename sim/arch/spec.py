@@ -260,6 +260,13 @@ def _pe(d: dict, path: str) -> PESpec:
     options = _get(d, "options", path, {})
     if not isinstance(options, dict):
         raise InputError(f"{path}.options", "expected a mapping")
+    known = pe_registry.get(kind).known_options
+    if options and not known:
+        raise InputError(f"{path}.options", f"PE {kind!r} has no options", "(none)")
+    _unknown_keys(options, set(known), f"{path}.options")
+    for key, value in options.items():
+        if not isinstance(value, bool):
+            raise InputError(f"{path}.options.{key}", f"expected true or false, got {_short(value)}", "true, false")
     return PESpec(type=kind,
                   array=None if array is None else _shape(array, f"{path}.array", 2),
                   tile=None if tile is None else _shape(tile, f"{path}.tile", 3),

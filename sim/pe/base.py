@@ -103,6 +103,7 @@ class PEModel(ABC):
     dataflow_source: str = ""         # where the dataflows come from (paper, peer simulator)
     weight_formats: tuple[str, ...] = ()  # sim.formats names of the weights it takes
     act_formats: tuple[str, ...] = ()     # activation formats it takes (of ACTIVATION_FORMATS)
+    known_options: dict[str, str] = {}    # PE-specific switches of PEConfig.options: name -> what it does (bool)
     #: a plug-in's own energy/area figures, the fields of a ``pe:`` entry of sim/cost/data/constants.yaml
     #: (pj_per_cycle, area_um2, per: "pe" | "unit", node_nm, source); shipped PEs keep theirs in that file
     cost_entry: dict | None = None

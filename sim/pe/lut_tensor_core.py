@@ -341,6 +341,7 @@ class LutTensorCoreModel(PEModel):
     dataflow_source = ("LUT Tensor Core, arXiv 2408.06003: one M×N×K unit keeps its outputs while K-groups and "
                        "weight planes stream (docs/lut_tensor_core_contract.md \"Timing\")")
     act_formats = ACTS
+    known_options = OPTIONS
 
     @property
     def weight_formats(self) -> tuple[str, ...]:

@@ -109,6 +109,7 @@ def arch_structure() -> list[dict]:
              ("pe.tile", [2, 64]), ("pe.tile", "2x64x4"), ("pe.tile", [2, 64, 4, 1]),
              ("buffers[0].name", "w buf"), ("buffers[0].name", "b" * 100), ("buffers[0].name", 7),
              ("table_unit.group", 10**30), ("table_unit.group", 2**20),
+             ("pe.options", [1]), ("pe.options", {"table_quant": 3}), ("pe.options", {"table_quant": "yes"}),
              ("buffers", [dict(base["buffers"][0], name=f"b{i}") for i in range(300)])]
     out = []
     for i, (path, v) in enumerate(wrong):
@@ -122,6 +123,12 @@ def arch_structure() -> list[dict]:
     for typo, meant, _ in typos:
         out.append(_case("arch-structure", f"typo:{typo}", "arch", "bad.yaml", _dump(_set(base, typo, 1)),
                          [f"arch.{typo}", f"did you mean '{meant}'"]))
+    out.append(_case("arch-structure", "typo:pe.options.table_qant", "arch", "bad.yaml",
+                     _dump(_set(base, "pe.options", {"table_qant": True})),
+                     ["arch.pe.options.table_qant", "did you mean 'table_quant'"]))
+    ant = base_arch("ant-28nm")
+    out.append(_case("arch-structure", "options-on-a-pe-without-options", "arch", "bad.yaml",
+                     _dump(_set(ant, "pe.options", {"table_quant": True})), "arch.pe.options"))
     mixed = _dump(base) + "1: one\n"
     out.append(_case("arch-structure", "mixed-key-types-top", "arch", "bad.yaml", mixed, "arch.1"))
     out.append(_case("arch-structure", "mixed-key-types-dram", "arch", "bad.yaml",
