@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from safetensors import SafetensorError, safe_open
 
 from sim.errors import InputError
 
@@ -68,8 +69,6 @@ class Checkpoint:
 
     def load(self, layer: Layer) -> np.ndarray:
         """The layer's weights as a float32 array (one tensor read; nothing else stays in memory)."""
-        from safetensors import SafetensorError, safe_open
-
         try:
             with safe_open(str(layer.file), framework="numpy") as f:
                 w = f.get_tensor(layer.tensor)

@@ -145,7 +145,7 @@ class Trace:
         return [asdict(op) for op in self.ops]
 
     def to_dataframe(self):
-        import pandas as pd
+        import pandas as pd  # heavy (~0.3 s): only for this table, not on the simulate path
 
         return pd.DataFrame(self.rows())
 

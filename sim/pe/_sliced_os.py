@@ -48,6 +48,7 @@ from numba import njit
 
 from .. import formats, reference
 from ..errors import InputError
+from ..formats.olive import OUTLIER_MAGNITUDES
 from . import checks
 from .base import GemmProblem, GemmResult, PEConfig, PEModel
 
@@ -215,8 +216,6 @@ class SlicedOSArray(PEModel):
         values = formats.get(weights).values
         if values is not None:
             return int(np.abs(values).max())
-        from ..formats.olive import OUTLIER_MAGNITUDES
-
         return int(OUTLIER_MAGNITUDES.max())
 
     def group_size(self, problem: GemmProblem) -> int:

@@ -363,8 +363,7 @@ class LutTensorCoreModel(PEModel):
     def cost_scale(self, arch, kind: str) -> tuple[float, dict | None]:
         """The published Table 2 unit scaled to ``arch``'s unit by the component model
         (:func:`sim.cost.lut_unit_scale.array_ratio`)."""
-        # imported here, not at the top: sim.cost imports the PE registry (sim.pe), which imports this module
-        from ..cost import lut_unit_scale
+        from ..cost import lut_unit_scale  # circular: sim.cost imports sim.pe, which imports this module
 
         return lut_unit_scale.array_ratio(arch, kind)
 

@@ -72,7 +72,7 @@ def test_report_from_a_sweep_mixing_prefill_and_decode_workloads(tmp_path):
     spec = {"base_arch": "toy", "axes": {"x": [1, 2], "y": [1, 2]},
             "workloads": [{"n": 10, "phase": "prefill", "seq_len": 128}, {"n": 20, "phase": "decode", "kv_len": 512}],
             "evaluator": "tests.lutsim.sweep_fixtures:toy_evaluate"}
-    run_sweep(parse_spec(spec), tmp_path / "sw", jobs=1, progress=False)
+    run_sweep(parse_spec(spec), tmp_path / "sw", jobs=1, progress=False, allow_imports=[spec["evaluator"]])
     assert main(["report", str(tmp_path / "sw"), "--out", str(tmp_path / "rep")]) == 0
     import re
 

@@ -107,7 +107,7 @@ def sweep_report(tmp_path_factory) -> Path:
     spec = {"base_arch": "toy", "axes": {"x": [1, 2, 3], "y": [1, 2]},
             "workloads": [{"n": 10, "phase": "prefill", "seq_len": 128}, {"n": 20, "phase": "decode", "kv_len": 512}],
             "evaluator": "tests.lutsim.sweep_fixtures:toy_evaluate"}
-    run_sweep(parse_spec(spec), d / "sw", jobs=1, progress=False)
+    run_sweep(parse_spec(spec), d / "sw", jobs=1, progress=False, allow_imports=[spec["evaluator"]])
     assert main(["report", str(d / "sw"), "--out", str(d / "report")]) == 0
     return d / "report" / "report.html"
 
