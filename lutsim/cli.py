@@ -2,7 +2,7 @@
 
 Each sub-command is one module in :mod:`lutsim.commands` that defines ``NAME``, ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``; they are discovered, not listed here.
-Bad input (any ``ValueError``, including :class:`lutsim.errors.InputError` and
+Bad input (any ``ValueError``, including :class:`sim.errors.InputError` and
 ``sim.formats.FormatError``) prints one ``error:`` line and exits with status 2; the line names the flags of
 the command that was run (the PE models name ``lutsim gemm``'s flags, see :func:`own_flags`). A closed
 pipe (``lutsim ... | head``) ends the command quietly.

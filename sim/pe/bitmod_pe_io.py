@@ -1,4 +1,4 @@
-"""One BitMoD PE's inputs and expected outputs, for driving the RTL (rtl/bitmod_pe.py) from the model.
+"""One BitMoD PE's inputs and expected outputs, for driving the RTL (rtl/gateware/bitmod_pe.py) from the model.
 
 The model (:mod:`sim.pe.bitmod_pe`) is run unchanged on a 1 × 1 array, so every fold is one output
 (m, n) of one PE, folds in the model's order (n outer, m inner). For each fold this module lists the
