@@ -26,9 +26,6 @@ class Calibration:
     path: Path
     keys: frozenset[str]
 
-    def has(self, layer_name: str) -> bool:
-        return self._key(layer_name) is not None
-
     def _key(self, layer_name: str) -> str | None:
         for k in (layer_name, f"{layer_name}.weight"):
             if k in self.keys:

@@ -56,10 +56,6 @@ class Layer:
     def elements(self) -> int:
         return self.shape[0] * self.shape[1]
 
-    @property
-    def stored_bytes(self) -> int:
-        return self.elements * (8 if self.dtype == "F64" else 4 if self.dtype == "F32" else 2)
-
 
 @dataclass(frozen=True)
 class Checkpoint:
