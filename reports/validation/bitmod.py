@@ -43,8 +43,8 @@ PREFILL_TOKENS = 256  # docs/references.md#bitmod: T = 256 in prefill
 CONTEXT = 256         # docs/references.md#bitmod: ctx = 256; one decode token attends over 256 positions
 DECODE_TOKENS = 20    # docs/references.md#bitmod headline: prefill + 20 decode tokens
 
-# docs/references.md#bitmod headline (mean of 6 models): speedup and energy reduction of BitMoD-lossy; DRAM share of
-# energy
+# docs/references.md#bitmod headline (mean of 6 models): speedup and energy reduction of BitMoD-lossy;
+# DRAM share of energy
 PUB_SPEEDUP = {"ant": 1.69, "olive": 1.48}
 PUB_ENERGY = {"ant": 1.49, "olive": 1.32}
 PUB_DRAM_SHARE = (0.66, 0.90)
