@@ -22,6 +22,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.timing import Verdicts, repeat  # noqa: E402
+from compiler import gemm, search  # noqa: E402
+from compiler.specs import GemmSpec  # noqa: E402
 from sim import arch, engine, isa  # noqa: E402
 from sim import pe as pe_registry  # noqa: E402
 
@@ -106,9 +108,6 @@ def main() -> int:
 
 
 def compiled_gemm(runs: int, v: Verdicts) -> None:
-    from compiler import gemm, search
-    from compiler.specs import GemmSpec
-
     a = arch.load("lut-tc-28nm")
     spec = GemmSpec(m=1, n=11008, k=4096, weights="int4_asym", acts="fp16", group=128, w_bytes=4.15625 / 8,
                     a_bytes=2.0, out_bytes=2.0, quantize_out=False)

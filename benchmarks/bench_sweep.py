@@ -54,7 +54,7 @@ def timed_run(spec: dict, jobs: int, dask: bool) -> tuple[float, int]:
     """(seconds, rows) of one sweep of ``spec`` from a cold process; every row must be ok."""
     cluster = None
     if dask:
-        from distributed import LocalCluster
+        from distributed import LocalCluster  # optional: the dist extra, only for the LocalCluster runs
 
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
                                processes=True)

@@ -8,21 +8,8 @@ API::
     res = c.lower(op, recipe, i in plan)          # a Lowered: program, unit, stats, energy, tile, search log
     c.hits, c.misses                              # cache counters
 
-Placement: linear layers and lm_head on the PE array (:mod:`compiler.gemm`, tile chosen by
-:mod:`compiler.search`); attention QK/SV and element-wise ops on the vector unit
-(:mod:`compiler.vector`). An lm_head whose unquantized float weights the PE cannot take (every published
-recipe keeps lm_head in FP16) runs as FP16 multiply-accumulates on the vector unit; any other format the
-PE rejects is an error naming the op and the PE's allowed formats (the PE model's ``check``). On a LUT
-arch the table precompute is fused into the preceding norm when the tables fit ``tbuf``
-(:func:`fusion_plan`), else it streams per tile inside the GEMM.
-
-Cache: programs and their engine results are cached by (op spec, arch): an op spec holds the shapes and
-formats that decide the program, so identical layers (q/k/v/o of one shape, or any two ops with equal
-specs) compile and simulate once. Archs that differ only in clock, node or energy constants share engine
-results (:func:`timing_key`); archs that differ only in fields the emitters do not read share emitted
-programs (:mod:`compiler.programs`). Every cache is an LRU bounded by instruction count
-(:mod:`compiler.cache`), so a long sweep keeps a worker's memory flat. Trace ops of identical decoder
-layers come folded with a repeat count; :mod:`lutsim.api` multiplies them.
+Where each op runs, the LUT table-precompute fusion and the caches (keyed by op spec and arch, bounded by
+instruction count): docs/compiler.md, "Placement and caches".
 """
 
 from __future__ import annotations

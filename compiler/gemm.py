@@ -1,29 +1,9 @@
 """Lowering one GEMM (a linear layer) to the ISA: tiles, loop order, double buffering, epilogue.
 
-Schedule (output stationary; loop order m-tile → n-tile → k-tile):
-
-* per step (m, n, k): ``LOAD`` the activation tile (Mt×Kt) into ``abuf`` and the weight tile (Nt×Kt,
-  codes and group metadata) into ``wbuf``; on an arch with a table unit a ``PRECOMPUTE`` turns the
-  activation tile into lookup tables that stream into the LUT units (``tbuf`` holds a double-buffered
-  window of one K-group of tables per row, the fused precompute of the LUT contract "Timing"), freeing the
-  activation tile; when the preceding norm already built the tables and they stay in ``tbuf``
-  (``tables_resident``, see :func:`compiler.fusion_plan`) there is neither activation load nor
-  precompute; then one array instruction per array (the Mt×Nt tile split into an am×an grid of sub-tiles),
-  each chained to the same sub-tile's previous k-step (partial sums in ``obuf``);
-* per output tile: the per-group dequantization epilogue on the vector unit (``DEQUANT`` with
-  groups = ⌈K/group⌉, one rescale per group partial sum), the bias add (``VEC residual``; the bias is
-  loaded once and stays in ``wbuf``), a ``VEC quantize`` when the output is stored in a quantized format,
-  then ``STORE``.
-* double buffering: every tile is at most half its buffer, so the DMA fetches step s+1 while the arrays
-  run step s; the store of output tile j is issued just before the first load of tile j+2 (the DMA
-  issues in program order, so an earlier store would hold the next loads behind the epilogue).
-
-Loop order: the default reloads the Mt×Kt activation tile at every step; ``a_stationary`` keeps the
-m-block's activations (Mt × K, at most half of ``abuf``) for all its n-tiles, loaded once (the next
-block's prefetched during the first n-tile), which pays when M is small (batched decode).
-
-DRAM traffic: A·⌈N/Nt⌉ (A once when stationary) + W·⌈M/Mt⌉ + output; the tile search
-(:mod:`compiler.search`) trades it against buffer capacity, instruction count and PE tile efficiency.
+Output stationary, loop order m-tile → n-tile → k-tile (``a_stationary`` keeps an m-block's activations for
+all its n-tiles); every tile is at most half its buffer so the DMA prefetches the next step while the arrays
+run. Units: sizes in bytes, shapes in elements. The schedule step by step, the loop orders and the DRAM
+traffic the tile search (:mod:`compiler.search`) trades off: docs/compiler.md, "GEMM lowering".
 """
 
 from __future__ import annotations

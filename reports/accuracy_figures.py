@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from lutsim.sweep import load_results, load_spec, run_sweep
 from sim.errors import InputError
 
 from .figures import pareto
+from .html_report import Section
 
 SPEC = Path(__file__).resolve().parents[1] / "examples" / "sweeps" / "accuracy_vs_efficiency.yaml"
 ERROR = "accuracy.output_rel_error"
@@ -55,10 +57,6 @@ def accuracy_figures(df: pd.DataFrame) -> dict:
 
 def gallery_sections(spec: str | Path = SPEC, jobs: int = 2) -> list:
     """Run the sweep ``spec`` and return the report sections of its two fronts and its per-recipe accuracy table."""
-    from lutsim.sweep import load_results, load_spec, run_sweep
-
-    from .html_report import Section
-
     sweep = load_spec(spec)
     with tempfile.TemporaryDirectory() as tmp:
         run_sweep(sweep, tmp, jobs=jobs, progress=False)
@@ -76,8 +74,6 @@ def gallery_sections(spec: str | Path = SPEC, jobs: int = 2) -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from lutsim.sweep import load_results
-
     ap = argparse.ArgumentParser(description="accuracy-vs-energy and accuracy-vs-throughput Pareto figures")
     ap.add_argument("sweep", help="sweep output directory (lutsim sweep --out)")
     ap.add_argument("--out", required=True, help="directory for the PNG files")

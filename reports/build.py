@@ -10,7 +10,13 @@ import pandas as pd
 
 from lutsim.results import SimResult
 from lutsim.schema import check_result
+from lutsim.sweep import load_results
+from sim.gpu.roofline import get_gpu, roofline_trace
 from sim.userfile import read_user_file
+from workloads.models import get_model
+from workloads.models import names as model_names
+from workloads.recipes import get_recipe
+from workloads.trace import build_trace
 
 from . import figures
 from .assumptions import assumption_rows, sweep_assumptions
@@ -223,11 +229,6 @@ DEFAULT_GPUS = ("a100-80g", "h100-sxm")
 
 def gpu_roofs_and_points(stats: dict, gpus: tuple[str, ...]) -> tuple[list[dict], list[dict]]:
     """Roofs of GPU presets and the same workload's ops on each GPU (in the precision it runs them)."""
-    from sim.gpu.roofline import get_gpu, roofline_trace
-    from workloads.models import get_model
-    from workloads.recipes import get_recipe
-    from workloads.trace import build_trace
-
     trace = build_trace(get_model(stats["model"]), get_recipe(stats["quant"]), stats["phase"],
                         seq_len=stats.get("seq_len") or 1, kv_len=stats.get("kv_len"), batch=stats.get("batch") or 1)
     roofs, points = [], []
@@ -244,17 +245,13 @@ def gpu_roofs_and_points(stats: dict, gpus: tuple[str, ...]) -> tuple[list[dict]
 
 
 def _zoo_model(stats: dict) -> bool:
-    from workloads.models import names
-
-    return str(stats.get("model", "")).lower() in names()
+    return str(stats.get("model", "")).lower() in model_names()
 
 
 def build_report(source: str | Path, out: str | Path, gpus: tuple[str, ...] = DEFAULT_GPUS) -> Path:
     """A sweep directory (with ``parts/``) or stats JSON -> ``out/report.html`` and its files.
 
     For stats, the roofline shows the GPU presets ``gpus`` with the same workload's layers on them."""
-    from lutsim.sweep import load_results
-
     source = Path(source)
     if not source.exists():
         raise ValueError(f"DIR_OR_STATS: no such file or directory: {source}")

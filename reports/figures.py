@@ -8,12 +8,16 @@ not drawn into the image. A component (PE array, DRAM, ...) has the same colour 
 
 from __future__ import annotations
 
+import textwrap
+import zlib
+
 import matplotlib
 
 matplotlib.use("Agg")  # headless: reports are written to files
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from .pareto import pareto_front  # noqa: E402
 
@@ -26,8 +30,6 @@ _SPARE_COLOURS = ("tab:pink", "tab:gray", "tab:olive", "tab:cyan", "gold", "navy
 
 def component_colour(name: str) -> str:
     """The colour of ``name`` in every breakdown chart (stable across charts and runs)."""
-    import zlib
-
     return COMPONENT_COLOURS.get(name) or _SPARE_COLOURS[zlib.crc32(name.encode()) % len(_SPARE_COLOURS)]
 
 
@@ -67,8 +69,6 @@ def roofline(roofs: list[dict], points: list[dict], title: str):
             ax.scatter(p["intensity"], p["ops_per_s"] / 1e12, s=34 if marker == "^" else 26, marker=marker,
                        color=colors.get(dev, "k"), edgecolor="black", linewidths=0.4, alpha=0.8,
                        zorder=4 if marker == "^" else 3)  # attention often sits on lm_head: draw it on top
-    from matplotlib.lines import Line2D
-
     handles, _ = ax.get_legend_handles_labels()
     handles += [Line2D([], [], ls="", marker=m, color="white", markeredgecolor="black", label=f"layer: {n}")
                 for m, n in used.items()]
@@ -136,8 +136,6 @@ def pareto(df: pd.DataFrame, x: str, y: str, maximize_y: bool, xlabel: str, ylab
 
 
 def _wrap(text: str, width: int) -> str:
-    import textwrap
-
     return "\n   ".join(textwrap.wrap(text, width)) or text
 
 

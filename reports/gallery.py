@@ -21,6 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from lutsim.pipeline import simulate
+from lutsim.sweep import load_results, parse_spec, run_sweep
+from workloads.recipes import get_recipe, recipe_from_dict
+
 from . import accuracy_figures, figures
 from .assumptions import assumption_rows
 from .build import COMPARISON_COLUMNS, DEFAULT_GPUS, gpu_roofs_and_points, group_breakdown, sweep_sections
@@ -64,15 +68,11 @@ ASSUMPTIONS = ("Ops run back to back (no overlap between layers); identical deco
 
 
 def recipe_of(spec):
-    from workloads.recipes import get_recipe, recipe_from_dict
-
     return get_recipe(spec) if isinstance(spec, str) else recipe_from_dict(spec["name"], spec)
 
 
 def simulate_designs(designs=DESIGNS, workload: dict = WORKLOAD) -> dict[tuple[str, str], dict]:
     """{(design label, phase): stats} for every design (label, preset, recipe) on ``workload``, both phases."""
-    from lutsim.pipeline import simulate
-
     out = {}
     for label, arch, rspec in designs:
         recipe = recipe_of(rspec)
@@ -201,8 +201,6 @@ def skipped_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def sweep_gallery_sections(sweep: dict, jobs: int) -> tuple[list[Section], pd.DataFrame]:
-    from lutsim.sweep import load_results, parse_spec, run_sweep
-
     with tempfile.TemporaryDirectory() as tmp:
         run_sweep(parse_spec(sweep), tmp, jobs=jobs, progress=False)
         df = load_results(tmp)

@@ -13,6 +13,8 @@ import pandas as pd
 
 from lutsim import __version__
 
+from .figures import plt  # pyplot on the headless backend that figures selects
+
 #: table rows shown on the page (the CSV beside it has them all)
 MAX_TABLE_ROWS = 200
 
@@ -50,8 +52,6 @@ def write_report(sections: list[Section], out: str | Path, title: str, source: s
     ``svg``: also write each figure as SVG; ``embed``: figures inside the page as base64 PNG (a page that
     stands alone), else the page links the PNG files beside it (a smaller page); ``intro``: a paragraph
     under the title."""
-    import matplotlib.pyplot as plt
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rendered = []

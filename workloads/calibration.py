@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from safetensors import safe_open
 
 from sim.errors import InputError
 
@@ -24,9 +25,6 @@ class Calibration:
 
     path: Path
     keys: frozenset[str]
-
-    def has(self, layer_name: str) -> bool:
-        return self._key(layer_name) is not None
 
     def _key(self, layer_name: str) -> str | None:
         for k in (layer_name, f"{layer_name}.weight"):
@@ -55,8 +53,6 @@ def _read(path: Path, key: str) -> np.ndarray:
     if path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as z:
             return z[key]
-    from safetensors import safe_open
-
     with safe_open(str(path), framework="numpy") as f:
         return f.get_tensor(key)
 
@@ -73,8 +69,6 @@ def open_calibration(path: str | Path) -> Calibration:
             with np.load(p, allow_pickle=False) as z:
                 keys = frozenset(z.files)
         else:
-            from safetensors import safe_open
-
             with safe_open(str(p), framework="numpy") as f:
                 keys = frozenset(f.keys())
     except Exception as exc:  # noqa: BLE001 - zipfile, safetensors and OS errors all mean "cannot read"

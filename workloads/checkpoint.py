@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from safetensors import SafetensorError, safe_open
 
 from sim.errors import InputError
 
@@ -55,10 +56,6 @@ class Layer:
     def elements(self) -> int:
         return self.shape[0] * self.shape[1]
 
-    @property
-    def stored_bytes(self) -> int:
-        return self.elements * (8 if self.dtype == "F64" else 4 if self.dtype == "F32" else 2)
-
 
 @dataclass(frozen=True)
 class Checkpoint:
@@ -68,8 +65,6 @@ class Checkpoint:
 
     def load(self, layer: Layer) -> np.ndarray:
         """The layer's weights as a float32 array (one tensor read; nothing else stays in memory)."""
-        from safetensors import SafetensorError, safe_open
-
         try:
             with safe_open(str(layer.file), framework="numpy") as f:
                 w = f.get_tensor(layer.tensor)

@@ -1,35 +1,10 @@
 """Layer traces: the ordered ops of one forward pass of a decoder-only model.
 
-Phases: ``prefill`` (B sequences of S tokens, empty KV cache) and ``decode`` (B sequences, one new
-token each, attending over L cached positions; L counts the token just appended).
-
-Conventions (units: elements, flops, bytes):
-- Matmul ops compute, per instance, ``out[M, N] = in[M, K] · W[N, K]ᵀ``; ``count`` instances run
-  side by side (batch × heads for attention). ``flops = 2·M·N·K·count``.
-- Linear layers: M = B·T rows (T = S in prefill, 1 in decode), N = out_features, K = in_features.
-- Attention (MHA and GQA): QK per (sequence, query head): M = T, N = L_kv, K = head_dim; SV: M = T,
-  N = head_dim, K = L_kv. K and V are read once per KV head (query heads of a GQA group share them).
-  Prefill computes the full S×S score matrix (no causal skipping, as an unfused kernel executes it;
-  a sliding window is a mask there). In decode a sliding window W (Mistral) caps L_kv at min(L, W): the
-  cache is a rolling buffer of W positions.
-- Vector ops (norm, rope, softmax, act, residual): M rows of N elements, K = 0, flops = elements ×
-  a per-element count stated in :data:`VECTOR_FLOPS`.
-- Formats: inputs of linear layers are in the recipe's activation format (the producing op quantizes
-  on write); everything else between ops is fp16. K (after RoPE) and V are written to and read from
-  the KV cache in the KV format. Norm weights, biases and RoPE tables are fp16 and count as weights.
-- lm_head: in prefill only the last token of each sequence by default (what generation needs);
-  ``lm_head_all_tokens=True`` projects every token. The final norm covers the same rows.
-- Identical decoder layers are represented once, with ``repeat`` = number of layers (``layer`` = the first
-  layer they cover, 0; ``per_layer`` = instances in each layer, 1); :meth:`Trace.expanded` unrolls them.
-  Embedding lookups are not traced.
-- Partial RoPE (GPT-NeoX, Phi): the rotation's flops count the rotated dimensions only.
-- Mixture of experts (:data:`workloads.models.ROUTING`): after the MLP norm, a ``router`` linear layer (hidden ->
-  E logits, in the recipe's weight format) and its softmax; the shared expert (if any) on every token; then
-  one routed expert's ``expert_gate_proj`` / ``expert_up_proj`` / ``expert_act`` / ``expert_down_proj`` with
-  ``per_layer`` = active experts = min(E, B·T·k), each on ceil(B·T·k / active) token rows, so the weights of
-  every active expert are streamed once per layer; ``moe_combine`` scales and sums the k expert outputs of
-  each token. DeepSeek's first dense layers are their own block (``layer`` 0, ``repeat`` = dense layers),
-  the MoE block starts at ``layer`` = dense layers.
+Phases: ``prefill`` (B sequences of S tokens, empty KV cache) and ``decode`` (B sequences, one new token each,
+attending over L cached positions). Matmul ops compute ``out[M, N] = in[M, K] · W[N, K]ᵀ`` per instance;
+identical decoder layers are one op with ``repeat`` = layers (:meth:`Trace.expanded` unrolls them).
+Units: elements, flops, bytes. The shape, format and flop conventions of every op kind (attention, MoE,
+lm_head, RoPE): docs/trace.md.
 """
 
 from __future__ import annotations
@@ -145,7 +120,7 @@ class Trace:
         return [asdict(op) for op in self.ops]
 
     def to_dataframe(self):
-        import pandas as pd
+        import pandas as pd  # heavy (~0.3 s): only for this table, not on the simulate path
 
         return pd.DataFrame(self.rows())
 

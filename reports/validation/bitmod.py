@@ -23,9 +23,13 @@ from __future__ import annotations
 
 from functools import cache
 
+from lutsim.pipeline import simulate
+from sim.arch import from_dict, load
 from sim.compat.bitmod_tile_model import bitmod_cycles, headline_models, headline_speedups
 from sim.compat.bitmod_tile_model import design_point as their_design_point
+from sim.errors import InputError
 from workloads.models import get_model
+from workloads.recipes import recipe_from_dict
 
 from .row import Row
 
@@ -39,8 +43,8 @@ PREFILL_TOKENS = 256  # docs/references.md#bitmod: T = 256 in prefill
 CONTEXT = 256         # docs/references.md#bitmod: ctx = 256; one decode token attends over 256 positions
 DECODE_TOKENS = 20    # docs/references.md#bitmod headline: prefill + 20 decode tokens
 
-# docs/references.md#bitmod headline (mean of 6 models): speedup and energy reduction of BitMoD-lossy; DRAM share of
-# energy
+# docs/references.md#bitmod headline (mean of 6 models): speedup and energy reduction of BitMoD-lossy;
+# DRAM share of energy
 PUB_SPEEDUP = {"ant": 1.69, "olive": 1.48}
 PUB_ENERGY = {"ant": 1.49, "olive": 1.32}
 PUB_DRAM_SHARE = (0.66, 0.90)
@@ -60,17 +64,14 @@ DESIGN_NOTES = {
              "4.5 b (prefill) / 3.5–3.75 b (decode)",
     "bitmod-lossless": "ours: symmetric INT6 with an FP16 scale per 128 (6.125 b); theirs 6.0625 b",
 }
-#: PEs whose array maps tokens (M) to rows; BitMoD's arrays map output channels (N) to rows (docs/references.md#bitmod),
-# so
-#: we run the transpose (same PE count) to keep their orientation.
+#: PEs whose array maps tokens (M) to rows; BitMoD's arrays map output channels (N) to rows
+#: (docs/references.md#bitmod), so we run the transpose (same PE count) to keep their orientation.
 ROWS_OVER_M = ("fp16-mac",)
 
 
 def design_recipe(design: str, phase: str):
     """Our recipe for one of their designs: their weight format per phase, also on lm_head (their model
     quantizes lm_head like every linear layer), FP16 KV cache."""
-    from workloads.recipes import recipe_from_dict
-
     _, weights, group, acts = DESIGN_FORMATS[design]
     w = {"format": weights[phase], "group_size": group}
     return recipe_from_dict(f"{design}-{phase}", {"weights": w, "activations": acts, "kv_cache": "fp16",
@@ -80,8 +81,6 @@ def design_recipe(design: str, phase: str):
 
 def design_arch(design: str, phase: str):
     """The bitmod-iso preset of ``design`` in ``phase``, transposed for PEs that map M to rows."""
-    from sim.arch import from_dict, load
-
     a = load(f"bitmod-iso-{DESIGN_FORMATS[design][0]}-{phase}")
     if a.pe.type not in ROWS_OVER_M:
         return a
@@ -93,8 +92,6 @@ def design_arch(design: str, phase: str):
 @cache
 def ours(model: str, design: str, phase: str) -> dict:
     """Our cycles and energy for one design, phase and model, split by op class (cycles, pJ)."""
-    from lutsim.pipeline import simulate
-
     s = simulate(design_arch(design, phase), model, design_recipe(design, phase), phase,
                  seq_len=PREFILL_TOKENS if phase == "prefill" else 1, kv_len=CONTEXT, lm_head_all_tokens=True)
     split = {"linear": 0, "attention": 0, "vector": 0, "linear_bound": 0.0}
@@ -127,8 +124,6 @@ def _n_fold_ratio(ops: list, arch) -> float:
 def theirs(model: str, design: str, phase: str) -> dict:
     """Their tile model's cycles, split into linear layers and attention pseudo-layers, plus the cycles their
     weight re-fetch rule adds (over fetching W, IN and OUT once)."""
-    from workloads.models import get_model
-
     m = get_model(model)
     res = bitmod_cycles(m, design, phase)
     attention = refetch = 0
@@ -287,8 +282,6 @@ def bitmod_ours_rows() -> list:
 def design_table(model: str) -> list[dict]:
     """Both models side by side for ``lutsim compat bitmod --ours``: one row per design and phase (their
     columns None where they publish no weight precision for ``model``)."""
-    from sim.errors import InputError
-
     out = []
     for d in DESIGNS:
         for p in PHASES:

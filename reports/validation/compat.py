@@ -3,6 +3,13 @@ model and LLM-Viewer's roofline (each reproduced exactly, or to the published di
 
 from __future__ import annotations
 
+from sim import pe
+from sim.compat.bitmod_tile_model import bitmod_cycles, headline_speedups
+from sim.gpu.llm_viewer_compat import llm_viewer_roofline
+from sim.gpu.roofline import get_gpu
+from sim.pe.base import GemmProblem, PEConfig
+from workloads.models import get_model
+
 from .row import Row
 
 # --- LUT Tensor Core, Table 1 (arXiv 2408.06003): peak and density formulas --------------------
@@ -49,9 +56,6 @@ SCALESIM_MEASURED = [
 
 def scalesim_rows() -> list[Row]:
     """Our SCALE-Sim compatibility mode (int8-systolic, --mode scalesim) on every measured case."""
-    from sim import pe
-    from sim.pe.base import GemmProblem, PEConfig
-
     model = pe.get("int8-systolic")
     rows = []
     for r, c, m, n, k, df, cycles in SCALESIM_MEASURED:
@@ -86,9 +90,6 @@ BITMOD_HEADLINE_TOLERANCE = 0.005
 
 def bitmod_rows() -> list[Row]:
     """Compatibility mode: every published cycle count exactly, and the headline ratios over their 6 models."""
-    from sim.compat.bitmod_tile_model import bitmod_cycles, headline_speedups
-    from workloads.models import get_model
-
     rows = [Row("BitMoD tile model", f"{name} {d} {ph} (cycles)", cycles[k],
                 bitmod_cycles(get_model(name), d, ph)["total_cycles"], 0.0, "compatibility mode")
             for d, by_phase in BITMOD_PUBLISHED.items() for ph, cycles in by_phase.items()
@@ -110,10 +111,6 @@ LLM_VIEWER_PUBLISHED = [("prefill", 16, "latency_ms", 50.79), ("prefill", 16, "o
 
 def llm_viewer_rows() -> list[Row]:
     """Compatibility mode (--compat llm-viewer) against the published figures, to 4 significant digits."""
-    from sim.gpu.llm_viewer_compat import llm_viewer_roofline
-    from sim.gpu.roofline import get_gpu
-    from workloads.models import get_model
-
     m, gpu = get_model("llama-2-7b"), get_gpu("a100-40g", llm_viewer=True)
     rows = []
     for phase, w_bits, key, pub in LLM_VIEWER_PUBLISHED:

@@ -31,8 +31,8 @@ PUB_TABLE2 = {
     "-negation circuit": (12_780.05, 17.37, 1.351),
     "+precompute fused": (11_991.29, 16.22, 1.440),
 }
-PUB_TC_RATIO = (4.0, 6.0)  # docs/references.md#lut-tensor-core: MAC tensor core area and power 4–6× the LUT one, 1-bit
-                           # weights
+# docs/references.md#lut-tensor-core: MAC tensor core area and power 4–6× the LUT one, 1-bit weights
+PUB_TC_RATIO = (4.0, 6.0)
 
 FP_ADD_NOTE = ("the published density leaves ≈130 µm² per output slot for lookup plus FP16 accumulate, while "
                "one Horowitz FP16 adder scaled to 28 nm is 527 µm² and dominates our LUT unit")

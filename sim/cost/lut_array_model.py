@@ -2,34 +2,10 @@
 MAC tensor-core unit of equal throughput, at the LUT Tensor Core's 28 nm (docs/references.md#lut-tensor-core).
 
 Constants live in ``data/lut_components.yaml`` (cell areas, energy per gate equivalent, Horowitz units, each
-with its source) and ``data/constants.yaml`` (Horowitz energies, node scaling).
-
-LUT unit (one weight bit plane of one K-group for all M×N outputs per cycle, docs/references.md#lut-tensor-core):
-
-* ``table_regs``: M tables × E entries × LUT_BIT register bits, E = 2^K (conventional) or 2^(K−1)
-  (weight reinterpretation halves the table). Written once per K-group, i.e. every W_BIT cycles.
-* ``weight_regs``: K·N·W_BIT register bits (the weight planes of one K-group), written every W_BIT cycles.
-* ``muxes``: M·N multiplexers E:1 of LUT_BIT bits (E − 1 MUX2 cells per bit).
-* ``sign``: with reinterpretation, a conditional inversion per (m, n) (LUT_BIT XORs for integers; one sign
-  XOR for FP). ``negation_circuit`` (Table 2's step 2) adds the explicit negation our reading of "no negation
-  circuit" removes: a LUT_BIT-bit incrementer per (m, n) (the two's-complement +1; without it the +1 enters
-  the accumulator adder's carry-in) and the run-time index inverter, N·(K−1) XORs (without it the NOT of the
-  low index bits is applied to the weights offline, docs/references.md#lut-tensor-core).
-* ``shift``: ×2^i for plane i — integers: ceil(log2 W_BIT) MUX2 stages of LUT_BIT + W_BIT − 1 bits per (m, n);
-  FP: an exponent adder per (m, n) (the T-MAC artifact adds i to the exponent, docs/references.md#lut-tensor-core). None
-  for W1.
-* ``accumulators``: M·N × (accumulator adder + accumulator register).
-* ``precompute``: in the unit unless fused (Table 2's step 4): M tables × adders per table, each active once
-  per K-group. Adders: 2^K − 1 − K for the conventional 0/1 table (one per subset of ≥ 2 activations [I]);
-  :func:`sim.pe.table_precompute.table_adds_per_table` for the symmetric table (14 for K = 4).
-
-MAC unit: M·N·K multipliers, M·N adder trees of K − 1 adders, M·N accumulators, (M·K + K·N) operand
-registers; ops/cycle 2·M·N·K versus the LUT unit's 2·M·N·K / W_BIT.
-
-Energy per cycle = Σ components × energy per activation × activity. Cell-built components cost their gate
-equivalents × the per-GE energy; Horowitz units their own energy. Activity is 1 per cycle for the datapath
-and 1/W_BIT for what changes once per K-group (tables, weight planes, precompute) — from the dataflow, not
-fitted. Leakage and clock tree are not modelled.
+with its source) and ``data/constants.yaml`` (Horowitz energies, node scaling). The components of each unit
+(table and weight registers, muxes, sign, shift, accumulators, precompute; table adds from
+:func:`sim.pe.table_precompute.table_adds_per_table`) and how each is counted: docs/lut_cost_model.md,
+"Component model".
 """
 
 from __future__ import annotations

@@ -1,30 +1,11 @@
 """LUT Tensor Core figures for an arch's own unit: the published Table 2 numbers × a component-model ratio.
 
-``data/constants.yaml`` gives one LUT unit's area (µm²) and energy (pJ/cycle) (``pe.lut-tc``) and the table
-unit's per-table area and energy (``table_unit``), all from LUT Tensor Core Table 2 (docs/references.md#lut-tensor-core)
-for one unit, :func:`reference_unit`: M2N64K4, W2 × INT8, weight reinterpretation, no negation circuit, precompute
-fused out of the unit. An arch's unit differs in its tile, its table entry width and its accumulator, so its
-figure is::
-
-    published × model(arch's unit) / model(reference unit)
-
-with ``model`` the cell-count model :mod:`sim.cost.lut_array_model`. The published number stays the
-calibration anchor (the reference unit reproduces it exactly); the model supplies only the ratio.
-
-How an arch maps onto the model (each reading is repeated in the returned assumptions):
-
-* M, N, K: ``arch.pe.tile`` (default M2N64K4). Table unit: K = ``arch.table_unit.group``, one table.
-* Entry width: ``arch.table_unit.entry_bits``, the width of a stored entry. The reference's is 10 bits, the
-  stored INT8 × K = 4 entries S[e] ∈ [−512, 511] (:func:`sim.pe.table_precompute.table_entry_bits`,
-  docs/lut_tensor_core_contract.md); the model's own ``lut_entry_bits`` says 11, the range of the whole table
-  including its negated half. Without a table unit: the stored width of the datapath (INT8 or FP16).
-* Datapath: integer, as Table 2, with ``arch.pe.acc`` (default int32); FP16 (FP16 tables, exponent-add shift,
-  FP accumulator) only when ``arch.pe.acc`` names an FP format. The area is the arch's, not a workload's, so
-  an arch that leaves ``acc`` unset and runs FP16 activations is still costed as the integer unit.
-* Weight width: W2, the reference's, on both sides. The arch declares no weight width (the lut-tc model takes
-  W1..W8 bit-serially), so the weight-plane registers and the ×2^i shifter stay at the reference's size and
-  the ratio does not depend on it.
-* Precompute: out of the unit on both sides, as the reference; the table unit is costed on its own.
+``published × model(arch's unit) / model(reference unit)``, with the published area (µm²) and energy
+(pJ/cycle) of ``data/constants.yaml`` (LUT Tensor Core Table 2, docs/references.md#lut-tensor-core), the
+reference unit :func:`reference_unit` (M2N64K4, W2 × INT8) and ``model`` the cell-count model
+:mod:`sim.cost.lut_array_model`: the published number stays the calibration anchor, the model supplies only
+the ratio. How an arch maps onto the model (each reading is repeated in the returned assumptions):
+docs/lut_cost_model.md, "Scaling the published unit".
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import ml_dtypes
 import numpy as np
 
 from .base import FormatError
+from .elements import BF16, E4M3, FP16, FP32, round_down
 
 _FLOAT_SCALE_DTYPES = {
     "fp16": np.float16,
@@ -80,8 +81,6 @@ def round_scale_down(needed: np.ndarray, fmt: str) -> np.ndarray:
     quantize -> dequantize is idempotent (rounding to nearest is not, in FP16's subnormal range). A
     non-zero group whose scale would round to 0 gets the smallest positive value instead.
     """
-    from .elements import BF16, E4M3, FP16, FP32, round_down
-
     elements = {"fp16": FP16, "bf16": BF16, "fp32": FP32, "e4m3": E4M3}
     if fmt not in elements:
         return round_scale(needed, fmt)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from .instr import SCHEMA, Instr, Program
 
 #: opcodes whose ``addr`` operand is kept per instruction (the template holds 0)
@@ -220,8 +221,6 @@ class ColumnProgram:
 
     def validate(self) -> None:
         """Dependencies point to earlier instructions (labels are unique by construction)."""
-        from ..errors import InputError
-
         c = self.columns
         owner = np.repeat(np.arange(len(self), dtype=np.int64), np.diff(c["dep_ptr"]))
         bad = np.flatnonzero((c["dep_idx"] < 0) | (c["dep_idx"] >= owner))

@@ -1,37 +1,9 @@
 """Instructions and programs.
 
-An :class:`Instr` is an opcode, its operands (``args``, filled with defaults), an optional label,
-its dependencies (indices of *earlier* instructions that must finish before it starts), and four
-lists shared by every opcode:
-
-* ``alloc`` ``((buf, bytes), ...)``: space reserved in a buffer when the instruction starts; it
-  waits until the buffer has that much free space.
-* ``free`` ``((buf, bytes), ...)``: space released when the instruction ends.
-* ``rd`` / ``wr`` ``((buf, bytes, stride), ...)``: buffer reads / writes it performs (for energy
-  and bank conflicts; ``stride`` is the distance in bank words between consecutive accesses, 1 =
-  contiguous). ``LOAD`` writes and ``STORE`` reads their ``buf`` implicitly (``bstride``).
-
-Opcodes and operands (sizes in bytes, shapes in elements):
-
-=========== ============================================ ==========================================
-opcode      operands                                     unit, duration
-=========== ============================================ ==========================================
-LOAD        buf addr bytes [rows stride bstride]         DMA: DRAM → buffer; latency + bytes·8/bw
-STORE       buf addr bytes [rows stride bstride]         DMA: buffer → DRAM
-PRECOMPUTE  m k acts                                     table unit: m·⌈k/group⌉ tables
-LMMA        m n k weights acts [group]                   array: LUT mpGEMM tile (PE tile model)
-BSMMA       m n k weights acts [group]                   array: bit-serial tile (PE tile model)
-MMA         m n k weights acts [group]                   array: MAC tile (PE tile model)
-DEQUANT     m n groups                                   vector unit: m·n·groups rescales
-VEC         op elems                                     vector unit: op ∈ norm softmax act rope
-                                                         residual quantize
-SYNC        (none). Without ``after``: a full barrier,    no unit, zero cycles
-            after everything before it, before everything
-            after it. With ``after``: a join token.
-=========== ============================================ ==========================================
-
-``rows``/``stride``: a 2-D DMA of ``rows`` rows of ``bytes/rows`` bytes, ``stride`` bytes apart in
-DRAM (0 = contiguous). ``group`` 0 = the weight format's default group size.
+An :class:`Instr` is an opcode, its operands (``args``, filled with defaults), an optional label, its
+dependencies (indices of *earlier* instructions) and its buffer ``alloc`` / ``free`` / ``rd`` / ``wr`` lists;
+a :class:`Program` is a list of them. Units: sizes in bytes, shapes in elements.
+The opcodes, their operands and the unit and duration of each: docs/isa.md.
 """
 
 from __future__ import annotations

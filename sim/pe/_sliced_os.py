@@ -1,40 +1,11 @@
 """Output-stationary R×C integer PE array whose PEs compute products from operand *slices*.
 
-Shared by the ANT, OliVe and BitFusion models, which differ only in how a weight × activation
-product is split into sub-products and how many sub-products a PE does per cycle (``lanes``).
-
-Machine (our model, one clock = one step of every PE):
-
-* PE (i, j) owns output O[m, n] with n = fold row base + i (weights, one output channel per row)
-  and m = fold column base + j (activations, one token per column): rows ↔ N, columns ↔ M, as
-  in BitMoD's array model (docs/references.md#bitmod). Folds: ⌈N/R⌉ · ⌈M/C⌉, N-major.
-* A product w·a becomes ``u`` sub-products ``(w_part · a_part) << shift`` (two's-complement
-  slices; the top slice is signed, the others unsigned). The sub-products of one quantization
-  group, in order (k, then activation slice, then weight slice), are packed into
-  ``steps = ⌈g·u / lanes⌉`` steps of ``lanes`` sub-products (zero padding in the last step); a
-  step never straddles a group, so a PE can scale the group's exact integer sum at its end.
-* Systolic feeding with skew: weight row i enters at the left edge i cycles late and moves one PE
-  right per cycle; activation column j enters at the top j cycles late and moves one PE down per
-  cycle. PE (i, j) works on step s at cycle s + i + j of the fold. On a step it adds the sum of
-  its lanes' sub-products to an integer accumulator; after a group's last step it does
-  ``out += float(acc) · scale[n, g]`` (float64, groups in increasing order — exactly
-  :func:`sim.reference.mpgemm`) and clears the accumulator.
-* A fold ends the cycle its last PE works: ``steps + r + c − 2`` cycles for an r×c fold (edge folds
-  use only r ≤ R rows, c ≤ C columns). Output read-out is overlapped with the next fold (double-
-  buffered output registers), so folds run back to back. SCALE-Sim's OS count (docs/references.md#peer-tools)
-  charges the full R + C per fold instead.
-
-Events (counts): ``multiplies`` = sub-products computed (brick or multiplier operations, padding
-excluded); ``adds`` = the same (shift-add tree plus accumulator, one per sub-product);
-``reg_reads`` = 2 per PE-step (weight and activation operand registers); ``scale_multiplies`` and
-``fp_adds`` = one per output per group (the dequantization epilogue); ``decodes`` = weight elements
-passing a format decoder at the array edge (once per fold that streams them; 0 for plain
-integers); ``sram_reads`` = operand elements read from the buffers: weights and activations once
-per fold that streams them, plus one scale per (row, group) per fold.
-
-Utilization = sub-products computed / (R · C · lanes · cycles): the fraction of multiplier (or
-BitBrick) slots doing useful work, so a unit running at its full rate for the chosen precision
-scores 1 whatever that rate is.
+Shared by the ANT, OliVe and BitFusion models, which differ only in how a weight × activation product is split
+into sub-products and how many sub-products a PE does per cycle (``lanes``). Rows ↔ N, columns ↔ M, as in
+BitMoD's array model (docs/references.md#bitmod); each group's exact integer sum is scaled in float64 at its end,
+as :func:`sim.reference.mpgemm` does. Units: cycles; events are counts; utilization is a fraction.
+The machine, the fold timing, the events and the utilization: docs/systolic_arrays.md,
+"Sliced output-stationary array".
 """
 
 from __future__ import annotations
@@ -48,6 +19,7 @@ from numba import njit
 
 from .. import formats, reference
 from ..errors import InputError
+from ..formats.olive import OUTLIER_MAGNITUDES
 from . import checks
 from .base import GemmProblem, GemmResult, PEConfig, PEModel
 
@@ -215,8 +187,6 @@ class SlicedOSArray(PEModel):
         values = formats.get(weights).values
         if values is not None:
             return int(np.abs(values).max())
-        from ..formats.olive import OUTLIER_MAGNITUDES
-
         return int(OUTLIER_MAGNITUDES.max())
 
     def group_size(self, problem: GemmProblem) -> int:

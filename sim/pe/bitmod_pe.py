@@ -1,54 +1,10 @@
 """BitMoD bit-serial PE array: FP16 activations × BitMoD FP3/FP4 or symmetric INT4/6/8 weights.
 
 Source: BitMoD, arXiv 2411.11745 (HPCA'25), RTL github.com/yc2367/BitMoD ``hardware/pe/``
-(docs/references.md#bitmod). The widths are the paper's; the exact rounding below is lutsim's definition of
-that datapath (the RTL is a behavioural guide, not copied), emulated independently by ``expected``.
-
-Array: ``rows × cols`` PEs (default 32 × 32, BitMoD's prefill array, docs/references.md#bitmod); PE (r, c)
-holds output (n, m) = (n0 + r, m0 + c) of a fold (rows over N, cols over M, as in BitMoD's model);
-weights are broadcast along a row, activations along a column; folds run back to back.
-
-One PE, per group of ``g`` weights along K (the group is padded with zeros to a multiple of 4):
-
-1. **Lanes.** 4 FP16 activation lanes (docs/references.md#bitmod) take 4 consecutive k. An FP16 value is
-   ``(-1)^s · Mₐ · 2^(Eₐ − 25)``, ``Mₐ`` the 11-bit significand (hidden bit set iff the exponent field
-   ``f`` > 0), ``Eₐ = max(f, 1)``.
-2. **Terms.** Each weight level ``w`` is decoded into ``T`` signed power-of-two terms, one per cycle,
-   most significant first: leading-one detection for BitMoD FP3/FP4 (every value incl. the specials
-   3, 6, 10, 12 has ≤ 2 ones), radix-4 Booth digits ``d ∈ {−2..2}·4^i`` of the two's complement
-   level for INTb (``T = b/2``). ``T`` = INT8 4, INT6 3, INT4 2, FP4 2, FP3 2 (docs/references.md#bitmod:
-   ``ceil(floor(bits)/2)``). A zero term (weight 0, Booth digit 0) makes its lane idle.
-3. **Exponent add.** Lane product ``p = ±Mₐ · 2^x`` with ``x = Eₐ − 25 + e`` for a term ``±2^e``.
-4. **Exp-match.** ``X`` = the largest ``x`` among the non-idle lanes. Every lane's significand is
-   aligned to LSB weight ``2^(X − 3)`` (3 guard bits), truncating toward zero:
-   ``Aⱼ = ±⌊Mⱼ · 2^(xⱼ − X + 3)⌋``, ``|Aⱼ| < 2^14``.
-5. **Adder tree.** ``S = Σ Aⱼ``, exact in 17 bits signed (docs/references.md#bitmod: 11 significand + 3 guard
-   + 2 carry bits for 4 lanes + sign [I]); value ``S · 2^(X − 3)``.
-6. **Group accumulator**, 23-bit signed significand ``R`` (docs/references.md#bitmod) with an exponent ``Y``
-   (LSB weight), kept normalised (``2^21 ≤ |R| < 2^22``) and empty (``R = 0``, ``Y = −∞``) at the
-   start of a group. Adding ``S`` at ``Xs = X − 3``: ``Z = max(Y, Xs)``;
-   ``R ← trunc(R · 2^(Y − Z)) + trunc(S · 2^(Xs − Z))``; then with ``b = bitlen|R|``:
-   ``R ← trunc(R · 2^(22 − b))``, ``Y ← Z − (22 − b)`` (a left shift, or one truncating right
-   shift when ``b = 23``); ``R = 0`` empties it. (trunc = toward zero.)
-7. **Dequant** (bit-serial, one scale bit per cycle, LSB first, in a unit that overlaps the next
-   group's accumulation, docs/references.md#bitmod): ``D = R · q`` with ``q`` the integer group scale — BitMoD:
-   the 6-bit group scale (``L`` = 6 cycles), INT: the FP16 group scale's 11-bit significand
-   (``L`` = 11 cycles, its exponent added to ``Y``). ``D`` is cut to the 21-bit signed dequant
-   output (docs/references.md#bitmod): ``sh = max(0, bitlen|D| − 20)``, ``D ← trunc(D / 2^sh)``.
-8. **Output.** ``O ← fp32(O + D · 2^(Y + e_q + sh))`` over the groups in order (FP32 output
-   accumulator), then ``out = fp32(O · s_c)`` with ``s_c`` the FP16 per-channel scale of BitMoD
-   formats (1 for INT), applied as the result leaves the array (overlapped with the next fold).
-
-Timing of a fold: a group accumulates in ``a = ceil(g/4) · T`` cycles; at its end it hands R to
-the dequant unit (stalling while that unit is still busy), which takes ``L`` cycles:
-``fold = a + (G − 1) · max(a, L) + L``; ``cycles = folds · fold``.
-
-Events (per active PE, data-independent, identical in both modes): ``terms`` (lane terms: exponent
-add + significand pass), ``shifts`` (exp-match alignments), ``adds`` (3 tree + 1 accumulator per
-PE cycle), ``decodes`` (weights decoded into terms), ``dequant_steps`` (bit-serial scale bits),
-``fp32_adds`` (one per group), ``fp32_muls`` (channel scale, BitMoD formats), ``reg_reads``
-(lane operand registers: activation + term per lane per cycle), ``sram_read_bits`` (weight
-codes, group metadata and the FP16 channel scale, activations 16 bits; per fold).
+(docs/references.md#bitmod). A ``rows × cols`` array (default 32 × 32) of 4-lane PEs that decode each weight
+into signed power-of-two terms, one per cycle, align and add them, and dequantize once per group; ``expected``
+emulates the same rounding independently. Units: cycles; widths in bits; events are counts per active PE.
+The datapath step by step, the fold timing and the events: docs/bitmod_pe.md, "Model".
 """
 
 from __future__ import annotations

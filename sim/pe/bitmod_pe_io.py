@@ -1,4 +1,4 @@
-"""One BitMoD PE's inputs and expected outputs, for driving the RTL (rtl/bitmod_pe.py) from the model.
+"""One BitMoD PE's inputs and expected outputs, for driving the RTL (rtl/gateware/bitmod_pe.py) from the model.
 
 The model (:mod:`sim.pe.bitmod_pe`) is run unchanged on a 1 × 1 array, so every fold is one output
 (m, n) of one PE, folds in the model's order (n outer, m inner). For each fold this module lists the
@@ -23,7 +23,6 @@ from .bitmod_pe import (
     _bitmod_array,
     _fold_cycles,
     _group_scales,
-    _scale_bits,
 )
 
 
@@ -98,8 +97,3 @@ def pe_folds(a: np.ndarray, qw) -> tuple[list[Fold], int]:
     if res.cycles != fold_cycles * len(folds):
         raise RuntimeError(f"model cycles {res.cycles} != {len(folds)} folds × {fold_cycles}")
     return folds, res.cycles
-
-
-def scale_bits_of(weights: str) -> int:
-    """Bits of the integer group scale the dequant unit steps through (cycles per dequant)."""
-    return _scale_bits(weights)

@@ -2,42 +2,11 @@
 
 Follows docs/lut_tensor_core_contract.md (docs/references.md#lut-tensor-core, arXiv 2408.06003) — the Amaranth RTL
 implements the same text, so this module's per-tile helper :func:`tile_io` gives the RTL tests their exact data.
-
-Algebra. A weight with unsigned b-bit code q and level ``alpha·q + beta − z`` (format ``affine`` =
-(alpha, beta), zero point z per group) is reinterpreted as ``q' = 2q − (2^b − 1)``, whose bit planes
-mean −1/+1. Then ``level = (alpha·q' − z')/2`` with ``z' = 2(z − beta) − alpha(2^b − 1)``; for the
-integer formats (alpha, beta) = (1, 0) this is the contract's ``z' = 2z + 1 − 2^b``, and binary ±1
-(alpha = 2, beta = −1) gets z' = 0 (reading of the contract's "adjusted zero point": alpha multiplies
-the accumulator in the epilogue). Per K-group the plane-i pattern p of a column indexes the activation
-table; offline index inversion stores ``idx = p & low`` and ``neg = 0`` when the top bit is set, else
-``idx = ~p & low`` and ``neg = 1`` (:func:`invert_index`). The unit computes ``±S[idx] << i`` and
-accumulates LSB plane first; per quantization group the epilogue forms
-``P = (alpha·acc − z'·Σa)/2`` (Σa = S[low_mask], the all-ones lookup) and the output ``Σ_g s·P``
-(float64, increasing g) — identical to :func:`sim.reference.mpgemm` for integer activations.
-
-Readings of the contract where it is silent (documented choices):
-
-* Quantization groups not a multiple of the tile K: each group is zero-padded to a whole number of
-  K-groups (the accumulator restarts at every group), so a GEMM has ``G·ceil(group/K)`` K-groups; with
-  per-channel groups this is the contract's ``ceil(K/Ku)``.
-* FP16 mode: Σa of a group is accumulated like a column of +1 weights (acc format, K-groups in order);
-  the epilogue ``(alpha·acc − z'·Σa)/2`` and the rescale run in float64 (a wide dequant unit).
-  With the fp32 accumulator the shifted lookup ``L·2^i`` is rounded to fp32 (exact), with fp16 to fp16
-  (inf on overflow). FP8 activations (E4M3, E5M2) are exact in FP16, so they use the FP16 datapath.
-* INT32 accumulator (and the Σa register) overflow raises :class:`AccumulatorOverflow`.
-* Tile K ∈ {2, 4, 8} (a pairwise adder tree needs a power of two); precompute latency log2 K cycles
-  (= PRECOMPUTE_LATENCY = 2 for K = 4).
-* Option ``table_quant`` (``PEConfig.options``; CLI ``--option table_quant=true``): INT8 tables with one
-  FP16 scale per table (FP activations only); the lookup yields fp16(code·scale).
-
-Timing (cycles): one weight plane of one K-group for all Mu×Nu (m, n) per cycle; loop order m-block,
-n-block, K-group, plane. ``cycles = ceil(M/Mu)·ceil(N/Nu)·KG·b + LUT_OUTPUT_LATENCY +
-precompute_latency(Ku)`` (fused precompute: only the first tables' latency is exposed).
-
-Events: lookups and shift_adds (one per valid (m, n) per plane), table_reads (entries loaded into the
-unit: valid rows × 2^(K−1) per tile), weight_bits_read (valid columns × K × b per tile — idx + neg),
-table_adds and table_writes (the precompute unit, tables built once per (row, K-group)),
-dequant_mults (one scale multiply per group partial sum).
+Weights are reinterpreted as ±1 bit planes (:func:`invert_index`), each plane looks up a precomputed activation
+table, and a per-group epilogue applies zero point and scale (equal to :func:`sim.reference.mpgemm` for integer
+activations; an INT32 accumulator overflow raises :class:`AccumulatorOverflow`). Units: cycles; widths in bits.
+The algebra, the readings of the contract where it is silent, timing and events:
+docs/lut_tensor_core_model.md, "Model".
 """
 
 from __future__ import annotations
@@ -364,8 +333,7 @@ class LutTensorCoreModel(PEModel):
     def cost_scale(self, arch, kind: str) -> tuple[float, dict | None]:
         """The published Table 2 unit scaled to ``arch``'s unit by the component model
         (:func:`sim.cost.lut_unit_scale.array_ratio`)."""
-        # imported here, not at the top: sim.cost imports the PE registry (sim.pe), which imports this module
-        from ..cost import lut_unit_scale
+        from ..cost import lut_unit_scale  # circular: sim.cost imports sim.pe, which imports this module
 
         return lut_unit_scale.array_ratio(arch, kind)
 

@@ -1,38 +1,10 @@
 """MixPE: per-group low-bit mpGEMM by shift-and-add, then one dequantization per group sum.
 
-Source: MixPE, arXiv 2411.16158, simulator github.com/yuzhang712/mixpe_simulator (docs/references.md#mixpe):
-the group partial sum is computed on the raw weight codes with shifted adds (INT activations) or
-exponent adds (FP16 activations), and the scale and zero point are applied once per group
-partial sum instead of once per weight. Arrays: 64 × 64 for W4A8, 32 × 32 for W4A16
-(docs/references.md#mixpe); the 500 MHz clock belongs to the arch, not to this model.
-
-Array: an output-stationary systolic grid, rows over M and cols over N (the SCALE-Sim OS
-mapping, docs/references.md#peer-tools); activations flow right, weights flow down, one hop per cycle. A weight
-of ``b`` bits takes ``c = ceil(b / 4)`` cycles (a 4-input shifted-adder per PE sized for W4
-[I: MixPE targets W4]; INT8 weights take two passes, low nibble first). PE (i, j) works on pair
-``k`` during cycles ``i + j + k·c … i + j + (k+1)·c − 1`` of the fold.
-
-Per PE and group ``g`` (along K, in increasing k), for weight code ``q`` (unsigned) and zero
-point ``z`` (so the weight is ``s · (q − z)``, :mod:`sim.formats.integer`):
-
-* ``P ← P + a · (q_j · 2^(4j))`` for each nibble ``q_j`` (one per cycle): the shift-and-add. INT8
-  activations: exact integers. FP16 activations: the product is exact (≤ 15 · 11-bit significand,
-  by exponent add), and ``P`` is an FP32 register (rounded to nearest even after every add).
-* ``A ← A + a`` once per k (the activation sum the zero point needs): exact / FP32 likewise.
-* Dequant, one per group, in a pipelined unit the cycle after the group's last MAC cycle
-  (overlapping the next group's first): ``D = P − z·A`` (exact for INT, for FP16
-  ``fp32(P − fp32(z · A))``), ``V = acc(D · s)``, ``O ← acc(O + V)``; ``acc`` is the output
-  accumulator format (``PEConfig.acc``: "fp32" default, or "fp64"; with "fp64" W4A8 equals the
-  oracle :func:`sim.reference.mpgemm` bit for bit).
-
-Timing: ``fold = K·c + R + C − 1`` (fill and drain of the skewed grid, plus the last dequant);
-``cycles = ceil(M/R) · ceil(N/C) · fold``.
-
-Events (per active PE, data-independent, identical in both modes): ``shift_adds`` (one 4-input
-shifted add per MAC cycle), ``adds`` (P and A accumulator adds: c + 1 per k), ``dequant_muls``
-(z·A and D·s: 2 per group), ``dequant_adds`` (P − zA and O + V: 2 per group), ``reg_reads``
-(2 operand registers per MAC cycle), ``sram_read_bits`` (activations, weight codes and group
-metadata, per fold).
+Source: MixPE, arXiv 2411.16158, simulator github.com/yuzhang712/mixpe_simulator (docs/references.md#mixpe).
+An output-stationary systolic grid (rows over M, cols over N; 64 × 64 for W4A8, 32 × 32 for W4A16) that
+accumulates raw weight codes with shifted adds (INT activations) or exponent adds (FP16) and applies scale and
+zero point once per group partial sum. Units: cycles; events are counts per active PE.
+The per-PE arithmetic, the fold timing and the events: docs/mixpe_pe.md, "Model".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One MixPE PE's per-cycle inputs and expected outputs, for driving the RTL (rtl/mixpe_pe.py).
+"""One MixPE PE's per-cycle inputs and expected outputs, for driving the RTL (rtl/gateware/mixpe_pe.py).
 
 The model (:mod:`sim.pe.mixpe`) is run unchanged on a 1 × 1 array: every fold is one output (m, n)
 of one PE (folds in the model's order, m outer, n inner) and lasts ``K·c + 1`` cycles. Cycle

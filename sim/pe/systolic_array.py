@@ -1,65 +1,11 @@
 """A cycle-level model of an R×C systolic array, shared by the MAC-based PE models.
 
-The array computes ``out[p, q, s] = Σ_{k ∈ segment s} L[p, k] · T[q, k]`` where the K axis is cut
-into segments of ``seg`` elements (quantization groups; one segment = the whole K). Operands flow
-between neighbouring PEs through pipeline registers; rows are fed from the left edge, columns
-from the top edge, each edge skewed by one cycle per row / column.
-
-Dataflows (``O[M, N] = A[M, K] · W[N, K]ᵀ``):
-
-* ``os`` (output stationary): PE (i, j) owns output (m0+i, n0+j). ``A`` streams in from the left,
-  ``W`` from the top, one k per cycle. A fold is one (m-tile, n-tile, segment): ⌈M/R⌉·⌈N/C⌉·G
-  folds, stream length ``seg``.
-* ``ws`` (weight stationary): PE (i, j) holds W[n0+j, k0+i]; A rows stream in from the left
-  (M of them), partial sums flow down and leave the bottom edge into an output buffer that adds
-  the k-tiles of one segment. A fold is one (n-tile, segment, k-tile of R rows):
-  ⌈N/C⌉·G·⌈seg/R⌉ folds, stream length M.
-* ``is`` (input stationary): the same machine with the roles of A and W swapped (A held, W rows
-  streamed): ⌈M/C⌉·G·⌈seg/R⌉ folds, stream length N.
-
-Our own timing ("overlapped": folds pipeline back to back). Micro-architecture:
-
-* OS: each PE has an accumulator, a hold register and a cell of a per-column drain chain. When
-  a PE finishes a fold it copies the sum to its hold register and starts the next fold at once.
-  The cycle after the bottom PE of a column finishes, the column's chain loads all R hold
-  registers in parallel and then shifts one value per cycle out of the bottom edge (R cycles).
-* WS / IS: each PE has an active and a shadow (double-buffered) stationary register. A per-column
-  load port writes one row's shadow register per cycle, just in time (one cycle before use).
-  The first streamed operand of a fold swaps shadow → active as it reaches each PE.
-
-Fill / drain accounting (F folds, issue period P, stream length S; cycle 0 = first action):
-
-* Fold f enters the array at ``s_f = s_0 + f·P`` (row i at ``s_f + i``, column j at ``s_f + j``).
-* OS: ``s_0 = 0``, ``P = max(S, R)``: the edge needs S cycles per fold, and a hold register may be
-  overwritten only after its column's chain has loaded it, which needs P ≥ R.
-  The last fold's bottom-right PE finishes at ``s_L + (R−1) + (C−1) + (S−1)``; the chain loads the
-  next cycle and needs R more to empty: ``cycles = (F−1)·P + S + 2R + C − 1``.
-* WS / IS: ``s_0 = 1`` (the first weight row is written in cycle 0), ``P = max(S, R)``: the
-  edge needs S cycles per fold and a column's load port R cycles per weight tile. The last
-  partial sum leaves PE (R−1, C−1) at ``s_L + (R−1) + (C−1) + (S−1)`` and is added into the
-  output buffer the next cycle: ``cycles = (F−1)·P + S + R + C``.
-
-Only the first fold's fill (skew) and the last fold's drain are exposed; every other fold costs
-exactly P cycles. For comparison, SCALE-Sim pays a whole fold (OS R+C+K−2, WS 2R+C+M−2) for every
-fold; for one fold our WS is R−2 cycles shorter because the row-addressed load port hides the
-weight load under the activation skew, and our OS is R+1 cycles longer because it counts the
-drain of the results out of the array. :func:`tile_timing` gives these closed forms; :func:`per_cycle` steps the array
-register by register with real data under a fixed issue period and reports any structural hazard
-it meets (a late feeder or load port, a hold or shadow register overwritten before it was read,
-a drain chain loaded before it was empty, misaligned operands). With the period above there are
-none, and its cycle count equals the closed form (tested); one cycle less produces hazards.
-
-:func:`scalesim_cycles` is the SCALE-Sim 3.0.0 compatibility formula (docs/references.md#peer-tools), where every
-fold pays its full fill and drain: ``folds × cycles-per-fold − 1``.
-
-Events (counts of actions, for the energy model):
-``multiplies``, ``adds`` (array accumulations + output-buffer k-tile additions), ``reg_reads``
-(a PE reading a streamed operand from its input pipeline register), ``psum_reg_reads`` (partial
-sums / results read out of a register while moving: WS/IS vertical chain and bottom exit, OS hold
-and drain chain), ``left_sram_reads`` / ``top_sram_reads`` (operands entering the array from the
-buffers at the left / top edge), ``out_sram_writes``, ``acc_sram_reads`` (output-buffer reads for
-accumulating the next k-tile). Only data that belongs to the problem is counted (padding of partial
-tiles is not).
+Dataflows ``os``, ``ws`` and ``is`` for ``O[M, N] = A[M, K] · W[N, K]ᵀ`` with K cut into segments
+(quantization groups). :func:`tile_timing` gives our closed-form timing (folds pipelined back to back, only the
+first fill and the last drain exposed), :func:`per_cycle` steps the array register by register with real data
+and reports structural hazards, :func:`scalesim_cycles` is the SCALE-Sim 3.0.0 formula
+(docs/references.md#peer-tools). Units: cycles; events are counts of actions for the energy model.
+The micro-architecture, the fill/drain derivation and the events: docs/systolic_arrays.md, "MAC systolic array".
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def precompute_latency(k: int) -> int:
 def table_adds_per_table(k: int) -> int:
     """Adders of the tree for one table: at level l (span 2^l) each block of activations sums every
     sign pattern of its span (2^span), except the block holding a_{K−1}, whose top sign is fixed
-    (2^(span−1)). K = 4 → (4 + 2) + 8 = 14, the tree of rtl/table_precompute.py."""
+    (2^(span−1)). K = 4 → (4 + 2) + 8 = 14, the tree of rtl/gateware/table_precompute.py."""
     total, span = 0, 2
     while span <= k:
         total += (k // span - 1) * (1 << span) + (1 << (span - 1))

@@ -9,8 +9,8 @@ import yaml
 
 from lutsim.cli import main
 from sim import arch
-from tests.sim.system.helpers import lut_arch_dict
-from tests.sim.system.unit_pe import unit_pe  # noqa: F401  (fixture, used via usefixtures)
+from tests.sim.helpers import lut_arch_dict
+from tests.sim.unit_pe import unit_pe  # noqa: F401  (fixture, used via usefixtures)
 
 
 def test_arch_list_shows_every_preset(capsys):

@@ -4,7 +4,7 @@ docs/references.md#bitmod, docs/references.md#energy-and-area-constants)."""
 import pytest
 
 from sim import arch, cost, engine, isa
-from tests.sim.system.helpers import lut_arch
+from tests.sim.helpers import lut_arch
 
 
 def test_energy_of_a_toy_program_equals_hand_computation(unit_pe):

@@ -2,7 +2,7 @@ import pytest
 
 from sim import arch
 from sim.errors import InputError
-from tests.sim.system.helpers import lut_arch_dict
+from tests.sim.helpers import lut_arch_dict
 
 ISSUE_PRESETS = ["lut-tc-28nm", "bitmod-28nm", "mixpe-w4a8-28nm", "mixpe-w4a16-28nm", "fp16-mac-28nm",
                  "int8-systolic-28nm", "ant-28nm", "olive-28nm", "bitfusion-45nm"]

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from sim import engine, isa
 from sim import pe as pe_registry
 from sim.errors import InputError
-from tests.sim.system.helpers import lut_arch
-from tests.sim.system.unit_pe import formula
+from tests.sim.helpers import lut_arch
+from tests.sim.unit_pe import formula
 
 BW, LAT = 256, 100
 

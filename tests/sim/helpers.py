@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from sim import arch
-from tests.sim.system.unit_pe import NAME
+from tests.sim.unit_pe import NAME
 
 
 def lut_arch_dict(**over) -> dict:
