@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import sys
 
 import numpy as np
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 
 def _plain(obj):
@@ -37,14 +42,8 @@ def print_json(obj) -> None:
 def working(message: str):
     """A context showing ``message``, a spinner and the elapsed time on stderr while a long run works (a prefill
     of a 70B model compiles and simulates for a while); nothing when stderr is not a terminal."""
-    import contextlib
-    import sys
-
     if not sys.stderr.isatty():
         return contextlib.nullcontext()
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                         console=Console(stderr=True), transient=True)
     progress.add_task(message, total=None)
@@ -56,8 +55,6 @@ def print_table(title: str, rows: list[dict], columns: list[str] | None = None) 
 
     On a terminal: a rich table whose number columns never shrink below their widest value (text columns
     fold instead). Anywhere else (a pipe, a file, a test): plain space-separated columns, nothing cut."""
-    import sys
-
     if not rows:
         print(f"{title}: (no rows)")
         return
@@ -83,9 +80,6 @@ def plain_table(title: str, columns: list[str], numeric: dict[str, bool], cells:
 
 
 def _rich_table(title: str, columns: list[str], numeric: dict[str, bool], cells: list[list[str]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     table = Table(title=title)
     for i, c in enumerate(columns):
         if numeric[c]:

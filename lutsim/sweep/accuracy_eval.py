@@ -24,7 +24,12 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+from lutsim.accuracy import checkpoint_layers, measure_layers, summarize, synthetic_layers
+from lutsim.sweep.evaluate import evaluate as evaluate_efficiency
 from sim import formats
+from workloads.checkpoint import open_checkpoint
+from workloads.models import get_model
+from workloads.recipes import get_recipe
 
 ACCURACY_KEYS = ("accuracy_weights", "accuracy_blocks", "accuracy_rows", "accuracy_tokens")
 DEFAULT_ROWS = 256
@@ -35,8 +40,6 @@ COLUMNS = ("accuracy.weight_format", "accuracy.group_size", "accuracy.act_format
 
 def evaluate(base_arch, params: dict, workload: dict) -> dict:
     """The default evaluator's metrics plus the ``accuracy.*`` columns of the workload's recipe."""
-    from lutsim.sweep.evaluate import evaluate as evaluate_efficiency
-
     row = evaluate_efficiency(base_arch, params, {k: v for k, v in workload.items() if k not in ACCURACY_KEYS})
     row.update(accuracy_columns(workload))
     return row
@@ -44,8 +47,6 @@ def evaluate(base_arch, params: dict, workload: dict) -> dict:
 
 def accuracy_columns(workload: dict) -> dict:
     """The ``accuracy.*`` columns of ``workload`` (its ``quant`` recipe on its model's or checkpoint's layers)."""
-    from workloads.recipes import get_recipe
-
     recipe = get_recipe(workload["quant"])
     blocks = workload.get("accuracy_blocks", [0])
     return dict(_columns(recipe.weights.format, recipe.weights.group_size, recipe.activations.format,
@@ -58,10 +59,6 @@ def accuracy_columns(workload: dict) -> dict:
 @lru_cache(maxsize=64)
 def _columns(weight_format: str, group_size, act_format: str, model: str, weights: str | None,
              blocks: tuple, rows: int, tokens: int) -> tuple:
-    from lutsim.accuracy import checkpoint_layers, measure_layers, summarize, synthetic_layers
-    from workloads.checkpoint import open_checkpoint
-    from workloads.models import get_model
-
     base = {"accuracy.weight_format": weight_format, "accuracy.group_size": group_size,
             "accuracy.act_format": act_format}
     if weight_format not in formats.names() or act_format not in formats.names():

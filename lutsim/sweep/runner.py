@@ -26,8 +26,11 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
 
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
 from sim.errors import InputError
 
+from .. import __version__
 from ..pipeline import base_assumptions, resolve_arch
 from . import evaluators, store, workers
 from .evaluators import DEFAULT_EVALUATOR
@@ -95,8 +98,6 @@ def fingerprint(spec: SweepSpec) -> dict:
     """What decides a row's values besides its own point and workload. With the default evaluator the base
     arch is resolved, so an edited preset or arch YAML changes the fingerprint (an unknown one is an input
     error here, before any worker starts)."""
-    from lutsim import __version__
-
     base_spec = None
     if spec.evaluator == DEFAULT_EVALUATOR:
         base_spec = stable_id(base_arch_dict(spec))
@@ -278,7 +279,7 @@ def dask_client(scheduler: str):
 
 
 def _run_dask(client, args: tuple, chunks: Iterator[list[dict]]) -> Iterable[list[dict]]:
-    from distributed import as_completed
+    from distributed import as_completed  # optional: the dist extra
 
     with client:
         running = as_completed([client.submit(run_chunk, *args, c, pure=False)
@@ -299,15 +300,6 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return lambda n: None
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
         self.bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("{task.fields[rate]}"),
                             TimeElapsedColumn(), TimeRemainingColumn())

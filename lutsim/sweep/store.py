@@ -47,7 +47,7 @@ def make_out(out: Path) -> None:
 @contextlib.contextmanager
 def out_lock(out: Path) -> Iterator[None]:
     """Hold the exclusive writer lock of ``out`` (refused at once when another process holds it)."""
-    import fcntl
+    import fcntl  # POSIX only: imported where the lock is taken
 
     path = out / LOCK
     try:

@@ -23,7 +23,7 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 def die_with_parent(parent: int) -> None:
     """Worker initializer: exit when process ``parent`` is gone."""
     if sys.platform.startswith("linux"):
-        import ctypes
+        import ctypes  # Linux only: prctl(PR_SET_PDEATHSIG)
 
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
