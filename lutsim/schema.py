@@ -1,10 +1,11 @@
 """JSON schemas generated from the result dataclasses (:mod:`lutsim.results` and others), and a small validator.
 
 :func:`schema_of` reads a dataclass's type hints: ``int`` -> integer, ``float`` -> number, ``str``, ``bool``,
-``X | None`` -> X or null, ``list[X]``, ``dict[str, X]``, a nested dataclass -> its own object schema, a bare
-``dict`` / ``list`` -> any object / array. A field with :func:`lutsim.results.omitted_when` is optional, every
-other field required; no other keys are allowed. Numbers may also be the strings ``"inf"``, ``"-inf"``,
-``"nan"``: that is how ``--json`` writes a non-finite float (:mod:`lutsim.output`).
+``X | None`` -> X or null, ``list[X]`` and ``tuple[X, ...]``, ``dict[str, X]``, a nested dataclass -> its own
+object schema, a bare ``dict`` / ``list`` -> any object / array. A field with :func:`lutsim.results.omitted_when`
+is optional, every other field required; no other keys are allowed; a field with :func:`lutsim.results.json_key`
+is named by that key. A command that prints a list has ``list[X]`` as its result type. Numbers may also be the
+strings ``"inf"``, ``"-inf"``, ``"nan"``: that is how ``--json`` writes a non-finite float (:mod:`lutsim.output`).
 
 :func:`validate` checks a JSON value against such a schema (the subset of JSON Schema draft 2020-12 that
 :func:`schema_of` writes: ``type``, ``properties``, ``required``, ``additionalProperties``, ``items``,
@@ -20,8 +21,10 @@ import sys
 import types
 import typing
 
+from sim.arch.spec import Arch
+
 from . import results
-from .results import OMIT
+from .results import OMIT, key_of
 
 NON_FINITE = ["inf", "-inf", "nan"]
 _NUMBER = {"anyOf": [{"type": "number"}, {"enum": NON_FINITE}]}
@@ -45,6 +48,10 @@ def _type_schema(tp, defs: dict) -> dict:
         return {"anyOf": [_type_schema(a, defs) for a in args]}
     if tp is list or origin is list:
         return {"type": "array", **({"items": _type_schema(args[0], defs)} if args else {})}
+    if origin is tuple:  # tuple[X, ...] or a fixed tuple[X, Y]: an array of those
+        items = [a for a in args if a is not Ellipsis]
+        return {"type": "array", "items": _type_schema(items[0], defs) if len(set(items)) == 1 else
+                {"anyOf": [_type_schema(a, defs) for a in dict.fromkeys(items)]}}
     if tp is dict or origin is dict:
         return {"type": "object", **({"additionalProperties": _type_schema(args[1], defs)} if args else {})}
     raise TypeError(f"no JSON schema for type {tp!r}")
@@ -54,17 +61,22 @@ def _object_schema(cls, defs: dict) -> dict:
     hints = typing.get_type_hints(cls)
     fields = dataclasses.fields(cls)
     return {"type": "object", "description": inspect.cleandoc(cls.__doc__ or ""),
-            "properties": {f.name: _type_schema(hints[f.name], defs) for f in fields},
-            "required": [f.name for f in fields if OMIT not in f.metadata],
+            "properties": {key_of(f): _type_schema(hints[f.name], defs) for f in fields},
+            "required": [key_of(f) for f in fields if OMIT not in f.metadata],
             "additionalProperties": False}
 
 
-def schema_of(cls, title: str | None = None) -> dict:
-    """The JSON schema of ``cls``'s ``to_dict`` form (nested dataclasses under ``$defs``)."""
+def schema_of(tp, title: str | None = None) -> dict:
+    """The JSON schema of the ``to_dict`` form of a dataclass ``tp`` or a ``list`` of one (nested dataclasses
+    under ``$defs``)."""
     defs: dict = {}
-    root = _object_schema(cls, defs)
-    defs.pop(cls.__name__, None)
-    out = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title or cls.__name__, **root}
+    if dataclasses.is_dataclass(tp):
+        root = _object_schema(tp, defs)
+        defs.pop(tp.__name__, None)
+    else:
+        root = _type_schema(tp, defs)
+    name = getattr(tp, "__name__", str(tp))
+    out = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title or name, **root}
     if defs:
         out["$defs"] = defs
     return out
@@ -125,10 +137,15 @@ def check_result(value, cls, where: str = "stats", hint: str = "") -> dict:
     return value
 
 
-#: the result class of each command's ``--json`` output (``python -m lutsim.schema NAME`` prints its schema)
+#: the result type of each command's ``--json`` output (``python -m lutsim.schema NAME`` prints its schema)
 COMMAND_RESULTS = {"simulate": results.SimResult, "run": results.RunResult, "demo": results.DemoResult,
                    "roofline": results.RooflineResult, "sweep": results.SweepSummary,
-                   "sweep --dry-run": results.SweepPlan}
+                   "sweep --dry-run": results.SweepPlan, "gemm": results.GemmResult,
+                   "compat bitmod": results.BitmodResult, "compat scalesim": results.ScalesimResult,
+                   "trace": results.TraceResult, "arch list": list[results.ArchSummary], "arch show": Arch,
+                   "rtl designs": list[results.RtlDesign], "rtl verilog": results.VerilogResult,
+                   "rtl synth": results.SynthResult, "accuracy": results.AccuracyResult,
+                   "models": results.ModelsResult, "recipes": list[results.RecipeRow]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,16 @@ import os
 import sys
 from pathlib import Path
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from lutsim.accuracy import ROW_COLUMNS, checkpoint_layers, measure_layers, summarize
+from lutsim.output import print_json, print_table
+from lutsim.results import AccuracyResult, AccuracyRow, AccuracySummary
 from sim.errors import InputError
+from workloads.calibration import open_calibration
+from workloads.checkpoint import open_checkpoint
+from workloads.synthetic import TOKENS
 
 NAME = "accuracy"
 HELP = "quantization error (weight SQNR, GEMM output error, bits/element) of a checkpoint's layers per format"
@@ -37,9 +46,6 @@ def add_arguments(p) -> None:
 
 
 def _progress_bar(total: int):
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     console = Console(stderr=True)
     return Progress(TextColumn("layers"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                     TextColumn("{task.description}"), console=console, transient=True,
@@ -57,12 +63,6 @@ def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
 
 
 def run(args) -> int:
-    from lutsim.accuracy import ROW_COLUMNS, checkpoint_layers, measure_layers, summarize
-    from lutsim.output import print_json, print_table
-    from workloads.calibration import open_calibration
-    from workloads.checkpoint import open_checkpoint
-    from workloads.synthetic import TOKENS
-
     fmts = [f.strip() for f in args.formats.split(",") if f.strip()]
     if args.group_size is not None and args.group_size <= 0:
         raise InputError("--group-size", f"must be a positive integer, got {args.group_size}")
@@ -83,8 +83,9 @@ def run(args) -> int:
     if out is not None:
         write_csv(out, rows, ROW_COLUMNS)
     if args.json:
-        print_json({"weights": str(ckpt.path), "acts": args.acts, "group_size": args.group_size,
-                    "layers": rows, "summary": summary})
+        print_json(AccuracyResult(weights=str(ckpt.path), acts=args.acts, group_size=args.group_size,
+                                  layers=[AccuracyRow(**r) for r in rows],
+                                  summary=[AccuracySummary(**r) for r in summary]).to_dict())
         return 0
     print_table(f"Quantization error per layer ({len(layers)} layers, activations {args.acts})", rows, TABLE_COLUMNS)
     print_table("Model summary (mean and worst layer; all columns in --json)", summary, SUMMARY_COLUMNS)

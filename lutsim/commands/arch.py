@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+import yaml
+
+from lutsim.output import print_json, si
+from lutsim.results import ArchSummary, to_dict
+from sim import arch
+
 NAME = "arch"
 HELP = "list the accelerator presets, or show one (or validate a YAML file) fully resolved"
 
@@ -16,11 +24,10 @@ def add_arguments(p) -> None:
     show.add_argument("--json", action="store_true", help="print JSON instead of YAML")
 
 
-def _summary(a) -> dict:
-    shape = "x".join(map(str, a.pe.tile or a.pe.array))
-    return {"name": a.name, "pe": a.pe.type, "shape": shape, "arrays": a.arrays, "clock_mhz": a.clock_mhz,
-            "node_nm": a.node_nm, "sram_kib": sum(b.capacity for b in a.buffers) // 1024,
-            "dram_bits_per_cycle": a.dram.bandwidth, "description": a.description}
+def _summary(a) -> ArchSummary:
+    return ArchSummary(name=a.name, pe=a.pe.type, shape="x".join(map(str, a.pe.tile or a.pe.array)), arrays=a.arrays,
+                       clock_mhz=a.clock_mhz, node_nm=a.node_nm, sram_kib=sum(b.capacity for b in a.buffers) // 1024,
+                       dram_bits_per_cycle=a.dram.bandwidth, description=a.description)
 
 
 #: units of the arch fields, by (top-level section, key); ``None`` section = a top-level key (sim/arch/spec.py)
@@ -39,10 +46,6 @@ UNITS = {(None, "clock_mhz"): "MHz", (None, "node_nm"): "nm", (None, "arrays"): 
 def with_units(text: str, a) -> str:
     """The YAML of an arch with each number's unit as a comment (``capacity: 524288  # bytes (512 KiB)``);
     it still loads as the same arch."""
-    import re
-
-    from lutsim.output import si
-
     out, section, parent = [], None, None
     for line in text.splitlines():
         m = re.match(r"^(\s*)(- )?(\w+):( .*)?$", line)
@@ -67,11 +70,8 @@ def with_units(text: str, a) -> str:
 
 
 def run(args) -> int:
-    from lutsim.output import print_json
-    from sim import arch
-
     if args.arch_command == "list":
-        rows = [_summary(arch.load(n)) for n in arch.names()]
+        rows = to_dict([_summary(arch.load(n)) for n in arch.names()])
         if args.json:
             print_json(rows)
         else:
@@ -84,9 +84,7 @@ def run(args) -> int:
         return 0
     a = arch.load(args.target)
     if args.json:
-        print_json(a.to_dict())
+        print_json(to_dict(a))  # the spec itself is the result (lutsim.schema.COMMAND_RESULTS)
     else:
-        import yaml
-
         print(with_units(yaml.safe_dump(a.to_dict(), sort_keys=False, allow_unicode=True), a), end="")
     return 0

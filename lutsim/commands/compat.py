@@ -7,13 +7,20 @@ docs/references.md#peer-tools). Each action is one entry of :data:`ACTIONS` (add
 
 from __future__ import annotations
 
+from lutsim.commands.gemm import parse_dims
+from lutsim.output import print_json, print_table
+from lutsim.results import BitmodResult, FoldCycles, ScalesimResult
+from reports.validation import bitmod as vb
+from sim import pe
+from sim.compat.bitmod_tile_model import PHASES, bitmod_cycles, comparison, design_names
+from sim.pe.base import GemmProblem, PEConfig
+from workloads.models import get_model
+
 NAME = "compat"
 HELP = "reproduce a peer simulator's published numbers (bitmod, scalesim)"
 
 
 def _bitmod_arguments(p) -> None:
-    from sim.compat.bitmod_tile_model import PHASES, design_names
-
     p.add_argument("--model", required=True, help="zoo model name or path to a Hugging Face config.json")
     p.add_argument("--design", required=True, help=f"one of: {', '.join(design_names())}")
     p.add_argument("--phase", required=True, help=f"one of: {', '.join(PHASES)}")
@@ -23,30 +30,25 @@ def _bitmod_arguments(p) -> None:
 
 
 def _bitmod_run(args) -> int:
-    from lutsim.output import print_json, print_table
-    from sim.compat.bitmod_tile_model import bitmod_cycles, comparison
-    from workloads.models import get_model
-
     model = get_model(args.model)
-    res = bitmod_cycles(model, args.design, args.phase)
-    res["comparison"] = comparison(model)
-    res["source"] = "BitMoD tile model (docs/references.md#bitmod; github.com/yc2367/BitMoD-HPCA-25 bitmod_sim)"
-    if args.ours:
-        res["ours"] = _bitmod_ours(args.model)
+    res = BitmodResult.from_dict({
+        **bitmod_cycles(model, args.design, args.phase), "comparison": comparison(model),
+        "source": "BitMoD tile model (docs/references.md#bitmod; github.com/yc2367/BitMoD-HPCA-25 bitmod_sim)",
+        **({"ours": _bitmod_ours(args.model)} if args.ours else {})})
     if args.json:
-        print_json(res)
+        print_json(res.to_dict())
         return 0
-    print_table(f"BitMoD tile model: {model.name}, {args.design}, {args.phase}", res["layers"],
+    print_table(f"BitMoD tile model: {model.name}, {args.design}, {args.phase}", res.to_dict()["layers"],
                 ["name", "repeat", "compute_cycles", "dram_cycles", "cycles", "dram_bytes"])
-    print(f"total: {res['total_cycles']:,} cycles")
-    for name, r in res["comparison"]["speedups"].items():
+    print(f"total: {res.total_cycles:,} cycles")
+    for name, r in res.comparison.speedups.items():
         print(f"{name}: " + ", ".join(f"{k} {v:.3f}x" for k, v in r.items()))
     if args.ours:
         print_table(f"BitMoD designs, their tile model vs our model (lutsim simulate, bitmod-iso presets): "
-                    f"{model.name}", res["ours"]["designs"],
+                    f"{model.name}", res.to_dict()["ours"]["designs"],
                     ["design", "phase", "their_cycles", "our_cycles", "ours_over_theirs", "our_energy_uj",
                      "our_dram_share"])
-        for name, r in res["ours"]["speedups"].items():
+        for name, r in res.ours.speedups.items():
             print(f"{name}: theirs {r['theirs']:.3f}x, ours {r['ours']:.3f}x (mean of prefill and prefill+20)")
     return 0
 
@@ -54,8 +56,6 @@ def _bitmod_run(args) -> int:
 def _bitmod_ours(model: str) -> dict:
     """Every design in both models, and BitMoD-lossy's speedups over the baselines in each (where their model
     has the baseline's published precision for ``model``)."""
-    from reports.validation import bitmod as vb
-
     designs = vb.design_table(model)
     known = {r["design"] for r in designs} - {r["design"] for r in designs if r["their_cycles"] is None}
     speedups = {f"bitmod-lossy_over_{b}": {"theirs": vb.headline(vb.their_cycles, b, models=(model,)),
@@ -75,24 +75,18 @@ def _scalesim_arguments(p) -> None:
 
 
 def _scalesim_run(args) -> int:
-    from lutsim.commands.gemm import parse_dims
-    from lutsim.output import print_json
-    from sim import pe
-    from sim.pe.base import GemmProblem, PEConfig
-
     model = pe.get("int8-systolic")
     cfg = model.resolve(PEConfig(array=parse_dims(args.array, "--array", 2), dataflow=args.dataflow))
     problem = GemmProblem(args.m, args.n, args.k, "int8", "int8")
     model.check(problem, cfg)
     peer = model.run(problem, cfg, "scalesim")
     ours = model.run(problem, cfg, "tile")
-    res = {"m": args.m, "n": args.n, "k": args.k, "array": list(cfg.array), "dataflow": cfg.dataflow,
-           "scalesim": {"cycles": peer.cycles, "utilization": peer.utilization},
-           "lutsim_overlapped": {"cycles": ours.cycles, "utilization": ours.utilization},
-           "source": "SCALE-Sim 3.0.0 fold formulas (docs/references.md#peer-tools), reported beside our overlapped "
-                     "model"}
+    res = ScalesimResult(
+        m=args.m, n=args.n, k=args.k, array=list(cfg.array), dataflow=cfg.dataflow,
+        scalesim=FoldCycles(peer.cycles, peer.utilization), lutsim_overlapped=FoldCycles(ours.cycles, ours.utilization),
+        source="SCALE-Sim 3.0.0 fold formulas (docs/references.md#peer-tools), reported beside our overlapped model")
     if args.json:
-        print_json(res)
+        print_json(res.to_dict())
     else:
         print(f"SCALE-Sim 3.0.0: {peer.cycles:,} cycles (utilization {100 * peer.utilization:.2f} %); "
               f"lutsim overlapped folds: {ours.cycles:,} cycles (utilization {100 * ours.utilization:.2f} %)")

@@ -13,6 +13,12 @@ import re
 import ml_dtypes
 import numpy as np
 
+from lutsim.output import fmt, print_json, print_table
+from lutsim.results import GemmConfig, GemmResult, to_dict
+from sim import formats, pe
+from sim.errors import InputError
+from sim.pe.base import ACTIVATION_FORMATS, DATAFLOWS, MODES, GemmProblem, PEConfig
+
 NAME = "gemm"
 HELP = "simulate one GEMM on one processing element (cycles, utilization, events; --check for exactness)"
 
@@ -44,8 +50,6 @@ def add_arguments(p) -> None:
 
 def parse_dims(text: str | None, flag: str, count: int) -> tuple[int, ...] | None:
     """'32x32' → (32, 32); None stays None. InputError naming ``flag`` otherwise."""
-    from sim.errors import InputError
-
     if text is None:
         return None
     form = "x".join(["N"] * count)
@@ -59,8 +63,6 @@ def parse_dims(text: str | None, flag: str, count: int) -> tuple[int, ...] | Non
 
 def parse_options(items: list[str]) -> dict:
     """['table_quant=true', 'x=3'] → {'table_quant': True, 'x': 3}."""
-    from sim.errors import InputError
-
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -78,9 +80,6 @@ def parse_options(items: list[str]) -> dict:
 
 def random_activations(acts: str, m: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """(M, K) float64 values exactly representable in ``acts``; integer formats hit both extremes."""
-    from sim.errors import InputError
-    from sim.pe.base import ACTIVATION_FORMATS
-
     if acts in _INT_ACT_BITS:
         lo, hi = -(1 << (_INT_ACT_BITS[acts] - 1)), (1 << (_INT_ACT_BITS[acts] - 1)) - 1
         a = rng.integers(lo, hi + 1, size=(m, k))
@@ -93,24 +92,17 @@ def random_activations(acts: str, m: int, k: int, rng: np.random.Generator) -> n
 
 
 def _positive(value: int, flag: str) -> int:
-    from sim.errors import InputError
-
     if value < 1:
         raise InputError(flag, f"must be a positive integer, got {value}", "integers >= 1")
     return value
 
 
-def _result_row(res) -> dict:
-    return {"cycles": int(res.cycles), "utilization": float(res.utilization),
-            "events": {k: int(v) for k, v in res.events.items()}}
+def _shape(dims) -> list[int] | None:
+    return None if dims is None else list(dims)
 
 
-def simulate(args) -> dict:
-    """Run the GEMM the arguments describe; returns the JSON-ready report."""
-    from sim import formats, pe
-    from sim.errors import InputError
-    from sim.pe.base import ACTIVATION_FORMATS, DATAFLOWS, MODES, GemmProblem, PEConfig
-
+def simulate(args) -> GemmResult:
+    """Run the GEMM the arguments describe."""
     for flag in ("m", "n", "k"):
         _positive(getattr(args, flag), f"--{flag}")
     if args.group_size is not None:
@@ -136,38 +128,38 @@ def simulate(args) -> dict:
         qw = formats.get(args.weights).quantize(rng.normal(size=(args.n, args.k)), args.group_size)
         a = random_activations(args.acts, args.m, args.k, rng)
     res = model.run(problem, config, args.mode, a, qw)
-    report = {"pe": args.pe, "mode": res.mode, "m": args.m, "n": args.n, "k": args.k,
-              "weights": args.weights, "acts": args.acts,
-              "group_size": qw.group_size if qw else res.extra.get("group_size", args.group_size),
-              "config": {"array": config.array, "tile": config.tile, "dataflow": config.dataflow,
-                         "acc": config.acc or res.extra.get("acc"), "options": config.options},
-              **_result_row(res)}
+    report = GemmResult(
+        pe=args.pe, mode=res.mode, m=args.m, n=args.n, k=args.k, weights=args.weights, acts=args.acts,
+        group_size=qw.group_size if qw else res.extra.get("group_size", args.group_size),
+        config=GemmConfig(array=_shape(config.array), tile=_shape(config.tile), dataflow=config.dataflow,
+                          acc=config.acc or res.extra.get("acc"), options=config.options),
+        cycles=int(res.cycles), utilization=float(res.utilization),
+        events={k: int(v) for k, v in res.events.items()})
     if args.check:
         checked = res if res.mode == "per-cycle" else model.run(problem, config, "per-cycle", a, qw)
         want = model.expected(problem, config, a, qw)
         diff = np.abs(checked.out - want)
-        report["exact"] = bool(np.array_equal(checked.out, want, equal_nan=True))
-        report["max_abs_error"] = 0.0 if report["exact"] else float(np.nanmax(diff))
+        report.exact = bool(np.array_equal(checked.out, want, equal_nan=True))
+        report.max_abs_error = 0.0 if report.exact else float(np.nanmax(diff))
         if "max_abs_error_vs_exact" in checked.extra:  # lossy datapaths: distance to the float64 mpGEMM
-            report["max_abs_error_vs_exact"] = float(checked.extra["max_abs_error_vs_exact"])
-        report["per_cycle_cycles"] = int(checked.cycles)
-        report["cycles_agree"] = res.mode == "scalesim" or int(checked.cycles) == int(res.cycles)
+            report.max_abs_error_vs_exact = float(checked.extra["max_abs_error_vs_exact"])
+        report.per_cycle_cycles = int(checked.cycles)
+        report.cycles_agree = res.mode == "scalesim" or int(checked.cycles) == int(res.cycles)
     return report
 
 
 def run(args) -> int:
-    from lutsim.output import fmt, print_json, print_table
-
     report = simulate(args)
+    shown = to_dict(report)
     if args.json:
-        print_json(report)
+        print_json(shown)
     else:
-        shown = {**report, "utilization (%)": 100 * report["utilization"], "cycles": report["cycles"]}
+        shown["utilization (%)"] = 100 * report.utilization
         rows = [{"quantity": k, "value": fmt(shown[k])}
                 for k in ("pe", "mode", "cycles", "utilization (%)", "exact", "max_abs_error",
                           "max_abs_error_vs_exact", "cycles_agree")
                 if k in shown]
         title = f"{args.pe}: {args.m}x{args.n}x{args.k} GEMM, {args.weights} weights x {args.acts} activations"
         print_table(title, rows)
-        print_table("events", [{"event": k, "count": v} for k, v in report["events"].items()])
-    return 0 if report.get("exact", True) and report.get("cycles_agree", True) else 1
+        print_table("events", [{"event": k, "count": v} for k, v in report.events.items()])
+    return 0 if report.exact is not False and report.cycles_agree is not False else 1

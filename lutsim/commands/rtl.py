@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from lutsim.output import print_json, print_table
+from lutsim.results import RtlDesign, SynthResult, VerilogResult, to_dict
 from sim.errors import InputError
 
 NAME = "rtl"
@@ -55,12 +57,11 @@ def _overrides(args) -> dict[str, int]:
 
 
 def run(args) -> int:
-    from lutsim.output import print_json, print_table
-    from rtl.tools import synth, verilog
+    from rtl.tools import synth, verilog  # amaranth: heavy, imported when an rtl action runs
 
     if args.rtl_action == "designs":
-        rows = [{"design": n, "top": d.top, "parameters": d.parameters(), "description": d.description}
-                for n, d in verilog.DESIGNS.items()]
+        rows = to_dict([RtlDesign(design=n, top=d.top, parameters=d.parameters(), description=d.description)
+                        for n, d in verilog.DESIGNS.items()])
         if args.json:
             print_json(rows)
         else:
@@ -73,14 +74,14 @@ def run(args) -> int:
         path = verilog.write(args.design, args.out, **overrides)
         params = {**verilog.design(args.design).parameters(), **overrides}
         if args.json:
-            print_json({"design": args.design, "path": str(path), "params": params})
+            print_json(VerilogResult(design=args.design, path=str(path), params=params).to_dict())
         else:
             print(path)
         return 0
 
     synth.check_target(args.target)
     try:
-        result = synth.synthesize(args.design, args.target, **overrides)
+        result = SynthResult(**synth.synthesize(args.design, args.target, **overrides)).to_dict()
     except synth.ToolError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import sys
 
+from lutsim.output import print_json, print_table, si
+from lutsim.results import RecipeInfo, TraceMeta, TraceResult, TraceTotal
+from workloads.checkpoint import model_spec
+from workloads.models import get_model
+from workloads.recipes import get_recipe
+from workloads.trace import build_trace
+
 NAME = "trace"
 HELP = "print the op trace (shapes, flops, bytes per tensor class) of one prefill or decode pass"
 
 
 def add_workload_arguments(p, quant: bool = True) -> None:
     """Model / phase / size options shared with ``lutsim roofline``."""
-    from workloads.checkpoint import model_spec
-
     p.add_argument("--model", required=True, type=model_spec,
                    help="zoo model name, a Hugging Face config.json, or a model folder holding one")
     if quant:
@@ -32,20 +37,21 @@ def add_arguments(p) -> None:
 
 
 def trace_from_args(args, recipe=None):
-    from workloads.models import get_model
-    from workloads.recipes import get_recipe
-    from workloads.trace import build_trace
-
     return build_trace(get_model(args.model), recipe or get_recipe(args.quant), args.phase, seq_len=args.seq_len,
                        kv_len=args.kv_len, batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens)
 
 
-def run(args) -> int:
-    from lutsim.output import print_table, si
+def trace_result(trace) -> TraceResult:
+    """The typed form of a :class:`workloads.trace.Trace` (what ``--json`` prints)."""
+    return TraceResult(meta=TraceMeta(**trace.meta()), model=trace.model.to_dict(),
+                       recipe=RecipeInfo.from_dict(trace.recipe.to_dict()), ops=list(trace.ops),
+                       total=TraceTotal(**trace.totals()))
 
+
+def run(args) -> int:
     trace = trace_from_args(args)
     if args.json:
-        print(trace.to_json())
+        print_json(trace_result(trace).to_dict())
     elif args.csv:
         trace.to_dataframe().to_csv(sys.stdout, index=False)
     else:

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 
 import pytest
 import yaml
 
 from lutsim import results
 from lutsim.cli import build_parser, main
-from lutsim.results import SimResult
+from lutsim.results import SimResult, json_key, load, omitted_when, to_dict
 from lutsim.schema import COMMAND_RESULTS, check_result, schema_of, validate
+from rtl.tools import synth
+from tests.workloads.checkpoint_fixtures import write_checkpoint
 
-#: commands whose --json output is not yet built from a result dataclass: their dicts come from sim.pe (gemm),
-#: sim.compat (compat), workloads.trace (trace), sim.arch (arch) and rtl (rtl), whose owners type them next
-NOT_TYPED = {"gemm", "compat bitmod", "compat scalesim", "trace", "arch list", "arch show", "rtl designs",
-             "rtl verilog", "rtl synth", "accuracy", "models", "recipes"}
+#: what ``yosys stat -json`` writes, per target (cells of ge.lib for generic, iCE40 primitives for ice40)
+STAT = {"generic": {"creator": "Yosys (test)", "design": {"num_cells_by_type": {"NAND2": 7, "DFF": 3}}},
+        "ice40": {"creator": "Yosys (test)",
+                  "design": {"num_cells_by_type": {"SB_LUT4": 5, "SB_DFF": 3, "SB_CARRY": 2, "SB_IO": 9}}}}
 
 
 def _json_commands(parser: argparse.ArgumentParser, prefix: str = "") -> set[str]:
@@ -32,10 +35,10 @@ def _json_commands(parser: argparse.ArgumentParser, prefix: str = "") -> set[str
     return out
 
 
-def test_every_json_command_has_a_schema_or_is_listed():
+def test_every_json_command_has_a_result_type():
     commands = _json_commands(build_parser())
     typed = {c for c in COMMAND_RESULTS if c != "sweep --dry-run"}
-    assert commands == typed | NOT_TYPED, "a command with --json needs its result class in COMMAND_RESULTS"
+    assert commands == typed, "a command with --json needs its result type in lutsim.schema.COMMAND_RESULTS"
 
 
 def _out(capsys, argv) -> dict:
@@ -44,6 +47,9 @@ def _out(capsys, argv) -> dict:
 
 
 def _argv(name: str, tiny: str, tmp_path) -> list[list[str]]:
+    other = _other_argv(name, tiny, tmp_path)
+    if other is not None:
+        return other
     if name == "simulate":
         return [["simulate", "--arch", a, "--model", tiny, "--quant", q, "--phase", ph, "--seq-len", "16", "--json"]
                 for a, q, ph in (("lut-tc-28nm", "w4a16-g128", "decode"), ("lut-tc-28nm", "w4a16-g128", "prefill"),
@@ -66,13 +72,70 @@ def _argv(name: str, tiny: str, tmp_path) -> list[list[str]]:
     return [run + ["--dry-run"]] if name == "sweep --dry-run" else [run]
 
 
+def _other_argv(name: str, tiny: str, tmp_path) -> list[list[str]] | None:
+    """The commands outside the simulation pipeline (None for the pipeline's)."""
+    gemm = ["gemm", "--pe", "lut-tc", "--m", "3", "--n", "20", "--k", "24", "--json"]
+    if name == "accuracy":
+        write_checkpoint(tmp_path / "ck", shards=1)
+        return [["accuracy", "--weights", str(tmp_path / "ck"), "--formats", "int4,mxfp4", "--tokens", "8", "--json"]]
+    return {"gemm": [gemm, gemm + ["--check"], gemm + ["--check", "--acts", "fp16", "--option", "table_quant=true"],
+                     ["gemm", "--pe", "int8-systolic", "--m", "9", "--n", "40", "--k", "24", "--mode", "scalesim",
+                      "--check", "--json"]],
+            "compat bitmod": [["compat", "bitmod", "--model", "llama-2-7b", "--design", "bitmod-lossy", "--phase",
+                               "decode", "--json"]],
+            "compat scalesim": [["compat", "scalesim", "--m", "64", "--n", "70", "--k", "90", "--json"]],
+            "trace": [["trace", "--model", tiny, "--quant", "w4a16-g128", "--phase", "prefill", "--seq-len", "8",
+                       "--json"], ["trace", "--model", "mixtral-8x7b", "--phase", "decode", "--json"]],
+            "arch list": [["arch", "list", "--json"]],
+            "arch show": [["arch", "show", "lut-tc-28nm", "--json"], ["arch", "show", "int8-systolic-28nm", "--json"]],
+            "rtl designs": [["rtl", "designs", "--json"]],
+            "rtl verilog": [["rtl", "verilog", "--design", "mac-int8", "--out", str(tmp_path), "--json"]],
+            "rtl synth": [["rtl", "synth", "--design", "mac-int8", "--target", t, "--json"] for t in STAT],
+            "models": [["models", "--json"]], "recipes": [["recipes", "--json"]]}.get(name)
+
+
 @pytest.mark.parametrize("name", sorted(COMMAND_RESULTS))
-def test_json_output_fits_the_schema(name, tiny, tmp_path, capsys):
+def test_json_output_fits_the_schema(name, tiny, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(synth, "run_yosys", lambda text, top, target, timeout_s: STAT[target])  # no yosys needed
     schema = schema_of(COMMAND_RESULTS[name])
     for argv in _argv(name, tiny, tmp_path):
         out = _out(capsys, argv)
         assert validate(out, schema) is None, argv
-        assert COMMAND_RESULTS[name].from_dict(out).to_dict() == out  # the dataclass round-trips its JSON
+        assert to_dict(load(COMMAND_RESULTS[name], out)) == out  # the result type round-trips its JSON
+
+
+def test_optional_check_fields_and_fpga_classes_appear_only_when_computed(capsys, monkeypatch):
+    gemm = ["gemm", "--pe", "lut-tc", "--m", "3", "--n", "20", "--k", "24", "--json"]
+    assert "exact" not in _out(capsys, gemm) and _out(capsys, gemm + ["--check"])["exact"] is True
+    monkeypatch.setattr(synth, "run_yosys", lambda text, top, target, timeout_s: STAT[target])
+    ge = _out(capsys, ["rtl", "synth", "--design", "mac-int8", "--target", "generic", "--json"])
+    ice = _out(capsys, ["rtl", "synth", "--design", "mac-int8", "--target", "ice40", "--json"])
+    assert list(ge)[-2:] == ["ge", "ff"] and ge["ff"] == 3 and "lut" not in ge
+    assert list(ice)[-8:] == ["lut", "ff", "carry", "dsp", "bram", "lutram", "mux", "other"] and "ge" not in ice
+    assert (ice["lut"], ice["ff"], ice["carry"]) == (5, 3, 2)
+
+
+@dataclass
+class _Keyed(results.Result):
+    weights_g: float = json_key("weights (G)")
+    note: str = omitted_when("")
+
+
+def test_json_key_names_the_field_in_json_and_schema():
+    assert _Keyed(1.5).to_dict() == {"weights (G)": 1.5}
+    assert _Keyed.from_dict({"weights (G)": 2.0, "note": "x"}) == _Keyed(2.0, "x")
+    s = schema_of(_Keyed)
+    assert s["required"] == ["weights (G)"] and set(s["properties"]) == {"weights (G)", "note"}
+    with pytest.raises(TypeError, match="unknown field"):
+        _Keyed.from_dict({"weights_g": 1.0})
+
+
+def test_a_list_result_and_tuples_in_a_spec():
+    s = schema_of(list[results.RecipeRow])
+    assert s["type"] == "array" and s["items"] == {"$ref": "#/$defs/RecipeRow"}
+    arch = schema_of(COMMAND_RESULTS["arch show"])
+    assert arch["$defs"]["PESpec"]["properties"]["tile"]["anyOf"][0] == {"type": "array", "items": {"type": "integer"}}
+    assert arch["properties"]["buffers"] == {"type": "array", "items": {"$ref": "#/$defs/Buffer"}}
 
 
 def test_optional_fields_are_optional_and_others_required():

@@ -1,78 +1,10 @@
-"""What the pipeline returns: typed results, each serialized by one ``to_dict`` (what ``--json`` prints).
-
-Units are in the field names (``_ms``, ``_pj``, ``_mm2``, ``_per_s``, ``_hz``) or the docstrings (cycles,
-bytes, ops). A field declared with :func:`omitted_when` is left out of ``to_dict`` while it holds that value
-(``ttft_ms`` outside prefill, ``tile`` of a vector op), so the JSON keeps the keys it has always had.
-:func:`lutsim.schema.schema_of` turns these classes into the JSON schema of the output.
-"""
+"""Results of the simulation pipeline: ``simulate``, ``run``, ``demo``, ``roofline`` and ``sweep``."""
 
 from __future__ import annotations
 
-import dataclasses
-import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-OMIT = "omitted_when"
-
-
-def omitted_when(value, **kw):
-    """A dataclass field defaulting to ``value`` and left out of ``to_dict`` while it equals ``value``."""
-    return field(default=value, metadata={OMIT: value}, **kw)
-
-
-def to_dict(obj):
-    """The JSON form of a result: dataclasses become dicts in field order (omitted fields left out), lists and
-    dicts are converted item by item, anything else is kept."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        out = {}
-        for f in dataclasses.fields(obj):
-            v = getattr(obj, f.name)
-            if OMIT in f.metadata and v == f.metadata[OMIT]:
-                continue
-            out[f.name] = to_dict(v)
-        return out
-    if isinstance(obj, list):
-        return [to_dict(v) for v in obj]
-    if isinstance(obj, dict):
-        return {k: to_dict(v) for k, v in obj.items()}
-    return obj
-
-
-def from_dict(cls, d: dict):
-    """A ``cls`` from its ``to_dict`` form (nested result dataclasses rebuilt from their type hints); a missing or
-    unknown field is a TypeError."""
-    hints = typing.get_type_hints(cls)
-    kw = {}
-    for f in dataclasses.fields(cls):
-        if f.name in d:
-            kw[f.name] = _typed(hints[f.name], d[f.name])
-    unknown = set(d) - set(kw)
-    if unknown:
-        raise TypeError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
-    return cls(**kw)
-
-
-def _typed(tp, value):
-    """``value`` as ``tp`` when ``tp`` is a result dataclass, a list of them or an optional one."""
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if dataclasses.is_dataclass(tp) and isinstance(value, dict):
-        return from_dict(tp, value)
-    if typing.get_origin(tp) is list and args and dataclasses.is_dataclass(args[0]) and isinstance(value, list):
-        return [from_dict(args[0], v) for v in value]
-    if len(args) == 1 and args[0] is not tp:  # X | None
-        return _typed(args[0], value)
-    return value
-
-
-class Result:
-    """Mixin: ``to_dict()`` of a result dataclass and ``from_dict`` back."""
-
-    def to_dict(self) -> dict:
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict):
-        return from_dict(cls, d)
+from .base import Result, omitted_when
 
 
 @dataclass
