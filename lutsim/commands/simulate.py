@@ -19,7 +19,8 @@ def add_arguments(p) -> None:
     p.add_argument("--arch", required=True, metavar="PRESET|FILE", help="arch preset name or arch YAML file")
     add_workload_arguments(p)
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print the result as JSON (schema: python -m lutsim.schema simulate)")
+    out.add_argument("--json", action="store_true",
+                     help="print the result as JSON (schema: python -m lutsim.schema simulate)")
     out.add_argument("--csv", action="store_true", help="print the per-op rows as CSV")
     p.add_argument("--emit-asm", metavar="DIR", help="also write each op's compiled program (ISA text form) to "
                    "DIR/NN_<op>.s")
