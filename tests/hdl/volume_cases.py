@@ -17,6 +17,7 @@ import numpy as np
 from sim.formats import get as get_format
 from sim.pe import bitmod_pe_io, mixpe_io
 from sim.pe._rounding import EXACT_INT, FP16
+from sim.pe.bitmod_pe import WEIGHTS
 from sim.pe.lut_tensor_core import LUT_OUTPUT_LATENCY, tile_io
 from sim.pe.table_precompute import precompute, precompute_latency
 from sim.reference import round_to
@@ -57,7 +58,8 @@ def _int_acts(rng, shape, width: int) -> np.ndarray:
 
 def _fp16_values(rng, shape, specials: bool) -> np.ndarray:
     """FP16 values over the whole range (subnormals, ±65504, ±0); with ``specials`` also ±inf and NaN."""
-    a = random_fp16(rng, shape)
+    with np.errstate(over="ignore"):                  # random_fp16 casts values beyond 65504 (then clamps)
+        a = random_fp16(rng, shape)
     if specials:
         pick = rng.random(shape) < 0.03
         a[pick] = rng.choice(INF_NAN, size=int(pick.sum()))
@@ -78,7 +80,7 @@ def lut_tc_case(rng, tiles: int, m: int, n: int, k: int, mode: str = "int", act_
         codes[cols < 0.05] = 0
         codes[cols > 0.95] = (1 << b) - 1
         if fp16:
-            a = random_fp16(rng, (m, k))
+            a = _fp16_values(rng, (m, k), specials=False)
             p = _fp16_values(rng, (m, n), specials=True)
             io = tile_io(a, codes, b, p, acts="fp16", acc="fp16")
             tables.append(fp16_bits(io.tables))
@@ -129,29 +131,37 @@ def table_precompute_case(rng, count: int, k: int, mode: str = "int", act_width:
 def bitmod_case(rng, weights: str, folds: int) -> Case:
     """GEMMs of random shapes (group 1..12 weights, 1..3 groups) on one PE until ``folds`` folds; operands
     of tests/rtl/bitmod_drive.random_operands (FP16 specials, zero groups, the most negative levels)."""
-    from tests.rtl.bitmod_drive import random_operands, step_ports
+    from tests.rtl.bitmod_drive import random_operands
 
-    pe_code_bits = get_format(weights).code_bits
     is_bitmod = weights.startswith("bitmod")
     steps, chan, groups, outs, fold_cycles = [], [], [], [], []
     done = 0
     while done < folds:
         group, n_groups = int(rng.integers(1, 13)), int(rng.integers(1, 4))
         m, n = int(rng.integers(1, 9)), int(rng.integers(1, 9))
-        a, qw = random_operands(rng, weights, m, n, group * n_groups, group)
+        with np.errstate(over="ignore"):             # random_fp16 casts values beyond 65504 (then clamps)
+            a, qw = random_operands(rng, weights, m, n, group * n_groups, group)
         fs, _ = bitmod_pe_io.pe_folds(a, qw)
         for f in fs:
-            steps += [step_ports(s, pe_code_bits, is_bitmod) for s in f.steps]
+            steps += f.steps
             chan.append(f.chan)
             groups += f.group_values
             outs.append(int(f.out.view(np.uint32)))
             fold_cycles.append(f.cycles)
         done += len(fs)
-    vectors = {name: np.array([s[name] for s in steps], np.int64) for name in steps[0]}
+    vectors = {"act": np.array([s.act for s in steps], np.int64), "w": np.array([s.w for s in steps], np.int64),
+               "last": np.array([s.last for s in steps], np.int64),
+               "last_group": np.array([s.last_group for s in steps], np.int64),
+               "scale": np.array([s.scale for s in steps], np.int64)}
+    if is_bitmod:
+        vectors["tag"] = np.array([s.tag for s in steps], np.int64)
+    else:
+        vectors["scale_exp"] = np.array([s.scale_exp for s in steps], np.int64)
     vectors["in_valid"] = np.ones(len(steps), np.int64)
     side = {"chan": np.array(chan, np.int64)} if is_bitmod else {}
+    drain = 3 * (bitmod_pe_io.scale_bits_of(weights) + WEIGHTS[weights][0])   # ≤ 2 dequants and a group wait
     return Case(vectors, np.cumsum(fold_cycles), {"out": np.array(outs, np.int64)}, done, side,
-                group_values=np.array(groups))
+                group_values=np.array(groups), tail=drain)
 
 
 def mixpe_case(rng, weights: str, acts: str, folds: int, max_group: int) -> Case:
@@ -164,7 +174,8 @@ def mixpe_case(rng, weights: str, acts: str, folds: int, max_group: int) -> Case
     while done < folds:
         group, n_groups = int(rng.integers(1, max_group + 1)), int(rng.integers(1, 4))
         m, n = int(rng.integers(1, 9)), int(rng.integers(1, 9))
-        a, qw = random_operands(rng, weights, m, n, group * n_groups, group, acts)
+        with np.errstate(over="ignore"):
+            a, qw = random_operands(rng, weights, m, n, group * n_groups, group, acts)
         if acts == "fp16":
             a[rng.random(a.shape) < 0.05] = rng.choice(FP16_SPECIAL)
         fs, _ = mixpe_io.pe_folds(a, qw, acts)
