@@ -3,9 +3,10 @@
 The C++ testbench written here (built with ``benchmarks.rtl_peer.verilator_cpp_build``) reads a binary
 file of input vectors, one vector per accepted cycle: every input port's value as little-endian 32-bit
 words, ports in :attr:`Stream.inputs` order. After one reset cycle it presents vector v, settles the logic,
-clocks one rising edge and, when any ``record`` output is high after the edge (every edge when none is named), writes the edge number
-(edge 1 samples vector 0) and every output port's words. With ``advance`` (an output, e.g. a ready) vector
-v is held until that output is high before the edge; otherwise one vector per edge. ``side`` ports take
+clocks one rising edge and, when any ``record`` output is high after the edge (every edge when none is
+named), writes the edge number (edge 1 samples vector 0) and every output port's words. With ``advance``
+(an output, e.g. a ready) vector v is held until that output is high before the edge; otherwise one vector
+per edge. ``side`` ports take
 their value from a second file indexed by how many times the ``side_next`` output was high (a per-result
 input such as BitMoD's channel scale). ``tail`` all-zero cycles follow the last vector.
 """

@@ -9,12 +9,10 @@ per-cycle model in sim/pe), the bit-exact dot product of tests/rtl/gateware/test
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.formats import get as get_format
 from sim.pe import bitmod_pe_io, mixpe_io
 from sim.pe._rounding import EXACT_INT, FP16
 from sim.pe.bitmod_pe import WEIGHTS
