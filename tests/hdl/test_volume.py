@@ -97,3 +97,15 @@ def test_mac_volume(design, verilator, tmp_path, record_property):
     case = volume_cases.mac_case(np.random.default_rng(22), VOLUME, **MAC[design])
     stream = verilator_stream.build(design, tmp_path, record=())
     _compare(design, stream, case, "", record_property)
+
+
+@pytest.mark.parametrize("width,count", [(1, 64), (3, 8), (10, 16), (16, 3), (21, 1), (32, 128), (12, 5)])
+def test_port_words_round_trip(width, count):
+    """pack_words / unpack_words (no simulator): two's complement in, the same values out, element 0 lowest."""
+    rng = np.random.default_rng(width * count)
+    v = rng.integers(-(1 << (width - 1)), 1 << (width - 1), size=(50, count))
+    v[0] = -(1 << (width - 1))
+    words = verilator_stream.pack_words(v, width)
+    assert words.shape == (50, -(-width * count // 32))
+    assert np.array_equal(verilator_stream.unpack_words(words, width, count, signed=True), v)
+    assert int(words[1, 0]) & ((1 << min(width, 32)) - 1) == int(v[1, 0]) & ((1 << min(width, 32)) - 1)

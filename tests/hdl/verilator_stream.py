@@ -114,39 +114,31 @@ def _cxx(port: str) -> str:
     return port.replace("__", "___05F")
 
 
-def _set(port: str, width: int, src: str) -> str:
-    """C++ that sets ``top->port`` from the words at ``src`` (a uint32 pointer)."""
+def _copy(port: str, width: int, words: str, into_port: bool) -> str:
+    """C++ copying ``top->port`` from (``into_port``) or to the uint32 words at pointer ``words``."""
     port = _cxx(port)
     if width > 64:
-        return f"for (int w = 0; w < {words_of(width)}; ++w) top->{port}[w] = {src}[w];"
+        a, b = f"top->{port}[w]", f"{words}[w]"
+        return f"for (int w = 0; w < {words_of(width)}; ++w) " + (f"{a} = {b};" if into_port else f"{b} = {a};")
     if width > 32:
-        return f"top->{port} = (uint64_t){src}[0] | ((uint64_t){src}[1] << 32);"
-    return f"top->{port} = {src}[0];"
-
-
-def _get(port: str, width: int, dst: str) -> str:
-    """C++ that copies ``top->port`` into the words at ``dst``."""
-    port = _cxx(port)
-    if width > 64:
-        return f"for (int w = 0; w < {words_of(width)}; ++w) {dst}[w] = top->{port}[w];"
-    if width > 32:
-        return f"{dst}[0] = (uint32_t)top->{port}; {dst}[1] = (uint32_t)(top->{port} >> 32);"
-    return f"{dst}[0] = top->{port};"
+        return (f"top->{port} = (uint64_t){words}[0] | ((uint64_t){words}[1] << 32);" if into_port
+                else f"{words}[0] = (uint32_t)top->{port}; {words}[1] = (uint32_t)(top->{port} >> 32);")
+    return f"top->{port} = {words}[0];" if into_port else f"{words}[0] = top->{port};"
 
 
 def testbench_cpp(top: str, s: Stream) -> str:
     main_ports = [p for p in s.inputs if p not in s.side]
     set_main, off = [], 0
     for p in main_ports:
-        set_main.append(_set(p, s.inputs[p], f"(in + {off})"))
+        set_main.append(_copy(p, s.inputs[p], f"(in + {off})", True))
         off += words_of(s.inputs[p])
     set_side, soff = [], 0
     for p in s.side:
-        set_side.append(_set(p, s.inputs[p], f"(sv + {soff})"))
+        set_side.append(_copy(p, s.inputs[p], f"(sv + {soff})", True))
         soff += words_of(s.inputs[p])
     get_out, ooff = [], 1
     for p, w in s.outputs.items():
-        get_out.append(_get(p, w, f"(rec.data() + {ooff})"))
+        get_out.append(_copy(p, w, f"(rec.data() + {ooff})", False))
         ooff += words_of(w)
     record = " || ".join(f"top->{_cxx(p)}" for p in s.record) or "true"
     advance = f"top->{_cxx(s.advance)}" if s.advance else "true"
