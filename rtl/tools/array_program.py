@@ -10,7 +10,8 @@ dependency masks (a SYNC is a zero-cycle join, in order with the SYNCs before it
 
 Subset: LOAD (abuf, wbuf), PRECOMPUTE, LMMA (one k-tile per output tile: no obuf reload), STORE (obuf),
 SYNC. DEQUANT and VEC (the epilogue) run on the host: :func:`host_epilogue` drops them and makes each
-STORE write the INT32 partial sums (its obuf bytes) instead of the dequantized output.
+STORE write the INT32 partial sums (its obuf bytes) instead of the dequantized output; each LMMA then
+reads only its weights' code planes from wbuf (the group scales go to the host with the partial sums).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from ..gateware.array_params import ACT_WIDTH, ACTS, BUFS, ArrayParams, ArrayPro
 def host_epilogue(program: Program) -> Program:
     """``program`` without DEQUANT / VEC (dependencies on them pass through to their own), each STORE
     writing its obuf partial sums (the bytes its ``free`` releases from obuf) contiguously, the output
-    tiles one after another in program order from the lowest STORE address."""
+    tiles one after another in program order from the lowest STORE address, and each LMMA's wbuf read
+    cut to its code planes (n·k·code_bits bits: no group scales)."""
     deps_of: dict[int, tuple[int, ...]] = {}  # old index -> new indices it stands for
     out = Program(arch=program.arch)
     stores = [ins["addr"] for ins in program.instrs if ins.op == "STORE"]
@@ -44,7 +46,11 @@ def host_epilogue(program: Program) -> Program:
             args = dict(ins.args, addr=next_addr, bytes=nbytes, rows=1, stride=0)
             next_addr += nbytes
             ins = Instr(ins.op, tuple(args.items()), ins.deps, ins.alloc, ins.free, ins.rd, ins.wr, ins.label)
-        out.instrs.append(Instr(ins.op, ins.args, deps, ins.alloc, ins.free, ins.rd, ins.wr, ins.label))
+        rd = ins.rd
+        if ins.op == "LMMA":  # the unit reads only the code planes; the group scales are the host's
+            code_bytes = -(-ins["n"] * ins["k"] * formats.get(ins["weights"]).code_bits // 8)
+            rd = tuple((name, code_bytes if name == "wbuf" else nbytes, stride) for name, nbytes, stride in rd)
+        out.instrs.append(Instr(ins.op, ins.args, deps, ins.alloc, ins.free, rd, ins.wr, ins.label))
     out.validate()
     return out
 

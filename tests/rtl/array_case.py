@@ -38,7 +38,6 @@ class ArrayCase:
     acc: np.ndarray           # expected Σ a·q' (M, N)
     engine_cycles: int
     tile: gemm.Tile
-    engine_cycles_free_scales: int  # the engine with the LMMAs' wbuf scale reads made free (see gemm_case)
 
     def outputs(self, words) -> np.ndarray:
         """Stored port words (output tiles one after another, in the compiler's m → n order) → (M, N)."""
@@ -109,16 +108,10 @@ def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed:
             image[ins["addr"] // port_bytes:ins["addr"] // port_bytes + len(words)] = words
     q_prime = 2 * codes - ((1 << fmt.code_bits) - 1)
     stats = engine.run(program, arch)
-    # The engine also charges an LMMA for reading its weights' group scales from wbuf (at wbuf width × banks);
-    # the RTL unit reads only the code planes (scales go to the host epilogue). Engine cycles with that read
-    # made free (wbuf banks × 64): what the RTL should show when the scale read is what bounds an LMMA.
-    d = arch.to_dict()
-    d["buffers"] = [{**b, "banks": b["banks"] * 64} if b["name"] == "wbuf" else b for b in d["buffers"]]
-    free_scales = engine.run(program, arch_registry.from_dict(d)).cycles
     assert all(u["stall_space"] == 0 for u in stats.units.values()), "the RTL has no buffer-space waits"
     out_addr = min(ins["addr"] for ins in program.instrs if ins.op == "STORE") // port_bytes
     return ArrayCase(params=p, program=program, asm=asm, image=image, out_addr=out_addr, a=a, qw=qw,
-                     acc=a @ q_prime.T, engine_cycles=stats.cycles, tile=tile, engine_cycles_free_scales=free_scales)
+                     acc=a @ q_prime.T, engine_cycles=stats.cycles, tile=tile)
 
 
 def reference_partial_sums(case: ArrayCase) -> np.ndarray:
