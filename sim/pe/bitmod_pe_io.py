@@ -23,6 +23,7 @@ from .bitmod_pe import (
     _bitmod_array,
     _fold_cycles,
     _group_scales,
+    _scale_bits,
 )
 
 
@@ -97,3 +98,9 @@ def pe_folds(a: np.ndarray, qw) -> tuple[list[Fold], int]:
     if res.cycles != fold_cycles * len(folds):
         raise RuntimeError(f"model cycles {res.cycles} != {len(folds)} folds × {fold_cycles}")
     return folds, res.cycles
+
+
+def scale_bits_of(weights: str) -> int:
+    """Bits of the integer group scale the dequant unit steps through (cycles per dequant); the RTL
+    testbenches size their drain time with it."""
+    return _scale_bits(weights)
