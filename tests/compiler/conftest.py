@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-TINY_LLAMA = {"model_type": "llama", "_name_or_path": "tiny-llama", "hidden_size": 256, "intermediate_size": 768,
-              "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 3, "vocab_size": 1000}
+from tests.tiny_models import write_tiny_llama
 
 
 @pytest.fixture
 def tiny_model(tmp_path):
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(TINY_LLAMA))
-    return str(path)
+    """A 3-layer variant of the tiny Llama (vocab 1000)."""
+    return write_tiny_llama(tmp_path, num_hidden_layers=3, vocab_size=1000)

@@ -1,6 +1,6 @@
 """Streaming many vectors through one Verilator build of a generated design (tests/hdl/test_volume.py).
 
-The C++ testbench written here (built with ``benchmarks.rtl_peer.verilator_cpp_build``) reads a binary
+The C++ testbench written here (built with ``rtl.tools.hdl_sim.verilator_cpp_build``) reads a binary
 file of input vectors, one vector per accepted cycle: every input port's value as little-endian 32-bit
 words, ports in :attr:`Stream.inputs` order. After one reset cycle it presents vector v, settles the logic,
 clocks one rising edge and, when any ``record`` output is high after the edge (every edge when none is
@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.rtl_peer import ports, verilator_cpp_build
 from rtl.tools import verilog
+from rtl.tools.hdl_sim import verilator_cpp_build
+from rtl.tools.hdl_sim import verilog_ports as ports
 
 CLOCK_PORTS = ("clk", "rst")
 
