@@ -98,7 +98,7 @@ def main() -> int:
         for label, jobs, how in runs:
             t, out = process([sys.executable, __file__, "--one", name, str(jobs), how, *quick], args.runs, INCLUDES)
             rows = json.loads(out.strip().splitlines()[-1])["rows"]
-            rate = t.rate(rows / 60)
+            rate = t.rate(rows * 60)  # points per second × 60
             print(f"{name:6} {label:>14}: {rows} points, {rate.median:,.0f} points/min (min {rate.min:,.0f}, "
                   f"max {rate.max:,.0f}); seconds {t}", flush=True)
             if how == "local" and jobs == 2:
