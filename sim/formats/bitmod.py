@@ -10,6 +10,7 @@ code layout, quantization and scale rules: docs/formats.md, "BitMoD FP3 / FP4".
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from ._tables import nearest_level
 from .base import (
@@ -106,6 +107,23 @@ class BitModFormat(Format):
         if per_tensor:
             need = np.full_like(need, need.max())
         s_c = round_scale_covering(need, "fp16")             # (..., 1) per channel
+        if xg.flags.c_contiguous:
+            best_codes, best_tag, best_q = self._search_fused(xg, absmax, s_c)
+        else:
+            best_codes, best_tag, best_q = self._search_numpy(xg, absmax, s_c)
+        meta = (best_q << TAG_BITS) | best_tag
+        return QuantizedTensor(
+            fmt=self.name,
+            codes=ungrouped(best_codes, axis).astype(np.uint8, copy=False),
+            scales=per_group_to_axis(s_c * best_q, axis),
+            zeros=None,
+            group_size=g,
+            axis=axis,
+            tags=per_group_to_axis(meta.astype(np.uint8), axis),
+        )
+
+    def _search_numpy(self, xg: np.ndarray, absmax: np.ndarray, s_c: np.ndarray):
+        """Per group, the variant of least squared error: codes (..., G, g), tags and group scales (..., G)."""
         safe_c = np.where(s_c > 0, s_c, 1.0)
         best_err = np.full(absmax.shape, np.inf)
         best_tag = np.zeros(absmax.shape, dtype=np.int64)
@@ -123,16 +141,22 @@ class BitModFormat(Format):
             best_tag = np.where(better, tag, best_tag)
             best_q = np.where(better, q, best_q)
             best_codes = np.where(better[..., None], codes, best_codes)
-        meta = (best_q << TAG_BITS) | best_tag
-        return QuantizedTensor(
-            fmt=self.name,
-            codes=ungrouped(best_codes, axis).astype(np.uint8),
-            scales=per_group_to_axis(s_c * best_q, axis),
-            zeros=None,
-            group_size=g,
-            axis=axis,
-            tags=per_group_to_axis(meta.astype(np.uint8), axis),
-        )
+        return best_codes, best_tag, best_q
+
+    def _search_fused(self, xg: np.ndarray, absmax: np.ndarray, s_c: np.ndarray):
+        """:meth:`_search_numpy` in one Numba pass over C-contiguous ``xg`` (same codes, tags and scales, bit
+        for bit: each variant's error is summed in numpy's pairwise order, see :func:`_pairwise_sum`)."""
+        g = xg.shape[-1]
+        rows = xg.reshape(-1, g)
+        n_groups = rows.shape[0]
+        channel = np.broadcast_to(s_c, absmax.shape).reshape(-1)
+        codes = np.empty(rows.shape, dtype=np.uint8)
+        tags = np.empty(n_groups, dtype=np.int64)
+        qs = np.empty(n_groups, dtype=np.int64)
+        mids = (self._ascending[:, :-1] + self._ascending[:, 1:]) / 2
+        _search_groups(rows, absmax.reshape(-1), np.ascontiguousarray(channel), self.v_max, self.tables,
+                       self._ascending_codes, mids, codes, tags, qs)
+        return codes.reshape(xg.shape), tags.reshape(absmax.shape), qs.reshape(absmax.shape)
 
     def channel_scales(self, q: QuantizedTensor) -> np.ndarray:
         """The per-channel FP16 scale ``s_c`` (group axis kept with length 1); 0 for all-zero channels."""
@@ -140,6 +164,120 @@ class BitModFormat(Format):
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(qi > 0, q.scales / np.where(qi > 0, qi, 1), 0.0)
         return ratio.max(axis=q.axis, keepdims=True)
+
+
+@njit(cache=True)
+def _block_sum(a, lo, n):
+    """``a[lo:lo + n].sum()`` for ``n <= 128`` in numpy's order: below 8 terms a plain loop, else eight
+    interleaved partial sums combined as a tree, then the remainder one by one."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = lo + 8
+    end = lo + n - n % 8
+    while i < end:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < lo + n:
+        res += a[i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def _pairwise_sum(a, n):
+    """``a[:n].sum()`` in numpy's order (``pairwise_sum`` in numpy's ``loops_utils.h.src``), which is how
+    numpy sums a contiguous last axis: blocks of up to 128 terms by :func:`_block_sum`; a longer run is
+    split in two halves (the first a multiple of 8 long) whose sums are added. Iterative (an explicit
+    stack), the same float64 bit for bit."""
+    if n <= 128:
+        return _block_sum(a, 0, n)
+    los = np.empty(64, dtype=np.int64)
+    ns = np.empty(64, dtype=np.int64)
+    stage = np.empty(64, dtype=np.int64)
+    left = np.empty(64)
+    depth = 0
+    los[0], ns[0], stage[0] = 0, n, 0
+    result = 0.0
+    while depth >= 0:
+        lo, m = los[depth], ns[depth]
+        if m <= 128:
+            result = _block_sum(a, lo, m)
+            depth -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        if stage[depth] == 0:          # descend into the first half
+            stage[depth] = 1
+            depth += 1
+            los[depth], ns[depth], stage[depth] = lo, half, 0
+        elif stage[depth] == 1:        # first half done: descend into the second
+            left[depth] = result
+            stage[depth] = 2
+            depth += 1
+            los[depth], ns[depth], stage[depth] = lo + half, m - half, 0
+        else:                          # both done
+            result = left[depth] + result
+            depth -= 1
+    return result
+
+
+@njit(cache=True)
+def _search_groups(rows, absmax, s_c, v_max, tables, ascending_codes, mids, codes, tags, qs):
+    """For every group (row of ``rows``, float64): the variant of least squared error (ties: lower tag),
+    its integer group scale and codes, written to ``tags``, ``qs`` and ``codes`` (uint8). ``s_c`` is the
+    group's channel scale, ``mids[tag]`` the midpoints of ``tables[tag]``'s ascending values. Same rules and
+    arithmetic as :meth:`BitModFormat._search_numpy`, one group at a time."""
+    n_groups, g = rows.shape
+    n_tags, n_mid = mids.shape
+    sq = np.empty(g)
+    trial = np.empty(g, dtype=np.uint8)
+    for r in range(n_groups):
+        c = s_c[r]
+        safe_c = c if c > 0 else 1.0
+        best_err = np.inf
+        tags[r] = 0
+        qs[r] = 0
+        for j in range(g):
+            codes[r, j] = 0
+        for tag in range(n_tags):
+            q = 0
+            if absmax[r] > 0:
+                q = int(min(max(np.ceil(absmax[r] / v_max[tag] / safe_c), 1.0), float(GROUP_SCALE_MAX)))
+            s = c * q
+            div = s if s > 0 else 1.0
+            for j in range(g):
+                x = rows[r, j]
+                code = 0
+                if s > 0:
+                    y = x / div
+                    neg = y < 0
+                    k = 0
+                    for m in range(n_mid):      # nearest_level's count, branch-free
+                        k += (mids[tag, m] < y) | (neg & (mids[tag, m] == y))
+                    code = ascending_codes[tag, k]
+                trial[j] = code
+                d = x - s * tables[tag, code]
+                sq[j] = d * d
+            err = _pairwise_sum(sq, g)
+            if err < best_err:
+                best_err = err
+                tags[r] = tag
+                qs[r] = q
+                for j in range(g):
+                    codes[r, j] = trial[j]
 
 
 def _fp3() -> BitModFormat:
