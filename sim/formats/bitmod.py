@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..pairwise_sum import pairwise_sum
 from ._tables import nearest_level
 from .base import (
     Format,
@@ -145,7 +146,7 @@ class BitModFormat(Format):
 
     def _search_fused(self, xg: np.ndarray, absmax: np.ndarray, s_c: np.ndarray):
         """:meth:`_search_numpy` in one Numba pass over C-contiguous ``xg`` (same codes, tags and scales, bit
-        for bit: each variant's error is summed in numpy's pairwise order, see :func:`_pairwise_sum`)."""
+        for bit: each variant's error is summed in numpy's pairwise order, see :func:`sim.pairwise_sum.pairwise_sum`)."""
         g = xg.shape[-1]
         rows = xg.reshape(-1, g)
         n_groups = rows.shape[0]
@@ -158,80 +159,28 @@ class BitModFormat(Format):
                        self._ascending_codes, mids, codes, tags, qs)
         return codes.reshape(xg.shape), tags.reshape(absmax.shape), qs.reshape(absmax.shape)
 
+    def dequantize(self, q: QuantizedTensor) -> np.ndarray:
+        """Real values (float64): ``tables[variant, code] · scale`` of the code's group (:meth:`Format.dequantize`,
+        in one Numba pass for C-contiguous uint8 codes grouped along the last axis)."""
+        c = q.codes
+        fast = (c.dtype == np.uint8 and c.flags.c_contiguous and q.axis == c.ndim - 1 and q.tags is not None
+                and q.scales is not None and q.zeros is None and q.tensor_scale == 1.0 and c.size > 0
+                and int(c.max()) < (1 << self.code_bits))
+        if not fast:
+            return super().dequantize(q)
+        g = q.group_size
+        rows = c.reshape(-1, g)
+        out = np.empty(rows.shape)
+        _dequantize_groups(rows, np.ascontiguousarray(self.variant_of(q.tags)).reshape(-1), self.tables,
+                           np.ascontiguousarray(q.scales, dtype=np.float64).reshape(-1), out)
+        return out.reshape(c.shape)
+
     def channel_scales(self, q: QuantizedTensor) -> np.ndarray:
         """The per-channel FP16 scale ``s_c`` (group axis kept with length 1); 0 for all-zero channels."""
         qi = self.group_scale_of(q.tags)
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(qi > 0, q.scales / np.where(qi > 0, qi, 1), 0.0)
         return ratio.max(axis=q.axis, keepdims=True)
-
-
-@njit(cache=True)
-def _block_sum(a, lo, n):
-    """``a[lo:lo + n].sum()`` for ``n <= 128`` in numpy's order: below 8 terms a plain loop, else eight
-    interleaved partial sums combined as a tree, then the remainder one by one."""
-    if n < 8:
-        res = 0.0
-        for i in range(lo, lo + n):
-            res += a[i]
-        return res
-    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-    i = lo + 8
-    end = lo + n - n % 8
-    while i < end:
-        r0 += a[i]
-        r1 += a[i + 1]
-        r2 += a[i + 2]
-        r3 += a[i + 3]
-        r4 += a[i + 4]
-        r5 += a[i + 5]
-        r6 += a[i + 6]
-        r7 += a[i + 7]
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < lo + n:
-        res += a[i]
-        i += 1
-    return res
-
-
-@njit(cache=True)
-def _pairwise_sum(a, n):
-    """``a[:n].sum()`` in numpy's order (``pairwise_sum`` in numpy's ``loops_utils.h.src``), which is how
-    numpy sums a contiguous last axis: blocks of up to 128 terms by :func:`_block_sum`; a longer run is
-    split in two halves (the first a multiple of 8 long) whose sums are added. Iterative (an explicit
-    stack), the same float64 bit for bit."""
-    if n <= 128:
-        return _block_sum(a, 0, n)
-    los = np.empty(64, dtype=np.int64)
-    ns = np.empty(64, dtype=np.int64)
-    stage = np.empty(64, dtype=np.int64)
-    left = np.empty(64)
-    depth = 0
-    los[0], ns[0], stage[0] = 0, n, 0
-    result = 0.0
-    while depth >= 0:
-        lo, m = los[depth], ns[depth]
-        if m <= 128:
-            result = _block_sum(a, lo, m)
-            depth -= 1
-            continue
-        half = m // 2
-        half -= half % 8
-        if stage[depth] == 0:          # descend into the first half
-            stage[depth] = 1
-            depth += 1
-            los[depth], ns[depth], stage[depth] = lo, half, 0
-        elif stage[depth] == 1:        # first half done: descend into the second
-            left[depth] = result
-            stage[depth] = 2
-            depth += 1
-            los[depth], ns[depth], stage[depth] = lo + half, m - half, 0
-        else:                          # both done
-            result = left[depth] + result
-            depth -= 1
-    return result
 
 
 @njit(cache=True)
@@ -271,7 +220,7 @@ def _search_groups(rows, absmax, s_c, v_max, tables, ascending_codes, mids, code
                 trial[j] = code
                 d = x - s * tables[tag, code]
                 sq[j] = d * d
-            err = _pairwise_sum(sq, g)
+            err = pairwise_sum(sq, g)
             if err < best_err:
                 best_err = err
                 tags[r] = tag
@@ -279,6 +228,16 @@ def _search_groups(rows, absmax, s_c, v_max, tables, ascending_codes, mids, code
                 for j in range(g):
                     codes[r, j] = trial[j]
 
+
+
+@njit(cache=True)
+def _dequantize_groups(codes, variants, tables, scales, out):
+    """``out[r, j] = tables[variants[r], codes[r, j]] * scales[r]`` for every group ``r`` (a row of ``codes``)."""
+    n_groups, g = codes.shape
+    for r in range(n_groups):
+        v, s = variants[r], scales[r]
+        for j in range(g):
+            out[r, j] = tables[v, codes[r, j]] * s
 
 def _fp3() -> BitModFormat:
     # docs/references.md#bitmod: FP3 base 0, ±1, ±2, ±4; specials ER± 3, EA± 6
