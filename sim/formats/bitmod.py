@@ -145,8 +145,8 @@ class BitModFormat(Format):
         return best_codes, best_tag, best_q
 
     def _search_fused(self, xg: np.ndarray, absmax: np.ndarray, s_c: np.ndarray):
-        """:meth:`_search_numpy` in one Numba pass over C-contiguous ``xg`` (same codes, tags and scales, bit
-        for bit: each variant's error is summed in numpy's pairwise order, see :func:`sim.pairwise_sum.pairwise_sum`)."""
+        """:meth:`_search_numpy` in one Numba pass over C-contiguous ``xg``: the same codes, tags and scales,
+        bit for bit (each variant's error is summed in numpy's order, :func:`sim.pairwise_sum.pairwise_sum`)."""
         g = xg.shape[-1]
         rows = xg.reshape(-1, g)
         n_groups = rows.shape[0]
