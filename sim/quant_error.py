@@ -28,8 +28,10 @@ import numpy as np
 
 from sim import formats
 from sim.errors import InputError
+from sim.pairwise_sum import sum_of_squared_differences, sum_of_squares
 
 CHUNK_ELEMENTS = 1 << 20  # elements per quantized block of rows (BitMoD's search holds 16 float64 per element)
+_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def dequantized(fmt: str, x: np.ndarray, group_size: int | None = None) -> np.ndarray:
@@ -50,10 +52,24 @@ def dequantized(fmt: str, x: np.ndarray, group_size: int | None = None) -> np.nd
     return out
 
 
+def _fusable(*arrays: np.ndarray) -> bool:
+    """Whether the fused sums of :mod:`sim.pairwise_sum` read these arrays in numpy's own order (C-contiguous
+    float32/float64 arrays of one shape)."""
+    return all(a.dtype in _FUSED_DTYPES and a.flags.c_contiguous and a.shape == arrays[0].shape for a in arrays)
+
+
 def sqnr_db(x: np.ndarray, xq: np.ndarray) -> float:
-    """Signal-to-quantization-noise ratio in dB; ``inf`` for an exact copy, ``-inf`` for an all-zero ``x``."""
-    signal = float(np.sum(np.square(x, dtype=np.float64)))
-    noise = float(np.sum(np.square(np.asarray(x, np.float64) - xq, dtype=np.float64)))
+    """Signal-to-quantization-noise ratio in dB; ``inf`` for an exact copy, ``-inf`` for an all-zero ``x``.
+
+    Both sums are ``np.sum`` of float64 squares; for C-contiguous float arrays they are computed without
+    the float64 temporaries, in numpy's summation order (the same float64)."""
+    x, xq = np.asarray(x), np.asarray(xq)
+    if _fusable(x, xq):
+        signal = float(sum_of_squares(x.reshape(-1)))
+        noise = float(sum_of_squared_differences(x.reshape(-1), xq.reshape(-1)))
+    else:
+        signal = float(np.sum(np.square(x, dtype=np.float64)))
+        noise = float(np.sum(np.square(np.asarray(x, np.float64) - xq, dtype=np.float64)))
     if noise == 0.0:
         return math.inf
     return 10.0 * math.log10(signal / noise) if signal > 0 else -math.inf

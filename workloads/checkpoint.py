@@ -3,8 +3,8 @@
 A checkpoint is a folder holding ``config.json`` and ``*.safetensors`` files (sharded with a
 ``model.safetensors.index.json`` or not), or one ``.safetensors`` file (with a ``config.json`` beside it
 or none). :func:`open_checkpoint` reads only the files' JSON headers; :meth:`Checkpoint.load` reads one
-tensor's data with the ``safetensors`` library (numpy API, memory-mapped; bf16 via ml_dtypes), so memory
-stays at one tensor however large the model.
+tensor's data with the ``safetensors`` library (numpy API, sliced by blocks of rows; bf16 via ml_dtypes) into
+a float32 array, so memory stays at one tensor however large the model.
 
 Layers are the decoder blocks' linear layers (``lm_head`` and embeddings are not: every recipe keeps
 ``lm_head`` in fp16), found by their Hugging Face names — Llama, Mistral and Qwen
@@ -35,6 +35,7 @@ CONFIG_FILE = "config.json"
 #: safetensors dtype names this reader converts to float32 (the safetensors format's own names)
 FLOAT_DTYPES = ("F64", "F32", "F16", "BF16")
 _HEADER_LIMIT = 100 * 1024 * 1024  # bytes; safetensors itself refuses headers above 100 MB
+READ_CHUNK_ELEMENTS = 1 << 22      # elements converted to float32 at a time by Checkpoint.load (8 MB of bf16)
 _LAYER_NAME = re.compile(r"(?:^|\.)layers\.(\d+)\.(?:self_attn\.|mlp\.)?"
                          r"(q_proj|k_proj|v_proj|o_proj|out_proj|gate_proj|up_proj|down_proj|fc1|fc2)\.weight$")
 _NOT_LAYERS = ("embed", "wte", "wpe", "lm_head")
@@ -64,14 +65,20 @@ class Checkpoint:
     config: ModelConfig | None
 
     def load(self, layer: Layer) -> np.ndarray:
-        """The layer's weights as a float32 array (one tensor read; nothing else stays in memory)."""
+        """The layer's weights as a float32 array, read once and converted in blocks of rows (about
+        ``READ_CHUNK_ELEMENTS`` each), so memory holds the float32 tensor plus one block in the file's dtype."""
+        rows, cols = layer.shape
+        step = max(1, READ_CHUNK_ELEMENTS // max(cols, 1))
+        out = np.empty(layer.shape, dtype=np.float32)
         try:
             with safe_open(str(layer.file), framework="numpy") as f:
-                w = f.get_tensor(layer.tensor)
-        except (SafetensorError, OSError) as exc:
+                part = f.get_slice(layer.tensor)
+                for start in range(0, rows, step):
+                    out[start:start + step] = part[start:min(start + step, rows)]
+        except (SafetensorError, OSError, ValueError) as exc:
             raise InputError("--weights", f"cannot read tensor {layer.tensor!r} from {str(layer.file)!r}: {exc}") \
                 from None
-        return np.asarray(w, dtype=np.float32)
+        return out
 
 
 def model_spec(text: str) -> str:

@@ -10,7 +10,9 @@ code layout, quantization and scale rules: docs/formats.md, "BitMoD FP3 / FP4".
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
+from ..pairwise_sum import pairwise_sum
 from ._tables import nearest_level
 from .base import (
     Format,
@@ -106,6 +108,23 @@ class BitModFormat(Format):
         if per_tensor:
             need = np.full_like(need, need.max())
         s_c = round_scale_covering(need, "fp16")             # (..., 1) per channel
+        if xg.flags.c_contiguous:
+            best_codes, best_tag, best_q = self._search_fused(xg, absmax, s_c)
+        else:
+            best_codes, best_tag, best_q = self._search_numpy(xg, absmax, s_c)
+        meta = (best_q << TAG_BITS) | best_tag
+        return QuantizedTensor(
+            fmt=self.name,
+            codes=ungrouped(best_codes, axis).astype(np.uint8, copy=False),
+            scales=per_group_to_axis(s_c * best_q, axis),
+            zeros=None,
+            group_size=g,
+            axis=axis,
+            tags=per_group_to_axis(meta.astype(np.uint8), axis),
+        )
+
+    def _search_numpy(self, xg: np.ndarray, absmax: np.ndarray, s_c: np.ndarray):
+        """Per group, the variant of least squared error: codes (..., G, g), tags and group scales (..., G)."""
         safe_c = np.where(s_c > 0, s_c, 1.0)
         best_err = np.full(absmax.shape, np.inf)
         best_tag = np.zeros(absmax.shape, dtype=np.int64)
@@ -123,16 +142,38 @@ class BitModFormat(Format):
             best_tag = np.where(better, tag, best_tag)
             best_q = np.where(better, q, best_q)
             best_codes = np.where(better[..., None], codes, best_codes)
-        meta = (best_q << TAG_BITS) | best_tag
-        return QuantizedTensor(
-            fmt=self.name,
-            codes=ungrouped(best_codes, axis).astype(np.uint8),
-            scales=per_group_to_axis(s_c * best_q, axis),
-            zeros=None,
-            group_size=g,
-            axis=axis,
-            tags=per_group_to_axis(meta.astype(np.uint8), axis),
-        )
+        return best_codes, best_tag, best_q
+
+    def _search_fused(self, xg: np.ndarray, absmax: np.ndarray, s_c: np.ndarray):
+        """:meth:`_search_numpy` in one Numba pass over C-contiguous ``xg``: the same codes, tags and scales,
+        bit for bit (each variant's error is summed in numpy's order, :func:`sim.pairwise_sum.pairwise_sum`)."""
+        g = xg.shape[-1]
+        rows = xg.reshape(-1, g)
+        n_groups = rows.shape[0]
+        channel = np.broadcast_to(s_c, absmax.shape).reshape(-1)
+        codes = np.empty(rows.shape, dtype=np.uint8)
+        tags = np.empty(n_groups, dtype=np.int64)
+        qs = np.empty(n_groups, dtype=np.int64)
+        mids = (self._ascending[:, :-1] + self._ascending[:, 1:]) / 2
+        _search_groups(rows, absmax.reshape(-1), np.ascontiguousarray(channel), self.v_max, self.tables,
+                       self._ascending_codes, mids, codes, tags, qs)
+        return codes.reshape(xg.shape), tags.reshape(absmax.shape), qs.reshape(absmax.shape)
+
+    def dequantize(self, q: QuantizedTensor) -> np.ndarray:
+        """Real values (float64): ``tables[variant, code] · scale`` of the code's group (:meth:`Format.dequantize`,
+        in one Numba pass for C-contiguous uint8 codes grouped along the last axis)."""
+        c = q.codes
+        fast = (c.dtype == np.uint8 and c.flags.c_contiguous and q.axis == c.ndim - 1 and q.tags is not None
+                and q.scales is not None and q.zeros is None and q.tensor_scale == 1.0 and c.size > 0
+                and int(c.max()) < (1 << self.code_bits))
+        if not fast:
+            return super().dequantize(q)
+        g = q.group_size
+        rows = c.reshape(-1, g)
+        out = np.empty(rows.shape)
+        _dequantize_groups(rows, np.ascontiguousarray(self.variant_of(q.tags)).reshape(-1), self.tables,
+                           np.ascontiguousarray(q.scales, dtype=np.float64).reshape(-1), out)
+        return out.reshape(c.shape)
 
     def channel_scales(self, q: QuantizedTensor) -> np.ndarray:
         """The per-channel FP16 scale ``s_c`` (group axis kept with length 1); 0 for all-zero channels."""
@@ -141,6 +182,62 @@ class BitModFormat(Format):
             ratio = np.where(qi > 0, q.scales / np.where(qi > 0, qi, 1), 0.0)
         return ratio.max(axis=q.axis, keepdims=True)
 
+
+@njit(cache=True)
+def _search_groups(rows, absmax, s_c, v_max, tables, ascending_codes, mids, codes, tags, qs):
+    """For every group (row of ``rows``, float64): the variant of least squared error (ties: lower tag),
+    its integer group scale and codes, written to ``tags``, ``qs`` and ``codes`` (uint8). ``s_c`` is the
+    group's channel scale, ``mids[tag]`` the midpoints of ``tables[tag]``'s ascending values. Same rules and
+    arithmetic as :meth:`BitModFormat._search_numpy`, one group at a time."""
+    n_groups, g = rows.shape
+    n_tags, n_mid = mids.shape
+    sq = np.empty(g)
+    trial = np.empty(g, dtype=np.uint8)
+    for r in range(n_groups):
+        c = s_c[r]
+        safe_c = c if c > 0 else 1.0
+        best_err = np.inf
+        tags[r] = 0
+        qs[r] = 0
+        for j in range(g):
+            codes[r, j] = 0
+        for tag in range(n_tags):
+            q = 0
+            if absmax[r] > 0:
+                q = int(min(max(np.ceil(absmax[r] / v_max[tag] / safe_c), 1.0), float(GROUP_SCALE_MAX)))
+            s = c * q
+            div = s if s > 0 else 1.0
+            for j in range(g):
+                x = rows[r, j]
+                code = 0
+                if s > 0:
+                    y = x / div
+                    neg = y < 0
+                    k = 0
+                    for m in range(n_mid):      # nearest_level's count, branch-free
+                        k += (mids[tag, m] < y) | (neg & (mids[tag, m] == y))
+                    code = ascending_codes[tag, k]
+                trial[j] = code
+                d = x - s * tables[tag, code]
+                sq[j] = d * d
+            err = pairwise_sum(sq, g)
+            if err < best_err:
+                best_err = err
+                tags[r] = tag
+                qs[r] = q
+                for j in range(g):
+                    codes[r, j] = trial[j]
+
+
+
+@njit(cache=True)
+def _dequantize_groups(codes, variants, tables, scales, out):
+    """``out[r, j] = tables[variants[r], codes[r, j]] * scales[r]`` for every group ``r`` (a row of ``codes``)."""
+    n_groups, g = codes.shape
+    for r in range(n_groups):
+        v, s = variants[r], scales[r]
+        for j in range(g):
+            out[r, j] = tables[v, codes[r, j]] * s
 
 def _fp3() -> BitModFormat:
     # docs/references.md#bitmod: FP3 base 0, ±1, ±2, ±4; specials ER± 3, EA± 6
