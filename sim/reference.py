@@ -18,10 +18,10 @@ Exactness:
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
 from .formats import FormatError, QuantizedTensor, get
+from .formats.elements import scalar_type
 
 _INT_KINDS = "iu"
 
@@ -95,13 +95,14 @@ def dequant_matmul(a: np.ndarray, qw: QuantizedTensor) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # Rounding emulation for floating-point datapaths.
 
-ACC_DTYPES = {"fp16": np.float16, "bf16": ml_dtypes.bfloat16, "fp32": np.float32, "fp64": np.float64}
+#: accumulator format -> name of its numpy / ml_dtypes scalar type (:func:`~sim.formats.elements.scalar_type`)
+ACC_DTYPES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32", "fp64": "float64"}
 
 
 def acc_dtype(name: str):
     """numpy dtype of an accumulator format name (fp16, bf16, fp32, fp64)."""
     try:
-        return ACC_DTYPES[name]
+        return scalar_type(ACC_DTYPES[name])
     except KeyError:
         raise FormatError(f"unknown accumulator format {name!r}; allowed: {', '.join(ACC_DTYPES)}") from None
 

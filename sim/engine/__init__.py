@@ -29,24 +29,64 @@ from ..arch import Arch
 from ..errors import InputError
 from ..isa import Program
 from ..isa.columns import ColumnProgram
+from ..jit import numba_loaded
 from .decode import CLASSES, Decoded, decode
 from .kernel import schedule
 from .stats import Stats
 
 
-def run_decoded(dec: Decoded) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+class _PythonBudget:
+    """How many more instructions this process schedules with the kernel as plain Python before it loads Numba.
+
+    Plain Python takes about 5 µs an instruction; importing Numba and loading the compiled kernel from its disk
+    cache about 0.3 s, after which an instruction costs about 0.1 µs (measured with benchmarks/bench_e2e.py's
+    decode, whose 17 programs have 21 K instructions). So the first 50 K instructions of a process (a decode step)
+    run without Numba, and anything larger compiles. Only the speed depends on this: both ways give the same
+    schedule (tests/sim/engine/test_kernel_modes.py).
+    """
+
+    def __init__(self, instructions: int):
+        self.left = instructions
+
+    def take(self, instructions: int) -> bool:
+        """Whether a program of ``instructions`` runs as plain Python (then counted against the budget)."""
+        if instructions > self.left or numba_loaded():
+            return False
+        self.left -= instructions
+        return True
+
+
+_PYTHON_BUDGET = _PythonBudget(50_000)
+
+
+def run_decoded(dec: Decoded, python: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                                    np.ndarray, int]:
     """Schedule decoded arrays: (start, end, unit, unit_stats, peak, status); status -1 = ok, else the
-    index of an instruction whose buffer space is never freed."""
-    n = dec.occ.shape[0]
-    start = np.zeros(n, np.int64)
-    end = np.zeros(n, np.int64)
-    unit = np.zeros(n, np.int64)
-    unit_stats = np.zeros((len(dec.unit_names), 4), np.int64)
-    peak = np.zeros(dec.capacity.shape[0], np.int64)
-    status = schedule(dec.occ, dec.dur, dec.q_ptr, dec.q_idx, dec.class_first, dec.class_count, dec.dep_ptr,
-                      dec.dep_idx, dec.alloc_ptr, dec.alloc_buf, dec.alloc_bytes, dec.free_ptr, dec.free_buf,
-                      dec.free_bytes, dec.capacity, start, end, unit, unit_stats, peak)
-    return start, end, unit, unit_stats, peak, int(status)
+    index of an instruction whose buffer space is never freed. ``python`` runs the kernel as plain Python (on
+    lists) or compiled; by default plain Python while the process has scheduled few instructions and not loaded Numba
+    (:class:`_PythonBudget`)."""
+    n, n_units, n_bufs, n_cls = dec.occ.shape[0], len(dec.unit_names), dec.capacity.shape[0], dec.class_first.shape[0]
+    if python is None:
+        python = _PYTHON_BUDGET.take(n)
+    inputs = [dec.occ, dec.dur, dec.q_ptr, dec.q_idx, dec.class_first, dec.class_count, dec.dep_ptr, dec.dep_idx,
+              dec.alloc_ptr, dec.alloc_buf, dec.alloc_bytes, dec.free_ptr, dec.free_buf, dec.free_bytes, dec.capacity]
+    if python:
+        kernel, inputs, head = schedule.py_func, [a.tolist() for a in inputs], dec.q_ptr[:-1].tolist()
+        def zeros(k):
+            return [0] * k
+        def flags(k):
+            return [False] * k
+    else:
+        kernel, head = schedule, dec.q_ptr[:-1].copy()
+        def zeros(k):
+            return np.zeros(k, np.int64)
+        def flags(k):
+            return np.zeros(k, np.bool_)
+    start, end, unit, ustats, peak, ufree, used, ht, hi = (zeros(k) for k in (n, n, n, 4 * n_units, n_bufs, n_units,
+                                                                                n_bufs, n + 1, n + 1))
+    status = kernel(*inputs, start, end, unit, ustats, peak, ufree, head, flags(n_cls), used, flags(n), ht, hi)
+    start, end, unit, ustats, peak = (np.asarray(x, np.int64) for x in (start, end, unit, ustats, peak))
+    return start, end, unit, ustats.reshape(n_units, 4), peak, int(status)
 
 
 def assumptions(a: Arch) -> dict:

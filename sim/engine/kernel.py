@@ -12,66 +12,28 @@ cycles after the start (``dur >= occ``: DMA latency overlaps the next transfer).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ..jit import njit
 
 INF = np.iinfo(np.int64).max // 4
 
 
 @njit(cache=True)
-def _heap_push(ht, hi, n, t, i):
-    ht[n] = t
-    hi[n] = i
-    c = n
-    while c > 0:
-        p = (c - 1) // 2
-        if ht[p] < ht[c] or (ht[p] == ht[c] and hi[p] <= hi[c]):
-            break
-        ht[p], ht[c] = ht[c], ht[p]
-        hi[p], hi[c] = hi[c], hi[p]
-        c = p
-    return n + 1
-
-
-@njit(cache=True)
-def _heap_pop(ht, hi, n):
-    n -= 1
-    ht[0] = ht[n]
-    hi[0] = hi[n]
-    p = 0
-    while True:
-        c = 2 * p + 1
-        if c >= n:
-            break
-        if c + 1 < n and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c] and hi[c + 1] < hi[c])):
-            c += 1
-        if ht[p] < ht[c] or (ht[p] == ht[c] and hi[p] <= hi[c]):
-            break
-        ht[p], ht[c] = ht[c], ht[p]
-        hi[p], hi[c] = hi[c], hi[p]
-        p = c
-    return n
-
-
-@njit(cache=True)
 def schedule(occ, dur, q_ptr, q_idx, class_first, class_count, dep_ptr, dep_idx,
              alloc_ptr, alloc_buf, alloc_bytes, free_ptr, free_buf, free_bytes, capacity,
-             start, end, unit, unit_stats, peak):
-    """Fill ``start``/``end``/``unit`` (per instruction), ``unit_stats`` (per unit instance:
-    busy, stall_dep, stall_space, instructions) and ``peak`` (bytes per buffer).
+             start, end, unit, unit_stats, peak, ufree, head, blocked, used, started, ht, hi):
+    """Fill ``start``/``end``/``unit`` (per instruction), ``unit_stats`` (per unit instance u, flat: busy,
+    stall_dep, stall_space, instructions at ``4u .. 4u+3``) and ``peak`` (bytes per buffer).
 
-    Returns -1 on success, else the index of an instruction that can never get its buffer space.
+    ``ufree`` (per unit), ``head`` (per class: ``q_ptr[c]``), ``blocked`` (per class), ``used`` (per buffer),
+    ``started`` (per instruction), ``ht``/``hi`` (n + 1) are work space, zero (False) unless said. Every argument
+    is indexed one element at a time, so the kernel also runs as plain Python on lists (``schedule.py_func``: no
+    Numba for a small program). Returns -1 on success, else the index of an instruction that can never get its
+    buffer space.
     """
-    n = occ.shape[0]
-    n_cls = class_first.shape[0]
-    n_units = unit_stats.shape[0]
-    ufree = np.zeros(n_units, np.int64)
-    head = q_ptr[:-1].copy()
-    blocked = np.zeros(n_cls, np.bool_)
-    used = np.zeros(capacity.shape[0], np.int64)
-    started = np.zeros(n, np.bool_)
-    ht = np.empty(n + 1, np.int64)
-    hi = np.empty(n + 1, np.int64)
-    hn = 0
+    n = len(occ)
+    n_cls = len(class_first)
+    hn = 0  # entries of the heap (ht, hi) of started instructions, ordered by (end, index)
     now = 0
     done = 0
     while done < n:
@@ -114,7 +76,21 @@ def schedule(occ, dur, q_ptr, q_idx, class_first, class_count, dep_ptr, dep_idx,
         now = best_t
         while hn > 0 and ht[0] <= now:
             k = hi[0]
-            hn = _heap_pop(ht, hi, hn)
+            hn -= 1  # pop the heap's root: the last entry sifts down from the root
+            ht[0] = ht[hn]
+            hi[0] = hi[hn]
+            p = 0
+            while True:
+                ch = 2 * p + 1
+                if ch >= hn:
+                    break
+                if ch + 1 < hn and (ht[ch + 1] < ht[ch] or (ht[ch + 1] == ht[ch] and hi[ch + 1] < hi[ch])):
+                    ch += 1
+                if ht[p] < ht[ch] or (ht[p] == ht[ch] and hi[p] <= hi[ch]):
+                    break
+                ht[p], ht[ch] = ht[ch], ht[p]
+                hi[p], hi[ch] = hi[ch], hi[p]
+                p = ch
             for j in range(free_ptr[k], free_ptr[k + 1]):
                 used[free_buf[j]] -= free_bytes[j]
             if free_ptr[k] < free_ptr[k + 1]:  # space came back: every class waiting for space tries again now
@@ -139,16 +115,26 @@ def schedule(occ, dur, q_ptr, q_idx, class_first, class_count, dep_ptr, dep_idx,
         gap_start = ufree[u]
         if now > gap_start:
             dep_wait = min(now, max(best_r, gap_start)) - gap_start
-            unit_stats[u, 1] += dep_wait
-            unit_stats[u, 2] += now - gap_start - dep_wait
+            unit_stats[4 * u + 1] += dep_wait
+            unit_stats[4 * u + 2] += now - gap_start - dep_wait
         start[i] = now
         end[i] = now + dur[i]
         unit[i] = u
         started[i] = True
         ufree[u] = now + occ[i]
-        unit_stats[u, 0] += occ[i]
-        unit_stats[u, 3] += 1
-        hn = _heap_push(ht, hi, hn, end[i], i)
+        unit_stats[4 * u] += occ[i]
+        unit_stats[4 * u + 3] += 1
+        ht[hn] = end[i]  # push (end, i): sift up from the new leaf
+        hi[hn] = i
+        ch = hn
+        hn += 1
+        while ch > 0:
+            p = (ch - 1) // 2
+            if ht[p] < ht[ch] or (ht[p] == ht[ch] and hi[p] <= hi[ch]):
+                break
+            ht[p], ht[ch] = ht[ch], ht[p]
+            hi[p], hi[ch] = hi[ch], hi[p]
+            ch = p
         head[best] += 1
         done += 1
     return -1

@@ -7,8 +7,8 @@ table values goes to the one of smaller magnitude (towards zero), so rounding is
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from .base import (
     Format,
     FormatError,

@@ -9,7 +9,6 @@ subnormal E4M3 scales): docs/formats.md, "OCP MX and NVFP4 block formats".
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
 from .base import (
@@ -23,7 +22,20 @@ from .base import (
     resolve_groups,
     ungrouped,
 )
-from .elements import E2M1, E2M3, E3M2, E4M3, E5M2, FP32, INT8_1_6, FixedElement, FloatElement, all_values, round_down
+from .elements import (
+    E2M1,
+    E2M3,
+    E3M2,
+    E4M3,
+    E5M2,
+    FP32,
+    INT8_1_6,
+    FixedElement,
+    FloatElement,
+    all_values,
+    round_down,
+    scalar_type,
+)
 from .floating import absmax_scale, divide_safe, element_family
 
 # E8M0 holds 2^k for k in [-127, 127]; code 0xFF is NaN (OCP MX v1.0, scale data type E8M0).
@@ -79,7 +91,7 @@ class MXFormat(Format):
 
     def scale_codes(self, q: QuantizedTensor) -> np.ndarray:
         """E8M0 bit patterns (uint8) of the block scales, same shape as ``q.scales``."""
-        return np.asarray(q.scales).astype(ml_dtypes.float8_e8m0fnu).view(np.uint8)
+        return np.asarray(q.scales).astype(scalar_type("float8_e8m0fnu")).view(np.uint8)
 
 
 def nvfp4_block_scales(amax_block: np.ndarray, tensor_scale: float) -> np.ndarray:

@@ -17,8 +17,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ._tables import TableFormat
 from .base import (
     Format,

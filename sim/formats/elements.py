@@ -17,12 +17,23 @@ to odd", IEEE Trans. Computers 57(4), 2008).
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
+from functools import cache
 
-import ml_dtypes
 import numpy as np
 
 from .base import FormatError, code_dtype
+
+
+@cache
+def scalar_type(name: str) -> type:
+    """The numpy scalar type ``name`` (``float16``, ``float32``, ``float64``), else ml_dtypes' type of that name
+    (``bfloat16``, ``float8_e4m3fn`` …). ml_dtypes is imported on the first such call, not with this package: its
+    import takes about 0.45 s, and most commands never round to a small float type."""
+    if name in ("float16", "float32", "float64"):
+        return getattr(np, name)
+    return getattr(importlib.import_module("ml_dtypes"), name)
 
 
 def to_float32_odd(x: np.ndarray) -> np.ndarray:
@@ -54,7 +65,7 @@ class FloatElement:
 
     Attributes:
         name: short name (``e2m1`` …).
-        dtype: the ml_dtypes / numpy scalar type that holds it.
+        dtype_name: the name of the ml_dtypes / numpy scalar type that holds it (:attr:`dtype`).
         bits: bits per code.
         mant_bits: explicit mantissa bits.
         emin: exponent of the smallest normal value.
@@ -64,12 +75,17 @@ class FloatElement:
     """
 
     name: str
-    dtype: type
+    dtype_name: str
     bits: int
     mant_bits: int
     emin: int
     emax: int
     max: float
+
+    @property
+    def dtype(self) -> type:
+        """The ml_dtypes / numpy scalar type that holds it (:func:`scalar_type`)."""
+        return scalar_type(self.dtype_name)
 
     @property
     def min_subnormal(self) -> float:
@@ -165,17 +181,17 @@ def all_values(element) -> np.ndarray:
 # - BF16: bfloat16 (IEEE binary32 with 7 mantissa bits), max (2 − 2^-7)·2^127, emax 127, emin −126.
 # - INT8 of MXINT8: OCP MX v1.0 (INT8 element data type), two's complement with an implicit scale 2^-6 (1.6 fixed
 #   point), emax 0 (as in microsoft/microxcaling, mx/formats.py).
-E2M1 = FloatElement("e2m1", ml_dtypes.float4_e2m1fn, 4, 1, 0, 2, 6.0)
-E3M2 = FloatElement("e3m2", ml_dtypes.float6_e3m2fn, 6, 2, -2, 4, 28.0)
-E2M3 = FloatElement("e2m3", ml_dtypes.float6_e2m3fn, 6, 3, 0, 2, 7.5)
-E4M3 = FloatElement("e4m3", ml_dtypes.float8_e4m3fn, 8, 3, -6, 8, 448.0)
-E5M2 = FloatElement("e5m2", ml_dtypes.float8_e5m2, 8, 2, -14, 15, 57344.0)
-FP16 = FloatElement("fp16", np.float16, 16, 10, -14, 15, 65504.0)
-BF16 = FloatElement("bf16", ml_dtypes.bfloat16, 16, 7, -126, 127, float(np.ldexp(2.0 - 2.0**-7, 127)))
+E2M1 = FloatElement("e2m1", "float4_e2m1fn", 4, 1, 0, 2, 6.0)
+E3M2 = FloatElement("e3m2", "float6_e3m2fn", 6, 2, -2, 4, 28.0)
+E2M3 = FloatElement("e2m3", "float6_e2m3fn", 6, 3, 0, 2, 7.5)
+E4M3 = FloatElement("e4m3", "float8_e4m3fn", 8, 3, -6, 8, 448.0)
+E5M2 = FloatElement("e5m2", "float8_e5m2", 8, 2, -14, 15, 57344.0)
+FP16 = FloatElement("fp16", "float16", 16, 10, -14, 15, 65504.0)
+BF16 = FloatElement("bf16", "bfloat16", 16, 7, -126, 127, float(np.ldexp(2.0 - 2.0**-7, 127)))
 INT8_1_6 = FixedElement("int8", 8, 6, 0)
 
 # Storage formats of scales, as element types (E4M3 above is also NVFP4's block scale format).
-FP32 = FloatElement("fp32", np.float32, 32, 23, -126, 127, float(np.finfo(np.float32).max))
+FP32 = FloatElement("fp32", "float32", 32, 23, -126, 127, float(np.finfo(np.float32).max))
 
 
 def round_down(s: np.ndarray, element: FloatElement) -> np.ndarray:

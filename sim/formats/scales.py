@@ -8,18 +8,13 @@ bfloat16, OCP FP8 E4M3 "fn" and E8M0 as specified in OCP MX v1.0), not by hand.
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
 from .base import FormatError
 from .elements import BF16, E4M3, FP16, FP32, round_down
 
-_FLOAT_SCALE_DTYPES = {
-    "fp16": np.float16,
-    "fp32": np.float32,
-    "bf16": ml_dtypes.bfloat16,
-    "e4m3": ml_dtypes.float8_e4m3fn,
-}
+#: the float scale formats, as element types (their ``dtype`` brings in ml_dtypes when first used)
+_FLOAT_SCALE_ELEMENTS = {"fp16": FP16, "fp32": FP32, "bf16": BF16, "e4m3": E4M3}
 
 SCALE_FORMATS = ("fp16", "fp32", "bf16", "e4m3", "e8m0", "int8")
 
@@ -32,9 +27,14 @@ def round_scale(s: np.ndarray, fmt: str) -> np.ndarray:
     non-zero group never gets a zero scale. Zero stays zero (an all-zero group).
     """
     s = np.asarray(s, dtype=np.float64)
-    if fmt in _FLOAT_SCALE_DTYPES:
-        dt = _FLOAT_SCALE_DTYPES[fmt]
-        info = ml_dtypes.finfo(dt) if dt not in (np.float16, np.float32) else np.finfo(dt)
+    if fmt in _FLOAT_SCALE_ELEMENTS:
+        dt = _FLOAT_SCALE_ELEMENTS[fmt].dtype
+        if dt in (np.float16, np.float32):
+            info = np.finfo(dt)
+        else:
+            import ml_dtypes  # loaded by ``dtype`` already (not at module import: it takes about 0.45 s)
+
+            info = ml_dtypes.finfo(dt)
         top = float(info.max)
         tiny = float(info.smallest_subnormal)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -50,10 +50,6 @@ def round_scale(s: np.ndarray, fmt: str) -> np.ndarray:
     raise FormatError(f"unknown scale format {fmt!r}; allowed: {', '.join(SCALE_FORMATS)}")
 
 
-_UINT_VIEW = {np.float16: np.uint16, np.float32: np.uint32, ml_dtypes.bfloat16: np.uint16,
-              ml_dtypes.float8_e4m3fn: np.uint8}
-
-
 def round_scale_covering(needed: np.ndarray, fmt: str) -> np.ndarray:
     """Round scales to ``fmt`` like :func:`round_scale`, but never below ``needed``.
 
@@ -62,12 +58,13 @@ def round_scale_covering(needed: np.ndarray, fmt: str) -> np.ndarray:
     representable value of the storage format.
     """
     r = round_scale(needed, fmt)
-    if fmt not in _FLOAT_SCALE_DTYPES:
+    if fmt not in _FLOAT_SCALE_ELEMENTS:
         return r
-    dt = _FLOAT_SCALE_DTYPES[fmt]
+    el = _FLOAT_SCALE_ELEMENTS[fmt]
+    dt = el.dtype
     low = r < np.asarray(needed, dtype=np.float64)
     if low.any():
-        bits = r[low].astype(dt).view(_UINT_VIEW[dt]) + 1  # next float up: positive values only
+        bits = r[low].astype(dt).view(el.uint) + 1  # next float up: positive values only
         bumped = bits.view(dt).astype(np.float64)
         r = r.copy()
         r[low] = np.where(np.isfinite(bumped), bumped, r[low])
@@ -81,10 +78,9 @@ def round_scale_down(needed: np.ndarray, fmt: str) -> np.ndarray:
     quantize -> dequantize is idempotent (rounding to nearest is not, in FP16's subnormal range). A
     non-zero group whose scale would round to 0 gets the smallest positive value instead.
     """
-    elements = {"fp16": FP16, "bf16": BF16, "fp32": FP32, "e4m3": E4M3}
-    if fmt not in elements:
+    if fmt not in _FLOAT_SCALE_ELEMENTS:
         return round_scale(needed, fmt)
-    el = elements[fmt]
+    el = _FLOAT_SCALE_ELEMENTS[fmt]
     needed = np.asarray(needed, dtype=np.float64)
     r = round_down(needed, el)
     return np.where((needed > 0) & (r == 0), el.min_subnormal, r)

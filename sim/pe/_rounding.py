@@ -11,7 +11,8 @@ overflow to ±inf, the same result as numpy's / ml_dtypes' casts (tested against
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ..jit import njit
 
 # (fraction bits, emin, emax) — IEEE 754-2008 Table 3.5 (binary16, binary32).
 FP16 = (10, -14, 15)

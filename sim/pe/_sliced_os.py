@@ -15,11 +15,11 @@ from abc import abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from .. import formats, reference
 from ..errors import InputError
 from ..formats.olive import OUTLIER_MAGNITUDES
+from ..jit import njit
 from . import checks
 from .base import GemmProblem, GemmResult, PEConfig, PEModel
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from ..errors import InputError
 from ..formats import get as get_format
+from ..jit import njit
 from ..reference import round_to, sequential_sum, weight_levels
 from . import checks
 from .base import GemmProblem, GemmResult, PEConfig, PEModel

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import ml_dtypes
 import numpy as np
 
 from .. import formats
 from ..errors import InputError
+from ..formats.elements import scalar_type
 from .base import DATAFLOWS, GemmProblem, PEConfig
 
 INT_ACT_BITS = {"int4": 4, "int8": 8, "int16": 16}  # two's-complement activation widths (bits)
-FLOAT_ACT_DTYPES = {"fp16": np.float16, "bf16": ml_dtypes.bfloat16,
-                    "fp8_e4m3": ml_dtypes.float8_e4m3fn, "fp8_e5m2": ml_dtypes.float8_e5m2}
+#: float activation format -> name of its numpy / ml_dtypes scalar type (:func:`sim.formats.elements.scalar_type`)
+FLOAT_ACT_DTYPES = {"fp16": "float16", "bf16": "bfloat16", "fp8_e4m3": "float8_e4m3fn", "fp8_e5m2": "float8_e5m2"}
 
 
 def _is_positive_int(v) -> bool:
@@ -121,7 +121,7 @@ def check_act_values(a, acts: str, field: str = "--acts") -> np.ndarray:
         return af
     require_choice("--acts", acts, list(INT_ACT_BITS) + list(FLOAT_ACT_DTYPES), "the activation check")
     with np.errstate(over="ignore"):
-        if not np.array_equal(af.astype(FLOAT_ACT_DTYPES[acts]).astype(np.float64), af):
+        if not np.array_equal(af.astype(scalar_type(FLOAT_ACT_DTYPES[acts])).astype(np.float64), af):
             raise InputError(field, f"activations are not all representable in {acts}", f"{acts} values")
     return af
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from .. import formats, reference
 from ..errors import InputError
+from ..jit import njit
 from . import checks
 from ._rounding import EXACT_INT, FP16, VALUE_FORMATS, round_float
 from .base import GemmProblem, GemmResult, PEConfig, PEModel

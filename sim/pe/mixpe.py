@@ -10,9 +10,9 @@ The per-PE arithmetic, the fold timing and the events: docs/mixpe_pe.md, "Model"
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from ..formats import get as get_format
+from ..jit import njit
 from ..reference import round_to, sequential_sum
 from . import checks
 from .base import GemmProblem, GemmResult, PEConfig, PEModel

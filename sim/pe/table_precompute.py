@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ._rounding import FP16, round_float
 from .checks import INT_ACT_BITS
 
