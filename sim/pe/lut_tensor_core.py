@@ -330,12 +330,12 @@ class LutTensorCoreModel(PEModel):
             check_entry_bits(arch.table_unit.entry_bits, problem.acts, config.tile[2],
                              bool(config.options.get("table_quant")))
 
-    def cost_scale(self, arch, kind: str) -> tuple[float, dict | None]:
-        """The published Table 2 unit scaled to ``arch``'s unit by the component model
-        (:func:`sim.cost.lut_unit_scale.array_ratio`)."""
+    def cost_scale(self, arch, kind: str, acts: str | None = None) -> tuple[float, dict | None]:
+        """The published Table 2 unit scaled to ``arch``'s unit, built for ``acts`` activations (FP ones: FP
+        tables, FP accumulators), by the component model (:func:`sim.cost.lut_unit_scale.array_ratio`)."""
         from ..cost import lut_unit_scale  # circular: sim.cost imports sim.pe, which imports this module
 
-        return lut_unit_scale.array_ratio(arch, kind)
+        return lut_unit_scale.array_ratio(arch, kind, acts)
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
