@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from ..arch import Arch
 from ..errors import InputError
+from ..pe.base import ACTIVATION_FORMATS
 from ..pe.table_precompute import DEFAULT_TILE, table_entry_bits
 from .lut_array_model import ACCS, TABLE_K, LutUnitConfig, ablation_step, lut_parts, lut_unit
 
@@ -45,7 +46,9 @@ def datapath(arch: Arch, acts: str | None = None) -> tuple[str, str]:
     datapath's default (FP16 → FP16, BF16 → FP32; ``lut_array_model.ACCS``). ``acts`` None or an integer
     format: the arch's own reading — FP16 when ``arch.pe.acc`` names an FP format, else the reference's INT8
     datapath with ``arch.pe.acc`` (default INT32)."""
-    if acts is not None and acts in FP_DATAPATHS:
+    if acts is not None and acts not in ACTIVATION_FORMATS:
+        raise InputError("acts", f"unknown activation format {acts!r}", ", ".join(ACTIVATION_FORMATS))
+    if acts in FP_DATAPATHS:
         dp = FP_DATAPATHS[acts]
         return dp, arch.pe.acc if arch.pe.acc in ACCS[dp] else ACCS[dp][0]
     if arch.pe.acc in FP_ACCS:
