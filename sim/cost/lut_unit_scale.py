@@ -5,7 +5,8 @@
 reference unit :func:`reference_unit` (M2N64K4, W2 × INT8) and ``model`` the cell-count model
 :mod:`sim.cost.lut_array_model`: the published number stays the calibration anchor, the model supplies only
 the ratio. How an arch maps onto the model (each reading is repeated in the returned assumptions):
-docs/lut_cost_model.md, "Scaling the published unit".
+docs/lut_cost_model.md, "Scaling the published unit"; the unit for a run's FP activations (FP16/BF16 tables,
+adders and accumulators, :func:`datapath`): "FP activations".
 """
 
 from __future__ import annotations
