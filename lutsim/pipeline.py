@@ -124,7 +124,7 @@ def _assemble(a: Arch, trace, rows: list[OpRow], energy_bd: dict, peak, energy_c
     seconds = cycles / clock_hz
     tokens = trace.batch * trace.tokens
     energy_pj = sum(energy_bd.values())
-    ar = cost.area(a)
+    ar = cost.area(a, acts=trace.recipe.activations.format)
     totals = Totals(
         cycles=cycles, latency_ms=seconds * 1e3, tokens_per_s=tokens / seconds if seconds else 0.0,
         energy_pj=energy_pj, energy_per_token_mj=energy_pj * 1e-9 / tokens, area_mm2=ar.total_mm2,
@@ -170,7 +170,8 @@ def base_assumptions(arch, model, quant, phase: str, seq_len: int = 1024, kv_len
     trace = build_trace(resolve_model(model), resolve_recipe(quant), phase, seq_len=seq_len, kv_len=kv_len,
                         batch=batch, lm_head_all_tokens=lm_head_all_tokens)
     no_run = SimpleNamespace(seconds=0.0, events={})
-    return _assumptions(a, trace, cost.area(a), _energy_constants(cost.energy(no_run, a)))
+    return _assumptions(a, trace, cost.area(a, acts=trace.recipe.activations.format),
+                        _energy_constants(cost.energy(no_run, a)))
 
 
 def run_program(program, arch, per_instruction: bool = False, ge_count: float | None = None,
@@ -179,7 +180,7 @@ def run_program(program, arch, per_instruction: bool = False, ge_count: float | 
     a = resolve_arch(arch)
     stats = sim_engine.run(program, a)
     e = cost.energy(stats, a)
-    ar = cost.area(a, ge_count=ge_count, um2_per_ge=um2_per_ge)
+    ar = cost.area(a, ge_count=ge_count, um2_per_ge=um2_per_ge, acts=cost.run_acts(stats.events))
     res = RunResult(
         arch=a.name, instructions=len(program), cycles=stats.cycles, seconds=stats.seconds,
         utilization={name: u["utilization"] for name, u in stats.units.items()},

@@ -9,6 +9,7 @@ from pathlib import Path
 from .bitmod import BITMOD_TABLE
 from .compat import bitmod_rows, llm_viewer_rows, ltc_table1_rows, scalesim_rows
 from .ltc import LTC_TABLE
+from .ltc_fp16 import LTC_FP16_TABLE
 from .mixpe import MIXPE_TABLE
 from .row import Row
 
@@ -37,6 +38,7 @@ CHECKS: dict[str, Callable[[], list[Row]]] = {
     "BitMoD tile-model compatibility mode": bitmod_rows,
     "LLM-Viewer roofline compatibility mode": llm_viewer_rows,
     LTC_TABLE[0]: LTC_TABLE[1],
+    LTC_FP16_TABLE[0]: LTC_FP16_TABLE[1],
     BITMOD_TABLE[0]: BITMOD_TABLE[1],
     MIXPE_TABLE[0]: MIXPE_TABLE[1],
 }
@@ -47,6 +49,7 @@ KINDS: dict[str, str] = {
     "BitMoD tile-model compatibility mode": COMPAT,
     "LLM-Viewer roofline compatibility mode": COMPAT,
     LTC_TABLE[0]: MODEL,
+    LTC_FP16_TABLE[0]: MODEL,
     BITMOD_TABLE[0]: MODEL,
     MIXPE_TABLE[0]: MODEL,
 }

@@ -20,6 +20,7 @@ from ..arch import Arch
 from ..errors import InputError
 from . import lut_unit_scale
 from .constants import pe_entry, scale, scaling_assumption, sram_bank, table
+from .energy import by_float_acts
 
 _UM2_PER_MM2 = 1e6
 
@@ -43,8 +44,20 @@ def pe_area_from_ge(ge_count: float, um2_per_ge: float) -> float:
     return ge_count * um2_per_ge
 
 
-def area(arch: Arch, ge_count: float | None = None, um2_per_ge: float | None = None) -> AreaReport:
-    """Area of ``arch``; ``ge_count`` and ``um2_per_ge`` (both or neither) calibrate the PE area."""
+def run_acts(events: dict) -> str | None:
+    """The activation format to build the PE for from a run's engine events: the FP format of every active array
+    cycle (``active_cycles:<acts>``, :mod:`sim.engine.decode`), else None (integer or mixed formats, or no array
+    work: the arch's own reading)."""
+    ev = events.get("array", {})
+    fp = by_float_acts(ev, "active_cycles")
+    return next(iter(fp)) if len(fp) == 1 and sum(fp.values()) == ev.get("active_cycles", 0) else None
+
+
+def area(arch: Arch, ge_count: float | None = None, um2_per_ge: float | None = None,
+         acts: str | None = None) -> AreaReport:
+    """Area of ``arch``; ``ge_count`` and ``um2_per_ge`` (both or neither) calibrate the PE area; ``acts``: the
+    activation format the PE and table unit are built for (the run's; ``lut-tc`` with FP activations: FP
+    tables, adders and accumulators), None = the arch's own reading."""
     t, node = table(), arch.node_nm
     used: dict = {"node_nm": node, "technology_scaling": scaling_assumption()}
     out: dict[str, float] = {}
@@ -61,7 +74,7 @@ def area(arch: Arch, ge_count: float | None = None, um2_per_ge: float | None = N
         pe_um2 = scale(entry["area_um2"], entry["node_nm"], node, "area")
         count *= arch.pe.pes_per_array if entry["per"] == "pe" else 1
         used["pe"] = {"um2": pe_um2, "per": entry["per"], "source": entry["source"]}
-        ratio, how = model.cost_scale(arch, "area")
+        ratio, how = model.cost_scale(arch, "area", acts)
         if how is not None:
             pe_um2 *= ratio
             used["pe"].update(um2=pe_um2, published_um2=entry["area_um2"], scaled_to_arch_unit=how)
@@ -71,7 +84,7 @@ def area(arch: Arch, ge_count: float | None = None, um2_per_ge: float | None = N
     out["array"] = count * pe_um2 / _UM2_PER_MM2
     if arch.table_unit is not None:
         tu = t["table_unit"]
-        ratio, how = lut_unit_scale.table_ratio(arch, "area")
+        ratio, how = lut_unit_scale.table_ratio(arch, "area", acts)
         per = scale(tu["area_um2_per_table_per_cycle"], tu["node_nm"], node, "area") * ratio
         out["table"] = arch.table_unit.tables_per_cycle * per / _UM2_PER_MM2
         used["table"] = {"um2_per_table_per_cycle": per, "source": tu["source"], "scaled_to_arch_table": how}

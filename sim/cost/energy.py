@@ -11,7 +11,10 @@ Components (keys of the breakdown):
   e.g. ``lut-tc``: :mod:`sim.cost.lut_unit_scale`) × PEs per array; for a PE with no figure,
   Σ ``pe:<event>`` × the Horowitz per-event energies (events without an entry are listed under
   ``uncosted_events``).
-* ``table``: tables built × pJ per table (scaled to the arch's K-group and entry width);
+  Active cycles of instructions with FP activations (``active_cycles:<acts>``, :mod:`sim.engine.decode`) are
+  charged at the hook's figure for that format (``lut-tc``: FP tables and FP accumulators).
+* ``table``: tables built × pJ per table (scaled to the arch's K-group and entry width; tables of FP
+  activations, ``tables:<acts>``, at the FP adders' figure);
   ``vector``: elements × the FP16 actions of each op.
 
 Logic energies are scaled from their node to the arch's node and multiplied by ``arch.pnr_factor``
@@ -48,6 +51,11 @@ def event_pj(name: str, node_nm: int) -> float | None:
     return None if e is None else scale(e["pj"], e["node_nm"], node_nm, "energy")
 
 
+def by_float_acts(ev: dict, key: str) -> dict[str, int]:
+    """``{acts: count}`` of the ``key:<acts>`` events of one component (FP activation formats only)."""
+    return {k.split(":", 1)[1]: v for k, v in ev.items() if k.startswith(f"{key}:")}
+
+
 def _array(arch: Arch, ev: dict, used: dict) -> float:
     node = arch.node_nm
     model = pe_registry.get(arch.pe.type)
@@ -57,12 +65,21 @@ def _array(arch: Arch, ev: dict, used: dict) -> float:
         n = arch.pe.pes_per_array if entry["per"] == "pe" else 1
         used["array"] = {"pj_per_cycle": per_cycle, "per": entry["per"], "count_per_array": n,
                          "source": entry["source"]}
+        published = per_cycle
         ratio, how = model.cost_scale(arch, "energy")
         if how is not None:
             per_cycle *= ratio
             used["array"].update(pj_per_cycle=per_cycle, published_pj_per_cycle=entry["pj_per_cycle"],
                                  scaled_to_arch_unit=how)
-        return ev.get("active_cycles", 0) * per_cycle * n
+        fp = by_float_acts(ev, "active_cycles")
+        total = (ev.get("active_cycles", 0) - sum(fp.values())) * per_cycle
+        for acts, cycles in sorted(fp.items()):
+            ratio, how = model.cost_scale(arch, "energy", acts)
+            total += cycles * published * ratio
+            if how is not None:
+                used["array"].setdefault("by_activation_format", {})[acts] = {
+                    "active_cycles": cycles, "pj_per_cycle": published * ratio, "scaled_to_arch_unit": how}
+        return total * n
     total, uncosted, per_event = 0.0, [], {}
     for key, count in ev.items():
         if not key.startswith("pe:"):
@@ -103,11 +120,19 @@ def energy(stats, arch: Arch) -> EnergyReport:
     out["sram_leakage"] = leak
     out["array"] = _array(arch, ev.get("array", {}), used) * pnr
     tu = t["table_unit"]
-    per_table, table_how = scale(tu["pj_per_table"], tu["node_nm"], node, "energy"), None
+    published_table = scale(tu["pj_per_table"], tu["node_nm"], node, "energy")
+    per_table, table_how, table_fp = published_table, None, {}
+    tables = ev.get("table", {})
+    fp_tables = by_float_acts(tables, "tables")
     if arch.table_unit is not None:
         ratio, table_how = lut_unit_scale.table_ratio(arch, "energy")
         per_table *= ratio
-    out["table"] = ev.get("table", {}).get("tables", 0) * per_table * pnr
+        for acts in sorted(fp_tables):
+            ratio, how = lut_unit_scale.table_ratio(arch, "energy", acts)
+            table_fp[acts] = {"tables": fp_tables[acts], "pj_per_table": published_table * ratio,
+                              "scaled_to_arch_table": how}
+    out["table"] = ((tables.get("tables", 0) - sum(fp_tables.values())) * per_table
+                    + sum(f["tables"] * f["pj_per_table"] for f in table_fp.values())) * pnr
     vec = 0.0
     for key, count in ev.get("vector", {}).items():
         if key.startswith("elems:"):
@@ -119,7 +144,8 @@ def energy(stats, arch: Arch) -> EnergyReport:
         "dram": {"pj_per_bit": arch.dram.pj_per_bit, "pj_per_bit_write": arch.dram.write_pj_per_bit,
                  "static_mw": arch.dram.static_mw, "source": arch.dram.pj_source},
         "sram_model": {"fit": sram["fit"], "source": sram["source"]},
-        "table": {"pj_per_table": per_table, "source": tu["source"], "scaled_to_arch_table": table_how},
+        "table": {"pj_per_table": per_table, "source": tu["source"], "scaled_to_arch_table": table_how,
+                  **({"by_activation_format": table_fp} if table_fp else {})},
         "vector": {"source": t["vector_ops"]["source"], "event_source": t["events"]["fp16_add"]["source"]},
         "technology_scaling": scaling_assumption(),
         "not_modelled": ["logic leakage (no cited figure)"],

@@ -24,9 +24,10 @@ from .constants import table as cost_table
 
 DATA = Path(__file__).parent / "data" / "lut_components.yaml"
 INT_ACTS = {"int4": 4, "int8": 8, "int16": 16}  # activation bits
-FP_ACTS = ("fp16",)
-DEFAULT_ACC = {"int": "int32", "fp": "fp16"}  # lut-tc model defaults (sim/pe/lut_tensor_core.py)
-ACCS = {"int": ("int32",), "fp": ("fp16", "fp32")}
+FP_ACTS = ("fp16", "bf16")  # FP datapaths: tables, precompute adders and accumulators in the format's arithmetic
+#: accumulators each datapath takes, the default first (lut-tc model defaults, sim/pe/lut_tensor_core.py
+#: default_acc: BF16 accumulates in FP32, a BF16 accumulator would round every add to 8 significant bits)
+ACCS = {"int": ("int32",), "fp16": ("fp16", "fp32"), "bf16": ("fp32",)}
 TABLE_K = (2, 4, 8)  # K-group sizes of the pairwise precompute tree (sim/pe/table_precompute.py)
 
 
@@ -195,10 +196,10 @@ def _check_shape(m: int, n: int, k: int) -> None:
 
 
 def _acc(acts: str, acc: str | None) -> str:
-    kind = _kind(acts)
-    acc = acc or DEFAULT_ACC[kind]
-    if acc not in ACCS[kind]:
-        raise InputError("acc", f"accumulator {acc!r} does not fit {acts} activations", ", ".join(ACCS[kind]))
+    allowed = ACCS["int" if _kind(acts) == "int" else acts]
+    acc = acc or allowed[0]
+    if acc not in allowed:
+        raise InputError("acc", f"accumulator {acc!r} does not fit {acts} activations", ", ".join(allowed))
     return acc
 
 
@@ -284,6 +285,8 @@ def mac_parts(c: MacUnitConfig) -> dict[str, Part]:
     acc = _acc(c.acts, c.acc)
     outputs, macs = c.m * c.n, c.m * c.n * c.k
     if _kind(c.acts) == "fp":
+        if c.acts != "fp16":
+            raise InputError("acts", f"no cited multiplier figure for {c.acts!r}", "int8, fp16")
         parts = {"multipliers": unit(f"{c.acts}_mult", macs), "adder_trees": unit(f"{acc}_add", outputs * (c.k - 1))}
         op_bits = float_bits(c.acts)
     else:

@@ -5,7 +5,8 @@
 reference unit :func:`reference_unit` (M2N64K4, W2 × INT8) and ``model`` the cell-count model
 :mod:`sim.cost.lut_array_model`: the published number stays the calibration anchor, the model supplies only
 the ratio. How an arch maps onto the model (each reading is repeated in the returned assumptions):
-docs/lut_cost_model.md, "Scaling the published unit".
+docs/lut_cost_model.md, "Scaling the published unit"; the unit for a run's FP activations (FP16/BF16 tables,
+adders and accumulators, :func:`datapath`): "FP activations".
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from functools import lru_cache
 
 from ..arch import Arch
 from ..errors import InputError
+from ..pe.base import ACTIVATION_FORMATS
 from ..pe.table_precompute import DEFAULT_TILE, table_entry_bits
-from .lut_array_model import TABLE_K, LutUnitConfig, ablation_step, lut_parts, lut_unit
+from .lut_array_model import ACCS, TABLE_K, LutUnitConfig, ablation_step, lut_parts, lut_unit
 
 REFERENCE_STEP = "+precompute fused"  # the Table 2 row of constants.yaml pe.lut-tc (docs/references.md#lut-tensor-core)
 FP_ACCS = ("fp16", "fp32")
+#: activation format of a run → the model's FP datapath (FP8 runs on the FP16 datapath:
+#: sim/pe/table_precompute.table_entry_bits); an integer format keeps the arch's own reading
+FP_DATAPATHS = {"fp16": "fp16", "fp8_e4m3": "fp16", "fp8_e5m2": "fp16", "bf16": "bf16"}
 
 
 def reference_unit() -> LutUnitConfig:
@@ -35,14 +40,31 @@ def _check_k(k: int, field: str) -> None:
                          ", ".join(map(str, TABLE_K)))
 
 
-def arch_unit(arch: Arch) -> LutUnitConfig:
-    """The model configuration of ``arch``'s LUT unit (readings in the module docstring)."""
+def datapath(arch: Arch, acts: str | None = None) -> tuple[str, str]:
+    """(activation datapath, accumulator) of the model unit for ``arch`` running ``acts`` activations.
+
+    ``acts`` FP (:data:`FP_DATAPATHS`): that FP datapath, with ``arch.pe.acc`` when it fits it, else the
+    datapath's default (FP16 → FP16, BF16 → FP32; ``lut_array_model.ACCS``). ``acts`` None or an integer
+    format: the arch's own reading — FP16 when ``arch.pe.acc`` names an FP format, else the reference's INT8
+    datapath with ``arch.pe.acc`` (default INT32)."""
+    if acts is not None and acts not in ACTIVATION_FORMATS:
+        raise InputError("acts", f"unknown activation format {acts!r}", ", ".join(ACTIVATION_FORMATS))
+    if acts in FP_DATAPATHS:
+        dp = FP_DATAPATHS[acts]
+        return dp, arch.pe.acc if arch.pe.acc in ACCS[dp] else ACCS[dp][0]
+    if arch.pe.acc in FP_ACCS:
+        return "fp16", arch.pe.acc
+    return reference_unit().acts, arch.pe.acc or "int32"
+
+
+def arch_unit(arch: Arch, acts: str | None = None) -> LutUnitConfig:
+    """The model configuration of ``arch``'s LUT unit for a run of ``acts`` activations (:func:`datapath`;
+    readings in the module docstring)."""
     m, n, k = arch.pe.tile or DEFAULT_TILE
     _check_k(k, "arch.pe.tile")
-    fp = arch.pe.acc in FP_ACCS
-    acts = "fp16" if fp else reference_unit().acts
-    bits = arch.table_unit.entry_bits if arch.table_unit is not None else table_entry_bits(acts, k)
-    return replace(reference_unit(), m=m, n=n, k=k, acts=acts, acc=arch.pe.acc or "int32", lut_bits=bits)
+    dp, acc = datapath(arch, acts)
+    bits = arch.table_unit.entry_bits if arch.table_unit is not None else table_entry_bits(dp, k)
+    return replace(reference_unit(), m=m, n=n, k=k, acts=dp, acc=acc, lut_bits=bits)
 
 
 @lru_cache(maxsize=256)
@@ -65,9 +87,10 @@ def _describe(c: LutUnitConfig) -> dict:
     return d
 
 
-def array_ratio(arch: Arch, kind: str) -> tuple[float, dict]:
-    """(model(arch's unit) / model(reference unit), assumptions) for ``kind`` ``"area"`` or ``"energy"``."""
-    ref, unit = reference_unit(), arch_unit(arch)
+def array_ratio(arch: Arch, kind: str, acts: str | None = None) -> tuple[float, dict]:
+    """(model(arch's unit for ``acts``) / model(reference unit), assumptions) for ``kind`` ``"area"`` or
+    ``"energy"``."""
+    ref, unit = reference_unit(), arch_unit(arch, acts)
     attr = "area_um2" if kind == "area" else "pj_per_cycle"
     ratio = _unit_cost(unit)[attr] / _unit_cost(ref)[attr]
     return ratio, {"ratio": ratio, "arch_unit": _describe(unit), "reference_unit": _describe(ref),
@@ -75,10 +98,12 @@ def array_ratio(arch: Arch, kind: str) -> tuple[float, dict]:
                             "sim/cost/lut_unit_scale.py"}
 
 
-def table_ratio(arch: Arch, kind: str) -> tuple[float, dict]:
-    """(model(one table of ``arch.table_unit``) / model(one table of the reference unit), assumptions) for
-    ``kind`` ``"area"`` (µm² of its adders) or ``"energy"`` (pJ to build one table)."""
-    ref, unit = reference_unit(), arch_unit(arch)
+def table_ratio(arch: Arch, kind: str, acts: str | None = None) -> tuple[float, dict]:
+    """(model(one table of ``arch.table_unit`` for ``acts``) / model(one table of the reference unit),
+    assumptions) for ``kind`` ``"area"`` (µm² of its adders) or ``"energy"`` (pJ to build one table): FP
+    activations build their tables with adders of the FP datapath (Horowitz FP16 adds), integer ones with
+    ripple adders of the entry width."""
+    ref, unit = reference_unit(), arch_unit(arch, acts)
     tu = arch.table_unit
     _check_k(tu.group, "arch.table_unit.group")
     mine, base = _unit_table(unit, tu.group, tu.entry_bits), _unit_table(ref, ref.k, ref.lut_bits)

@@ -17,6 +17,10 @@ Durations (cycles):
 * Any buffer access (LOAD's write, STORE's read, ``rd``/``wr``) takes
   ``⌈bytes·8 / (width · ports · banks / gcd(stride, banks))⌉`` cycles; an instruction is busy at
   least that long (bank conflicts: a stride sharing a factor with the bank count hits fewer banks).
+
+Events of instructions with floating-point activations are also counted by format (``table``
+``tables:<acts>``, ``array`` ``active_cycles:<acts>``) so that the cost model charges the FP datapath
+(:mod:`sim.cost.energy`); integer activations add no such keys.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from ..arch import Arch
 from ..errors import InputError
 from ..isa import Program
 from ..isa.columns import DMA_OPS, ColumnProgram
+from ..pe.base import INT_ACTIVATIONS
 
 #: unit classes, in kernel order; arrays come last and may have several instances
 CLASSES = ("dma", "table", "vector", "sync", "array")
@@ -131,6 +136,8 @@ class _Decoder:
             ev["table"]["tables"] += tables
             ev["table"]["entries_written"] += tables * tu.entries
             ev["table"]["active_cycles"] += occ
+            if ins["acts"] not in INT_ACTIVATIONS:
+                ev["table"][f"tables:{ins['acts']}"] += tables
             return occ, tu.latency
         if op in ("LMMA", "BSMMA", "MMA"):
             if op != a.pe.opcode:
@@ -138,6 +145,8 @@ class _Decoder:
                                  a.pe.opcode)
             timing = self.pe_cycles(ins, where)
             ev["array"]["active_cycles"] += timing.cycles
+            if ins["acts"] not in INT_ACTIVATIONS:
+                ev["array"][f"active_cycles:{ins['acts']}"] += timing.cycles
             for k, v in timing.events.items():
                 ev["array"][f"pe:{k}"] += v
             return timing.cycles, 0

@@ -14,11 +14,13 @@ import numpy as np
 
 from ..jit import njit
 
-# (fraction bits, emin, emax) — IEEE 754-2008 Table 3.5 (binary16, binary32).
+# (fraction bits, emin, emax) — IEEE 754-2008 Table 3.5 (binary16, binary32); bfloat16: binary32's exponent
+# range with 7 fraction bits (Intel, BFLOAT16 - Hardware Numerics Definition, 2018).
 FP16 = (10, -14, 15)
 FP32 = (23, -126, 127)
+BF16 = (7, -126, 127)
 EXACT_INT = (-1, 0, 0)
-VALUE_FORMATS = {"fp16": FP16, "fp32": FP32, "int32": EXACT_INT}
+VALUE_FORMATS = {"fp16": FP16, "bf16": BF16, "fp32": FP32, "int32": EXACT_INT}
 
 
 @njit(cache=True, inline="always")

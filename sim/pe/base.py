@@ -137,9 +137,10 @@ class PEModel(ABC):
         limits are :meth:`check`'s); raise ``sim.errors.InputError`` naming the arch field. None by default."""
         return None
 
-    def cost_scale(self, arch, kind: str) -> tuple[float, dict | None]:
-        """(factor, how it was derived) by which ``arch``'s configuration of this PE scales its published figure,
-        ``kind`` ``"area"`` (µm²) or ``"energy"`` (pJ per active cycle); (1.0, None): the figure as published."""
+    def cost_scale(self, arch, kind: str, acts: str | None = None) -> tuple[float, dict | None]:
+        """(factor, how it was derived) by which ``arch``'s configuration of this PE, running ``acts`` activations
+        (None: the arch's own reading), scales its published figure, ``kind`` ``"area"`` (µm²) or ``"energy"``
+        (pJ per active cycle); (1.0, None): the figure as published."""
         return 1.0, None
 
     def resolve(self, config: PEConfig | None) -> PEConfig:

@@ -19,7 +19,7 @@ from .. import formats, reference
 from ..errors import InputError
 from ..jit import njit
 from . import checks
-from ._rounding import EXACT_INT, FP16, VALUE_FORMATS, round_float
+from ._rounding import VALUE_FORMATS, round_float
 from .base import GemmProblem, GemmResult, PEConfig, PEModel
 from .table_precompute import (
     DEFAULT_TILE,
@@ -39,11 +39,17 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1  # two's-complement INT32 accumulator
 KG_CHUNK = 128  # K-groups per pass of the per-cycle kernels (a chunk's weights, KG_CHUNK·b·N bytes, stay in cache)
 
 INT_ACTS = ("int4", "int8", "int16")  # activation formats the unit takes (values: sim.pe.checks)
-FP_ACTS = ("fp16", "fp8_e4m3", "fp8_e5m2")
+FP_ACTS = ("fp16", "bf16", "fp8_e4m3", "fp8_e5m2")
 ACTS = INT_ACTS + FP_ACTS
 INT_ACCS = ("int32",)
 FP_ACCS = ("fp16", "fp32")
-OPTIONS = {"table_quant": "INT8 tables with one FP16 scale per table (FP activations only; lossy)"}
+#: accumulators of the FP activation formats, the default first: BF16 accumulates in FP32 (a BF16 or FP16
+#: accumulator would round every add to 8 significant bits or overflow BF16's range)
+ACCS_OF = {"bf16": ("fp32",)}
+#: the table datapath of each FP activation format: BF16 tables for BF16 activations, FP16 for the rest (FP8
+#: runs on the FP16 datapath, sim/pe/table_precompute.table_entry_bits)
+TABLE_FORMAT = {"bf16": "bf16"}
+OPTIONS = {"table_quant": "INT8 tables with one FP16 scale per table (FP16 tables only; lossy)"}
 
 
 class AccumulatorOverflow(InputError):
@@ -277,10 +283,21 @@ def check_entry_bits(entry_bits: int, acts: str, k: int, table_quant: bool = Fal
             f"; {TABLE_QUANT_BITS} or more with the PE option table_quant" if quant else ""))
 
 
+def accumulators(acts: str) -> tuple[str, ...]:
+    """The accumulator formats the unit takes with ``acts`` activations, the default first."""
+    return INT_ACCS if acts in INT_ACTS else ACCS_OF.get(acts, FP_ACCS)
+
+
+def table_format(acts: str) -> str:
+    """The value format of the tables (and precompute adders) for ``acts``: "int32" (exact) for integer
+    activations, "bf16" for BF16, "fp16" for the other FP formats."""
+    return "int32" if acts in INT_ACTS else TABLE_FORMAT.get(acts, "fp16")
+
+
 def default_acc(acts: str) -> str:
     """The accumulator when none is configured: INT32 for integer activations, FP16 for FP ones
-    (docs/lut_tensor_core_contract.md "Datapath widths")."""
-    return "int32" if acts in INT_ACTS else "fp16"
+    (docs/lut_tensor_core_contract.md "Datapath widths"), FP32 for BF16."""
+    return accumulators(acts)[0]
 
 
 def _acc_name(problem: GemmProblem, config: PEConfig) -> str:
@@ -330,18 +347,18 @@ class LutTensorCoreModel(PEModel):
             check_entry_bits(arch.table_unit.entry_bits, problem.acts, config.tile[2],
                              bool(config.options.get("table_quant")))
 
-    def cost_scale(self, arch, kind: str) -> tuple[float, dict | None]:
-        """The published Table 2 unit scaled to ``arch``'s unit by the component model
-        (:func:`sim.cost.lut_unit_scale.array_ratio`)."""
+    def cost_scale(self, arch, kind: str, acts: str | None = None) -> tuple[float, dict | None]:
+        """The published Table 2 unit scaled to ``arch``'s unit, built for ``acts`` activations (FP ones: FP
+        tables, FP accumulators), by the component model (:func:`sim.cost.lut_unit_scale.array_ratio`)."""
         from ..cost import lut_unit_scale  # circular: sim.cost imports sim.pe, which imports this module
 
-        return lut_unit_scale.array_ratio(arch, kind)
+        return lut_unit_scale.array_ratio(arch, kind, acts)
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
-        accs = INT_ACCS if problem.acts in INT_ACTS else FP_ACCS
         checks.check_problem(problem, config, self.name, weights=self.weight_formats, acts=self.act_formats,
-                             accs=accs, acc=_acc_name(problem, config), array=False, dataflows=self.dataflows)
+                             accs=accumulators(problem.acts), acc=_acc_name(problem, config), array=False,
+                             dataflows=self.dataflows)
         _affine_integers(formats.get(problem.weights))
         checks.check_tile(config, TABLE_K)
         if config.array is not None:
@@ -349,8 +366,9 @@ class LutTensorCoreModel(PEModel):
         unknown = set(config.options) - set(OPTIONS)
         if unknown:
             raise InputError("--option", f"unknown option(s) {sorted(unknown)}", ", ".join(OPTIONS))
-        if config.options.get("table_quant") and problem.acts in INT_ACTS:
-            raise InputError("--option", "table_quant applies to FP16 tables only", "table_quant with FP acts")
+        if config.options.get("table_quant") and table_format(problem.acts) != "fp16":
+            raise InputError("--option", f"table_quant applies to FP16 tables only, not {problem.acts} ones",
+                             "table_quant with fp16 or fp8 activations")
 
     def run(self, problem: GemmProblem, config: PEConfig, mode: str, a: np.ndarray | None = None,
             qw=None) -> GemmResult:
@@ -419,7 +437,7 @@ class LutTensorCoreModel(PEModel):
         if problem.acts in INT_ACTS:
             return reference.mpgemm(af, qw)
         return fp_order_emulation(af, qw, config.tile[2], _acc_name(problem, config),
-                                  bool(config.options.get("table_quant")))
+                                  bool(config.options.get("table_quant")), table_format(problem.acts))
 
 
 def _simulate(af: np.ndarray, qw, acts: str, acc: str, tile, table_quant: bool) -> dict:
@@ -427,7 +445,7 @@ def _simulate(af: np.ndarray, qw, acts: str, acc: str, tile, table_quant: bool) 
     mu, nu, ku = tile
     exact = acts in INT_ACTS
     lw = reinterpret(qw, ku)
-    pre = precompute(_group_layout(af, qw.group_size, ku), mu, EXACT_INT if exact else FP16, table_quant)
+    pre = precompute(_group_layout(af, qw.group_size, ku), mu, VALUE_FORMATS[table_format(acts)], table_quant)
     acc_fmt = VALUE_FORMATS[acc]
     zeros = np.zeros((af.shape[0], qw.codes.shape[0]))
     acc_v, counts, cycles = _run_unit(pre.tables, lw.packed, lw.kgroups_per_group, mu, nu, ku, acc_fmt, zeros)
@@ -465,11 +483,12 @@ def _group_act_sums(tables: np.ndarray, kpg: int, acc_format) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------
 # FP16-order emulation (independent of the kernels: sim.reference rounding primitives, full tables).
 
-def fp_order_emulation(a: np.ndarray, qw, k_tile: int, acc: str, table_quant: bool = False) -> np.ndarray:
+def fp_order_emulation(a: np.ndarray, qw, k_tile: int, acc: str, table_quant: bool = False,
+                       table: str = "fp16") -> np.ndarray:
     """The FP-activation output in the hardware's order, built from ``sim.reference`` primitives.
 
-    Full 2^K tables by ``tree_sum`` in FP16 (no odd-symmetry shortcut), optional INT8 table
-    quantization, terms ``round(T[p]·2^i)`` summed by ``sequential_sum`` (K-groups in order, planes
+    Full 2^K tables by ``tree_sum`` in the ``table`` format (FP16 or BF16; no odd-symmetry shortcut), optional
+    INT8 table quantization, terms ``round(T[p]·2^i)`` summed by ``sequential_sum`` (K-groups in order, planes
     LSB first), Σa likewise, then the float64 epilogue.
     """
     fmt = formats.get(qw.fmt)
@@ -480,7 +499,7 @@ def fp_order_emulation(a: np.ndarray, qw, k_tile: int, acc: str, table_quant: bo
     m, kgroups, _ = acts.shape
     pats = np.arange(1 << k_tile)
     signs = 2.0 * ((pats[:, None] >> np.arange(k_tile)[None, :]) & 1) - 1.0  # (2^K, K)
-    table = reference.tree_sum(acts[:, :, None, :] * signs[None, None], np.float16)  # (M, KG, 2^K)
+    table = reference.tree_sum(acts[:, :, None, :] * signs[None, None], reference.acc_dtype(table))  # (M, KG, 2^K)
     if table_quant:
         scale = reference.round_to(np.abs(table).max(axis=-1) / INT8_TABLE_LEVELS, np.float16)[..., None]
         q = np.clip(np.rint(table / np.where(scale > 0, scale, 1.0)), -INT8_TABLE_LEVELS, INT8_TABLE_LEVELS)
@@ -535,12 +554,11 @@ def tile_io(a: np.ndarray, codes: np.ndarray, code_bits: int, psum_in: np.ndarra
     checks.require_choice("--acts", acts, ACTS, "the LUT tile")
     af = checks.check_act_values(a, acts)
     acc = acc or default_acc(acts)
-    exact = acts in INT_ACTS
-    if acc not in (INT_ACCS if exact else FP_ACCS):
-        raise InputError("--acc", f"{acc!r} with {acts} activations", ", ".join(INT_ACCS if exact else FP_ACCS))
-    if table_quant and exact:
+    if acc not in accumulators(acts):
+        raise InputError("--acc", f"{acc!r} with {acts} activations", ", ".join(accumulators(acts)))
+    if table_quant and table_format(acts) != "fp16":
         raise InputError("table_quant", "applies to FP16 tables only")
-    pre = precompute(af[:, None, :], m, EXACT_INT if exact else FP16, table_quant)
+    pre = precompute(af[:, None, :], m, VALUE_FORMATS[table_format(acts)], table_quant)
     idx, neg = invert_index(plane_patterns(codes[:, None, :], code_bits, k)[:, :, 0], k)  # (b, N)
     psum = np.zeros((m, codes.shape[0])) if psum_in is None else np.asarray(psum_in, dtype=np.float64)
     out, _, cycles = _run_unit(pre.tables, pack_planes(idx[:, None, :], neg[:, None, :]), 1, m, codes.shape[0], k,

@@ -116,6 +116,20 @@ class MixPE(PEModel):
             c = PEConfig(array=ARRAYS[problem.acts], tile=c.tile, dataflow=c.dataflow, acc=c.acc, options=c.options)
         return c
 
+    def cost_scale(self, arch, kind: str, acts: str | None = None) -> tuple[float, dict | None]:
+        """FP16 activations (W4A16) run an FP datapath: the ``pe.mixpe`` figure (an INT8 PE) × the ratio of the
+        FP16-activation PE figure ``pe_float_acts.mixpe.fp16`` to it, both at the arch's node
+        (sim/cost/data/constants.yaml); integer activations: the figure as published."""
+        from ..cost.constants import scale, table  # circular: sim.cost imports sim.pe
+
+        fp = table().get("pe_float_acts", {}).get(self.name, {}).get(acts)
+        if fp is None:
+            return 1.0, None
+        base, key = table()["pe"][self.name], "area_um2" if kind == "area" else "pj_per_cycle"
+        ratio = scale(fp[key], fp["node_nm"], arch.node_nm, kind) / scale(base[key], base["node_nm"], arch.node_nm,
+                                                                           kind)
+        return ratio, {"ratio": ratio, "activation_format": acts, "fp_activation_pe": fp}
+
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve_for(problem, config)
         checks.check_problem(problem, config, "MixPE", weights=self.weight_formats, acts=self.act_formats, accs=ACCS,
