@@ -1,8 +1,9 @@
 """Output-stationary R×C integer PE array whose PEs compute products from operand *slices*.
 
 Shared by the ANT, OliVe and BitFusion models, which differ only in how a weight × activation product is split
-into sub-products and how many sub-products a PE does per cycle (``lanes``). Rows ↔ N, columns ↔ M, as in
-BitMoD's array model (docs/references.md#bitmod); each group's exact integer sum is scaled in float64 at its end,
+into sub-products and how many sub-products a PE does per cycle (``lanes``). Rows ↔ N, columns ↔ M natively, as in
+BitMoD's array model (docs/references.md#bitmod); the mapper may also choose the transposed grid or N over the
+whole grid (:attr:`SlicedOSArray.mapping_source`). Each group's exact integer sum is scaled in float64 at its end,
 as :func:`sim.reference.mpgemm` does. Units: cycles; events are counts; utilization is a fraction.
 The machine, the fold timing, the events and the utilization: docs/systolic_arrays.md,
 "Sliced output-stationary array".
@@ -21,7 +22,7 @@ from .. import formats, reference
 from ..errors import InputError
 from ..formats.olive import OUTLIER_MAGNITUDES
 from . import checks
-from .base import GemmProblem, GemmResult, PEConfig, PEModel
+from .base import GemmProblem, GemmResult, PEConfig, PEModel, kernel_array
 
 ACT_BITS = checks.INT_ACT_BITS  # activation widths (bits) of the int formats these arrays take
 ACC_BITS = 32  # the PEs' integer group accumulator (int32)
@@ -158,6 +159,15 @@ class SlicedOSArray(PEModel):
     dataflows = ("os",)
     dataflow_source = ("BitMoD's array model (github.com/yc2367/BitMoD-HPCA-25 bitmod_sim): output stationary, rows "
                        "over N and columns over M")
+    mappings = ("nm", "mn", "nn")
+    mapping_source = (
+        "nm: BitMoD's array model (github.com/yc2367/BitMoD-HPCA-25 bitmod_sim, compute = ceil(cout/rows) * "
+        "ceil(tokens/cols) folds): weights enter each row, activations each column. mn: the transposed product "
+        "O^T = W A^T on the transposed grid (weights enter the columns); our assumption [I]: both edges take either "
+        "operand. nn (GEMV): PE (r, c) holds output n0 + r*cols + c of one row of A; the activation travels all "
+        "rows*cols PEs as one chain (the column links plus a turn from each column's end to the next column; one "
+        "cycle per PE) and each PE takes its own weight every step from a per-row weight bus of cols weights per "
+        "cycle; our assumption [I], timed as a (rows*cols) x 1 grid")
     weight_formats: tuple[str, ...] = ()
     act_formats: tuple[str, ...] = ()
     decoded_formats: tuple[str, ...] = ()  # weight formats that pass through a decoder
@@ -196,7 +206,7 @@ class SlicedOSArray(PEModel):
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
         g = checks.check_problem(problem, config, self.name, weights=self.weight_formats, acts=self.act_formats,
-                                 accs=("int32",), dataflows=self.dataflows)
+                                 accs=("int32",), dataflows=self.dataflows, mappings=self.mappings)
         if problem.weights == "olive4" and g % 2:
             raise InputError("--group-size", f"olive4 pairs elements, so the group must be even, got {g}")
         bound = g * self.weight_max(problem.weights) * (1 << (ACT_BITS[problem.acts] - 1))
@@ -213,9 +223,13 @@ class SlicedOSArray(PEModel):
         checks.check_operands(problem, a, qw, self.group_size(problem))
         return checks.check_act_values(a, problem.acts, field="a").astype(np.int64)
 
+    def _grid(self, config: PEConfig) -> tuple[int, int]:
+        """(rows over N, columns over M) the machine steps for ``config``'s array and mapping."""
+        return kernel_array(config.array, self.mapping_of(config), "n")
+
     def _cycles(self, problem: GemmProblem, config: PEConfig) -> dict:
         """Closed-form fold count, cycles and events of the machine described above."""
-        rows, cols = config.array
+        rows, cols = self._grid(config)
         g = self.group_size(problem)
         d = self.decomposition(problem.weights, problem.acts)
         groups = problem.k // g
@@ -228,7 +242,7 @@ class SlicedOSArray(PEModel):
                 "multiplies": mnk * d.per_product, "pe_steps": problem.m * problem.n * steps}
 
     def _result(self, problem, config, mode, cycles, multiplies, pe_steps, info, out=None) -> GemmResult:
-        rows, cols = config.array
+        rows, cols = self._grid(config)
         d = info["decomposition"]
         g = self.group_size(problem)
         groups = problem.k // g
@@ -248,7 +262,7 @@ class SlicedOSArray(PEModel):
         return GemmResult(cycles=int(cycles), utilization=float(util), events=events, mode=mode, out=out,
                           extra={"folds": info["folds"], "steps_per_fold": info["steps"], "lanes": d.lanes,
                                  "sub_products_per_mac": d.per_product, "group_size": g,
-                                 "array": f"{rows}x{cols}"})
+                                 "array": "{}x{}".format(*config.array), "mapping": self.mapping_of(config)})
 
     def pack(self, problem: GemmProblem, a: np.ndarray, qw) -> tuple:
         """Slice and pack operands into per-step lanes: the arrays the array kernel streams."""
@@ -290,6 +304,6 @@ class SlicedOSArray(PEModel):
         if mode == "tile":
             return self._result(problem, config, mode, info["cycles"], info["multiplies"], info["pe_steps"], info)
         a = self._check_operands(problem, a, qw)
-        rows, cols = config.array
+        rows, cols = self._grid(config)
         out, cycles, multiplies, pe_steps = _os_array(*self.pack(problem, a, qw), rows, cols)
         return self._result(problem, config, mode, cycles, multiplies, pe_steps, info, out=out)

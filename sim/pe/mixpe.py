@@ -9,13 +9,15 @@ The per-PE arithmetic, the fold timing and the events: docs/mixpe_pe.md, "Model"
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from numba import njit
 
 from ..formats import get as get_format
 from ..reference import round_to, sequential_sum
 from . import checks
-from .base import GemmProblem, GemmResult, PEConfig, PEModel
+from .base import GemmProblem, GemmResult, PEConfig, PEModel, kernel_array
 from .systolic_array import output_folds
 
 NIBBLE = 4                 # shifted-adder inputs per cycle [I: MixPE is built for W4, docs/references.md#mixpe]
@@ -104,6 +106,13 @@ class MixPE(PEModel):
     dataflows = ("os",)
     dataflow_source = ("MixPE, arXiv 2411.16158 and github.com/yuzhang712/mixpe_simulator: an output-stationary "
                        "systolic grid (the SCALE-Sim OS mapping)")
+    mappings = ("mn", "nm", "nn")
+    mapping_source = (
+        "mn: MixPE's grid (mixpe_simulator, the SCALE-Sim OS mapping): rows over M, columns over N. nm: the "
+        "transposed product O^T = W A^T on the transposed grid; our assumption [I]: both edges take either operand. "
+        "nn (GEMV): N over rows x columns for one row of A, the activation travelling all rows*cols PEs as one "
+        "chain and each PE taking its own weight codes from a per-row weight bus; our assumption [I], timed as a "
+        "1 x (rows*cols) grid")
     weight_formats = WEIGHTS
     act_formats = tuple(ARRAYS)
 
@@ -113,16 +122,20 @@ class MixPE(PEModel):
     def resolve_for(self, problem: GemmProblem, config: PEConfig | None) -> PEConfig:
         c = self.resolve(config)
         if c.array is None and problem.acts in ARRAYS:
-            c = PEConfig(array=ARRAYS[problem.acts], tile=c.tile, dataflow=c.dataflow, acc=c.acc, options=c.options)
+            c = replace(c, array=ARRAYS[problem.acts])
         return c
+
+    def _grid(self, config: PEConfig) -> tuple[int, int]:
+        """(rows over M, columns over N) the machine steps for ``config``'s (resolved) array and mapping."""
+        return kernel_array(config.array, self.mapping_of(config), "m")
 
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve_for(problem, config)
         checks.check_problem(problem, config, "MixPE", weights=self.weight_formats, acts=self.act_formats, accs=ACCS,
-                             dataflows=self.dataflows, fallback_to_per_channel=True)
+                             dataflows=self.dataflows, mappings=self.mappings, fallback_to_per_channel=True)
 
     def _timing(self, problem: GemmProblem, config: PEConfig) -> tuple[int, dict, dict]:
-        rows, cols = config.array
+        rows, cols = self._grid(config)
         m, n, k = problem.m, problem.n, problem.k
         c = _cycles_per_weight(problem.weights)
         g = checks.group_size(problem, fallback_to_per_channel=True)
@@ -139,7 +152,7 @@ class MixPE(PEModel):
             "sram_read_bits": -(-n // cols) * m * k * ACT_BITS[problem.acts]
             + -(-m // rows) * n * (k * fmt.code_bits + n_groups * fmt.metadata_bits_per_group()),
         }
-        extra = {"array": (rows, cols), "cycles_per_weight": c, "group_size": g, "fold_cycles": fold,
+        extra = {"array": tuple(config.array), "mapping": self.mapping_of(config), "cycles_per_weight": c, "group_size": g, "fold_cycles": fold,
                  "folds": nf, "mode": "W4A8" if problem.acts == "int8" else "W4A16", "acc": config.acc}
         return nf * fold, ev, extra
 
@@ -148,7 +161,7 @@ class MixPE(PEModel):
         self.check(problem, config)
         checks.check_mode(mode, self.modes, "MixPE")
         cycles, ev, extra = self._timing(problem, config)
-        rows, cols = config.array
+        rows, cols = self._grid(config)
         util = problem.m * problem.n * problem.k * extra["cycles_per_weight"] / (rows * cols * cycles)
         if mode == "tile":
             return GemmResult(cycles, util, ev, mode, None, extra)
