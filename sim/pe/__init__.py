@@ -29,14 +29,24 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from types import MappingProxyType
 
 from .. import formats
 from ..errors import InputError
-from .base import (ACTIVATION_FORMATS, ARRAY_OPCODES, DATAFLOWS, MAPPINGS, MODES, GemmProblem, GemmResult, PEConfig,
-                   PEModel)
+from .base import (
+    ACTIVATION_FORMATS,
+    ARCH_MAP,
+    ARRAY_OPCODES,
+    DATAFLOWS,
+    MAPPINGS,
+    MODES,
+    GemmProblem,
+    GemmResult,
+    PEConfig,
+    PEModel,
+)
 
 #: tile timings kept by :func:`tile_cycles` (distinct (PE, config, problem) triples; a few hundred per model)
 TILE_CACHE_SIZE = 65536
@@ -195,5 +205,28 @@ def tile_cycles(pe_type: str, config: PEConfig | None, problem: GemmProblem) -> 
     return _timed(_Call(pe_type, config or PEConfig(), problem))
 
 
-__all__ = ["ARRAY_OPCODES", "MAPPINGS", "GemmProblem", "GemmResult", "PEConfig", "PEModel", "PERegistrationError", "TileTiming",
-           "get", "names", "register", "tile_cycles", "unregister"]
+def map_name(dataflow: str | None, mapping: str | None) -> str:
+    """The ``map`` operand of an array instruction (:mod:`sim.isa.instr`) for a dataflow and mapping chosen by the
+    compiler's mapper: ``<dataflow>`` or ``<dataflow>-<mapping>``; :data:`ARCH_MAP` when nothing is chosen."""
+    if dataflow is None:
+        return ARCH_MAP
+    return dataflow if mapping is None else f"{dataflow}-{mapping}"
+
+
+@cache
+def _parse_map(value: str) -> tuple[str, str | None]:
+    dataflow, _, mapping = value.partition("-")
+    return dataflow, mapping or None
+
+
+def config_of(base: PEConfig, map_: str) -> PEConfig:
+    """``base`` (an arch's PE configuration) with an array instruction's ``map`` operand applied; the PE's
+    ``check`` rejects a dataflow or mapping it does not take (fields ``--dataflow`` / ``--mapping``)."""
+    if map_ == ARCH_MAP:
+        return base
+    dataflow, mapping = _parse_map(map_)
+    return replace(base, dataflow=dataflow, mapping=mapping)
+
+
+__all__ = ["ARRAY_OPCODES", "MAPPINGS", "GemmProblem", "GemmResult", "PEConfig", "PEModel", "PERegistrationError",
+           "TileTiming", "config_of", "get", "map_name", "names", "register", "tile_cycles", "unregister"]

@@ -43,6 +43,8 @@ DATAFLOWS = ("os", "ws", "is")
 #: columns ↔ N (the transposed product Oᵀ = W·Aᵀ on the same grid); "nn": N over rows × columns, one row of A per
 #: fold (a GEMV uses the whole grid)
 MAPPINGS = ("nm", "mn", "nn")
+#: the ``map`` operand of an array instruction that keeps the arch's PE configuration as it is (sim/isa/instr.py)
+ARCH_MAP = "arch"
 #: array instructions of the ISA (sim/isa/instr.py): LUT mpGEMM, bit-serial mpGEMM, MAC GEMM
 ARRAY_OPCODES = ("LMMA", "BSMMA", "MMA")
 INT_ACTIVATIONS = ("int4", "int8", "int16")

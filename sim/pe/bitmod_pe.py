@@ -302,7 +302,8 @@ class BitModPE(PEModel):
             "reg_reads": 2 * LANES * pe_cycles,
             "sram_read_bits": -(-m // cols) * n * (k * w_bits + row_meta) + -(-n // rows) * m * k * ACT_BITS,
         }
-        extra = {"array": tuple(config.array), "mapping": self.mapping_of(config), "terms_per_weight": n_terms, "group_size": g, "group_cycles": a,
+        extra = {"array": tuple(config.array), "mapping": self.mapping_of(config), "terms_per_weight": n_terms,
+                 "group_size": g, "group_cycles": a,
                  "dequant_cycles": scale_bits, "fold_cycles": fold, "folds": nf}
         return nf * fold, ev, extra
 
