@@ -7,7 +7,7 @@ fewest simulated cycles, ties broken by energy (pJ, :func:`sim.cost.energy`), th
 runner-up is the best simulated candidate of another (dataflow, mapping), reported beside it.
 
 Bounded and deterministic: at most :data:`MAX_INSTRUCTIONS` instructions per candidate (coarse tiles),
-at most :data:`SIMULATED` candidates (plus the best of the runner-up dataflow/mapping) simulated and
+at most :data:`SIMULATED` candidates of the best-estimated dataflow/mapping plus the best of the next one simulated and
 :data:`SEARCH_BUDGET` instructions simulated in all per GEMM (an instruction budget, not a clock, so the same
 inputs always pick the same mapping and tile).
 """
@@ -143,8 +143,9 @@ class Found:
 
 
 def _ranked(spec: GemmSpec, arch: Arch) -> list[Estimate]:
-    """The candidates to simulate, in order: the best :data:`SIMULATED` estimates of all choices, then the best
-    estimate of the best other (dataflow, mapping), so the runner-up choice is simulated too."""
+    """The candidates to simulate, in order: the best :data:`SIMULATED` estimates of the best-estimated
+    (dataflow, mapping), then the best estimate of the next choice (one not estimated exactly alike: on a square
+    grid ``nm`` and ``mn`` are the same machine), so the runner-up choice is simulated too."""
     per_choice = []
     for choice in choices(arch):
         try:
@@ -157,13 +158,10 @@ def _ranked(spec: GemmSpec, arch: Arch) -> list[Estimate]:
         per_choice.append(bounded or [min(found, key=lambda e: (e.instructions, e.cycles))])
     if not per_choice:
         return candidates(spec, arch, choices(arch)[0])[:1]  # raises the first choice's error
-    merged = sorted((e for c in per_choice for e in c), key=_rank)
-    picked = merged[:SIMULATED]
-    best_of = sorted((c[0] for c in per_choice), key=_rank)
-    other = next((e for e in best_of if _choice(e.tile) != _choice(picked[0].tile)), None)
-    if other is not None and all(_choice(e.tile) == _choice(picked[0].tile) for e in picked):
-        picked.append(other)
-    return picked
+    per_choice.sort(key=lambda c: _rank(c[0]))  # stable: of equal estimates, the PE's native choice first
+    best, others = per_choice[0], [c[0] for c in per_choice[1:]]
+    others.sort(key=lambda e: e.cycles == best[0].cycles)  # a twin of the best only when nothing else is left
+    return best[:SIMULATED] + others[:1]
 
 
 def _choice(t: Tile) -> tuple[str | None, str | None]:
