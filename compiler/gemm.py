@@ -1,9 +1,11 @@
 """Lowering one GEMM (a linear layer) to the ISA: tiles, loop order, double buffering, epilogue.
 
-Output stationary, loop order m-tile → n-tile → k-tile (``a_stationary`` keeps an m-block's activations for
+Output tiles in loop order m-tile → n-tile → k-tile (``a_stationary`` keeps an m-block's activations for
 all its n-tiles); every tile is at most half its buffer so the DMA prefetches the next step while the arrays
-run. Units: sizes in bytes, shapes in elements. The schedule step by step, the loop orders and the DRAM
-traffic the tile search (:mod:`compiler.search`) trades off: docs/compiler.md, "GEMM lowering".
+run. Each array instruction carries the mapper's dataflow and mapping of the PE grid (``Tile.dataflow`` /
+``Tile.mapping``, the instruction's ``map`` operand; :mod:`compiler.search` picks them). Units: sizes in bytes,
+shapes in elements. The schedule step by step, the loop orders and the DRAM traffic the tile search
+(:mod:`compiler.search`) trades off: docs/compiler.md, "GEMM lowering".
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ REPEAT_FROM = 4
 class Tile:
     """Tile sizes (elements), the am×an split of an output tile over the arrays, and the loop order:
     ``a_stationary`` keeps an m-block's activations (Mt × K) in ``abuf`` across its n-tiles (loaded once)
-    instead of reloading the Mt×Kt tile at every step."""
+    instead of reloading the Mt×Kt tile at every step. ``dataflow`` / ``mapping``: the PE grid's dataflow and
+    mapping the array instructions run with (None: the arch's PE configuration as it is)."""
 
     mt: int
     nt: int
@@ -41,6 +44,13 @@ class Tile:
     am: int = 1
     an: int = 1
     a_stationary: bool = False
+    dataflow: str | None = None
+    mapping: str | None = None
+
+    @property
+    def map(self) -> str:
+        """The array instructions' ``map`` operand (:func:`sim.pe.map_name`)."""
+        return pe_registry.map_name(self.dataflow, self.mapping)
 
 
 def buffer_of(arch: Arch, name: str):
@@ -73,9 +83,11 @@ def check(spec: GemmSpec, arch: Arch) -> None:
     model.check_arch(arch, prob, config)
 
 
-def pe_cycles(spec: GemmSpec, arch: Arch, m: int, n: int, k: int) -> int:
-    """Cycles of one array instruction (:func:`sim.pe.tile_cycles`, as the engine times it)."""
-    return pe_registry.tile_cycles(arch.pe.type, arch.pe.config(), problem(spec, m, n, k)).cycles
+def pe_cycles(spec: GemmSpec, arch: Arch, m: int, n: int, k: int, map_: str = "arch") -> int:
+    """Cycles of one array instruction with ``map`` operand ``map_`` (:func:`sim.pe.tile_cycles`, as the engine
+    times it)."""
+    return pe_registry.tile_cycles(arch.pe.type, pe_registry.config_of(arch.pe.config(), map_),
+                                   problem(spec, m, n, k)).cycles
 
 
 def _split(n: int, parts: int) -> list[tuple[int, int]]:
@@ -84,15 +96,16 @@ def _split(n: int, parts: int) -> list[tuple[int, int]]:
     return [(o, min(step, n - o)) for o in range(0, n, step)]
 
 
-def best_split(spec: GemmSpec, arch: Arch, mt: int, nt: int, kt: int) -> tuple[int, int]:
-    """The am×an grid (am·an ≤ arrays) whose slowest sub-tile is fastest; ties: fewer pieces."""
+def best_split(spec: GemmSpec, arch: Arch, mt: int, nt: int, kt: int, map_: str = "arch") -> tuple[int, int]:
+    """The am×an grid (am·an ≤ arrays) whose slowest sub-tile is fastest (array instructions with ``map`` operand
+    ``map_``); ties: fewer pieces."""
     best = None
     for am in range(1, arch.arrays + 1):
         an = arch.arrays // am
         if am > mt or an < 1:
             continue
         an = min(an, nt)
-        cyc = pe_cycles(spec, arch, -(-mt // am), -(-nt // an), kt)
+        cyc = pe_cycles(spec, arch, -(-mt // am), -(-nt // an), kt, map_)
         key = (cyc, am * an, am)
         if best is None or key < best[0]:
             best = (key, am, an)
@@ -166,7 +179,7 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
         operand = ("tbuf", table_bytes(arch, sm, kt)) if lut else ("abuf", math.ceil(sm * kt * spec.a_bytes))
         out = ("obuf", sm * sn * acc)
         return p.template(arch.pe.opcode, m=sm, n=sn, k=kt, weights=spec.weights, acts=spec.acts,
-                          group=spec.group or 0, wr=[out],
+                          group=spec.group or 0, map=t.map, wr=[out],
                           rd=[operand, ("wbuf", math.ceil(sn * kt * spec.w_bytes))] + ([out] if accumulate else []))
 
     def a_addr(m0: int, k0: int) -> int:

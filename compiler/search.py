@@ -1,9 +1,15 @@
-"""Tile search for one GEMM: candidates that fit the buffers, ranked by an analytic estimate, the best few
-simulated with the engine; the one with the fewest simulated cycles wins.
+"""The mapper of one GEMM: dataflow, mapping of the PE grid, tiling and loop order.
+
+Candidates are every (dataflow, mapping) the PE declares (:attr:`sim.pe.PEModel.dataflows`, ``mappings``; an arch
+that sets ``pe.dataflow`` or ``pe.mapping`` pins it) × every tile and loop order that fits the buffers, ranked by
+an analytic estimate from the PE's tile model; the best few are simulated with the engine. The winner has the
+fewest simulated cycles, ties broken by energy (pJ, :func:`sim.cost.energy`), then DRAM traffic (bytes); the
+runner-up is the best simulated candidate of another (dataflow, mapping), reported beside it.
 
 Bounded and deterministic: at most :data:`MAX_INSTRUCTIONS` instructions per candidate (coarse tiles),
-at most :data:`SIMULATED` candidates simulated and :data:`SEARCH_BUDGET` instructions simulated in all per
-GEMM (an instruction budget, not a clock, so the same inputs always pick the same tile).
+at most :data:`SIMULATED` candidates of the best-estimated dataflow/mapping plus the best of the next one simulated and
+:data:`SEARCH_BUDGET` instructions simulated in all per GEMM (an instruction budget, not a clock, so the same
+inputs always pick the same mapping and tile).
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sim import cost
+from sim import pe as pe_registry
 from sim.arch import Arch
 from sim.errors import InputError
 
@@ -62,7 +70,7 @@ def estimate(spec: GemmSpec, arch: Arch, t: Tile) -> Estimate:
     for mt, cm in _pieces(spec.m, t.mt):
         for nt, cn in _pieces(spec.n, t.nt):
             for kt, ck in _pieces(spec.k, t.kt):
-                c = gemm.pe_cycles(spec, arch, -(-mt // t.am), -(-nt // t.an), kt)
+                c = gemm.pe_cycles(spec, arch, -(-mt // t.am), -(-nt // t.an), kt, t.map)
                 compute += c * cm * cn * ck
                 first = c if first is None else first
                 if gemm.uses_tables(arch) and not spec.tables_resident:
@@ -77,8 +85,27 @@ def estimate(spec: GemmSpec, arch: Arch, t: Tile) -> Estimate:
     return Estimate(t, max(compute, dma, table, vector) + fill, gemm.instructions(spec, arch, t), traffic)
 
 
-def candidates(spec: GemmSpec, arch: Arch) -> list[Estimate]:
-    """Every tile that fits the buffers (double buffered), with its estimate, best first."""
+def choices(arch: Arch) -> list[tuple[str | None, str | None]]:
+    """The (dataflow, mapping) pairs the mapper tries on ``arch``'s PE, native first: the PE's declared ones, less
+    what the arch pins; ``[(None, None)]`` when there is nothing to choose (the arch's PE configuration as is)."""
+    model = pe_registry.get(arch.pe.type)
+    dataflows = [arch.pe.dataflow] if arch.pe.dataflow else list(model.dataflows)
+    mappings = [arch.pe.mapping] if arch.pe.mapping else list(model.mappings) or [None]
+    if len(dataflows) * len(mappings) == 1:
+        return [(None, None)]
+    return [(d, m) for d in dataflows for m in mappings]
+
+
+def _rank(e: Estimate) -> tuple:
+    t = e.tile
+    return e.cycles * (1 + INSTRUCTION_WEIGHT * e.instructions), e.instructions, t.mt, t.nt, t.kt
+
+
+def candidates(spec: GemmSpec, arch: Arch, choice: tuple[str | None, str | None] = (None, None)) -> list[Estimate]:
+    """Every tile that fits the buffers (double buffered) with dataflow and mapping ``choice``, with its estimate,
+    best first."""
+    dataflow, mapping = choice
+    map_ = pe_registry.map_name(dataflow, mapping)
     cfg = arch.pe
     gm = cfg.tile[0] if cfg.tile else 1
     gn = cfg.tile[1] if cfg.tile else 1
@@ -94,19 +121,20 @@ def candidates(spec: GemmSpec, arch: Arch) -> list[Estimate]:
                 for stationary in orders:
                     if not gemm.fits(spec, arch, Tile(mt, nt, kt, a_stationary=stationary)):
                         continue
-                    split = split or gemm.best_split(spec, arch, mt, nt, kt)
-                    out.append(estimate(spec, arch, Tile(mt, nt, kt, *split, a_stationary=stationary)))
+                    split = split or gemm.best_split(spec, arch, mt, nt, kt, map_)
+                    out.append(estimate(spec, arch, Tile(mt, nt, kt, *split, a_stationary=stationary,
+                                                         dataflow=dataflow, mapping=mapping)))
     if not out:
         raise InputError("arch.buffers", f"no tile of the {spec.m}x{spec.n}x{spec.k} GEMM fits half of abuf/wbuf/"
                          "obuf (double buffering); enlarge the buffers")
-    out.sort(key=lambda e: (e.cycles * (1 + INSTRUCTION_WEIGHT * e.instructions), e.instructions, e.tile.mt,
-                            e.tile.nt, e.tile.kt))
+    out.sort(key=_rank)
     return out
 
 
 @dataclass
 class Found:
-    """The chosen tile, its program and the engine's stats of it, and the search log."""
+    """The chosen tile (with its dataflow and mapping), its program and the engine's stats of it, and the search
+    log (one entry per simulated candidate, the chosen one marked ``chosen``; :func:`runner_up` reads it)."""
 
     tile: Tile
     program: object
@@ -114,22 +142,65 @@ class Found:
     log: list[dict]
 
 
+def _ranked(spec: GemmSpec, arch: Arch) -> list[Estimate]:
+    """The candidates to simulate, in order: the best :data:`SIMULATED` estimates of the best-estimated
+    (dataflow, mapping), then the best estimate of the next choice (one not estimated exactly alike: on a square
+    grid ``nm`` and ``mn`` are the same machine), so the runner-up choice is simulated too."""
+    per_choice = []
+    for choice in choices(arch):
+        try:
+            found = candidates(spec, arch, choice)
+        except InputError:
+            if len(choices(arch)) == 1:
+                raise
+            continue  # a dataflow or mapping that this GEMM's formats or buffers do not allow
+        bounded = [e for e in found if e.instructions <= MAX_INSTRUCTIONS]
+        per_choice.append(bounded or [min(found, key=lambda e: (e.instructions, e.cycles))])
+    if not per_choice:
+        return candidates(spec, arch, choices(arch)[0])[:1]  # raises the first choice's error
+    per_choice.sort(key=lambda c: _rank(c[0]))  # stable: of equal estimates, the PE's native choice first
+    best, others = per_choice[0], [c[0] for c in per_choice[1:]]
+    others.sort(key=lambda e: e.cycles == best[0].cycles)  # a twin of the best only when nothing else is left
+    return best[:SIMULATED] + others[:1]
+
+
+def _choice(t: Tile) -> tuple[str | None, str | None]:
+    return t.dataflow, t.mapping
+
+
 def search(spec: GemmSpec, arch: Arch) -> Found:
-    """The tile with the fewest simulated cycles among the best estimated ones (ties: the better estimate)."""
-    ranked = candidates(spec, arch)
-    bounded = [e for e in ranked if e.instructions <= MAX_INSTRUCTIONS]
-    if not bounded:
-        bounded = [min(ranked, key=lambda e: (e.instructions, e.cycles))]
-    best, log, spent = None, [], 0
-    for e in bounded[:SIMULATED]:
-        if best is not None and spent + e.instructions > SEARCH_BUDGET:
+    """The candidate with the fewest simulated cycles among the best estimated ones; ties: less energy, then less
+    DRAM traffic, then the better estimate."""
+    results, log, spent = [], [], 0
+    for e in _ranked(spec, arch):
+        if results and spent + e.instructions > SEARCH_BUDGET:
             break
         program = programs.gemm_program(spec, arch, e.tile)
         stats = programs.run(program, arch)
         spent += len(program)
+        results.append((e, program, stats))
         log.append({"tile": [e.tile.mt, e.tile.nt, e.tile.kt], "split": [e.tile.am, e.tile.an],
-                    "a_stationary": e.tile.a_stationary,
-                    "estimate": e.cycles, "simulated": stats.cycles, "instructions": len(program)})
-        if best is None or stats.cycles < best.stats.cycles:
-            best = Found(e.tile, program, stats, log)
-    return best
+                    "a_stationary": e.tile.a_stationary, "dataflow": e.tile.dataflow, "mapping": e.tile.mapping,
+                    "estimate": e.cycles, "simulated": stats.cycles, "traffic": e.traffic,
+                    "instructions": len(program)})
+    fewest = min(r[2].cycles for r in results)
+    tied = [i for i, r in enumerate(results) if r[2].cycles == fewest]
+    if len(tied) > 1:  # energy and then traffic break the tie (energy computed only for the tied candidates)
+        energy = {i: cost.energy(results[i][2], arch).total_pj for i in tied}
+        for i in tied:
+            log[i]["energy_pj"] = energy[i]
+        tied.sort(key=lambda i: (energy[i], results[i][0].traffic, i))
+    best = tied[0]
+    log[best]["chosen"] = True
+    e, program, stats = results[best]
+    return Found(e.tile, program, stats, log)
+
+
+def runner_up(log: list[dict]) -> dict | None:
+    """The best simulated candidate of the search ``log`` whose (dataflow, mapping) differs from the chosen one
+    (fewest simulated cycles, then energy, then traffic), or None when no other was simulated."""
+    chosen = next(x for x in log if x.get("chosen"))
+    others = [x for x in log if (x["dataflow"], x["mapping"]) != (chosen["dataflow"], chosen["mapping"])]
+    if not others:
+        return None
+    return min(others, key=lambda x: (x["simulated"], x.get("energy_pj", 0.0), x["traffic"]))

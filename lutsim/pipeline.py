@@ -15,7 +15,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import compiler
-from compiler import gemm
+from compiler import gemm, search
 from compiler.specs import GemmSpec
 from sim import cost
 from sim import engine as sim_engine
@@ -27,6 +27,7 @@ from workloads.recipes import Recipe, get_recipe
 from workloads.trace import build_trace
 
 from .results import Assumptions, OpRow, RunResult, SimResult, Stalls, Tile, Totals
+from .results.pipeline import MapChoice, Mapper
 
 #: which unit's busy time names an op's bound
 BOUND_OF_UNIT = {"dma": "memory", "array": "compute", "table": "table", "vector": "vector"}
@@ -65,6 +66,16 @@ def peak_macs_per_cycle(arch: Arch, weights: str, acts: str, group) -> float | N
     return m * n * k / gemm.pe_cycles(spec, arch, m, n, k) * arch.arrays
 
 
+def _choice(entry: dict) -> MapChoice:
+    return MapChoice(entry["dataflow"], entry["mapping"], list(entry["tile"]), entry["simulated"])
+
+
+def mapper_of(log: list[dict]) -> Mapper:
+    """The mapper's choice and runner-up from a tile-search log (:func:`compiler.search.search`)."""
+    other = search.runner_up(log)
+    return Mapper(_choice(next(x for x in log if x.get("chosen"))), None if other is None else _choice(other))
+
+
 def op_row(op, low, arch: Arch, hit: bool) -> OpRow:
     """The row of one trace op (one occurrence). ``roofline_cycles`` (array ops): max of the op's MACs at the
     PE's peak rate for its formats and its bytes at the DRAM bandwidth."""
@@ -85,6 +96,7 @@ def op_row(op, low, arch: Arch, hit: bool) -> OpRow:
         t = low.tile
         row.tile = Tile(t.mt, t.nt, t.kt, [t.am, t.an], t.a_stationary)
         row.search = low.search_log
+        row.mapper = mapper_of(low.search_log)
     return row
 
 

@@ -76,7 +76,7 @@ def print_stats(stats: dict) -> None:
 
     rows = [{**{k: r[k] for k in ("name", "repeat", "unit", "cycles", "bound")},
              "util (%)": round(100 * r["utilization"], 1), "energy (µJ)": r["energy_pj"] * 1e-6,
-             "cache": r["cache"]} for r in stats["ops"]]
+             **mapper_columns(r.get("mapper")), "cache": r["cache"]} for r in stats["ops"]]
     print_table(f"{stats['model']} {stats['quant']} {stats['phase']} on {stats['arch']} (B={stats['batch']}, "
                 f"T={stats['seq_len']}, L={stats['kv_len']}); rows per occurrence, totals x repeat", rows)
     t = stats["totals"]
@@ -91,6 +91,22 @@ def print_stats(stats: dict) -> None:
     for note in sorted({r["note"] for r in stats["ops"] if r.get("note")}):
         print(f"note: {note}")
     print_assumptions(stats["assumptions"])
+
+
+def _mapping_text(choice: dict) -> str:
+    return "/".join(x for x in (choice["dataflow"], choice["mapping"]) if x) or "fixed"
+
+
+def mapper_columns(mapper: dict | None) -> dict[str, str]:
+    """The per-op table's mapper columns: the chosen dataflow/mapping and the runner-up with its extra cycles
+    (``-`` for ops without a mapper choice: vector ops; arrays with a single dataflow/mapping show ``fixed``)."""
+    if mapper is None:
+        return {"mapping": "-", "runner-up": "-"}
+    chosen, other = mapper["chosen"], mapper["runner_up"]
+    if other is None:
+        return {"mapping": _mapping_text(chosen), "runner-up": "-"}
+    extra = 100 * (other["cycles"] / chosen["cycles"] - 1)
+    return {"mapping": _mapping_text(chosen), "runner-up": f"{_mapping_text(other)} ({extra:+.1f} % cycles)"}
 
 
 def stand_ins(assumptions: dict) -> dict[str, list[str]]:

@@ -27,6 +27,27 @@ class Tile(Result):
 
 
 @dataclass
+class MapChoice(Result):
+    """One simulated candidate of the compiler's mapper: the PE grid's ``dataflow`` and ``mapping`` (None: the PE
+    has no choice of it; mappings: rows ↔ N / cols ↔ M ``nm``, the transpose ``mn``, N over the whole grid ``nn``),
+    its ``tile`` (m, n, k elements) and its simulated ``cycles``."""
+
+    dataflow: str | None
+    mapping: str | None
+    tile: list[int]
+    cycles: int
+
+
+@dataclass
+class Mapper(Result):
+    """The mapper's choice for an array op and the runner-up: the best simulated candidate with another dataflow
+    or mapping (None when the PE offers no other, or none was simulated)."""
+
+    chosen: MapChoice
+    runner_up: MapChoice | None
+
+
+@dataclass
 class OpRow(Result):
     """One occurrence of a trace op (totals multiply by ``repeat``).
 
@@ -34,7 +55,8 @@ class OpRow(Result):
     vector); utilization: busy / cycles of the op's unit; ops: operations (one MAC = 2); bytes: bytes moved;
     energy_pj: energy (pJ); instructions: program length; cache: compiler cache ``hit`` or ``miss``;
     roofline_cycles (array ops): max of the op's MACs at the PE's peak rate and its bytes at the DRAM
-    bandwidth; tile, search (array ops): the tile and the tile search's log; note: what the compiler noted.
+    bandwidth; tile, search (array ops): the tile and the tile search's log; mapper (array ops): the chosen
+    dataflow / mapping and the runner-up; note: what the compiler noted.
     """
 
     name: str
@@ -60,6 +82,7 @@ class OpRow(Result):
     roofline_cycles: float | None = omitted_when(None)
     tile: Tile | None = omitted_when(None)
     search: list | None = omitted_when(None)
+    mapper: Mapper | None = omitted_when(None)
     note: str = omitted_when("")
 
 

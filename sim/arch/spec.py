@@ -118,6 +118,7 @@ class PESpec:
     acc: str | None = None
     options: dict = field(default_factory=dict)
     opcode: str = ""
+    mapping: str | None = None
 
     @property
     def pes_per_array(self) -> int:
@@ -126,7 +127,7 @@ class PESpec:
 
     def config(self) -> PEConfig:
         return PEConfig(array=self.array, tile=self.tile, dataflow=self.dataflow, acc=self.acc,
-                        options=dict(self.options))
+                        options=dict(self.options), mapping=self.mapping)
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ def _shape(v, path: str, n: int) -> tuple[int, ...]:
 
 
 def _pe(d: dict, path: str) -> PESpec:
-    _unknown_keys(d, {"type", "array", "tile", "dataflow", "acc", "options", "opcode"}, path)
+    _unknown_keys(d, {"type", "array", "tile", "dataflow", "mapping", "acc", "options", "opcode"}, path)
     kind = _get(d, "type", path)
     allowed = pe_registry.names()
     if kind not in allowed:
@@ -246,9 +247,15 @@ def _pe(d: dict, path: str) -> PESpec:
     tile = _get(d, "tile", path, None)
     if array is None and tile is None:
         raise InputError(f"{path}.array", "give the array shape [rows, cols] or the LUT tile [M, N, K]")
-    dataflow = _get(d, "dataflow", path, None)
-    if dataflow is not None and dataflow not in DATAFLOWS:
-        raise InputError(f"{path}.dataflow", f"unknown dataflow {dataflow!r}", ", ".join(DATAFLOWS))
+    model = pe_registry.get(kind)
+    dataflow = _get(d, "dataflow", path, None)  # set: pins the dataflow (else the compiler's mapper picks one)
+    if dataflow is not None and dataflow not in model.dataflows:
+        what = "unknown dataflow" if dataflow not in DATAFLOWS else f"PE {kind!r} does not take dataflow"
+        raise InputError(f"{path}.dataflow", f"{what} {dataflow!r}", ", ".join(model.dataflows))
+    mapping = _get(d, "mapping", path, None)    # set: pins the mapping (sim.pe.base.MAPPINGS)
+    if mapping is not None and mapping not in model.mappings:
+        raise InputError(f"{path}.mapping", f"PE {kind!r} does not take mapping {mapping!r}",
+                         ", ".join(model.mappings) or "(none: its mapping is fixed)")
     acc = _get(d, "acc", path, None)
     if acc is not None and acc not in ACCUMULATORS:
         raise InputError(f"{path}.acc", f"unknown accumulator {acc!r}", ", ".join(ACCUMULATORS))
@@ -269,7 +276,7 @@ def _pe(d: dict, path: str) -> PESpec:
                   array=None if array is None else _shape(array, f"{path}.array", 2),
                   tile=None if tile is None else _shape(tile, f"{path}.tile", 3),
                   dataflow=dataflow, acc=acc,
-                  options=dict(options), opcode=opcode)
+                  options=dict(options), opcode=opcode, mapping=mapping)
 
 
 def _table(d: dict, path: str) -> TableUnit:

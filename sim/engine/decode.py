@@ -11,8 +11,9 @@ Durations (cycles):
 * LOAD / STORE: the DMA is busy ``⌈bytes·8 / dram.bandwidth⌉`` (+ DRAM row misses with the bank
   model: ``⌈rows opened / banks⌉ · row_miss_cycles``); data is complete ``dram.latency`` later.
 * PRECOMPUTE: ``⌈m·⌈k/group⌉ / tables_per_cycle⌉`` busy, + ``table_unit.latency``.
-* LMMA / BSMMA / MMA: ``sim.pe.tile_cycles(arch.pe.type, arch.pe.config(), GemmProblem).cycles`` (the PE's
-  tile model, the same entry the compiler's tile search uses).
+* LMMA / BSMMA / MMA: ``sim.pe.tile_cycles(arch.pe.type, config, GemmProblem).cycles`` (the PE's
+  tile model, the same entry the compiler's tile search uses); ``config`` is ``arch.pe.config()`` with the
+  instruction's ``map`` (the mapper's dataflow and mapping, :func:`sim.pe.config_of`) applied.
 * DEQUANT / VEC: ``⌈elems / (lanes · ops_per_cycle[op])⌉`` busy, + ``vector.latency``.
 * Any buffer access (LOAD's write, STORE's read, ``rd``/``wr``) takes
   ``⌈bytes·8 / (width · ports · banks / gcd(stride, banks))⌉`` cycles; an instruction is busy at
@@ -108,7 +109,8 @@ class _Decoder:
         problem = pe_registry.GemmProblem(m=ins["m"], n=ins["n"], k=ins["k"], weights=ins["weights"],
                                           acts=ins["acts"], group_size=ins["group"] or None)
         try:
-            return pe_registry.tile_cycles(self.arch.pe.type, self.pe_config, problem)
+            config = pe_registry.config_of(self.pe_config, ins["map"])
+            return pe_registry.tile_cycles(self.arch.pe.type, config, problem)
         except InputError as exc:
             raise InputError(f"{where}.{exc.field.lstrip('-')}", exc.problem, exc.allowed) from None
 

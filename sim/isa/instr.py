@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import InputError
+from ..pe.base import ARCH_MAP
 
 VEC_OPS = ("norm", "softmax", "act", "rope", "residual", "quantize")
 
@@ -30,8 +31,10 @@ MAX_STRIDE = 2**32
 _DMA = {"buf": ("str", ...), "addr": ("int", ..., 0, ADDRESS_SPACE - 1), "bytes": ("int", ..., 1, MAX_BYTES),
         "rows": ("int", 1, 1, MAX_BYTES), "stride": ("int", 0, 0, ADDRESS_SPACE - 1),
         "bstride": ("int", 1, 1, MAX_STRIDE)}
+# an array instruction's ``map``: ``arch`` (the arch's PE configuration as it is) or the compiler mapper's choice,
+# ``<dataflow>`` or ``<dataflow>-<mapping>`` (sim.pe.base DATAFLOWS, MAPPINGS; sim.pe.map_name), e.g. ``os-nn``
 _MMA = {"m": ("int", ..., 1, MAX_DIM), "n": ("int", ..., 1, MAX_DIM), "k": ("int", ..., 1, MAX_DIM),
-        "weights": ("str", ...), "acts": ("str", ...), "group": ("int", 0, 0, MAX_DIM)}
+        "weights": ("str", ...), "acts": ("str", ...), "group": ("int", 0, 0, MAX_DIM), "map": ("str", ARCH_MAP)}
 SCHEMA: dict[str, dict[str, tuple]] = {
     "LOAD": _DMA,
     "STORE": _DMA,

@@ -29,13 +29,24 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from types import MappingProxyType
 
 from .. import formats
 from ..errors import InputError
-from .base import ACTIVATION_FORMATS, ARRAY_OPCODES, DATAFLOWS, MODES, GemmProblem, GemmResult, PEConfig, PEModel
+from .base import (
+    ACTIVATION_FORMATS,
+    ARCH_MAP,
+    ARRAY_OPCODES,
+    DATAFLOWS,
+    MAPPINGS,
+    MODES,
+    GemmProblem,
+    GemmResult,
+    PEConfig,
+    PEModel,
+)
 
 #: tile timings kept by :func:`tile_cycles` (distinct (PE, config, problem) triples; a few hundred per model)
 TILE_CACHE_SIZE = 65536
@@ -67,6 +78,10 @@ def _check_class(cls, origin: str) -> None:
             raise bad(f"{attr} {tuple(values)!r} must be a non-empty subset of {allowed}")
     if not cls.dataflow_source:
         raise bad("needs a `dataflow_source` saying where its dataflows come from")
+    if set(cls.mappings) - set(MAPPINGS) or len(set(cls.mappings)) != len(cls.mappings):
+        raise bad(f"mappings {tuple(cls.mappings)!r} must be distinct values of {MAPPINGS}")
+    if cls.mappings and not cls.mapping_source:
+        raise bad("needs a `mapping_source` saying where its mappings come from")
     if cls.cost_entry is not None and (set(cls.cost_entry) != set(COST_FIELDS)
                                        or cls.cost_entry["per"] not in ("pe", "unit")):
         raise bad(f"cost_entry needs exactly the fields {', '.join(COST_FIELDS)} (per: pe or unit)")
@@ -163,7 +178,7 @@ class _Call:
     def __init__(self, pe_type: str, config: PEConfig, problem: GemmProblem):
         self.pe_type, self.config, self.problem = pe_type, config, problem
         self.key = (pe_type, _freeze(config.array), _freeze(config.tile), config.dataflow, config.acc,
-                    _freeze(config.options), problem)
+                    _freeze(config.options), config.mapping, problem)
         self.hash = hash(self.key)
 
     def __hash__(self) -> int:
@@ -190,5 +205,28 @@ def tile_cycles(pe_type: str, config: PEConfig | None, problem: GemmProblem) -> 
     return _timed(_Call(pe_type, config or PEConfig(), problem))
 
 
-__all__ = ["ARRAY_OPCODES", "GemmProblem", "GemmResult", "PEConfig", "PEModel", "PERegistrationError", "TileTiming",
-           "get", "names", "register", "tile_cycles", "unregister"]
+def map_name(dataflow: str | None, mapping: str | None) -> str:
+    """The ``map`` operand of an array instruction (:mod:`sim.isa.instr`) for a dataflow and mapping chosen by the
+    compiler's mapper: ``<dataflow>`` or ``<dataflow>-<mapping>``; :data:`ARCH_MAP` when nothing is chosen."""
+    if dataflow is None:
+        return ARCH_MAP
+    return dataflow if mapping is None else f"{dataflow}-{mapping}"
+
+
+@cache
+def _parse_map(value: str) -> tuple[str, str | None]:
+    dataflow, _, mapping = value.partition("-")
+    return dataflow, mapping or None
+
+
+def config_of(base: PEConfig, map_: str) -> PEConfig:
+    """``base`` (an arch's PE configuration) with an array instruction's ``map`` operand applied; the PE's
+    ``check`` rejects a dataflow or mapping it does not take (fields ``--dataflow`` / ``--mapping``)."""
+    if map_ == ARCH_MAP:
+        return base
+    dataflow, mapping = _parse_map(map_)
+    return replace(base, dataflow=dataflow, mapping=mapping)
+
+
+__all__ = ["ARRAY_OPCODES", "MAPPINGS", "GemmProblem", "GemmResult", "PEConfig", "PEModel", "PERegistrationError",
+           "TileTiming", "config_of", "get", "map_name", "names", "register", "tile_cycles", "unregister"]

@@ -45,7 +45,7 @@ class SystolicMac(PEModel):
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
         g = checks.check_problem(problem, config, self.name, weights=self.weight_formats, acts=self.act_formats,
-                                 accs=self.acc_formats, dataflows=self.dataflows)
+                                 accs=self.acc_formats, dataflows=self.dataflows, mappings=self.mappings)
         self.check_group(g)
 
     def run(self, problem: GemmProblem, config: PEConfig, mode: str, a=None, qw=None) -> GemmResult:

@@ -1,8 +1,9 @@
 """Output-stationary R×C integer PE array whose PEs compute products from operand *slices*.
 
 Shared by the ANT, OliVe and BitFusion models, which differ only in how a weight × activation product is split
-into sub-products and how many sub-products a PE does per cycle (``lanes``). Rows ↔ N, columns ↔ M, as in
-BitMoD's array model (docs/references.md#bitmod); each group's exact integer sum is scaled in float64 at its end,
+into sub-products and how many sub-products a PE does per cycle (``lanes``). Rows ↔ N, columns ↔ M natively, as in
+BitMoD's array model (docs/references.md#bitmod); the mapper may also choose the transposed grid or N over the
+whole grid (:attr:`SlicedOSArray.mapping_source`). Each group's exact integer sum is scaled in float64 at its end,
 as :func:`sim.reference.mpgemm` does. Units: cycles; events are counts; utilization is a fraction.
 The machine, the fold timing, the events and the utilization: docs/systolic_arrays.md,
 "Sliced output-stationary array".
@@ -21,15 +22,17 @@ from ..errors import InputError
 from ..formats.olive import OUTLIER_MAGNITUDES
 from ..jit import njit
 from . import checks
-from .base import GemmProblem, GemmResult, PEConfig, PEModel
+from .base import GemmProblem, GemmResult, PEConfig, PEModel, kernel_array
 
 ACT_BITS = checks.INT_ACT_BITS  # activation widths (bits) of the int formats these arrays take
 ACC_BITS = 32  # the PEs' integer group accumulator (int32)
 
 
 @njit(cache=True)
-def _os_array(w_parts, w_shift, a_parts, lane_used, step_group, group_end, scales, rows, cols):
-    """Step the array cycle by cycle. Returns (out, cycles, multiplies, pe_steps)."""
+def _os_array(w_parts, w_shift, a_parts, lane_used, step_group, group_end, scales, rows, cols, flat):
+    """Step the array cycle by cycle. ``flat`` (mapping nn): PE (i, j) holds output n0 + i·cols + j of one row of
+    A and takes its own weights (fed i + j cycles late, as a weight arriving through row i would be); otherwise
+    rows hold N and columns M. Returns (out, cycles, multiplies, pe_steps)."""
     n_tot, steps, lanes = w_parts.shape
     m_tot = a_parts.shape[0]
     out = np.zeros((m_tot, n_tot))
@@ -42,30 +45,43 @@ def _os_array(w_parts, w_shift, a_parts, lane_used, step_group, group_end, scale
     cycles = 0
     multiplies = 0
     pe_steps = 0
-    for n0 in range(0, n_tot, rows):
-        r = min(rows, n_tot - n0)
-        for m0 in range(0, m_tot, cols):
-            c = min(cols, m_tot - m0)
+    n_step, m_step = (rows * cols, 1) if flat else (rows, cols)
+    for n0 in range(0, n_tot, n_step):
+        used = min(n_step, n_tot - n0)
+        r = -(-used // cols) if flat else used
+        for m0 in range(0, m_tot, m_step):
+            c = min(cols, used) if flat else min(cols, m_tot - m0)
             w_step[:, :] = -1
             a_step[:, :] = -1
             acc[:, :] = 0
             t = 0
             last_active = -1
             while True:
-                # weights move one PE right; row i is fed i cycles late
-                for i in range(r):
-                    for j in range(c - 1, 0, -1):
-                        w_step[i, j] = w_step[i, j - 1]
-                        w_reg[i, j, :] = w_reg[i, j - 1, :]
-                        sh_reg[i, j, :] = sh_reg[i, j - 1, :]
-                    s = t - i
-                    if 0 <= s < steps:
-                        w_step[i, 0] = s
-                        w_reg[i, 0, :] = w_parts[n0 + i, s, :]
-                        sh_reg[i, 0, :] = w_shift[n0 + i, s, :]
-                    else:
-                        w_step[i, 0] = -1
-                # activations move one PE down; column j is fed j cycles late
+                if flat:  # every PE takes its own weight, i + j cycles late
+                    for i in range(r):
+                        for j in range(c):
+                            s = t - i - j
+                            n = n0 + i * cols + j
+                            if 0 <= s < steps and n < n_tot:
+                                w_step[i, j] = s
+                                w_reg[i, j, :] = w_parts[n, s, :]
+                                sh_reg[i, j, :] = w_shift[n, s, :]
+                            else:
+                                w_step[i, j] = -1
+                else:  # weights move one PE right; row i is fed i cycles late
+                    for i in range(r):
+                        for j in range(c - 1, 0, -1):
+                            w_step[i, j] = w_step[i, j - 1]
+                            w_reg[i, j, :] = w_reg[i, j - 1, :]
+                            sh_reg[i, j, :] = sh_reg[i, j - 1, :]
+                        s = t - i
+                        if 0 <= s < steps:
+                            w_step[i, 0] = s
+                            w_reg[i, 0, :] = w_parts[n0 + i, s, :]
+                            sh_reg[i, 0, :] = w_shift[n0 + i, s, :]
+                        else:
+                            w_step[i, 0] = -1
+                # activations move one PE down; column j is fed j cycles late (flat: the same row of A everywhere)
                 for j in range(c):
                     for i in range(r - 1, 0, -1):
                         a_step[i, j] = a_step[i - 1, j]
@@ -73,7 +89,7 @@ def _os_array(w_parts, w_shift, a_parts, lane_used, step_group, group_end, scale
                     s = t - j
                     if 0 <= s < steps:
                         a_step[0, j] = s
-                        a_reg[0, j, :] = a_parts[m0 + j, s, :]
+                        a_reg[0, j, :] = a_parts[m0 if flat else m0 + j, s, :]
                     else:
                         a_step[0, j] = -1
                 active = False
@@ -92,7 +108,8 @@ def _os_array(w_parts, w_shift, a_parts, lane_used, step_group, group_end, scale
                         multiplies += lane_used[s]
                         pe_steps += 1
                         if group_end[s]:
-                            out[m0 + j, n0 + i] += float(acc[i, j]) * scales[n0 + i, step_group[s]]
+                            m, n = (m0, n0 + i * cols + j) if flat else (m0 + j, n0 + i)
+                            out[m, n] += float(acc[i, j]) * scales[n, step_group[s]]
                             acc[i, j] = 0
                 if active:
                     last_active = t
@@ -101,6 +118,13 @@ def _os_array(w_parts, w_shift, a_parts, lane_used, step_group, group_end, scale
                 t += 1
             cycles += last_active + 1
     return out, cycles, multiplies, pe_steps
+
+
+def _farthest(used: int, cols: int) -> int:
+    """Largest i + j of ``used`` PEs laid row-major over rows of ``cols`` (mapping nn): the fold's skew (cycles)."""
+    r = -(-used // cols)
+    last = (r - 1) + (used - (r - 1) * cols - 1)
+    return max(last, r - 2 + cols - 1) if r >= 2 else last
 
 
 def slices(v: np.ndarray, width: int, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -158,6 +182,14 @@ class SlicedOSArray(PEModel):
     dataflows = ("os",)
     dataflow_source = ("BitMoD's array model (github.com/yc2367/BitMoD-HPCA-25 bitmod_sim): output stationary, rows "
                        "over N and columns over M")
+    mappings = ("nm", "mn", "nn")
+    mapping_source = (
+        "nm: BitMoD's array model (github.com/yc2367/BitMoD-HPCA-25 bitmod_sim, compute = ceil(cout/rows) * "
+        "ceil(tokens/cols) folds): weights enter each row, activations each column. mn: the transposed product "
+        "O^T = W A^T on the transposed grid (weights enter the columns); our assumption [I]: both edges take either "
+        "operand. nn (GEMV): PE (r, c) holds output n0 + r*cols + c of one row of A; the activation enters every "
+        "column and moves down as in nm (skew r + c) and each PE takes its own weight every step from a per-row "
+        "weight bus of cols weights per cycle; our assumption [I]")
     weight_formats: tuple[str, ...] = ()
     act_formats: tuple[str, ...] = ()
     decoded_formats: tuple[str, ...] = ()  # weight formats that pass through a decoder
@@ -196,7 +228,7 @@ class SlicedOSArray(PEModel):
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
         g = checks.check_problem(problem, config, self.name, weights=self.weight_formats, acts=self.act_formats,
-                                 accs=("int32",), dataflows=self.dataflows)
+                                 accs=("int32",), dataflows=self.dataflows, mappings=self.mappings)
         if problem.weights == "olive4" and g % 2:
             raise InputError("--group-size", f"olive4 pairs elements, so the group must be even, got {g}")
         bound = g * self.weight_max(problem.weights) * (1 << (ACT_BITS[problem.acts] - 1))
@@ -213,22 +245,31 @@ class SlicedOSArray(PEModel):
         checks.check_operands(problem, a, qw, self.group_size(problem))
         return checks.check_act_values(a, problem.acts, field="a").astype(np.int64)
 
+    def _grid(self, config: PEConfig) -> tuple[int, int]:
+        """(rows over N, columns over M) the machine steps for ``config``'s array and mapping."""
+        return kernel_array(config.array, self.mapping_of(config), "n")
+
     def _cycles(self, problem: GemmProblem, config: PEConfig) -> dict:
         """Closed-form fold count, cycles and events of the machine described above."""
-        rows, cols = config.array
+        rows, cols = self._grid(config)
         g = self.group_size(problem)
         d = self.decomposition(problem.weights, problem.acts)
         groups = problem.k // g
         steps = groups * d.steps_per_group(g)
         fn, fm = math.ceil(problem.n / rows), math.ceil(problem.m / cols)
         folds = fn * fm
-        cycles = folds * (steps - 2) + problem.n * fm + problem.m * fn
+        if self.mapping_of(config) == "nn":  # a fold ends when its farthest PE (largest i + j) takes its last step
+            pr, pc = config.array
+            full, rest = divmod(problem.n, pr * pc)
+            cycles = problem.m * (full * (steps + _farthest(pr * pc, pc)) + (rest and steps + _farthest(rest, pc)))
+        else:
+            cycles = folds * (steps - 2) + problem.n * fm + problem.m * fn
         mnk = problem.m * problem.n * problem.k
         return {"cycles": cycles, "folds": folds, "steps": steps, "decomposition": d,
                 "multiplies": mnk * d.per_product, "pe_steps": problem.m * problem.n * steps}
 
     def _result(self, problem, config, mode, cycles, multiplies, pe_steps, info, out=None) -> GemmResult:
-        rows, cols = config.array
+        rows, cols = self._grid(config)
         d = info["decomposition"]
         g = self.group_size(problem)
         groups = problem.k // g
@@ -248,7 +289,7 @@ class SlicedOSArray(PEModel):
         return GemmResult(cycles=int(cycles), utilization=float(util), events=events, mode=mode, out=out,
                           extra={"folds": info["folds"], "steps_per_fold": info["steps"], "lanes": d.lanes,
                                  "sub_products_per_mac": d.per_product, "group_size": g,
-                                 "array": f"{rows}x{cols}"})
+                                 "array": "{}x{}".format(*config.array), "mapping": self.mapping_of(config)})
 
     def pack(self, problem: GemmProblem, a: np.ndarray, qw) -> tuple:
         """Slice and pack operands into per-step lanes: the arrays the array kernel streams."""
@@ -290,6 +331,7 @@ class SlicedOSArray(PEModel):
         if mode == "tile":
             return self._result(problem, config, mode, info["cycles"], info["multiplies"], info["pe_steps"], info)
         a = self._check_operands(problem, a, qw)
-        rows, cols = config.array
-        out, cycles, multiplies, pe_steps = _os_array(*self.pack(problem, a, qw), rows, cols)
+        flat = self.mapping_of(config) == "nn"
+        rows, cols = config.array if flat else self._grid(config)
+        out, cycles, multiplies, pe_steps = _os_array(*self.pack(problem, a, qw), rows, cols, flat)
         return self._result(problem, config, mode, cycles, multiplies, pe_steps, info, out=out)

@@ -17,7 +17,9 @@ Besides the GEMM itself, a PE class declares what the rest of the simulator need
 
 * ``opcode``: the array instruction it executes (one of :data:`ARRAY_OPCODES`);
 * ``dataflows`` and ``dataflow_source``: the dataflows it supports (of :data:`DATAFLOWS`) and where they
-  come from;
+  come from; ``mappings`` and ``mapping_source`` (output-stationary grids): which GEMM dimension its rows and
+  columns may hold (of :data:`MAPPINGS`, the first its native one) and where that comes from — the compiler's
+  mapper (:mod:`compiler.search`) picks a dataflow and a mapping per GEMM;
 * ``weight_formats`` / ``act_formats``: the ``sim.formats`` weight formats and activation formats it takes;
 * :meth:`PEModel.partial_sum_format`: the accumulator default the compiler sizes ``obuf`` by;
 * :meth:`PEModel.check_arch`: its checks against the rest of an arch (e.g. a table unit feeding it);
@@ -37,6 +39,12 @@ import numpy as np
 ACTIVATION_FORMATS = ("int4", "int8", "int16", "fp8_e4m3", "fp8_e5m2", "fp16", "bf16")
 MODES = ("per-cycle", "tile", "scalesim")
 DATAFLOWS = ("os", "ws", "is")
+#: which GEMM dimension an output-stationary grid's rows and columns hold: "nm" rows ↔ N, columns ↔ M; "mn" rows ↔ M,
+#: columns ↔ N (the transposed product Oᵀ = W·Aᵀ on the same grid); "nn": N over rows × columns, one row of A per
+#: fold (a GEMV uses the whole grid)
+MAPPINGS = ("nm", "mn", "nn")
+#: the ``map`` operand of an array instruction that keeps the arch's PE configuration as it is (sim/isa/instr.py)
+ARCH_MAP = "arch"
 #: array instructions of the ISA (sim/isa/instr.py): LUT mpGEMM, bit-serial mpGEMM, MAC GEMM
 ARRAY_OPCODES = ("LMMA", "BSMMA", "MMA")
 INT_ACTIVATIONS = ("int4", "int8", "int16")
@@ -62,6 +70,7 @@ class PEConfig:
     array: (rows, cols) of a PE grid (MAC arrays, BitMoD, MixPE, BitFusion).
     tile: (M, N, K) of a LUT unit (LUT Tensor Core; default M2N64K4).
     dataflow: "os", "ws" or "is" (systolic arrays).
+    mapping: one of MAPPINGS (output-stationary grids that declare ``mappings``; None: the native one).
     acc: accumulator format ("int32", "fp16", "fp32").
     options: PE-specific switches (e.g. {"table_quant": True}); documented by each PE.
     """
@@ -71,6 +80,7 @@ class PEConfig:
     dataflow: str | None = None
     acc: str | None = None
     options: dict = field(default_factory=dict)
+    mapping: str | None = None
 
 
 @dataclass
@@ -101,6 +111,8 @@ class PEModel(ABC):
     opcode: str = ""        # the array instruction it executes, one of ARRAY_OPCODES
     dataflows: tuple[str, ...] = ()   # of DATAFLOWS
     dataflow_source: str = ""         # where the dataflows come from (paper, peer simulator)
+    mappings: tuple[str, ...] = ()    # of MAPPINGS, native first; () = one fixed mapping (PEConfig.mapping unset)
+    mapping_source: str = ""          # where the mappings come from, and what the hardware must offer for each
     weight_formats: tuple[str, ...] = ()  # sim.formats names of the weights it takes
     act_formats: tuple[str, ...] = ()     # activation formats it takes (of ACTIVATION_FORMATS)
     known_options: dict[str, str] = {}    # PE-specific switches of PEConfig.options: name -> what it does (bool)
@@ -154,4 +166,19 @@ class PEModel(ABC):
             dataflow=config.dataflow or d.dataflow,
             acc=config.acc or d.acc,
             options={**d.options, **config.options},
+            mapping=config.mapping or d.mapping,
         )
+
+    def mapping_of(self, config: PEConfig) -> str | None:
+        """The mapping ``config`` selects: its own, else the PE's native one (None for a PE without ``mappings``)."""
+        return config.mapping or (self.mappings[0] if self.mappings else None)
+
+
+def kernel_array(array: tuple[int, int], mapping: str, rows_hold: str) -> tuple[int, int]:
+    """The (rows, cols) a kernel whose rows hold GEMM dimension ``rows_hold`` ("n" or "m"; its columns the other)
+    steps for the physical ``array`` under ``mapping`` (of :data:`MAPPINGS`): the grid itself, its transpose, or
+    for "nn" one chain of rows × cols PEs along N (a single column or row of the kernel)."""
+    rows, cols = array
+    if mapping == "nn":
+        return (rows * cols, 1) if rows_hold == "n" else (1, rows * cols)
+    return (rows, cols) if mapping[0] == rows_hold else (cols, rows)

@@ -18,7 +18,7 @@ from ..formats import get as get_format
 from ..jit import njit
 from ..reference import round_to, sequential_sum, weight_levels
 from . import checks
-from .base import GemmProblem, GemmResult, PEConfig, PEModel
+from .base import GemmProblem, GemmResult, PEConfig, PEModel, kernel_array
 from .systolic_array import output_folds
 
 LANES = 4                 # FP16 activation lanes per PE (docs/references.md#bitmod)
@@ -255,6 +255,13 @@ class BitModPE(PEModel):
     dataflows = ("os",)
     dataflow_source = ("BitMoD, arXiv 2411.11745 and github.com/yc2367/BitMoD-HPCA-25 bitmod_sim: PE (r, c) holds "
                        "output (n, m) of a fold (its one dataflow, so PEConfig.dataflow is not read)")
+    mappings = ("nm", "mn", "nn")
+    mapping_source = (
+        "nm: BitMoD's array (arXiv 2411.11745; bitmod_sim compute = ceil(cout/rows) * ceil(tokens/cols) folds): PE "
+        "(r, c) holds output (n, m). mn: the transposed product O^T = W A^T on the transposed grid; our assumption "
+        "[I]: both edges take either operand. nn (GEMV): N over rows x columns for one row of A, each PE taking its "
+        "own weights from a per-row weight bus and the activation lanes broadcast; our assumption [I], timed as a "
+        "(rows*cols) x 1 grid")
     weight_formats = tuple(WEIGHTS)
     act_formats = ("fp16",)
 
@@ -264,10 +271,14 @@ class BitModPE(PEModel):
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve(config)
         checks.check_problem(problem, config, "the BitMoD PE", weights=self.weight_formats, acts=self.act_formats,
-                             accs=("fp32",), dataflows=None, fallback_to_per_channel=True)
+                             accs=("fp32",), dataflows=None, mappings=self.mappings, fallback_to_per_channel=True)
+
+    def _grid(self, config: PEConfig) -> tuple[int, int]:
+        """(rows over N, columns over M) the machine steps for ``config``'s array and mapping."""
+        return kernel_array(config.array, self.mapping_of(config), "n")
 
     def _timing(self, problem: GemmProblem, config: PEConfig) -> tuple[int, dict, dict]:
-        rows, cols = config.array
+        rows, cols = self._grid(config)
         m, n, k = problem.m, problem.n, problem.k
         n_terms, _ = WEIGHTS[problem.weights]
         g = checks.group_size(problem, fallback_to_per_channel=True)
@@ -291,7 +302,8 @@ class BitModPE(PEModel):
             "reg_reads": 2 * LANES * pe_cycles,
             "sram_read_bits": -(-m // cols) * n * (k * w_bits + row_meta) + -(-n // rows) * m * k * ACT_BITS,
         }
-        extra = {"array": (rows, cols), "terms_per_weight": n_terms, "group_size": g, "group_cycles": a,
+        extra = {"array": tuple(config.array), "mapping": self.mapping_of(config), "terms_per_weight": n_terms,
+                 "group_size": g, "group_cycles": a,
                  "dequant_cycles": scale_bits, "fold_cycles": fold, "folds": nf}
         return nf * fold, ev, extra
 
@@ -322,7 +334,7 @@ class BitModPE(PEModel):
         out, cyc, evs = _bitmod_array(
             _pad_groups(act_bits, g, gsp), _pad_groups(levels.astype(np.int64), g, gsp), booth, n_terms,
             gsp, qw.n_groups, np.ascontiguousarray(sig, dtype=np.int64), np.ascontiguousarray(exp, dtype=np.int64),
-            scale_bits, chan, config.array[0], config.array[1], problem.k, fmt.code_bits,
+            scale_bits, chan, *self._grid(config), problem.k, fmt.code_bits,
             _row_metadata_bits(qw.fmt, qw.n_groups), has_chan)
         events = {name: int(v) for name, v in zip(EVENT_NAMES, evs)}
         return GemmResult(int(cyc), self._utilization(problem, config, int(cyc)), events, mode, out, extra)

@@ -134,12 +134,13 @@ def check_no_tensor_scale(qw, what: str) -> None:
 
 def check_problem(problem: GemmProblem, config: PEConfig, what: str, *, weights: Iterable[str], acts: Iterable[str],
                   accs: Iterable[str], acc: str | None = None, array: bool = True,
-                  dataflows: Iterable[str] | None = DATAFLOWS, fallback_to_per_channel: bool = False) -> int:
+                  dataflows: Iterable[str] | None = DATAFLOWS, mappings: Iterable[str] = (),
+                  fallback_to_per_channel: bool = False) -> int:
     """The checks every PE shares, in this order: ``--weights`` in ``weights``, ``--acts`` in ``acts``,
     ``--acc`` (``acc``, default ``config.acc``) in ``accs``, ``--m/--n/--k`` (:func:`check_shape`),
     ``--array`` (:func:`check_array`, when ``array``), ``--dataflow`` in ``dataflows`` (skipped when
-    None), ``--group-size`` (:func:`group_size`). ``what`` names the PE in messages. Returns the
-    group size (elements)."""
+    None), ``--mapping`` in ``mappings`` (when ``config.mapping`` is set), ``--group-size`` (:func:`group_size`).
+    ``what`` names the PE in messages. Returns the group size (elements)."""
     require_choice("--weights", problem.weights, weights, what)
     require_choice("--acts", problem.acts, acts, what)
     require_choice("--acc", config.acc if acc is None else acc, accs, f"{what}'s accumulator")
@@ -148,4 +149,7 @@ def check_problem(problem: GemmProblem, config: PEConfig, what: str, *, weights:
         check_array(config)
     if dataflows is not None:
         check_dataflow(config, what, dataflows)
+    if config.mapping is not None and config.mapping not in mappings:
+        raise InputError("--mapping", f"{what} does not take mapping {config.mapping!r}",
+                         ", ".join(mappings) or "(none: its mapping is fixed)")
     return group_size(problem, fallback_to_per_channel=fallback_to_per_channel)

@@ -9,13 +9,15 @@ The per-PE arithmetic, the fold timing and the events: docs/mixpe_pe.md, "Model"
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..formats import get as get_format
 from ..jit import njit
 from ..reference import round_to, sequential_sum
 from . import checks
-from .base import GemmProblem, GemmResult, PEConfig, PEModel
+from .base import GemmProblem, GemmResult, PEConfig, PEModel, kernel_array
 from .systolic_array import output_folds
 
 NIBBLE = 4                 # shifted-adder inputs per cycle [I: MixPE is built for W4, docs/references.md#mixpe]
@@ -27,9 +29,10 @@ EVENT_NAMES = ("shift_adds", "adds", "dequant_muls", "dequant_adds", "reg_reads"
 
 
 @njit(cache=True)
-def _mixpe_array(a, codes, zeros, scales, group, c, round_pa, acc32, rows, cols, meta_bits, a_bits, w_bits):
+def _mixpe_array(a, codes, zeros, scales, group, c, round_pa, acc32, rows, cols, meta_bits, a_bits, w_bits, flat):
     """Step the systolic grid cycle by cycle. a (M, K) float64 (exact INT8/FP16 values), codes
-    (N, K) int64, zeros/scales (N, G) float64. Returns (out (M, N), cycles, events)."""
+    (N, K) int64, zeros/scales (N, G) float64. ``flat`` (mapping nn): PE (i, j) holds output
+    n0 + i·cols + j of one row of A per fold. Returns (out (M, N), cycles, events)."""
     m_all, k = a.shape
     n_all = codes.shape[0]
     n_groups = k // group
@@ -38,21 +41,26 @@ def _mixpe_array(a, codes, zeros, scales, group, c, round_pa, acc32, rows, cols,
     fold = k * c + rows + cols - 1
     span = group * c
     cycles = 0
-    for m0 in range(0, m_all, rows):
-        mr = min(rows, m_all - m0)
-        for n0 in range(0, n_all, cols):
-            nc = min(cols, n_all - n0)
-            ev[5] += mr * k * a_bits + nc * (k * w_bits + n_groups * meta_bits)
+    m_step, n_step = (1, rows * cols) if flat else (rows, cols)
+    for m0 in range(0, m_all, m_step):
+        mr = rows if flat else min(rows, m_all - m0)
+        for n0 in range(0, n_all, n_step):
+            nc = cols if flat else min(cols, n_all - n0)
+            used_m, used_n = (1, min(n_step, n_all - n0)) if flat else (mr, nc)
+            ev[5] += used_m * k * a_bits + used_n * (k * w_bits + n_groups * meta_bits)
             p = np.zeros((mr, nc))
             s_a = np.zeros((mr, nc))
             o = np.zeros((mr, nc))
             for t in range(fold):
                 for i in range(mr):
                     for j in range(nc):
+                        n = n0 + i * cols + j if flat else n0 + j
+                        mi = m0 if flat else m0 + i
+                        if n >= n_all:
+                            continue
                         local = t - i - j
                         if local >= span and local % span == 0 and local <= k * c:   # dequant stage
                             gi = local // span - 1
-                            n = n0 + j
                             za = zeros[n, gi] * s_a[i, j]
                             if round_pa:
                                 za = float(np.float32(za))
@@ -72,8 +80,8 @@ def _mixpe_array(a, codes, zeros, scales, group, c, round_pa, acc32, rows, cols,
                         if 0 <= local < k * c:                                          # MAC stage
                             kk = local // c
                             nib = local % c
-                            x = a[m0 + i, kk]
-                            q = (codes[n0 + j, kk] >> (NIBBLE * nib)) & ((1 << NIBBLE) - 1)
+                            x = a[mi, kk]
+                            q = (codes[n, kk] >> (NIBBLE * nib)) & ((1 << NIBBLE) - 1)
                             p[i, j] = p[i, j] + x * float(q << (NIBBLE * nib))
                             if round_pa:
                                 p[i, j] = float(np.float32(p[i, j]))
@@ -88,7 +96,9 @@ def _mixpe_array(a, codes, zeros, scales, group, c, round_pa, acc32, rows, cols,
                 cycles += 1
             for i in range(mr):
                 for j in range(nc):
-                    out[m0 + i, n0 + j] = o[i, j]
+                    n = n0 + i * cols + j if flat else n0 + j
+                    if n < n_all:
+                        out[m0 if flat else m0 + i, n] = o[i, j]
     return out, cycles, ev
 
 
@@ -104,6 +114,13 @@ class MixPE(PEModel):
     dataflows = ("os",)
     dataflow_source = ("MixPE, arXiv 2411.16158 and github.com/yuzhang712/mixpe_simulator: an output-stationary "
                        "systolic grid (the SCALE-Sim OS mapping)")
+    mappings = ("mn", "nm", "nn")
+    mapping_source = (
+        "mn: MixPE's grid (mixpe_simulator, the SCALE-Sim OS mapping): rows over M, columns over N. nm: the "
+        "transposed product O^T = W A^T on the transposed grid; our assumption [I]: both edges take either operand. "
+        "nn (GEMV): PE (i, j) holds output n0 + i*cols + j of one row of A; the activation enters every column "
+        "and moves down as in the native grid (skew i + j) and each PE takes its own weight codes from a per-row "
+        "weight bus of cols codes per cycle; our assumption [I]")
     weight_formats = WEIGHTS
     act_formats = tuple(ARRAYS)
 
@@ -113,7 +130,7 @@ class MixPE(PEModel):
     def resolve_for(self, problem: GemmProblem, config: PEConfig | None) -> PEConfig:
         c = self.resolve(config)
         if c.array is None and problem.acts in ARRAYS:
-            c = PEConfig(array=ARRAYS[problem.acts], tile=c.tile, dataflow=c.dataflow, acc=c.acc, options=c.options)
+            c = replace(c, array=ARRAYS[problem.acts])
         return c
 
     def cost_scale(self, arch, kind: str, acts: str | None = None) -> tuple[float, dict | None]:
@@ -130,19 +147,23 @@ class MixPE(PEModel):
                                                                            kind)
         return ratio, {"ratio": ratio, "activation_format": acts, "fp_activation_pe": fp}
 
+    def _grid(self, config: PEConfig) -> tuple[int, int]:
+        """(rows over M, columns over N) the machine steps for ``config``'s (resolved) array and mapping."""
+        return kernel_array(config.array, self.mapping_of(config), "m")
+
     def check(self, problem: GemmProblem, config: PEConfig) -> None:
         config = self.resolve_for(problem, config)
         checks.check_problem(problem, config, "MixPE", weights=self.weight_formats, acts=self.act_formats, accs=ACCS,
-                             dataflows=self.dataflows, fallback_to_per_channel=True)
+                             dataflows=self.dataflows, mappings=self.mappings, fallback_to_per_channel=True)
 
     def _timing(self, problem: GemmProblem, config: PEConfig) -> tuple[int, dict, dict]:
-        rows, cols = config.array
+        rows, cols = self._grid(config)   # folds and operand reads: the grid as the mapping lays out M and N
         m, n, k = problem.m, problem.n, problem.k
         c = _cycles_per_weight(problem.weights)
         g = checks.group_size(problem, fallback_to_per_channel=True)
         n_groups = k // g
         fmt = get_format(problem.weights)
-        fold = k * c + rows + cols - 1
+        fold = k * c + sum(config.array) - 1   # the skew of the physical grid, whatever the mapping
         nf = output_folds(m, n, rows, cols, rows_over_n=False)
         ev = {
             "shift_adds": m * n * k * c,
@@ -153,7 +174,8 @@ class MixPE(PEModel):
             "sram_read_bits": -(-n // cols) * m * k * ACT_BITS[problem.acts]
             + -(-m // rows) * n * (k * fmt.code_bits + n_groups * fmt.metadata_bits_per_group()),
         }
-        extra = {"array": (rows, cols), "cycles_per_weight": c, "group_size": g, "fold_cycles": fold,
+        extra = {"array": tuple(config.array), "mapping": self.mapping_of(config), "cycles_per_weight": c,
+                 "group_size": g, "fold_cycles": fold,
                  "folds": nf, "mode": "W4A8" if problem.acts == "int8" else "W4A16", "acc": config.acc}
         return nf * fold, ev, extra
 
@@ -162,7 +184,7 @@ class MixPE(PEModel):
         self.check(problem, config)
         checks.check_mode(mode, self.modes, "MixPE")
         cycles, ev, extra = self._timing(problem, config)
-        rows, cols = config.array
+        rows, cols = self._grid(config)
         util = problem.m * problem.n * problem.k * extra["cycles_per_weight"] / (rows * cols * cycles)
         if mode == "tile":
             return GemmResult(cycles, util, ev, mode, None, extra)
@@ -170,11 +192,13 @@ class MixPE(PEModel):
         a = checks.check_act_values(a, problem.acts)
         checks.check_no_tensor_scale(qw, "MixPE")
         fmt = get_format(qw.fmt)
+        flat = self.mapping_of(config) == "nn"
+        kernel = tuple(config.array) if flat else (rows, cols)
         out, cyc, evs = _mixpe_array(
             a, qw.codes.astype(np.int64), np.asarray(qw.zeros, dtype=np.float64),
             np.asarray(qw.scales, dtype=np.float64), qw.group_size, extra["cycles_per_weight"],
-            problem.acts == "fp16", config.acc == "fp32", rows, cols, fmt.metadata_bits_per_group(),
-            ACT_BITS[problem.acts], fmt.code_bits)
+            problem.acts == "fp16", config.acc == "fp32", *kernel, fmt.metadata_bits_per_group(),
+            ACT_BITS[problem.acts], fmt.code_bits, flat)
         events = {name: int(v) for name, v in zip(EVENT_NAMES, evs)}
         return GemmResult(int(cyc), util, events, mode, out, extra)
 
