@@ -146,6 +146,12 @@ def _spatial(rows, arch: Arch, recipe: Recipe) -> float | None:
     return useful / capacity if capacity else None
 
 
+def _busy_pct(stats) -> float:
+    """% of the pass's cycles the PE arrays are busy (averaged over arrays)."""
+    busy = sum(r.utilization * r.cycles * r.repeat for r in stats.ops if r.unit == "array")
+    return 100 * busy / stats.totals.cycles if stats.totals.cycles else 0.0
+
+
 def _why(stats, arch: Arch, recipe: Recipe) -> str:
     """The op that loses the most cycles over its own DRAM time: its bound, busy share and spatial utilization."""
     worst, lost = None, 0.0
@@ -182,7 +188,8 @@ def _row(design: Design, arch: Arch, model, phase: str, workload: dict, scale: f
         power_w=t.power_w, peak_tops=(t.peak_ops_per_s or 0.0) / 1e12, tops_per_mm2=ops_per_s / 1e12 / t.area_mm2,
         tops_per_w=t.ops / t.energy_pj if t.energy_pj else 0.0, dram_roofline_pct=roof,
         peak_pct=100 * ops_per_s / t.peak_ops_per_s if t.peak_ops_per_s else 0.0,
-        spatial_utilization=_spatial(st.ops, arch, rec), energy_breakdown_pj=st.energy_breakdown_pj)
+        spatial_utilization=_spatial(st.ops, arch, rec), array_busy_pct=_busy_pct(st),
+        energy_breakdown_pj=st.energy_breakdown_pj)
     if roof < ROOFLINE_TARGET_PCT:
         row.note = f"{roof:.0f} % of the DRAM roofline: " + _why(st, arch, rec)
     return row

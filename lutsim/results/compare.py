@@ -14,6 +14,7 @@ class CompareRow(Result):
     energy_per_token_mj (mJ); area_mm2, compute_area_mm2 (PE arrays + table unit); power_w; peak_tops
     (peak ops/s / 1e12); tops_per_mm2, tops_per_w (achieved: ops of the pass / time / area, ops / energy);
     dram_roofline_pct, peak_pct (%); spatial_utilization (0..1: useful MACs / MACs the busy arrays could do);
+    array_busy_pct (% of the pass's cycles the arrays are busy);
     bits_per_weight; weight_sqnr_db (None when exact); ``*_ratio``: over the baseline; energy_breakdown_pj."""
 
     design: str
@@ -38,6 +39,7 @@ class CompareRow(Result):
     dram_roofline_pct: float | None = omitted_when(None)
     peak_pct: float | None = omitted_when(None)
     spatial_utilization: float | None = omitted_when(None)
+    array_busy_pct: float | None = omitted_when(None)
     tokens_per_s_ratio: float | None = omitted_when(None)
     energy_per_token_ratio: float | None = omitted_when(None)
     area_ratio: float | None = omitted_when(None)
