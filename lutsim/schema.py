@@ -145,7 +145,8 @@ COMMAND_RESULTS = {"simulate": results.SimResult, "run": results.RunResult, "dem
                    "trace": results.TraceResult, "arch list": list[results.ArchSummary], "arch show": Arch,
                    "rtl designs": list[results.RtlDesign], "rtl verilog": results.VerilogResult,
                    "rtl synth": results.SynthResult, "accuracy": results.AccuracyResult,
-                   "models": results.ModelsResult, "recipes": list[results.RecipeRow]}
+                   "models": results.ModelsResult, "recipes": list[results.RecipeRow],
+                   "compare": results.CompareResult}
 
 
 def main(argv: list[str] | None = None) -> int:

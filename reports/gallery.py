@@ -4,9 +4,12 @@
 
 * a sweep of lut-tc-28nm (:data:`SWEEP`: arrays x weight buffer x DRAM bandwidth x clock) on Llama-2-7B
   prefill and decode, with area and power limits (points over them are recorded as skipped, with the reason);
-* the design comparison (:data:`DESIGNS`): LUT Tensor Core, BitMoD, MixPE, an FP16 MAC array, ANT and OliVe
-  presets, each with 4-bit weights in its own format (FP16 for the MAC baseline), on the same workload
-  (:data:`WORKLOAD`), prefill and decode;
+* the design comparison (:data:`DESIGNS`, by :func:`lutsim.compare.compare`): LUT Tensor Core, BitMoD, MixPE,
+  an FP16 MAC array, ANT and OliVe presets, each with 4-bit weights in its own format (FP16 for the MAC
+  baseline), on the same workload (:data:`WORKLOAD`) and one memory system (:data:`MEMORY`), prefill and
+  decode; and the design points of :mod:`reports.gallery_designs` (W2 and ternary weights, batch 1/8/32
+  decode, long-context decode with an INT4 KV cache, and the ranking's sensitivity to DRAM pJ/bit and SRAM
+  leakage);
 
 and writes ``report.html`` (linking its PNGs), one PNG per figure and one CSV per table: Pareto fronts,
 energy and area breakdowns by component, rooflines (GPU presets and the accelerator, one point per layer),
@@ -21,13 +24,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from lutsim.pipeline import simulate
+from lutsim.compare import Design, compare, memory_of
+from lutsim.pipeline import resolve_arch, simulate
 from lutsim.sweep import load_results, parse_spec, run_sweep
+from sim import cost
+from sim.arch.memory import apply as apply_memory
 from workloads.recipes import get_recipe, recipe_from_dict
 
 from . import accuracy_figures, figures
 from .assumptions import assumption_rows
 from .build import COMPARISON_COLUMNS, DEFAULT_GPUS, gpu_roofs_and_points, group_breakdown, sweep_sections
+from .gallery_designs import design_point_sections
 from .html_report import Section, write_report
 
 OUT = Path(__file__).with_name("gallery")
@@ -35,6 +42,8 @@ OUT = Path(__file__).with_name("gallery")
 #: the workload every design runs: Llama-2-7B, a 256-token prompt (prefill) and one token at 1024 (decode)
 WORKLOAD = {"model": "llama-2-7b", "seq_len": 256, "kv_len": 1024, "batch": 1}
 PHASES = ("prefill", "decode")
+#: the memory system of the design comparison (sim/arch/memory/bitmod.yaml: 1 GHz, 32 GB/s, 18.75 pJ/bit)
+MEMORY = "bitmod"
 
 
 def _recipe(name: str, weights: str, acts: str, group: int | None) -> dict:
@@ -71,15 +80,27 @@ def recipe_of(spec):
     return get_recipe(spec) if isinstance(spec, str) else recipe_from_dict(spec["name"], spec)
 
 
-def simulate_designs(designs=DESIGNS, workload: dict = WORKLOAD) -> dict[tuple[str, str], dict]:
-    """{(design label, phase): stats} for every design (label, preset, recipe) on ``workload``, both phases."""
+def gallery_designs(designs=DESIGNS) -> list[Design]:
+    """The (label, preset, recipe) triples as :class:`lutsim.compare.Design` (the label names the row)."""
+    return [Design(label, resolve_arch(arch), recipe_of(rspec)) for label, arch, rspec in designs]
+
+
+def compare_designs(designs=DESIGNS, workload: dict = WORKLOAD, memory: str = MEMORY) -> dict[str, object]:
+    """{phase: :class:`lutsim.results.CompareResult`}: every design on one memory system, both phases."""
+    ds = gallery_designs(designs)
+    return {phase: compare(ds, workload["model"], phase, memory_of(memory), seq_len=workload["seq_len"],
+                           kv_len=workload["kv_len"], batch=workload["batch"]) for phase in PHASES}
+
+
+def first_design_stats(designs, workload: dict, memory: str = MEMORY) -> dict[str, dict]:
+    """{phase: simulate stats} of the first design on the comparison's memory system (roofline, utilization)."""
+    label, arch, rspec = designs[0]
+    a = apply_memory(resolve_arch(arch), memory_of(memory))
     out = {}
-    for label, arch, rspec in designs:
-        recipe = recipe_of(rspec)
-        for phase in PHASES:
-            st = simulate(arch, workload["model"], recipe, phase, seq_len=workload["seq_len"],
-                          kv_len=workload["kv_len"], batch=workload["batch"]).to_dict()
-            out[label, phase] = st | {"design": label, "recipe_spec": rspec, "workload": workload}
+    for phase in PHASES:
+        st = simulate(a, workload["model"], recipe_of(rspec), phase, seq_len=workload["seq_len"],
+                      kv_len=workload["kv_len"], batch=workload["batch"]).to_dict()
+        out[phase] = st | {"design": label, "recipe_spec": rspec, "workload": workload}
     return out
 
 
@@ -88,29 +109,31 @@ def _workload_text(phase: str, w: dict) -> str:
     return f"{w['model']} {phase} ({shape}, batch {w['batch']})"
 
 
-def comparison_table(runs: dict[tuple[str, str], dict]) -> pd.DataFrame:
-    """One row per (design, phase): the totals, the precision, the memory system, and how the time is spent:
-    ``pe_busy_pct`` (% of the pass's cycles the PE arrays are busy, averaged over arrays: near 100 = limited
-    by the array) and ``dram_roofline_pct`` (the ops' compulsory DRAM bytes at peak bandwidth over the
-    simulated time, %: near 100 = on the memory roof)."""
+def comparison_table(results: dict[str, object]) -> pd.DataFrame:
+    """One row per (design, phase) of the ``compare`` results: the totals, the precision (bits per weight,
+    weight SQNR), the memory system, and how the time is spent: ``pe_busy_pct`` (% of the pass's cycles the
+    PE arrays are busy: near 100 = limited by the array), ``spatial_utilization_pct`` (useful MACs over what
+    the busy arrays could do) and ``dram_roofline_pct`` (the ops' compulsory DRAM bytes at peak bandwidth
+    over the simulated time, %: near 100 = on the memory roof); ``note`` says why a row is under the roof."""
     rows = []
-    for (label, phase), st in runs.items():
-        t = st["totals"]
-        cycles = sum(o["cycles"] * o["repeat"] for o in st["ops"])
-        busy = sum(o["utilization"] * o["cycles"] * o["repeat"] for o in st["ops"] if o["unit"] == "array")
-        rec = recipe_of(st["recipe_spec"])
-        rows.append({"design": label, "arch": st["arch"], "phase": phase,
-                     "weights": f"{rec.weights.format}" + (f" g{rec.weights.group_size}"
-                                                           if rec.weights.group_size else ""),
-                     "activations": rec.activations.format,
-                     **{k: t[k] for k in COMPARISON_COLUMNS[1:]},
-                     "peak_tops": (t.get("peak_ops_per_s") or 0) / 1e12,
-                     "clock_mhz": st["assumptions"]["clock_hz"] / 1e6,
-                     "dram_gb_per_s": t["dram_bytes_per_s"] / 1e9,
-                     "dram_pj_per_bit": st["assumptions"]["engine"]["dram"]["pj_per_bit"],
-                     "tokens_per_s_per_mm2": t["tokens_per_s"] / t["area_mm2"],
-                     "pe_busy_pct": 100 * busy / cycles,
-                     "dram_roofline_pct": 100 * t["bytes"] / t["dram_bytes_per_s"] / (t["latency_ms"] / 1e3)})
+    for phase, res in results.items():
+        mem = res.memory_system or {}
+        for r in res.rows:
+            if r.status != "ok":
+                rows.append({"design": r.design, "arch": r.arch, "phase": phase, "note": r.note})
+                continue
+            rows.append({"design": r.design, "arch": r.arch, "phase": phase, "weights": r.weights,
+                         "activations": r.activations, "tokens_per_s": r.tokens_per_s, "latency_ms": r.latency_ms,
+                         "energy_per_token_mj": r.energy_per_token_mj, "area_mm2": r.area_mm2, "power_w": r.power_w,
+                         "peak_tops": r.peak_tops, "clock_mhz": mem.get("clock_mhz"),
+                         "dram_gb_per_s": mem.get("gb_per_s"), "dram_pj_per_bit": mem.get("pj_per_bit"),
+                         "tokens_per_s_per_mm2": r.tokens_per_s / r.area_mm2, "pe_busy_pct": r.array_busy_pct,
+                         "dram_roofline_pct": r.dram_roofline_pct, "peak_pct": r.peak_pct,
+                         "spatial_utilization_pct": 100 * (r.spatial_utilization or 0.0),
+                         "tops_per_mm2": r.tops_per_mm2, "tops_per_w": r.tops_per_w,
+                         "bits_per_weight": r.bits_per_weight, "weight_sqnr_db": r.weight_sqnr_db,
+                         "tokens_per_s_ratio": r.tokens_per_s_ratio, "energy_per_token_ratio": r.energy_per_token_ratio,
+                         "memory": res.memory, "note": r.note})
     return pd.DataFrame(rows).sort_values(["phase", "tokens_per_s"], ascending=[False, False])
 
 
@@ -136,26 +159,31 @@ def limits_text(table: pd.DataFrame) -> str:
     return " ".join(out)
 
 
-def design_sections(runs: dict[tuple[str, str], dict]) -> list[Section]:
+def design_sections(results: dict[str, object], workload: dict, designs=DESIGNS) -> list[Section]:
     """The comparison table, energy per token by component (per phase), area by component."""
-    w = next(iter(runs.values()))["workload"]
-    common = (f"{ASSUMPTIONS} Each design in its own precision and with its paper's memory system (DRAM "
-              f"bandwidth and pJ/bit in the table).")
-    table = comparison_table(runs)
-    sections = [Section("designs_comparison", "Designs on the same workload", table=table,
+    w = workload
+    first = next(iter(results.values()))
+    common = (f"{ASSUMPTIONS} Every design on one memory system ({first.memory}: `lutsim compare`, "
+              f"sim/arch/memory/{first.memory}.yaml); fields that still differ: "
+              f"{', '.join(first.differing_fields) or 'none'}.")
+    table = comparison_table(results)
+    sections = [Section("designs_comparison", "Designs on the same workload and memory system", table=table,
                         text=f"{_workload_text('prefill', w)} and {_workload_text('decode', w)}. {common} "
                              f"{limits_text(table)}")]
-    for phase in PHASES:
+    for phase, res in results.items():
         per = "prompt token" if phase == "prefill" else "generated token"
         cap = f"{_workload_text(phase, w)}; energy per {per}. {common}"
-        bd = {label: group_breakdown({k: v / st["totals"]["tokens"] for k, v in st["energy_breakdown_pj"].items()})
-              for (label, ph), st in runs.items() if ph == phase}
+        bd = {r.design: group_breakdown({k: v / (r.tokens_per_s * r.latency_ms * 1e-3)
+                                         for k, v in r.energy_breakdown_pj.items()})
+              for r in res.rows if r.status == "ok"}
         sections.append(Section(f"designs_energy_{phase}", f"Energy per token by component: {phase}",
                                 figures.stacked_breakdown(bd, "energy per token (mJ)",
                                                           f"Energy per token by component, {phase}", 1e-9),
                                 cap))
-    cap = f"Area by component of each preset (28 nm, logic and SRAM; DRAM excluded). {common}"
-    ab = {label: group_breakdown(st["area_breakdown_mm2"]) for (label, ph), st in runs.items() if ph == PHASES[0]}
+    cap = f"Area by component of each design on the memory system (logic and SRAM; DRAM excluded). {common}"
+    mem = memory_of(first.memory)
+    ab = {label: group_breakdown(cost.area(apply_memory(resolve_arch(arch), mem)).breakdown)
+          for label, arch, _ in designs}
     sections.append(Section("designs_area", "Area by component", figures.stacked_breakdown(
         ab, "area (mm²)", "Area by component", 1.0), cap))
     return sections
@@ -231,22 +259,25 @@ def build_gallery(out: str | Path = OUT, jobs: int = 2, sweep: dict = SWEEP, des
         old.unlink()
     sections, df = sweep_gallery_sections(sweep, jobs)
     df.to_csv(out / "sweep_rows.csv", index=False)
-    runs = simulate_designs(designs, workload)
-    sections += design_sections(runs)
+    results = compare_designs(designs, workload)
+    sections += design_sections(results, workload, designs)
+    sections += design_point_sections(designs, workload)
+    runs = first_design_stats(designs, workload)
     lut = designs[0][0]
     for phase in PHASES:
-        sections.append(roofline_section(lut, runs[lut, phase]))
+        sections.append(roofline_section(lut, runs[phase]))
     for phase in PHASES:
-        sections.append(utilization_section(lut, runs[lut, phase]))
+        sections.append(utilization_section(lut, runs[phase]))
     if accuracy_spec is not None:  # accuracy-vs-efficiency fronts of a sweep spec (reports/accuracy_figures.py)
         sections += accuracy_figures.gallery_sections(accuracy_spec, jobs)
-    r0 = runs[lut, "decode"]
+    r0 = runs["decode"]
     assumptions = assumption_rows(r0["assumptions"])
     intro = ("Regenerate with: python -m reports.gallery. Figures are simulated by lutsim (compiled programs "
              "on the cycle-level engine, per-component energy and area models); GPU points are a roofline "
              "model. sweep_rows.csv holds every sweep row, skipped ones with their reason. The LUT unit's area and "
              "energy follow its tile shape, table entry width and accumulator (component model anchored at LUT "
-             "Tensor Core's Table 2, sim/cost/lut_unit_scale.py); each preset keeps its own paper's memory system. "
+             "Tensor Core's Table 2, sim/cost/lut_unit_scale.py); the design comparison puts every design on one "
+             f"memory system ({MEMORY}, `lutsim compare`). "
              "Assumptions: the constants of the LUT Tensor Core decode run.")
     return write_report(sections, out, title="lutsim report gallery", source="reports/gallery.py",
                         assumptions=assumptions, svg=False, embed=False, intro=intro)

@@ -9,6 +9,7 @@ bytes, ops). :mod:`.base` holds the machinery (:func:`to_dict`, :func:`from_dict
 from __future__ import annotations
 
 from .base import KEY, OMIT, Result, from_dict, json_key, key_of, load, omitted_when, to_dict
+from .compare import CompareResult, CompareRow
 from .gemm import (
     BitmodComparison,
     BitmodLayer,
@@ -51,7 +52,8 @@ from .workload import (
     TraceTotal,
 )
 
-__all__ = ["KEY", "OMIT", "Result", "from_dict", "json_key", "key_of", "load", "omitted_when", "to_dict",
+__all__ = ["CompareResult", "CompareRow",
+           "KEY", "OMIT", "Result", "from_dict", "json_key", "key_of", "load", "omitted_when", "to_dict",
            "BitmodComparison", "BitmodLayer", "BitmodOurs", "BitmodOursRow", "BitmodResult", "FoldCycles",
            "GemmConfig", "GemmResult", "ScalesimResult", "ArchSummary", "RtlDesign", "SynthResult", "VerilogResult",
            "Assumptions", "DemoResult", "GPUInfo", "LutGemmCheck", "OpRow", "RooflineResult", "RooflineTotal",

@@ -91,7 +91,9 @@ def _other_argv(name: str, tiny: str, tmp_path) -> list[list[str]] | None:
             "rtl designs": [["rtl", "designs", "--json"]],
             "rtl verilog": [["rtl", "verilog", "--design", "mac-int8", "--out", str(tmp_path), "--json"]],
             "rtl synth": [["rtl", "synth", "--design", "mac-int8", "--target", t, "--json"] for t in STAT],
-            "models": [["models", "--json"]], "recipes": [["recipes", "--json"]]}.get(name)
+            "models": [["models", "--json"]], "recipes": [["recipes", "--json"]],
+            "compare": [["compare", "--designs", "lut-tc-28nm,olive-28nm", "--model", tiny, "--quant", "w4a16-g128",
+                         "--phase", "decode", "--kv-len", "16", "--json"]]}.get(name)
 
 
 @pytest.mark.parametrize("name", sorted(COMMAND_RESULTS))

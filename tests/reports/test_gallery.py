@@ -46,6 +46,16 @@ def test_reduced_gallery_has_every_figure_and_table(tmp_path):
     assert skipped["points"].sum() == (rows["status"] == "skipped").sum() > 0
     assert skipped["reason"].str.contains("K in").any() and skipped["reason"].str.contains("area_mm2").any()
     assert "llama-2-7b decode" in html and "FP16 MAC" in html
+    assert (comp["memory"] == "bitmod").all() and comp["weight_sqnr_db"].notna().any()  # one memory system
+    prec = pd.read_csv(out / "designs_precision.csv")
+    assert {"w2a16-g64", "w1.58a8"} <= set(prec["quant"])  # LUT-TC takes W2 and ternary weights
+    batch = pd.read_csv(out / "designs_batch.csv")
+    assert set(batch["batch"]) == {1, 8, 32}
+    long = pd.read_csv(out / "designs_long_context.csv")
+    assert long["quant"].str.endswith("-kv4").any() and (long["kv_len"] == 8 * SMALL_WORKLOAD["kv_len"]).all()
+    sens = pd.read_csv(out / "designs_sensitivity.csv")
+    assert set(sens["memory"]) == {"hbm2e", "lpddr5", "ddr4"} and set(sens["sram_leakage_scale"]) == {0.5, 1, 2}
+    assert (out / "designs_batch.png").is_file() and (out / "designs_sensitivity.png").is_file()
 
 
 def test_committed_gallery_is_complete_and_small():
