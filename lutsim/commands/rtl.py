@@ -93,36 +93,30 @@ def run(args) -> int:
         return 0
 
     if args.rtl_action == "fpga":
-        return _fpga(args, overrides)
+        from rtl.tools import fpga
+
+        # a failing or missing tool: one ``error:`` line and exit status 2
+        return _tool_result(args, lambda: FpgaResult(**fpga.run_flow(
+            args.design, part=args.part, package=args.package, speed=args.speed, weight_bits=args.weight_bits,
+            cache=not args.no_cache, nodsp=args.no_dsp, **overrides)).to_dict(),
+            lambda r: f"{args.design} on {r['part']} {r['package']}", ("params", "available", "cached"), 2)
     synth.check_target(args.target)
+    return _tool_result(args, lambda: SynthResult(**synth.synthesize(args.design, args.target, **overrides)).to_dict(),
+                        lambda r: f"{args.design} on {args.target}", ("cells", "params"), 1)
+
+
+def _tool_result(args, compute, title, hidden: tuple[str, ...], failure_status: int) -> int:
+    """Print ``compute()`` (a result dict) as JSON or as a one-row table without the ``hidden`` fields; a
+    ToolError (a missing or failing tool) is one ``error:`` line and ``failure_status``."""
+    from rtl.tools.synth import ToolError
+
     try:
-        result = SynthResult(**synth.synthesize(args.design, args.target, **overrides)).to_dict()
-    except synth.ToolError as exc:
+        result = compute()
+    except ToolError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return failure_status
     if args.json:
         print_json(result)
     else:
-        row = {k: v for k, v in result.items() if k not in ("cells", "params")}
-        print_table(f"{args.design} on {args.target}", [row])
-    return 0
-
-
-def _fpga(args, overrides) -> int:
-    """``lutsim rtl fpga``: a failing or missing tool is one ``error:`` line and exit status 2."""
-    from rtl.tools import fpga
-
-    try:
-        result = FpgaResult(**fpga.run_flow(args.design, part=args.part, package=args.package, speed=args.speed,
-                                            weight_bits=args.weight_bits, cache=not args.no_cache,
-                                            nodsp=args.no_dsp,
-                                            **overrides)).to_dict()
-    except fpga.ToolError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print_json(result)
-    else:
-        row = {k: v for k, v in result.items() if k not in ("params", "available", "cached")}
-        print_table(f"{args.design} on {result['part']} {result['package']}", [row])
+        print_table(title(result), [{k: v for k, v in result.items() if k not in hidden}])
     return 0
