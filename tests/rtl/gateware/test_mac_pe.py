@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from amaranth import Value
 from amaranth.sim import Simulator
 
 from rtl.gateware.mac_pe import MacPE
@@ -28,7 +29,7 @@ def _drive(dut, a_words, w_words, en, clear) -> list[int]:
             ctx.set(dut.en, int(en[c]))
             ctx.set(dut.clear, int(clear[c]))
             await ctx.tick()
-            seen.append(ctx.get(dut.acc.as_value()))
+            seen.append(ctx.get(Value.cast(dut.acc)))
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
