@@ -260,13 +260,16 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="tool processes at once (default 2)")
     ap.add_argument("--render-only", action="store_true",
                     help="rewrite the Markdown from the existing JSON next to --out, without synthesis")
+    ap.add_argument("--fpga-only", action="store_true",
+                    help="run the place-and-route section only; the synthesis section comes from the existing JSON")
     args = ap.parse_args(argv)
     out = Path(args.out)
-    if args.render_only:
-        res = json.loads(out.with_suffix(".json").read_text())
-    else:
+    if args.render_only or args.fpga_only:
+        old = json.loads(out.with_suffix(".json").read_text())
+        res = old if "synth" in old else {"synth": old, "fpga": {}}  # before the FPGA section: synthesis only
+    if not args.render_only:
         fpga_res = collect_fpga(timeout_s=args.timeout, workers=args.jobs)
-        res = {"synth": collect(timeout_s=args.timeout, workers=args.jobs),
+        res = {"synth": res["synth"] if args.fpga_only else collect(timeout_s=args.timeout, workers=args.jobs),
                "fpga": {k: {f: v for f, v in r.items() if f != "cached"} for k, r in fpga_res.items()}}
         out.parent.mkdir(parents=True, exist_ok=True)
         out.with_suffix(".json").write_text(json.dumps(res, indent=2) + "\n")
