@@ -223,6 +223,7 @@ def render_fpga(res: dict) -> list[str]:
                      f"{r['harness_ff']:,} | {r['dsp']} | "
                      f"{r['ebr']} | {r['fmax_mhz']:.1f} | {ops} | {gops} | {r['seconds']:.0f} |")
     failed = [f"{k}: {r['error']}" for k, r in res.items() if "error" in r]
+    failed += [f"{name}: not run" for name in verilog.DESIGNS if name not in res]
     if failed:
         lines += ["", "Not placed: " + "; ".join(failed) + "."]
     lines += [
@@ -238,16 +239,17 @@ def render_fpga(res: dict) -> list[str]:
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, lut, pre, mac, acts in FPGA_COMPARISONS:
-        need = (lut, pre, mac, f"{mac} -nodsp")
-        if not all(k in ok for k in need):
+        if not all(k in ok for k in (lut, pre, mac)):
             continue
-        lu, pr, ma, mn = (ok[k] for k in need)
+        lu, pr, ma = ok[lut], ok[pre], ok[mac]
+        mn = ok.get(f"{mac} -nodsp")
         m = lu["params"]["m"]
         lut4, ff = (lambda r: r["lut4"] - r["harness_lut4"]), (lambda r: r["ff"] - r["harness_ff"])
         with_pre = lut4(lu) + m * lut4(pr)
         lines.append(
             f"| {label} | {_shape(lu['params'])} | {ma['dsp']} | {_ratio(lut4(ma), lut4(lu))} | "
-            f"{_ratio(ff(ma), ff(lu))} | **{_ratio(lut4(mn), lut4(lu))}** | {_ratio(lut4(mn), with_pre)} | "
+            f"{_ratio(ff(ma), ff(lu))} | **{_ratio(lut4(mn), lut4(lu)) if mn else '—'}** | "
+            f"{_ratio(lut4(mn), with_pre) if mn else '—'} | "
             f"{lu['fmax_mhz']:.1f}, {ma['fmax_mhz']:.1f} | {_ratio(lu['fmax_mhz'], ma['fmax_mhz'])} | "
             f"{model_area_ratio(lu['params'], acts):.2f}× | {PAPER_RATIO[0]:.0f}–{PAPER_RATIO[1]:.0f}× |")
     return lines
@@ -260,6 +262,7 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="tool processes at once (default 2)")
     ap.add_argument("--render-only", action="store_true",
                     help="rewrite the Markdown from the existing JSON next to --out, without synthesis")
+    ap.add_argument("--designs", default="", help="comma-separated designs to place and route (default: all)")
     ap.add_argument("--fpga-only", action="store_true",
                     help="run the place-and-route section only; the synthesis section comes from the existing JSON")
     args = ap.parse_args(argv)
@@ -268,7 +271,10 @@ def main(argv=None) -> int:
         old = json.loads(out.with_suffix(".json").read_text())
         res = old if "synth" in old else {"synth": old, "fpga": {}}  # before the FPGA section: synthesis only
     if not args.render_only:
-        fpga_res = collect_fpga(timeout_s=args.timeout, workers=args.jobs)
+        names = [n.strip() for n in args.designs.split(",") if n.strip()]
+        for n in names:
+            verilog.design(n)  # InputError for an unknown name, before any tool runs
+        fpga_res = collect_fpga(names or None, timeout_s=args.timeout, workers=args.jobs)
         res = {"synth": res["synth"] if args.fpga_only else collect(timeout_s=args.timeout, workers=args.jobs),
                "fpga": {k: {f: v for f, v in r.items() if f != "cached"} for k, r in fpga_res.items()}}
         out.parent.mkdir(parents=True, exist_ok=True)
