@@ -61,9 +61,9 @@ def collect(designs=None, timeout_s: float = 1200, workers: int = 1) -> dict[str
 
 # The FPGA flow's comparison shapes: the default M2N64K4 LUT unit needs more LUT4s than an LFE5U-85F has
 # (89,165 LUT4 + 58,508 PFUMX from synth_ecp5 above, 83,640 LUT4 on the part), so each LUT unit is placed at a
-# smaller N beside the MAC array of the same M×N×K; the FP16 MAC array at N = 2 (16 FP16 multipliers and 16
-# FP16 adders, about 18k LUT4) keeps the table's first run within minutes on two cores. Every other design at
-# its defaults.
+# smaller N beside the MAC array of the same M×N×K; the FP16 pair at N = 2 (the FP16 MAC array's 16 FP16
+# multipliers and 16 FP16 adders already take YoWASP Yosys over 10 minutes on a shared 2-core machine,
+# measured). Every other design at its defaults.
 FPGA_PARAMS = {"lut-tc": {"n": 8}, "mac-array": {"n": 8}, "lut-tc-fp16": {"n": 2}, "mac-array-fp16": {"n": 2}}
 # (label, LUT unit, precompute unit, MAC array, model activations) at one shape each (FPGA_PARAMS)
 FPGA_COMPARISONS = (("INT8 activations", "lut-tc", "table-precompute", "mac-array", "int8"),
