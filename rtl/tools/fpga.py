@@ -182,10 +182,10 @@ def ops_per_cycle(name: str, params: dict, weight_bits: int = 1) -> float | None
 
 def place_and_route(text: str, top: str, part: str = DEFAULT_PART, package: str = DEFAULT_PACKAGE,
                     speed: int = DEFAULT_SPEED, timeout_s: float = 1800, cache: bool = True,
-                    nodsp: bool = False) -> dict:
+                    nodsp: bool = False, run: bool = True) -> dict:
     """Synthesize Verilog ``text`` (module ``top``, a harnessed design) with ``synth_ecp5`` (``nodsp``:
     multipliers in LUTs, ``-nodsp``) and place and route it; {yosys, nextpnr, part, package, speed, nodsp,
-    utilization, fmax_mhz, cells, seconds, cached}."""
+    utilization, fmax_mhz, cells, seconds, cached}; ``run=False``: a cached result or ToolError."""
     flag = check_part(part, package, speed)
     yosys, nextpnr = yosys_command(), nextpnr_command()
     versions = {"yosys": _version(yosys), "nextpnr": _version(nextpnr)}
@@ -208,7 +208,7 @@ def place_and_route(text: str, top: str, part: str = DEFAULT_PART, package: str 
                 "cells": {k: int(v) for k, v in stat["design"]["num_cells_by_type"].items()},
                 "seconds": round(time.monotonic() - start, 1)}
 
-    result, hit = cached("fpga", key, flow, reuse=cache)
+    result, hit = cached("fpga", key, flow, reuse=cache, run=run)
     return {**result, "cached": hit}
 
 

@@ -72,8 +72,9 @@ FPGA_COMPARISONS = (("INT8 activations", "lut-tc", "table-precompute", "mac-arra
 NODSP = tuple(c[3] for c in FPGA_COMPARISONS)
 
 
-def collect_fpga(designs=None, timeout_s: float = 1800, workers: int = 1) -> dict[str, dict]:
-    """{design (``<name> -nodsp`` for the DSP-free MAC arrays): FPGA flow result} on :data:`fpga.DEFAULT_PART`."""
+def collect_fpga(designs=None, timeout_s: float = 1800, workers: int = 1, run: bool = True) -> dict[str, dict]:
+    """{design (``<name> -nodsp`` for the DSP-free MAC arrays): FPGA flow result} on :data:`fpga.DEFAULT_PART`
+    (``run=False``: cached results only)."""
     jobs = {}
     for name in designs or verilog.DESIGNS:
         top, text, harness, params = fpga.harnessed(name, **FPGA_PARAMS.get(name, {}))
@@ -81,7 +82,7 @@ def collect_fpga(designs=None, timeout_s: float = 1800, workers: int = 1) -> dic
             jobs[f"{name} -nodsp" if nodsp else name] = (
                 lambda name=name, top=top, text=text, harness=harness, params=params, nodsp=nodsp:
                 fpga.result(name, params, harness,
-                            fpga.place_and_route(text, top, timeout_s=timeout_s, nodsp=nodsp)))
+                            fpga.place_and_route(text, top, timeout_s=timeout_s, nodsp=nodsp, run=run)))
     return _gather(jobs, workers)
 
 
@@ -263,6 +264,8 @@ def main(argv=None) -> int:
     ap.add_argument("--render-only", action="store_true",
                     help="rewrite the Markdown from the existing JSON next to --out, without synthesis")
     ap.add_argument("--designs", default="", help="comma-separated designs to place and route (default: all)")
+    ap.add_argument("--cached-only", action="store_true",
+                    help="place and route nothing new: designs without a cached result are listed as not placed")
     ap.add_argument("--fpga-only", action="store_true",
                     help="run the place-and-route section only; the synthesis section comes from the existing JSON")
     args = ap.parse_args(argv)
@@ -274,7 +277,7 @@ def main(argv=None) -> int:
         names = [n.strip() for n in args.designs.split(",") if n.strip()]
         for n in names:
             verilog.design(n)  # InputError for an unknown name, before any tool runs
-        fpga_res = collect_fpga(names or None, timeout_s=args.timeout, workers=args.jobs)
+        fpga_res = collect_fpga(names or None, timeout_s=args.timeout, workers=args.jobs, run=not args.cached_only)
         res = {"synth": res["synth"] if args.fpga_only else collect(timeout_s=args.timeout, workers=args.jobs),
                "fpga": {k: {f: v for f, v in r.items() if f != "cached"} for k, r in fpga_res.items()}}
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -103,14 +103,17 @@ def tool_version(cmd: list[str], flag: str) -> str:
     return lines[-1]
 
 
-def cached(kind: str, key_parts: list, compute, reuse: bool = True):
+def cached(kind: str, key_parts: list, compute, reuse: bool = True, run: bool = True):
     """``compute()`` (a JSON-able dict), cached under ``$LUTSIM_<KIND>_CACHE`` (default
     ``~/.cache/lutsim/<kind>``) by the SHA-256 of ``key_parts``; returns (result, came from the cache).
-    ``reuse=False`` computes again and replaces the cached result."""
+    ``reuse=False`` computes again and replaces the cached result; ``run=False`` never computes (ToolError
+    when nothing is cached)."""
     root = Path(os.environ.get(f"LUTSIM_{kind.upper()}_CACHE") or Path.home() / ".cache" / "lutsim" / kind)
     path = root / (hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()[:32] + ".json")
     if reuse and path.exists():
         return json.loads(path.read_text()), True
+    if not run:
+        raise ToolError("no cached result (not run: cached results only)")
     result = compute()
     root.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
