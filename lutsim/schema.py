@@ -144,7 +144,7 @@ COMMAND_RESULTS = {"simulate": results.SimResult, "run": results.RunResult, "dem
                    "compat bitmod": results.BitmodResult, "compat scalesim": results.ScalesimResult,
                    "trace": results.TraceResult, "arch list": list[results.ArchSummary], "arch show": Arch,
                    "rtl designs": list[results.RtlDesign], "rtl verilog": results.VerilogResult,
-                   "rtl synth": results.SynthResult, "accuracy": results.AccuracyResult,
+                   "rtl synth": results.SynthResult, "rtl fpga": results.FpgaResult, "accuracy": results.AccuracyResult,
                    "models": results.ModelsResult, "recipes": list[results.RecipeRow],
                    "compare": results.CompareResult}
 

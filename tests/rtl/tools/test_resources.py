@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rtl.tools import resources
+from rtl.tools import resources, synth
 
 
 def _fake(ge: float) -> dict:
@@ -24,3 +24,33 @@ def test_render_marks_failed_synthesis():
     assert "| **3.20×** |" in text and "Yosys X" in text
     assert "—" in text and "lut-tc-fp16 on generic: yosys took longer than 5 s" in text
     assert "FP16 activations (" not in text  # no ratio from a missing figure
+
+
+def test_tool_results_are_cached_by_their_inputs(empty_tool_caches):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"n": len(calls)}
+
+    assert synth.cached("synth", ["module a", "Yosys 1"], compute) == ({"n": 1}, False)
+    assert synth.cached("synth", ["module a", "Yosys 1"], compute) == ({"n": 1}, True)   # same key: no run
+    assert synth.cached("synth", ["module a", "Yosys 2"], compute) == ({"n": 2}, False)  # new tool version
+    assert synth.cached("synth", ["module a", "Yosys 1"], compute, reuse=False) == ({"n": 3}, False)
+    assert len(list((empty_tool_caches / "synth-cache").glob("*.json"))) == 2
+
+
+def test_fpga_section_ratios_use_the_designs_own_cells():
+    def r(name, lut4, ff, dsp, fmax, m=2, hl=10, hf=100):
+        return {"design": name, "params": {"m": m, "n": 8, "k": 4}, "lut4": lut4, "ff": ff, "dsp": dsp, "ebr": 0,
+                "harness_lut4": hl, "harness_ff": hf, "fmax_mhz": fmax, "ops_per_cycle": 128.0,
+                "ops_per_s": 128.0 * fmax * 1e6, "seconds": 1.0, "part": "LFE5U-85F", "package": "CABGA381",
+                "speed": 6, "yosys": "Yosys X", "nextpnr": "nextpnr-X"}
+    res = {"lut-tc": r("lut-tc", 1010, 300, 0, 80.0), "table-precompute": r("table-precompute", 20, 110, 0, 200.0),
+           "mac-array": r("mac-array", 510, 500, 64, 60.0), "mac-array -nodsp": r("mac-array", 4010, 500, 0, 50.0)}
+    text = "\n".join(resources.render_fpga(res))
+    row = next(ln for ln in text.splitlines() if ln.startswith("| INT8 activations"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1:7] == ["M2N8K4", "64", "0.50×", "2.00×", "**4.00×**", f"{4000 / (1000 + 2 * 10):.2f}×"]
+    assert cells[7:9] == ["80.0, 60.0", "1.33×"] and cells[10] == "4–6×"
+    assert "| lut-tc | m=2, n=8, k=4 | 1,010 | 300 | 10 | 100 | 0 | 0 | 80.0 | 128 | 10.2 | 1 |" in text

