@@ -89,20 +89,26 @@ class LutArray(wiring.Component):
     def _dma(self, m, ctrl, bufs):
         p = self.params
         ins, issue = ctrl.dma_instr[0], ctrl.dma_issue[0]
-        fields = {k: getattr(ins, k) for k in ("id", "store", "buf", "dram", "chunk", "count")}
+        fields = {k: getattr(ins, k) for k in ("id", "store", "buf", "dram", "rowlen", "stride", "chunk", "count")}
+        fields.update(col=Const(0, len(ins.rowlen)), row=Const(0, len(ins.dram)))  # 2-D counters: word, row start
         regs, live = _live(m, issue, fields, "dma")
         active = Signal()
         go = issue | active
         m.d.comb += ctrl.dma_ready[0].eq(~active)
+        row_end = live["col"] + 1 == live["rowlen"]
         with m.If(go):
-            m.d.sync += [regs["dram"].eq(live["dram"] + 1), regs["chunk"].eq(live["chunk"] + 1),
-                         regs["count"].eq(live["count"] - 1), active.eq(live["count"] > 1)]
+            m.d.sync += [regs["col"].eq(Mux(row_end, 0, live["col"] + 1)),
+                         regs["row"].eq(Mux(row_end, live["row"] + live["stride"], live["row"])),
+                         regs["chunk"].eq(live["chunk"] + 1), regs["count"].eq(live["count"] - 1),
+                         active.eq(live["count"] > 1)]
         with m.If(issue):
-            m.d.sync += [regs[k].eq(fields[k]) for k in ("id", "store", "buf")]
+            m.d.sync += [regs[k].eq(fields[k]) for k in ("id", "store", "buf", "dram", "rowlen", "stride")]
+        addr = Signal.like(self.mem_addr, name="dma_addr")
+        m.d.comb += addr.eq(live["dram"] + live["row"] + live["col"])
         ro = p.ratio("obuf")
         orp = bufs["obuf"].read_port(domain="comb")
         m.d.comb += [
-            self.mem_addr.eq(live["dram"]), self.mem_re.eq(go & ~live["store"]), self.mem_we.eq(go & live["store"]),
+            self.mem_addr.eq(addr), self.mem_re.eq(go & ~live["store"]), self.mem_we.eq(go & live["store"]),
             orp.addr.eq(live["chunk"] >> bits_for(ro - 1) if ro > 1 else live["chunk"]),
             self.mem_wdata.eq(orp.data.word_select(live["chunk"][:max(1, bits_for(ro - 1))] if ro > 1 else 0,
                                                    p.port_bits)),
@@ -154,7 +160,7 @@ class LutArray(wiring.Component):
         ins, issue = ctrl.array_instr[u], ctrl.array_issue[u]
         core = m.submodules[f"lut{u}"] = LutTensorCore(m=p.mu, n=p.nu, k=p.k, act_width=ACT_WIDTH,
                                                        acc_width=p.acc_width, max_bits=p.max_bits)
-        names = ("id", "tbase", "tstride", "wbase", "obase", "ostride", "mb", "nb", "kg", "bits")
+        names = ("id", "tbase", "tstride", "wbase", "obase", "ostride", "mb", "nb", "kg", "bits", "acc")
         f = {k: Signal(len(getattr(ins, k)), name=f"u{u}_{k}") for k in names}
         busy, active = Signal(name=f"u{u}_busy"), Signal(name=f"u{u}_active")
         m.d.comb += ctrl.array_ready[u].eq(~busy)
@@ -180,11 +186,15 @@ class LutArray(wiring.Component):
         res = {k: Signal(len(f[lim]), name=f"u{u}_o{k}") for k, lim in (("mb", "mb"), ("nb", "nb"), ("g", "kg"))}
         racc = Signal(ArrayLayout(ArrayLayout(signed(p.acc_width), p.nu), p.mu), name=f"u{u}_racc")
         first, last_g = res["g"] == 0, res["g"] + 1 == f["kg"]
-        total = [Mux(first, 0, racc[r][c]) + core.out[r][c] for r in range(p.mu) for c in range(p.nu)]
+        old = bufs["obuf"].read_port(domain="comb")  # the block's sums of earlier k-tiles (accumulate)
+        olanes = ArrayLayout(ArrayLayout(signed(p.acc_width), p.nu), p.mu)(old.data)
+        total = [Mux(first, Mux(f["acc"], olanes[r][c], 0), racc[r][c]) + core.out[r][c]
+                 for r in range(p.mu) for c in range(p.nu)]
         sums = Cat(*[t[:p.acc_width] for t in total])
         wp = bufs["obuf"].write_port()
         last_block = last_g & (res["nb"] + 1 == f["nb"]) & (res["mb"] + 1 == f["mb"])
-        m.d.comb += [wp.addr.eq(f["obase"] + res["mb"] * f["ostride"] + res["nb"]), wp.data.eq(sums),
+        oaddr = f["obase"] + res["mb"] * f["ostride"] + res["nb"]
+        m.d.comb += [old.addr.eq(oaddr), wp.addr.eq(oaddr), wp.data.eq(sums),
                      wp.en.eq(core.valid & last_g), ctrl.array_fin[u].eq(core.valid & last_block),
                      ctrl.array_fin_id[u].eq(f["id"])]
         with m.If(issue):
