@@ -225,19 +225,22 @@ class LutArray(wiring.Component):
 class DramModel(wiring.Component):
     """External memory of ``depth`` port words (``init``: contents): a read request (``addr``, ``re``)
     is answered on ``rdata`` ``latency`` cycles later; ``we`` writes ``wdata`` at the edge. ``dbg_addr``
-    / ``dbg_data``: a combinational read for testbenches."""
+    / ``dbg_data``: a combinational read for testbenches; ``dbg_we`` / ``dbg_wdata``: their write at
+    ``dbg_addr`` (loads an image while the array is idle; it wins over ``we``)."""
 
     def __init__(self, width: int, depth: int, latency: int, init=()):
         self.width, self.depth, self.latency, self.init = width, depth, latency, list(init)
         super().__init__({"addr": In(range(depth)), "re": In(1), "we": In(1), "wdata": In(width),
-                          "rdata": Out(width), "dbg_addr": In(range(depth)), "dbg_data": Out(width)})
+                          "rdata": Out(width), "dbg_addr": In(range(depth)), "dbg_data": Out(width),
+                          "dbg_we": In(1), "dbg_wdata": In(width)})
 
     def elaborate(self, platform):
         m = Module()
         mem = m.submodules.mem = Memory(shape=unsigned(self.width), depth=self.depth, init=self.init)
         rp, wp, dbg = mem.read_port(), mem.write_port(), mem.read_port(domain="comb")
-        m.d.comb += [rp.addr.eq(self.addr), rp.en.eq(self.re), wp.addr.eq(self.addr), wp.data.eq(self.wdata),
-                     wp.en.eq(self.we), dbg.addr.eq(self.dbg_addr), self.dbg_data.eq(dbg.data)]
+        m.d.comb += [rp.addr.eq(self.addr), rp.en.eq(self.re), wp.addr.eq(Mux(self.dbg_we, self.dbg_addr, self.addr)),
+                     wp.data.eq(Mux(self.dbg_we, self.dbg_wdata, self.wdata)), wp.en.eq(self.we | self.dbg_we),
+                     dbg.addr.eq(self.dbg_addr), self.dbg_data.eq(dbg.data)]
         out = _delay(m, {"d": rp.data}, self.latency - 1, "dram_q")
         m.d.comb += self.rdata.eq(out["d"])
         return m
@@ -245,13 +248,15 @@ class DramModel(wiring.Component):
 
 class LutArraySystem(wiring.Component):
     """:class:`LutArray` wired to a :class:`DramModel` holding ``image`` (port words): the unit the
-    tests simulate. Ports: ``start``, ``done``, ``cycles``, ``dbg_addr`` / ``dbg_data`` (DRAM)."""
+    tests simulate. Ports: ``start``, ``done``, ``cycles``, ``dbg_addr`` / ``dbg_data`` / ``dbg_we`` /
+    ``dbg_wdata`` (DRAM), the instruction-memory load port."""
 
     def __init__(self, params: ArrayParams, program: ArrayProgram | None = None, image=()):
         self.params, self.program, self.image = params, program, list(image)
         self._array = LutArray(params, program)
         super().__init__({**_LOAD_PORTS(self._array._ctrl), "start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS),
-                          "dbg_addr": In(range(params.dram_words)), "dbg_data": Out(params.port_bits)})
+                          "dbg_addr": In(range(params.dram_words)), "dbg_data": Out(params.port_bits),
+                          "dbg_we": In(1), "dbg_wdata": In(params.port_bits)})
 
     def elaborate(self, platform):
         m = Module()
@@ -262,7 +267,8 @@ class LutArraySystem(wiring.Component):
         m.d.comb += [arr.start.eq(self.start), self.done.eq(arr.done), self.cycles.eq(arr.cycles),
                      dram.addr.eq(arr.mem_addr), dram.re.eq(arr.mem_re), dram.we.eq(arr.mem_we),
                      dram.wdata.eq(arr.mem_wdata), arr.mem_rdata.eq(dram.rdata),
-                     dram.dbg_addr.eq(self.dbg_addr), self.dbg_data.eq(dram.dbg_data)]
+                     dram.dbg_addr.eq(self.dbg_addr), self.dbg_data.eq(dram.dbg_data), dram.dbg_we.eq(self.dbg_we),
+                     dram.dbg_wdata.eq(self.dbg_wdata)]
         return m
 
 

@@ -26,6 +26,13 @@ from sim import engine, formats, reference
 from sim.isa import Program
 
 
+# K not a multiple of the k-tile (the last k-tile is shorter), several m- and n-tiles, 2-D activation and weight
+# loads, k-tiles accumulating onto obuf; groups of 8 / 16 keep every transfer whole 4-byte port words
+K_TILED = [dict(m=4, n=64, k=40, weights="int2", kt=16, group=8),
+           dict(m=4, n=32, k=48, weights="int3", kt=32, group=16),
+           dict(m=8, n=64, k=40, weights="int2", kt=16, group=8, mt=4, nt=32, max_instrs=64)]
+
+
 @dataclass
 class ArrayCase:
     params: ArrayParams
@@ -66,19 +73,21 @@ class ArrayCase:
 def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed: int = 0,
               dram_words: int = 1024, mt: int | None = None, nt: int | None = None, units: int | None = None,
               latency: int | None = None, kt: int | None = None, group: int | None = None,
-              max_instrs: int = 32) -> ArrayCase:
+              max_instrs: int = 32, capacity: dict | None = None) -> ArrayCase:
     """``gemm.emit`` with tile mt×nt×kt (default: one tile covering the GEMM) and the compiler's own am×an
     split, quantization groups of ``group`` (default: per channel); activations include −128 and 127,
     codes include 0 and 2^b − 1. ``units`` / ``latency`` override the preset's arrays (and the per-unit
-    buffer banks) / DRAM latency: the modified arch drives the compiler, the engine and the RTL alike."""
+    buffer banks) / DRAM latency, ``capacity`` (buffer → bytes) buffer sizes: the modified arch drives the
+    compiler, the engine and the RTL alike."""
     arch = arch_registry.load(PRESET)
-    if units is not None or latency is not None:
+    if units is not None or latency is not None or capacity:
         d = arch.to_dict()
         if units is not None:
             d["arrays"] = units
             d["buffers"] = [{**b, "banks": units} if b["name"] != "abuf" else b for b in d["buffers"]]
         if latency is not None:
             d["dram"] = {**d["dram"], "latency": latency}
+        d["buffers"] = [{**b, "capacity": (capacity or {}).get(b["name"], b["capacity"])} for b in d["buffers"]]
         arch = arch_registry.from_dict(d)
     p = from_arch(arch, max_instrs=max_instrs, dram_words=dram_words)
     fmt = formats.get(weights)
