@@ -34,7 +34,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
-from .array_params import CLASSES, MEMORIES, SPACE, ArrayParams, ArrayProgram, layouts, space_layout
+from .array_params import MEMORIES, SPACE, ArrayParams, ArrayProgram, layouts, space_layout
 
 CYCLE_BITS = 32
 SYNC_SLOTS = 2  # SYNCs that may retire in one cycle

@@ -3,9 +3,9 @@ executes, assembled from an ISA program, and its DRAM data layout. Parameters an
 rtl/gateware/array_params.py.
 
 The ISA names no buffer addresses, so :func:`assemble` resolves them (what a loader does): each buffer is
-a ring, every ``alloc`` takes the next region in program order (the RTL words the instruction uses: a
-LOAD's transfer, an output tile's Mu×Nu blocks, a PRECOMPUTE's tables), and the engine's schedule of the
-program (which the RTL follows cycle for cycle) must show no two live regions sharing a word. The ``alloc``
+a ring, every ``alloc`` takes, in program order, the next run of words (the RTL words the instruction
+uses: a LOAD's transfer, an output tile's Mu×Nu blocks, a PRECOMPUTE's tables) that no region live at the
+same time in the engine's schedule of the program (which the RTL follows cycle for cycle) occupies. The ``alloc``
 / ``free`` byte lists go into the words unchanged: the controller waits for space as the engine does.
 PRECOMPUTE reads the activation LOAD it depends on, an LMMA reads the tables of its PRECOMPUTE and the
 weights of its wbuf LOAD at the sub-tile offset given by its place in the compiler's am×an split (later
@@ -67,18 +67,6 @@ def host_epilogue(program: Program) -> Program:
 _CLASS = {"LOAD": "dma", "STORE": "dma", "PRECOMPUTE": "table", "LMMA": "array", "SYNC": "sync"}
 
 
-class _Ring:
-    """Ring allocator of one buffer (words; regions wrap around the end, as the RTL's addresses do)."""
-
-    def __init__(self, name: str, words: int):
-        self.name, self.words, self.next = name, words, 0
-
-    def take(self, n: int, where: str) -> int:
-        need(n <= self.words, where, f"{n} {self.name} words, the buffer holds {self.words}")
-        base, self.next = self.next, (self.next + n) % self.words
-        return base
-
-
 def _join_syncs(program: Program) -> list[set[int]]:
     """Dependencies of every instruction with SYNCs replaced by what they wait for (a SYNC also waits
     for the SYNC before it: the sync queue is in order). Barrier SYNCs (no ``after``) included."""
@@ -125,22 +113,59 @@ class _Region:
     free: int | None = None
 
 
-def _check_regions(regions: list[_Region], program: Program, arch: Arch, p: ArrayParams) -> None:
-    """No two regions of one buffer that are live at the same time (in the engine's schedule, which the RTL
-    follows cycle for cycle) share a word; InputError names the later allocation."""
+def _overlap(a: _Region, b: _Region, size: int) -> bool:
+    """Two ring regions of one ``size``-word buffer share a word."""
+    return (b.base - a.base) % size < a.words or (a.base - b.base) % size < b.words
+
+
+def _place(regions: list[_Region], program: Program, arch: Arch, p: ArrayParams) -> None:
+    """Set every region's base: in allocation order, the first base from where the previous region of that
+    buffer ended (a ring) that shares no word with a region live at the same time in the engine's schedule
+    (the RTL follows it cycle for cycle); InputError names an allocation that finds none."""
     stats = engine.run(program, arch)
-    end_of_run = stats.cycles
-    spans = []
+    span = {}
+    for r in regions:
+        span[id(r)] = (int(stats.start[r.alloc]), stats.cycles if r.free is None else int(stats.end[r.free]))
+    ring = dict.fromkeys(SPACE, 0)
+    placed: list[_Region] = []
     for r in regions:
         size = getattr(p, f"{r.buf}_words")
-        spans.append((int(stats.start[r.alloc]), end_of_run if r.free is None else int(stats.end[r.free]),
-                      {(r.base + j) % size for j in range(r.words)}))
-    for i, (a, ra) in enumerate(zip(spans, regions)):
-        for b, rb in zip(spans[:i], regions[:i]):
-            if ra.buf == rb.buf and a[0] < b[1] and b[0] < a[1] and a[2] & b[2]:
-                raise InputError(f"instr[{ra.alloc}].alloc", f"its {ra.buf} region overlaps the live one of "
-                                 f"instr[{rb.alloc}] in the schedule (the RTL lays {ra.buf} out as a ring)",
-                                 f"a larger {ra.buf} or smaller tiles")
+        s0, e0 = span[id(r)]
+        live = [q for q in placed if q.buf == r.buf and span[id(q)][0] < e0 and s0 < span[id(q)][1]]
+        need(r.words + sum(q.words for q in live) <= size, f"instr[{r.alloc}].alloc",
+              f"{r.words} {r.buf} words beside {sum(q.words for q in live)} live ones: the buffer holds {size}",
+              f"a larger {r.buf} or smaller tiles")
+        r.base = ring[r.buf]
+        for _ in range(len(live) + 1):
+            hit = next((q for q in live if _overlap(r, q, size)), None)
+            if hit is None:
+                break
+            r.base = (hit.base + hit.words) % size
+        need(not any(_overlap(r, q, size) for q in live), f"instr[{r.alloc}].alloc",
+              f"no free run of {r.words} {r.buf} words beside the live regions (the RTL lays {r.buf} out as a ring)",
+              f"a larger {r.buf} or smaller tiles")
+        ring[r.buf] = (r.base + r.words) % size
+        placed.append(r)
+
+
+def _regions(program: Program, p: ArrayParams) -> dict[tuple[int, str], _Region]:
+    """Every allocation's region (no base yet), keyed by (allocating instruction, buffer), each paired with
+    the instruction that frees it: the oldest live region of that size the freeing instruction waits for."""
+    anc = _ancestors(program)
+    regions: dict[tuple[int, str], _Region] = {}
+    for i, ins in enumerate(program.instrs):
+        where = f"instr[{i}]"
+        need(not ins.alloc or _CLASS[ins.op] in ALLOCATING, where + ".alloc",
+              f"{ins.op} allocating space is not built", "LOAD, PRECOMPUTE")
+        for name, nbytes in ins.alloc:
+            need(name in SPACE, f"{where}.alloc", f"the RTL counts space in {', '.join(SPACE)}", ", ".join(SPACE))
+            regions[(i, name)] = _Region(name, 0, _region_words(ins, name, nbytes, p, where), nbytes, i)
+        for name, nbytes in ins.free:
+            hits = [r for r in regions.values() if r.buf == name and r.free is None and r.nbytes == nbytes
+                    and anc[i] >> r.alloc & 1]
+            need(bool(hits), where + ".free", f"frees {nbytes} B of {name} that no instruction it waits for allocated")
+            hits[0].free = i
+    return regions
 
 
 def _ancestors(program: Program) -> list[int]:
@@ -177,18 +202,14 @@ def _space(items, kind: str, where: str) -> dict:
 
 def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
     """Instruction-memory contents for ``program`` (run :func:`host_epilogue` first); InputError names
-    the instruction outside the RTL subset or layout rules. Buffer regions are laid out as rings, in
-    program order of the allocations; the engine's schedule of ``program`` shows that no two live regions
-    share a word."""
+    the instruction outside the RTL subset or layout rules. Buffer regions: :func:`_place`."""
     program.validate()
     eff = _join_syncs(program)
-    anc = _ancestors(program)
     ids = {i: n for n, i in enumerate(i for i, ins in enumerate(program.instrs) if ins.op != "SYNC")}
     need(len(ids) <= p.max_instrs, "program", f"{len(ids)} instructions, the RTL holds {p.max_instrs}")
     port_bytes = p.port_bits // 8
-    ring = {b: _Ring(b, getattr(p, f"{b}_words")) for b in SPACE}
-    regions: list[_Region] = []
-    region: dict[tuple[int, str], _Region] = {}   # (allocating instruction, buffer) -> region
+    region = _regions(program, p)                  # (allocating instruction, buffer) -> region
+    _place(list(region.values()), program, arch, p)
     tile: dict[int, dict] = {}                    # obuf-allocating instruction -> output tile placement
     lmma_tile: dict[int, dict] = {}               # LMMA -> its sub-tile's obuf placement
     out = ArrayProgram(count=len(ids))
@@ -196,18 +217,6 @@ def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
     for i, ins in enumerate(program.instrs):
         where = f"instr[{i}]"
         alloc = _space(ins.alloc, "alloc", where)
-        need(not alloc or _CLASS[ins.op] in ALLOCATING, where + ".alloc", f"{ins.op} allocating space is not built",
-              "LOAD, PRECOMPUTE")
-        for name, nbytes in ins.alloc:
-            words = _region_words(ins, name, nbytes, p, where)
-            r = _Region(name, ring[name].take(words, where), words, nbytes, i)
-            regions.append(r)
-            region[(i, name)] = r
-        for name, nbytes in ins.free:  # the oldest live region of that size this instruction waits for
-            hits = [r for r in regions if r.buf == name and r.free is None and r.nbytes == nbytes
-                    and anc[i] >> r.alloc & 1]
-            need(bool(hits), where + ".free", f"frees {nbytes} B of {name} that no instruction it waits for allocated")
-            hits[0].free = i
         free = _space(ins.free, "free", where)
         if ins.op == "SYNC":
             if free:
@@ -232,8 +241,13 @@ def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
         else:
             raise InputError(where + ".op", f"{ins.op} is not in the RTL array's subset (host_epilogue drops "
                              "DEQUANT and VEC)", "LOAD, PRECOMPUTE, LMMA, STORE, SYNC")
-    _check_regions(regions, program, arch, p)
     return out
+
+
+def contiguous(nbytes: int, rows: int, stride: int) -> bool:
+    """A 2-D transfer whose rows follow one another: stride 0, or the row bytes rounded up (the compiler's
+    stride of whole rows of fractional-byte elements, e.g. codes plus group metadata)."""
+    return stride in (0, -(-nbytes // rows)) or stride * rows == nbytes
 
 
 def _dma_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, where: str) -> dict:
@@ -241,7 +255,7 @@ def _dma_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, whe
     ins = program.instrs[i]
     port_bytes = p.port_bits // 8
     nbytes, rows, stride = ins["bytes"], ins["rows"], ins["stride"]
-    if rows > 1 and nbytes % rows == 0 and stride in (0, nbytes // rows):
+    if rows > 1 and contiguous(nbytes, rows, stride):
         rows, stride = 1, 0  # contiguous rows: one row
     seg = nbytes // rows
     need(nbytes % rows == 0 and seg % port_bytes == 0 and stride % port_bytes == 0 and ins["addr"] % port_bytes == 0,
@@ -361,4 +375,4 @@ def output_values(port_words: np.ndarray, m: int, n: int, p: ArrayParams) -> np.
     return blocks.transpose(0, 2, 1, 3).reshape(m, n)
 
 
-__all__ = ["activation_words", "assemble", "host_epilogue", "output_values", "plane_words", "split_words"]
+__all__ = ["activation_words", "assemble", "contiguous", "host_epilogue", "output_values", "plane_words", "split_words"]

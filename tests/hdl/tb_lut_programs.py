@@ -63,4 +63,5 @@ async def compiled_programs_match_engine(dut):
     Path(cfg["results"]).write_text(json.dumps(results))
     for r, case in zip(results, cfg["cases"]):
         assert r["edges"] == r["cycles"] + 1, f"{case['name']}: done after {r['edges']} edges, cycles {r['cycles']}"
-        assert r["cycles"] == case["engine_cycles"], f"{case['name']}: RTL {r['cycles']}, engine {case['engine_cycles']}"
+        assert r["cycles"] == case["engine_cycles"], \
+            f"{case['name']}: RTL {r['cycles']}, engine {case['engine_cycles']}"

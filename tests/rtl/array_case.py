@@ -16,6 +16,7 @@ from rtl.gateware.lut_array import PRESET
 from rtl.tools.array_program import (
     activation_words,
     assemble,
+    contiguous,
     host_epilogue,
     output_values,
     plane_words,
@@ -24,7 +25,6 @@ from rtl.tools.array_program import (
 from sim import arch as arch_registry
 from sim import engine, formats, reference
 from sim.isa import Program
-
 
 # K not a multiple of the k-tile (the last k-tile is shorter), several m- and n-tiles, 2-D activation and weight
 # loads, k-tiles accumulating onto obuf; groups of 8 / 16 keep every transfer whole 4-byte port words
@@ -105,10 +105,17 @@ def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed:
                     out_bytes=2, quantize_out=False)
     mt, nt, kt = mt or m, nt or n, kt or k
     am, an = gemm.best_split(spec, arch, mt, nt, kt)
-    tile = gemm.Tile(mt, nt, kt, am, an)
+    return spec_case(spec, arch, gemm.Tile(mt, nt, kt, am, an), a, qw, p)
+
+
+def spec_case(spec: GemmSpec, arch, tile: gemm.Tile, a: np.ndarray, qw, p: ArrayParams) -> ArrayCase:
+    """The case of ``gemm.emit(spec, arch, tile)`` (host-epilogue variant) on activations ``a`` (M, K) and
+    quantized weights ``qw`` (N, K): instruction words, DRAM image, expected sums and cycles."""
+    fmt = formats.get(qw.fmt)
+    codes = np.asarray(qw.codes, dtype=np.int64)
     program = host_epilogue(gemm.emit(spec, arch, tile))
     asm = assemble(program, arch, p)
-    image = [0] * dram_words
+    image = [0] * p.dram_words
     a_words = activation_words(a, p)
     image[:len(a_words)] = [int(x) for x in a_words]          # a_base = 0, row-major (gemm.emit)
     _place_weights(image, codes, spec, tile, p, program)
@@ -132,8 +139,8 @@ def _place_weights(image: list[int], codes: np.ndarray, spec: GemmSpec, tile: ge
             addr = w_base + int(np.floor(n0 * w_row + k0 * spec.w_bytes))
             ins = loads[addr]
             rows, stride = ins["rows"], ins["stride"]
-            if stride * rows == ins["bytes"]:
-                rows, stride = 1, 0   # contiguous (as the assembler reads it)
+            if contiguous(ins["bytes"], rows, stride):
+                rows, stride = 1, 0   # as the assembler reads it
             seg = ins["bytes"] // rows // port_bytes
             slots = [(addr + r * stride) // port_bytes + j for r in range(rows) for j in range(seg)]
             cols = codes[n0:n0 + tile.nt, k0:k0 + tile.kt]
@@ -146,3 +153,41 @@ def _place_weights(image: list[int], codes: np.ndarray, spec: GemmSpec, tile: ge
 def reference_partial_sums(case: ArrayCase) -> np.ndarray:
     """Σ over groups of sim.reference.group_partial_sums (M, N)."""
     return reference.group_partial_sums(case.a, case.qw).sum(axis=2)
+
+
+# the decoder layer on the RTL: pythia-14m (workloads/models.yaml) under recipe w4a8kv4 (QServe: INT4 weights
+# with zero points, groups of 128, INT8 activations), 8 prefill tokens; tiles whose am×an pieces are whole
+# Mu×Nu blocks and full-K weight rows (group metadata makes a K-slice of a row a fractional byte count)
+LAYER_MODEL, LAYER_RECIPE, LAYER_TOKENS = "pythia-14m", "w4a8kv4", 8
+
+
+def layer_cases(p: ArrayParams, seed: int = 0) -> list[tuple[str, ArrayCase]]:
+    """(name, case) of every linear layer of one decoder layer: its GemmSpec from the compiler (no norm →
+    GEMM table fusion: the RTL builds tables with PRECOMPUTE), weights drawn N(0, 0.02) and quantized by the
+    recipe's format and group size, activations uniform INT8."""
+    from compiler import for_arch
+    from workloads.models import get_model
+    from workloads.recipes import get_recipe
+    from workloads.trace import build_trace
+
+    arch = arch_registry.load(PRESET)
+    recipe = get_recipe(LAYER_RECIPE)
+    trace = build_trace(get_model(LAYER_MODEL), recipe, "prefill", seq_len=LAYER_TOKENS)
+    comp = for_arch(arch)
+    rng = np.random.default_rng(seed)
+    out, seen = [], set()
+    for op in trace.ops:
+        name = op.name.split(".")[-1]
+        if op.kind != "linear" or name in seen:
+            continue
+        seen.add(name)
+        _, spec, _ = comp.spec_of(op, recipe)
+        fmt = formats.get(spec.weights)
+        qw = fmt.quantize(rng.normal(0, 0.02, size=(spec.n, spec.k)), group_size=spec.group)
+        a = rng.integers(-128, 128, size=(spec.m, spec.k))
+        # rows: two tiles' activations (abuf) and tables of the whole k (tbuf, 20-byte words of Mu tables)
+        abuf, tbuf = (gemm.buffer_of(arch, b).capacity for b in ("abuf", "tbuf"))
+        mt = max(r for r in (2, 4, 8) if r <= spec.m and 2 * r * spec.k <= abuf and r * spec.k * 5 <= tbuf)
+        tile = gemm.Tile(mt, 32, spec.k, 1, 2)
+        out.append((name, spec_case(spec, arch, tile, a, qw, p)))
+    return out
