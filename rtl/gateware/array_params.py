@@ -26,7 +26,9 @@ from .params import DEFAULT_ACC_WIDTH, DEFAULT_MAX_BITS, entry_width, precompute
 
 ACT_WIDTH = 8           # INT8 activations (the contract's default)
 ACTS = "int8"
-CLASSES = ("dma", "table", "array")
+CLASSES = ("dma", "table", "array", "sync")  # sync: the zero-cycle SYNCs that free buffer space
+MEMORIES = CLASSES + ("free",)  # instruction memories the load port writes (``load_class`` = index here)
+SPACE = ("abuf", "wbuf", "tbuf", "obuf")  # buffers with alloc / free byte counters, in this order
 BUFS = ("abuf", "wbuf", "obuf")  # DMA buffer codes 0, 1, 2 (tbuf is filled by the table unit only)
 
 
@@ -56,6 +58,10 @@ class ArrayParams:
         """Bits per word of each buffer."""
         return {"abuf": self.k * ACT_WIDTH, "wbuf": self.nu * self.k,
                 "tbuf": self.mu * (1 << (self.k - 1)) * self.entry_width, "obuf": self.mu * self.nu * self.acc_width}
+
+    def capacity(self, buf: str) -> int:
+        """Bytes of ``buf`` (the arch's capacity: words × word bytes)."""
+        return getattr(self, f"{buf}_words") * self.width[buf] // 8
 
     def ratio(self, buf: str) -> int:
         """Port words (W bits) per buffer word."""
@@ -98,6 +104,9 @@ def from_arch(arch: Arch, max_instrs: int = 16, dram_words: int = 1024) -> Array
         need(b.name == "tbuf" or (w % port == 0 and (w // port) & (w // port - 1) == 0), f"arch.buffers[{i}].width",
               "a power-of-two multiple of the DRAM port", f"{port}·2^j")
         words[f"{b.name}_words"] = b.capacity * 8 // w
+        need(b.capacity * 8 % w == 0 and words[f"{b.name}_words"] & (words[f"{b.name}_words"] - 1) == 0,
+             f"arch.buffers[{i}].capacity", f"{b.name} is a power-of-two number of RTL words (its regions wrap "
+             "around the end)", f"{w // 8}·2^j bytes")
     need(len(words) == 4, "arch.buffers", "the RTL needs abuf, wbuf, tbuf and obuf", "abuf, wbuf, tbuf, obuf")
     return ArrayParams(**{**p.__dict__, **words})
 
@@ -108,18 +117,26 @@ def layouts(p: ArrayParams) -> dict[str, StructLayout]:
         return unsigned(bits_for(n))
 
     head = {"id": u(p.max_instrs - 1), "deps": unsigned(p.max_instrs)}
+    space = space_layout(p)
     chunks = max(p.abuf_words * p.ratio("abuf"), p.wbuf_words * p.ratio("wbuf"), p.obuf_words * p.ratio("obuf"))
     return {
-        "dma": StructLayout({**head, "store": unsigned(1), "buf": unsigned(2), "dram": u(p.dram_words - 1),
+        "dma": StructLayout({**head, "alloc": space, "store": unsigned(1), "buf": unsigned(2),
+                             "dram": u(p.dram_words - 1), "rowlen": u(p.dram_words), "stride": u(p.dram_words),
                              "chunk": u(chunks - 1), "count": u(p.dram_words)}),
-        "table": StructLayout({**head, "abase": u(p.abuf_words - 1), "astride": u(p.abuf_words),
+        "table": StructLayout({**head, "alloc": space, "abase": u(p.abuf_words - 1), "astride": u(p.abuf_words),
                                "tbase": u(p.tbuf_words - 1), "groups": u(p.tbuf_words), "kg": u(p.tbuf_words),
                                "rows": u(p.abuf_words)}),
         "array": StructLayout({**head, "tbase": u(p.tbuf_words - 1), "tstride": u(p.tbuf_words),
                                "wbase": u(p.wbuf_words - 1), "obase": u(p.obuf_words - 1),
                                "ostride": u(p.obuf_words), "mb": u(p.obuf_words), "nb": u(p.obuf_words),
-                               "kg": u(p.tbuf_words), "bits": u(p.max_bits)}),
+                               "kg": u(p.tbuf_words), "bits": u(p.max_bits), "acc": unsigned(1)}),
+        "sync": StructLayout({"deps": unsigned(p.max_instrs), "free": space}),
     }
+
+
+def space_layout(p: ArrayParams) -> StructLayout:
+    """Bytes per buffer of an alloc or free list (fields in :data:`SPACE` order)."""
+    return StructLayout({b: unsigned(bits_for(p.capacity(b))) for b in SPACE})
 
 
 @dataclass
@@ -129,9 +146,16 @@ class ArrayProgram:
     dma: list[dict] = field(default_factory=list)
     table: list[dict] = field(default_factory=list)
     array: list[dict] = field(default_factory=list)
+    sync: list[dict] = field(default_factory=list)
+    frees: list[dict] = field(default_factory=list)   # per instruction id: bytes it frees at its end
     count: int = 0
 
     def words(self, p: ArrayParams) -> dict[str, list[int]]:
-        """Instruction-memory contents per class (integers in the :func:`layouts` encoding)."""
+        """Instruction-memory contents per class (integers in the :func:`layouts` encoding), plus ``free``:
+        the free-table words (one per instruction id, :func:`space_layout`)."""
         lay = layouts(p)
-        return {c: [lay[c].const(d).as_value().value for d in getattr(self, c)] for c in CLASSES}
+        out = {c: [lay[c].const(d).as_value().value for d in getattr(self, c)] for c in CLASSES}
+        sl = space_layout(p)
+        frees = self.frees + [{}] * (self.count - len(self.frees))
+        out["free"] = [sl.const({b: f.get(b, 0) for b in SPACE}).as_value().value for f in frees]
+        return out

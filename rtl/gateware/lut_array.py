@@ -89,20 +89,26 @@ class LutArray(wiring.Component):
     def _dma(self, m, ctrl, bufs):
         p = self.params
         ins, issue = ctrl.dma_instr[0], ctrl.dma_issue[0]
-        fields = {k: getattr(ins, k) for k in ("id", "store", "buf", "dram", "chunk", "count")}
+        fields = {k: getattr(ins, k) for k in ("id", "store", "buf", "dram", "rowlen", "stride", "chunk", "count")}
+        fields.update(col=Const(0, len(ins.rowlen)), row=Const(0, len(ins.dram)))  # 2-D counters: word, row start
         regs, live = _live(m, issue, fields, "dma")
         active = Signal()
         go = issue | active
         m.d.comb += ctrl.dma_ready[0].eq(~active)
+        row_end = live["col"] + 1 == live["rowlen"]
         with m.If(go):
-            m.d.sync += [regs["dram"].eq(live["dram"] + 1), regs["chunk"].eq(live["chunk"] + 1),
-                         regs["count"].eq(live["count"] - 1), active.eq(live["count"] > 1)]
+            m.d.sync += [regs["col"].eq(Mux(row_end, 0, live["col"] + 1)),
+                         regs["row"].eq(Mux(row_end, live["row"] + live["stride"], live["row"])),
+                         regs["chunk"].eq(live["chunk"] + 1), regs["count"].eq(live["count"] - 1),
+                         active.eq(live["count"] > 1)]
         with m.If(issue):
-            m.d.sync += [regs[k].eq(fields[k]) for k in ("id", "store", "buf")]
+            m.d.sync += [regs[k].eq(fields[k]) for k in ("id", "store", "buf", "dram", "rowlen", "stride")]
+        addr = Signal.like(self.mem_addr, name="dma_addr")
+        m.d.comb += addr.eq(live["dram"] + live["row"] + live["col"])
         ro = p.ratio("obuf")
         orp = bufs["obuf"].read_port(domain="comb")
         m.d.comb += [
-            self.mem_addr.eq(live["dram"]), self.mem_re.eq(go & ~live["store"]), self.mem_we.eq(go & live["store"]),
+            self.mem_addr.eq(addr), self.mem_re.eq(go & ~live["store"]), self.mem_we.eq(go & live["store"]),
             orp.addr.eq(live["chunk"] >> bits_for(ro - 1) if ro > 1 else live["chunk"]),
             self.mem_wdata.eq(orp.data.word_select(live["chunk"][:max(1, bits_for(ro - 1))] if ro > 1 else 0,
                                                    p.port_bits)),
@@ -154,7 +160,7 @@ class LutArray(wiring.Component):
         ins, issue = ctrl.array_instr[u], ctrl.array_issue[u]
         core = m.submodules[f"lut{u}"] = LutTensorCore(m=p.mu, n=p.nu, k=p.k, act_width=ACT_WIDTH,
                                                        acc_width=p.acc_width, max_bits=p.max_bits)
-        names = ("id", "tbase", "tstride", "wbase", "obase", "ostride", "mb", "nb", "kg", "bits")
+        names = ("id", "tbase", "tstride", "wbase", "obase", "ostride", "mb", "nb", "kg", "bits", "acc")
         f = {k: Signal(len(getattr(ins, k)), name=f"u{u}_{k}") for k in names}
         busy, active = Signal(name=f"u{u}_busy"), Signal(name=f"u{u}_active")
         m.d.comb += ctrl.array_ready[u].eq(~busy)
@@ -180,11 +186,15 @@ class LutArray(wiring.Component):
         res = {k: Signal(len(f[lim]), name=f"u{u}_o{k}") for k, lim in (("mb", "mb"), ("nb", "nb"), ("g", "kg"))}
         racc = Signal(ArrayLayout(ArrayLayout(signed(p.acc_width), p.nu), p.mu), name=f"u{u}_racc")
         first, last_g = res["g"] == 0, res["g"] + 1 == f["kg"]
-        total = [Mux(first, 0, racc[r][c]) + core.out[r][c] for r in range(p.mu) for c in range(p.nu)]
+        old = bufs["obuf"].read_port(domain="comb")  # the block's sums of earlier k-tiles (accumulate)
+        olanes = ArrayLayout(ArrayLayout(signed(p.acc_width), p.nu), p.mu)(old.data)
+        total = [Mux(first, Mux(f["acc"], olanes[r][c], 0), racc[r][c]) + core.out[r][c]
+                 for r in range(p.mu) for c in range(p.nu)]
         sums = Cat(*[t[:p.acc_width] for t in total])
         wp = bufs["obuf"].write_port()
         last_block = last_g & (res["nb"] + 1 == f["nb"]) & (res["mb"] + 1 == f["mb"])
-        m.d.comb += [wp.addr.eq(f["obase"] + res["mb"] * f["ostride"] + res["nb"]), wp.data.eq(sums),
+        oaddr = f["obase"] + res["mb"] * f["ostride"] + res["nb"]
+        m.d.comb += [old.addr.eq(oaddr), wp.addr.eq(oaddr), wp.data.eq(sums),
                      wp.en.eq(core.valid & last_g), ctrl.array_fin[u].eq(core.valid & last_block),
                      ctrl.array_fin_id[u].eq(f["id"])]
         with m.If(issue):
@@ -215,19 +225,22 @@ class LutArray(wiring.Component):
 class DramModel(wiring.Component):
     """External memory of ``depth`` port words (``init``: contents): a read request (``addr``, ``re``)
     is answered on ``rdata`` ``latency`` cycles later; ``we`` writes ``wdata`` at the edge. ``dbg_addr``
-    / ``dbg_data``: a combinational read for testbenches."""
+    / ``dbg_data``: a combinational read for testbenches; ``dbg_we`` / ``dbg_wdata``: their write at
+    ``dbg_addr`` (loads an image while the array is idle; it wins over ``we``)."""
 
     def __init__(self, width: int, depth: int, latency: int, init=()):
         self.width, self.depth, self.latency, self.init = width, depth, latency, list(init)
         super().__init__({"addr": In(range(depth)), "re": In(1), "we": In(1), "wdata": In(width),
-                          "rdata": Out(width), "dbg_addr": In(range(depth)), "dbg_data": Out(width)})
+                          "rdata": Out(width), "dbg_addr": In(range(depth)), "dbg_data": Out(width),
+                          "dbg_we": In(1), "dbg_wdata": In(width)})
 
     def elaborate(self, platform):
         m = Module()
         mem = m.submodules.mem = Memory(shape=unsigned(self.width), depth=self.depth, init=self.init)
         rp, wp, dbg = mem.read_port(), mem.write_port(), mem.read_port(domain="comb")
-        m.d.comb += [rp.addr.eq(self.addr), rp.en.eq(self.re), wp.addr.eq(self.addr), wp.data.eq(self.wdata),
-                     wp.en.eq(self.we), dbg.addr.eq(self.dbg_addr), self.dbg_data.eq(dbg.data)]
+        m.d.comb += [rp.addr.eq(self.addr), rp.en.eq(self.re), wp.addr.eq(Mux(self.dbg_we, self.dbg_addr, self.addr)),
+                     wp.data.eq(Mux(self.dbg_we, self.dbg_wdata, self.wdata)), wp.en.eq(self.we | self.dbg_we),
+                     dbg.addr.eq(self.dbg_addr), self.dbg_data.eq(dbg.data)]
         out = _delay(m, {"d": rp.data}, self.latency - 1, "dram_q")
         m.d.comb += self.rdata.eq(out["d"])
         return m
@@ -235,13 +248,15 @@ class DramModel(wiring.Component):
 
 class LutArraySystem(wiring.Component):
     """:class:`LutArray` wired to a :class:`DramModel` holding ``image`` (port words): the unit the
-    tests simulate. Ports: ``start``, ``done``, ``cycles``, ``dbg_addr`` / ``dbg_data`` (DRAM)."""
+    tests simulate. Ports: ``start``, ``done``, ``cycles``, ``dbg_addr`` / ``dbg_data`` / ``dbg_we`` /
+    ``dbg_wdata`` (DRAM), the instruction-memory load port."""
 
     def __init__(self, params: ArrayParams, program: ArrayProgram | None = None, image=()):
         self.params, self.program, self.image = params, program, list(image)
         self._array = LutArray(params, program)
         super().__init__({**_LOAD_PORTS(self._array._ctrl), "start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS),
-                          "dbg_addr": In(range(params.dram_words)), "dbg_data": Out(params.port_bits)})
+                          "dbg_addr": In(range(params.dram_words)), "dbg_data": Out(params.port_bits),
+                          "dbg_we": In(1), "dbg_wdata": In(params.port_bits)})
 
     def elaborate(self, platform):
         m = Module()
@@ -252,7 +267,8 @@ class LutArraySystem(wiring.Component):
         m.d.comb += [arr.start.eq(self.start), self.done.eq(arr.done), self.cycles.eq(arr.cycles),
                      dram.addr.eq(arr.mem_addr), dram.re.eq(arr.mem_re), dram.we.eq(arr.mem_we),
                      dram.wdata.eq(arr.mem_wdata), arr.mem_rdata.eq(dram.rdata),
-                     dram.dbg_addr.eq(self.dbg_addr), self.dbg_data.eq(dram.dbg_data)]
+                     dram.dbg_addr.eq(self.dbg_addr), self.dbg_data.eq(dram.dbg_data), dram.dbg_we.eq(self.dbg_we),
+                     dram.dbg_wdata.eq(self.dbg_wdata)]
         return m
 
 

@@ -2,28 +2,37 @@
 executes, assembled from an ISA program, and its DRAM data layout. Parameters and word encoding:
 rtl/gateware/array_params.py.
 
-The ISA names no buffer addresses, so :func:`assemble` resolves them (what a loader does): a bump
-allocator per buffer, PRECOMPUTE reads the activation LOAD it depends on, an LMMA reads the tables of
-its PRECOMPUTE and the weights of its wbuf LOAD at the sub-tile offset given by its place in the
-compiler's am×an split, and a STORE writes the obuf region of the LMMAs it waits for. SYNCs become
-dependency masks (a SYNC is a zero-cycle join, in order with the SYNCs before it: the engine's rule).
+The ISA names no buffer addresses, so :func:`assemble` resolves them (what a loader does): each buffer is
+a ring, every ``alloc`` takes, in program order, the next run of words (the RTL words the instruction
+uses: a LOAD's transfer, an output tile's Mu×Nu blocks, a PRECOMPUTE's tables) that no region live at the
+same time in the engine's schedule of the program (which the RTL follows cycle for cycle) occupies. The ``alloc``
+/ ``free`` byte lists go into the words unchanged: the controller waits for space as the engine does.
+PRECOMPUTE reads the activation LOAD it depends on, an LMMA reads the tables of its PRECOMPUTE and the
+weights of its wbuf LOAD at the sub-tile offset given by its place in the compiler's am×an split (later
+k-tiles accumulate onto the obuf blocks of the LMMA they depend on), and a STORE writes the obuf region
+of the LMMAs it waits for. SYNCs become dependency masks (a SYNC is a zero-cycle join, in order with the
+SYNCs before it: the engine's rule); those that free space are also sync-class words.
 
-Subset: LOAD (abuf, wbuf), PRECOMPUTE, LMMA (one k-tile per output tile: no obuf reload), STORE (obuf),
-SYNC. DEQUANT and VEC (the epilogue) run on the host: :func:`host_epilogue` drops them and makes each
-STORE write the INT32 partial sums (its obuf bytes) instead of the dequantized output; each LMMA then
-reads only its weights' code planes from wbuf (the group scales go to the host with the partial sums).
+Subset: LOAD (abuf, wbuf; 2-D: equal rows, port-word aligned), PRECOMPUTE, LMMA (k-tiles accumulate in
+obuf), STORE (obuf), SYNC. DEQUANT and VEC (the epilogue) run on the host: :func:`host_epilogue` drops
+them and makes each STORE write the INT32 partial sums (its obuf bytes) instead of the dequantized output;
+each LMMA then reads only its weights' code planes from wbuf (the group scales go to the host with the
+partial sums).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from sim import formats
+from sim import engine, formats
 from sim.arch import Arch
 from sim.errors import InputError
 from sim.isa import Instr, Program
 
-from ..gateware.array_params import ACT_WIDTH, ACTS, BUFS, ArrayParams, ArrayProgram, need
+from ..gateware.array_controller import ALLOCATING
+from ..gateware.array_params import ACT_WIDTH, ACTS, BUFS, SPACE, ArrayParams, ArrayProgram, need
 
 
 def host_epilogue(program: Program) -> Program:
@@ -55,16 +64,7 @@ def host_epilogue(program: Program) -> Program:
     return out
 
 
-class _Bump:
-    """Bump allocator of one buffer (words)."""
-
-    def __init__(self, name: str, words: int):
-        self.name, self.words, self.next = name, words, 0
-
-    def take(self, n: int, where: str) -> int:
-        need(self.next + n <= self.words, where, f"{self.name} full: {self.next + n} words of {self.words}")
-        self.next += n
-        return self.next - n
+_CLASS = {"LOAD": "dma", "STORE": "dma", "PRECOMPUTE": "table", "LMMA": "array", "SYNC": "sync"}
 
 
 def _join_syncs(program: Program) -> list[set[int]]:
@@ -100,48 +100,132 @@ def _dep(program: Program, deps, op: str, buf: str | None, where: str) -> int:
     return hits[0]
 
 
+@dataclass
+class _Region:
+    """Buffer words one allocation occupies, from the start of the allocating instruction to the end of the
+    freeing one (engine schedule)."""
+
+    buf: str
+    base: int
+    words: int
+    nbytes: int
+    alloc: int
+    free: int | None = None
+
+
+def _overlap(a: _Region, b: _Region, size: int) -> bool:
+    """Two ring regions of one ``size``-word buffer share a word."""
+    return (b.base - a.base) % size < a.words or (a.base - b.base) % size < b.words
+
+
+def _place(regions: list[_Region], program: Program, arch: Arch, p: ArrayParams) -> None:
+    """Set every region's base: in allocation order, the first base from where the previous region of that
+    buffer ended (a ring) that shares no word with a region live at the same time in the engine's schedule
+    (the RTL follows it cycle for cycle); InputError names an allocation that finds none."""
+    stats = engine.run(program, arch)
+    span = {}
+    for r in regions:
+        span[id(r)] = (int(stats.start[r.alloc]), stats.cycles if r.free is None else int(stats.end[r.free]))
+    ring = dict.fromkeys(SPACE, 0)
+    placed: list[_Region] = []
+    for r in regions:
+        size = getattr(p, f"{r.buf}_words")
+        s0, e0 = span[id(r)]
+        live = [q for q in placed if q.buf == r.buf and span[id(q)][0] < e0 and s0 < span[id(q)][1]]
+        need(r.words + sum(q.words for q in live) <= size, f"instr[{r.alloc}].alloc",
+              f"{r.words} {r.buf} words beside {sum(q.words for q in live)} live ones: the buffer holds {size}",
+              f"a larger {r.buf} or smaller tiles")
+        r.base = ring[r.buf]
+        for _ in range(len(live) + 1):
+            hit = next((q for q in live if _overlap(r, q, size)), None)
+            if hit is None:
+                break
+            r.base = (hit.base + hit.words) % size
+        need(not any(_overlap(r, q, size) for q in live), f"instr[{r.alloc}].alloc",
+              f"no free run of {r.words} {r.buf} words beside the live regions (the RTL lays {r.buf} out as a ring)",
+              f"a larger {r.buf} or smaller tiles")
+        ring[r.buf] = (r.base + r.words) % size
+        placed.append(r)
+
+
+def _regions(program: Program, p: ArrayParams) -> dict[tuple[int, str], _Region]:
+    """Every allocation's region (no base yet), keyed by (allocating instruction, buffer), each paired with
+    the instruction that frees it: the oldest live region of that size the freeing instruction waits for."""
+    anc = _ancestors(program)
+    regions: dict[tuple[int, str], _Region] = {}
+    for i, ins in enumerate(program.instrs):
+        where = f"instr[{i}]"
+        need(not ins.alloc or _CLASS[ins.op] in ALLOCATING, where + ".alloc",
+              f"{ins.op} allocating space is not built", "LOAD, PRECOMPUTE")
+        for name, nbytes in ins.alloc:
+            need(name in SPACE, f"{where}.alloc", f"the RTL counts space in {', '.join(SPACE)}", ", ".join(SPACE))
+            regions[(i, name)] = _Region(name, 0, _region_words(ins, name, nbytes, p, where), nbytes, i)
+        for name, nbytes in ins.free:
+            hits = [r for r in regions.values() if r.buf == name and r.free is None and r.nbytes == nbytes
+                    and anc[i] >> r.alloc & 1]
+            need(bool(hits), where + ".free", f"frees {nbytes} B of {name} that no instruction it waits for allocated")
+            hits[0].free = i
+    return regions
+
+
+def _ancestors(program: Program) -> list[int]:
+    """Per instruction, the bit set of every instruction it waits for, directly or not."""
+    anc: list[int] = []
+    for ins in program.instrs:
+        a = 0
+        for d in ins.deps:
+            a |= anc[d] | 1 << d
+        anc.append(a)
+    return anc
+
+
+def _region_words(ins: Instr, buf: str, nbytes: int, p: ArrayParams, where: str) -> int:
+    """RTL words an allocation of ``nbytes`` in ``buf`` by ``ins`` occupies."""
+    if ins.op == "LOAD" and buf == ins["buf"]:
+        return -(-ins["bytes"] * 8 // p.width[buf])
+    if buf == "obuf":
+        need(nbytes * 8 % p.width["obuf"] == 0, where + ".alloc", "whole obuf words (Mu×Nu partial sums)")
+        return nbytes * 8 // p.width["obuf"]
+    need(ins.op == "PRECOMPUTE" and buf == "tbuf", where + ".alloc", f"{ins.op} allocating {buf} is not built",
+          "LOAD (its buffer, obuf), PRECOMPUTE (tbuf)")
+    return -(-ins["m"] // p.mu) * -(-ins["k"] // p.k)
+
+
+def _space(items, kind: str, where: str) -> dict:
+    """An alloc / free list as bytes per buffer (RTL field names)."""
+    out: dict[str, int] = {}
+    for name, nbytes in items:
+        need(name in SPACE, f"{where}.{kind}", f"the RTL counts space in {', '.join(SPACE)}", ", ".join(SPACE))
+        out[name] = out.get(name, 0) + nbytes
+    return out
+
+
 def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
     """Instruction-memory contents for ``program`` (run :func:`host_epilogue` first); InputError names
-    the instruction outside the RTL subset or layout rules."""
+    the instruction outside the RTL subset or layout rules. Buffer regions: :func:`_place`."""
     program.validate()
     eff = _join_syncs(program)
     ids = {i: n for n, i in enumerate(i for i, ins in enumerate(program.instrs) if ins.op != "SYNC")}
     need(len(ids) <= p.max_instrs, "program", f"{len(ids)} instructions, the RTL holds {p.max_instrs}")
     port_bytes = p.port_bits // 8
-    bump = {b: _Bump(b, getattr(p, f"{b}_words")) for b in ("abuf", "wbuf", "tbuf", "obuf")}
-    region: dict[int, int] = {}     # LOAD / PRECOMPUTE index -> buffer word
-    tile: dict[tuple, dict] = {}    # (PRECOMPUTE, weight LOAD) -> output tile placement
-    lmma_tile: dict[int, dict] = {}
+    region = _regions(program, p)                  # (allocating instruction, buffer) -> region
+    _place(list(region.values()), program, arch, p)
+    tile: dict[int, dict] = {}                    # obuf-allocating instruction -> output tile placement
+    lmma_tile: dict[int, dict] = {}               # LMMA -> its sub-tile's obuf placement
     out = ArrayProgram(count=len(ids))
+    out.frees = [{} for _ in ids]
     for i, ins in enumerate(program.instrs):
         where = f"instr[{i}]"
+        alloc = _space(ins.alloc, "alloc", where)
+        free = _space(ins.free, "free", where)
         if ins.op == "SYNC":
+            if free:
+                out.sync.append({"deps": sum(1 << ids[d] for d in eff[i]), "free": free})
             continue
+        out.frees[ids[i]] = free
         head = {"id": ids[i], "deps": sum(1 << ids[d] for d in eff[i])}
         if ins.op in ("LOAD", "STORE"):
-            nbytes, rows, stride = ins["bytes"], ins["rows"], ins["stride"]
-            need(ins["addr"] % port_bytes == 0 and nbytes % port_bytes == 0, where,
-                  f"address and bytes must be multiples of the {port_bytes}-byte port word")
-            need(rows == 1 or stride in (0, nbytes // rows), where + ".stride", "the RTL DMA is contiguous")
-            need(ins["addr"] // port_bytes + nbytes // port_bytes <= p.dram_words, where + ".addr",
-                  f"beyond the {p.dram_words}-word DRAM")
-            buf = ins["buf"]
-            allowed = ("obuf",) if ins.op == "STORE" else BUFS[:2]
-            need(buf in allowed, where + ".buf", f"the RTL {ins.op} uses", ", ".join(allowed))
-            words = nbytes // port_bytes
-            if ins.op == "LOAD":
-                r = p.ratio(buf)
-                region[i] = bump[buf].take(-(-words // r), where)
-                chunk = region[i] * r
-            else:
-                lm = sorted(d for d in ins.deps if program.instrs[d].op == "LMMA")
-                need(bool(lm), where, "a STORE must wait for the LMMAs of its output tile")
-                t = lmma_tile[lm[0]]
-                need(words == t["words"] * p.ratio("obuf"), where + ".bytes", "the whole output tile's partial sums",
-                      str(t["words"] * p.ratio("obuf") * port_bytes))
-                chunk = t["obase"] * p.ratio("obuf")
-            out.dma.append({**head, "store": int(ins.op == "STORE"), "buf": BUFS.index(buf),
-                            "dram": ins["addr"] // port_bytes, "chunk": chunk, "count": words})
+            out.dma.append({**head, "alloc": alloc, **_dma_fields(program, i, p, region, lmma_tile, where)})
         elif ins.op == "PRECOMPUTE":
             need(ins["acts"] == ACTS, where + ".acts", "INT8 activations in the RTL", ACTS)
             a = _dep(program, ins.deps, "LOAD", "abuf", where)
@@ -149,44 +233,95 @@ def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
             groups = -(-ins["m"] // p.mu)
             need(program.instrs[a]["bytes"] == ins["m"] * kg * port_bytes, where,
                   "its activation LOAD must hold m rows of k (a multiple of K) INT8 values")
-            region[i] = bump["tbuf"].take(groups * kg, where)
-            out.table.append({**head, "abase": region[a], "astride": kg, "tbase": region[i], "groups": groups,
-                              "kg": kg, "rows": ins["m"]})
+            need((i, "tbuf") in region, where + ".alloc", "a PRECOMPUTE allocates its tables in tbuf")
+            out.table.append({**head, "alloc": alloc, "abase": region[(a, "abuf")].base, "astride": kg,
+                              "tbase": region[(i, "tbuf")].base, "groups": groups, "kg": kg, "rows": ins["m"]})
         elif ins.op == "LMMA":
-            need(ins["acts"] == ACTS, where + ".acts", "INT8 activations in the RTL", ACTS)
-            need(not any(b == "obuf" for b, _, _ in ins.rd), where, "obuf reload (several k-tiles) is not built")
-            pre = _dep(program, ins.deps, "PRECOMPUTE", None, where)
-            w = _dep(program, ins.deps, "LOAD", "wbuf", where)
-            kg = -(-ins["k"] // p.k)
-            mt = program.instrs[pre]["m"]
-            need(ins["k"] == program.instrs[pre]["k"] and ins["k"] % p.k == 0, where + ".k",
-                  "the k of its PRECOMPUTE, a multiple of K")
-            t = tile.setdefault((pre, w), {"row": 0, "col": 0, "area": 0, "nt": None, "obase": None})
-            fmt = formats.get(ins["weights"])
-            bits = fmt.code_bits
-            if t["nt"] is None:  # the tile's columns: the weight LOAD holds nt × k codes plus metadata
-                group = ins["group"] or fmt.default_group_size or ins["k"]
-                per_col = ins["k"] * bits + -(-ins["k"] // group) * fmt.metadata_bits_per_group()
-                t["nt"] = program.instrs[w]["bytes"] * 8 // per_col
-                need(t["nt"] % p.nu == 0 and mt % p.mu == 0, where, f"tile {mt}×{t['nt']} must be whole Mu×Nu blocks")
-                t["words"] = mt // p.mu * t["nt"] // p.nu
-                t["obase"] = bump["obuf"].take(t["words"], where)
-            row, col = t["row"], t["col"]
-            need(row % p.mu == 0 and col % p.nu == 0 and ins["n"] % p.nu == 0, where,
-                  f"sub-tile at ({row}, {col}) of {ins['m']}×{ins['n']} must be whole Mu×Nu blocks")
-            nbt = t["nt"] // p.nu
-            out.array.append({**head, "tbase": region[pre] + row // p.mu * kg, "tstride": kg,
-                              "wbase": region[w] + col // p.nu * kg * bits, "bits": bits, "kg": kg,
-                              "obase": t["obase"] + row // p.mu * nbt + col // p.nu, "ostride": nbt,
-                              "mb": -(-ins["m"] // p.mu), "nb": ins["n"] // p.nu})
-            lmma_tile[i] = t
-            t["col"] += ins["n"]
-            if t["col"] >= t["nt"]:
-                t["col"], t["row"] = 0, t["row"] + ins["m"]
+            out.array.append({**head, **_lmma_fields(program, i, p, region, tile, lmma_tile, where)})
         else:
             raise InputError(where + ".op", f"{ins.op} is not in the RTL array's subset (host_epilogue drops "
                              "DEQUANT and VEC)", "LOAD, PRECOMPUTE, LMMA, STORE, SYNC")
     return out
+
+
+def contiguous(nbytes: int, rows: int, stride: int) -> bool:
+    """A 2-D transfer whose rows follow one another: stride 0, or the row bytes rounded up (the compiler's
+    stride of whole rows of fractional-byte elements, e.g. codes plus group metadata)."""
+    return stride in (0, -(-nbytes // rows)) or stride * rows == nbytes
+
+
+def _dma_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, where: str) -> dict:
+    """A LOAD / STORE's DMA word fields: a 2-D transfer of ``rows`` equal rows ``stride`` bytes apart."""
+    ins = program.instrs[i]
+    port_bytes = p.port_bits // 8
+    nbytes, rows, stride = ins["bytes"], ins["rows"], ins["stride"]
+    if rows > 1 and contiguous(nbytes, rows, stride):
+        rows, stride = 1, 0  # contiguous rows: one row
+    seg = nbytes // rows
+    need(nbytes % rows == 0 and seg % port_bytes == 0 and stride % port_bytes == 0 and ins["addr"] % port_bytes == 0,
+          where, f"address, stride and row bytes must be multiples of the {port_bytes}-byte port word")
+    need(rows == 1 or stride >= seg, where + ".stride", "rows must not overlap", f">= {seg}")
+    words = nbytes // port_bytes
+    need(ins["addr"] // port_bytes + (rows - 1) * stride // port_bytes + seg // port_bytes <= p.dram_words,
+          where + ".addr", f"beyond the {p.dram_words}-word DRAM")
+    buf = ins["buf"]
+    allowed = ("obuf",) if ins.op == "STORE" else BUFS[:2]
+    need(buf in allowed, where + ".buf", f"the RTL {ins.op} uses", ", ".join(allowed))
+    if ins.op == "LOAD":
+        need((i, buf) in region, where + ".alloc", f"a LOAD allocates its {buf} region")
+        chunk = region[(i, buf)].base * p.ratio(buf)
+    else:
+        lm = sorted(d for d in ins.deps if program.instrs[d].op == "LMMA")
+        need(bool(lm), where, "a STORE must wait for the LMMAs of its output tile")
+        t = lmma_tile[lm[0]]["tile"]
+        need(words == t["words"] * p.ratio("obuf"), where + ".bytes", "the whole output tile's partial sums",
+              str(t["words"] * p.ratio("obuf") * port_bytes))
+        chunk = t["obase"] * p.ratio("obuf")
+    return {"store": int(ins.op == "STORE"), "buf": BUFS.index(buf), "dram": ins["addr"] // port_bytes,
+            "rowlen": seg // port_bytes, "stride": stride // port_bytes, "chunk": chunk,
+            "count": words}
+
+
+def _lmma_fields(program: Program, i: int, p: ArrayParams, region, tile, lmma_tile, where: str) -> dict:
+    """An LMMA's unit word fields: its sub-tile of the output tile (first k-tile: the next place in the
+    compiler's am×an split; later k-tiles: that of the LMMA it accumulates onto)."""
+    ins = program.instrs[i]
+    need(ins["acts"] == ACTS, where + ".acts", "INT8 activations in the RTL", ACTS)
+    pre = _dep(program, ins.deps, "PRECOMPUTE", None, where)
+    w = _dep(program, ins.deps, "LOAD", "wbuf", where)
+    kg = -(-ins["k"] // p.k)
+    need(ins["k"] == program.instrs[pre]["k"] and ins["k"] % p.k == 0, where + ".k",
+          "the k of its PRECOMPUTE, a multiple of K")
+    chained = [d for d in ins.deps if program.instrs[d].op == "LMMA"]
+    accumulate = any(b == "obuf" for b, _, _ in ins.rd)
+    need(accumulate == bool(chained), where + ".rd", "an LMMA reads obuf exactly when it accumulates onto an LMMA")
+    if chained:
+        need(len(chained) == 1, where, "accumulates onto one LMMA")
+        place = lmma_tile[chained[0]]
+    else:
+        a = _dep(program, program.instrs[pre].deps, "LOAD", "abuf", where)
+        owner = next((j for j in (w, a) if (j, "obuf") in region), None)
+        need(owner is not None, where, "its weight or activation LOAD allocates the output tile in obuf")
+        mt = program.instrs[pre]["m"]
+        need(mt % p.mu == 0, where, f"tile rows {mt} must be whole Mu = {p.mu} blocks")
+        t = tile.setdefault(owner, {"row": 0, "col": 0, "obase": region[(owner, "obuf")].base,
+                                    "words": region[(owner, "obuf")].words})
+        t["nt"] = t["words"] * p.mu // mt * p.nu
+        row, col = t["row"], t["col"]
+        need(row % p.mu == 0 and col % p.nu == 0 and ins["n"] % p.nu == 0 and ins["m"] % p.mu == 0, where,
+              f"sub-tile at ({row}, {col}) of {ins['m']}×{ins['n']} must be whole Mu×Nu blocks")
+        place = {"tile": t, "row": row, "col": col}
+        t["col"] += ins["n"]
+        if t["col"] >= t["nt"]:
+            t["col"], t["row"] = 0, t["row"] + ins["m"]
+    lmma_tile[i] = place
+    t, row, col = place["tile"], place["row"], place["col"]
+    bits = formats.get(ins["weights"]).code_bits
+    nbt = t["nt"] // p.nu
+    return {"tbase": (region[(pre, "tbuf")].base + row // p.mu * kg) % p.tbuf_words, "tstride": kg,
+            "wbase": (region[(w, "wbuf")].base + col // p.nu * kg * bits) % p.wbuf_words, "bits": bits, "kg": kg,
+            "obase": (t["obase"] + row // p.mu * nbt + col // p.nu) % p.obuf_words, "ostride": nbt,
+            "mb": -(-ins["m"] // p.mu), "nb": ins["n"] // p.nu, "acc": int(accumulate)}
 
 
 # --- DRAM images (the host's layout of operands for the RTL) -------------------------------------------
@@ -240,4 +375,4 @@ def output_values(port_words: np.ndarray, m: int, n: int, p: ArrayParams) -> np.
     return blocks.transpose(0, 2, 1, 3).reshape(m, n)
 
 
-__all__ = ["activation_words", "assemble", "host_epilogue", "output_values", "plane_words", "split_words"]
+__all__ = ["activation_words", "assemble", "contiguous", "host_epilogue", "output_values", "plane_words", "split_words"]

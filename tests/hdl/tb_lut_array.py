@@ -19,6 +19,8 @@ async def program_matches_engine_and_reference(dut):
     dut.rst.value = 1
     dut.start.value = 0
     dut.dbg_addr.value = 0
+    dut.dbg_we.value = 0
+    dut.dbg_wdata.value = 0
     dut.load_en.value = 0
     dut.load_class.value = 0
     dut.load_addr.value = 0

@@ -31,6 +31,8 @@ REFERENCE_SHAPES = {
     # Qwen/Qwen1.5-MoE-A2.7B, deepseek-ai/deepseek-moe-16b-base (intermediate = the dense MLP width)
     "gpt2": (768, 3072, 12, 12, 12, 50257),
     "pythia-6.9b": (4096, 16384, 32, 32, 32, 50432),
+    # EleutherAI/pythia-14m config.json / model card (6 layers, model dim 128, 4 heads)
+    "pythia-14m": (128, 512, 4, 4, 6, 50304),
     "gemma-7b": (3072, 24576, 16, 16, 28, 256000),
     "mixtral-8x7b": (4096, 14336, 32, 8, 32, 32000),
     "qwen1.5-moe-a2.7b": (2048, 5632, 16, 16, 24, 151936),

@@ -10,11 +10,11 @@ from amaranth.sim import Simulator
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from rtl.gateware.array_params import CLASSES
+from rtl.gateware.array_params import MEMORIES
 from rtl.gateware.lut_array import LutArraySystem
 from sim import isa
 from sim.errors import InputError
-from tests.rtl.array_case import gemm_case, reference_partial_sums
+from tests.rtl.array_case import K_TILED, gemm_case, reference_partial_sums
 
 MAX_CYCLES = 5000
 
@@ -29,7 +29,7 @@ def run_system(case, through_port: bool = False):
     async def tb(ctx):
         if through_port:
             words = case.asm.words(case.params)
-            for ci, c in enumerate(CLASSES):
+            for ci, c in enumerate(MEMORIES):
                 for addr, word in enumerate(words[c]):
                     ctx.set(dut.load_en, 1)
                     ctx.set(dut.load_class, ci)
@@ -71,6 +71,36 @@ def test_array_matches_reference_and_engine(weights, n, seed, mt, nt):
     assert cycles == case.engine_cycles, f"RTL {cycles} cycles, engine {case.engine_cycles}"
 
 
+@pytest.mark.parametrize("shape", K_TILED, ids=lambda s: f"M{s['m']}N{s['n']}K{s['k']}kt{s['kt']}")
+def test_k_tiles_accumulate(shape):
+    case = gemm_case(seed=11, dram_words=2048, **shape)
+    assert sum(ins.op == "PRECOMPUTE" for ins in case.program.instrs) > 1
+    cycles, edges, words = run_system(case)
+    assert np.array_equal(case.outputs(words), case.acc)
+    assert np.array_equal(case.partial_sums(case.outputs(words)), reference_partial_sums(case))
+    assert cycles == case.engine_cycles, f"RTL {cycles} cycles, engine {case.engine_cycles}"
+
+
+def test_waits_for_buffer_space():
+    """wbuf shrunk to one weight tile (256 B): each weight LOAD waits for the SYNC that frees the previous one,
+    the engine's run is longer than with the preset's wbuf, and the RTL waits the same cycles (a LOAD that
+    did not wait would overwrite weights in use: the sums would be wrong)."""
+    shape = dict(m=8, n=64, k=40, weights="int2", kt=16, group=8, mt=4, nt=32, max_instrs=64, seed=3, dram_words=2048)
+    roomy = gemm_case(**shape)
+    case = gemm_case(**shape, capacity={"wbuf": 256})
+    assert case.engine_cycles > roomy.engine_cycles
+    cycles, _, words = run_system(case)
+    assert np.array_equal(case.outputs(words), case.acc)
+    assert cycles == case.engine_cycles, f"RTL {cycles} cycles, engine {case.engine_cycles}"
+
+
+def test_ring_overlap_is_rejected():
+    """tbuf of 8 words: the engine lets the table unit run two 8-word PRECOMPUTEs ahead (it counts the
+    compiler's streamed 80-byte window), but two sets of tables do not fit 8 words at once."""
+    with pytest.raises(InputError, match="live ones: the buffer holds 8"):
+        gemm_case(m=4, n=64, k=40, weights="int2", kt=16, group=8, capacity={"tbuf": 160}, dram_words=2048)
+
+
 def test_program_is_the_compilers():
     """The program the RTL runs is the compiler's for the preset, minus DEQUANT, in the ISA text form."""
     case = gemm_case()
@@ -90,8 +120,8 @@ def test_array_random_shapes(m, n, k, weights, seed, nt, units, latency):
     try:
         case = gemm_case(m=m, n=n, k=k, weights=weights, seed=seed, dram_words=2048, nt=nt, units=units,
                          latency=latency)
-    except InputError as exc:  # split finer than a unit, or buffers too small without reuse (both tested)
-        assert "whole Mu×Nu blocks" in exc.problem or " full: " in exc.problem
+    except InputError as exc:  # split finer than a unit, or ring regions overlapping (both tested)
+        assert "whole Mu×Nu blocks" in exc.problem or "live" in exc.problem
         reject()
     cycles, _, words = run_system(case)
     acc = case.outputs(words)
@@ -118,13 +148,19 @@ def test_program_loaded_through_the_port():
     assert cycles == case.engine_cycles
 
 
-def test_sub_unit_split_and_buffer_overflow_are_rejected():
-    """Four units on a 2×32 tile: the compiler's split gives 2×8 pieces, narrower than a unit (Nu = 16).
-    Six 64-byte activation rows reloaded for each of two n-tiles: 768 B > abuf's 512 B without reuse."""
+def test_sub_unit_split_is_rejected():
+    """Four units on a 2×32 tile: the compiler's split gives 2×8 pieces, narrower than a unit (Nu = 16)."""
     with pytest.raises(InputError, match="whole Mu×Nu blocks"):
         gemm_case(m=2, n=32, k=16, units=4)
-    with pytest.raises(InputError, match="abuf full"):
-        gemm_case(m=6, n=64, k=64, nt=32, units=1, dram_words=2048)
+
+
+def test_abuf_reused():
+    """Six 64-byte activation rows reloaded for each of two n-tiles: 768 B > abuf's 512 B, so the second
+    n-tile's activations reuse the first one's freed words (ring layout)."""
+    case = gemm_case(m=6, n=64, k=64, nt=32, units=1, dram_words=2048)
+    cycles, _, words = run_system(case)
+    assert np.array_equal(case.outputs(words), case.acc)
+    assert cycles == case.engine_cycles
 
 
 def test_outside_the_subset_is_rejected():
