@@ -159,6 +159,12 @@ def limits_text(table: pd.DataFrame) -> str:
     return " ".join(out)
 
 
+#: the comparison columns the gallery page shows (the CSV beside it has every column of ``lutsim compare``)
+PAGE_COMPARISON_COLUMNS = ("design", "phase", "weights", "activations", "bits_per_weight", "weight_sqnr_db",
+                           "tokens_per_s", "latency_ms", "energy_per_token_mj", "area_mm2", "dram_roofline_pct",
+                           "peak_pct", "spatial_utilization_pct", "note")
+
+
 def design_sections(results: dict[str, object], workload: dict, designs=DESIGNS) -> list[Section]:
     """The comparison table, energy per token by component (per phase), area by component."""
     w = workload
@@ -169,7 +175,9 @@ def design_sections(results: dict[str, object], workload: dict, designs=DESIGNS)
     table = comparison_table(results)
     sections = [Section("designs_comparison", "Designs on the same workload and memory system", table=table,
                         text=f"{_workload_text('prefill', w)} and {_workload_text('decode', w)}. {common} "
-                             f"{limits_text(table)}")]
+                             f"{limits_text(table)} The page shows the main columns; designs_comparison.csv has "
+                             "all of them (power, peak, clock, DRAM figures, ratios, TOPS/mm² and TOPS/W).",
+                        page_columns=PAGE_COMPARISON_COLUMNS)]
     for phase, res in results.items():
         per = "prompt token" if phase == "prefill" else "generated token"
         cap = f"{_workload_text(phase, w)}; energy per {per}. {common}"
@@ -261,7 +269,7 @@ def build_gallery(out: str | Path = OUT, jobs: int = 2, sweep: dict = SWEEP, des
     df.to_csv(out / "sweep_rows.csv", index=False)
     results = compare_designs(designs, workload)
     sections += design_sections(results, workload, designs)
-    sections += design_point_sections(designs, workload)
+    sections += design_point_sections(gallery_designs(designs), workload)
     runs = first_design_stats(designs, workload)
     lut = designs[0][0]
     for phase in PHASES:

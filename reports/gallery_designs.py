@@ -103,11 +103,8 @@ def _lines(df: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str, title: st
     return fig
 
 
-def design_point_sections(gallery, workload: dict, memory: str = "bitmod") -> list[Section]:
-    """The sections of the module docstring for the gallery's designs (label, preset, recipe)."""
-    from .gallery import gallery_designs
-
-    designs = gallery_designs(gallery)
+def design_point_sections(designs, workload: dict, memory: str = "bitmod") -> list[Section]:
+    """The sections of the module docstring for the gallery's designs (:class:`lutsim.compare.Design`)."""
     where = f"{workload['model']} decode at kv_len {workload['kv_len']}, memory system {memory}"
     prec = precision_table(designs, workload, memory)
     batch = batch_table(designs, workload, memory)

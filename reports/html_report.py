@@ -29,6 +29,7 @@ class Section:
     caption: str = ""
     table: pd.DataFrame | None = None
     text: str = ""
+    page_columns: tuple[str, ...] | None = None  # the table's columns shown on the page (None: all; CSV: all)
 
 
 def _png(fig) -> bytes:
@@ -68,6 +69,8 @@ def write_report(sections: list[Section], out: str | Path, title: str, source: s
         if s.table is not None:
             s.table.to_csv(out / f"{s.slug}.csv", index=False)
             shown = s.table.head(MAX_TABLE_ROWS)
+            if s.page_columns is not None:
+                shown = shown[[c for c in s.page_columns if c in shown]]
             table = _html_table(shown)
             if len(shown) < len(s.table):  # a sweep of thousands of points: the page shows the first rows only
                 text = f"{text} The first {len(shown)} of {len(s.table)} rows; all of them are in {s.slug}.csv.".strip()

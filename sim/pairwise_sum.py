@@ -10,7 +10,8 @@ last bits; these functions give the same float64, bit for bit (tests compare the
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from .jit import njit
 
 BLOCK = 128          # numpy's PW_BLOCKSIZE: longest run summed without splitting
 _PLAIN, _SQUARES, _SQUARED_DIFFERENCES = 0, 1, 2   # what the terms of a sum are (see _leaf_sum)

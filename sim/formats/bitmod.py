@@ -10,8 +10,8 @@ code layout, quantization and scale rules: docs/formats.md, "BitMoD FP3 / FP4".
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ..pairwise_sum import pairwise_sum
 from ._tables import nearest_level
 from .base import (
