@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import shutil
 import subprocess
 import tempfile
 import time
@@ -34,7 +32,7 @@ from amaranth.lib.wiring import In, Out
 from sim.errors import InputError
 
 from . import verilog
-from .synth import ToolError, cached, tool_version
+from .synth import ToolError, cached, find_tool, tool_version
 
 # ECP5 parts nextpnr-ecp5 knows → its device flag (nextpnr-ecp5 --help, "Architecture specific options").
 PARTS = {
@@ -100,14 +98,7 @@ class Harness(wiring.Component):
 
 
 def _tool(env: str, names: tuple[str, ...], install: str) -> list[str]:
-    explicit = os.environ.get(env)
-    if explicit:
-        return explicit.split()
-    for name in names:
-        path = shutil.which(name)
-        if path:
-            return [path]
-    raise ToolError(f"none of {', '.join(names)} found: install with `{install}` (or set {env})")
+    return find_tool(env, names, f"none of {', '.join(names)} found: install with `{install}` (or set {env})")
 
 
 def yosys_command() -> list[str]:

