@@ -26,7 +26,7 @@ import yaml
 
 from ...errors import InputError
 from ...userfile import read_user_file
-from ..spec import DRAM, Arch, _size, _unknown_keys
+from ..spec import DRAM, Arch, _get, _int, _num, _size, _unknown_keys
 
 PRESET_DIR = Path(__file__).parent
 RANGES = Path(__file__).parents[2] / "cost" / "data" / "dram.yaml"
@@ -82,13 +82,9 @@ def names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 
 
-def _num(d: dict, key: str, path: str, default=..., strict: bool = True) -> float:
-    v = d.get(key, default)
-    if v is ...:
-        raise InputError(f"{path}.{key}", "missing required field")
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (strict and v == 0):
-        raise InputError(f"{path}.{key}", f"expected a {'positive' if strict else 'non-negative'} number, got {v!r}")
-    return float(v)
+def _number(d: dict, key: str, path: str, default=..., strict: bool = True) -> float:
+    """A number field of a memory file (the arch spec's reader: missing, type and range errors name the field)."""
+    return _num(_get(d, key, path, default), f"{path}.{key}", 0.0, strict)
 
 
 def from_dict(d, path: str = "memory") -> MemorySystem:
@@ -109,17 +105,15 @@ def from_dict(d, path: str = "memory") -> MemorySystem:
         capacities[str(name)] = _size(cap, f"{path}.buffers.{name}")
         if capacities[str(name)] % BANK_BYTES:
             raise InputError(f"{path}.buffers.{name}", "must be a multiple of 8 KiB (one bank)")
-    node = d.get("node_nm")
-    if isinstance(node, bool) or not isinstance(node, int) or node <= 0:
-        raise InputError(f"{path}.node_nm", f"expected a positive integer, got {node!r}")
+    node = _int(_get(d, "node_nm", path), f"{path}.node_nm")
     write = dram.get("pj_per_bit_write")
     m = MemorySystem(
-        name=str(d.get("name") or path), clock_mhz=_num(d, "clock_mhz", path), node_nm=node,
-        gb_per_s=_num(dram, "gb_per_s", f"{path}.dram"), latency_ns=_num(dram, "latency_ns", f"{path}.dram",
+        name=str(d.get("name") or path), clock_mhz=_number(d, "clock_mhz", path), node_nm=node,
+        gb_per_s=_number(dram, "gb_per_s", f"{path}.dram"), latency_ns=_number(dram, "latency_ns", f"{path}.dram",
                                                                           strict=False),
-        pj_per_bit=_num(dram, "pj_per_bit", f"{path}.dram"), buffers=capacities,
-        pj_per_bit_write=None if write is None else _num(dram, "pj_per_bit_write", f"{path}.dram"),
-        static_mw=_num(dram, "static_mw", f"{path}.dram", 0.0, strict=False),
+        pj_per_bit=_number(dram, "pj_per_bit", f"{path}.dram"), buffers=capacities,
+        pj_per_bit_write=None if write is None else _number(dram, "pj_per_bit_write", f"{path}.dram"),
+        static_mw=_number(dram, "static_mw", f"{path}.dram", 0.0, strict=False),
         pj_source=str(dram.get("pj_source", "")), description=str(d.get("description", "")),
         sources=tuple(str(s) for s in d.get("sources", [])))
     check_range(f"{path}.dram.pj_per_bit", "pj_per_bit", m.pj_per_bit)
