@@ -17,14 +17,11 @@ from functools import lru_cache
 from ..arch import Arch
 from ..errors import InputError
 from ..pe.base import ACTIVATION_FORMATS
-from ..pe.table_precompute import DEFAULT_TILE, table_entry_bits
+from ..pe.table_precompute import DEFAULT_TILE, table_entry_bits, table_format
 from .lut_array_model import ACCS, TABLE_K, LutUnitConfig, ablation_step, lut_parts, lut_unit
 
 REFERENCE_STEP = "+precompute fused"  # the Table 2 row of constants.yaml pe.lut-tc (docs/references.md#lut-tensor-core)
 FP_ACCS = ("fp16", "fp32")
-#: activation format of a run → the model's FP datapath (FP8 runs on the FP16 datapath:
-#: sim/pe/table_precompute.table_entry_bits); an integer format keeps the arch's own reading
-FP_DATAPATHS = {"fp16": "fp16", "fp8_e4m3": "fp16", "fp8_e5m2": "fp16", "bf16": "bf16"}
 
 
 def reference_unit() -> LutUnitConfig:
@@ -43,14 +40,14 @@ def _check_k(k: int, field: str) -> None:
 def datapath(arch: Arch, acts: str | None = None) -> tuple[str, str]:
     """(activation datapath, accumulator) of the model unit for ``arch`` running ``acts`` activations.
 
-    ``acts`` FP (:data:`FP_DATAPATHS`): that FP datapath, with ``arch.pe.acc`` when it fits it, else the
-    datapath's default (FP16 → FP16, BF16 → FP32; ``lut_array_model.ACCS``). ``acts`` None or an integer
-    format: the arch's own reading — FP16 when ``arch.pe.acc`` names an FP format, else the reference's INT8
-    datapath with ``arch.pe.acc`` (default INT32)."""
+    ``acts`` FP: its table datapath (:func:`sim.pe.table_precompute.table_format`: BF16, or FP16 for FP16 and
+    FP8), with ``arch.pe.acc`` when it fits it, else the datapath's default (FP16 → FP16, BF16 → FP32;
+    ``lut_array_model.ACCS``). ``acts`` None or an integer format: the arch's own reading — FP16 when
+    ``arch.pe.acc`` names an FP format, else the reference's INT8 datapath with ``arch.pe.acc`` (default INT32)."""
     if acts is not None and acts not in ACTIVATION_FORMATS:
         raise InputError("acts", f"unknown activation format {acts!r}", ", ".join(ACTIVATION_FORMATS))
-    if acts in FP_DATAPATHS:
-        dp = FP_DATAPATHS[acts]
+    dp = None if acts is None else table_format(acts)
+    if dp not in (None, "int32"):
         return dp, arch.pe.acc if arch.pe.acc in ACCS[dp] else ACCS[dp][0]
     if arch.pe.acc in FP_ACCS:
         return "fp16", arch.pe.acc

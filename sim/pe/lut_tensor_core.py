@@ -31,6 +31,7 @@ from .table_precompute import (
     stored_entries,
     table_adds_per_table,
     table_entry_bits,
+    table_format,
 )
 
 LUT_OUTPUT_LATENCY = 1  # the RTL registers the tile result (docs/lut_tensor_core_contract.md "Timing")
@@ -46,9 +47,6 @@ FP_ACCS = ("fp16", "fp32")
 #: accumulators of the FP activation formats, the default first: BF16 accumulates in FP32 (a BF16 or FP16
 #: accumulator would round every add to 8 significant bits or overflow BF16's range)
 ACCS_OF = {"bf16": ("fp32",)}
-#: the table datapath of each FP activation format: BF16 tables for BF16 activations, FP16 for the rest (FP8
-#: runs on the FP16 datapath, sim/pe/table_precompute.table_entry_bits)
-TABLE_FORMAT = {"bf16": "bf16"}
 OPTIONS = {"table_quant": "INT8 tables with one FP16 scale per table (FP16 tables only; lossy)"}
 
 
@@ -286,12 +284,6 @@ def check_entry_bits(entry_bits: int, acts: str, k: int, table_quant: bool = Fal
 def accumulators(acts: str) -> tuple[str, ...]:
     """The accumulator formats the unit takes with ``acts`` activations, the default first."""
     return INT_ACCS if acts in INT_ACTS else ACCS_OF.get(acts, FP_ACCS)
-
-
-def table_format(acts: str) -> str:
-    """The value format of the tables (and precompute adders) for ``acts``: "int32" (exact) for integer
-    activations, "bf16" for BF16, "fp16" for the other FP formats."""
-    return "int32" if acts in INT_ACTS else TABLE_FORMAT.get(acts, "fp16")
 
 
 def default_acc(acts: str) -> str:

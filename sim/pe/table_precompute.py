@@ -154,6 +154,18 @@ def lookup(stored: np.ndarray, idx: np.ndarray, neg: np.ndarray) -> np.ndarray:
     return np.where(neg.astype(bool), -v, v)
 
 
+#: the table datapath of each FP activation format: BF16 tables for BF16 activations, FP16 for the rest (FP8
+#: runs on the FP16 datapath, :func:`table_entry_bits`)
+FP_TABLE_FORMAT = {"bf16": "bf16"}
+
+
+def table_format(acts: str) -> str:
+    """The value format of the tables (and precompute adders) for ``acts``: "int32" (exact) for integer
+    activations, "bf16" for BF16, "fp16" for the other FP formats (the LUT unit's and the cost model's one
+    reading)."""
+    return "int32" if acts in INT_ACT_BITS else FP_TABLE_FORMAT.get(acts, "fp16")
+
+
 def table_entry_bits(acts: str, k: int, table_quant: bool = False) -> int:
     """Bits one stored table entry needs for ``acts`` activations in K-groups of ``k``.
 
