@@ -146,26 +146,22 @@ def _ranked(spec: GemmSpec, arch: Arch) -> list[Estimate]:
     """The candidates to simulate, in order: the best :data:`SIMULATED` estimates of the best-estimated
     (dataflow, mapping), then the best estimate of the next choice (one not estimated exactly alike: on a square
     grid ``nm`` and ``mn`` are the same machine), so the runner-up choice is simulated too."""
-    per_choice = []
-    for choice in choices(arch):
+    per_choice, tried = [], choices(arch)
+    for choice in tried:
         try:
             found = candidates(spec, arch, choice)
         except InputError:
-            if len(choices(arch)) == 1:
+            if len(tried) == 1:
                 raise
             continue  # a dataflow or mapping that this GEMM's formats or buffers do not allow
         bounded = [e for e in found if e.instructions <= MAX_INSTRUCTIONS]
         per_choice.append(bounded or [min(found, key=lambda e: (e.instructions, e.cycles))])
     if not per_choice:
-        return candidates(spec, arch, choices(arch)[0])[:1]  # raises the first choice's error
+        return candidates(spec, arch, tried[0])[:1]  # raises the first choice's error
     per_choice.sort(key=lambda c: _rank(c[0]))  # stable: of equal estimates, the PE's native choice first
     best, others = per_choice[0], [c[0] for c in per_choice[1:]]
     others.sort(key=lambda e: e.cycles == best[0].cycles)  # a twin of the best only when nothing else is left
     return best[:SIMULATED] + others[:1]
-
-
-def _choice(t: Tile) -> tuple[str | None, str | None]:
-    return t.dataflow, t.mapping
 
 
 def search(spec: GemmSpec, arch: Arch) -> Found:
