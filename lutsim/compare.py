@@ -35,7 +35,7 @@ from sim.arch import memory as memsys
 from sim.errors import InputError
 from workloads.recipes import Recipe
 
-from .pipeline import PEAK_SHAPE, peak_macs_per_cycle, resolve_arch, resolve_recipe, simulate
+from .pipeline import PEAK_SHAPE, peak_macs_per_cycle, resolve_arch, resolve_model, resolve_recipe, simulate
 from .results import CompareResult, CompareRow
 
 NORMALIZE = ("none", "iso-area", "iso-peak")
@@ -238,8 +238,6 @@ def compare(designs: list[Design], model, phase: str, memory=None, normalize: st
             for field, ratio in RATIOS:
                 b = getattr(ref, field)
                 setattr(r, ratio, getattr(r, field) / b if b else None)
-    from .pipeline import resolve_model
-
     return CompareResult(
         model=resolve_model(model).name, phase=phase, seq_len=seq_len,
         kv_len=seq_len if kv_len is None and phase == "decode" else kv_len, batch=batch,
