@@ -14,6 +14,7 @@ hash of the Verilog, the script and the Yosys version in ``$LUTSIM_SYNTH_CACHE``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -101,7 +102,13 @@ def classify(cells: dict[str, int]) -> dict[str, int]:
 
 
 def tool_version(cmd: list[str], flag: str) -> str:
-    """The last line ``cmd flag`` prints (a tool's version), ToolError when it does not run."""
+    """The last line ``cmd flag`` prints (a tool's version), ToolError when it does not run; asked once per tool
+    and process (every synthesis keys its cache by it)."""
+    return _tool_version(tuple(cmd), flag)
+
+
+@functools.cache
+def _tool_version(cmd: tuple[str, ...], flag: str) -> str:
     try:
         out = subprocess.run([*cmd, flag], capture_output=True, text=True, timeout=600)
     except (OSError, subprocess.TimeoutExpired) as exc:
