@@ -27,6 +27,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 
 from sim.errors import InputError
+from sim.formats.elements import scalar_type
 
 from .models import ModelConfig, load_hf_config
 
@@ -70,6 +71,8 @@ class Checkpoint:
         rows, cols = layer.shape
         step = max(1, READ_CHUNK_ELEMENTS // max(cols, 1))
         out = np.empty(layer.shape, dtype=np.float32)
+        if layer.dtype == "BF16":
+            scalar_type("bfloat16")  # safetensors hands bf16 to numpy as ml_dtypes' bfloat16: register it first
         try:
             with safe_open(str(layer.file), framework="numpy") as f:
                 part = f.get_slice(layer.tensor)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -35,6 +37,16 @@ def test_csv_and_json(ckpt, tmp_path, capsys):
     bits = {s["format"]: s["bits_per_element"] for s in doc["summary"]}
     assert bits["mxfp4"] == 4.25 and bits["nvfp4"] == 4.5 and bits["bitmod_fp4"] == 4.0625
     assert {r["acts_source"] for r in rows} == {"synthetic"}
+
+
+def test_a_fresh_lutsim_process_reads_bf16_shards(ckpt, tmp_path):
+    """As a user runs it: a new process, where nothing has imported ml_dtypes before the bf16 shards are read
+    (this test process has, through the checkpoint writer)."""
+    out = tmp_path / "rows.csv"
+    r = subprocess.run([sys.executable, "-m", "lutsim", "accuracy", "--weights", str(ckpt), "--formats", "int4",
+                        "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert len(list(csv.DictReader(out.open()))) == 14
 
 
 def test_table_output_and_group_size(ckpt, capsys):
