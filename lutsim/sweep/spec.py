@@ -7,7 +7,7 @@ Example::
     axes:                             # dotted paths into the arch spec -> values to try
       pe.tile: [[2, 64, 4], [4, 64, 4]]
       dram.bandwidth: [256, 512]        # bits per cycle
-    sampling: {mode: grid}            # or {mode: random, n: 200, seed: 0}
+    sampling: {mode: grid}            # or {mode: random, n: 200, seed: 0}: n distinct grid points
     workloads:
       - {model: llama-2-7b, quant: w4a16-g128, phase: decode, kv_len: 1024, batch: 1}
     constraints: {area_mm2: 50, power_w: 10}   # optional upper bounds
@@ -25,11 +25,10 @@ import hashlib
 import itertools
 import json
 import math
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from sim.errors import InputError
 from sim.userfile import read_user_file
@@ -82,16 +81,23 @@ class SweepSpec:
     def iter_points(self) -> Iterator[dict]:
         """Every design point as {axis path: value}, in a deterministic order, one at a time: a grid varies the
         last axis of the spec fastest (so points that differ only in late axes, e.g. clock or node, land in the
-        same worker chunk and reuse its compiled programs); random sampling draws axes in sorted order."""
+        same worker chunk and reuse its compiled programs); random sampling draws ``n`` distinct points of the
+        grid (without replacement, seeded), axes in sorted order."""
         if self.sampling.get("mode", "grid") == "grid":
             keys = list(self.axes)
             for combo in itertools.product(*(self.axes[k] for k in keys)):
                 yield dict(zip(keys, combo))
             return
         keys = sorted(self.axes)
-        rng = np.random.default_rng(int(self.sampling.get("seed", 0)))
-        for _ in range(int(self.sampling["n"])):
-            yield {k: self.axes[k][int(rng.integers(len(self.axes[k])))] for k in keys}
+        sizes = [len(self.axes[k]) for k in keys]
+        rng = random.Random(int(self.sampling.get("seed", 0)))
+        drawn = rng.sample(range(math.prod(sizes)), int(self.sampling["n"]))
+        for index in drawn:  # n distinct grid points: an index in mixed radix, the last key fastest
+            point = {}
+            for k, size in zip(reversed(keys), reversed(sizes)):
+                index, i = divmod(index, size)
+                point[k] = self.axes[k][i]
+            yield {k: point[k] for k in keys}
 
     def iter_tasks(self) -> Iterator[dict]:
         """One task per (design point, workload), streamed: ids, parameters and workload."""
@@ -231,8 +237,13 @@ def parse_spec(data: dict, where: str = "spec") -> SweepSpec:
         raise InputError(f"{where}.name", f"must be a string of 1 to {MAX_NAME} characters, got {_short(name)}")
     evaluator = evaluators.check_syntax(data.get("evaluator", DEFAULT_EVALUATOR), f"{where}.evaluator")
     evaluator = evaluators.BUILTIN.get(evaluator, evaluator)  # one spelling per built-in: same fingerprint
-    return SweepSpec(name=name, base_arch=base, axes=_axes(data, where), workloads=_workloads(data, where),
-                     sampling=_sampling(data, where), constraints=_constraints(data, where), evaluator=evaluator)
+    axes, sampling = _axes(data, where), _sampling(data, where)
+    grid = math.prod(len(v) for v in axes.values())
+    if sampling.get("mode") == "random" and sampling["n"] > grid:
+        raise InputError(f"{where}.sampling.n", f"{sampling['n']:,} distinct design points asked, but the axes "
+                         f"make only {grid:,}", f"1 to {grid:,}, or mode: grid for every point")
+    return SweepSpec(name=name, base_arch=base, axes=axes, workloads=_workloads(data, where),
+                     sampling=sampling, constraints=_constraints(data, where), evaluator=evaluator)
 
 
 def load_spec(path: str | Path) -> SweepSpec:

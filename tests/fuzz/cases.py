@@ -165,13 +165,15 @@ _SWEEP = {"name": "fuzz", "base_arch": "lut-tc-28nm", "axes": {"dram.bandwidth":
 
 def sweep() -> list[dict]:
     s = copy.deepcopy(_SWEEP)
+    ops = ("norm", "softmax", "act", "rope", "residual")
+    huge = {f"vector.ops_per_cycle.{op}": list(range(1, 11)) for op in ops} | {
+        "dram.bandwidth": list(range(1, 11)), "dram.latency": list(range(10)), "arrays": list(range(1, 11)),
+        "clock_mhz": list(range(1, 11)), "node_nm": list(range(1, 11))}  # 10**10 design points
     patches = [
-        ("huge-grid", {"axes": {f"vector.ops_per_cycle.{op}": list(range(1, 11)) for op in
-                                ("norm", "softmax", "act", "rope", "residual")} | {
-            "dram.bandwidth": list(range(1, 11)), "dram.latency": list(range(10)), "arrays": list(range(1, 11)),
-            "clock_mhz": list(range(1, 11)), "node_nm": list(range(1, 11))}}, "--max-rows"),
-        ("random-1e8", {"sampling": {"mode": "random", "n": 10**8}}, "--max-rows"),
-        ("random-2e62", {"sampling": {"mode": "random", "n": 2**62}}, "--max-rows"),
+        ("huge-grid", {"axes": huge}, "--max-rows"),
+        ("random-1e8", {"axes": huge, "sampling": {"mode": "random", "n": 10**8}}, "--max-rows"),
+        ("random-more-than-grid", {"sampling": {"mode": "random", "n": 3}}, "sampling.n"),  # 2 distinct points
+        ("random-2e62", {"axes": huge, "sampling": {"mode": "random", "n": 2**62}}, "sampling.n"),
         ("random-n-too-big", {"sampling": {"mode": "random", "n": 2**70}}, "sampling.n"),
         ("sampling-string", {"sampling": "random"}, "sampling"),
         ("sampling-list", {"sampling": ["grid"]}, "sampling"),

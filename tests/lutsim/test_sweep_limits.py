@@ -28,7 +28,7 @@ def test_a_huge_grid_is_counted_without_building_it_and_refused():
 
 def test_raising_the_limit_plans_a_huge_sweep_without_building_it(tmp_path, capsys):
     spec_file = tmp_path / "s.yaml"
-    spec_file.write_text(yaml.safe_dump({**SPEC, "sampling": {"mode": "random", "n": 10**8}}))
+    spec_file.write_text(yaml.safe_dump({**HUGE, "sampling": {"mode": "random", "n": 10**8}}))
     argv = ["sweep", str(spec_file), "--out", str(tmp_path / "o"), "--dry-run", f"--allow-evaluator-import={TRUST[0]}"]
     assert main(argv) == 2 and "--max-rows" in capsys.readouterr().err
     t0 = time.perf_counter()

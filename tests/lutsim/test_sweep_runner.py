@@ -1,3 +1,4 @@
+import itertools
 import os
 import signal
 import subprocess
@@ -127,10 +128,20 @@ def test_bad_spec_names_the_field(patch, field):
         parse_spec(spec)
 
 
-def test_random_sampling_is_seeded():
+def test_random_sampling_is_seeded_and_draws_distinct_points():
     spec = dict(SPEC, sampling={"mode": "random", "n": 7, "seed": 3})
-    assert parse_spec(spec).points() == parse_spec(spec).points()
-    assert len(parse_spec(spec).points()) == 7
+    points = parse_spec(spec).points()
+    assert points == parse_spec(spec).points()
+    assert len(points) == 7 and len({tuple(p.items()) for p in points}) == 7
+    assert all(p["x"] in SPEC["axes"]["x"] and p["y"] in SPEC["axes"]["y"] for p in points)
+    every = parse_spec(dict(SPEC, sampling={"mode": "random", "n": 12, "seed": 1})).points()  # the whole 4 x 3 grid
+    assert sorted((p["x"], p["y"]) for p in every) == sorted(itertools.product(SPEC["axes"]["x"], SPEC["axes"]["y"]))
+    assert parse_spec(dict(SPEC, sampling={"mode": "random", "n": 7, "seed": 4})).points() != points
+
+
+def test_random_sampling_of_more_points_than_the_grid_is_refused():
+    with pytest.raises(InputError, match="13 distinct design points asked, but the axes make only 12"):
+        parse_spec(dict(SPEC, sampling={"mode": "random", "n": 13}))
 
 
 def test_cli_runs_one_local_worker_per_usable_core_by_default():
