@@ -13,6 +13,7 @@ exponential), and nesting deeper than :data:`MAX_DEPTH` levels.
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -127,3 +128,10 @@ def read_user_file(path: str | Path, field: str, kind: str | None = None):
         raise InputError(field, f"{str(p)!r} is refused: {exc}") from None
     except RecursionError:
         raise InputError(field, f"{str(p)!r} is refused: it nests too deeply") from None
+
+
+@cache
+def read_packaged_file(path: Path):
+    """A YAML data file shipped inside lutsim (model zoo, recipes, GPU presets, cost tables), parsed once per
+    process. It is part of the program, not user input, so the user-file limits and messages do not apply."""
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))

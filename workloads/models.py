@@ -15,13 +15,10 @@ MLP of width ``intermediate`` (DeepSeek's ``first_k_dense_replace``). The routin
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from pathlib import Path
 
-import yaml
-
 from sim.errors import InputError
-from sim.userfile import read_user_file
+from sim.userfile import read_packaged_file, read_user_file
 
 ZOO_FILE = Path(__file__).with_name("models.yaml")
 
@@ -180,10 +177,8 @@ class ModelConfig:
         return d
 
 
-@cache
 def _zoo() -> dict:
-    with open(ZOO_FILE) as f:
-        return yaml.safe_load(f)
+    return read_packaged_file(ZOO_FILE)
 
 
 def names() -> list[str]:

@@ -11,14 +11,11 @@ registered format's own figures, or its storage-only entry); an unknown format i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-
-import yaml
 
 from sim import formats as sim_formats
 from sim.errors import InputError
-from sim.userfile import read_user_file
+from sim.userfile import read_packaged_file, read_user_file
 
 RECIPES_FILE = Path(__file__).with_name("recipes.yaml")
 TENSOR_CLASSES = ("weights", "activations", "kv_cache", "lm_head")
@@ -116,10 +113,8 @@ def recipe_from_dict(name: str, d) -> Recipe:
     return Recipe(name=str(d.get("name", name)), source=str(d.get("source", "")), **parts)
 
 
-@cache
 def _builtin() -> dict:
-    with open(RECIPES_FILE) as f:
-        return yaml.safe_load(f)
+    return read_packaged_file(RECIPES_FILE)
 
 
 def names() -> list[str]:

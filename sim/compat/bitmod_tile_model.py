@@ -19,21 +19,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cache
 from pathlib import Path
 
-import yaml
-
 from sim.errors import InputError
+from sim.userfile import read_packaged_file
 
 DESIGNS_FILE = Path(__file__).with_name("bitmod_designs.yaml")
 PHASES = ("prefill", "decode")
 
 
-@cache
 def _data() -> dict:
-    with open(DESIGNS_FILE) as f:
-        return yaml.safe_load(f)
+    return read_packaged_file(DESIGNS_FILE)
 
 
 def design_names() -> list[str]:

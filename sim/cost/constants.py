@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from ..pe import PEModel
+from ..userfile import read_packaged_file
 
 DATA = Path(__file__).parent / "data" / "constants.yaml"
 
 
-@lru_cache(maxsize=1)
 def table() -> dict:
     """The parsed constants file (read once)."""
-    return yaml.safe_load(DATA.read_text())
+    return read_packaged_file(DATA)
 
 
 def pe_entry(model: PEModel) -> dict | None:

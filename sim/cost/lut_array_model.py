@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
-
-import yaml
 
 from ..errors import InputError
 from ..pe.table_precompute import table_adds_per_table
+from ..userfile import read_packaged_file
 from .constants import scale
 from .constants import table as cost_table
 
@@ -31,10 +29,9 @@ ACCS = {"int": ("int32",), "fp16": ("fp16", "fp32"), "bf16": ("fp32",)}
 TABLE_K = (2, 4, 8)  # K-group sizes of the pairwise precompute tree (sim/pe/table_precompute.py)
 
 
-@lru_cache(maxsize=1)
 def components_table() -> dict:
     """The parsed ``data/lut_components.yaml`` (read once)."""
-    return yaml.safe_load(DATA.read_text())
+    return read_packaged_file(DATA)
 
 
 # --- primitive costs at the model's node ---------------------------------------------------------------

@@ -9,13 +9,11 @@ integer formats of at most 8 bits, ``fp8`` / ``fp4`` when both are such floats a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-
-import yaml
 
 from sim import formats
 from sim.errors import InputError
+from sim.userfile import read_packaged_file
 
 PRESETS_FILE = Path(__file__).with_name("presets.yaml")
 GB = 1e9  # presets give GB/s
@@ -43,10 +41,8 @@ class GPU:
                 "peak_tops": {k: v / TERA for k, v in self.peaks.items()}, "source": self.source}
 
 
-@cache
 def _presets() -> dict:
-    with open(PRESETS_FILE) as f:
-        return yaml.safe_load(f)
+    return read_packaged_file(PRESETS_FILE)
 
 
 def gpu_names() -> list[str]:

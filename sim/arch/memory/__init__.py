@@ -18,14 +18,13 @@ outside the physical ranges of ``sim/cost/data/dram.yaml`` are refused.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from ...errors import InputError
-from ...userfile import read_user_file
+from ...userfile import read_packaged_file, read_user_file
 from ..spec import DRAM, Arch, _get, _int, _num, _size, _unknown_keys
 
 PRESET_DIR = Path(__file__).parent
@@ -63,10 +62,9 @@ class MemorySystem:
         return d
 
 
-@functools.cache
 def ranges() -> dict:
     """The physical ranges of DRAM constants (``sim/cost/data/dram.yaml``, each with its source)."""
-    return yaml.safe_load(RANGES.read_text(encoding="utf-8"))
+    return read_packaged_file(RANGES)
 
 
 def check_range(field: str, key: str, value: float) -> None:
