@@ -4,7 +4,8 @@ API::
 
     from compiler import for_arch, fusion_plan
     c = for_arch(arch)                            # one compiler (and its caches) per arch spec
-    plan = fusion_plan(trace.ops, arch, recipe)   # norm → GEMM table-precompute fusion (LUT archs)
+    plan = fusion_plan(trace.ops, arch, recipe)   # norm → GEMM table-precompute fusion (LUT archs) and fused
+                                                  # attention (QK, softmax, SV; attention="unfused" keeps them apart)
     res = c.lower(op, recipe, i in plan)          # a Lowered: program, unit, stats, energy, tile, search log
     c.hits, c.misses                              # cache counters
 
@@ -24,7 +25,7 @@ from sim.arch import Arch, from_dict
 from sim.errors import InputError
 from sim.isa.columns import ColumnProgram
 
-from . import gemm, programs, search, vector
+from . import attention, float_gemm, gemm, programs, search, vector
 from .cache import ProgramCache
 from .gemm import Tile
 from .specs import (
@@ -52,6 +53,7 @@ class Lowered:
     tile: Tile | None = None
     search_log: list | None = None
     note: str = ""
+    schedule: str = ""  # fused attention: its schedule (blocks, engine); its softmax and SV: where they went
 
 
 def arch_key(arch: Arch) -> str:
@@ -79,12 +81,24 @@ class Compiler:
                 gemm.check(spec, self.arch)
             except InputError as exc:
                 if op.kind == "lm_head" and spec.weights in FLOAT_WEIGHTS and spec.acts in FLOAT_WEIGHTS:
+                    why = f"{spec.weights} lm_head: PE {self.arch.pe.type!r} cannot take it ({exc.problem})"
+                    if self.arch.matrix_unit is not None and spec.weights == "fp16" and spec.acts == "fp16":
+                        fs = float_gemm.FloatGemmSpec(op.M * op.count, op.N, op.K, spec.w_bytes, spec.out_bytes)
+                        return "matrix", fs, f"{why}; on the matrix unit"
                     vs = VectorSpec(ops=(), in_bytes=round(op.bytes_act_in + op.bytes_weight),
                                     out_bytes=round(op.bytes_act_out), macs=op.M * op.N * op.K * op.count)
-                    return "vector", vs, f"{spec.weights} lm_head: PE {self.arch.pe.type!r} cannot take it " \
-                                         f"({exc.problem}); FP16 multiply-accumulates on the vector unit"
+                    return "vector", vs, f"{why}; FP16 multiply-accumulates on the vector unit"
                 raise InputError(f"{op.name} on {self.arch.name}: {exc.field}", exc.problem, exc.allowed) from None
             return "array", spec, "tables built by the preceding norm (resident in tbuf)" if fused else ""
+        if fused and (op.kind in ATTENTION_KINDS or op.kind == "softmax"):
+            where = attention.engine_of(self.arch)
+            if op.kind == "attn_qk":
+                kv = recipe.kv_cache
+                kv_heads = round(op.bytes_kv_read * 8 / kv.bits / (op.N * op.K))  # K of every KV head, read once
+                spec = attention.spec_of(op, kv.format, kv.bits, recipe.activations.format, recipe.activations.bits,
+                                         kv_heads)
+                return where, spec, ""
+            return where, attention.FusedPart(op.kind), "computed in attn_qk's fused attention"
         if op.kind in ATTENTION_KINDS:
             return "vector", attention_spec(op, recipe.kv_cache), ""
         return "vector", vector_spec(op, tables=fused), "builds the lookup tables of the next GEMMs" if fused else ""
@@ -101,10 +115,27 @@ class Compiler:
         if same is not None:  # an arch that differs only in clock/node/energy constants lowered it already
             stats = replace(same.stats, clock_mhz=self.arch.clock_mhz, assumptions=engine.assumptions(self.arch))
             res = Lowered(spec, unit, same.program, stats, cost.energy(stats, self.arch), same.tile,
-                          same.search_log, note)
+                          same.search_log, note, same.schedule)
             self._cache.put(spec, res, len(res.program))
             return res
-        if unit == "array":
+        if isinstance(spec, attention.AttentionSpec):
+            best, log = attention.search(spec, self.arch, unit)
+            program = attention.emit(best, self.arch, unit)
+            stats = programs.run(program, self.arch)
+            engine_name = "the matrix unit" if unit == "matrix" else "the PE array"
+            res = Lowered(best, unit, program, stats, cost.energy(stats, self.arch), search_log=log, note=note,
+                          schedule=f"fused flash {best.br}x{best.bc} on {engine_name}")
+        elif isinstance(spec, attention.FusedPart):
+            program = ColumnProgram(arch=self.arch.name).freeze()
+            stats = programs.run(program, self.arch)
+            res = Lowered(spec, unit, program, stats, cost.energy(stats, self.arch), note=note,
+                          schedule="in attn_qk (fused)")
+        elif isinstance(spec, float_gemm.FloatGemmSpec):
+            program = float_gemm.emit(spec, self.arch)
+            stats = programs.run(program, self.arch)
+            res = Lowered(spec, unit, program, stats, cost.energy(stats, self.arch), note=note,
+                          schedule="FP16 GEMM on the matrix unit")
+        elif unit == "array":
             found = search.search(spec, self.arch)
             res = Lowered(spec, unit, found.program, found.stats, cost.energy(found.stats, self.arch), found.tile,
                           found.log, note)
@@ -123,16 +154,40 @@ class Compiler:
         return self._timed_cache
 
 
-def fusion_plan(ops, arch: Arch, recipe) -> set[int]:
-    """Indices of trace ops in a norm → GEMM table fusion: on an arch with a table unit and a LUT array, a
-    norm whose following GEMMs (same rows, K = the norm's width, taken by the PE) all read its output
-    builds their lookup tables itself — once per row, over the whole K — when those tables fit half of
-    ``tbuf``; the GEMMs then load no activations and run no precompute (LUT Tensor Core fuses the table
-    precompute into the preceding operator, docs/references.md#lut-tensor-core)."""
-    if not gemm.uses_tables(arch):
-        return set()
-    tbuf = gemm.buffer_of(arch, "tbuf").capacity
+#: how attention is lowered: ``auto`` the fused program where it takes fewer cycles than the ops one by one,
+#: ``fused`` wherever the arch has a matrix engine for it, ``unfused`` op by op
+ATTENTION_MODES = ("auto", "fused", "unfused")
+
+
+def fusion_plan(ops, arch: Arch, recipe, attention_mode: str = "auto") -> set[int]:
+    """Indices of trace ops lowered as part of a fusion.
+
+    * Attention (on an arch whose PE array takes FP16 x FP16 or that has a matrix unit,
+      :func:`compiler.attention.engine_of`): an ``attn_qk``, ``softmax``, ``attn_sv`` run is one fused
+      flash-attention program, lowered with the ``attn_qk`` op, when ``attention_mode`` is "fused", or "auto"
+      and the fused program takes fewer simulated cycles than the three ops one by one (a decode GEMV on a small
+      matrix unit can be slower than the vector unit's lanes).
+    * Norm → GEMM table fusion: on an arch with a table unit and a LUT array, a norm whose following GEMMs
+      (same rows, K = the norm's width, taken by the PE) all read its output builds their lookup tables
+      itself — once per row, over the whole K — when those tables fit half of ``tbuf``; the GEMMs then load
+      no activations and run no precompute (LUT Tensor Core fuses the table precompute into the preceding
+      operator, docs/references.md#lut-tensor-core)."""
+    if attention_mode not in ATTENTION_MODES:
+        raise InputError("attention", f"unknown attention lowering {attention_mode!r}", ", ".join(ATTENTION_MODES))
     plan: set[int] = set()
+    if attention_mode != "unfused" and attention.engine_of(arch) is not None:
+        comp = for_arch(arch)  # lowered here once, served from its cache when the pass is lowered
+        for i in range(len(ops) - 2):
+            if [o.kind for o in ops[i:i + 3]] != ["attn_qk", "softmax", "attn_sv"]:
+                continue
+            if attention_mode == "auto":
+                fused = comp.lower(ops[i], recipe, True).stats.cycles
+                if fused >= sum(comp.lower(o, recipe, False).stats.cycles for o in ops[i:i + 3]):
+                    continue
+            plan.update((i, i + 1, i + 2))
+    if not gemm.uses_tables(arch):
+        return plan
+    tbuf = gemm.buffer_of(arch, "tbuf").capacity
     comp = Compiler(arch)
     for i, op in enumerate(ops):
         if op.kind != "norm" or gemm.table_bytes(arch, op.M, op.N) > tbuf // 2:
@@ -188,5 +243,5 @@ def for_arch(arch: Arch) -> Compiler:
     return _compiler(arch_key(arch))
 
 
-__all__ = ["Compiler", "Lowered", "Tile", "arch_key", "clear_caches", "timing_key", "for_arch", "fusion_plan", "gemm",
-           "programs", "search", "vector"]
+__all__ = ["ATTENTION_MODES", "Compiler", "Lowered", "Tile", "arch_key", "attention", "clear_caches", "float_gemm",
+           "for_arch", "fusion_plan", "gemm", "programs", "search", "timing_key", "vector"]

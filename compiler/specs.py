@@ -94,8 +94,8 @@ def attention_spec(op, kv_format) -> VectorSpec:
     element read."""
     ops = []
     if op.out_fmt not in FLOAT_WEIGHTS:
-        ops.append(("quantize", op.M * op.N * op.count))
+        ops.append(("quantize", op.M * op.N * op.count))  # SV's output (M = T rows of N = head_dim)
     kv_dequant = 0 if kv_format.format in FLOAT_WEIGHTS else round(op.bytes_kv_read * 8 / kv_format.bits)
     return VectorSpec(ops=tuple(ops), in_bytes=math.ceil(op.bytes_act_in + op.bytes_kv_read),
                       out_bytes=math.ceil(op.bytes_act_out + op.bytes_kv_write),
-                      macs=op.M * op.N * op.K * op.count + kv_dequant)
+                      macs=op.flops // 2 + kv_dequant)  # the causal pairs' multiply-adds (docs/trace.md)

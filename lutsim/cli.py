@@ -74,9 +74,10 @@ def _option_strings(p: argparse.ArgumentParser) -> frozenset[str]:
     flags = set()
     for action in p._actions:
         flags.update(action.option_strings)
-        for sp in getattr(action, "choices", None) or {}:
-            if isinstance(action.choices[sp], argparse.ArgumentParser):
-                flags |= _option_strings(action.choices[sp])
+        choices = getattr(action, "choices", None)
+        for sub in choices.values() if isinstance(choices, dict) else ():  # sub-commands, not a flag's choices
+            if isinstance(sub, argparse.ArgumentParser):
+                flags |= _option_strings(sub)
     return frozenset(flags)
 
 

@@ -30,7 +30,7 @@ from .results import Assumptions, OpRow, RunResult, SimResult, Stalls, Tile, Tot
 from .results.pipeline import MapChoice, Mapper
 
 #: which unit's busy time names an op's bound
-BOUND_OF_UNIT = {"dma": "memory", "array": "compute", "table": "table", "vector": "vector"}
+BOUND_OF_UNIT = {"dma": "memory", "array": "compute", "table": "table", "vector": "vector", "matrix": "matrix"}
 #: the GEMM whose PE tile-model rate defines the peak (large enough that edge effects vanish)
 PEAK_SHAPE = (1024, 1024, 4096)
 
@@ -83,13 +83,19 @@ def op_row(op, low, arch: Arch, hit: bool) -> OpRow:
     busy = {u: st.units[u]["busy"] / (arch.arrays if u == "array" else 1) for u in BOUND_OF_UNIT if u in st.units}
     main = st.units.get(low.unit, {})
     per = arch.arrays if low.unit == "array" else 1
+    bound = BOUND_OF_UNIT[max(busy, key=busy.get)] if st.cycles else "fused"  # no program of its own
+    moved = op.bytes
+    if low.schedule:  # a fused attention (and the ops it holds) moves what its program moves, not the trace's bytes
+        dram = st.events.get("dram", {})
+        moved = (dram.get("read_bits", 0) + dram.get("write_bits", 0)) / 8
     row = OpRow(name=op.name, kind=op.kind, layer=op.layer, repeat=op.repeat, unit=low.unit, cycles=st.cycles,
-                bound=BOUND_OF_UNIT[max(busy, key=busy.get)], utilization=main.get("utilization", 0.0),
-                ops=op.flops, bytes=op.bytes, energy_pj=low.energy.total_pj,
+                bound=bound, utilization=main.get("utilization", 0.0),
+                ops=op.flops, bytes=moved, energy_pj=low.energy.total_pj,
                 stalls=Stalls(main.get("stall_dep", 0) / per, main.get("stall_space", 0) / per),
                 instructions=len(low.program), cache="hit" if hit else "miss", M=op.M, N=op.N, K=op.K,
-                count=op.count, w_fmt=op.w_fmt, a_fmt=op.a_fmt, note=low.note)
-    peak = low.unit == "array" and peak_macs_per_cycle(arch, low.spec.weights, low.spec.acts, low.spec.group)
+                count=op.count, w_fmt=op.w_fmt, a_fmt=op.a_fmt, note=low.note, schedule=low.schedule)
+    peak = low.unit == "array" and low.tile is not None and peak_macs_per_cycle(arch, low.spec.weights, low.spec.acts,
+                                                                                   low.spec.group)
     if peak:
         row.roofline_cycles = max(op.flops / 2 / peak, op.bytes * 8 / arch.dram.bandwidth)
     if low.tile is not None:
@@ -101,14 +107,17 @@ def op_row(op, low, arch: Arch, hit: bool) -> OpRow:
 
 
 def lower_trace(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | None = None, batch: int = 1,
-                lm_head_all_tokens: bool = False):
-    """Trace one pass and lower every op: ``(arch, recipe, trace, [(op, Lowered, cache_hit), ...])``."""
+                lm_head_all_tokens: bool = False, attention: str = "auto", causal: bool = True):
+    """Trace one pass and lower every op: ``(arch, recipe, trace, [(op, Lowered, cache_hit), ...])``;
+    ``attention``: "auto" (one flash-attention program where that takes fewer cycles than the ops one by one),
+    "fused" (wherever the arch has a matrix engine for it) or "unfused" (QK, softmax and SV op by op, through
+    DRAM): :func:`compiler.fusion_plan`; ``causal``: :func:`workloads.trace.build_trace`."""
     a = resolve_arch(arch)
     recipe = resolve_recipe(quant)
     trace = build_trace(resolve_model(model), recipe, phase, seq_len=seq_len, kv_len=kv_len, batch=batch,
-                        lm_head_all_tokens=lm_head_all_tokens)
+                        lm_head_all_tokens=lm_head_all_tokens, causal=causal)
     comp = compiler.for_arch(a)
-    plan = compiler.fusion_plan(trace.ops, a, recipe)
+    plan = compiler.fusion_plan(trace.ops, a, recipe, attention)
     lowered = []
     for i, op in enumerate(trace.ops):
         before = comp.hits
@@ -118,9 +127,10 @@ def lower_trace(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int
 
 
 def simulate(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | None = None, batch: int = 1,
-             lm_head_all_tokens: bool = False) -> SimResult:
-    """Compile and simulate one pass (see the module docstring)."""
-    a, recipe, trace, lowered = lower_trace(arch, model, quant, phase, seq_len, kv_len, batch, lm_head_all_tokens)
+             lm_head_all_tokens: bool = False, attention: str = "auto", causal: bool = True) -> SimResult:
+    """Compile and simulate one pass (see the module docstring; ``attention``, ``causal``: :func:`lower_trace`)."""
+    a, recipe, trace, lowered = lower_trace(arch, model, quant, phase, seq_len, kv_len, batch, lm_head_all_tokens,
+                                            attention, causal)
     peak = peak_macs_per_cycle(a, recipe.weights.format, recipe.activations.format, recipe.weights.group_size)
     rows, energy_bd = [], {}
     for op, low, hit in lowered:
@@ -149,10 +159,28 @@ def _assemble(a: Arch, trace, rows: list[OpRow], energy_bd: dict, peak, energy_c
     return SimResult(arch=a.name, model=trace.model.name, quant=trace.recipe.name, phase=trace.phase,
                      seq_len=trace.tokens, kv_len=trace.kv_len, batch=trace.batch, ops=rows, totals=totals,
                      energy_breakdown_pj=energy_bd, area_breakdown_mm2=ar.breakdown,
-                     assumptions=_assumptions(a, trace, ar, energy_constants))
+                     assumptions=_assumptions(a, trace, ar, energy_constants, rows))
 
 
-def _assumptions(a: Arch, trace, ar, energy_constants: dict) -> Assumptions:
+def placement(rows: list[OpRow]) -> str:
+    """Where the ops of a pass ran, in words (from the rows' units and schedules)."""
+    def where(kinds):
+        hit = [r for r in rows if r.kind in kinds]
+        units = sorted({r.unit for r in hit})
+        sched = sorted({r.schedule for r in hit if r.schedule and not r.schedule.startswith("in ")})
+        return "/".join(_UNIT_WORDS.get(u, u) for u in units) + (f" ({'; '.join(sched)})" if sched else "")
+    parts = [f"linear on {where(('linear',))}", f"lm_head on {where(('lm_head',))}"]
+    if any(r.kind == "attn_qk" for r in rows):
+        parts.append(f"attention on {where(('attn_qk', 'attn_sv'))}")
+    parts.append("element-wise ops on the vector unit; dequantization as a per-group vector epilogue")
+    return "; ".join(parts)
+
+
+_UNIT_WORDS = {"array": "the PE array", "vector": "the vector unit (FP16 multiply-accumulates)",
+               "matrix": "the matrix unit"}
+
+
+def _assumptions(a: Arch, trace, ar, energy_constants: dict, rows: list[OpRow] | None = None) -> Assumptions:
     """The assumptions of ``trace`` on ``a`` (``ar``: its area report; ``energy_constants``: the energy model's
     figures without the run's seconds)."""
     return Assumptions(
@@ -160,8 +188,7 @@ def _assumptions(a: Arch, trace, ar, energy_constants: dict) -> Assumptions:
         layers={"value": trace.model.layers, "source": "identical decoder layers are simulated once and "
                 "multiplied by their repeat count (ops rows: one occurrence; totals: × repeat)"},
         op_overlap="none between ops: each op's program starts when the previous one ends",
-        placement="linear/lm_head on the PE array; attention (as FP16 multiply-accumulates) and "
-                  "element-wise ops on the vector unit; dequantization as a per-group vector epilogue",
+        placement=placement(rows) if rows is not None else "linear on the PE array; see each op's unit",
         peak=f"PE tile-model rate on a {PEAK_SHAPE[0]}x{PEAK_SHAPE[1]}x{PEAK_SHAPE[2]} GEMM x arrays "
              f"({trace.recipe.weights.format} weights, {trace.recipe.activations.format} activations)",
         engine=sim_engine.assumptions(a), energy=energy_constants, area=ar.assumptions,

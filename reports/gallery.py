@@ -69,7 +69,7 @@ SWEEP = {
              "dram.bandwidth": [256, 512, 1024], "clock_mhz": [800, 1200]},
     "workloads": [{"model": "llama-2-7b", "quant": "w4a16-g128", "phase": "prefill", "seq_len": 256, "batch": 1},
                   {"model": "llama-2-7b", "quant": "w4a16-g128", "phase": "decode", "kv_len": 1024, "batch": 1}],
-    "constraints": {"area_mm2": 9.0, "power_w": 12.0},
+    "constraints": {"area_mm2": 9.5, "power_w": 12.0},  # mm²: the 32-array designs (and 16 with 512 KiB wbuf) exceed it
 }
 
 ASSUMPTIONS = ("Ops run back to back (no overlap between layers); identical decoder layers simulated once x 32; "

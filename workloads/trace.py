@@ -65,6 +65,13 @@ class Op:
         return sum(getattr(self, c) for c in BYTE_CLASSES)
 
 
+def causal_pairs(tokens: int, positions: int) -> int:
+    """(query, key) pairs one head scores under the causal mask: the ``tokens`` queries are the last of
+    ``positions``, and query i (0-based) sees the ``positions - tokens + i + 1`` positions up to its own
+    (decode, one token: all of them; prefill, tokens = positions: the lower triangle with its diagonal)."""
+    return tokens * (positions - tokens) + tokens * (tokens + 1) // 2
+
+
 def _nbytes(elements: int, fmt: TensorFormat) -> float:
     return elements * fmt.bits / 8
 
@@ -141,8 +148,8 @@ def _positive(field: str, v) -> int:
 class _Builder:
     """Appends ops for one pass; knows the formats and row counts."""
 
-    def __init__(self, m: ModelConfig, r: Recipe, batch: int, tokens: int, kv_len: int):
-        self.m, self.r, self.B, self.T, self.L = m, r, batch, tokens, kv_len
+    def __init__(self, m: ModelConfig, r: Recipe, batch: int, tokens: int, kv_len: int, causal: bool = True):
+        self.m, self.r, self.B, self.T, self.L, self.causal = m, r, batch, tokens, kv_len, causal
         self.rows = batch * tokens
         self.ops: list[Op] = []
 
@@ -226,13 +233,14 @@ class _Builder:
     def attention(self):
         m, B, T, L, kv, n = self.m, self.B, self.T, self.L, self.r.kv_cache, self.m.layers
         bh, hd = B * m.heads, m.head_dim
+        pairs = causal_pairs(T, L) if self.causal else T * L  # (query, position) scores of one head
         cache_read = _nbytes(B * m.kv_heads * L * hd, kv)  # K (or V) of every KV head, read once
         self.ops.append(Op("attn_qk", "attn_qk", 0, T, L, hd, bh, n, kv.format, "fp16", "fp16",
-                           2 * T * L * hd * bh, 0.0, bh * T * hd * FP16_BYTES, bh * T * L * FP16_BYTES,
+                           2 * pairs * hd * bh, 0.0, bh * T * hd * FP16_BYTES, bh * pairs * FP16_BYTES,
                            cache_read, 0.0))
-        self.vector("softmax", "softmax", "softmax", bh * T, L, 1, FP16, repeat=n)
+        self.vector("softmax", "softmax", "softmax", bh, pairs, 1, FP16, repeat=n)
         self.ops.append(Op("attn_sv", "attn_sv", 0, T, hd, L, bh, n, kv.format, "fp16", self.r.activations.format,
-                           2 * T * L * hd * bh, 0.0, bh * T * L * FP16_BYTES,
+                           2 * pairs * hd * bh, 0.0, bh * pairs * FP16_BYTES,
                            _nbytes(bh * T * hd, self.r.activations), cache_read, 0.0))
 
     def head(self, lm_rows: int):
@@ -247,9 +255,10 @@ class _Builder:
 
 
 def build_trace(model: ModelConfig, recipe: Recipe, phase: str, seq_len: int = 1024, kv_len: int | None = None,
-                batch: int = 1, lm_head_all_tokens: bool = False) -> Trace:
+                batch: int = 1, lm_head_all_tokens: bool = False, causal: bool = True) -> Trace:
     """Trace one pass. Prefill: ``seq_len`` tokens per sequence. Decode: one token, ``kv_len`` positions
-    attended (default ``seq_len``)."""
+    attended (default ``seq_len``). ``causal`` False: every query scores every position (a peer model's
+    workload, e.g. BitMoD's tile model; docs/trace.md)."""
     if phase not in PHASES:
         raise InputError("phase", f"unknown phase {phase!r}", ", ".join(PHASES))
     _positive("batch", batch)
@@ -260,7 +269,7 @@ def build_trace(model: ModelConfig, recipe: Recipe, phase: str, seq_len: int = 1
         tokens, kv = 1, _positive("kv-len", kv_len if kv_len is not None else seq_len)
         if model.sliding_window:
             kv = min(kv, model.sliding_window)
-    b = _Builder(model, recipe, batch, tokens, kv)
+    b = _Builder(model, recipe, batch, tokens, kv, causal)
     b.decoder_layer()
     b.head(batch * tokens if lm_head_all_tokens else batch)
     return Trace(model, recipe, phase, batch, tokens, kv, lm_head_all_tokens, b.ops)

@@ -10,7 +10,7 @@ NAME = "simulate"
 HELP = "simulate a model pass on an accelerator: per-op cycles/energy, latency, tokens/s, energy/token, area"
 
 CSV_COLUMNS = ["name", "kind", "layer", "repeat", "unit", "M", "N", "K", "count", "w_fmt", "a_fmt", "cycles",
-               "bound", "utilization", "ops", "bytes", "energy_pj", "instructions", "cache"]
+               "bound", "utilization", "ops", "bytes", "energy_pj", "instructions", "cache", "schedule"]
 
 
 def add_arguments(p) -> None:
@@ -22,8 +22,16 @@ def add_arguments(p) -> None:
     out.add_argument("--json", action="store_true",
                      help="print the result as JSON (schema: python -m lutsim.schema simulate)")
     out.add_argument("--csv", action="store_true", help="print the per-op rows as CSV")
+    add_attention_argument(p)
     p.add_argument("--emit-asm", metavar="DIR", help="also write each op's compiled program (ISA text form) to "
                    "DIR/NN_<op>.s")
+
+
+def add_attention_argument(p) -> None:
+    p.add_argument("--attention", choices=("auto", "fused", "unfused"), default="auto",
+                   help="auto (default): QK, softmax and SV as one flash-attention program (scores stay on chip) on "
+                   "the matrix unit, or on a PE array that takes FP16, where that takes fewer cycles than op by op; "
+                   "fused: wherever the arch can; unfused: op by op on the vector unit, scores through DRAM")
 
 
 def emit_asm(args) -> None:
@@ -39,7 +47,7 @@ def emit_asm(args) -> None:
     except OSError as exc:
         raise ValueError(f"--emit-asm: cannot create {str(out)!r}: {exc.strerror}") from None
     *_, lowered = lower_trace(args.arch, args.model, args.quant, args.phase, args.seq_len, args.kv_len, args.batch,
-                              args.lm_head_all_tokens)
+                              args.lm_head_all_tokens, args.attention)
     for i, (op, low, _) in enumerate(lowered):
         header = f"# {op.name}: {op.kind} M={op.M} N={op.N} K={op.K} x{op.count}, repeat {op.repeat}; " \
                  f"{low.unit}, {low.stats.cycles} cycles\n"
@@ -52,7 +60,8 @@ def run(args) -> int:
 
     with working(f"compiling and simulating {args.model} {args.phase} on {args.arch}"):
         stats = simulate(args.arch, args.model, args.quant, args.phase, seq_len=args.seq_len, kv_len=args.kv_len,
-                         batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens).to_dict()
+                         batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens,
+                         attention=args.attention).to_dict()
     if args.emit_asm:
         emit_asm(args)
     if args.json:
@@ -76,7 +85,7 @@ def print_stats(stats: dict) -> None:
 
     rows = [{**{k: r[k] for k in ("name", "repeat", "unit", "cycles", "bound")},
              "util (%)": round(100 * r["utilization"], 1), "energy (µJ)": r["energy_pj"] * 1e-6,
-             **mapper_columns(r.get("mapper")), "cache": r["cache"]} for r in stats["ops"]]
+             **mapper_columns(r.get("mapper"), r.get("schedule", "")), "cache": r["cache"]} for r in stats["ops"]]
     print_table(f"{stats['model']} {stats['quant']} {stats['phase']} on {stats['arch']} (B={stats['batch']}, "
                 f"T={stats['seq_len']}, L={stats['kv_len']}); rows per occurrence, totals x repeat", rows)
     t = stats["totals"]
@@ -97,11 +106,12 @@ def _mapping_text(choice: dict) -> str:
     return "/".join(x for x in (choice["dataflow"], choice["mapping"]) if x) or "fixed"
 
 
-def mapper_columns(mapper: dict | None) -> dict[str, str]:
+def mapper_columns(mapper: dict | None, schedule: str = "") -> dict[str, str]:
     """The per-op table's mapper columns: the chosen dataflow/mapping and the runner-up with its extra cycles
-    (``-`` for ops without a mapper choice: vector ops; arrays with a single dataflow/mapping show ``fixed``)."""
+    (``-`` for ops without a mapper choice: vector ops; arrays with a single dataflow/mapping show ``fixed``;
+    fused attention and matrix-unit GEMMs show their schedule)."""
     if mapper is None:
-        return {"mapping": "-", "runner-up": "-"}
+        return {"mapping": schedule or "-", "runner-up": "-"}
     chosen, other = mapper["chosen"], mapper["runner_up"]
     if other is None:
         return {"mapping": _mapping_text(chosen), "runner-up": "-"}

@@ -52,11 +52,13 @@ class OpRow(Result):
     """One occurrence of a trace op (totals multiply by ``repeat``).
 
     cycles: the op's program, end to end; bound: the unit with the most busy cycles (memory, compute, table,
-    vector); utilization: busy / cycles of the op's unit; ops: operations (one MAC = 2); bytes: bytes moved;
+    vector); utilization: busy / cycles of the op's unit; ops: operations (one MAC = 2); bytes: bytes moved
+    (the trace's; ops with a schedule: their program's DRAM bytes);
     energy_pj: energy (pJ); instructions: program length; cache: compiler cache ``hit`` or ``miss``;
     roofline_cycles (array ops): max of the op's MACs at the PE's peak rate and its bytes at the DRAM
     bandwidth; tile, search (array ops): the tile and the tile search's log; mapper (array ops): the chosen
-    dataflow / mapping and the runner-up; note: what the compiler noted.
+    dataflow / mapping and the runner-up; note: what the compiler noted; schedule (fused attention, an FP16
+    GEMM on the matrix unit): how the op was scheduled, or for softmax and SV that the attention program has them.
     """
 
     name: str
@@ -84,6 +86,7 @@ class OpRow(Result):
     search: list | None = omitted_when(None)
     mapper: Mapper | None = omitted_when(None)
     note: str = omitted_when("")
+    schedule: str = omitted_when("")
 
 
 @dataclass

@@ -44,6 +44,8 @@ FIELDS: dict[str, Field] = {
     "pnr_factor": Field("num", 0, 100, "(factor)", lo_open=True),
     "pe.array[]": Field("int", 1, 65_536, "PEs"),
     "pe.tile[]": Field("int", 1, 65_536, "elements"),
+    "matrix_unit.array[]": Field("int", 1, 4096, "PEs"),
+    "matrix_unit.tile[]": Field("int", 1, 4096, "elements"),
     "table_unit.tables_per_cycle": Field("int", 1, _M, "tables/cycle"),
     "table_unit.group": Field("int", 1, 16, "activations per table (2**(group-1) entries)"),
     "table_unit.entry_bits": Field("int", 1, 64, "bits"),

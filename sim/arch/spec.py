@@ -210,6 +210,7 @@ class Arch:
     dram: DRAM
     table_unit: TableUnit | None = None
     pnr_factor: float = 1.0
+    matrix_unit: PESpec | None = None  # a float matrix unit beside the PE array (attention, an FP16 lm_head)
     description: str = ""
     sources: tuple[str, ...] = ()
 
@@ -225,9 +226,10 @@ class Arch:
         d = asdict(self)
         d["sources"] = list(self.sources)
         d["buffers"] = [asdict(b) for b in self.buffers]
-        for key in ("array", "tile"):
-            if d["pe"][key] is not None:
-                d["pe"][key] = list(d["pe"][key])
+        for unit in ("pe", "matrix_unit"):
+            for key in ("array", "tile"):
+                if d[unit] is not None and d[unit][key] is not None:
+                    d[unit][key] = list(d[unit][key])
         return d
 
 
@@ -336,7 +338,26 @@ def _dram(d: dict, path: str) -> DRAM:
 
 
 _TOP = {"name", "description", "sources", "clock_mhz", "node_nm", "pe", "arrays", "table_unit", "vector",
-        "buffers", "dram", "pnr_factor"}
+        "buffers", "dram", "pnr_factor", "matrix_unit"}
+
+#: the operand formats a matrix unit must take (attention scores and values, an FP16 lm_head)
+MATRIX_FORMATS = ("fp16",)
+
+
+def _matrix_unit(d: dict, path: str) -> PESpec:
+    """A float matrix unit: a MAC PE grid of the registry (its tile model times its instructions, its cost
+    figures cost it) that takes FP16 weights and activations."""
+    spec = _pe(d, path)
+    model = pe_registry.get(spec.type)
+    if spec.opcode != "MMA" or not all(f in model.weight_formats and f in model.act_formats for f in MATRIX_FORMATS):
+        takes = [n for n in pe_registry.names() if pe_registry.get(n).opcode == "MMA"
+                 and all(f in pe_registry.get(n).weight_formats and f in pe_registry.get(n).act_formats
+                         for f in MATRIX_FORMATS)]
+        raise InputError(f"{path}.type", f"PE {spec.type!r} is not a float MAC array (a matrix unit takes "
+                         f"{'/'.join(MATRIX_FORMATS)} x {'/'.join(MATRIX_FORMATS)})", ", ".join(takes))
+    if spec.array is None:
+        raise InputError(f"{path}.array", "give the matrix unit's PE grid [rows, cols]")
+    return spec
 
 
 def from_dict(d: dict, path: str = "arch") -> Arch:
@@ -370,4 +391,6 @@ def from_dict(d: dict, path: str = "arch") -> Arch:
         buffers=buffers,
         dram=_dram(_get(d, "dram", path), f"{path}.dram"),
         pnr_factor=_num(_get(d, "pnr_factor", path, 1.0), f"{path}.pnr_factor", 0.0, strict=True),
+        matrix_unit=None if _get(d, "matrix_unit", path, None) is None else _matrix_unit(d["matrix_unit"],
+                                                                                          f"{path}.matrix_unit"),
     )

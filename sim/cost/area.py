@@ -7,6 +7,7 @@
   figure must be for the arch's node).
 * Table unit: ``tables_per_cycle`` × µm² per table/cycle (LUT Tensor Core, docs/references.md#lut-tensor-core), scaled
   like the unit to the arch's K-group and entry width.
+* Matrix unit (optional): its PEs × its PE type's synthesis area.
 * Vector unit: ``lanes`` × one FP16 MAC PE (a proxy, flagged in the assumptions).
 * SRAM: banks × the CACTI-fit bank area for the bank size (docs/references.md#energy-and-area-constants).
 """
@@ -88,6 +89,8 @@ def area(arch: Arch, ge_count: float | None = None, um2_per_ge: float | None = N
         per = scale(tu["area_um2_per_table_per_cycle"], tu["node_nm"], node, "area") * ratio
         out["table"] = arch.table_unit.tables_per_cycle * per / _UM2_PER_MM2
         used["table"] = {"um2_per_table_per_cycle": per, "source": tu["source"], "scaled_to_arch_table": how}
+    if arch.matrix_unit is not None:
+        out["matrix"] = _matrix_mm2(arch, used)
     lane = t["vector_lane"]
     lane_um2 = scale(lane["area_um2"], lane["node_nm"], node, "area")
     out["vector"] = arch.vector.lanes * lane_um2 / _UM2_PER_MM2
@@ -98,3 +101,17 @@ def area(arch: Arch, ge_count: float | None = None, um2_per_ge: float | None = N
         out[f"sram:{b.name}"] = b.banks * scale(bank["area_mm2"], sram["node_nm"], node, "area")
     used["sram_model"] = {"fit": sram["fit"], "source": sram["source"]}
     return AreaReport(total_mm2=float(sum(out.values())), breakdown=out, assumptions=used)
+
+
+def _matrix_mm2(arch: Arch, used: dict) -> float:
+    """mm² of the arch's float matrix unit: its PEs × its PE type's synthesis area at the arch's node."""
+    mu = arch.matrix_unit
+    entry = pe_entry(pe_registry.get(mu.type))
+    if entry is None:
+        used["matrix_unit"] = {"um2": 0.0, "source": f"MISSING: no area figure for PE {mu.type!r}"}
+        return 0.0
+    um2 = scale(entry["area_um2"], entry["node_nm"], arch.node_nm, "area")
+    n = mu.pes_per_array if entry["per"] == "pe" else 1
+    used["matrix_unit"] = {"type": mu.type, "array": list(mu.array), "um2_per_pe": um2, "pes": n,
+                           "source": entry["source"]}
+    return n * um2 / _UM2_PER_MM2

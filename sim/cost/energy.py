@@ -13,6 +13,7 @@ Components (keys of the breakdown):
   ``uncosted_events``).
   Active cycles of instructions with FP activations (``active_cycles:<acts>``, :mod:`sim.engine.decode`) are
   charged at the hook's figure for that format (``lut-tc``: FP tables and FP accumulators).
+* ``matrix`` (an arch with a ``matrix_unit``): its active cycles × its PE's pJ per cycle × its PEs, as ``array``.
 * ``table``: tables built × pJ per table (scaled to the arch's K-group and entry width; tables of FP
   activations, ``tables:<acts>``, at the FP adders' figure);
   ``vector``: elements × the FP16 actions of each op.
@@ -23,7 +24,7 @@ Logic energies are scaled from their node to the arch's node and multiplied by `
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .. import pe as pe_registry
 from ..arch import Arch
@@ -119,6 +120,10 @@ def energy(stats, arch: Arch) -> EnergyReport:
                                   "leakage_mw_per_bank": bank["leakage_mw"]}
     out["sram_leakage"] = leak
     out["array"] = _array(arch, ev.get("array", {}), used) * pnr
+    if arch.matrix_unit is not None:  # costed like an array of its own PE type (its figures, its grid)
+        sub: dict = {}
+        out["matrix"] = _array(replace(arch, pe=arch.matrix_unit, arrays=1), ev.get("matrix", {}), sub) * pnr
+        used["matrix_unit"] = {"type": arch.matrix_unit.type, "array": list(arch.matrix_unit.array), **sub["array"]}
     tu = t["table_unit"]
     published_table = scale(tu["pj_per_table"], tu["node_nm"], node, "energy")
     per_table, table_how, table_fp = published_table, None, {}

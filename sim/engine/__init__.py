@@ -111,7 +111,8 @@ def run(program: Program | ColumnProgram, arch: Arch) -> Stats:
     cycles = int(end.max()) if len(end) else 0
     units = {}
     for u, name in enumerate(dec.unit_names):
-        if name == "sync" or (name == "table" and arch.table_unit is None):
+        if name == "sync" or (name == "table" and arch.table_unit is None) or (
+                name == "matrix" and arch.matrix_unit is None):
             continue
         busy, sdep, sspace, count = (int(x) for x in ustats[u])
         units[name] = {"busy": busy, "stall_dep": sdep, "stall_space": sspace,

@@ -14,6 +14,7 @@ Durations (cycles):
 * LMMA / BSMMA / MMA: ``sim.pe.tile_cycles(arch.pe.type, config, GemmProblem).cycles`` (the PE's
   tile model, the same entry the compiler's tile search uses); ``config`` is ``arch.pe.config()`` with the
   instruction's ``map`` (the mapper's dataflow and mapping, :func:`sim.pe.config_of`) applied.
+* FMMA: the tile model of the arch's ``matrix_unit`` PE grid (same entry as the array's, with its config).
 * DEQUANT / VEC: ``⌈elems / (lanes · ops_per_cycle[op])⌉`` busy, + ``vector.latency``.
 * Any buffer access (LOAD's write, STORE's read, ``rd``/``wr``) takes
   ``⌈bytes·8 / (width · ports · banks / gcd(stride, banks))⌉`` cycles; an instruction is busy at
@@ -41,9 +42,9 @@ from ..isa.columns import DMA_OPS, ColumnProgram
 from ..pe.base import INT_ACTIVATIONS
 
 #: unit classes, in kernel order; arrays come last and may have several instances
-CLASSES = ("dma", "table", "vector", "sync", "array")
-_CLASS_OF = {"LOAD": 0, "STORE": 0, "PRECOMPUTE": 1, "DEQUANT": 2, "VEC": 2, "SYNC": 3,
-             "LMMA": 4, "BSMMA": 4, "MMA": 4}
+CLASSES = ("dma", "table", "vector", "sync", "matrix", "array")
+_CLASS_OF = {"LOAD": 0, "STORE": 0, "PRECOMPUTE": 1, "DEQUANT": 2, "VEC": 2, "SYNC": 3, "FMMA": 4,
+             "LMMA": 5, "BSMMA": 5, "MMA": 5}
 
 
 @dataclass
@@ -103,14 +104,15 @@ class _Decoder:
                              ", ".join(self.bufs))
         return self.bufs[name]
 
-    def pe_cycles(self, ins, where: str) -> pe_registry.TileTiming:
-        """The array instruction's cycles and events (:func:`sim.pe.tile_cycles`); an unsupported problem is an
-        InputError naming the instruction."""
+    def pe_cycles(self, ins, where: str, unit=None) -> pe_registry.TileTiming:
+        """The array (or, ``unit`` given, matrix-unit) instruction's cycles and events (:func:`sim.pe.tile_cycles`);
+        an unsupported problem is an InputError naming the instruction."""
+        unit = unit or self.arch.pe
         problem = pe_registry.GemmProblem(m=ins["m"], n=ins["n"], k=ins["k"], weights=ins["weights"],
                                           acts=ins["acts"], group_size=ins["group"] or None)
         try:
-            config = pe_registry.config_of(self.pe_config, ins["map"])
-            return pe_registry.tile_cycles(self.arch.pe.type, config, problem)
+            config = pe_registry.config_of(self.pe_config if unit is self.arch.pe else unit.config(), ins["map"])
+            return pe_registry.tile_cycles(unit.type, config, problem)
         except InputError as exc:
             raise InputError(f"{where}.{exc.field.lstrip('-')}", exc.problem, exc.allowed) from None
 
@@ -151,6 +153,15 @@ class _Decoder:
                 ev["array"][f"active_cycles:{ins['acts']}"] += timing.cycles
             for k, v in timing.events.items():
                 ev["array"][f"pe:{k}"] += v
+            return timing.cycles, 0
+        if op == "FMMA":
+            if a.matrix_unit is None:
+                raise InputError(f"{where}.op", f"arch {a.name!r} has no matrix_unit for FMMA")
+            timing = self.pe_cycles(ins, where, a.matrix_unit)
+            ev["matrix"]["active_cycles"] += timing.cycles
+            ev["matrix"]["macs"] += ins["m"] * ins["n"] * ins["k"]
+            for k, v in timing.events.items():
+                ev["matrix"][f"pe:{k}"] += v
             return timing.cycles, 0
         if op in ("DEQUANT", "VEC"):
             kind = "dequant" if op == "DEQUANT" else ins["op"]
@@ -288,9 +299,9 @@ def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
     free_ptr, free_flat = _gather(c["free"], length, offset, flat)
     order = np.argsort(cls, kind="stable")
     q_ptr = np.searchsorted(cls[order], np.arange(len(CLASSES) + 1)).astype(np.int64)
-    counts = np.array([1, 1, 1, 1, arch.arrays], np.int64)
+    counts = np.array([1, 1, 1, 1, 1, arch.arrays], np.int64)
     first_unit = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    unit_names = ["dma", "table", "vector", "sync"] + [f"array{j}" if arch.arrays > 1 else "array"
+    unit_names = ["dma", "table", "vector", "sync", "matrix"] + [f"array{j}" if arch.arrays > 1 else "array"
                                                        for j in range(arch.arrays)]
     return Decoded(occ=occ, dur=dur, cls=cls, q_ptr=q_ptr, q_idx=order.astype(np.int64), class_first=first_unit,
                    class_count=counts, dep_ptr=dep_ptr, dep_idx=dep_idx, alloc_ptr=alloc_ptr,

@@ -45,9 +45,13 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     "DEQUANT": {"m": ("int", ..., 1, MAX_DIM), "n": ("int", ..., 1, MAX_DIM), "groups": ("int", ..., 1, MAX_DIM)},
     "VEC": {"op": ("op", ...), "elems": ("int", ..., 1, MAX_WORK)},
     "SYNC": {},
+    # a float GEMM on the arch's matrix unit (attention, an FP16 lm_head); last, so the binary opcode numbers of
+    # the others stay as the RTL decodes them
+    "FMMA": _MMA,
 }
 #: the operands whose product is an instruction's work (bounded by :data:`MAX_WORK`)
-_WORK = {"LMMA": ("m", "n", "k"), "BSMMA": ("m", "n", "k"), "MMA": ("m", "n", "k"), "PRECOMPUTE": ("m", "k"),
+_WORK = {"LMMA": ("m", "n", "k"), "BSMMA": ("m", "n", "k"), "MMA": ("m", "n", "k"), "FMMA": ("m", "n", "k"),
+         "PRECOMPUTE": ("m", "k"),
          "DEQUANT": ("m", "n", "groups")}
 OPCODES = tuple(SCHEMA)
 

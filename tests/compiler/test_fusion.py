@@ -17,7 +17,7 @@ def _trace(tiny_model, phase, **kw):
 def test_decode_norms_build_the_tables_of_the_gemms_they_feed(tiny_model):
     a = arch.load("lut-tc-28nm")
     trace, recipe = _trace(tiny_model, "decode", kv_len=32)
-    plan = compiler.fusion_plan(trace.ops, a, recipe)
+    plan = compiler.fusion_plan(trace.ops, a, recipe, "unfused")  # table fusion only (attention: below)
     names = {trace.ops[i].name for i in plan}
     assert names == {"attn_norm", "q_proj", "k_proj", "v_proj", "mlp_norm", "gate_proj", "up_proj"}
     c = compiler.Compiler(a)
@@ -36,6 +36,6 @@ def test_decode_norms_build_the_tables_of_the_gemms_they_feed(tiny_model):
 
 def test_no_fusion_without_a_table_unit_or_when_tables_do_not_fit(tiny_model):
     trace, recipe = _trace(tiny_model, "decode", kv_len=32)
-    assert compiler.fusion_plan(trace.ops, arch.load("int8-systolic-28nm"), get_recipe("w8a8")) == set()
+    assert compiler.fusion_plan(trace.ops, arch.load("int8-systolic-28nm"), get_recipe("w8a8"), "unfused") == set()
     trace, recipe = _trace(tiny_model, "prefill", seq_len=512)  # 512 rows x 256 x 4 B of tables > tbuf / 2
-    assert compiler.fusion_plan(trace.ops, arch.load("lut-tc-28nm"), recipe) == set()
+    assert compiler.fusion_plan(trace.ops, arch.load("lut-tc-28nm"), recipe, "unfused") == set()

@@ -82,10 +82,14 @@ def test_every_preset_with_every_recipe_runs_or_fails_clearly(preset, tiny, tmp_
 
 def test_csv_has_one_row_per_op(tiny, capsys):
     assert main(["simulate", "--arch", "int8-systolic-28nm", "--model", tiny, "--quant", "w8a8", "--phase",
-                 "prefill", "--seq-len", "32", "--csv"]) == 0
+                 "prefill", "--seq-len", "32", "--csv", "--attention", "fused"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [r["name"] for r in rows][:2] == ["attn_norm", "q_proj"]
-    assert all(int(r["cycles"]) > 0 for r in rows)
+    fused = {r["name"]: r for r in rows if r["schedule"]}
+    assert fused["attn_qk"]["unit"] == "matrix" and fused["attn_qk"]["schedule"].startswith("fused flash")
+    assert fused["softmax"]["schedule"] == fused["attn_sv"]["schedule"] == "in attn_qk (fused)"
+    assert all(int(r["cycles"]) > 0 for r in rows if r["name"] not in ("softmax", "attn_sv"))
+    assert int(fused["softmax"]["cycles"]) == int(fused["attn_sv"]["cycles"]) == 0  # inside attn_qk's program
 
 
 def test_table_output_names_totals(tiny, capsys):

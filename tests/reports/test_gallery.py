@@ -13,7 +13,7 @@ SMALL_SWEEP = {
     "name": "gallery-test", "base_arch": "lut-tc-28nm",
     "axes": {"arrays": [8, 16], "pe.tile": [[2, 64, 4], [2, 64, 16]], "clock_mhz": [800, 1000]},
     "workloads": [{"model": "llama-2-7b", "quant": "w4a16-g128", "phase": "decode", "kv_len": 128, "batch": 1}],
-    "constraints": {"area_mm2": 8.9},  # skips the 16-array designs (9.13 mm² with FP16 tables)
+    "constraints": {"area_mm2": 9.4},  # skips the 16-array designs (9.63 mm² with FP16 tables and the matrix unit)
 }
 SMALL_DESIGNS = (("LUT Tensor Core", "lut-tc-28nm", "w4a16-g128"), ("FP16 MAC", "fp16-mac-28nm", "fp16"))
 SMALL_WORKLOAD = {"model": "llama-2-7b", "seq_len": 16, "kv_len": 128, "batch": 1}

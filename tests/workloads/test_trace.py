@@ -7,7 +7,7 @@ import pytest
 from sim.errors import InputError
 from workloads.models import get_model
 from workloads.recipes import get_recipe
-from workloads.trace import build_trace
+from workloads.trace import build_trace, causal_pairs
 
 H, I, HEADS, LAYERS, VOCAB, HD = 4096, 11008, 32, 32, 32000, 128  # Llama-2-7B (docs/references.md#model-shapes)
 
@@ -40,9 +40,17 @@ def test_llama2_7b_prefill_attention():
     qk, sv, sm = ops["attn_qk"], ops["attn_sv"], ops["softmax"]
     assert (qk.M, qk.N, qk.K, qk.count) == (S, S, HD, B * HEADS)
     assert (sv.M, sv.N, sv.K, sv.count) == (S, HD, S, B * HEADS)
-    assert qk.flops == sv.flops == 2 * S * S * HD * HEADS
+    pairs = S * (S + 1) // 2  # causal: the lower triangle of the S x S scores, diagonal included
+    assert qk.flops == sv.flops == 2 * pairs * HD * HEADS
     assert qk.bytes_kv_read == sv.bytes_kv_read == S * H * 2  # K (or V) of every head, once
-    assert qk.bytes_act_out == HEADS * S * S * 2 and sm.flops == 5 * HEADS * S * S
+    assert qk.bytes_act_out == sv.bytes_act_in == HEADS * pairs * 2 and sm.flops == 5 * HEADS * pairs
+    assert (sm.M, sm.N) == (B * HEADS, pairs)
+
+
+@pytest.mark.parametrize("tokens,positions", [(1, 1), (1, 700), (5, 5), (3, 10), (64, 64)])
+def test_causal_pairs_count_each_query_up_to_its_own_position(tokens, positions):
+    brute = sum(1 for i in range(tokens) for j in range(positions) if j <= positions - tokens + i)
+    assert causal_pairs(tokens, positions) == brute
 
 
 def test_llama2_7b_decode_bytes_w4():

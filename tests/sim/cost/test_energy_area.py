@@ -30,6 +30,7 @@ def test_energy_of_a_toy_program_equals_hand_computation(unit_pe):
         "array": (512 * 0.03 + 128 * 0.1) * node * 1.5,
         "table": 0.0,
         "vector": 0.0,
+        "matrix": 0.0,  # the preset's FP16 matrix unit runs nothing here
     }
     e = cost.energy(s, a)
     assert e.breakdown == pytest.approx(hand, rel=1e-12)

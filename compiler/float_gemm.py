@@ -1,0 +1,79 @@
+"""A float GEMM on the arch's matrix unit (``FMMA``): an FP16 lm_head that the PE array cannot take.
+
+``out[M, N] = in[M, K] · W[N, K]ᵀ`` with FP16 weights and activations. The input rows are loaded once into
+``abuf`` (in row blocks when they do not fit half of it); the weights stream through ``wbuf`` in column
+tiles of at most half of it (double buffered: the DMA loads tile c+1 while the matrix unit works on tile c);
+each tile's output goes from ``obuf`` to DRAM. Units: elements, bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sim import pe as pe_registry
+from sim.arch import Arch
+from sim.isa.columns import ColumnProgram
+
+from .gemm import buffer_of
+
+FP16_BYTES = 2
+
+
+@dataclass(frozen=True)
+class FloatGemmSpec:
+    """An FP16 x FP16 GEMM for the matrix unit; ``out_bytes`` per output element, ``w_bytes`` per weight."""
+
+    m: int
+    n: int
+    k: int
+    w_bytes: float = FP16_BYTES
+    out_bytes: float = FP16_BYTES
+
+
+def matrix_map(arch: Arch, where: str, m: int, n: int, k: int) -> str:
+    """The ``map`` operand of an (m, n, k) FP16 GEMM on the matrix engine ``where`` ("matrix": the arch's matrix
+    unit, "array": its PE array): the engine's dataflow with the fewest tile-model cycles, unless it pins one."""
+    unit = arch.pe if where == "array" else arch.matrix_unit
+    model = pe_registry.get(unit.type)
+    if unit.dataflow is not None or len(model.dataflows) < 2:
+        return "arch"
+    problem = pe_registry.GemmProblem(m=m, n=n, k=k, weights="fp16", acts="fp16")
+    base = unit.config()
+    return min(model.dataflows, key=lambda d: pe_registry.tile_cycles(
+        unit.type, pe_registry.config_of(base, d), problem).cycles)
+
+
+def emit(spec: FloatGemmSpec, arch: Arch) -> ColumnProgram:
+    """The program of ``spec`` on ``arch``'s matrix unit (see the module docstring)."""
+    p = ColumnProgram(arch=arch.name)
+    half_a, half_w, half_o = (buffer_of(arch, b).capacity // 2 for b in ("abuf", "wbuf", "obuf"))
+    rows = max(1, min(spec.m, half_a // (spec.k * FP16_BYTES)))
+    cols = max(1, min(spec.n, half_w // math.ceil(spec.k * spec.w_bytes),
+                      half_o // math.ceil(rows * max(spec.out_bytes, 4))))  # FP32 accumulators in obuf
+    w_addr, a_addr = 0, math.ceil(spec.n * spec.k * spec.w_bytes)
+    o_addr = a_addr + spec.m * spec.k * FP16_BYTES
+    for r0 in range(0, spec.m, rows):
+        m = min(rows, spec.m - r0)
+        a_bytes = m * spec.k * FP16_BYTES
+        la = p.add(p.template("LOAD", buf="abuf", bytes=a_bytes), alloc=p.space([("abuf", a_bytes)]),
+                   addr=a_addr + r0 * spec.k * FP16_BYTES)
+        pending = None  # the previous tile's store: after this tile's weight load in the DMA's queue
+        for c0 in range(0, spec.n, cols):
+            n = min(cols, spec.n - c0)
+            w_b = math.ceil(n * spec.k * spec.w_bytes)
+            acc = m * n * 4
+            lw = p.add(p.template("LOAD", buf="wbuf", bytes=w_b), alloc=p.space([("wbuf", w_b)]),
+                       addr=w_addr + math.floor(c0 * spec.k * spec.w_bytes))
+            if pending is not None:
+                p.add(*pending)
+            mm = p.add(p.template("FMMA", m=m, n=n, k=spec.k, weights="fp16", acts="fp16",
+                                  map=matrix_map(arch, "matrix", m, n, spec.k),
+                                  rd=[("abuf", a_bytes), ("wbuf", w_b)], wr=[("obuf", acc)]),
+                       [la, lw], alloc=p.space([("obuf", acc)]), free=p.space([("wbuf", w_b)]))
+            out_b = max(1, math.ceil(m * n * spec.out_bytes))
+            pending = (p.template("STORE", buf="obuf", bytes=out_b), [mm], 0, p.space([("obuf", acc)]),
+                       o_addr + math.floor((r0 * spec.n + c0) * spec.out_bytes))
+        last = p.add(*pending)
+        p.add(p.template("SYNC"), [last], free=p.space([("abuf", a_bytes)]))
+    return p.freeze()
