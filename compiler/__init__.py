@@ -82,11 +82,11 @@ class Compiler:
             except InputError as exc:
                 if op.kind == "lm_head" and spec.weights in FLOAT_WEIGHTS and spec.acts in FLOAT_WEIGHTS:
                     why = f"{spec.weights} lm_head: PE {self.arch.pe.type!r} cannot take it ({exc.problem})"
-                    if self.arch.matrix_unit is not None and spec.weights == "fp16" and spec.acts == "fp16":
-                        fs = float_gemm.FloatGemmSpec(op.M * op.count, op.N, op.K, spec.w_bytes, spec.out_bytes)
-                        return "matrix", fs, f"{why}; on the matrix unit"
                     vs = VectorSpec(ops=(), in_bytes=round(op.bytes_act_in + op.bytes_weight),
                                     out_bytes=round(op.bytes_act_out), macs=op.M * op.N * op.K * op.count)
+                    if self.arch.matrix_unit is not None and spec.weights == "fp16" and spec.acts == "fp16":
+                        fs = float_gemm.FloatGemmSpec(op.M * op.count, op.N, op.K, spec.w_bytes, spec.out_bytes, vs)
+                        return "matrix", fs, why
                     return "vector", vs, f"{why}; FP16 multiply-accumulates on the vector unit"
                 raise InputError(f"{op.name} on {self.arch.name}: {exc.field}", exc.problem, exc.allowed) from None
             return "array", spec, "tables built by the preceding norm (resident in tbuf)" if fused else ""
@@ -130,11 +130,19 @@ class Compiler:
             stats = programs.run(program, self.arch)
             res = Lowered(spec, unit, program, stats, cost.energy(stats, self.arch), note=note,
                           schedule="in attn_qk (fused)")
-        elif isinstance(spec, float_gemm.FloatGemmSpec):
+        elif isinstance(spec, float_gemm.FloatGemmSpec):  # the matrix unit, or the vector lanes when faster
             program = float_gemm.emit(spec, self.arch)
             stats = programs.run(program, self.arch)
-            res = Lowered(spec, unit, program, stats, cost.energy(stats, self.arch), note=note,
-                          schedule="FP16 GEMM on the matrix unit")
+            lanes = programs.vector_program(spec.vector, self.arch)
+            lane_stats = programs.run(lanes, self.arch)
+            if lane_stats.cycles < stats.cycles:  # a GEMV on a small grid: one row of it works
+                res = Lowered(spec, "vector", lanes, lane_stats, cost.energy(lane_stats, self.arch),
+                              note=f"{note}; FP16 multiply-accumulates on the vector unit ({lane_stats.cycles:,} "
+                                   f"cycles; the matrix unit {stats.cycles:,})")
+            else:
+                res = Lowered(spec, unit, program, stats, cost.energy(stats, self.arch),
+                              note=f"{note}; on the matrix unit ({stats.cycles:,} cycles; the vector unit "
+                                   f"{lane_stats.cycles:,})", schedule="FP16 GEMM on the matrix unit")
         elif unit == "array":
             found = search.search(spec, self.arch)
             res = Lowered(spec, unit, found.program, found.stats, cost.energy(found.stats, self.arch), found.tile,

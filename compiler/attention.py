@@ -147,16 +147,16 @@ def emit(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None)
         pending = None  # (P·V of the previous key block): issued after the next block's scores
         for j, w in enumerate(widths):
             raw = math.ceil(w * hd * spec.kv_bytes)
-            kv_addr = math.floor(j * spec.bc * hd * spec.kv_bytes)
-            lk = dma("LOAD", "wbuf", raw, k_base + kv_addr, kv_stride, alloc=[("wbuf", raw)])
-            lv = dma("LOAD", "wbuf", raw, v_base + kv_addr, kv_stride, alloc=[("wbuf", raw)])
-            if not spec.kv_float:  # dequantize K and V into FP16 copies beside the raw blocks
-                half = w * hd * FP16_BYTES
-                lk = p.add(p.template("DEQUANT", m=w, n=hd, groups=1, rd=[("wbuf", raw)], wr=[("wbuf", half)]),
-                           [lk], alloc=p.space([("wbuf", half)]), free=p.space([("wbuf", raw)]))
-                lv = p.add(p.template("DEQUANT", m=w, n=hd, groups=1, rd=[("wbuf", raw)], wr=[("wbuf", half)]),
-                           [lv], alloc=p.space([("wbuf", half)]), free=p.space([("wbuf", raw)]))
-                raw = half
+            half = raw if spec.kv_float else w * hd * FP16_BYTES  # the FP16 block the matrix engine reads
+            held = raw if spec.kv_float else raw + half  # a load reserves its dequantized copy too (no later alloc
+            kv_addr = math.floor(j * spec.bc * hd * spec.kv_bytes)  # can then wait behind prefetched raw blocks)
+            lk = dma("LOAD", "wbuf", raw, k_base + kv_addr, kv_stride, alloc=[("wbuf", held)])
+            lv = dma("LOAD", "wbuf", raw, v_base + kv_addr, kv_stride, alloc=[("wbuf", held)])
+            if not spec.kv_float:  # dequantize K and V into their FP16 copies, then release the raw blocks
+                deq = p.template("DEQUANT", m=w, n=hd, groups=1, rd=[("wbuf", raw)], wr=[("wbuf", half)])
+                lk = p.add(deq, [lk], free=p.space([("wbuf", raw)]))
+                lv = p.add(deq, [lv], free=p.space([("wbuf", raw)]))
+            raw = half
             s_bytes = rows * w * ACC_BYTES
             s = mm(rows, w, hd, [("abuf", q_bytes), ("wbuf", raw)], [("abuf", s_bytes)], [lq, lk],
                    free=[("wbuf", raw)], alloc=[("abuf", s_bytes)])

@@ -22,13 +22,15 @@ FP16_BYTES = 2
 
 @dataclass(frozen=True)
 class FloatGemmSpec:
-    """An FP16 x FP16 GEMM for the matrix unit; ``out_bytes`` per output element, ``w_bytes`` per weight."""
+    """An FP16 x FP16 GEMM for the matrix unit; ``out_bytes`` per output element, ``w_bytes`` per weight; the
+    compiler runs it where it takes fewer cycles, the matrix unit or (``vector``) the vector lanes."""
 
     m: int
     n: int
     k: int
     w_bytes: float = FP16_BYTES
     out_bytes: float = FP16_BYTES
+    vector: object = None  # the same GEMM as FP16 multiply-accumulates on the vector unit (compiler.specs.VectorSpec)
 
 
 def matrix_map(arch: Arch, where: str, m: int, n: int, k: int) -> str:

@@ -88,11 +88,14 @@ def test_unsupported_format_pe_combination_is_a_clear_error(preset, quant, field
 
 
 def test_fp16_lm_head_runs_on_the_matrix_unit_else_the_vector_unit_when_the_pe_cannot(tiny_model):
-    s = simulate("lut-tc-28nm", tiny_model, "w4a16-g128", "decode", kv_len=16).to_dict()
+    s = simulate("lut-tc-28nm", tiny_model, "w4a16-g128", "prefill", seq_len=64, lm_head_all_tokens=True).to_dict()
     head = next(r for r in s["ops"] if r["kind"] == "lm_head")
-    assert head["unit"] == "matrix" and "matrix unit" in head["note"]
+    assert head["unit"] == "matrix" and "on the matrix unit" in head["note"]  # 64 rows: the grid wins
     q = next(r for r in s["ops"] if r["name"] == "q_proj")
     assert q["unit"] == "array"
+    s = simulate("lut-tc-28nm", tiny_model, "w4a16-g128", "decode", kv_len=16).to_dict()
+    head = next(r for r in s["ops"] if r["kind"] == "lm_head")  # one row: the faster of the two, both named
+    assert head["unit"] in ("matrix", "vector") and "the matrix unit" in head["note"] and "vector unit" in head["note"]
     bare = {k: v for k, v in arch.load("lut-tc-28nm").to_dict().items() if k != "matrix_unit"}
     s = simulate(arch.from_dict(bare), tiny_model, "w4a16-g128", "decode", kv_len=16).to_dict()
     head = next(r for r in s["ops"] if r["kind"] == "lm_head")
