@@ -131,14 +131,18 @@ class Compiler:
             res = Lowered(spec, unit, program, stats, cost.energy(stats, self.arch), note=note,
                           schedule="in attn_qk (fused)")
         elif isinstance(spec, float_gemm.FloatGemmSpec):  # the matrix unit, or the vector lanes when faster
-            program = float_gemm.emit(spec, self.arch)
-            stats = programs.run(program, self.arch)
             lanes = programs.vector_program(spec.vector, self.arch)
             lane_stats = programs.run(lanes, self.arch)
-            if lane_stats.cycles < stats.cycles:  # a GEMV on a small grid: one row of it works
+            bound = float_gemm.matrix_cycles(spec, self.arch)  # the matrix unit's busy time alone
+            program = stats = None
+            if bound < lane_stats.cycles:
+                program = float_gemm.emit(spec, self.arch)
+                stats = programs.run(program, self.arch)
+            if stats is None or lane_stats.cycles < stats.cycles:  # a GEMV on a small grid: one row of it works
+                mu = f"at least {bound:,}" if stats is None else f"{stats.cycles:,}"
                 res = Lowered(spec, "vector", lanes, lane_stats, cost.energy(lane_stats, self.arch),
                               note=f"{note}; FP16 multiply-accumulates on the vector unit ({lane_stats.cycles:,} "
-                                   f"cycles; the matrix unit {stats.cycles:,})")
+                                   f"cycles; the matrix unit {mu})")
             else:
                 res = Lowered(spec, unit, program, stats, cost.energy(stats, self.arch),
                               note=f"{note}; on the matrix unit ({stats.cycles:,} cycles; the vector unit "
@@ -189,8 +193,11 @@ def fusion_plan(ops, arch: Arch, recipe, attention_mode: str = "auto") -> set[in
             if [o.kind for o in ops[i:i + 3]] != ["attn_qk", "softmax", "attn_sv"]:
                 continue
             if attention_mode == "auto":
-                fused = comp.lower(ops[i], recipe, True).stats.cycles
-                if fused >= sum(comp.lower(o, recipe, False).stats.cycles for o in ops[i:i + 3]):
+                unfused = sum(comp.lower(o, recipe, False).stats.cycles for o in ops[i:i + 3])
+                where, spec, _ = comp.spec_of(ops[i], recipe, True)
+                if attention.lower_bound(spec, arch, where) >= unfused:  # cannot win: not emitted at all
+                    continue
+                if comp.lower(ops[i], recipe, True).stats.cycles >= unfused:
                     continue
             plan.update((i, i + 1, i + 2))
     if not gemm.uses_tables(arch):

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sim import pe as pe_registry
 from sim.arch import Arch
 from sim.isa.columns import ColumnProgram
+from sim.pe.base import PEConfig
 
 from .gemm import buffer_of
 
@@ -37,22 +39,54 @@ def matrix_map(arch: Arch, where: str, m: int, n: int, k: int) -> str:
     """The ``map`` operand of an (m, n, k) FP16 GEMM on the matrix engine ``where`` ("matrix": the arch's matrix
     unit, "array": its PE array): the engine's dataflow with the fewest tile-model cycles, unless it pins one."""
     unit = arch.pe if where == "array" else arch.matrix_unit
-    model = pe_registry.get(unit.type)
-    if unit.dataflow is not None or len(model.dataflows) < 2:
+    return _best_map(unit.type, unit.array, unit.tile, unit.dataflow, unit.acc, tuple(sorted(unit.options.items())),
+                     unit.mapping, m, n, k)
+
+
+@lru_cache(maxsize=4096)  # by value: a few shapes per op, shared by every arch with the same engine
+def _best_map(kind, array, tile, dataflow, acc, options, mapping, m, n, k) -> str:
+    model = pe_registry.get(kind)
+    if dataflow is not None or len(model.dataflows) < 2:
         return "arch"
     problem = pe_registry.GemmProblem(m=m, n=n, k=k, weights="fp16", acts="fp16")
-    base = unit.config()
+    base = PEConfig(array=array, tile=tile, dataflow=dataflow, acc=acc, options=dict(options), mapping=mapping)
     return min(model.dataflows, key=lambda d: pe_registry.tile_cycles(
-        unit.type, pe_registry.config_of(base, d), problem).cycles)
+        kind, pe_registry.config_of(base, d), problem).cycles)
+
+
+def tiling(spec: FloatGemmSpec, arch: Arch) -> tuple[int, int]:
+    """(rows, columns) of one FMMA: input rows that fit half of abuf, weight columns half of wbuf and their
+    FP32 accumulators half of obuf."""
+    half_a, half_w, half_o = (buffer_of(arch, b).capacity // 2 for b in ("abuf", "wbuf", "obuf"))
+    rows = max(1, min(spec.m, half_a // (spec.k * FP16_BYTES)))
+    cols = max(1, min(spec.n, half_w // math.ceil(spec.k * spec.w_bytes),
+                      half_o // math.ceil(rows * max(spec.out_bytes, 4))))
+    return rows, cols
+
+
+def matrix_cycles(spec: FloatGemmSpec, arch: Arch) -> int:
+    """Busy cycles of the matrix unit alone over :func:`emit`'s FMMAs: a lower bound of the program's cycles."""
+    rows, cols = tiling(spec, arch)
+    unit = arch.matrix_unit
+    total = 0
+    for m, times_m in _sizes(spec.m, rows):
+        for n, times_n in _sizes(spec.n, cols):
+            problem = pe_registry.GemmProblem(m=m, n=n, k=spec.k, weights="fp16", acts="fp16")
+            config = pe_registry.config_of(unit.config(), matrix_map(arch, "matrix", m, n, spec.k))
+            total += times_m * times_n * pe_registry.tile_cycles(unit.type, config, problem).cycles
+    return total
+
+
+def _sizes(total: int, step: int) -> list[tuple[int, int]]:
+    """(size, count) of the full steps and the last partial one."""
+    full, rest = divmod(total, step)
+    return [(step, full)] * bool(full) + [(rest, 1)] * bool(rest)
 
 
 def emit(spec: FloatGemmSpec, arch: Arch) -> ColumnProgram:
     """The program of ``spec`` on ``arch``'s matrix unit (see the module docstring)."""
     p = ColumnProgram(arch=arch.name)
-    half_a, half_w, half_o = (buffer_of(arch, b).capacity // 2 for b in ("abuf", "wbuf", "obuf"))
-    rows = max(1, min(spec.m, half_a // (spec.k * FP16_BYTES)))
-    cols = max(1, min(spec.n, half_w // math.ceil(spec.k * spec.w_bytes),
-                      half_o // math.ceil(rows * max(spec.out_bytes, 4))))  # FP32 accumulators in obuf
+    rows, cols = tiling(spec, arch)
     w_addr, a_addr = 0, math.ceil(spec.n * spec.k * spec.w_bytes)
     o_addr = a_addr + spec.m * spec.k * FP16_BYTES
     for r0 in range(0, spec.m, rows):
