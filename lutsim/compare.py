@@ -129,23 +129,6 @@ def weight_sqnr_db(fmt: str, group: int | None) -> float:
     return sqnr_db(w, dequantized(fmt, w, group))
 
 
-def _macs(r, arch: Arch, recipe: Recipe) -> tuple[float, float]:
-    """(useful MACs, MACs the busy arrays could do at the PE's peak rate) of array op row ``r``, × repeat."""
-    if r.unit != "array":
-        return 0.0, 0.0
-    group = recipe.weights.group_size if r.w_fmt == recipe.weights.format else None
-    peak = peak_macs_per_cycle(arch, r.w_fmt, r.a_fmt, group)
-    if not peak:
-        return 0.0, 0.0
-    return r.ops / 2 * r.repeat, r.utilization * r.cycles * peak * r.repeat
-
-
-def _spatial(rows, arch: Arch, recipe: Recipe) -> float | None:
-    """Spatial utilization of the array ops (0..1), None without any."""
-    useful, capacity = (sum(x) for x in zip(*(_macs(r, arch, recipe) for r in rows), strict=True))
-    return useful / capacity if capacity else None
-
-
 def _busy_pct(stats) -> float:
     """% of the pass's cycles the PE arrays are busy (averaged over arrays)."""
     busy = sum(r.utilization * r.cycles * r.repeat for r in stats.ops if r.unit == "array")
@@ -161,7 +144,7 @@ def _why(stats, arch: Arch, recipe: Recipe) -> str:
             worst, lost = r, extra
     if worst is None:
         return ""
-    spatial = _spatial([worst], arch, recipe)
+    spatial = worst.spatial_utilization
     where = f", {100 * spatial:.1f} % spatial utilization" if spatial is not None else ""
     return (f"{worst.name} ({worst.unit}, {worst.bound}-bound, {100 * worst.utilization:.0f} % busy{where}) "
             f"spends {100 * lost / stats.totals.cycles:.0f} % of the pass's cycles beyond its DRAM time")
@@ -188,7 +171,7 @@ def _row(design: Design, arch: Arch, model, phase: str, workload: dict, scale: f
         power_w=t.power_w, peak_tops=(t.peak_ops_per_s or 0.0) / 1e12, tops_per_mm2=ops_per_s / 1e12 / t.area_mm2,
         tops_per_w=t.ops / t.energy_pj if t.energy_pj else 0.0, dram_roofline_pct=roof,
         peak_pct=100 * ops_per_s / t.peak_ops_per_s if t.peak_ops_per_s else 0.0,
-        spatial_utilization=_spatial(st.ops, arch, rec), array_busy_pct=_busy_pct(st),
+        spatial_utilization=st.totals.spatial_utilization, array_busy_pct=_busy_pct(st),
         energy_breakdown_pj=st.energy_breakdown_pj)
     if roof < ROOFLINE_TARGET_PCT:
         row.note = f"{roof:.0f} % of the DRAM roofline: " + _why(st, arch, rec)

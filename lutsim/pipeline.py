@@ -98,6 +98,8 @@ def op_row(op, low, arch: Arch, hit: bool) -> OpRow:
                                                                                    low.spec.group)
     if peak:
         row.roofline_cycles = max(op.flops / 2 / peak, op.bytes * 8 / arch.dram.bandwidth)
+        capacity = row.utilization * row.cycles * peak  # MACs the busy arrays could do at the PE's peak rate
+        row.spatial_utilization = op.flops / 2 / capacity if capacity else None
     if low.tile is not None:
         t = low.tile
         row.tile = Tile(t.mt, t.nt, t.kt, [t.am, t.an], t.a_stationary)
@@ -156,6 +158,10 @@ def _assemble(a: Arch, trace, rows: list[OpRow], energy_bd: dict, peak, energy_c
         ops=sum(r.ops * r.repeat for r in rows), bytes=sum(r.bytes * r.repeat for r in rows), tokens=tokens)
     if trace.phase == "prefill":
         totals.ttft_ms = totals.latency_ms
+    spatial = [r for r in rows if r.spatial_utilization]
+    if spatial:  # useful MACs over what the busy arrays could do, all array ops
+        useful = sum(r.ops / 2 * r.repeat for r in spatial)
+        totals.spatial_utilization = useful / sum(r.ops / 2 / r.spatial_utilization * r.repeat for r in spatial)
     return SimResult(arch=a.name, model=trace.model.name, quant=trace.recipe.name, phase=trace.phase,
                      seq_len=trace.tokens, kv_len=trace.kv_len, batch=trace.batch, ops=rows, totals=totals,
                      energy_breakdown_pj=energy_bd, area_breakdown_mm2=ar.breakdown,

@@ -96,6 +96,9 @@ def print_stats(stats: dict) -> None:
         lines.append(f"time to first token {si(t['ttft_ms'] * 1e-3, 's')}")
     lines += [f"energy {si(t['energy_per_token_mj'] * 1e-3, 'J')}/token, average power {si(t['power_w'], 'W')}",
               f"area {t['area_mm2']:.4g} mm²"]
+    if t.get("spatial_utilization") is not None:
+        lines.append(f"PE arrays: {100 * t['spatial_utilization']:.1f} % spatial utilization while busy (useful MACs "
+                     "over what the busy arrays could do at peak)")
     print("\n".join(lines))
     for note in sorted({r["note"] for r in stats["ops"] if r.get("note")}):
         print(f"note: {note}")

@@ -58,7 +58,9 @@ class OpRow(Result):
     roofline_cycles (array ops): max of the op's MACs at the PE's peak rate and its bytes at the DRAM
     bandwidth; tile, search (array ops): the tile and the tile search's log; mapper (array ops): the chosen
     dataflow / mapping and the runner-up; note: what the compiler noted; schedule (fused attention, an FP16
-    GEMM on the matrix unit): how the op was scheduled, or for softmax and SV that the attention program has them.
+    GEMM on the matrix unit): how the op was scheduled, or for softmax and SV that the attention program has them;
+    spatial_utilization (array ops, 0..1): useful MACs over the MACs its busy arrays could do at the PE's peak rate
+    (PE-cycles doing useful work over PE-cycles available while busy).
     """
 
     name: str
@@ -87,6 +89,7 @@ class OpRow(Result):
     mapper: Mapper | None = omitted_when(None)
     note: str = omitted_when("")
     schedule: str = omitted_when("")
+    spatial_utilization: float | None = omitted_when(None)
 
 
 @dataclass
@@ -96,7 +99,8 @@ class Totals(Result):
     cycles; latency_ms; tokens_per_s; energy_pj (pJ); energy_per_token_mj (mJ); area_mm2; power_w (W, average);
     peak_ops_per_s (ops/s of all arrays for the recipe's weight/activation pair, None when the PE cannot run
     it); dram_bytes_per_s (peak DRAM bandwidth); ops; bytes; tokens (batch × tokens of the pass);
-    ttft_ms (prefill only: time to first token).
+    ttft_ms (prefill only: time to first token); spatial_utilization (0..1): the array ops' useful MACs over the
+    MACs their busy arrays could do at the PE's peak rate.
     """
 
     cycles: int
@@ -112,6 +116,7 @@ class Totals(Result):
     bytes: float
     tokens: int
     ttft_ms: float | None = omitted_when(None)
+    spatial_utilization: float | None = omitted_when(None)
 
 
 @dataclass

@@ -8,7 +8,8 @@ come from an analytical tile model, reproduced exactly in sim/compat/bitmod_tile
 Our side: :func:`lutsim.pipeline.simulate` on the ``bitmod-iso-*`` presets (their iso-area arrays, buffers, DRAM and
 clock), Llama-2-7B / Llama-2-13B / Llama-3-8B, prefill of 256 tokens (lm_head over all of them, as theirs) and one
 decode token at context 256 (their workload, docs/references.md#bitmod), with their attention: every S×S score
-computed (no causal mask) and QK, softmax, SV as separate ops (``causal=False``, ``attention="unfused"``). Modelling differences we keep
+computed (no causal mask) and QK, softmax, SV as separate ops (``causal=False``, ``attention="unfused"``).
+Modelling differences we keep
 (docs/references.md#bitmod lists the first two as flaws not to copy): their prefill QK pseudo-layer reads K once per
 query head, and their attention runs at the weights' bit-serial latency (ours: FP16 MACs on the vector unit, K and V
 read from DRAM); theirs overlaps compute and DRAM perfectly per layer with no fill/drain (ours simulates each op's

@@ -140,3 +140,24 @@ def test_attention_on_the_vector_unit_counts_macs_and_kv_dequantization(tiny_mod
         assert low.unit == "vector"
         kv_elems = 0 if kv_bits is None else round(qk.bytes_kv_read * 8 / kv_bits)
         assert low.stats.events["vector"]["elems:dequant"] == qk.M * qk.N * qk.K * qk.count + kv_elems
+
+
+def test_spatial_utilization_is_useful_macs_over_busy_capacity(tiny_model):
+    """simulate reports spatial utilization per array op and for the pass: useful MACs over what the busy arrays
+    could do at the PE's peak rate; a one-row decode on an output-stationary grid pinned to its rows-over-N
+    mapping uses less of it than the mapper's choice."""
+    from lutsim.pipeline import peak_macs_per_cycle
+
+    s = simulate("ant-28nm", tiny_model, "w4a8-flint4", "decode", kv_len=64)
+    rows = [r for r in s.ops if r.unit == "array"]
+    a = arch.load("ant-28nm")
+    for r in rows:
+        peak = peak_macs_per_cycle(a, r.w_fmt, r.a_fmt, get_recipe("w4a8-flint4").weights.group_size)
+        assert r.spatial_utilization == pytest.approx(r.ops / 2 / (r.utilization * r.cycles * peak))
+        assert 0 < r.spatial_utilization <= 1
+    want = sum(r.ops / 2 * r.repeat for r in rows) / sum(r.ops / 2 / r.spatial_utilization * r.repeat for r in rows)
+    assert s.totals.spatial_utilization == pytest.approx(want)
+    pinned = arch.load("ant-28nm").to_dict()
+    pinned["pe"]["dataflow"], pinned["pe"]["mapping"] = "os", "nm"
+    low = simulate(arch.from_dict(pinned), tiny_model, "w4a8-flint4", "decode", kv_len=64)
+    assert low.totals.spatial_utilization < s.totals.spatial_utilization
