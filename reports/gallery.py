@@ -19,6 +19,7 @@ per-layer utilization and stall cycles, and the comparison table. No SVGs (the g
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -263,8 +264,22 @@ def build_gallery(out: str | Path = OUT, jobs: int = 2, sweep: dict = SWEEP, des
     and utilization figures are of the first design."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for old in (*out.glob("*.png"), *out.glob("*.csv"), *out.glob("*.svg")):
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))  # built aside: a failure leaves out as it was
+    try:
+        page = _build(work, jobs, sweep, designs, workload, accuracy_spec)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    for old in (*out.glob("*.png"), *out.glob("*.csv"), *out.glob("*.svg"), *out.glob("*.html")):
         old.unlink()
+    for f in work.iterdir():
+        f.replace(out / f.name)
+    work.rmdir()
+    return out / page.name
+
+
+def _build(out: Path, jobs: int, sweep: dict, designs, workload: dict, accuracy_spec) -> Path:
+    """:func:`build_gallery` into the empty directory ``out``."""
     sections, df = sweep_gallery_sections(sweep, jobs)
     df.to_csv(out / "sweep_rows.csv", index=False)
     results = compare_designs(designs, workload)

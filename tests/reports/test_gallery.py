@@ -87,3 +87,22 @@ def test_committed_comparison_says_where_the_time_goes():
     assert comp["pe_busy_pct"].between(0, 100).all() and comp["dram_roofline_pct"].between(0, 100.5).all()
     decode = comp[comp["phase"] == "decode"].set_index("design")
     assert decode.loc["LUT Tensor Core", "dram_roofline_pct"] > 90  # W4 decode on the memory roof
+
+
+def test_a_failing_build_leaves_the_gallery_as_it_was(tmp_path):
+    """The gallery is built in a sibling directory and moved in only when complete: a run that fails half way
+    (here: a design whose arch does not exist) leaves the previous files untouched and no temporary directory."""
+    out = tmp_path / "gallery"
+    out.mkdir()
+    (out / "report.html").write_text("previous page")
+    (out / "designs_comparison.csv").write_text("previous,table\n")
+    bad = (*SMALL_DESIGNS, ("Nope", "no-such-arch", "fp16"))
+    try:
+        build_gallery(out, jobs=1, sweep=SMALL_SWEEP, designs=bad, workload=SMALL_WORKLOAD)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("an unknown arch must fail the build")
+    assert (out / "report.html").read_text() == "previous page"
+    assert sorted(p.name for p in out.iterdir()) == ["designs_comparison.csv", "report.html"]
+    assert [p.name for p in tmp_path.iterdir()] == ["gallery"]
