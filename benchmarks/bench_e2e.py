@@ -1,8 +1,9 @@
 """End-to-end speed and schedule quality of ``lutsim simulate`` (Llama-2-7B), each run a fresh process.
 
 Run: ``python benchmarks/bench_e2e.py [--runs 3]``. Every figure is the wall time of ``lutsim simulate ...
---json`` as a new process: interpreter start, imports, the Numba kernels loaded from their disk cache (one
-untimed run first fills it), compile and simulate of every op; nothing is cached between runs. Targets:
+--json`` as a new process: interpreter start, imports (from bytecode), the Numba kernels loaded from their disk
+cache where a command uses them (one untimed run first fills both caches), compile and simulate of every op;
+nothing else is cached between runs. Targets:
 
 * lut-tc-28nm W4A16-g128 decode (one token, KV 1024) ≤ 0.5 s; prefill (2048 tokens) ≤ 5 s;
 * lut-tc-rtl-small W4A8-KV4 prefill (2048 tokens; the RTL-sized arch: tiny buffers, many instructions) ≤ 5 s,
@@ -32,7 +33,7 @@ CASES = [  # (label, arch, quant, phase args, target s)
 ]
 RTL_SMALL = ("prefill 2048 tokens", "lut-tc-rtl-small", "w4a8kv4", ["--phase", "prefill", "--seq-len", "2048"], 5.0)
 ROOFLINE_TARGET = 0.90
-INCLUDES = "fresh process: start, imports, Numba disk-cache load, compile and simulate of every op"
+INCLUDES = "fresh process: start, imports, Numba disk-cache load where used, compile and simulate of every op"
 
 
 def command(arch: str, quant: str, phase: list[str]) -> list[str]:

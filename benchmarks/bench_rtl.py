@@ -52,7 +52,7 @@ def numba_rates(cycles: int, bits: int, runs: int) -> tuple[Timing, Timing, int]
     qw = formats.get(f"int{bits}").quantize(rng.normal(size=(n, k)), group_size=k)
     res = lut.run(problem, cfg, "per-cycle", a, qw)  # loads the Numba kernels
     lw = ltc.reinterpret(qw, ku)
-    pre = precompute(ltc._group_layout(a, k, ku), m, ltc.EXACT_INT, False)
+    pre = precompute(ltc._group_layout(a, k, ku), m, ltc.VALUE_FORMATS[ltc.table_format("int8")], False)
     zeros = np.zeros((m, n))
     kernel, (_, _, unit_cycles) = repeat(
         lambda: ltc._run_unit(pre.tables, lw.packed, lw.kgroups_per_group, m, n, ku,

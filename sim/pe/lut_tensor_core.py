@@ -183,9 +183,10 @@ def _lut_unit(tables, packed, shifts, kpg, man_bits, emin, emax, psum_in, out):
     accumulator at each group's end. Value format (man_bits, emin, emax), man_bits < 0 = exact INT32.
     Returns the number of INT32 overflows.
     """
-    m_total, kgroups, _ = tables.shape
+    m_total, kgroups, n_entries = tables.shape
     _, n_planes, n_total = packed.shape
     acc = np.zeros((m_total, n_total))
+    signed = np.zeros((n_planes, 256))  # plane i, stored weight w: table[w & 0x7F] · shifts[w >> 7, i]
     overflows = 0
     for c0 in range(0, kgroups, KG_CHUNK):
         for m in range(m_total):
@@ -194,14 +195,17 @@ def _lut_unit(tables, packed, shifts, kpg, man_bits, emin, emax, psum_in, out):
                 if kg % kpg == 0:
                     row[:] = psum_in[m]
                 table = tables[m, kg]
+                for i in range(n_planes):  # the same products the unit forms, once per entry, not per lookup
+                    for e in range(n_entries):
+                        signed[i, e] = table[e] * shifts[0, i]
+                        signed[i, 0x80 | e] = table[e] * shifts[1, i]
                 for i in range(n_planes):
                     plane = packed[kg, i]
+                    products = signed[i]
                     for n in range(n_total):
-                        w = plane[n]
-                        v = round_float(table[w & 0x7F] * shifts[w >> 7, i], man_bits, emin, emax)
+                        v = round_float(products[plane[n]], man_bits, emin, emax)
                         s = round_float(row[n] + v, man_bits, emin, emax)
-                        if man_bits < 0 and (s > INT32_MAX or s < INT32_MIN):
-                            overflows += 1
+                        overflows += (man_bits < 0) & ((s > INT32_MAX) | (s < INT32_MIN))  # branch-free
                         row[n] = s
                 if kg % kpg == kpg - 1:
                     out[m, :, kg // kpg] = row
