@@ -8,9 +8,6 @@ import math
 import sys
 
 import numpy as np
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 
 def _plain(obj):
@@ -44,6 +41,10 @@ def working(message: str):
     of a 70B model compiles and simulates for a while); nothing when stderr is not a terminal."""
     if not sys.stderr.isatty():
         return contextlib.nullcontext()
+    # rich loads here, on a terminal only: ~35 ms of start-up that --json and piped output never use
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                         console=Console(stderr=True), transient=True)
     progress.add_task(message, total=None)
@@ -80,6 +81,9 @@ def plain_table(title: str, columns: list[str], numeric: dict[str, bool], cells:
 
 
 def _rich_table(title: str, columns: list[str], numeric: dict[str, bool], cells: list[list[str]]) -> None:
+    from rich.console import Console  # on a terminal only (see working)
+    from rich.table import Table
+
     table = Table(title=title)
     for i, c in enumerate(columns):
         if numeric[c]:

@@ -133,5 +133,6 @@ def read_user_file(path: str | Path, field: str, kind: str | None = None):
 @cache
 def read_packaged_file(path: Path):
     """A YAML data file shipped inside lutsim (model zoo, recipes, GPU presets, cost tables), parsed once per
-    process. It is part of the program, not user input, so the user-file limits and messages do not apply."""
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    process (libyaml's safe loader where PyYAML has it). It is part of the program, not user input, so the
+    user-file limits and messages do not apply."""
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_SAFE)  # noqa: S506 - a safe loader
