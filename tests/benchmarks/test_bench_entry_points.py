@@ -1,0 +1,10 @@
+"""The benchmarks' measuring functions still run against the current code (a benchmark is not a test, but one
+that crashes measures nothing: bench_rtl failed for a session on a constant the LUT model had dropped).
+Tiny sizes: this checks that they run and agree with the model, not speed."""
+
+from benchmarks import bench_rtl
+
+
+def test_bench_rtl_times_the_per_cycle_lut_model_on_the_rtl_unit():
+    kernel, whole, cycles = bench_rtl.numba_rates(cycles=400, bits=4, runs=1)
+    assert cycles > 400 // 4 and kernel.median > 0 and whole.median > 0
