@@ -184,17 +184,22 @@ RATIOS = (("tokens_per_s", "tokens_per_s_ratio"), ("energy_per_token_mj", "energ
 
 
 def differing_fields(archs: list[Arch]) -> list[str]:
-    """The memory-system fields (:func:`sim.arch.memory.system_of`) whose values differ between ``archs``."""
+    """The memory-system fields (:func:`sim.arch.memory.system_of`) whose values differ between ``archs``, and
+    ``matrix_unit`` when their FP16 matrix units differ (attention and an FP16 lm_head run there)."""
     systems = [memsys.system_of(a) for a in archs]
     keys = dict.fromkeys(k for s in systems for k in s)
-    return [k for k in keys if len({s.get(k) for s in systems}) > 1]
+    out = [k for k in keys if len({s.get(k) for s in systems}) > 1]
+    if len({None if a.matrix_unit is None else (a.matrix_unit.type, a.matrix_unit.array) for a in archs}) > 1:
+        out.append("matrix_unit")
+    return out
 
 
 def compare(designs: list[Design], model, phase: str, memory=None, normalize: str = "none",
             baseline: str | None = None, seq_len: int = 1024, kv_len: int | None = None, batch: int = 1,
-            lm_head_all_tokens: bool = False) -> CompareResult:
+            lm_head_all_tokens: bool = False, attention: str = "auto") -> CompareResult:
     """Run every design on ``memory`` (a :class:`sim.arch.memory.MemorySystem`, None = native) and compare
-    (module docstring). ``baseline`` is a design label (default: the first)."""
+    (module docstring). ``baseline`` is a design label (default: the first); ``attention``: how each design
+    lowers attention (:func:`lutsim.pipeline.lower_trace`)."""
     if normalize not in NORMALIZE:
         raise InputError("normalize", f"unknown mode {normalize!r}", ", ".join(NORMALIZE))
     labels = [d.label for d in designs]
@@ -213,7 +218,8 @@ def compare(designs: list[Design], model, phase: str, memory=None, normalize: st
             if not runnable(archs[i], d.recipe):
                 archs[i] = normalized(archs[i], d.recipe, normalize, target)
                 scales[i] = measure(normalize, archs[i], d.recipe) / target
-    workload = dict(seq_len=seq_len, kv_len=kv_len, batch=batch, lm_head_all_tokens=lm_head_all_tokens)
+    workload = dict(seq_len=seq_len, kv_len=kv_len, batch=batch, lm_head_all_tokens=lm_head_all_tokens,
+                    attention=attention)
     rows = [_row(d, a, model, phase, workload, s) for d, a, s in zip(designs, archs, scales, strict=True)]
     ref = rows[base_i]
     for r in rows:

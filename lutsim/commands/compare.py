@@ -20,6 +20,7 @@ def add_arguments(p) -> None:
     from lutsim.compare import DEFAULT_MEMORY, NATIVE, NORMALIZE
     from sim.arch import memory
 
+    from .simulate import add_attention_argument
     from .trace import add_workload_arguments
 
     p.add_argument("--designs", required=True, metavar="A,B,...",
@@ -31,6 +32,7 @@ def add_arguments(p) -> None:
                         f"(each preset's own) (default {DEFAULT_MEMORY})")
     p.add_argument("--normalize", default="none", help=f"{' | '.join(NORMALIZE)} (default none)")
     p.add_argument("--baseline", default=None, help="design the ratios are to (default: the first)")
+    add_attention_argument(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON (python -m lutsim.schema compare)")
 
 
@@ -47,7 +49,8 @@ def run(args) -> int:
     mem = memory_of(args.memory)
     with working(f"comparing {len(designs)} designs on {args.model} {args.phase}"):
         res = compare(designs, args.model, args.phase, mem, args.normalize, args.baseline, seq_len=args.seq_len,
-                      kv_len=args.kv_len, batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens)
+                      kv_len=args.kv_len, batch=args.batch, lm_head_all_tokens=args.lm_head_all_tokens,
+                      attention=args.attention)
     if args.json:
         print_json(res.to_dict())
         return 0

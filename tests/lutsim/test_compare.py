@@ -116,3 +116,11 @@ def test_cli_table_and_json(tiny, capsys):
     assert d["memory"] == "lpddr5" and [r["status"] for r in d["rows"]] == ["ok", "ok"]
     assert memory.load("lpddr5").bandwidth_bits_per_cycle() * 1e9 / 8 == pytest.approx(
         d["memory_system"]["gb_per_s"] * 1e9, rel=1e-2)
+
+
+def test_a_missing_matrix_unit_is_a_differing_field_and_attention_is_selectable():
+    assert "matrix_unit" in differing_fields([arch.load("lut-tc-28nm"), arch.load("fp16-mac-28nm")])
+    assert "matrix_unit" not in differing_fields([arch.load("lut-tc-28nm"), arch.load("ant-28nm")])
+    fused = _run("lut-tc-28nm", phase="prefill", seq_len=256, attention="fused")
+    unfused = _run("lut-tc-28nm", phase="prefill", seq_len=256, attention="unfused")
+    assert fused.rows[0].latency_ms < unfused.rows[0].latency_ms
