@@ -23,14 +23,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sim import engine
-from sim import pe as pe_registry
 from sim.arch import Arch
 from sim.errors import InputError
 from sim.isa.columns import ColumnProgram
 
-from . import gemm
-from .float_gemm import matrix_map
+from . import gemm, programs
+from .float_gemm import gemm_cycles, matrix_map
 from .gemm import buffer_of
 from .specs import FLOAT_WEIGHTS, GemmSpec
 
@@ -200,14 +198,9 @@ def candidates(spec: AttentionSpec, arch: Arch) -> list[AttentionSpec]:
 def engine_cycles(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None) -> int:
     """Busy cycles of the matrix engine alone for ``spec``'s blocks (its FMMA/MMA tile-model cycles, one after
     another): a lower bound of the fused program's cycles, known without emitting it."""
-    unit = arch.pe if where == "array" else arch.matrix_unit
-    base, total, g = unit.config(), 0, spec.heads_per_group
-    for _, q, widths in spec.blocks():
-        for w in widths:
-            for m, n, k in ((q * g, w, spec.hd), (q * g, spec.hd, w)):
-                problem = pe_registry.GemmProblem(m=m, n=n, k=k, weights="fp16", acts="fp16")
-                config = pe_registry.config_of(base, matrix_map(arch, where, m, n, k))
-                total += pe_registry.tile_cycles(unit.type, config, problem).cycles
+    g, hd = spec.heads_per_group, spec.hd
+    total = sum(gemm_cycles(arch, where, q * g, w, hd) + gemm_cycles(arch, where, q * g, hd, w)
+                for _, q, widths in spec.blocks() for w in widths)
     return total * (spec.groups if groups is None else groups)
 
 
@@ -224,7 +217,7 @@ def search(spec: AttentionSpec, arch: Arch, where: str) -> tuple[AttentionSpec, 
     for c in sorted(candidates(spec, arch), key=lambda c: engine_cycles(c, arch, where, 1)):
         if log and engine_cycles(c, arch, where, 1) >= min(e["cycles_one_group"] for e in log):
             continue
-        st = engine.run(emit(c, arch, where, groups=1), arch)
+        st = programs.run(emit(c, arch, where, groups=1), arch)
         log.append({"br": c.br, "bc": c.bc, "cycles_one_group": st.cycles,
                     "dram_bits": st.events.get("dram", {}).get("read_bits", 0)})
     best = min(log, key=lambda e: (e["cycles_one_group"], e["dram_bits"], -e["br"], -e["bc"]))

@@ -54,6 +54,15 @@ def _best_map(kind, array, tile, dataflow, acc, options, mapping, m, n, k) -> st
         kind, pe_registry.config_of(base, d), problem).cycles)
 
 
+def gemm_cycles(arch: Arch, where: str, m: int, n: int, k: int) -> int:
+    """Tile-model cycles of one (m, n, k) FP16 GEMM on the matrix engine ``where``, with :func:`matrix_map`'s
+    dataflow (what the engine times the instruction at)."""
+    unit = arch.pe if where == "array" else arch.matrix_unit
+    problem = pe_registry.GemmProblem(m=m, n=n, k=k, weights="fp16", acts="fp16")
+    config = pe_registry.config_of(unit.config(), matrix_map(arch, where, m, n, k))
+    return pe_registry.tile_cycles(unit.type, config, problem).cycles
+
+
 def tiling(spec: FloatGemmSpec, arch: Arch) -> tuple[int, int]:
     """(rows, columns) of one FMMA: input rows that fit half of abuf, weight columns half of wbuf and their
     FP32 accumulators half of obuf."""
@@ -67,14 +76,8 @@ def tiling(spec: FloatGemmSpec, arch: Arch) -> tuple[int, int]:
 def matrix_cycles(spec: FloatGemmSpec, arch: Arch) -> int:
     """Busy cycles of the matrix unit alone over :func:`emit`'s FMMAs: a lower bound of the program's cycles."""
     rows, cols = tiling(spec, arch)
-    unit = arch.matrix_unit
-    total = 0
-    for m, times_m in _sizes(spec.m, rows):
-        for n, times_n in _sizes(spec.n, cols):
-            problem = pe_registry.GemmProblem(m=m, n=n, k=spec.k, weights="fp16", acts="fp16")
-            config = pe_registry.config_of(unit.config(), matrix_map(arch, "matrix", m, n, spec.k))
-            total += times_m * times_n * pe_registry.tile_cycles(unit.type, config, problem).cycles
-    return total
+    return sum(times_m * times_n * gemm_cycles(arch, "matrix", m, n, spec.k)
+               for m, times_m in _sizes(spec.m, rows) for n, times_n in _sizes(spec.n, cols))
 
 
 def _sizes(total: int, step: int) -> list[tuple[int, int]]:
