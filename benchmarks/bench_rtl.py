@@ -14,8 +14,18 @@ Figures (simulated cycles per second; median, min, max of ``--runs`` runs):
   (``lut-tc`` per-cycle mode: weight re-arrangement, table precompute, the unit, the epilogue); both after a
   first call that loads the Numba kernels.
 
+Then the whole LUT array (preset lut-tc-rtl-small: two units, table precompute, buffers, DMA, the ISA
+controller) running the compiler's programs for every linear layer of one pythia-14m decoder layer
+(``tests/rtl/array_case.layer_cases``): Verilator with a C++ testbench (:func:`benchmarks.rtl_peer.build_array_cpp`;
+the clocked run from ``start`` to ``done`` timed inside the binary, loading the program and DRAM image apart)
+against lutsim on the same program: the engine alone (``sim.engine.run``: the program's cycles) and the engine
+plus the per-cycle LUT model computing the GEMM's outputs (what ``lutsim`` gives for the program: cycles and
+bit-exact outputs). Both sides must agree: RTL cycles equal the engine's, and the RTL's stored outputs equal
+sim.reference.
+
 Targets (issue 20): Numba kernel ≥ 50× the Verilator C++ kernel; Numba whole call ≥ 10× the Verilator C++
-kernel; both run and the unit produced the expected number of tiles.
+kernel; both run and the unit produced the expected number of tiles. Array: the engine + per-cycle model
+≥ 10× Verilator C++ on the compiled programs, cycles and outputs equal.
 """
 
 from __future__ import annotations
@@ -37,6 +47,8 @@ from sim.pe.base import GemmProblem  # noqa: E402
 from sim.pe.table_precompute import precompute  # noqa: E402
 
 KERNEL_TARGET, WHOLE_TARGET = 50.0, 10.0  # × the Verilator C++ kernel (issue 20)
+PROGRAM_TARGET = 10.0  # engine + per-cycle model × Verilator C++ on the array's compiled programs
+ARRAY_INSTRS, ARRAY_DRAM_WORDS = 128, 16384  # instruction-memory depth and DRAM words of the array built
 
 
 def numba_rates(cycles: int, bits: int, runs: int) -> tuple[Timing, Timing, int]:
@@ -61,6 +73,86 @@ def numba_rates(cycles: int, bits: int, runs: int) -> tuple[Timing, Timing, int]
                       "whole per-cycle call: weight layout, precompute, unit, epilogue; Numba loaded")
     assert unit_cycles == k // ku * bits
     return kernel, whole, res.cycles
+
+
+def lutsim_program_rates(cases, runs: int) -> tuple[Timing, Timing]:
+    """(engine alone, engine + per-cycle LUT model) timings of the array cases' programs on lut-tc-rtl-small,
+    after a first call that loads the Numba kernels."""
+    from sim import arch as arch_registry
+    from sim import engine
+
+    arch = arch_registry.load("lut-tc-rtl-small")
+    lut = pe.get(arch.pe.type)
+    cfg = lut.resolve(arch.pe.config())
+
+    def engine_only():
+        for _, case in cases:
+            engine.run(case.program, arch)
+
+    def engine_and_outputs():
+        for _, case in cases:
+            engine.run(case.program, arch)
+            m, k = case.a.shape
+            lut.run(pe.GemmProblem(m, case.acc.shape[1], k, case.qw.fmt, "int8", case.qw.group_size), cfg,
+                    "per-cycle", case.a.astype(np.float64), case.qw)
+
+    engine_and_outputs()
+    eng, _ = repeat(engine_only, runs, "sim.engine.run of every program (cycles only)")
+    both, _ = repeat(engine_and_outputs, runs, "engine + per-cycle LUT model of each GEMM (cycles and outputs)")
+    return eng, both
+
+
+def array_cases() -> list:
+    """(name, case) of the compiled programs of every linear layer of one pythia-14m decoder layer on the array."""
+    from tests.rtl.array_case import K_TILED, gemm_case, layer_cases
+
+    p = gemm_case(dram_words=ARRAY_DRAM_WORDS, **{**K_TILED[0], "max_instrs": ARRAY_INSTRS}).params
+    return layer_cases(p)
+
+
+def program_rates(work: Path, runs: int, v: Verdicts) -> None:
+    """The array running the compiled programs of one pythia-14m decoder layer: Verilator C++ against lutsim
+    (engine; engine + per-cycle LUT model), simulated cycles per second summed over the layer's programs."""
+    from rtl.gateware.array_params import MEMORIES
+    from tests.rtl.array_case import reference_partial_sums
+
+    cases = array_cases()
+    p = cases[0][1].params
+    try:
+        exe, build_s = rtl_peer.build_array_cpp(work / "array", p)
+    except (FileNotFoundError, RuntimeError) as exc:
+        v.missing("lutsim vs Verilator C++ on the array's compiled programs", str(exc))
+        return
+    load_bits = rtl_peer.port_widths(work / "array" / "rtl" / f"{rtl_peer.ARRAY_TOP}.v")["load_data"]
+    total = 0
+    rtl_s = [0.0] * runs
+    agree = True
+    for name, case in cases:
+        words = case.asm.words(p)
+        out_words = case.acc.size * p.acc_width // p.port_bits
+        case_file = work / "array" / f"{name}.txt"
+        rtl_peer.write_array_case(case_file, {str(i): words[m] for i, m in enumerate(MEMORIES)}, case.image,
+                                  2 * case.engine_cycles, case.out_addr, out_words, load_bits)
+        r = rtl_peer.run_array_cpp(exe, case_file, runs)
+        exact = np.array_equal(case.partial_sums(case.outputs(r["words"])), reference_partial_sums(case))
+        agree &= exact and all(c == case.engine_cycles for c in r["cycles"])
+        print(f"  {name:8s} {case.acc.shape[0]}x{case.acc.shape[1]}x{case.a.shape[1]}: RTL {r['cycles'][0]} cycles, "
+              f"engine {case.engine_cycles}, outputs {'bit-exact' if exact else 'DIFFER'}")
+        total += case.engine_cycles
+        rtl_s = [a + b for a, b in zip(rtl_s, r["seconds"])]
+    v.check("array: RTL cycles equal the engine's and outputs equal sim.reference", agree,
+            f"{len(cases)} programs, {total} cycles")
+
+    eng, both = lutsim_program_rates(cases, runs)
+    rtl = Timing(tuple(rtl_s), "Verilator C++: the clocked runs start to done; program and image load apart")
+    print(f"array, {len(cases)} compiled programs of pythia-14m (lut-tc-rtl-small), {total:,} cycles; "
+          f"cycles per second:")
+    print(f"  lutsim engine:                {eng.rate(total).median:14,.0f}  ({eng})")
+    print(f"  lutsim engine + per-cycle:    {both.rate(total).median:14,.0f}  ({both})")
+    print(f"  verilator + C++ testbench:    {rtl.rate(total).median:14,.0f}  ({rtl}); build {build_s:.1f} s")
+    ratio = both.rate(total).median / rtl.rate(total).median
+    v.check(f"array: lutsim engine + per-cycle >= {PROGRAM_TARGET:.0f}x Verilator C++", ratio >= PROGRAM_TARGET,
+            f"{ratio:.1f}x (engine alone {eng.rate(total).median / rtl.rate(total).median:.1f}x)")
 
 
 def main(argv=None) -> int:
@@ -113,6 +205,7 @@ def main(argv=None) -> int:
             expect = args.cocotb_cycles // args.bits
             v.check(f"{sim} via cocotb produced the tiles", all(r["valids"] in (expect, expect - 1) for r in rs),
                     f"{rs[0]['valids']} valid")
+        program_rates(Path(tmp), args.runs, v)
     return v.exit_code()
 
 

@@ -115,9 +115,12 @@ def run(runner, tb_module: str, top: str, test_dir: Path, env: dict[str, str]) -
 
 
 def verilog_ports(path: Path) -> dict[str, tuple[str, int]]:
-    """The top module's ports read from generated Verilog: name → (``"input"`` or ``"output"``, bits)."""
+    """The top module's ports read from generated Verilog (the first module: Amaranth writes the top first; the
+    submodules' ports are not read): name → (``"input"`` or ``"output"``, bits)."""
+    text = path.read_text()
+    top = text[:text.index("endmodule")] if "endmodule" in text else text
     return {m.group(3): (m.group(1), int(m.group(2)) + 1 if m.group(2) else 1)
-            for m in re.finditer(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", path.read_text(), re.MULTILINE)}
+            for m in re.finditer(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", top, re.MULTILINE)}
 
 
 def verilator_cpp_build(path: Path, top: str, testbench: Path, obj: Path, exe: str,
