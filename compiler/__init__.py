@@ -224,7 +224,7 @@ def fusion_plan(ops, arch: Arch, recipe, attention_mode: str = "auto") -> set[in
 
 #: arch fields that change no program and no cycle count, only seconds, energy and area (the engine and the
 #: PE tile models never read them): archs equal in all else share lowered programs and engine stats
-UNTIMED_FIELDS = ("name", "description", "sources", "clock_mhz", "node_nm", "pnr_factor")
+UNTIMED_FIELDS = ("name", "description", "sources", "clock_mhz", "node_nm", "pnr_factor", "idle_pes")
 UNTIMED_DRAM_FIELDS = ("pj_per_bit", "pj_per_bit_write", "static_mw", "pj_source")
 
 

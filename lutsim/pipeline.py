@@ -12,6 +12,7 @@ neither of them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import compiler
@@ -76,9 +77,22 @@ def mapper_of(log: list[dict]) -> Mapper:
     return Mapper(_choice(next(x for x in log if x.get("chosen"))), None if other is None else _choice(other))
 
 
-def op_row(op, low, arch: Arch, hit: bool) -> OpRow:
-    """The row of one trace op (one occurrence). ``roofline_cycles`` (array ops): max of the op's MACs at the
-    PE's peak rate for its formats and its bytes at the DRAM bandwidth."""
+def engine_peak(low, arch: Arch) -> float | None:
+    """MACs per cycle of the engine an op ran on at its peak rate for the op's formats: the PE arrays (a GEMM with a
+    tile, or a fused attention on the array: FP16 × FP16) or the matrix unit (FP16 × FP16); None for other ops."""
+    if low.unit == "array" and low.tile is not None:
+        return peak_macs_per_cycle(arch, low.spec.weights, low.spec.acts, low.spec.group)
+    if low.unit == "array" and low.schedule.startswith("fused"):
+        return peak_macs_per_cycle(arch, "fp16", "fp16", None)
+    if low.unit == "matrix" and low.stats.cycles and arch.matrix_unit is not None:
+        return peak_macs_per_cycle(replace(arch, pe=arch.matrix_unit, arrays=1), "fp16", "fp16", None)
+    return None
+
+
+def op_row(op, low, arch: Arch, hit: bool, useful_macs: float | None = None) -> OpRow:
+    """The row of one trace op (one occurrence). ``roofline_cycles`` (array GEMMs): max of the op's MACs at the
+    PE's peak rate for its formats and its bytes at the DRAM bandwidth. ``useful_macs``: the MACs its spatial
+    utilization counts (default the op's own, ops / 2; a fused attention: its QK's and SV's)."""
     st = low.stats
     busy = {u: st.units[u]["busy"] / (arch.arrays if u == "array" else 1) for u in BOUND_OF_UNIT if u in st.units}
     main = st.units.get(low.unit, {})
@@ -94,12 +108,13 @@ def op_row(op, low, arch: Arch, hit: bool) -> OpRow:
                 stalls=Stalls(main.get("stall_dep", 0) / per, main.get("stall_space", 0) / per),
                 instructions=len(low.program), cache="hit" if hit else "miss", M=op.M, N=op.N, K=op.K,
                 count=op.count, w_fmt=op.w_fmt, a_fmt=op.a_fmt, note=low.note, schedule=low.schedule)
-    peak = low.unit == "array" and low.tile is not None and peak_macs_per_cycle(arch, low.spec.weights, low.spec.acts,
-                                                                                   low.spec.group)
+    peak = engine_peak(low, arch)
     if peak:
-        row.roofline_cycles = max(op.flops / 2 / peak, op.bytes * 8 / arch.dram.bandwidth)
-        capacity = row.utilization * row.cycles * peak  # MACs the busy arrays could do at the PE's peak rate
-        row.spatial_utilization = op.flops / 2 / capacity if capacity else None
+        if low.tile is not None:
+            row.roofline_cycles = max(op.flops / 2 / peak, op.bytes * 8 / arch.dram.bandwidth)
+        capacity = row.utilization * row.cycles * peak  # MACs the busy engine could do at its peak rate
+        macs = op.flops / 2 if useful_macs is None else useful_macs
+        row.spatial_utilization = macs / capacity if capacity else None
     if low.tile is not None:
         t = low.tile
         row.tile = Tile(t.mt, t.nt, t.kt, [t.am, t.an], t.a_stationary)
@@ -134,15 +149,29 @@ def simulate(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | 
     a, recipe, trace, lowered = lower_trace(arch, model, quant, phase, seq_len, kv_len, batch, lm_head_all_tokens,
                                             attention, causal)
     peak = peak_macs_per_cycle(a, recipe.weights.format, recipe.activations.format, recipe.weights.group_size)
-    rows, energy_bd = [], {}
-    for op, low, hit in lowered:
-        rows.append(op_row(op, low, a, hit))
+    rows, energy_bd, useful = [], {}, []
+    for i, (op, low, hit) in enumerate(lowered):
+        macs = _fused_macs(lowered, i)
+        rows.append(op_row(op, low, a, hit, macs))
+        useful.append(op.flops / 2 if macs is None else macs)
         for c, v in low.energy.breakdown.items():
             energy_bd[c] = energy_bd.get(c, 0.0) + v * op.repeat
-    return _assemble(a, trace, rows, energy_bd, peak, _energy_constants(low.energy))  # the same for every op
+    return _assemble(a, trace, rows, useful, energy_bd, peak, _energy_constants(low.energy))  # the same for every op
 
 
-def _assemble(a: Arch, trace, rows: list[OpRow], energy_bd: dict, peak, energy_constants: dict) -> SimResult:
+def _fused_macs(lowered: list, i: int) -> float | None:
+    """Useful MACs of a fused attention (its QK and the SV its program holds: the next ``attn_sv`` op of the same
+    layer); None for any other op."""
+    op, low, _ = lowered[i]
+    if not low.schedule.startswith("fused"):
+        return None
+    sv = next((o for o, lo, _ in lowered[i + 1:] if o.kind == "attn_sv" and o.layer == op.layer
+               and lo.schedule.startswith("in ")), None)
+    return (op.flops + (sv.flops if sv is not None else 0)) / 2
+
+
+def _assemble(a: Arch, trace, rows: list[OpRow], useful: list[float], energy_bd: dict, peak,
+              energy_constants: dict) -> SimResult:
     clock_hz = a.clock_mhz * 1e6
     cycles = sum(r.cycles * r.repeat for r in rows)
     seconds = cycles / clock_hz
@@ -158,14 +187,27 @@ def _assemble(a: Arch, trace, rows: list[OpRow], energy_bd: dict, peak, energy_c
         ops=sum(r.ops * r.repeat for r in rows), bytes=sum(r.bytes * r.repeat for r in rows), tokens=tokens)
     if trace.phase == "prefill":
         totals.ttft_ms = totals.latency_ms
-    spatial = [r for r in rows if r.spatial_utilization]
-    if spatial:  # useful MACs over what the busy arrays could do, all array ops
-        useful = sum(r.ops / 2 * r.repeat for r in spatial)
-        totals.spatial_utilization = useful / sum(r.ops / 2 / r.spatial_utilization * r.repeat for r in spatial)
+    _spatial_totals(totals, rows, useful)
     return SimResult(arch=a.name, model=trace.model.name, quant=trace.recipe.name, phase=trace.phase,
                      seq_len=trace.tokens, kv_len=trace.kv_len, batch=trace.batch, ops=rows, totals=totals,
                      energy_breakdown_pj=energy_bd, area_breakdown_mm2=ar.breakdown,
                      assumptions=_assumptions(a, trace, ar, energy_constants, rows))
+
+
+def _spatial_totals(totals: Totals, rows: list[OpRow], useful: list[float]) -> None:
+    """The pass's spatial utilization (all ops on the PE array and the matrix unit) and per engine: useful MACs
+    (``useful``, per row) over the MACs the busy engines could do (useful / the row's spatial utilization), × repeat."""
+    sums: dict[str, tuple[float, float]] = {}
+    for r, macs in zip(rows, useful):
+        if r.spatial_utilization:
+            done, capacity = sums.get(r.unit, (0.0, 0.0))
+            sums[r.unit] = (done + macs * r.repeat, capacity + macs / r.spatial_utilization * r.repeat)
+    if sums:
+        totals.spatial_utilization = sum(u for u, _ in sums.values()) / sum(c for _, c in sums.values())
+        totals.spatial_utilization_by_unit = {u: x / c for u, (x, c) in sorted(sums.items())}
+        totals.spatial_utilization_covers = ("GEMMs and fused attention on " + " and ".join(
+            _UNIT_WORDS[u] for u in sorted(sums)) + ": useful MACs over the MACs the busy engines could do at their "
+            "peak rates")
 
 
 def placement(rows: list[OpRow]) -> str:
@@ -214,7 +256,7 @@ def base_assumptions(arch, model, quant, phase: str, seq_len: int = 1024, kv_len
     a = resolve_arch(arch)
     trace = build_trace(resolve_model(model), resolve_recipe(quant), phase, seq_len=seq_len, kv_len=kv_len,
                         batch=batch, lm_head_all_tokens=lm_head_all_tokens)
-    no_run = SimpleNamespace(seconds=0.0, events={})
+    no_run = SimpleNamespace(seconds=0.0, cycles=0, events={})
     return _assumptions(a, trace, cost.area(a, acts=trace.recipe.activations.format),
                         _energy_constants(cost.energy(no_run, a)))
 

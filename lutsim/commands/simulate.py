@@ -97,8 +97,9 @@ def print_stats(stats: dict) -> None:
     lines += [f"energy {si(t['energy_per_token_mj'] * 1e-3, 'J')}/token, average power {si(t['power_w'], 'W')}",
               f"area {t['area_mm2']:.4g} mm²"]
     if t.get("spatial_utilization") is not None:
-        lines.append(f"PE arrays: {100 * t['spatial_utilization']:.1f} % spatial utilization while busy (useful MACs "
-                     "over what the busy arrays could do at peak)")
+        by_unit = ", ".join(f"{u} {100 * v:.1f} %" for u, v in t.get("spatial_utilization_by_unit", {}).items())
+        lines.append(f"spatial utilization while busy {100 * t['spatial_utilization']:.1f} % ({by_unit}): "
+                     f"{t.get('spatial_utilization_covers', '')}")
     print("\n".join(lines))
     for note in sorted({r["note"] for r in stats["ops"] if r.get("note")}):
         print(f"note: {note}")
@@ -153,6 +154,17 @@ def print_assumptions(a: dict) -> None:
              a["layers"]["source"], f"ops: {a['op_overlap']}", f"placement: {a['placement']}", f"peak: {a['peak']}"]
     for src, where in stand_ins(a).items():
         lines.append(f"stand-in ({', '.join(where)}): {src}")
+    energy = a.get("energy") or {}
+    idle = energy.get("idle_pes")
+    if idle:
+        how = ("idle PEs clock-gated (no dynamic energy, leakage only)" if idle["mode"] == "gated" else
+               "every PE of a busy array charged each active cycle (the paper's convention)")
+        lines.append(f"idle PEs: {how}; its source: energy.idle_pes of the --json assumptions")
+    leak = energy.get("logic_leakage", {})
+    if "mw_per_mm2" in leak:
+        lines.append(f"logic leakage {leak['mw_per_mm2']:.4g} mW/mm² over each block's idle time "
+                     f"({leak['published_nw_per_um2']} nW/µm² at {leak['published_node_nm']} nm, Aladdin; "
+                     "node scaling PROXY)")
     for part in ("energy", "area"):
         for item in (a.get(part) or {}).get("not_modelled", []):
             lines.append(f"not modelled ({part}): {item}")

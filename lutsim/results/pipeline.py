@@ -59,8 +59,9 @@ class OpRow(Result):
     bandwidth; tile, search (array ops): the tile and the tile search's log; mapper (array ops): the chosen
     dataflow / mapping and the runner-up; note: what the compiler noted; schedule (fused attention, an FP16
     GEMM on the matrix unit): how the op was scheduled, or for softmax and SV that the attention program has them;
-    spatial_utilization (array ops, 0..1): useful MACs over the MACs its busy arrays could do at the PE's peak rate
-    (PE-cycles doing useful work over PE-cycles available while busy).
+    spatial_utilization (ops on the PE array or the matrix unit: GEMMs, a fused attention, an FP16 GEMM on the matrix
+    unit; 0..1): useful MACs (a fused attention: its QK and SV) over the MACs its busy engine could do at that
+    engine's peak rate (PE-cycles doing useful work over PE-cycles available while busy).
     """
 
     name: str
@@ -99,8 +100,10 @@ class Totals(Result):
     cycles; latency_ms; tokens_per_s; energy_pj (pJ); energy_per_token_mj (mJ); area_mm2; power_w (W, average);
     peak_ops_per_s (ops/s of all arrays for the recipe's weight/activation pair, None when the PE cannot run
     it); dram_bytes_per_s (peak DRAM bandwidth); ops; bytes; tokens (batch × tokens of the pass);
-    ttft_ms (prefill only: time to first token); spatial_utilization (0..1): the array ops' useful MACs over the
-    MACs their busy arrays could do at the PE's peak rate.
+    ttft_ms (prefill only: time to first token); spatial_utilization (0..1): the useful MACs of the ops on the PE
+    array and the matrix unit (GEMMs and fused attention) over the MACs their busy engines could do at their peak
+    rates; spatial_utilization_by_unit: the same per engine (``array``, ``matrix``); spatial_utilization_covers:
+    which ops the pass figure covers, in words.
     """
 
     cycles: int
@@ -117,6 +120,8 @@ class Totals(Result):
     tokens: int
     ttft_ms: float | None = omitted_when(None)
     spatial_utilization: float | None = omitted_when(None)
+    spatial_utilization_by_unit: dict[str, float] | None = omitted_when(None)
+    spatial_utilization_covers: str = omitted_when("")
 
 
 @dataclass

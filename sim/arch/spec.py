@@ -103,6 +103,18 @@ def _unknown_keys(d: dict, allowed: set[str], path: str) -> None:
         raise InputError(f"{path}.{name}", hint, ", ".join(sorted(allowed)))
 
 
+#: ``idle_pes`` of an arch: "gated" (idle PEs clock-gated: dynamic energy per active PE-cycle, leakage for idle
+#: ones; sim/cost/energy.py) or "charged" (every PE of a busy array charged its full figure each active cycle and no
+#: separate logic leakage: the energy models of the BitMoD and MixPE papers' simulators, kept for their presets)
+IDLE_PES = ("gated", "charged")
+
+
+def _choice(v, path: str, allowed: tuple[str, ...]) -> str:
+    if v not in allowed:
+        raise InputError(path, f"expected one of {', '.join(allowed)}, got {_short(v)}", ", ".join(allowed))
+    return v
+
+
 @dataclass(frozen=True)
 class PESpec:
     """The processing element: a ``sim.pe`` registry name and its :class:`PEConfig` parameters.
@@ -211,6 +223,8 @@ class Arch:
     table_unit: TableUnit | None = None
     pnr_factor: float = 1.0
     matrix_unit: PESpec | None = None  # a float matrix unit beside the PE array (attention, an FP16 lm_head)
+    #: how the cost model charges PEs with no useful work in a cycle (:data:`IDLE_PES`)
+    idle_pes: str = "gated"
     description: str = ""
     sources: tuple[str, ...] = ()
 
@@ -338,7 +352,8 @@ def _dram(d: dict, path: str) -> DRAM:
 
 
 _TOP = {"name", "description", "sources", "clock_mhz", "node_nm", "pe", "arrays", "table_unit", "vector",
-        "buffers", "dram", "pnr_factor", "matrix_unit"}
+        "buffers", "dram", "pnr_factor", "matrix_unit",
+        "idle_pes"}
 
 #: the operand formats a matrix unit must take (attention scores and values, an FP16 lm_head)
 MATRIX_FORMATS = ("fp16",)
@@ -391,6 +406,7 @@ def from_dict(d: dict, path: str = "arch") -> Arch:
         buffers=buffers,
         dram=_dram(_get(d, "dram", path), f"{path}.dram"),
         pnr_factor=_num(_get(d, "pnr_factor", path, 1.0), f"{path}.pnr_factor", 0.0, strict=True),
+        idle_pes=_choice(_get(d, "idle_pes", path, "gated"), f"{path}.idle_pes", IDLE_PES),
         matrix_unit=None if _get(d, "matrix_unit", path, None) is None else _matrix_unit(d["matrix_unit"],
                                                                                           f"{path}.matrix_unit"),
     )

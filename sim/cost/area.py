@@ -20,8 +20,7 @@ from .. import pe as pe_registry
 from ..arch import Arch
 from ..errors import InputError
 from . import lut_unit_scale
-from .constants import pe_entry, scale, scaling_assumption, sram_bank, table
-from .energy import by_float_acts
+from .constants import by_float_acts, pe_entry, scale, scaling_assumption, sram_bank, table
 
 _UM2_PER_MM2 = 1e6
 

@@ -39,3 +39,16 @@ def sram_bank(bank_kib: float) -> dict:
 def scaling_assumption() -> dict:
     r = table()["technology_scaling"]
     return {"energy_exponent": r["energy_exponent"], "area_exponent": r["area_exponent"], "source": r["source"]}
+
+
+def logic_leakage_mw_per_mm2(node_nm: float) -> float:
+    """Leakage power of standard-cell logic per area at ``node_nm`` (mW/mm²), from the data file's
+    ``logic_leakage`` figure and its node-scaling rule."""
+    e = table()["logic_leakage"]
+    per_um2_mw = e["nw_per_um2"] * 1e-6
+    return per_um2_mw * 1e6 * scale(1.0, e["node_nm"], node_nm, "energy") / scale(1.0, e["node_nm"], node_nm, "area")
+
+
+def by_float_acts(ev: dict, key: str) -> dict[str, int]:
+    """``{acts: count}`` of the ``key:<acts>`` events of one component (FP activation formats only)."""
+    return {k.split(":", 1)[1]: v for k, v in ev.items() if k.startswith(f"{key}:")}

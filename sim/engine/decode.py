@@ -22,7 +22,8 @@ Durations (cycles):
 
 Events of instructions with floating-point activations are also counted by format (``table``
 ``tables:<acts>``, ``array`` ``active_cycles:<acts>``) so that the cost model charges the FP datapath
-(:mod:`sim.cost.energy`); integer activations add no such keys.
+and their PE-cycles of useful work, ``pe_active_cycles:<acts>``, (:mod:`sim.cost.energy`); integer activations add
+no such keys.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from ..arch import Arch
 from ..errors import InputError
 from ..isa import Program
 from ..isa.columns import DMA_OPS, ColumnProgram
-from ..pe.base import INT_ACTIVATIONS
+from ..pe.base import ACTIVE_EVENT, INT_ACTIVATIONS
 
 #: unit classes, in kernel order; arrays come last and may have several instances
 CLASSES = ("dma", "table", "vector", "sync", "matrix", "array")
@@ -151,6 +152,7 @@ class _Decoder:
             ev["array"]["active_cycles"] += timing.cycles
             if ins["acts"] not in INT_ACTIVATIONS:
                 ev["array"][f"active_cycles:{ins['acts']}"] += timing.cycles
+                ev["array"][f"pe_active_cycles:{ins['acts']}"] += timing.events.get(ACTIVE_EVENT, 0)
             for k, v in timing.events.items():
                 ev["array"][f"pe:{k}"] += v
             return timing.cycles, 0

@@ -10,7 +10,7 @@ import numpy as np
 
 from sim.pe import checks
 from sim.pe import systolic_array as sa
-from sim.pe.base import DATAFLOWS, GemmProblem, GemmResult, PEConfig, PEModel
+from sim.pe.base import ACTIVE_EVENT, DATAFLOWS, GemmProblem, GemmResult, PEConfig, PEModel
 
 
 class SystolicMac(PEModel):
@@ -88,8 +88,10 @@ def timing_result(problem: GemmProblem, rows: int, cols: int, dataflow: str, seg
 
 
 def with_sram_total(events: dict) -> dict:
-    """Add ``sram_reads`` (operands entering the array) and name the operand sides."""
-    return {**events, "sram_reads": events["left_sram_reads"] + events["top_sram_reads"]}
+    """Add ``sram_reads`` (operands entering the array) and the PE-cycles of useful work (one MAC per PE-cycle:
+    ``multiplies``, as the array steps them)."""
+    return {**events, "sram_reads": events["left_sram_reads"] + events["top_sram_reads"],
+            ACTIVE_EVENT: events["multiplies"]}
 
 
 def side_events(events: dict, dataflow: str) -> dict:

@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..formats.olive import OUTLIER_MAGNITUDES
 from ..jit import njit
 from . import checks
-from .base import GemmProblem, GemmResult, PEConfig, PEModel, kernel_array
+from .base import ACTIVE_EVENT, GemmProblem, GemmResult, PEConfig, PEModel, kernel_array
 
 ACT_BITS = checks.INT_ACT_BITS  # activation widths (bits) of the int formats these arrays take
 ACC_BITS = 32  # the PEs' integer group accumulator (int32)
@@ -280,6 +280,7 @@ class SlicedOSArray(PEModel):
             "multiplies": multiplies,
             "adds": multiplies,
             "reg_reads": 2 * pe_steps,
+            ACTIVE_EVENT: pe_steps,  # one step of a PE per cycle
             "scale_multiplies": outputs_groups,
             "fp_adds": outputs_groups,
             "decodes": w_elems if problem.weights in self.decoded_formats else 0,

@@ -48,6 +48,11 @@ ARCH_MAP = "arch"
 #: array instructions of the ISA (sim/isa/instr.py): LUT mpGEMM, bit-serial mpGEMM, MAC GEMM
 ARRAY_OPCODES = ("LMMA", "BSMMA", "MMA")
 INT_ACTIVATIONS = ("int4", "int8", "int16")
+#: the event of every shipped PE's results (tile and per-cycle modes alike) that counts its useful work: PE-cycles
+#: in which a PE steps at least one product of the GEMM (a PE of an edge tile or a pipeline bubble is idle); for a
+#: PE costed per unit (``per: unit``), lane-cycles of the unit (:meth:`PEModel.active_lanes`). The cost model
+#: charges dynamic energy to these only (sim/cost/energy.py)
+ACTIVE_EVENT = "pe_active_cycles"
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,11 @@ class PEModel(ABC):
         (None: the arch's own reading), scales its published figure, ``kind`` ``"area"`` (µm²) or ``"energy"``
         (pJ per active cycle); (1.0, None): the figure as published."""
         return 1.0, None
+
+    def active_lanes(self, config: PEConfig) -> int:
+        """Lanes of one cost unit that :data:`ACTIVE_EVENT` counts per cycle when the unit is fully busy: 1 for a PE
+        costed per PE (the event counts PE-cycles); a PE costed per unit overrides it."""
+        return 1
 
     def resolve(self, config: PEConfig | None) -> PEConfig:
         """Fill unset fields of ``config`` from the defaults."""

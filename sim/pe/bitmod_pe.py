@@ -18,7 +18,7 @@ from ..formats import get as get_format
 from ..jit import njit
 from ..reference import round_to, sequential_sum, weight_levels
 from . import checks
-from .base import GemmProblem, GemmResult, PEConfig, PEModel, kernel_array
+from .base import ACTIVE_EVENT, GemmProblem, GemmResult, PEConfig, PEModel, kernel_array
 from .systolic_array import output_folds
 
 LANES = 4                 # FP16 activation lanes per PE (docs/references.md#bitmod)
@@ -37,7 +37,7 @@ BITMOD_SCALE_BITS = 6     # sim.formats.bitmod: 6-bit integer group scale
 FP16_SIG_BITS = 11        # FP16 significand incl. hidden bit (IEEE 754)
 
 EVENT_NAMES = ("terms", "shifts", "adds", "decodes", "dequant_steps", "fp32_adds", "fp32_muls",
-               "reg_reads", "sram_read_bits")
+               "reg_reads", "sram_read_bits", ACTIVE_EVENT)
 _NONE = -(1 << 40)        # exponent of an empty accumulator / a cycle with no live lane
 
 
@@ -85,7 +85,7 @@ def _bitmod_array(act_bits, levels, booth, n_terms, gsp, n_groups, sc_sig, sc_ex
     levels (zero padded per group). Returns (out (M, N), cycles, events)."""
     m_all, n_all = act_bits.shape[0], levels.shape[0]
     out = np.zeros((m_all, n_all))
-    ev = np.zeros(9, dtype=np.int64)
+    ev = np.zeros(len(EVENT_NAMES), dtype=np.int64)
     steps = gsp // LANES
     cycles = 0
     sg = np.zeros(LANES, dtype=np.int64)
@@ -196,6 +196,7 @@ def _bitmod_array(act_bits, levels, booth, n_terms, gsp, n_groups, sc_sig, sc_ex
                             acc_y[r, c] = _NONE
                     g_acc += 1
                     acc_done = False
+                ev[9] += pes  # every PE of the fold works this cycle: a term, or a dequant step while it waits
                 cycles += 1
             for r in range(nr):
                 for c in range(mc):
@@ -292,6 +293,7 @@ class BitModPE(PEModel):
         w_bits = fmt.code_bits
         row_meta = _row_metadata_bits(problem.weights, n_groups)
         ev = {
+            ACTIVE_EVENT: m * n * fold,  # a PE works every cycle of its fold (terms, then the last dequant)
             "terms": LANES * pe_cycles,
             "shifts": LANES * pe_cycles,
             "adds": LANES * pe_cycles,

@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..jit import njit
 from . import checks
 from ._rounding import VALUE_FORMATS, round_float
-from .base import GemmProblem, GemmResult, PEConfig, PEModel
+from .base import ACTIVE_EVENT, GemmProblem, GemmResult, PEConfig, PEModel
 from .table_precompute import (
     DEFAULT_TILE,
     INT8_TABLE_LEVELS,
@@ -228,7 +228,8 @@ def _run_unit(tables, packed, kpg, mu, nu, k_tile, acc_format, psum_in) -> tuple
                                   "narrower activations, a smaller group size, or smaller values")
     m_blocks, n_blocks = -(-m // mu), -(-n // nu)
     steps = kgroups * n_planes  # cycles per (m-block, n-block)
-    counts = {"lookups": m * n * steps, "shift_adds": m * n * steps, "table_reads": m * n_blocks * kgroups * n_entries,
+    counts = {"lookups": m * n * steps, ACTIVE_EVENT: m * n * steps, "shift_adds": m * n * steps,
+              "table_reads": m * n_blocks * kgroups * n_entries,
               "weight_bits_read": m_blocks * n * k_tile * steps}
     return out, counts, m_blocks * n_blocks * steps
 
@@ -384,6 +385,7 @@ class LutTensorCoreModel(PEModel):
         cycles = c["mb"] * c["nb"] * kg * b + LUT_OUTPUT_LATENCY + precompute_latency(ku)
         events = {
             "lookups": m * n * kg * b,
+            ACTIVE_EVENT: m * n * kg * b,  # lane-cycles: one lookup of one (m, n) lane per cycle
             "shift_adds": m * n * kg * b,
             "table_reads": m * c["nb"] * kg * e,
             "weight_bits_read": c["mb"] * n * kg * ku * b,
@@ -393,6 +395,11 @@ class LutTensorCoreModel(PEModel):
         }
         return GemmResult(cycles, self._utilization(problem, config, cycles), events, "tile",
                           extra=self._extra(problem, config, c["mb"] * kg + precompute_latency(ku)))
+
+    def active_lanes(self, config: PEConfig) -> int:
+        """The unit's Mu×Nu lookup lanes (each looks up one table entry per cycle)."""
+        mu, nu, _ = self.resolve(config).tile
+        return mu * nu
 
     def _utilization(self, problem, config, cycles) -> float:
         mu, nu, ku = config.tile

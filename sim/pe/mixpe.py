@@ -17,7 +17,7 @@ from ..formats import get as get_format
 from ..jit import njit
 from ..reference import round_to, sequential_sum
 from . import checks
-from .base import GemmProblem, GemmResult, PEConfig, PEModel, kernel_array
+from .base import ACTIVE_EVENT, GemmProblem, GemmResult, PEConfig, PEModel, kernel_array
 from .systolic_array import output_folds
 
 NIBBLE = 4                 # shifted-adder inputs per cycle [I: MixPE is built for W4, docs/references.md#mixpe]
@@ -25,7 +25,8 @@ ARRAYS = {"int8": (64, 64), "fp16": (32, 32)}    # W4A8 / W4A16 arrays (docs/ref
 ACT_BITS = {"int8": 8, "fp16": 16}
 WEIGHTS = tuple(f"int{b}" for b in (2, 3, 4, 8)) + tuple(f"int{b}_asym" for b in (2, 3, 4, 8))
 ACCS = {"fp32": np.float32, "fp64": np.float64}
-EVENT_NAMES = ("shift_adds", "adds", "dequant_muls", "dequant_adds", "reg_reads", "sram_read_bits")
+EVENT_NAMES = ("shift_adds", "adds", "dequant_muls", "dequant_adds", "reg_reads", "sram_read_bits",
+               ACTIVE_EVENT)
 
 
 @njit(cache=True)
@@ -37,7 +38,7 @@ def _mixpe_array(a, codes, zeros, scales, group, c, round_pa, acc32, rows, cols,
     n_all = codes.shape[0]
     n_groups = k // group
     out = np.zeros((m_all, n_all))
-    ev = np.zeros(6, dtype=np.int64)
+    ev = np.zeros(len(EVENT_NAMES), dtype=np.int64)
     fold = k * c + rows + cols - 1
     span = group * c
     cycles = 0
@@ -59,6 +60,8 @@ def _mixpe_array(a, codes, zeros, scales, group, c, round_pa, acc32, rows, cols,
                         if n >= n_all:
                             continue
                         local = t - i - j
+                        if 0 <= local <= k * c:  # the PE's MAC stage (local < k·c) or its last dequant works
+                            ev[6] += 1
                         if local >= span and local % span == 0 and local <= k * c:   # dequant stage
                             gi = local // span - 1
                             za = zeros[n, gi] * s_a[i, j]
@@ -171,6 +174,7 @@ class MixPE(PEModel):
             "dequant_muls": 2 * m * n * n_groups,
             "dequant_adds": 2 * m * n * n_groups,
             "reg_reads": 2 * m * n * k * c,
+            ACTIVE_EVENT: m * n * (k * c + 1),  # per output: k·c MAC cycles, then the last group's dequant
             "sram_read_bits": -(-n // cols) * m * k * ACT_BITS[problem.acts]
             + -(-m // rows) * n * (k * fmt.code_bits + n_groups * fmt.metadata_bits_per_group()),
         }

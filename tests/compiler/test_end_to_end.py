@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -156,7 +157,17 @@ def test_spatial_utilization_is_useful_macs_over_busy_capacity(tiny_model):
         assert r.spatial_utilization == pytest.approx(r.ops / 2 / (r.utilization * r.cycles * peak))
         assert 0 < r.spatial_utilization <= 1
     want = sum(r.ops / 2 * r.repeat for r in rows) / sum(r.ops / 2 / r.spatial_utilization * r.repeat for r in rows)
-    assert s.totals.spatial_utilization == pytest.approx(want)
+    assert s.totals.spatial_utilization_by_unit["array"] == pytest.approx(want)
+    # the fused attention on the matrix unit counts its QK and SV MACs against the matrix unit's peak
+    qk = next(r for r in s.ops if r.kind == "attn_qk")
+    sv = next(r for r in s.ops if r.kind == "attn_sv" and r.layer == qk.layer)
+    assert qk.unit == "matrix" and qk.schedule.startswith("fused")
+    mu = peak_macs_per_cycle(replace(a, pe=a.matrix_unit, arrays=1), "fp16", "fp16", None)
+    assert qk.spatial_utilization == pytest.approx((qk.ops + sv.ops) / 2 / (qk.utilization * qk.cycles * mu))
+    assert 0 < qk.spatial_utilization <= 1 and sv.spatial_utilization is None
+    assert 0 < s.totals.spatial_utilization_by_unit["matrix"] <= 1
+    assert "matrix unit" in s.totals.spatial_utilization_covers
+    assert min(s.totals.spatial_utilization_by_unit.values()) <= s.totals.spatial_utilization
     pinned = arch.load("ant-28nm").to_dict()
     pinned["pe"]["dataflow"], pinned["pe"]["mapping"] = "os", "nm"
     low = simulate(arch.from_dict(pinned), tiny_model, "w4a8-flint4", "decode", kv_len=64)

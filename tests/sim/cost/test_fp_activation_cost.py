@@ -29,6 +29,7 @@ LMMA = open("examples/lmma_tile.s").read()       # one M2N64K4 tile with fp16 ac
 class _Stats:
     def __init__(self, array: dict, tables: dict):
         self.events, self.seconds = {"array": array, "table": tables}, 0.0
+        self.cycles = array.get("active_cycles", 0)
 
 
 def _lut(**pe) -> arch.Arch:

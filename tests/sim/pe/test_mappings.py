@@ -12,7 +12,7 @@ from lutsim.commands.gemm import random_activations
 from sim import formats, pe
 from sim.errors import InputError
 from sim.pe import GemmProblem, PEConfig
-from sim.pe.base import kernel_array
+from sim.pe.base import ACTIVE_EVENT, kernel_array
 
 SHIPPED = [name for name in pe.names() if not name.startswith("test")]
 
@@ -61,6 +61,12 @@ def test_every_mapping_is_exact_and_tile_equals_per_cycle(name, dataflow, mappin
     tile = pe.tile_cycles(name, config, problem)
     assert res.cycles == tile.cycles
     assert model.run(problem, config, "tile").cycles == tile.cycles
+    # PE-cycles of useful work: the per-cycle machine's count equals the tile model's, and edge tiles leave PEs idle
+    active = tile.events[ACTIVE_EVENT]
+    assert res.events[ACTIVE_EVENT] == active
+    lanes = model.active_lanes(config)
+    slots = tile.cycles * lanes * (config.array[0] * config.array[1] if config.array else 1)
+    assert 0 < active <= slots
 
 
 def test_every_output_stationary_grid_offers_the_gemv_mapping():
