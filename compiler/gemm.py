@@ -96,15 +96,50 @@ def _split(n: int, parts: int) -> list[tuple[int, int]]:
     return [(o, min(step, n - o)) for o in range(0, n, step)]
 
 
+def unit_granule(spec: GemmSpec, arch: Arch) -> tuple[int, int, int] | None:
+    """(M, N, K) of the unit tile when the arch's PE runs only whole unit tiles (``pe.options.whole_units``) and
+    the GEMM is whole unit tiles, so every array instruction's m, n and k must be multiples of it; None when
+    partial (padded) tiles are allowed, or the GEMM has no whole tiling (e.g. decode's m = 1: it is timed with
+    padded tiles, and the RTL assembler, rtl/tools/array_program.py, refuses its program)."""
+    g = arch.pe.tile if arch.pe.tile and arch.pe.options.get("whole_units") else None
+    return g if g and _multiples((spec.m, spec.n, spec.k), g) else None
+
+
+def _multiples(dims, g) -> bool:
+    return all(d % u == 0 for d, u in zip(dims, g))
+
+
+def whole_units(spec: GemmSpec, arch: Arch, m: int, n: int, k: int) -> bool:
+    """An m×n×k array instruction (or tile) of ``spec`` is whole unit tiles (always, without the constraint)."""
+    g = unit_granule(spec, arch)
+    return g is None or _multiples((m, n, k), g)
+
+
+def _whole_pieces(spec: GemmSpec, arch: Arch, mt: int, nt: int, kt: int, am: int, an: int) -> bool:
+    """Every array instruction of tile mt×nt×kt split am×an is whole unit tiles, the GEMM's remainder tiles
+    included (:func:`whole_units`)."""
+    if unit_granule(spec, arch) is None:
+        return True
+    ms = {size for t in {mt, spec.m % mt} - {0} for _, size in _split(t, am)}
+    ns = {size for t in {nt, spec.n % nt} - {0} for _, size in _split(t, an)}
+    ks = {kt, spec.k % kt} - {0}
+    return all(whole_units(spec, arch, a, b, c) for a in ms for b in ns for c in ks)
+
+
 def best_split(spec: GemmSpec, arch: Arch, mt: int, nt: int, kt: int, map_: str = "arch") -> tuple[int, int]:
     """The am×an grid (am·an ≤ arrays) whose slowest sub-tile is fastest (array instructions with ``map`` operand
-    ``map_``); ties: fewer pieces."""
+    ``map_``); ties: fewer pieces. With whole unit tiles (:func:`unit_granule`) only grids whose pieces are whole
+    units, and the single piece 1×1 among them."""
     best = None
-    for am in range(1, arch.arrays + 1):
-        an = arch.arrays // am
+    grids = [(am, arch.arrays // am) for am in range(1, arch.arrays + 1)]
+    if unit_granule(spec, arch):
+        grids.append((1, 1))
+    for am, an in grids:
         if am > mt or an < 1:
             continue
         an = min(an, nt)
+        if not _whole_pieces(spec, arch, mt, nt, kt, am, an):
+            continue
         cyc = pe_cycles(spec, arch, -(-mt // am), -(-nt // an), kt, map_)
         key = (cyc, am * an, am)
         if best is None or key < best[0]:

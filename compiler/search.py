@@ -116,6 +116,8 @@ def candidates(spec: GemmSpec, arch: Arch, choice: tuple[str | None, str | None]
             for kt in _sizes(spec.k, max(gk, 16) if gk < spec.k else spec.k):
                 if spec.group and spec.k % spec.group == 0 and kt % spec.group:
                     continue
+                if not gemm.whole_units(spec, arch, mt, nt, kt):
+                    continue
                 orders = [False] + ([True] if nt < spec.n and not spec.tables_resident else [])
                 split = None
                 for stationary in orders:

@@ -12,6 +12,8 @@ Exactness:
   FP16/BF16/FP8 activations times ≤8-bit weight values with groups ≤ 4096).
 * :func:`mpgemm` then applies the group scales: ``Σ_g s[n,g]·t·P[m,n,g]`` in float64, in
   increasing ``g`` — the "per-group mpGEMM, then one dequantization" order (MixPE, LUT TC).
+* :func:`mpgemm_rounded` is that order with an epilogue unit's roundings (FP32 terms and accumulator, an
+  FP16 result by default): what the RTL's dequantization unit (rtl/gateware/dequant_unit.py) computes.
 * :func:`dequant_matmul` is the textbook order (dequantize each weight, then matmul) for
   cross-checking; it agrees with :func:`mpgemm` to float64 rounding.
 """
@@ -84,6 +86,18 @@ def mpgemm(a: np.ndarray, qw: QuantizedTensor) -> np.ndarray:
     for gi in range(p.shape[2]):  # fixed order: deterministic, matches the epilogue hardware
         out += p[:, :, gi] * s[None, :, gi]
     return out
+
+
+def mpgemm_rounded(a: np.ndarray, qw: QuantizedTensor, acc: str = "fp32", out: str = "fp16") -> np.ndarray:
+    """:func:`mpgemm` as an epilogue unit computes it: every group's ``P·s`` rounded to ``acc``, summed in
+    increasing ``g`` in an ``acc`` register (:func:`sequential_sum`), the total rounded to ``out``; (M, N)
+    float64 holding ``out`` values. ``P·s`` is exact in float64 (≤ 53 significant bits), so each term is
+    rounded once; float64 sums of two FP32 values round FP32-correctly (53 ≥ 2·24 + 2, double rounding
+    is innocuous)."""
+    p = group_partial_sums(a, qw).astype(np.float64)
+    acc_t = acc_dtype(acc)
+    terms = round_to(p * group_scales(qw)[None], acc_t)
+    return round_to(sequential_sum(terms, acc_t), acc_dtype(out))
 
 
 def dequant_matmul(a: np.ndarray, qw: QuantizedTensor) -> np.ndarray:

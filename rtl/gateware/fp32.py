@@ -1,7 +1,9 @@
-"""Combinational FP32 building blocks shared by the bit-serial PEs' output stages (BitMoD, MixPE).
+"""Combinational FP32 building blocks shared by the bit-serial PEs' output stages (BitMoD, MixPE) and the
+LUT array's dequantization unit.
 
 Every function adds its logic to a ``Module``'s comb domain and returns a 32-bit value (IEEE 754
-binary32 bit pattern). Rounding is to nearest, ties to even (IEEE 754 default), as the models'
+binary32 bit pattern), except :func:`fp32_to_fp16` (binary16; the dequantization unit's output,
+rtl/gateware/dequant_unit.py). Rounding is to nearest, ties to even (IEEE 754 default), as the models'
 ``np.float32`` casts do. Range: results and operands are zero or normal — the PEs' values stay
 within [2^−100, 2^100] (their smallest LSB is 2^−73: FP16 LSB 2^−24, 3 guard bits, a 22-bit
 normalisation shift, an FP16 scale LSB 2^−24), so there is no subnormal, infinity or NaN path.
@@ -62,6 +64,42 @@ def round_to_fp32(m: Module, sign, mag, exp_lsb, name: str = "rnd") -> Signal:
     out = Signal(32, name=name)
     frac = Mux(carry, 0, rounded[:FP32_FRAC])
     m.d.comb += out.eq(Mux(mag.any(), Cat(frac, field[:8], sign), Cat(Const(0, 31), sign)))
+    return out
+
+
+FP16_INF = 0x7C00       # IEEE 754 binary16 +inf (exponent field 31, fraction 0)
+_FP16_MIN_FIELD = FP32_BIAS - (FP16_BIAS - 1)   # 113: FP32 exponent field of FP16's smallest normal, 2^-14
+_SUB_SHIFT = _FP16_MIN_FIELD + FP32_FRAC - FP16_FRAC  # 126: shift of a subnormal result is 126 − field
+_MAX_SHIFT = FP32_FRAC + 2                      # 25: the whole significand below the guard bit (rounds to 0)
+
+
+def fp32_to_fp16(m: Module, bits, name: str = "f16") -> Signal:
+    """FP16 bits of fp16(x) for FP32 ``bits`` (zero or normal), rounded to nearest even: results below
+    2^-14 are FP16 subnormals (or zero), rounded as well; beyond the largest FP16 (65504 and its rounding
+    range) ±inf, as IEEE 754 (numpy's float32 → float16 cast). Exponent field 0 reads as zero.
+
+    One rounding shift for both cases: the 24-bit significand is shifted right by 13 (normal results: 11
+    bits with the hidden one) or by 126 − field (subnormal results: units of 2^-24, at most 25); the
+    rounded value plus the exponent base ((field − 113)·2^10, or 0) is the FP16 pattern, a carry out of
+    the significand moving into the exponent."""
+    sign, field = bits[31], bits[FP32_FRAC:31]
+    sig = Cat(bits[:FP32_FRAC], Const(1, 1))
+    normal = field >= _FP16_MIN_FIELD
+    sh = Signal(range(_MAX_SHIFT + 1), name=f"{name}_sh")
+    m.d.comb += sh.eq(Mux(normal, FP32_FRAC - FP16_FRAC,
+                          Mux(field + _MAX_SHIFT < _SUB_SHIFT, _MAX_SHIFT, _SUB_SHIFT - field)))
+    kept = Signal(FP16_FRAC + 1, name=f"{name}_kept")
+    m.d.comb += kept.eq(sig >> sh)
+    below = Signal(range(_MAX_SHIFT), name=f"{name}_below")   # the guard bit's position
+    m.d.comb += below.eq(sh - 1)
+    guard = (sig >> below)[0]
+    sticky = (sig & ((Const(1, _MAX_SHIFT + 1) << below) - 1)).any()
+    total = Signal(FP16_FRAC + 11, name=f"{name}_total")
+    m.d.comb += total.eq(Mux(normal, (field - _FP16_MIN_FIELD) << FP16_FRAC, 0) + kept
+                         + (guard & (sticky | kept[0])))
+    out = Signal(16, name=name)
+    m.d.comb += out.eq(Mux(field == 0, Cat(Const(0, 15), sign),
+                           Mux(total >= FP16_INF, Cat(Const(FP16_INF, 15), sign), Cat(total[:15], sign))))
     return out
 
 

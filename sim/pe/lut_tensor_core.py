@@ -47,7 +47,9 @@ FP_ACCS = ("fp16", "fp32")
 #: accumulators of the FP activation formats, the default first: BF16 accumulates in FP32 (a BF16 or FP16
 #: accumulator would round every add to 8 significant bits or overflow BF16's range)
 ACCS_OF = {"bf16": ("fp32",)}
-OPTIONS = {"table_quant": "INT8 tables with one FP16 scale per table (FP16 tables only; lossy)"}
+OPTIONS = {"table_quant": "INT8 tables with one FP16 scale per table (FP16 tables only; lossy)",
+           "whole_units": "every array instruction is whole M×N×K unit tiles (no padded partial tile; the compiler's "
+                          "tile search keeps to them: an RTL unit, rtl/gateware/lut_array.py, runs no partial tile)"}
 
 
 class AccumulatorOverflow(InputError):

@@ -27,3 +27,16 @@ def test_sequential_fp16_sum_rounds_after_each_add():
 
 def test_tree_sum_pairs_adjacent_terms():
     assert reference.tree_sum(np.array([1.0, 2.0, 3.0, 4.0]), np.float64) == 10.0
+
+
+def test_mpgemm_rounded_is_mpgemm_with_fp32_terms_and_an_fp16_result():
+    rng = np.random.default_rng(4)
+    qw = formats.get("int4_asym").quantize(rng.normal(size=(5, 64)), group_size=16)
+    a = rng.integers(-128, 128, size=(3, 64))
+    assert np.array_equal(reference.mpgemm_rounded(a, qw, acc="fp64", out="fp64"), reference.mpgemm(a, qw))
+    got = reference.mpgemm_rounded(a, qw)
+    p = reference.group_partial_sums(a, qw) * reference.group_scales(qw)[None]
+    want = np.float32(0)
+    for g in range(p.shape[2]):
+        want = (want + p[:, :, g].astype(np.float32)).astype(np.float32)
+    assert np.array_equal(got, want.astype(np.float16).astype(np.float64))

@@ -10,9 +10,13 @@ from amaranth.sim import Simulator
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
+from compiler import gemm
+from compiler.specs import GemmSpec
 from rtl.gateware.array_params import MEMORIES
-from rtl.gateware.lut_array import LutArraySystem
-from sim import isa
+from rtl.gateware.lut_array import PRESET, LutArraySystem
+from rtl.tools.array_program import assemble, host_epilogue
+from sim import arch as arch_registry
+from sim import formats, isa
 from sim.errors import InputError
 from tests.rtl.array_case import K_TILED, gemm_case, reference_partial_sums
 
@@ -149,9 +153,20 @@ def test_program_loaded_through_the_port():
 
 
 def test_sub_unit_split_is_rejected():
-    """Four units on a 2×32 tile: the compiler's split gives 2×8 pieces, narrower than a unit (Nu = 16)."""
+    """Four units on a 2×32 tile: whole_units (the preset's pe.options) keeps the compiler's split to whole
+    2×16 pieces; a 1×4 split (2×8 pieces, narrower than a unit, Nu = 16) is refused by the assembler."""
+    case = gemm_case(m=2, n=32, k=16, units=4)
+    assert 2 // case.tile.am % 2 == 0 and 32 // case.tile.an % 16 == 0, case.tile
+    w_bytes = (2 + formats.get("int2").metadata_bits_per_group() / 16) / 8     # as gemm_case's
+    spec = GemmSpec(m=2, n=32, k=16, weights="int2", acts="int8", group=16, a_bytes=1, out_bytes=2, w_bytes=w_bytes,
+                    quantize_out=False)
+    d = arch_registry.load(PRESET).to_dict()
+    d["arrays"] = 4
+    d["buffers"] = [{**b, "banks": 4} if b["name"] != "abuf" else b for b in d["buffers"]]
+    arch = arch_registry.from_dict(d)
+    program = host_epilogue(gemm.emit(spec, arch, gemm.Tile(2, 32, 16, 1, 4)))
     with pytest.raises(InputError, match="whole Mu×Nu blocks"):
-        gemm_case(m=2, n=32, k=16, units=4)
+        assemble(program, arch, case.params)
 
 
 def test_abuf_reused():
