@@ -96,7 +96,7 @@ class Compiler:
                 kv = recipe.kv_cache
                 kv_heads = round(op.bytes_kv_read * 8 / kv.bits / (op.N * op.K))  # K of every KV head, read once
                 spec = attention.spec_of(op, kv.format, kv.bits, recipe.activations.format, recipe.activations.bits,
-                                         kv_heads)
+                                         kv_heads, kv.group_size)
                 return where, spec, ""
             return where, attention.FusedPart(op.kind), "computed in attn_qk's fused attention"
         if op.kind in ATTENTION_KINDS:
@@ -122,9 +122,8 @@ class Compiler:
             best, log = attention.search(spec, self.arch, unit)
             program = attention.emit(best, self.arch, unit)
             stats = programs.run(program, self.arch)
-            engine_name = "the matrix unit" if unit == "matrix" else "the PE array"
-            res = Lowered(best, unit, program, stats, cost.energy(stats, self.arch), search_log=log, note=note,
-                          schedule=f"fused flash {best.br}x{best.bc} on {engine_name}")
+            res = Lowered(best, unit, program, stats, cost.energy(stats, self.arch), search_log=log,
+                          note=attention.note(best, self.arch, log), schedule=attention.schedule(best, unit))
         elif isinstance(spec, attention.FusedPart):
             program = ColumnProgram(arch=self.arch.name).freeze()
             stats = programs.run(program, self.arch)
