@@ -19,7 +19,7 @@ weights (N = cached positions, K = head_dim) and Q as its FP16 activations: K is
 array's tables of the Q block are built once (``PRECOMPUTE``) and serve every key block, and the group
 scales are applied to the scores (a ``DEQUANT`` epilogue of ``groups`` per score). The KV cache's groups
 run along head_dim within one cached position of one KV head (:data:`KV_GROUP_AXIS`; QServe's per-head KV4),
-so K fits when its group divides head_dim; ``P·V`` reduces over positions, which V's groups do not follow,
+so K fits when its group divides head_dim (or spans whole heads); ``P·V`` reduces over positions, which V's groups do not follow,
 so V is dequantized and ``P·V`` runs on the matrix engine as before. The score block is split over the
 arrays like a GEMM's output tile (:func:`compiler.gemm.best_split`). Block sizes come from a small search (fewest cycles on
 one KV group, then the whole op is emitted with the winner). Diagonal blocks are computed whole and masked;
@@ -107,8 +107,15 @@ def spec_of(qk, kv_format, kv_bits: float, out_format: str, out_bits: float, kv_
 def qk_gemm(spec: AttentionSpec, m: int, n: int) -> GemmSpec:
     """QKᵀ of ``m`` query rows and ``n`` cached positions as a PE-array GEMM: the K codes as weights (N x
     head_dim, grouped along head_dim), Q as FP16 activations, FP32 scores."""
-    return GemmSpec(m, n, spec.hd, spec.kv_format, "fp16", spec.kv_group, spec.kv_bytes, FP16_BYTES, ACC_BYTES,
+    return GemmSpec(m, n, spec.hd, spec.kv_format, "fp16", qk_group(spec), spec.kv_bytes, FP16_BYTES, ACC_BYTES,
                     False)
+
+
+def qk_group(spec: AttentionSpec) -> int | None:
+    """The K codes' group size along QKᵀ's reduction (head_dim): the KV format's, or None (one scale per cached
+    position and head) when it has none or a group spans whole heads of one position (group a multiple of
+    head_dim: k_proj's output row quantized in groups)."""
+    return spec.kv_group if spec.kv_group and spec.kv_group < spec.hd else None
 
 
 def why_not_qk_array(spec: AttentionSpec, arch: Arch) -> str:
@@ -117,7 +124,7 @@ def why_not_qk_array(spec: AttentionSpec, arch: Arch) -> str:
     runs whole unit tiles only."""
     if spec.kv_float:
         return f"a {spec.kv_format} KV cache"
-    if spec.kv_group is not None and spec.hd % spec.kv_group:
+    if spec.kv_group is not None and spec.hd % spec.kv_group and spec.kv_group % spec.hd:
         return f"KV groups of {spec.kv_group} do not tile head_dim {spec.hd} (QK's reduction axis)"
     try:
         gemm.check(qk_gemm(spec, 64, 64), arch)
@@ -194,7 +201,7 @@ def emit(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None)
     q_base, o_base = 2 * v_base, 3 * v_base
     maps: dict[tuple, str] = {}
     tables = spec.qk_array and uses_tables(arch)
-    kv_groups = -(-hd // spec.kv_group) if spec.kv_group else 1  # scales per score (QKᵀ on the array)
+    kv_groups = hd // (qk_group(spec) or hd)  # scales per score (QKᵀ on the array)
 
     def mm(m, n, k, rd, wr, deps, free=(), alloc=()):
         if (m, n, k) not in maps:
@@ -209,7 +216,7 @@ def emit(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None)
         for sm, sn in _qk_pieces(spec, arch, rows, w):
             operand = ("tbuf", table_bytes(arch, sm, hd)) if tables else ("abuf", sm * hd * FP16_BYTES)
             tpl = p.template(arch.pe.opcode, m=sm, n=sn, k=hd, weights=spec.kv_format, acts="fp16",
-                             group=spec.kv_group or 0, map=map_, rd=[operand, ("wbuf", math.ceil(sn * hd * spec.kv_bytes))],
+                             group=qk_group(spec) or 0, map=map_, rd=[operand, ("wbuf", math.ceil(sn * hd * spec.kv_bytes))],
                              wr=[("abuf", sm * sn * ACC_BYTES)])
             first = [] if pieces else [("abuf", s_bytes)]  # the score block is reserved by its first piece
             pieces.append(p.add(tpl, [src, lk], alloc=p.space(first)))
