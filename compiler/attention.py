@@ -367,11 +367,10 @@ def note(spec: AttentionSpec, arch: Arch, log: list[dict]) -> str:
     why = why_not_qk_array(spec, arch)
     if why:
         return f"K and V dequantized on the vector unit (QKᵀ cannot take the K codes on the PE array: {why})"
-    chosen = next(e for e in log if e.get("chosen"))
+    chosen = next(e for e in log if e.get("chosen"))["cycles_one_group"]
     other = [e["cycles_one_group"] for e in log if e["qk_array"] != spec.qk_array]
-    vs = f"{min(other):,}" if other else "no fewer (bound, not simulated)"
+    alt = "K dequantized" if spec.qk_array else "the K codes on the PE array"
+    vs = f"{min(other):,} with {alt}" if other else f"with {alt} not simulated (its bound is no fewer)"
     if spec.qk_array:
-        return (f"QKᵀ on the PE array: {chosen['cycles_one_group']:,} cycles per KV group, {vs} with K dequantized; "
-                f"{sv_note(spec)}")
-    return (f"K and V dequantized on the vector unit: {chosen['cycles_one_group']:,} cycles per KV group, {vs} with "
-            "the K codes on the PE array")
+        return f"QKᵀ on the PE array: {chosen:,} cycles per KV group, {vs}; {sv_note(spec)}"
+    return f"K and V dequantized on the vector unit: {chosen:,} cycles per KV group, {vs}"
