@@ -11,19 +11,19 @@ probabilities stay in ``abuf``; K and V blocks in ``wbuf`` (double buffered); th
 
 The matrix engine is the arch's ``matrix_unit`` (``FMMA``) or, when the PE array itself takes FP16 x FP16,
 the array (its own opcode). The matrix engine issues ``S`` of block j+1 before ``P·V`` of block j, so the
-softmax of a block overlaps the next block's scores.
+softmax of a block overlaps the next block's scores. Block sizes and the QKᵀ placement come from a small search
+(fewest cycles on one KV group, :func:`compiler.choose.choose`; then the whole op is emitted with the winner).
+Diagonal blocks are computed whole and masked; the op's flops stay the useful causal ones (docs/trace.md).
 
-Low-bit K on the PE array (``qk_array``): with an integer-quantized KV cache whose groups lie along ``Qk``'s
+Low-bit K on the PE array (``qk_array``): with an integer-quantized KV cache whose groups lie along QKᵀ's
 reduction axis, ``S = Q·Kᵀ`` can run on the PE array (LUT or bit-serial) with the K codes as its low-bit
 weights (N = cached positions, K = head_dim) and Q as its FP16 activations: K is not dequantized, a LUT
 array's tables of the Q block are built once (``PRECOMPUTE``) and serve every key block, and the group
 scales are applied to the scores (a ``DEQUANT`` epilogue of ``groups`` per score). The KV cache's groups
-run along head_dim within one cached position of one KV head (:data:`KV_GROUP_AXIS`; QServe's per-head KV4),
-so K fits when its group divides head_dim (or spans whole heads); ``P·V`` reduces over positions, which V's groups do not follow,
-so V is dequantized and ``P·V`` runs on the matrix engine as before. The score block is split over the
-arrays like a GEMM's output tile (:func:`compiler.gemm.best_split`). Block sizes come from a small search (fewest cycles on
-one KV group, then the whole op is emitted with the winner). Diagonal blocks are computed whole and masked;
-the op's flops stay the useful causal ones (docs/trace.md). Units: elements, bytes, cycles.
+run along head_dim within one cached position of one KV head (:data:`KV_GROUP_AXIS`), so K fits when its
+group divides head_dim (or spans whole heads); ``P·V`` reduces over positions, which V's groups do not
+follow, so V is dequantized and ``P·V`` runs on the matrix engine as before. The score block is split over
+the arrays like a GEMM's output tile (:func:`compiler.gemm.best_split`). Units: elements, bytes, cycles.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ from sim.arch import Arch
 from sim.errors import InputError
 from sim.isa.columns import ColumnProgram
 
-from . import gemm, programs, search as gemm_search
+from . import choose, gemm, programs
+from . import search as gemm_search
 from .float_gemm import gemm_cycles, matrix_map
 from .gemm import buffer_of, table_bytes, uses_tables
 from .specs import FLOAT_WEIGHTS, GemmSpec
@@ -215,8 +216,9 @@ def emit(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None)
         pieces = []
         for sm, sn in _qk_pieces(spec, arch, rows, w):
             operand = ("tbuf", table_bytes(arch, sm, hd)) if tables else ("abuf", sm * hd * FP16_BYTES)
+            k_codes = ("wbuf", math.ceil(sn * hd * spec.kv_bytes))
             tpl = p.template(arch.pe.opcode, m=sm, n=sn, k=hd, weights=spec.kv_format, acts="fp16",
-                             group=qk_group(spec) or 0, map=map_, rd=[operand, ("wbuf", math.ceil(sn * hd * spec.kv_bytes))],
+                             group=qk_group(spec) or 0, map=map_, rd=[operand, k_codes],
                              wr=[("abuf", sm * sn * ACC_BYTES)])
             first = [] if pieces else [("abuf", s_bytes)]  # the score block is reserved by its first piece
             pieces.append(p.add(tpl, [src, lk], alloc=p.space(first)))
@@ -332,21 +334,25 @@ def lower_bound(spec: AttentionSpec, arch: Arch, where: str) -> int:
     return min(engine_cycles(c, arch, where) for c in candidates(spec, arch))
 
 
-def search(spec: AttentionSpec, arch: Arch, where: str) -> tuple[AttentionSpec, list[dict]]:
-    """The block sizes and QKᵀ placement with the fewest cycles on one KV group (ties: fewer DRAM bits, then
-    QKᵀ on the matrix engine, then larger blocks), and the log of every candidate tried (``br``, ``bc``,
-    ``qk_array``, ``cycles`` of one group). A candidate whose :func:`engine_cycles` bound reaches the best so
-    far is not simulated (it cannot win)."""
-    log = []
-    for c in sorted(candidates(spec, arch), key=lambda c: engine_cycles(c, arch, where, 1)):
-        if log and engine_cycles(c, arch, where, 1) >= min(e["cycles_one_group"] for e in log):
-            continue
-        st = programs.run(emit(c, arch, where, groups=1), arch)
-        log.append({"br": c.br, "bc": c.bc, "qk_array": c.qk_array, "cycles_one_group": st.cycles,
-                    "dram_bits": st.events.get("dram", {}).get("read_bits", 0)})
-    best = min(log, key=lambda e: (e["cycles_one_group"], e["dram_bits"], e["qk_array"], -e["br"], -e["bc"]))
-    best["chosen"] = True
-    return replace(spec, br=best["br"], bc=best["bc"], qk_array=best["qk_array"]), log
+def search(spec: AttentionSpec, arch: Arch, where: str) -> tuple[AttentionSpec, list[dict], str]:
+    """The block sizes and QKᵀ placement with the fewest cycles on one KV group (:func:`compiler.choose.choose`;
+    ties: fewer DRAM bits, then QKᵀ on the matrix engine, then larger blocks), the log of every candidate
+    simulated (``br``, ``bc``, ``qk_array``, ``cycles_one_group``; the chosen one ``chosen``) and the runner-up of
+    the other QKᵀ placement in words (:func:`compiler.choose.versus`; "" without one). A candidate whose
+    :func:`engine_cycles` bound reaches the best so far is not simulated (it cannot win)."""
+    def option(c: AttentionSpec) -> choose.Option:
+        def simulate() -> choose.Run:
+            st = programs.run(emit(c, arch, where, groups=1), arch)
+            return choose.Run(st.cycles, st.events.get("dram", {}).get("read_bits", 0))
+        return choose.Option(c, simulate, engine_cycles(c, arch, where, 1), group=c.qk_array)
+
+    found = choose.choose([option(c) for c in candidates(spec, arch)],
+                          tie=lambda t: (t.run.result, t.option.key.qk_array, -t.option.key.br, -t.option.key.bc))
+    log = [{"br": t.option.key.br, "bc": t.option.key.bc, "qk_array": t.option.key.qk_array,
+            "cycles_one_group": t.cycles, "dram_bits": t.run.result} | ({"chosen": True} if t is found.best else {})
+           for t in found.tried]
+    other = choose.versus(found, lambda o: "K dequantized" if not o.key.qk_array else "the K codes on the PE array")
+    return found.best.option.key, log, other
 
 
 def schedule(spec: AttentionSpec, where: str) -> str:
@@ -358,19 +364,15 @@ def schedule(spec: AttentionSpec, where: str) -> str:
             f"P·V on {engine_name}")
 
 
-def note(spec: AttentionSpec, arch: Arch, log: list[dict]) -> str:
+def note(spec: AttentionSpec, arch: Arch, cycles_one_group: int, other: str) -> str:
     """What the per-op table says of a chosen fused attention ``spec`` with a quantized KV cache: where K and V
-    went and why, with the other QKᵀ placement's cycles per KV group from the search ``log`` when it was
-    simulated ("" for a float KV cache)."""
+    went and why, its cycles on one KV group and ``other``, the other QKᵀ placement's (:func:`search`); "" for a
+    float KV cache."""
     if spec.kv_float:
         return ""
     why = why_not_qk_array(spec, arch)
     if why:
         return f"K and V dequantized on the vector unit (QKᵀ cannot take the K codes on the PE array: {why})"
-    chosen = next(e for e in log if e.get("chosen"))["cycles_one_group"]
-    other = [e["cycles_one_group"] for e in log if e["qk_array"] != spec.qk_array]
-    alt = "K dequantized" if spec.qk_array else "the K codes on the PE array"
-    vs = f"{min(other):,} with {alt}" if other else f"with {alt} not simulated (its bound is no fewer)"
-    if spec.qk_array:
-        return f"QKᵀ on the PE array: {chosen:,} cycles per KV group, {vs}; {sv_note(spec)}"
-    return f"K and V dequantized on the vector unit: {chosen:,} cycles per KV group, {vs}"
+    head = ("QKᵀ on the PE array" if spec.qk_array else "K and V dequantized on the vector unit")
+    tail = f"; {sv_note(spec)}" if spec.qk_array else ""
+    return f"{head} ({cycles_one_group:,} cycles per KV group; {other}){tail}"

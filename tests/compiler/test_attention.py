@@ -110,7 +110,8 @@ def test_fused_program_moves_only_q_k_v_o_and_computes_the_causal_blocks(t, extr
     useful = spec.groups * g * matmuls * hd * sum(l - t + i + 1 for i in range(t))
     assert useful <= macs
     if qk_array:  # every score of the causal blocks formed once on the arrays (tables built once per Q block)
-        assert st_.events["table"]["tables"] == spec.groups * sum(q * g for _, q, _ in blocks) * hd // LUT.table_unit.group
+        rows = sum(q * g for _, q, _ in blocks)
+        assert st_.events["table"]["tables"] == spec.groups * rows * hd // LUT.table_unit.group
         assert st_.events["vector"]["elems:dequant"] == spec.groups * sum(q * g * sum(ws) + sum(ws) * hd
                                                                           for _, q, ws in blocks)
     assert all(sum(ws) == l - t + q0 + q for q0, q, ws in blocks)  # each block sees up to its last query
@@ -246,7 +247,8 @@ def test_qk_takes_the_k_codes_only_where_the_groups_follow_head_dim_and_the_pe_t
     assert attention.why_not_qk_array(_kv_spec(1, 64, 128, 1, None), LUT) == ""
     assert "do not tile head_dim" in attention.why_not_qk_array(_kv_spec(1, 64, 96, 1, 64), LUT)
     assert attention.why_not_qk_array(_kv_spec(1, 64, 64, 1, 128), LUT) == ""  # a group spans whole heads
-    assert attention.qk_group(_kv_spec(1, 64, 64, 1, 128)) is None and attention.qk_group(_kv_spec(1, 64, 64, 1, 32)) == 32
+    assert attention.qk_group(_kv_spec(1, 64, 64, 1, 128)) is None
+    assert attention.qk_group(_kv_spec(1, 64, 64, 1, 32)) == 32
     assert "fp16 KV cache" in attention.why_not_qk_array(_spec(1, 64), LUT)
     assert "does not take" in attention.why_not_qk_array(_kv_spec(1, 64, 128, 1, 128), arch.load("ant-28nm"))
     assert not any(c.qk_array for c in attention.candidates(_spec(64, 64), LUT))  # FP16 KV: the old candidates
@@ -264,7 +266,8 @@ def test_w4a16kv4_prefill_runs_qk_on_the_lut_array_and_beats_dequantized_k(tiny_
     trace = build_trace(resolve_model(tiny_model), recipe, "prefill", seq_len=256)
     i = next(j for j, op in enumerate(trace.ops) if op.kind == "attn_qk")
     low = compiler.for_arch(a).lower(trace.ops[i], recipe, True)
-    assert low.spec.qk_array and low.spec.kv_group == 128 and attention.qk_group(low.spec) is None and low.stats.cycles == qk.cycles
+    assert low.spec.qk_array and low.spec.kv_group == 128 and attention.qk_group(low.spec) is None
+    assert low.stats.cycles == qk.cycles
     chosen = next(e for e in low.search_log if e.get("chosen"))
     dequantized = [engine.run(attention.emit(c, a, "matrix", groups=1), a).cycles
                    for c in attention.candidates(low.spec, a) if not c.qk_array]
