@@ -180,8 +180,10 @@ class Compiler:
 ATTENTION_MODES = ("auto", "fused", "unfused")
 
 
-def fusion_plan(ops, arch: Arch, recipe, attention_mode: str = "auto") -> set[int]:
-    """Indices of trace ops lowered as part of a fusion.
+def fusion_plan(ops, arch: Arch, recipe, attention_mode: str = "auto",
+                notes: dict[int, str] | None = None) -> set[int]:
+    """Indices of trace ops lowered as part of a fusion; ``notes``, when given, gets the index of each ``attn_qk``
+    that ``auto`` chose for → the choice and its runner-up in words (:func:`compiler.choose.versus`).
 
     * Attention (on an arch whose PE array takes FP16 x FP16 or that has a matrix unit,
       :func:`compiler.attention.engine_of`): an ``attn_qk``, ``softmax``, ``attn_sv`` run is one fused
@@ -201,8 +203,13 @@ def fusion_plan(ops, arch: Arch, recipe, attention_mode: str = "auto") -> set[in
         for i in range(len(ops) - 2):
             if [o.kind for o in ops[i:i + 3]] != ["attn_qk", "softmax", "attn_sv"]:
                 continue
-            if attention_mode == "auto" and not _fuses(comp, ops[i:i + 3], recipe, arch):
-                continue
+            if attention_mode == "auto":
+                found = _attention_choice(comp, ops[i:i + 3], recipe, arch)
+                if notes is not None:
+                    notes[i] = (f"--attention auto: {found.best.option.key} ({found.best.cycles:,} cycles for QK, "
+                                f"softmax and SV; {choose.versus(found, lambda o: o.key)})")
+                if found.best.option.key != "fused":
+                    continue
             plan.update((i, i + 1, i + 2))
     if not gemm.uses_tables(arch):
         return plan
@@ -226,10 +233,10 @@ def fusion_plan(ops, arch: Arch, recipe, attention_mode: str = "auto") -> set[in
     return plan
 
 
-def _fuses(comp: Compiler, ops, recipe, arch: Arch) -> bool:
-    """The fused program of an ``attn_qk, softmax, attn_sv`` run takes fewer cycles than the three ops one by one
-    (:func:`compiler.choose.choose`; unfused on a tie; the fused one is not emitted at all when its bound cannot
-    win)."""
+def _attention_choice(comp: Compiler, ops, recipe, arch: Arch) -> choose.Choice:
+    """``fused`` where the fused program of an ``attn_qk, softmax, attn_sv`` run takes fewer cycles than the three
+    ops one by one, else ``unfused`` (:func:`compiler.choose.choose`; unfused on a tie; the fused one is not
+    emitted at all when its bound cannot win)."""
     where, spec, _ = comp.spec_of(ops[0], recipe, True)
     def unfused() -> choose.Run:
         return choose.Run(sum(comp.lower(o, recipe, False).stats.cycles for o in ops))
@@ -237,7 +244,7 @@ def _fuses(comp: Compiler, ops, recipe, arch: Arch) -> bool:
     options = [choose.Option("unfused", unfused),
                choose.Option("fused", lambda: choose.Run(comp.lower(ops[0], recipe, True).stats.cycles),
                              attention.lower_bound(spec, arch, where), group="fused")]
-    return choose.choose(options).best.option.key == "fused"
+    return choose.choose(options)
 
 
 #: arch fields that change no program and no cycle count, only seconds, energy and area (the engine and the

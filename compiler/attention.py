@@ -339,7 +339,7 @@ def search(spec: AttentionSpec, arch: Arch, where: str) -> tuple[AttentionSpec, 
     ties: fewer DRAM bits, then QKᵀ on the matrix engine, then larger blocks), the log of every candidate
     simulated (``br``, ``bc``, ``qk_array``, ``cycles_one_group``; the chosen one ``chosen``) and the runner-up of
     the other QKᵀ placement in words (:func:`compiler.choose.versus`; "" without one). A candidate whose
-    :func:`engine_cycles` bound reaches the best so far is not simulated (it cannot win)."""
+    :func:`engine_cycles` bound reaches the best so far is not simulated (at best it would tie)."""
     def option(c: AttentionSpec) -> choose.Option:
         def simulate() -> choose.Run:
             st = programs.run(emit(c, arch, where, groups=1), arch)

@@ -8,7 +8,8 @@ simulate one, a lower bound of its cycles when one is known without simulating i
 group its runner-up is reported against.
 
 The rule: candidates are simulated in order of bound (stable: the caller's order among equal bounds, unbounded
-first); one whose bound reaches the fewest cycles simulated so far is skipped (it cannot win); simulation stops
+first); one whose bound reaches the fewest cycles simulated so far is skipped (at best it would tie, and a tie
+goes to what was simulated); simulation stops
 before a candidate whose cost would take the instructions simulated past ``budget`` (the first one always runs).
 The best has the fewest simulated cycles; ties go by the caller's ``tie`` key (computed for the tied candidates
 only), then the caller's order. The runner-up is, by the same rule, the best simulated candidate of another

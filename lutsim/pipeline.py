@@ -134,11 +134,14 @@ def lower_trace(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int
     trace = build_trace(resolve_model(model), recipe, phase, seq_len=seq_len, kv_len=kv_len, batch=batch,
                         lm_head_all_tokens=lm_head_all_tokens, causal=causal)
     comp = compiler.for_arch(a)
-    plan = compiler.fusion_plan(trace.ops, a, recipe, attention)
+    notes: dict[int, str] = {}  # attn_qk: the auto choice of fused or unfused attention and its runner-up
+    plan = compiler.fusion_plan(trace.ops, a, recipe, attention, notes)
     lowered = []
     for i, op in enumerate(trace.ops):
         before = comp.hits
         low = comp.lower(op, recipe, i in plan)
+        if i in notes:  # a copy: the cached Lowered is shared with other passes
+            low = replace(low, note="; ".join(n for n in (low.note, notes[i]) if n))
         lowered.append((op, low, comp.hits > before))
     return a, recipe, trace, lowered
 

@@ -140,8 +140,12 @@ def test_auto_keeps_the_faster_lowering_and_fused_forces_it(tiny_model):
     i = next(j for j, op in enumerate(trace.ops) if op.kind == "attn_qk")
     fused = comp.lower(trace.ops[i], recipe, True).stats.cycles
     unfused = sum(comp.lower(o, recipe, False).stats.cycles for o in trace.ops[i:i + 3])
-    auto = compiler.fusion_plan(trace.ops, a, recipe, "auto")
+    notes: dict = {}
+    auto = compiler.fusion_plan(trace.ops, a, recipe, "auto", notes)
     assert ({i, i + 1, i + 2} <= auto) == (fused < unfused)
+    won, lost = ("fused", "unfused") if fused < unfused else ("unfused", "fused")
+    assert notes[i].startswith(f"--attention auto: {won} ({min(fused, unfused):,} cycles")  # then the runner-up
+    assert f"; {lost} " in notes[i]
     assert {i, i + 1, i + 2} <= compiler.fusion_plan(trace.ops, a, recipe, "fused")
     assert not {i, i + 1, i + 2} & compiler.fusion_plan(trace.ops, a, recipe, "unfused")
     with pytest.raises(InputError, match="attention"):
