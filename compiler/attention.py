@@ -210,11 +210,15 @@ def emit(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None)
         tpl = p.template(opcode, m=m, n=n, k=k, weights="fp16", acts="fp16", map=maps[m, n, k], rd=rd, wr=wr)
         return p.add(tpl, deps, alloc=p.space(list(alloc)), free=p.space(list(free)))
 
+    splits: dict[tuple[int, int], tuple[str, list[tuple[int, int]]]] = {}  # (rows, w) -> (map, pieces)
+
     def qk_on_array(rows, w, raw, src, lk, s_bytes):
         """S = Q·Kᵀ of one block on the PE array (pieces over the arrays), then its group scales."""
-        map_, _, _ = qk_split(spec, arch, rows, w)
+        if (rows, w) not in splits:
+            splits[rows, w] = qk_split(spec, arch, rows, w)[0], _qk_pieces(spec, arch, rows, w)
+        map_, shapes = splits[rows, w]
         pieces = []
-        for sm, sn in _qk_pieces(spec, arch, rows, w):
+        for sm, sn in shapes:
             operand = ("tbuf", table_bytes(arch, sm, hd)) if tables else ("abuf", sm * hd * FP16_BYTES)
             k_codes = ("wbuf", math.ceil(sn * hd * spec.kv_bytes))
             tpl = p.template(arch.pe.opcode, m=sm, n=sn, k=hd, weights=spec.kv_format, acts="fp16",
@@ -255,7 +259,8 @@ def emit(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None)
             half = raw if spec.kv_float else w * hd * FP16_BYTES  # the FP16 block the matrix engine reads
             held = raw if spec.kv_float else raw + half  # a load reserves its dequantized copy too (no later alloc
             kv_addr = math.floor(j * spec.bc * hd * spec.kv_bytes)  # can then wait behind prefetched raw blocks)
-            lk = dma("LOAD", "wbuf", raw, k_base + kv_addr, kv_stride, alloc=[("wbuf", raw if spec.qk_array else held)])
+            k_held = raw if spec.qk_array else held  # K codes on the array: no dequantized copy
+            lk = dma("LOAD", "wbuf", raw, k_base + kv_addr, kv_stride, alloc=[("wbuf", k_held)])
             lv = dma("LOAD", "wbuf", raw, v_base + kv_addr, kv_stride, alloc=[("wbuf", held)])
             s_bytes = rows * w * ACC_BYTES
             if not spec.kv_float:  # dequantize K (unless the array takes its codes) and V into their FP16 copies
