@@ -25,7 +25,7 @@ from sim.arch import Arch, from_dict
 from sim.errors import InputError
 from sim.isa.columns import ColumnProgram
 
-from . import attention, float_gemm, gemm, programs, search, vector
+from . import attention, choose, float_gemm, gemm, programs, search, vector
 from .cache import ProgramCache
 from .gemm import Tile
 from .specs import (
@@ -96,7 +96,7 @@ class Compiler:
                 kv = recipe.kv_cache
                 kv_heads = round(op.bytes_kv_read * 8 / kv.bits / (op.N * op.K))  # K of every KV head, read once
                 spec = attention.spec_of(op, kv.format, kv.bits, recipe.activations.format, recipe.activations.bits,
-                                         kv_heads)
+                                         kv_heads, kv.group_size)
                 return where, spec, ""
             return where, attention.FusedPart(op.kind), "computed in attn_qk's fused attention"
         if op.kind in ATTENTION_KINDS:
@@ -119,34 +119,19 @@ class Compiler:
             self._cache.put(spec, res, len(res.program))
             return res
         if isinstance(spec, attention.AttentionSpec):
-            best, log = attention.search(spec, self.arch, unit)
+            best, log, other = attention.search(spec, self.arch, unit)
             program = attention.emit(best, self.arch, unit)
             stats = programs.run(program, self.arch)
-            engine_name = "the matrix unit" if unit == "matrix" else "the PE array"
-            res = Lowered(best, unit, program, stats, cost.energy(stats, self.arch), search_log=log, note=note,
-                          schedule=f"fused flash {best.br}x{best.bc} on {engine_name}")
+            one = next(e["cycles_one_group"] for e in log if e.get("chosen"))
+            res = Lowered(best, unit, program, stats, cost.energy(stats, self.arch), search_log=log,
+                          note=attention.note(best, self.arch, one, other), schedule=attention.schedule(best, unit))
         elif isinstance(spec, attention.FusedPart):
             program = ColumnProgram(arch=self.arch.name).freeze()
             stats = programs.run(program, self.arch)
             res = Lowered(spec, unit, program, stats, cost.energy(stats, self.arch), note=note,
                           schedule="in attn_qk (fused)")
         elif isinstance(spec, float_gemm.FloatGemmSpec):  # the matrix unit, or the vector lanes when faster
-            lanes = programs.vector_program(spec.vector, self.arch)
-            lane_stats = programs.run(lanes, self.arch)
-            bound = float_gemm.matrix_cycles(spec, self.arch)  # the matrix unit's busy time alone
-            program = stats = None
-            if bound < lane_stats.cycles:
-                program = float_gemm.emit(spec, self.arch)
-                stats = programs.run(program, self.arch)
-            if stats is None or lane_stats.cycles < stats.cycles:  # a GEMV on a small grid: one row of it works
-                mu = f"at least {bound:,}" if stats is None else f"{stats.cycles:,}"
-                res = Lowered(spec, "vector", lanes, lane_stats, cost.energy(lane_stats, self.arch),
-                              note=f"{note}; FP16 multiply-accumulates on the vector unit ({lane_stats.cycles:,} "
-                                   f"cycles; the matrix unit {mu})")
-            else:
-                res = Lowered(spec, unit, program, stats, cost.energy(stats, self.arch),
-                              note=f"{note}; on the matrix unit ({stats.cycles:,} cycles; the vector unit "
-                                   f"{lane_stats.cycles:,})", schedule="FP16 GEMM on the matrix unit")
+            res = self._float_gemm(spec, unit, note)
         elif unit == "array":
             found = search.search(spec, self.arch)
             res = Lowered(spec, unit, found.program, found.stats, cost.energy(found.stats, self.arch), found.tile,
@@ -158,6 +143,30 @@ class Compiler:
         self._cache.put(spec, res, len(res.program))
         self._timed().put(spec, res, len(res.program))
         return res
+
+    def _float_gemm(self, spec: float_gemm.FloatGemmSpec, unit: str, note: str) -> Lowered:
+        """An FP16 GEMM on the matrix unit or as FP16 multiply-accumulates on the vector lanes, whichever takes
+        fewer simulated cycles (:func:`compiler.choose.choose`; the matrix unit on a tie, a GEMV on a small grid
+        uses one row of it and can lose); the note gives the runner-up."""
+        def simulated(program: ColumnProgram) -> choose.Run:
+            stats = programs.run(program, self.arch)
+            return choose.Run(stats.cycles, (program, stats))
+
+        def lanes() -> choose.Run:
+            return simulated(programs.vector_program(spec.vector, self.arch))
+
+        options = [choose.Option(unit, lambda: simulated(float_gemm.emit(spec, self.arch)),
+                                 float_gemm.matrix_cycles(spec, self.arch), group=unit),  # its busy time alone
+                   choose.Option("vector", lanes, group="vector")]
+        found = choose.choose(options)
+        other = choose.versus(found, lambda o: "the matrix unit" if o.key == unit else "the vector unit")
+        (program, stats), where = found.best.run.result, found.best.option.key
+        if where == "vector":
+            return Lowered(spec, "vector", program, stats, cost.energy(stats, self.arch), note=f"{note}; FP16 "
+                           f"multiply-accumulates on the vector unit ({stats.cycles:,} cycles; {other})")
+        return Lowered(spec, unit, program, stats, cost.energy(stats, self.arch),
+                       note=f"{note}; on the matrix unit ({stats.cycles:,} cycles; {other})",
+                       schedule="FP16 GEMM on the matrix unit")
 
     def _timed(self) -> ProgramCache:
         """Lowered ops shared by every arch of this arch's :func:`timing_key` (in this process)."""
@@ -171,8 +180,10 @@ class Compiler:
 ATTENTION_MODES = ("auto", "fused", "unfused")
 
 
-def fusion_plan(ops, arch: Arch, recipe, attention_mode: str = "auto") -> set[int]:
-    """Indices of trace ops lowered as part of a fusion.
+def fusion_plan(ops, arch: Arch, recipe, attention_mode: str = "auto",
+                notes: dict[int, str] | None = None) -> set[int]:
+    """Indices of trace ops lowered as part of a fusion; ``notes``, when given, gets the index of each ``attn_qk``
+    that ``auto`` chose for → the choice and its runner-up in words (:func:`compiler.choose.versus`).
 
     * Attention (on an arch whose PE array takes FP16 x FP16 or that has a matrix unit,
       :func:`compiler.attention.engine_of`): an ``attn_qk``, ``softmax``, ``attn_sv`` run is one fused
@@ -193,11 +204,11 @@ def fusion_plan(ops, arch: Arch, recipe, attention_mode: str = "auto") -> set[in
             if [o.kind for o in ops[i:i + 3]] != ["attn_qk", "softmax", "attn_sv"]:
                 continue
             if attention_mode == "auto":
-                unfused = sum(comp.lower(o, recipe, False).stats.cycles for o in ops[i:i + 3])
-                where, spec, _ = comp.spec_of(ops[i], recipe, True)
-                if attention.lower_bound(spec, arch, where) >= unfused:  # cannot win: not emitted at all
-                    continue
-                if comp.lower(ops[i], recipe, True).stats.cycles >= unfused:
+                found = _attention_choice(comp, ops[i:i + 3], recipe, arch)
+                if notes is not None:
+                    notes[i] = (f"--attention auto: {found.best.option.key} ({found.best.cycles:,} cycles for QK, "
+                                f"softmax and SV; {choose.versus(found, lambda o: o.key)})")
+                if found.best.option.key != "fused":
                     continue
             plan.update((i, i + 1, i + 2))
     if not gemm.uses_tables(arch):
@@ -220,6 +231,20 @@ def fusion_plan(ops, arch: Arch, recipe, attention_mode: str = "auto") -> set[in
         if consumers:
             plan.update([i, *consumers])
     return plan
+
+
+def _attention_choice(comp: Compiler, ops, recipe, arch: Arch) -> choose.Choice:
+    """``fused`` where the fused program of an ``attn_qk, softmax, attn_sv`` run takes fewer cycles than the three
+    ops one by one, else ``unfused`` (:func:`compiler.choose.choose`; unfused on a tie; the fused one is not
+    emitted at all when its bound cannot win)."""
+    where, spec, _ = comp.spec_of(ops[0], recipe, True)
+    def unfused() -> choose.Run:
+        return choose.Run(sum(comp.lower(o, recipe, False).stats.cycles for o in ops))
+
+    options = [choose.Option("unfused", unfused),
+               choose.Option("fused", lambda: choose.Run(comp.lower(ops[0], recipe, True).stats.cycles),
+                             attention.lower_bound(spec, arch, where), group="fused")]
+    return choose.choose(options)
 
 
 #: arch fields that change no program and no cycle count, only seconds, energy and area (the engine and the
@@ -258,5 +283,5 @@ def for_arch(arch: Arch) -> Compiler:
     return _compiler(arch_key(arch))
 
 
-__all__ = ["ATTENTION_MODES", "Compiler", "Lowered", "Tile", "arch_key", "attention", "clear_caches", "float_gemm",
-           "for_arch", "fusion_plan", "gemm", "programs", "search", "timing_key", "vector"]
+__all__ = ["ATTENTION_MODES", "Compiler", "Lowered", "Tile", "arch_key", "attention", "choose", "clear_caches",
+           "float_gemm", "for_arch", "fusion_plan", "gemm", "programs", "search", "timing_key", "vector"]

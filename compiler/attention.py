@@ -11,9 +11,19 @@ probabilities stay in ``abuf``; K and V blocks in ``wbuf`` (double buffered); th
 
 The matrix engine is the arch's ``matrix_unit`` (``FMMA``) or, when the PE array itself takes FP16 x FP16,
 the array (its own opcode). The matrix engine issues ``S`` of block j+1 before ``P·V`` of block j, so the
-softmax of a block overlaps the next block's scores. Block sizes come from a small search (fewest cycles on
-one KV group, then the whole op is emitted with the winner). Diagonal blocks are computed whole and masked;
-the op's flops stay the useful causal ones (docs/trace.md). Units: elements, bytes, cycles.
+softmax of a block overlaps the next block's scores. Block sizes and the QKᵀ placement come from a small search
+(fewest cycles on one KV group, :func:`compiler.choose.choose`; then the whole op is emitted with the winner).
+Diagonal blocks are computed whole and masked; the op's flops stay the useful causal ones (docs/trace.md).
+
+Low-bit K on the PE array (``qk_array``): with an integer-quantized KV cache whose groups lie along QKᵀ's
+reduction axis, ``S = Q·Kᵀ`` can run on the PE array (LUT or bit-serial) with the K codes as its low-bit
+weights (N = cached positions, K = head_dim) and Q as its FP16 activations: K is not dequantized, a LUT
+array's tables of the Q block are built once (``PRECOMPUTE``) and serve every key block, and the group
+scales are applied to the scores (a ``DEQUANT`` epilogue of ``groups`` per score). The KV cache's groups
+run along head_dim within one cached position of one KV head (:data:`KV_GROUP_AXIS`), so K fits when its
+group divides head_dim (or spans whole heads); ``P·V`` reduces over positions, which V's groups do not
+follow, so V is dequantized and ``P·V`` runs on the matrix engine as before. The score block is split over
+the arrays like a GEMM's output tile (:func:`compiler.gemm.best_split`). Units: elements, bytes, cycles.
 """
 
 from __future__ import annotations
@@ -23,13 +33,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from sim import pe as pe_registry
 from sim.arch import Arch
 from sim.errors import InputError
 from sim.isa.columns import ColumnProgram
 
-from . import gemm, programs
+from . import choose, gemm, programs
+from . import search as gemm_search
 from .float_gemm import gemm_cycles, matrix_map
-from .gemm import buffer_of
+from .gemm import buffer_of, table_bytes, uses_tables
 from .specs import FLOAT_WEIGHTS, GemmSpec
 
 #: block sizes the search tries (query positions x cached positions per block): square blocks and key blocks
@@ -37,6 +49,10 @@ from .specs import FLOAT_WEIGHTS, GemmSpec
 BLOCKS = (32, 64, 128, 256, 512)
 ACC_BYTES = 4      # FP32 running output and scores (the flash-attention accumulators)
 FP16_BYTES = 2
+#: the axis a KV-cache format's groups run along (workloads.recipes group_size of kv_cache): head_dim, within
+#: one cached position of one KV head (QServe's per-head KV4, arXiv 2405.04532, recipe w4a8kv4; None: one scale per
+#: position and head). QKᵀ reduces over head_dim (K fits); P·V over positions (V does not).
+KV_GROUP_AXIS = "head_dim"
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,8 @@ class AttentionSpec:
     quantize_out: bool
     br: int = 0  # block sizes; 0 = not chosen yet
     bc: int = 0
+    kv_group: int | None = None  # the KV format's group size along head_dim (None: per position and head)
+    qk_array: bool = False  # QKᵀ on the PE array with the K codes as its weights (module docstring)
 
     @property
     def kv_float(self) -> bool:
@@ -78,11 +96,50 @@ class FusedPart:
     kind: str
 
 
-def spec_of(qk, kv_format, kv_bits: float, out_format: str, out_bits: float, kv_heads: int) -> AttentionSpec:
-    """The fused spec of a trace's ``attn_qk`` op (shapes from it; ``kv_heads`` KV heads per sequence x batch)."""
+def spec_of(qk, kv_format, kv_bits: float, out_format: str, out_bits: float, kv_heads: int,
+            kv_group: int | None = None) -> AttentionSpec:
+    """The fused spec of a trace's ``attn_qk`` op (shapes from it; ``kv_heads`` KV heads per sequence x batch;
+    ``kv_group``: the KV format's group size, :data:`KV_GROUP_AXIS`)."""
     return AttentionSpec(t=qk.M, l=qk.N, hd=qk.K, groups=kv_heads, heads_per_group=qk.count // kv_heads,
                          kv_format=kv_format, kv_bytes=kv_bits / 8, out_bytes=out_bits / 8,
-                         quantize_out=out_format not in FLOAT_WEIGHTS)
+                         quantize_out=out_format not in FLOAT_WEIGHTS, kv_group=kv_group)
+
+
+def qk_gemm(spec: AttentionSpec, m: int, n: int) -> GemmSpec:
+    """QKᵀ of ``m`` query rows and ``n`` cached positions as a PE-array GEMM: the K codes as weights (N x
+    head_dim, grouped along head_dim), Q as FP16 activations, FP32 scores."""
+    return GemmSpec(m, n, spec.hd, spec.kv_format, "fp16", qk_group(spec), spec.kv_bytes, FP16_BYTES, ACC_BYTES,
+                    False)
+
+
+def qk_group(spec: AttentionSpec) -> int | None:
+    """The K codes' group size along QKᵀ's reduction (head_dim): the KV format's, or None (one scale per cached
+    position and head) when it has none or a group spans whole heads of one position (group a multiple of
+    head_dim: k_proj's output row quantized in groups)."""
+    return spec.kv_group if spec.kv_group and spec.kv_group < spec.hd else None
+
+
+def why_not_qk_array(spec: AttentionSpec, arch: Arch) -> str:
+    """Why QKᵀ cannot take the K codes as the PE array's weights on ``arch`` ("" when it can): the KV cache is
+    a float one, its groups do not tile head_dim (QKᵀ's reduction), the PE rejects the formats, or the PE
+    runs whole unit tiles only."""
+    if spec.kv_float:
+        return f"a {spec.kv_format} KV cache"
+    if spec.kv_group is not None and spec.hd % spec.kv_group and spec.kv_group % spec.hd:
+        return f"KV groups of {spec.kv_group} do not tile head_dim {spec.hd} (QK's reduction axis)"
+    try:
+        gemm.check(qk_gemm(spec, 64, 64), arch)
+    except InputError as exc:
+        return f"PE {arch.pe.type!r}: {exc.problem}"
+    if arch.pe.tile and arch.pe.options.get("whole_units"):
+        return f"PE {arch.pe.type!r} runs whole unit tiles only"
+    return ""
+
+
+def sv_note(spec: AttentionSpec) -> str:
+    """Why P·V does not take V's codes as low-bit weights (V^T: N = head_dim, K = positions)."""
+    return (f"V dequantized: its {spec.kv_format} groups run along {KV_GROUP_AXIS}, not along P·V's reduction "
+            "(cached positions)")
 
 
 def engine_of(arch: Arch) -> str | None:
@@ -97,12 +154,37 @@ def engine_of(arch: Arch) -> str | None:
 
 def fits(spec: AttentionSpec, arch: Arch) -> bool:
     """The block sizes of ``spec`` fit: Q and two score blocks in abuf (S of block j+1 is formed before P·V of
-    block j frees S of block j), four K/V blocks in wbuf (raw and dequantized), the FP32 output in obuf."""
+    block j frees S of block j), two K and two V blocks in wbuf (raw and dequantized; a K block on the PE
+    array raw only), the FP32 output in obuf, and (QKᵀ on a LUT array) the Q block's tables in tbuf."""
     rows, hd = spec.br * spec.heads_per_group, spec.hd
-    kv_block = spec.bc * hd * (spec.kv_bytes + (0 if spec.kv_float else FP16_BYTES))  # raw + dequantized copy
+    v_block = spec.bc * hd * (spec.kv_bytes + (0 if spec.kv_float else FP16_BYTES))  # raw + dequantized copy
+    k_block = spec.bc * hd * spec.kv_bytes if spec.qk_array else v_block
+    tables = spec.qk_array and uses_tables(arch)
     return (rows * hd * FP16_BYTES + 2 * rows * spec.bc * ACC_BYTES <= buffer_of(arch, "abuf").capacity
-            and 4 * kv_block <= buffer_of(arch, "wbuf").capacity
-            and rows * hd * ACC_BYTES <= buffer_of(arch, "obuf").capacity)
+            and 2 * (k_block + v_block) <= buffer_of(arch, "wbuf").capacity
+            and rows * hd * ACC_BYTES <= buffer_of(arch, "obuf").capacity
+            and (not tables or table_bytes(arch, rows, hd) <= buffer_of(arch, "tbuf").capacity))
+
+
+def qk_split(spec: AttentionSpec, arch: Arch, m: int, n: int) -> tuple[str, int, int]:
+    """(map operand, am, an) of an m x n score block on the PE array (:attr:`AttentionSpec.qk_array`): the
+    (dataflow, mapping) and the split over the arrays whose slowest piece is fastest (ties: the PE's native
+    choice, :func:`compiler.search.choices` order)."""
+    g = qk_gemm(spec, m, n)
+    best = None
+    for dataflow, mapping in gemm_search.choices(arch):
+        map_ = pe_registry.map_name(dataflow, mapping)
+        am, an = gemm.best_split(g, arch, m, n, spec.hd, map_)
+        cyc = gemm.pe_cycles(g, arch, -(-m // am), -(-n // an), spec.hd, map_)
+        if best is None or cyc < best[0]:
+            best = (cyc, map_, am, an)
+    return best[1:]
+
+
+def _qk_pieces(spec: AttentionSpec, arch: Arch, m: int, n: int) -> list[tuple[int, int]]:
+    """(rows, columns) of the array instructions of one m x n score block (:func:`qk_split`)."""
+    _, am, an = qk_split(spec, arch, m, n)
+    return [(sm, sn) for _, sm in gemm._split(m, am) for _, sn in gemm._split(n, an)]
 
 
 def _opcode(arch: Arch, where: str) -> str:
@@ -110,20 +192,42 @@ def _opcode(arch: Arch, where: str) -> str:
 
 
 def emit(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None) -> ColumnProgram:
-    """The fused program of ``spec`` (block sizes set) on engine ``where`` ("array" or "matrix"); ``groups``:
-    emit only that many KV groups (the block search times one)."""
+    """The fused program of ``spec`` (block sizes set) on engine ``where`` ("array" or "matrix"; QKᵀ on the PE
+    array instead when ``spec.qk_array``); ``groups``: emit only that many KV groups (the block search times
+    one)."""
     p = ColumnProgram(arch=arch.name)
     opcode = _opcode(arch, where)
     hd, g = spec.hd, spec.heads_per_group
     k_base, v_base = 0, spec.groups * spec.l * hd * 4  # DRAM regions (addresses matter to a bank model only)
     q_base, o_base = 2 * v_base, 3 * v_base
     maps: dict[tuple, str] = {}
+    tables = spec.qk_array and uses_tables(arch)
+    kv_groups = hd // (qk_group(spec) or hd)  # scales per score (QKᵀ on the array)
 
     def mm(m, n, k, rd, wr, deps, free=(), alloc=()):
         if (m, n, k) not in maps:
             maps[m, n, k] = matrix_map(arch, where, m, n, k)
         tpl = p.template(opcode, m=m, n=n, k=k, weights="fp16", acts="fp16", map=maps[m, n, k], rd=rd, wr=wr)
         return p.add(tpl, deps, alloc=p.space(list(alloc)), free=p.space(list(free)))
+
+    splits: dict[tuple[int, int], tuple[str, list[tuple[int, int]]]] = {}  # (rows, w) -> (map, pieces)
+
+    def qk_on_array(rows, w, raw, src, lk, s_bytes):
+        """S = Q·Kᵀ of one block on the PE array (pieces over the arrays), then its group scales."""
+        if (rows, w) not in splits:
+            splits[rows, w] = qk_split(spec, arch, rows, w)[0], _qk_pieces(spec, arch, rows, w)
+        map_, shapes = splits[rows, w]
+        pieces = []
+        for sm, sn in shapes:
+            operand = ("tbuf", table_bytes(arch, sm, hd)) if tables else ("abuf", sm * hd * FP16_BYTES)
+            k_codes = ("wbuf", math.ceil(sn * hd * spec.kv_bytes))
+            tpl = p.template(arch.pe.opcode, m=sm, n=sn, k=hd, weights=spec.kv_format, acts="fp16",
+                             group=qk_group(spec) or 0, map=map_, rd=[operand, k_codes],
+                             wr=[("abuf", sm * sn * ACC_BYTES)])
+            first = [] if pieces else [("abuf", s_bytes)]  # the score block is reserved by its first piece
+            pieces.append(p.add(tpl, [src, lk], alloc=p.space(first)))
+        deq = p.template("DEQUANT", m=rows, n=w, groups=kv_groups, rd=[("abuf", s_bytes)], wr=[("abuf", s_bytes)])
+        return p.add(deq, pieces, free=p.space([("wbuf", raw)]))
 
     n_groups = spec.groups if groups is None else groups
     strides: list[tuple[int, int, int]] = []  # (position, address in group 0, bytes from one group to the next)
@@ -141,32 +245,42 @@ def emit(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None)
     for q0, q, widths in spec.blocks():
         rows = q * g
         q_bytes, o_acc = rows * hd * FP16_BYTES, rows * hd * ACC_BYTES
-        lq = dma("LOAD", "abuf", q_bytes, q_base + q0 * g * hd * FP16_BYTES, q_stride,
-                 alloc=[("abuf", q_bytes), ("obuf", o_acc)])
+        held_q = [("abuf", q_bytes), ("obuf", o_acc)]
+        lq = dma("LOAD", "abuf", q_bytes, q_base + q0 * g * hd * FP16_BYTES, q_stride, alloc=held_q)
+        q_src = lq
+        if tables:  # the Q block's lookup tables, built once for all its key blocks
+            t_bytes = table_bytes(arch, rows, hd)
+            q_src = p.add(p.template("PRECOMPUTE", m=rows, k=hd, acts="fp16", rd=[("abuf", q_bytes)],
+                                     wr=[("tbuf", t_bytes)]), [lq], alloc=p.space([("tbuf", t_bytes)]))
+            held_q = held_q + [("tbuf", t_bytes)]
         pending = None  # (P·V of the previous key block): issued after the next block's scores
         for j, w in enumerate(widths):
             raw = math.ceil(w * hd * spec.kv_bytes)
             half = raw if spec.kv_float else w * hd * FP16_BYTES  # the FP16 block the matrix engine reads
             held = raw if spec.kv_float else raw + half  # a load reserves its dequantized copy too (no later alloc
             kv_addr = math.floor(j * spec.bc * hd * spec.kv_bytes)  # can then wait behind prefetched raw blocks)
-            lk = dma("LOAD", "wbuf", raw, k_base + kv_addr, kv_stride, alloc=[("wbuf", held)])
+            k_held = raw if spec.qk_array else held  # K codes on the array: no dequantized copy
+            lk = dma("LOAD", "wbuf", raw, k_base + kv_addr, kv_stride, alloc=[("wbuf", k_held)])
             lv = dma("LOAD", "wbuf", raw, v_base + kv_addr, kv_stride, alloc=[("wbuf", held)])
-            if not spec.kv_float:  # dequantize K and V into their FP16 copies, then release the raw blocks
-                deq = p.template("DEQUANT", m=w, n=hd, groups=1, rd=[("wbuf", raw)], wr=[("wbuf", half)])
-                lk = p.add(deq, [lk], free=p.space([("wbuf", raw)]))
-                lv = p.add(deq, [lv], free=p.space([("wbuf", raw)]))
-            raw = half
             s_bytes = rows * w * ACC_BYTES
-            s = mm(rows, w, hd, [("abuf", q_bytes), ("wbuf", raw)], [("abuf", s_bytes)], [lq, lk],
-                   free=[("wbuf", raw)], alloc=[("abuf", s_bytes)])
+            if not spec.kv_float:  # dequantize K (unless the array takes its codes) and V into their FP16 copies
+                deq = p.template("DEQUANT", m=w, n=hd, groups=1, rd=[("wbuf", raw)], wr=[("wbuf", half)])
+                if not spec.qk_array:
+                    lk = p.add(deq, [lk], free=p.space([("wbuf", raw)]))
+                lv = p.add(deq, [lv], free=p.space([("wbuf", raw)]))
+            if spec.qk_array:
+                s = qk_on_array(rows, w, raw, q_src, lk, s_bytes)
+            else:
+                s = mm(rows, w, hd, [("abuf", q_bytes), ("wbuf", half)], [("abuf", s_bytes)], [lq, lk],
+                       free=[("wbuf", half)], alloc=[("abuf", s_bytes)])
             if pending is not None:
                 mm(*pending)
             sm = p.add(p.template("VEC", op="softmax", elems=rows * w, rd=[("abuf", s_bytes)],
                                   wr=[("abuf", s_bytes)]), [s])
             rs = p.add(p.template("VEC", op="residual", elems=rows * hd, rd=[("obuf", o_acc)],
                                   wr=[("obuf", o_acc)]), [sm])  # rescale O by exp(m_old - m_new)
-            pending = (rows, hd, w, [("abuf", s_bytes), ("wbuf", raw)], [("obuf", o_acc)], [rs, lv],
-                       [("abuf", s_bytes), ("wbuf", raw)])
+            pending = (rows, hd, w, [("abuf", s_bytes), ("wbuf", half)], [("obuf", o_acc)], [rs, lv],
+                       [("abuf", s_bytes), ("wbuf", half)])
         last = mm(*pending)
         fin = p.add(p.template("VEC", op="residual", elems=rows * hd, rd=[("obuf", o_acc)],
                                wr=[("obuf", o_acc)]), [last])  # O / row sums
@@ -175,7 +289,7 @@ def emit(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None)
                                    wr=[("obuf", o_acc)]), [fin])
         out_b = max(1, math.ceil(rows * hd * spec.out_bytes))
         dma("STORE", "obuf", out_b, o_base + math.floor(q0 * g * hd * spec.out_bytes), o_stride, [fin],
-            free=[("abuf", q_bytes), ("obuf", o_acc)])
+            free=[("abuf", q_bytes), ("obuf", o_acc)] + held_q[2:])
     if n_groups > 1:
         r = np.arange(1, n_groups, dtype=np.int64)
         p.repeat(start, p.mark(), n_groups - 1, shift_from=start[0],
@@ -185,9 +299,12 @@ def emit(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None)
 
 def candidates(spec: AttentionSpec, arch: Arch) -> list[AttentionSpec]:
     """Block sizes to try that fit the buffers (query blocks no larger than the queries, key blocks than the
-    positions); none fitting is an input error."""
+    positions), each with QKᵀ on the matrix engine and, where the PE array takes the K codes
+    (:func:`why_not_qk_array`), on the array; none fitting is an input error."""
     pairs = {(min(b, spec.t), min(f * b, spec.l)) for b in BLOCKS for f in (1, 2)}
-    out = [c for c in (replace(spec, br=br, bc=bc) for br, bc in sorted(pairs)) if fits(c, arch)]
+    placements = (False, True) if not why_not_qk_array(spec, arch) else (False,)
+    out = [c for qk in placements for c in (replace(spec, br=br, bc=bc, qk_array=qk) for br, bc in sorted(pairs))
+           if fits(c, arch)]
     if not out:
         raise InputError("arch.buffers", f"no fused-attention block of {min(spec.t, BLOCKS[0])}x"
                          f"{min(spec.l, BLOCKS[0])} or more fits abuf, wbuf and obuf of arch {arch.name!r}",
@@ -196,12 +313,25 @@ def candidates(spec: AttentionSpec, arch: Arch) -> list[AttentionSpec]:
 
 
 def engine_cycles(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None) -> int:
-    """Busy cycles of the matrix engine alone for ``spec``'s blocks (its FMMA/MMA tile-model cycles, one after
-    another): a lower bound of the fused program's cycles, known without emitting it."""
+    """A lower bound of the fused program's cycles, known without emitting it: the busy cycles of the matrix
+    engine alone for ``spec``'s blocks (its FMMA/MMA tile-model cycles, one after another); with QKᵀ on the PE
+    array, the larger of the array's busy cycles over all arrays (its pieces' tile-model cycles / arrays, plus
+    P·V's when ``where`` is the array too) and the matrix unit's (P·V)."""
     g, hd = spec.heads_per_group, spec.hd
-    total = sum(gemm_cycles(arch, where, q * g, w, hd) + gemm_cycles(arch, where, q * g, hd, w)
-                for _, q, widths in spec.blocks() for w in widths)
-    return total * (spec.groups if groups is None else groups)
+    blocks = [(q * g, w) for _, q, widths in spec.blocks() for w in widths]
+    times = spec.groups if groups is None else groups
+    sv = sum(gemm_cycles(arch, where, m, hd, w) for m, w in blocks)
+    if not spec.qk_array:
+        return (sum(gemm_cycles(arch, where, m, w, hd) for m, w in blocks) + sv) * times
+    pieces: dict[tuple[int, int], int] = {}
+    for m, w in set(blocks):
+        map_ = qk_split(spec, arch, m, w)[0]
+        pieces[m, w] = sum(gemm.pe_cycles(qk_gemm(spec, m, w), arch, sm, sn, hd, map_)
+                           for sm, sn in _qk_pieces(spec, arch, m, w))
+    qk = sum(pieces[b] for b in blocks)
+    if where == "array":
+        return -(-(qk + sv) * times // arch.arrays)
+    return max(-(-qk * times // arch.arrays), sv * times)
 
 
 def lower_bound(spec: AttentionSpec, arch: Arch, where: str) -> int:
@@ -209,17 +339,45 @@ def lower_bound(spec: AttentionSpec, arch: Arch, where: str) -> int:
     return min(engine_cycles(c, arch, where) for c in candidates(spec, arch))
 
 
-def search(spec: AttentionSpec, arch: Arch, where: str) -> tuple[AttentionSpec, list[dict]]:
-    """The block sizes with the fewest cycles on one KV group (ties: fewer DRAM bits), and the log of every
-    candidate tried (``br``, ``bc``, ``cycles`` of one group). A candidate whose matrix-engine cycles alone
-    reach the best so far is not simulated (it cannot win)."""
-    log = []
-    for c in sorted(candidates(spec, arch), key=lambda c: engine_cycles(c, arch, where, 1)):
-        if log and engine_cycles(c, arch, where, 1) >= min(e["cycles_one_group"] for e in log):
-            continue
-        st = programs.run(emit(c, arch, where, groups=1), arch)
-        log.append({"br": c.br, "bc": c.bc, "cycles_one_group": st.cycles,
-                    "dram_bits": st.events.get("dram", {}).get("read_bits", 0)})
-    best = min(log, key=lambda e: (e["cycles_one_group"], e["dram_bits"], -e["br"], -e["bc"]))
-    best["chosen"] = True
-    return replace(spec, br=best["br"], bc=best["bc"]), log
+def search(spec: AttentionSpec, arch: Arch, where: str) -> tuple[AttentionSpec, list[dict], str]:
+    """The block sizes and QKᵀ placement with the fewest cycles on one KV group (:func:`compiler.choose.choose`;
+    ties: fewer DRAM bits, then QKᵀ on the matrix engine, then larger blocks), the log of every candidate
+    simulated (``br``, ``bc``, ``qk_array``, ``cycles_one_group``; the chosen one ``chosen``) and the runner-up of
+    the other QKᵀ placement in words (:func:`compiler.choose.versus`; "" without one). A candidate whose
+    :func:`engine_cycles` bound reaches the best so far is not simulated (at best it would tie)."""
+    def option(c: AttentionSpec) -> choose.Option:
+        def simulate() -> choose.Run:
+            st = programs.run(emit(c, arch, where, groups=1), arch)
+            return choose.Run(st.cycles, st.events.get("dram", {}).get("read_bits", 0))
+        return choose.Option(c, simulate, engine_cycles(c, arch, where, 1), group=c.qk_array)
+
+    found = choose.choose([option(c) for c in candidates(spec, arch)],
+                          tie=lambda t: (t.run.result, t.option.key.qk_array, -t.option.key.br, -t.option.key.bc))
+    log = [{"br": t.option.key.br, "bc": t.option.key.bc, "qk_array": t.option.key.qk_array,
+            "cycles_one_group": t.cycles, "dram_bits": t.run.result} | ({"chosen": True} if t is found.best else {})
+           for t in found.tried]
+    other = choose.versus(found, lambda o: "K dequantized" if not o.key.qk_array else "the K codes on the PE array")
+    return found.best.option.key, log, other
+
+
+def schedule(spec: AttentionSpec, where: str) -> str:
+    """The per-op table's schedule of a chosen fused attention ``spec`` on engine ``where``."""
+    engine_name = "the matrix unit" if where == "matrix" else "the PE array"
+    if not spec.qk_array:
+        return f"fused flash {spec.br}x{spec.bc} on {engine_name}"
+    return (f"fused flash {spec.br}x{spec.bc}: QKᵀ on the PE array ({spec.kv_format} K codes as weights), "
+            f"P·V on {engine_name}")
+
+
+def note(spec: AttentionSpec, arch: Arch, cycles_one_group: int, other: str) -> str:
+    """What the per-op table says of a chosen fused attention ``spec`` with a quantized KV cache: where K and V
+    went and why, its cycles on one KV group and ``other``, the other QKᵀ placement's (:func:`search`); "" for a
+    float KV cache."""
+    if spec.kv_float:
+        return ""
+    why = why_not_qk_array(spec, arch)
+    if why:
+        return f"K and V dequantized on the vector unit (QKᵀ cannot take the K codes on the PE array: {why})"
+    head = ("QKᵀ on the PE array" if spec.qk_array else "K and V dequantized on the vector unit")
+    tail = f"; {sv_note(spec)}" if spec.qk_array else ""
+    return f"{head} ({cycles_one_group:,} cycles per KV group; {other}){tail}"

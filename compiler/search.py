@@ -22,7 +22,7 @@ from sim import pe as pe_registry
 from sim.arch import Arch
 from sim.errors import InputError
 
-from . import gemm, programs
+from . import choose, gemm, programs
 from .gemm import Tile
 from .specs import GemmSpec
 
@@ -167,38 +167,43 @@ def _ranked(spec: GemmSpec, arch: Arch) -> list[Estimate]:
 
 
 def search(spec: GemmSpec, arch: Arch) -> Found:
-    """The candidate with the fewest simulated cycles among the best estimated ones; ties: less energy, then less
-    DRAM traffic, then the better estimate."""
-    results, log, spent = [], [], 0
-    for e in _ranked(spec, arch):
-        if results and spent + e.instructions > SEARCH_BUDGET:
-            break
-        program = programs.gemm_program(spec, arch, e.tile)
-        stats = programs.run(program, arch)
-        spent += len(program)
-        results.append((e, program, stats))
+    """The candidate with the fewest simulated cycles among the best estimated ones (:func:`compiler.choose.choose`:
+    in :func:`_ranked` order within :data:`SEARCH_BUDGET`); ties: less energy, then less DRAM traffic, then the
+    better estimate. The log's runner-up (``runner_up``) is the best simulated candidate of another (dataflow,
+    mapping)."""
+    def option(e: Estimate) -> choose.Option:
+        def simulate() -> choose.Run:
+            program = programs.gemm_program(spec, arch, e.tile)
+            stats = programs.run(program, arch)
+            return choose.Run(stats.cycles, (program, stats), len(program))
+        return choose.Option(e, simulate, cost=e.instructions, group=(e.tile.dataflow, e.tile.mapping))
+
+    energy: dict[int, float] = {}
+
+    def tie(t: choose.Tried) -> tuple:  # energy computed only for the candidates tied on cycles
+        if t.index not in energy:
+            energy[t.index] = cost.energy(t.run.result[1], arch).total_pj
+        return energy[t.index], t.option.key.traffic
+
+    found = choose.choose([option(e) for e in _ranked(spec, arch)], tie, SEARCH_BUDGET)
+    log = []
+    for t in found.tried:
+        e, (program, stats) = t.option.key, t.run.result
         log.append({"tile": [e.tile.mt, e.tile.nt, e.tile.kt], "split": [e.tile.am, e.tile.an],
                     "a_stationary": e.tile.a_stationary, "dataflow": e.tile.dataflow, "mapping": e.tile.mapping,
                     "estimate": e.cycles, "simulated": stats.cycles, "traffic": e.traffic,
                     "instructions": len(program)})
-    fewest = min(r[2].cycles for r in results)
-    tied = [i for i, r in enumerate(results) if r[2].cycles == fewest]
-    if len(tied) > 1:  # energy and then traffic break the tie (energy computed only for the tied candidates)
-        energy = {i: cost.energy(results[i][2], arch).total_pj for i in tied}
-        for i in tied:
-            log[i]["energy_pj"] = energy[i]
-        tied.sort(key=lambda i: (energy[i], results[i][0].traffic, i))
-    best = tied[0]
-    log[best]["chosen"] = True
-    e, program, stats = results[best]
+        if t.index in energy:
+            log[-1]["energy_pj"] = energy[t.index]
+        if t is found.best:
+            log[-1]["chosen"] = True
+        if t is found.runner_up:
+            log[-1]["runner_up"] = True
+    e, (program, stats) = found.best.option.key, found.best.run.result
     return Found(e.tile, program, stats, log)
 
 
 def runner_up(log: list[dict]) -> dict | None:
-    """The best simulated candidate of the search ``log`` whose (dataflow, mapping) differs from the chosen one
-    (fewest simulated cycles, then energy, then traffic), or None when no other was simulated."""
-    chosen = next(x for x in log if x.get("chosen"))
-    others = [x for x in log if (x["dataflow"], x["mapping"]) != (chosen["dataflow"], chosen["mapping"])]
-    if not others:
-        return None
-    return min(others, key=lambda x: (x["simulated"], x.get("energy_pj", 0.0), x["traffic"]))
+    """The runner-up of the search ``log`` (:func:`search`: the best simulated candidate of another (dataflow,
+    mapping), by the choice's own rule), or None when no other was simulated."""
+    return next((x for x in log if x.get("runner_up")), None)

@@ -134,11 +134,14 @@ def lower_trace(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int
     trace = build_trace(resolve_model(model), recipe, phase, seq_len=seq_len, kv_len=kv_len, batch=batch,
                         lm_head_all_tokens=lm_head_all_tokens, causal=causal)
     comp = compiler.for_arch(a)
-    plan = compiler.fusion_plan(trace.ops, a, recipe, attention)
+    notes: dict[int, str] = {}  # attn_qk: the auto choice of fused or unfused attention and its runner-up
+    plan = compiler.fusion_plan(trace.ops, a, recipe, attention, notes)
     lowered = []
     for i, op in enumerate(trace.ops):
         before = comp.hits
         low = comp.lower(op, recipe, i in plan)
+        if i in notes:  # a copy: the cached Lowered is shared with other passes
+            low = replace(low, note="; ".join(n for n in (low.note, notes[i]) if n))
         lowered.append((op, low, comp.hits > before))
     return a, recipe, trace, lowered
 
@@ -160,14 +163,16 @@ def simulate(arch, model, quant, phase: str, seq_len: int = 1024, kv_len: int | 
 
 
 def _fused_macs(lowered: list, i: int) -> float | None:
-    """Useful MACs of a fused attention (its QK and the SV its program holds: the next ``attn_sv`` op of the same
+    """Useful MACs of a fused attention on its row's engine (its QK, unless the program ran QK on the PE array
+    and the row's unit is the matrix unit, and the SV its program holds: the next ``attn_sv`` op of the same
     layer); None for any other op."""
     op, low, _ = lowered[i]
     if not low.schedule.startswith("fused"):
         return None
     sv = next((o for o, lo, _ in lowered[i + 1:] if o.kind == "attn_sv" and o.layer == op.layer
                and lo.schedule.startswith("in ")), None)
-    return (op.flops + (sv.flops if sv is not None else 0)) / 2
+    qk = 0 if getattr(low.spec, "qk_array", False) and low.unit != "array" else op.flops
+    return (qk + (sv.flops if sv is not None else 0)) / 2
 
 
 def _assemble(a: Arch, trace, rows: list[OpRow], useful: list[float], energy_bd: dict, peak,

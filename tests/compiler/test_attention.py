@@ -84,13 +84,16 @@ def _spec(t, l, groups=2, g=1, kv="fp16", out="fp16"):
 
 @settings(max_examples=30, deadline=None)
 @given(t=st.integers(1, 300), extra=st.integers(0, 300), g=st.sampled_from([1, 2, 4]),
-       br=st.sampled_from([32, 64, 128]), bc=st.sampled_from([32, 64, 128, 256]), kv=st.sampled_from(["fp16", "int4"]))
+       br=st.sampled_from([32, 64, 128]), bc=st.sampled_from([32, 64, 128, 256]),
+       kv=st.sampled_from(["fp16", "int4", "int4-qk-array"]))
 def test_fused_program_moves_only_q_k_v_o_and_computes_the_causal_blocks(t, extra, g, br, bc, kv):
     """DRAM traffic is exactly Q + O once and K + V once per query block; the MACs are those of the causal
-    blocks (diagonal blocks whole), never fewer than the useful causal pairs; nothing waits forever."""
+    blocks (diagonal blocks whole), never fewer than the useful causal pairs; nothing waits forever. With QKᵀ on
+    the PE array (the K codes as weights) the matrix unit does P·V only and the array every score."""
     l = t + extra
-    spec = attention.AttentionSpec(**{**_spec(t, l, groups=3, g=g, kv=kv).__dict__, "br": min(br, t),
-                                      "bc": min(bc, l)})
+    qk_array = kv.endswith("qk-array")
+    spec = attention.AttentionSpec(**{**_spec(t, l, groups=3, g=g, kv=kv[:4]).__dict__, "br": min(br, t),
+                                      "bc": min(bc, l), "qk_array": qk_array})
     assume(attention.fits(spec, LUT))  # the block search offers only blocks that fit
     st_ = engine.run(attention.emit(spec, LUT, "matrix"), LUT)
     blocks = spec.blocks()
@@ -102,9 +105,15 @@ def test_fused_program_moves_only_q_k_v_o_and_computes_the_causal_blocks(t, extr
     assert dram["read_bits"] == 8 * spec.groups * (q_bytes + kv_read)
     assert dram["write_bits"] == 8 * spec.groups * o_bytes
     macs = st_.events["matrix"]["macs"]
-    assert macs == spec.groups * sum(2 * q * g * sum(ws) * hd for _, q, ws in blocks)
-    useful = spec.groups * g * 2 * hd * sum(l - t + i + 1 for i in range(t))
+    matmuls = 1 if qk_array else 2
+    assert macs == spec.groups * sum(matmuls * q * g * sum(ws) * hd for _, q, ws in blocks)
+    useful = spec.groups * g * matmuls * hd * sum(l - t + i + 1 for i in range(t))
     assert useful <= macs
+    if qk_array:  # every score of the causal blocks formed once on the arrays (tables built once per Q block)
+        rows = sum(q * g for _, q, _ in blocks)
+        assert st_.events["table"]["tables"] == spec.groups * rows * hd // LUT.table_unit.group
+        assert st_.events["vector"]["elems:dequant"] == spec.groups * sum(q * g * sum(ws) + sum(ws) * hd
+                                                                          for _, q, ws in blocks)
     assert all(sum(ws) == l - t + q0 + q for q0, q, ws in blocks)  # each block sees up to its last query
 
 
@@ -131,8 +140,12 @@ def test_auto_keeps_the_faster_lowering_and_fused_forces_it(tiny_model):
     i = next(j for j, op in enumerate(trace.ops) if op.kind == "attn_qk")
     fused = comp.lower(trace.ops[i], recipe, True).stats.cycles
     unfused = sum(comp.lower(o, recipe, False).stats.cycles for o in trace.ops[i:i + 3])
-    auto = compiler.fusion_plan(trace.ops, a, recipe, "auto")
+    notes: dict = {}
+    auto = compiler.fusion_plan(trace.ops, a, recipe, "auto", notes)
     assert ({i, i + 1, i + 2} <= auto) == (fused < unfused)
+    won, lost = ("fused", "unfused") if fused < unfused else ("unfused", "fused")
+    assert notes[i].startswith(f"--attention auto: {won} ({min(fused, unfused):,} cycles")  # then the runner-up
+    assert f"; {lost} " in notes[i]
     assert {i, i + 1, i + 2} <= compiler.fusion_plan(trace.ops, a, recipe, "fused")
     assert not {i, i + 1, i + 2} & compiler.fusion_plan(trace.ops, a, recipe, "unfused")
     with pytest.raises(InputError, match="attention"):
@@ -177,6 +190,89 @@ def test_no_block_choice_waits_forever_on_any_preset(recipe):
             continue
         for t, l, g in [(1, 8192, 4), (1, 1024, 1), (200, 700, 2)]:
             spec = attention.AttentionSpec(t=t, l=l, hd=128, groups=1, heads_per_group=g, kv_format=kv.format,
-                                           kv_bytes=kv.bits / 8, out_bytes=2, quantize_out=False)
-            for c in attention.candidates(spec, a):
+                                           kv_bytes=kv.bits / 8, out_bytes=2, quantize_out=False,
+                                           kv_group=kv.group_size)
+            for c in attention.candidates(spec, a):  # QKᵀ on the PE array too where it takes the K codes
                 assert engine.run(attention.emit(c, a, where), a).cycles > 0
+
+
+#: presets whose PE array takes INT4 K codes with FP16 Q (a LUT array with a table unit, a MixPE bit-serial
+#: array, an FP16 MAC array): QKᵀ may run there with the codes as weights
+QK_ARRAY_PRESETS = ["lut-tc-28nm", "mixpe-w4a16-28nm", "fp16-mac-28nm"]
+
+
+def _kv_spec(t, l, hd, g, group, fmt="int4_asym", groups=1):
+    return attention.AttentionSpec(t=t, l=l, hd=hd, groups=groups, heads_per_group=g, kv_format=fmt,
+                                   kv_bytes=formats.get(fmt).bits_per_element(group) / 8, out_bytes=2,
+                                   quantize_out=False, kv_group=group)
+
+
+@settings(max_examples=12, deadline=None)
+@given(preset=st.sampled_from(QK_ARRAY_PRESETS), t=st.integers(1, 40), extra=st.integers(0, 100),
+       g=st.sampled_from([1, 2]), group=st.sampled_from([32, 64, None]), seed=st.integers(0, 2**31))
+def test_every_array_qk_candidate_is_timed_by_the_per_cycle_pe_and_computes_q_kt(preset, t, extra, g, group, seed):
+    """Every block candidate with QKᵀ on the PE array: each array instruction of its program takes the PE's
+    per-cycle cycles (the engine's array time is their sum), the per-cycle output is bit-exact with the PE's
+    expected one and is Q·dequant(K)ᵀ (K codes as the weights, Q as the activations)."""
+    a, hd = arch.load(preset), 64
+    spec = _kv_spec(t, t + extra, hd, g, group)
+    cands = [c for c in attention.candidates(spec, a) if c.qk_array]
+    assert cands and attention.why_not_qk_array(spec, a) == ""
+    model, rng = pe.get(a.pe.type), np.random.default_rng(seed)
+    fmt = formats.get(spec.kv_format)
+    timed: dict = {}
+    for c in cands:
+        program = attention.emit(c, a, attention.engine_of(a), groups=1)
+        st_ = engine.run(program, a)
+        arrays = [program.templates[i] for i in program.columns["tmpl"] if program.templates[i].op == a.pe.opcode]
+        arrays = [ins for ins in arrays if ins["weights"] == spec.kv_format]
+        assert sum(ins["m"] * ins["n"] for ins in arrays) == sum(q * g * w for _, q, ws in c.blocks() for w in ws)
+        for ins in {(ins["m"], ins["n"], ins["map"]): ins for ins in arrays}.values():
+            key = (ins["m"], ins["n"], ins["map"])
+            if key in timed:
+                continue
+            problem = GemmProblem(ins["m"], ins["n"], hd, spec.kv_format, "fp16", group)
+            config = model.resolve(pe.config_of(a.pe.config(), ins["map"]))
+            q_ = reference.round_to(rng.normal(size=(ins["m"], hd)), np.float16)
+            k_ = rng.normal(size=(ins["n"], hd))
+            qw = fmt.quantize(k_, group)
+            res = model.run(problem, config, "per-cycle", q_, qw)
+            np.testing.assert_array_equal(res.out, model.expected(problem, config, q_, qw))
+            deq = fmt.dequantize(qw)  # FP16 tables / accumulation: within 1 % of the sum of |products|
+            assert np.all(np.abs(res.out - q_ @ deq.T) <= 1e-2 * (np.abs(q_) @ np.abs(deq).T) + 1e-9)
+            assert res.cycles == pe.tile_cycles(a.pe.type, config, problem).cycles
+            timed[key] = res.cycles
+        if a.pe.opcode != "MMA":  # an MMA array also runs P·V (FP16): only the QK pieces are summed here
+            assert st_.events["array"]["active_cycles"] == sum(timed[ins["m"], ins["n"], ins["map"]] for ins in arrays)
+
+
+def test_qk_takes_the_k_codes_only_where_the_groups_follow_head_dim_and_the_pe_takes_them():
+    assert attention.why_not_qk_array(_kv_spec(1, 64, 128, 1, 128), LUT) == ""
+    assert attention.why_not_qk_array(_kv_spec(1, 64, 128, 1, None), LUT) == ""
+    assert "do not tile head_dim" in attention.why_not_qk_array(_kv_spec(1, 64, 96, 1, 64), LUT)
+    assert attention.why_not_qk_array(_kv_spec(1, 64, 64, 1, 128), LUT) == ""  # a group spans whole heads
+    assert attention.qk_group(_kv_spec(1, 64, 64, 1, 128)) is None
+    assert attention.qk_group(_kv_spec(1, 64, 64, 1, 32)) == 32
+    assert "fp16 KV cache" in attention.why_not_qk_array(_spec(1, 64), LUT)
+    assert "does not take" in attention.why_not_qk_array(_kv_spec(1, 64, 128, 1, 128), arch.load("ant-28nm"))
+    assert not any(c.qk_array for c in attention.candidates(_spec(64, 64), LUT))  # FP16 KV: the old candidates
+
+
+def test_w4a16kv4_prefill_runs_qk_on_the_lut_array_and_beats_dequantized_k(tiny_model):
+    """lut-tc-28nm, INT4 KV in groups of 128 along head_dim: the block search also tries QKᵀ on the LUT array with
+    the K codes as weights; it wins here (no dequantized K copy, tables of a Q block built once), the per-op
+    table says so and the note says why V is still dequantized. Before, attention ran QKᵀ on the matrix unit."""
+    s = simulate("lut-tc-28nm", tiny_model, "w4a16kv4-g128", "prefill", seq_len=256)
+    qk = next(r for r in s.ops if r.kind == "attn_qk")
+    assert qk.unit == "matrix" and "QKᵀ on the PE array" in qk.schedule and "P·V on the matrix unit" in qk.schedule
+    assert "V dequantized" in qk.note
+    a, recipe = LUT, get_recipe("w4a16kv4-g128")
+    trace = build_trace(resolve_model(tiny_model), recipe, "prefill", seq_len=256)
+    i = next(j for j, op in enumerate(trace.ops) if op.kind == "attn_qk")
+    low = compiler.for_arch(a).lower(trace.ops[i], recipe, True)
+    assert low.spec.qk_array and low.spec.kv_group == 128 and attention.qk_group(low.spec) is None
+    assert low.stats.cycles == qk.cycles
+    chosen = next(e for e in low.search_log if e.get("chosen"))
+    dequantized = [engine.run(attention.emit(c, a, "matrix", groups=1), a).cycles
+                   for c in attention.candidates(low.spec, a) if not c.qk_array]
+    assert chosen["cycles_one_group"] < min(dequantized)  # the old schedule's best block choice is slower
