@@ -58,6 +58,6 @@ def test_compiled_bitmod_programs(sim, tmp_path):
     for r, (_, case) in zip(got, named):
         print(f"{sim} {r['name']}: RTL {r['cycles']} cycles, engine {case.engine_cycles}")
         bad = case.mismatches(r["words"])
-        assert len(bad) == 0, f"{r['name']}: {len(bad)} outputs differ from sim.pe.bitmod_pe, first at {bad[:4].tolist()}"
+        assert len(bad) == 0, f"{r['name']}: {len(bad)} outputs differ from the model, first at {bad[:4].tolist()}"
         assert r["cycles"] == case.engine_cycles, r["name"]
     assert len(got) == len(named) and tests == 1 and failed == 0

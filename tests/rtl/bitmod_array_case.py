@@ -59,10 +59,15 @@ class BitModCase:
 
 def gemm_case(m: int = 4, n: int = 8, k: int = 64, weights: str = "bitmod_fp4", group: int = 8, seed: int = 0,
               mt: int | None = None, nt: int | None = None, kt: int | None = None, max_instrs: int = 32,
-              dram_words: int = 2048) -> BitModCase:
+              dram_words: int = 2048, capacity: dict | None = None) -> BitModCase:
     """``gemm.emit`` with tile mt×nt×kt (default: the whole GEMM) on random FP16 activations and quantized
-    weights with their formats' edge values (tests/rtl/bitmod_drive.random_operands)."""
+    weights with their formats' edge values (tests/rtl/bitmod_drive.random_operands). ``capacity`` (buffer →
+    bytes) overrides the preset's buffer sizes for the compiler, the engine and the RTL alike."""
     arch = arch_registry.load(PRESET)
+    if capacity:
+        d = arch.to_dict()
+        d["buffers"] = [{**b, "capacity": capacity.get(b["name"], b["capacity"])} for b in d["buffers"]]
+        arch = arch_registry.from_dict(d)
     p = from_arch(arch, weights=weights, max_instrs=max_instrs, dram_words=dram_words)
     fmt = get_format(weights)
     a, qw = random_operands(np.random.default_rng(seed), weights, m, n, k, group)

@@ -90,6 +90,17 @@ def test_k_tiles_accumulate(shape):
     check(case)
 
 
+def test_waits_for_buffer_space():
+    """wbuf shrunk to 32 words (128 B): one 80-byte weight tile at a time, so each weight LOAD waits for the SYNC
+    that frees the one before, the regions wrap around the ring's end, and the engine's run is longer than with
+    the preset's wbuf; the RTL waits the same cycles (a LOAD that did not wait would overwrite weights in use)."""
+    shape = dict(m=2, n=4, k=96, kt=32, seed=3)
+    roomy, case = gemm_case(**shape), gemm_case(**shape, capacity={"wbuf": 128})
+    assert case.params.wbuf_words == 32 and case.engine_cycles > roomy.engine_cycles
+    assert any(w["wbase"] + 4 * w["wstride"] > 32 for w in case.asm.array)   # a region that wraps
+    check(case)
+
+
 def test_program_loaded_through_the_port():
     check(gemm_case(m=2, n=2, k=64, kt=32, seed=7), through_port=True)
 
