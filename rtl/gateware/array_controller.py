@@ -47,11 +47,14 @@ class ArrayController(wiring.Component):
     ``c_fin`` / ``c_fin_id`` (instance finished instruction id). Plus ``start``, ``done``, ``cycles``,
     ``used_<buf>`` (bytes allocated now, for tests)."""
 
-    def __init__(self, params: ArrayParams, program: ArrayProgram | None = None):
+    def __init__(self, params: ArrayParams, program: ArrayProgram | None = None, *, words: dict | None = None,
+                 units: dict[str, int] | None = None):
+        """``words`` / ``units``: another array's word layouts (with ``sync``) and unit classes → instance
+        counts (the BitMoD array's: DMA and BSMMA units, rtl/gateware/bitmod_array.py); default the LUT array's."""
         self.params = params
         self.program = program or ArrayProgram()
-        self.layouts = layouts(params)
-        self.units = {"dma": 1, "table": 1, "array": params.units}
+        self.layouts = words or layouts(params)
+        self.units = units or {"dma": 1, "table": 1, "array": params.units}
         id_shape = unsigned(bits_for(params.max_instrs - 1))
         self.word_bits = max(max(lay.size for lay in self.layouts.values()), space_layout(params).size)
         sig = {"start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS), "load_en": In(1),
@@ -80,7 +83,7 @@ class ArrayController(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        words = self.program.words(p)
+        words = self.program.words(p, self.layouts)
         sl = space_layout(p)
         done_bits = Signal(p.max_instrs, init=(1 << p.max_instrs) - 1)
         running = Signal()

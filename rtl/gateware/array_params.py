@@ -111,18 +111,35 @@ def from_arch(arch: Arch, max_instrs: int = 16, dram_words: int = 1024) -> Array
     return ArrayParams(**{**p.__dict__, **words})
 
 
-def layouts(p: ArrayParams) -> dict[str, StructLayout]:
-    """Instruction-word layouts of the three unit classes (ids are instruction indices, ``deps`` a mask)."""
-    def u(n):
-        return unsigned(bits_for(n))
+def u(n: int):
+    """The unsigned shape that holds 0..n."""
+    return unsigned(bits_for(n))
 
-    head = {"id": u(p.max_instrs - 1), "deps": unsigned(p.max_instrs)}
+
+def head_fields(p) -> dict:
+    """The fields every unit word starts with: its instruction id and the mask of ids it waits for."""
+    return {"id": u(p.max_instrs - 1), "deps": unsigned(p.max_instrs)}
+
+
+def dma_sync_layouts(p) -> dict[str, StructLayout]:
+    """The DMA and sync words (shared with the BitMoD array: ``p`` needs ``max_instrs``, ``dram_words``,
+    ``<buf>_words``, :meth:`ArrayParams.ratio` and :meth:`ArrayParams.capacity`)."""
     space = space_layout(p)
     chunks = max(p.abuf_words * p.ratio("abuf"), p.wbuf_words * p.ratio("wbuf"), p.obuf_words * p.ratio("obuf"))
     return {
-        "dma": StructLayout({**head, "alloc": space, "store": unsigned(1), "buf": unsigned(2),
+        "dma": StructLayout({**head_fields(p), "alloc": space, "store": unsigned(1), "buf": unsigned(2),
                              "dram": u(p.dram_words - 1), "rowlen": u(p.dram_words), "stride": u(p.dram_words),
                              "chunk": u(chunks - 1), "count": u(p.dram_words)}),
+        "sync": StructLayout({"deps": unsigned(p.max_instrs), "free": space}),
+    }
+
+
+def layouts(p: ArrayParams) -> dict[str, StructLayout]:
+    """Instruction-word layouts of the three unit classes (ids are instruction indices, ``deps`` a mask)."""
+    head = head_fields(p)
+    space = space_layout(p)
+    return {
+        **dma_sync_layouts(p),
         "table": StructLayout({**head, "alloc": space, "abase": u(p.abuf_words - 1), "astride": u(p.abuf_words),
                                "tbase": u(p.tbuf_words - 1), "groups": u(p.tbuf_words), "kg": u(p.tbuf_words),
                                "rows": u(p.abuf_words)}),
@@ -130,7 +147,6 @@ def layouts(p: ArrayParams) -> dict[str, StructLayout]:
                                "wbase": u(p.wbuf_words - 1), "obase": u(p.obuf_words - 1),
                                "ostride": u(p.obuf_words), "mb": u(p.obuf_words), "nb": u(p.obuf_words),
                                "kg": u(p.tbuf_words), "bits": u(p.max_bits), "acc": unsigned(1)}),
-        "sync": StructLayout({"deps": unsigned(p.max_instrs), "free": space}),
     }
 
 
@@ -150,10 +166,10 @@ class ArrayProgram:
     frees: list[dict] = field(default_factory=list)   # per instruction id: bytes it frees at its end
     count: int = 0
 
-    def words(self, p: ArrayParams) -> dict[str, list[int]]:
-        """Instruction-memory contents per class (integers in the :func:`layouts` encoding), plus ``free``:
-        the free-table words (one per instruction id, :func:`space_layout`)."""
-        lay = layouts(p)
+    def words(self, p: ArrayParams, lay: dict[str, StructLayout] | None = None) -> dict[str, list[int]]:
+        """Instruction-memory contents per class (integers in the :func:`layouts` encoding, or ``lay``'s),
+        plus ``free``: the free-table words (one per instruction id, :func:`space_layout`)."""
+        lay = lay or layouts(p)
         out = {c: [lay[c].const(d).as_value().value for d in getattr(self, c)] for c in CLASSES}
         sl = space_layout(p)
         frees = self.frees + [{}] * (self.count - len(self.frees))

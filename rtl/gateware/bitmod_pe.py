@@ -5,7 +5,10 @@ The datapath is the one :mod:`sim.pe.bitmod_pe` defines, step for step (BitMoD a
 docs/references.md#bitmod); the accumulator here is sign-magnitude (a sign and 22 magnitude bits).
 Ports (``in_valid``/``in_ready`` lane steps held for T cycles, ``d_valid`` per group, ``out_valid`` per
 fold) and timing (``out_valid`` after edge ``a + (G − 1)·max(a, L) + L``, in cycles):
-docs/bitmod_pe.md, "RTL interface".
+docs/bitmod_pe.md, "RTL interface". ``accumulate=True`` builds the array's PE (rtl/gateware/bitmod_array.py):
+the FP32 accumulator starts each fold from ``o_init`` (sampled with the fold's ``first`` step, so k-tiles
+accumulate), no channel scale (the host applies it with the epilogue), and ``res_valid`` / ``res`` give the
+fold's result combinationally in the cycle before ``out_valid`` / ``out`` (docs/bitmod_array_rtl.md).
 """
 
 from __future__ import annotations
@@ -50,13 +53,15 @@ def _trunc_shift(m: Module, mag, amount, width: int, name: str) -> Signal:
 
 
 class BitModPE(wiring.Component):
-    """One BitMoD PE for weights ``weights`` (a key of ``sim.pe.bitmod_pe.WEIGHTS``)."""
+    """One BitMoD PE for weights ``weights`` (a key of ``sim.pe.bitmod_pe.WEIGHTS``); ``accumulate``: the
+    array's variant (module docstring)."""
 
-    def __init__(self, *, weights: str = "bitmod_fp4"):
+    def __init__(self, *, weights: str = "bitmod_fp4", accumulate: bool = False):
         with checking(self):
             if weights not in WEIGHTS:
                 raise InputError("weights", f"the BitMoD PE does not take {weights!r}", ", ".join(WEIGHTS))
         self.weights = weights
+        self.accumulate = accumulate
         self.n_terms, self.booth = WEIGHTS[weights]
         fmt = get_format(weights)
         self.code_bits = fmt.code_bits
@@ -84,9 +89,12 @@ class BitModPE(wiring.Component):
         }
         if self.is_bitmod:
             ports["tag"] = In(TAG_BITS)
-            ports["chan"] = In(16)
         else:
             ports["scale_exp"] = In(signed(SCALE_EXP_WIDTH))
+        if accumulate:
+            ports.update({"first": In(1), "o_init": In(32), "res_valid": Out(1), "res": Out(32)})
+        elif self.is_bitmod:
+            ports["chan"] = In(16)
         super().__init__(ports)
 
     # -------------------------------------------------------------------------------------------
@@ -248,7 +256,11 @@ class BitModPE(wiring.Component):
         v = round_to_fp32(m, dq_neg, d21, d_exp, name="v")
         o_next = Signal(32)
         m.d.comb += o_next.eq(Mux(d21.any(), fp32_add(m, o, v, name="oacc"), o))
-        final = fp32_mul_fp16(m, o_next, self.chan, name="chan") if self.is_bitmod else o_next
+        final = fp32_mul_fp16(m, o_next, self.chan, name="chan") if self.is_bitmod and not self.accumulate else o_next
+        if self.accumulate:   # a fold's first step loads o_init: no dequant finishes while it is taken
+            m.d.comb += [self.res_valid.eq(dq_finish & dq_last), self.res.eq(final)]
+            with m.If(process & self.first):
+                m.d.sync += o.eq(self.o_init)
 
         m.d.sync += [self.d_valid.eq(dq_finish), self.out_valid.eq(dq_finish & dq_last)]
         with m.If(dq_finish):

@@ -249,11 +249,12 @@ class DramModel(wiring.Component):
 class LutArraySystem(wiring.Component):
     """:class:`LutArray` wired to a :class:`DramModel` holding ``image`` (port words): the unit the
     tests simulate. Ports: ``start``, ``done``, ``cycles``, ``dbg_addr`` / ``dbg_data`` / ``dbg_we`` /
-    ``dbg_wdata`` (DRAM), the instruction-memory load port."""
+    ``dbg_wdata`` (DRAM), the instruction-memory load port. ``array``: another array with LutArray's ports
+    and ``_ctrl`` (the BitMoD array, rtl/gateware/bitmod_array.py) instead of ``LutArray(params, program)``."""
 
-    def __init__(self, params: ArrayParams, program: ArrayProgram | None = None, image=()):
+    def __init__(self, params: ArrayParams, program: ArrayProgram | None = None, image=(), array=None):
         self.params, self.program, self.image = params, program, list(image)
-        self._array = LutArray(params, program)
+        self._array = array if array is not None else LutArray(params, program)
         super().__init__({**_LOAD_PORTS(self._array._ctrl), "start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS),
                           "dbg_addr": In(range(params.dram_words)), "dbg_data": Out(params.port_bits),
                           "dbg_we": In(1), "dbg_wdata": In(params.port_bits)})

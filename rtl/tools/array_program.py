@@ -250,8 +250,9 @@ def contiguous(nbytes: int, rows: int, stride: int) -> bool:
     return stride in (0, -(-nbytes // rows)) or stride * rows == nbytes
 
 
-def _dma_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, where: str) -> dict:
-    """A LOAD / STORE's DMA word fields: a 2-D transfer of ``rows`` equal rows ``stride`` bytes apart."""
+def _dma_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, where: str, mma: str = "LMMA") -> dict:
+    """A LOAD / STORE's DMA word fields: a 2-D transfer of ``rows`` equal rows ``stride`` bytes apart (a STORE
+    writes the output tile of the ``mma`` instructions it waits for: LMMA, or the BitMoD array's BSMMA)."""
     ins = program.instrs[i]
     port_bytes = p.port_bits // 8
     nbytes, rows, stride = ins["bytes"], ins["rows"], ins["stride"]
@@ -271,8 +272,8 @@ def _dma_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, whe
         need((i, buf) in region, where + ".alloc", f"a LOAD allocates its {buf} region")
         chunk = region[(i, buf)].base * p.ratio(buf)
     else:
-        lm = sorted(d for d in ins.deps if program.instrs[d].op == "LMMA")
-        need(bool(lm), where, "a STORE must wait for the LMMAs of its output tile")
+        lm = sorted(d for d in ins.deps if program.instrs[d].op == mma)
+        need(bool(lm), where, f"a STORE must wait for the {mma}s of its output tile")
         t = lmma_tile[lm[0]]["tile"]
         need(words == t["words"] * p.ratio("obuf"), where + ".bytes", "the whole output tile's partial sums",
               str(t["words"] * p.ratio("obuf") * port_bytes))

@@ -95,13 +95,17 @@ def _makeflags(extra: list[str]):
                 os.environ["MAKEFLAGS"] = old
 
 
-def build(sim: str, verilog_path: Path, top: str, build_dir: Path):
-    """Compile ``verilog_path`` for ``sim`` into ``build_dir``; returns the cocotb runner."""
+def build(sim: str, verilog_path: Path, top: str, build_dir: Path, cxx_opt: str | None = None):
+    """Compile ``verilog_path`` for ``sim`` into ``build_dir``; returns the cocotb runner. ``cxx_opt``: the C++
+    optimisation flag of a Verilator build (its ``OPT_FAST`` / ``OPT_SLOW`` / ``OPT_GLOBAL`` make variables, e.g.
+    ``-O0``: a large design compiles faster and a short testbench barely runs slower); None: Verilator's own."""
     from cocotb_tools.runner import get_runner  # heavy (~0.2 s): cocotb only when a testbench is built
 
     runner = get_runner(sim)
     args = ["-Wno-fatal"] if sim == "verilator" else []
     extra = _verilator_make_overrides() if sim == "verilator" else []
+    if sim == "verilator" and cxx_opt is not None:
+        extra += [f"{v}={cxx_opt}" for v in ("OPT_FAST", "OPT_SLOW", "OPT_GLOBAL")]
     with _makeflags(extra):
         runner.build(sources=[verilog_path], hdl_toplevel=top, build_dir=build_dir, build_args=args,
                      timescale=("1ns", "1ps"), always=True)

@@ -1,5 +1,5 @@
-"""Preset bitmod-rtl-small (the small BitMoD array planned for the RTL, issue 14): the compiler emits a k-tiled
-BitMoD FP4 GEMM for it, the engine runs the program, and every BSMMA's duration is its PE cycles (folds x fold
+"""Preset bitmod-rtl-small (the small BitMoD array of the RTL, rtl/gateware/bitmod_array.py): the compiler emits
+a k-tiled BitMoD FP4 GEMM for it, the engine runs the program, and every BSMMA's duration is its PE cycles (folds x fold
 of docs/bitmod_pe.md), never the buffer-access cycles: the property the RTL's exact timing relies on."""
 
 from __future__ import annotations

@@ -1,0 +1,155 @@
+"""A small BitMoD array: a rows × cols grid of BitMoD PEs (rtl/gateware/bitmod_pe.py, ``accumulate`` variant)
+stepping in lockstep, three buffers (Amaranth ``Memory``), the LUT array's DMA engine and the shared controller
+(rtl/gateware/array_controller.py), all sized from one arch spec (rtl/gateware/bitmod_params.from_arch;
+preset ``bitmod-rtl-small``). It runs LOAD / BSMMA / STORE (SYNCs become dependency masks; the DEQUANT
+epilogue, BitMoD's FP16 channel scale, is left to the host).
+
+A BSMMA walks its output tile in folds (n outer, m inner: the model's order): PE (r, c) computes output
+(m0 + c, n0 + r), fed one lane step at a time (4 FP16 activations from abuf, 4 codes and the group's metadata
+from wbuf, all read combinationally); a fold's first step gives each PE its output's obuf value (the k-tiles
+before, when the BSMMA accumulates, else 0) and its result is written back at the edge that ends the fold.
+The first step is presented in the issue cycle, so a BSMMA of F folds lasts F · fold cycles, the engine's
+(docs/bitmod_pe.md). Buffers, timing and what is not built: docs/bitmod_array_rtl.md.
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import exact_log2
+
+from sim import arch as arch_registry
+from sim.pe.bitmod_pe import FP16_BIAS_LSB, LANES
+
+from .array_controller import CYCLE_BITS, ArrayController
+from .array_params import ArrayProgram
+from .bitmod_params import BitModParams, from_arch, layouts
+from .bitmod_pe import TAG_BITS, BitModPE
+from .lut_array import _LOAD_NAMES, _LOAD_PORTS, LutArray, _live
+
+PRESET = "bitmod-rtl-small"
+UNITS = {"dma": 1, "array": 1}   # controller classes: one DMA, one PE array (no table unit)
+_FIELDS = ("id", "abase", "astride", "wbase", "wstride", "moff", "obase", "ostride", "m", "n", "groups",
+           "gsteps", "acc")
+
+
+class BitModArray(wiring.Component):
+    """The array (see the module docstring). ``params`` from :func:`rtl.gateware.bitmod_params.from_arch`,
+    ``program`` from :func:`rtl.tools.bitmod_program.assemble` (empty: an array that finishes at once).
+    Ports as :class:`rtl.gateware.lut_array.LutArray`'s."""
+
+    def __init__(self, params: BitModParams, program: ArrayProgram | None = None):
+        self.params = params
+        self.program = program
+        self._ctrl = ArrayController(params, program, words=layouts(params), units=UNITS)
+        w = params.port_bits
+        super().__init__({
+            **_LOAD_PORTS(self._ctrl), "start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS),
+            "mem_addr": Out(range(params.dram_words)), "mem_re": Out(1), "mem_we": Out(1),
+            "mem_wdata": Out(w), "mem_rdata": In(w),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        ctrl = m.submodules.ctrl = self._ctrl
+        m.d.comb += [ctrl.start.eq(self.start), self.done.eq(ctrl.done), self.cycles.eq(ctrl.cycles)]
+        m.d.comb += [getattr(ctrl, k).eq(getattr(self, k)) for k in _LOAD_NAMES]
+        bufs = {}
+        for name in ("abuf", "wbuf", "obuf"):
+            bufs[name] = m.submodules[name] = Memory(shape=unsigned(p.width[name]),
+                                                     depth=getattr(p, f"{name}_words"), init=[])
+        LutArray._dma(self, m, ctrl, bufs)   # the same DMA engine: it reads only params and the mem_* ports
+        self._bsmma_unit(m, ctrl, bufs)
+        return m
+
+    def _bsmma_unit(self, m, ctrl, bufs):
+        p = self.params
+        ins, issue = ctrl.array_instr[0], ctrl.array_issue[0]
+        fields = {k: getattr(ins, k) for k in _FIELDS}
+        zero = {"s": "gsteps", "g": "groups", "ks": "astride", "m0": "m", "n0": "n"}   # feed counters
+        fields.update({k: Const(0, len(getattr(ins, lim))) for k, lim in zero.items()})
+        regs, live = _live(m, issue, fields, "bs")
+        active, busy = Signal(name="bs_active"), Signal(name="bs_busy")
+        go = issue | active
+        m.d.comb += ctrl.array_ready[0].eq(~busy)
+        pes = [[BitModPE(weights=p.weights, accumulate=True) for _ in range(p.cols)] for _ in range(p.rows)]
+        for r in range(p.rows):
+            for c in range(p.cols):
+                m.submodules[f"pe{r}_{c}"] = pes[r][c]
+        take = go & pes[0][0].in_ready      # the PEs' control does not depend on data: they step in lockstep
+
+        # ---- feed side: (n0, m0, group g, step s), s fastest; ks = the step's index in the k-tile ----------
+        last_s = live["s"] + 1 == live["gsteps"]
+        last_g = last_s & (live["g"] + 1 == live["groups"])
+        last_m = live["m0"] + p.cols >= live["m"]
+        last_fold = last_g & last_m & (live["n0"] + p.rows >= live["n"])
+        nxt = {"s": Mux(last_s, 0, live["s"] + 1), "g": Mux(last_g, 0, live["g"] + last_s),
+               "ks": Mux(last_g, 0, live["ks"] + 1), "m0": Mux(last_g, Mux(last_m, 0, live["m0"] + p.cols), live["m0"]),
+               "n0": Mux(last_g & last_m, Mux(last_fold, 0, live["n0"] + p.rows), live["n0"])}
+        with m.If(go):
+            m.d.sync += [regs[k].eq(live[k]) for k in _FIELDS]
+            m.d.sync += [regs[k].eq(Mux(take, nxt[k], live[k])) for k in zero]
+            m.d.sync += active.eq(~(take & last_fold))
+        with m.If(issue):
+            m.d.sync += busy.eq(1)
+        first = (live["s"] == 0) & (live["g"] == 0)
+
+        # ---- result side: the fold whose result is out now (res_valid), written to obuf at this edge -------
+        res = {k: Signal(len(live[k]), name=f"bs_res_{k}") for k in ("m0", "n0")}
+        done_now = pes[0][0].res_valid
+        res_last_m = res["m0"] + p.cols >= regs["m"]
+        res_last = res_last_m & (res["n0"] + p.rows >= regs["n"])
+        with m.If(done_now):
+            m.d.sync += [res["m0"].eq(Mux(res_last_m, 0, res["m0"] + p.cols)),
+                         res["n0"].eq(Mux(res_last_m, Mux(res_last, 0, res["n0"] + p.rows), res["n0"]))]
+            with m.If(res_last):
+                m.d.sync += busy.eq(0)
+        m.d.comb += [ctrl.array_fin[0].eq(done_now & res_last), ctrl.array_fin_id[0].eq(regs["id"])]
+
+        # ---- per PE row: codes and metadata; per column: activations; per PE: obuf -----------------------
+        spw, gpw = p.steps_per_word, p.groups_per_word
+        acts = []
+        for c in range(p.cols):
+            rd = bufs["abuf"].read_port(domain="comb")
+            m.d.comb += rd.addr.eq(live["abase"] + (live["m0"] + c) * live["astride"] + live["ks"])
+            acts.append(rd.data)
+        for r in range(p.rows):
+            row = live["wbase"] + (live["n0"] + r) * live["wstride"]
+            code_rd, meta_rd = bufs["wbuf"].read_port(domain="comb"), bufs["wbuf"].read_port(domain="comb")
+            m.d.comb += [code_rd.addr.eq(row + (live["ks"] >> exact_log2(spw))),
+                         meta_rd.addr.eq(row + live["moff"] + (live["g"] >> exact_log2(gpw)))]
+            codes = code_rd.data.word_select(live["ks"][:exact_log2(spw)] if spw > 1 else 0, LANES * p.code_bits)
+            meta = meta_rd.data.word_select(live["g"][:exact_log2(gpw)] if gpw > 1 else 0, p.meta_bits)
+            for c in range(p.cols):
+                pe = pes[r][c]
+                self._metadata(m, pe, meta)
+                m.d.comb += [pe.in_valid.eq(go), pe.act.eq(acts[c]), pe.w.eq(codes), pe.first.eq(first),
+                             pe.last.eq(last_s), pe.last_group.eq(last_g)]
+                old = bufs["obuf"].read_port(domain="comb")
+                m.d.comb += [old.addr.eq(live["obase"] + (live["m0"] + c) * live["ostride"] + live["n0"] + r),
+                             pe.o_init.eq(Mux(live["acc"], old.data, 0))]
+                wp = bufs["obuf"].write_port()
+                inside = (res["m0"] + c < regs["m"]) & (res["n0"] + r < regs["n"])
+                m.d.comb += [wp.addr.eq(regs["obase"] + (res["m0"] + c) * regs["ostride"] + res["n0"] + r),
+                             wp.data.eq(pe.res), wp.en.eq(done_now & inside)]
+
+    def _metadata(self, m, pe, meta):
+        """A group's metadata word → the PE's scale ports: BitMoD (scale << 2) | tag; INT the FP16 scale."""
+        if pe.is_bitmod:
+            m.d.comb += [pe.tag.eq(meta[:TAG_BITS]), pe.scale.eq(meta[TAG_BITS:])]
+            return
+        f = meta[10:15]
+        m.d.comb += [pe.scale.eq(Cat(meta[:10], f.any())), pe.scale_exp.eq(Mux(f.any(), f, 1) - FP16_BIAS_LSB)]
+
+
+def bitmod_array(*, weights: str = "bitmod_fp4", max_instrs: int = 16, dram_words: int = 1024) -> BitModArray:
+    """The ``bitmod-array`` design: the array of preset ``bitmod-rtl-small`` for ``weights`` with empty
+    instruction memories (programs come through the load port) and an external memory port."""
+    p = from_arch(arch_registry.load(PRESET), weights=weights, max_instrs=max_instrs, dram_words=dram_words)
+    return BitModArray(p)
+
+
+__all__ = ["PRESET", "BitModArray", "bitmod_array"]

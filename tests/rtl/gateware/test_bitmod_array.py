@@ -1,0 +1,142 @@
+"""The RTL BitMoD array (rtl/gateware/bitmod_array.py) in amaranth.sim running the compiler's programs for preset
+bitmod-rtl-small: stored outputs, through the host's epilogue (the FP16 channel scale), equal the BitMoD PE model
+(sim.pe.bitmod_pe on the preset's 2 × 2 array) bit for bit, and its cycle count equals
+sim.engine.run(program, arch).cycles."""
+
+from __future__ import annotations
+
+import pytest
+from amaranth.sim import Simulator
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rtl.gateware.array_params import MEMORIES
+from rtl.gateware.bitmod_array import PRESET, BitModArray
+from rtl.gateware.bitmod_params import from_arch
+from rtl.gateware.lut_array import LutArraySystem
+from rtl.tools.bitmod_program import assemble
+from sim import arch as arch_registry
+from sim import isa
+from sim.errors import InputError
+from tests.rtl.bitmod_array_case import gemm_case
+
+MAX_CYCLES = 5000
+
+
+def run_system(case, through_port: bool = False):
+    """(cycles register, edges from the start edge to ``done``, stored port words). ``through_port``: the
+    instruction memories start empty and the program is written through the load port."""
+    p = case.params
+    dut = LutArraySystem(p, None, case.image, array=BitModArray(p, None if through_port else case.asm))
+    got = {}
+
+    async def tb(ctx):
+        if through_port:
+            words = case.asm.words(p, dut._array._ctrl.layouts)
+            for ci, c in enumerate(MEMORIES):
+                for addr, word in enumerate(words[c]):
+                    ctx.set(dut.load_en, 1)
+                    ctx.set(dut.load_class, ci)
+                    ctx.set(dut.load_addr, addr)
+                    ctx.set(dut.load_data, word)
+                    await ctx.tick()
+            ctx.set(dut.load_en, 0)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        edges = 0
+        while not ctx.get(dut.done) and edges < MAX_CYCLES:
+            await ctx.tick()
+            edges += 1
+        got["edges"], got["cycles"] = edges, ctx.get(dut.cycles)
+        words = []
+        for i in range(case.out_words):
+            ctx.set(dut.dbg_addr, case.out_addr + i)
+            words.append(ctx.get(dut.dbg_data))
+        got["words"] = words
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    return got["cycles"], got["edges"], got["words"]
+
+
+def check(case, through_port: bool = False):
+    cycles, edges, words = run_system(case, through_port)
+    bad = case.mismatches(words)
+    assert len(bad) == 0, f"{len(bad)} outputs differ from sim.pe.bitmod_pe, first at {bad[:4].tolist()}"
+    assert edges == cycles + 1
+    assert cycles == case.engine_cycles, f"RTL {cycles} cycles, engine {case.engine_cycles}"
+
+
+def test_one_bsmma_matches_model_and_engine():
+    """One output tile, one BSMMA: LOAD, LOAD, BSMMA, SYNC (frees), STORE."""
+    case = gemm_case(m=4, n=4, k=32, weights="bitmod_fp4", group=8, seed=1)
+    assert [ins.op for ins in case.program.instrs] == ["LOAD", "LOAD", "BSMMA", "SYNC", "STORE"]
+    check(case)
+
+
+@pytest.mark.parametrize("shape", [dict(m=2, n=4, k=96, kt=32, weights="bitmod_fp4", group=8),
+                                   dict(m=3, n=5, k=48, kt=16, weights="int8", group=8),
+                                   dict(m=4, n=4, k=64, kt=32, mt=2, nt=2, weights="int4", group=8)],
+                         ids=lambda s: f"M{s['m']}N{s['n']}K{s['k']}kt{s['kt']}-{s['weights']}")
+def test_k_tiles_accumulate(shape):
+    """k-tiles accumulating onto obuf (the channel scale applied once, by the host), partial folds (M3 N5 on
+    the 2 × 2 grid), several output tiles with double-buffered loads."""
+    case = gemm_case(seed=5, **shape)
+    mmas = [ins for ins in case.program.instrs if ins.op == "BSMMA"]
+    assert len(mmas) >= shape["k"] // shape["kt"] and any(b == "obuf" for m in mmas for b, _, _ in m.rd)
+    check(case)
+
+
+def test_waits_for_buffer_space():
+    """wbuf shrunk to 32 words (128 B): one 80-byte weight tile at a time, so each weight LOAD waits for the SYNC
+    that frees the one before, the regions wrap around the ring's end, and the engine's run is longer than with
+    the preset's wbuf; the RTL waits the same cycles (a LOAD that did not wait would overwrite weights in use)."""
+    shape = dict(m=2, n=4, k=96, kt=32, seed=3)
+    roomy, case = gemm_case(**shape), gemm_case(**shape, capacity={"wbuf": 128})
+    assert case.params.wbuf_words == 32 and case.engine_cycles > roomy.engine_cycles
+    assert any(w["wbase"] + 4 * w["wstride"] > 32 for w in case.asm.array)   # a region that wraps
+    check(case)
+
+
+def test_program_loaded_through_the_port():
+    check(gemm_case(m=2, n=2, k=64, kt=32, seed=7), through_port=True)
+
+
+# (weights, group, whole-word k-steps): a k-tile row's codes and metadata are whole 32-bit words at multiples of
+# the step (bitmod_fp4, groups of 8: 32 codes = 4 words, 4 group bytes = 1 word; INT: 16 codes, 2 FP16 scales)
+FORMATS = [("bitmod_fp4", 8, 32), ("int4", 8, 16), ("int4", 16, 16), ("int8", 8, 16), ("int8", 16, 16)]
+KT = 32   # a multiple of every step above
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(m=st.integers(1, 4), n=st.integers(1, 4), fmt=st.sampled_from(FORMATS), tiles=st.integers(1, 3),
+       short=st.booleans(), mt=st.sampled_from([None, 2]), nt=st.sampled_from([None, 2]), seed=st.integers(0, 2**16))
+def test_random_k_tiled_gemms(m, n, fmt, tiles, short, mt, nt, seed):
+    """Random shapes, formats, group sizes, output tiles and k-tilings (``tiles`` k-tiles of 32, the last one
+    ``short`` by one step where the step allows): bit-exact outputs and the engine's cycle count."""
+    weights, group, step = fmt
+    k = KT * tiles - (step if short and step < KT else 0)
+    case = gemm_case(m=m, n=n, k=k, kt=KT, mt=mt and min(mt, m), nt=nt and min(nt, n), weights=weights,
+                     group=group, seed=seed)
+    check(case)
+
+
+def test_outside_the_subset_is_rejected():
+    """DEQUANT must go through host_epilogue first; the PEs are built for one format; a LUT arch has no BitMoD
+    array; a group that is not whole 4-lane steps does not fit abuf words."""
+    case = gemm_case(m=2, n=2, k=32)
+    arch = arch_registry.load(PRESET)
+    program = isa.parse(isa.format(case.program) + "DEQUANT m=2 n=2 groups=4 after=@2\n")
+    with pytest.raises(InputError, match="not in the RTL BitMoD array's subset"):
+        assemble(program, arch, case.params)
+    with pytest.raises(InputError, match="built for int8"):
+        assemble(case.program, arch, from_arch(arch, weights="int8", max_instrs=32, dram_words=2048))
+    with pytest.raises(InputError, match="arch.pe.type"):
+        from_arch(arch_registry.load("lut-tc-rtl-small"))
+    with pytest.raises(InputError, match="whole lane steps"):
+        from_arch(arch, weights="int6")
+    with pytest.raises(InputError, match="lane steps"):
+        gemm_case(m=2, n=2, k=48, kt=48, weights="int8", group=6)
