@@ -106,8 +106,9 @@ def test_program_loaded_through_the_port():
 
 
 # (weights, group, whole-word k-steps): a k-tile row's codes and metadata are whole 32-bit words at multiples of
-# the step (bitmod_fp4, groups of 8: 32 codes = 4 words, 4 group bytes = 1 word; INT: 16 codes, 2 FP16 scales)
-FORMATS = [("bitmod_fp4", 8, 32), ("int4", 8, 16), ("int4", 16, 16), ("int8", 8, 16), ("int8", 16, 16)]
+# the step (bitmod_fp4, groups of 8: 32 codes = 4 words, 4 group bytes = 1 word; INT, groups of 8: 16 codes and
+# 2 FP16 scales; INT, groups of 16: 32 codes and 2 scales — 16 codes would leave one 2-byte scale)
+FORMATS = [("bitmod_fp4", 8, 32), ("int4", 8, 16), ("int4", 16, 32), ("int8", 8, 16), ("int8", 16, 32)]
 KT = 32   # a multiple of every step above
 
 
