@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -69,7 +70,7 @@ class Decoded:
     free_bytes: np.ndarray
     capacity: np.ndarray
     unit_names: list[str]
-    ops: list[str] = field(default_factory=list)
+    ops: Sequence[str] = field(default_factory=list)  # opcode per instruction (lazy: ColumnProgram.op_names)
     events: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -205,10 +206,15 @@ class _Errors:
 
 
 def _first_use(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct values, index of the first occurrence of each), ordered by first occurrence."""
-    values, first = np.unique(ids, return_index=True)
-    order = np.argsort(first, kind="stable")
-    return values[order], first[order]
+    """(distinct values, index of the first occurrence of each), ordered by first occurrence; O(n) (values are
+    small non-negative indices: templates, lists)."""
+    if len(ids) == 0:
+        return ids[:0].copy(), ids[:0].copy()
+    first = np.full(int(ids.max()) + 1, len(ids), np.int64)
+    np.minimum.at(first, ids, np.arange(len(ids), dtype=np.int64))
+    values = np.flatnonzero(first < len(ids))
+    order = np.argsort(first[values], kind="stable")
+    return values[order], first[values][order]
 
 
 def _where(cp: ColumnProgram, i: int) -> str:
@@ -235,11 +241,13 @@ def _expand_barriers(dep_ptr: np.ndarray, dep_idx: np.ndarray, barrier: np.ndarr
 
 
 def _gather(ids: np.ndarray, length: np.ndarray, offset: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, ...]:
-    """CSR (ptr, rows of ``flat``) of per-instruction lists given by list index ``ids``."""
+    """CSR (ptr, rows of ``flat``) of per-instruction lists given by list index ``ids`` (most are the empty list
+    0: only the others are expanded)."""
     lens = length[ids]
     ptr = np.zeros(len(ids) + 1, np.int64)
     np.cumsum(lens, out=ptr[1:])
-    idx = np.repeat(offset[ids] - ptr[:-1], lens) + np.arange(ptr[-1], dtype=np.int64)
+    some = np.flatnonzero(lens)
+    idx = np.repeat(offset[ids[some]] - ptr[some], lens[some]) + np.arange(ptr[-1], dtype=np.int64)
     return ptr, flat[idx]
 
 
@@ -280,7 +288,6 @@ def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
         t_events.append((t, ev))
     lists = _lists(cp, d, errors)
     errors.raise_first()
-    occ_busy = busy[tmpl]
     events: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     count = np.bincount(tmpl, minlength=nt)
     for t, ev in t_events:
@@ -288,18 +295,21 @@ def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
             for k, v in kv.items():
                 events[comp][k] += v * int(count[t])
     if arch.dram.banks is not None:
-        occ_busy = occ_busy + _row_misses(cp, arch, is_dma, events)
-    occ = np.maximum(occ_busy, access[tmpl])
-    dur = occ + latency[tmpl]
+        occ = np.maximum(busy[tmpl] + _row_misses(cp, arch, is_dma, events), access[tmpl])
+        dur = occ + latency[tmpl]
+    else:  # durations per template, gathered once
+        occ_t = np.maximum(busy, access)
+        occ, dur = occ_t[tmpl], (occ_t + latency)[tmpl]
     cls = cls_t[tmpl]
     dep_ptr, dep_idx = c["dep_ptr"], c["dep_idx"]
-    barrier = is_sync[tmpl] & (np.diff(dep_ptr) == 0)
-    if barrier.any():
-        dep_ptr, dep_idx = _expand_barriers(dep_ptr, dep_idx, barrier)
+    if is_sync[used].any():
+        barrier = is_sync[tmpl] & (np.diff(dep_ptr) == 0)
+        if barrier.any():
+            dep_ptr, dep_idx = _expand_barriers(dep_ptr, dep_idx, barrier)
     length, offset, flat = lists
     alloc_ptr, alloc_flat = _gather(c["alloc"], length, offset, flat)
     free_ptr, free_flat = _gather(c["free"], length, offset, flat)
-    order = np.argsort(cls, kind="stable")
+    order = np.argsort(cls.astype(np.int8), kind="stable")  # int8: numpy's stable sort is a radix sort, O(n)
     q_ptr = np.searchsorted(cls[order], np.arange(len(CLASSES) + 1)).astype(np.int64)
     counts = np.array([1, 1, 1, 1, 1, arch.arrays], np.int64)
     first_unit = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
@@ -310,7 +320,7 @@ def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
                    alloc_buf=alloc_flat[:, 0].copy(), alloc_bytes=alloc_flat[:, 1].copy(), free_ptr=free_ptr,
                    free_buf=free_flat[:, 0].copy(), free_bytes=free_flat[:, 1].copy(),
                    capacity=np.array([b.capacity for b in arch.buffers], np.int64), unit_names=unit_names,
-                   ops=cp.ops(), events={c: dict(kv) for c, kv in events.items()})
+                   ops=cp.op_names(), events={c: dict(kv) for c, kv in events.items()})
 
 
 def _lists(cp: ColumnProgram, d: _Decoder, errors: _Errors) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -3,6 +3,7 @@ event counts per component) and its Chrome / Perfetto trace export."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,7 +33,7 @@ class Stats:
     end: np.ndarray
     unit: np.ndarray
     unit_names: list[str]
-    ops: list[str]
+    ops: Sequence[str]  # opcode per instruction (a lazy sequence: sim.isa.columns.OpNames)
     clock_mhz: float
     assumptions: dict = field(default_factory=dict)
 

@@ -18,6 +18,8 @@ compiled programs through :func:`make`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..errors import InputError
@@ -53,6 +55,7 @@ class ColumnProgram:
         self._cache: dict = {}  # columns / instrs, valid while the length is unchanged
         self._frozen: dict | None = None  # the columns as arrays once built (:meth:`freeze`)
         self._list_ids: dict = {(): 0}
+        self._valid = False  # validate() passed on the frozen program
 
     # -- building ---------------------------------------------------------------------------------------------
     def template(self, opcode: str, /, rd=(), wr=(), **args) -> int:
@@ -102,12 +105,14 @@ class ColumnProgram:
         return self._block_len + len(self.tmpl), self._block_deps + len(self.deps)
 
     def repeat(self, start: tuple[int, int], stop: tuple[int, int], times: int, shift_from: int,
-               addr: dict[int, np.ndarray] | None = None) -> None:
+               addr: dict[int, np.ndarray] | None = None, tmpl: dict[int, np.ndarray] | None = None,
+               alloc: dict[int, np.ndarray] | None = None, free: dict[int, np.ndarray] | None = None) -> None:
         """Append ``times`` copies of the instructions between the marks ``start`` and ``stop`` (taken by
         :meth:`mark` since the last :meth:`repeat`). Copy r (1-based) is the block moved r·L instructions on
         (L its length): dependencies on instructions ``>= shift_from`` move with it, earlier ones stay;
         ``addr`` maps a position in the block to its copies' DMA addresses (``times`` of them; other positions
-        keep the block's). The result is the same as :meth:`add` called for every copied instruction."""
+        keep the block's), ``tmpl``, ``alloc`` and ``free`` likewise to their templates and alloc/free list
+        indices. The result is the same as :meth:`add` called for every copied instruction."""
         if self._frozen is not None:
             raise RuntimeError("ColumnProgram.repeat after freeze(): the program is finished")
         (i0, d0), (i1, _) = start, stop
@@ -122,10 +127,10 @@ class ColumnProgram:
         deps = np.array(self.deps[b:], np.int64)
         self._flush()
         moved = np.arange(1, times + 1, dtype=np.int64) * length
-        copies = {name: np.tile(v, times) for name, v in col.items() if name != "addr"}
-        copies["addr"] = np.tile(col["addr"], times)
-        for pos, values in (addr or {}).items():
-            copies["addr"][pos::length] = values
+        copies = {name: np.tile(v, times) for name, v in col.items()}
+        for name, over in (("addr", addr), ("tmpl", tmpl), ("alloc", alloc), ("free", free)):
+            for pos, values in (over or {}).items():
+                copies[name][pos::length] = values
         copies["deps"] = (deps[None, :] + np.where(deps >= shift_from, moved[:, None], 0)).reshape(-1)
         self._append_block(copies)
 
@@ -216,19 +221,53 @@ class ColumnProgram:
 
     def ops(self) -> list[str]:
         """The opcode of every instruction."""
-        names = np.array([t.op for t in self.templates] or [""], dtype=object)
-        return names[self.columns["tmpl"]].tolist()
+        return list(self.op_names())
 
     def validate(self) -> None:
-        """Dependencies point to earlier instructions (labels are unique by construction)."""
+        """Dependencies point to earlier instructions (labels are unique by construction). O(dependencies), once
+        per frozen program (it cannot change after :meth:`freeze`)."""
+        if self._valid:
+            return
         c = self.columns
-        owner = np.repeat(np.arange(len(self), dtype=np.int64), np.diff(c["dep_ptr"]))
-        bad = np.flatnonzero((c["dep_idx"] < 0) | (c["dep_idx"] >= owner))
-        if len(bad):
+        ptr, idx = c["dep_ptr"], c["dep_idx"]
+        rows = np.flatnonzero(np.diff(ptr))  # instructions with dependencies
+        if len(rows) and (idx.min() < 0 or (np.maximum.reduceat(idx, ptr[rows]) >= rows).any()):
+            owner = np.repeat(np.arange(len(self), dtype=np.int64), np.diff(ptr))
+            bad = np.flatnonzero((idx < 0) | (idx >= owner))
             i = int(owner[bad[0]])
-            raise InputError(f"instr[{i}].after", f"dependency {int(c['dep_idx'][bad[0]])} is not an earlier "
-                             "instruction")
+            raise InputError(f"instr[{i}].after", f"dependency {int(idx[bad[0]])} is not an earlier instruction")
+        self._valid = self._frozen is not None
+
+    def op_names(self) -> OpNames:
+        """The opcode of every instruction, as a read-only sequence (built as a list only when read)."""
+        return OpNames([t.op for t in self.templates], self.columns["tmpl"])
 
     def to_program(self) -> Program:
         """The equivalent :class:`Program`."""
         return Program(list(self.instrs), self.arch)
+
+
+class OpNames(Sequence):
+    """The opcodes of a program's instructions: ``names[tmpl[i]]`` for instruction i, without a list of millions
+    of strings unless it is iterated or compared (:attr:`sim.engine.Stats.ops`)."""
+
+    def __init__(self, names: list[str], tmpl: np.ndarray):
+        self._names, self._tmpl = names, tmpl
+
+    def __len__(self) -> int:
+        return len(self._tmpl)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._names[t] for t in self._tmpl[i].tolist()]
+        return self._names[self._tmpl[i]]
+
+    def __iter__(self):
+        names = self._names
+        return (names[t] for t in self._tmpl.tolist())
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"OpNames({len(self)} instructions)"
