@@ -107,8 +107,8 @@ class ColumnProgram:
     def repeat(self, start: tuple[int, int], stop: tuple[int, int], times: int, shift_from: int,
                addr: dict[int, np.ndarray] | None = None, tmpl: dict[int, np.ndarray] | None = None,
                alloc: dict[int, np.ndarray] | None = None, free: dict[int, np.ndarray] | None = None) -> None:
-        """Append ``times`` copies of the instructions between the marks ``start`` and ``stop`` (taken by
-        :meth:`mark` since the last :meth:`repeat`). Copy r (1-based) is the block moved r·L instructions on
+        """Append ``times`` copies of the instructions between the marks ``start`` and ``stop`` (``stop`` the
+        current mark; the block may hold earlier repeats). Copy r (1-based) is the block moved r·L instructions on
         (L its length): dependencies on instructions ``>= shift_from`` move with it, earlier ones stay;
         ``addr`` maps a position in the block to its copies' DMA addresses (``times`` of them; other positions
         keep the block's), ``tmpl``, ``alloc`` and ``free`` likewise to their templates and alloc/free list
@@ -116,16 +116,13 @@ class ColumnProgram:
         if self._frozen is not None:
             raise RuntimeError("ColumnProgram.repeat after freeze(): the program is finished")
         (i0, d0), (i1, _) = start, stop
-        if i0 < self._block_len or stop != self.mark():
-            raise ValueError("repeat: the block must end at the current mark and follow the last repeat")
+        if stop != self.mark() or not 0 <= i0 <= i1:
+            raise ValueError("repeat: the block must end at the current mark")
         length = i1 - i0
         if times <= 0 or length == 0:
             return
-        a, b = i0 - self._block_len, d0 - self._block_deps
-        col = {name: np.array(getattr(self, name)[a:], np.int64) for name in ("tmpl", "addr", "dep_len", "alloc",
-                                                                              "free")}
-        deps = np.array(self.deps[b:], np.int64)
-        self._flush()
+        col = self.tail(start)
+        deps = col.pop("deps")
         moved = np.arange(1, times + 1, dtype=np.int64) * length
         copies = {name: np.tile(v, times) for name, v in col.items()}
         for name, over in (("addr", addr), ("tmpl", tmpl), ("alloc", alloc), ("free", free)):
@@ -133,6 +130,53 @@ class ColumnProgram:
                 copies[name][pos::length] = values
         copies["deps"] = (deps[None, :] + np.where(deps >= shift_from, moved[:, None], 0)).reshape(-1)
         self._append_block(copies)
+
+    def repeat_periodic(self, floor: int, prev: tuple[int, int], start: tuple[int, int], times: int) -> int:
+        """Continue a periodic pattern: when the block from mark ``start`` to the current mark is the block from
+        mark ``prev`` to ``start`` moved on by its length L (the same templates and alloc/free lists; each
+        dependency at or after instruction ``floor`` L later, and then at or after ``prev``; earlier ones the
+        same), append ``times`` copies of it with :meth:`repeat` (dependencies from ``prev`` on move), copy r's DMA
+        addresses the block's plus r times their step from the previous block. Returns L, or 0 (nothing
+        appended) when the blocks differ. The caller vouches that its addresses are affine in the block index."""
+        length = self.mark()[0] - start[0]
+        n_deps = self.mark()[1] - start[1]
+        if times <= 0 or length == 0 or start[0] - prev[0] != length or start[1] - prev[1] != n_deps:
+            return 0
+        col = self.tail(prev)
+        if any(not np.array_equal(col[name][:length], col[name][length:]) for name in ("tmpl", "alloc", "free",
+                                                                                        "dep_len")):
+            return 0
+        before, deps = col["deps"][:n_deps], col["deps"][n_deps:]
+        moved = before >= floor
+        if not (np.array_equal(deps, before + moved * length) and (deps[moved] >= prev[0]).all()
+                and (deps[~moved] < prev[0]).all()):
+            return 0
+        addr = col["addr"][length:]
+        step = addr - col["addr"][:length]
+        r = np.arange(1, times + 1, dtype=np.int64)
+        self.repeat(start, self.mark(), times, prev[0], {int(pos): addr[pos] + r * step[pos]
+                                                         for pos in np.flatnonzero(step)})
+        return length
+
+    def tail(self, start: tuple[int, int]) -> dict[str, np.ndarray]:
+        """The columns (``tmpl``, ``addr``, ``dep_len``, ``alloc``, ``free``, ``deps``) of the instructions from the
+        mark ``start`` to the end, as int64 arrays (the program is still being built)."""
+        self._flush()
+        i0, d0 = start
+        taken, n, nd = [], self._block_len, self._block_deps
+        for block in reversed(self._blocks):
+            if n <= i0:
+                break
+            taken.append(block)
+            n -= len(block["tmpl"])
+            nd -= len(block["deps"])
+        taken.reverse()
+        out = {name: np.concatenate([b[name] for b in taken]) if taken else np.zeros(0, np.int64)
+               for name in ("tmpl", "addr", "dep_len", "alloc", "free", "deps")}
+        for name in ("tmpl", "addr", "dep_len", "alloc", "free"):
+            out[name] = out[name][i0 - n:]
+        out["deps"] = out["deps"][d0 - nd:]
+        return out
 
     def _flush(self) -> None:
         """Move the instructions held in lists into an array block."""
