@@ -69,7 +69,7 @@ def run_decoded(dec: Decoded, python: bool | None = None) -> tuple[np.ndarray, n
     if python is None:
         python = _PYTHON_BUDGET.take(n)
     inputs = [dec.occ, dec.dur, dec.q_ptr, dec.q_idx, dec.class_first, dec.class_count, dec.dep_ptr, dec.dep_idx,
-              dec.alloc_ptr, dec.alloc_buf, dec.alloc_bytes, dec.free_ptr, dec.free_buf, dec.free_bytes, dec.capacity]
+              dec.alloc, dec.free, dec.list_ptr, dec.list_buf, dec.list_bytes, dec.capacity]
     if python:
         kernel, inputs, head = schedule.py_func, [a.tolist() for a in inputs], dec.q_ptr[:-1].tolist()
         def zeros(k):

@@ -62,12 +62,11 @@ class Decoded:
     class_count: np.ndarray
     dep_ptr: np.ndarray
     dep_idx: np.ndarray
-    alloc_ptr: np.ndarray
-    alloc_buf: np.ndarray
-    alloc_bytes: np.ndarray
-    free_ptr: np.ndarray
-    free_buf: np.ndarray
-    free_bytes: np.ndarray
+    alloc: np.ndarray  # per instruction: its alloc list, one of list_ptr's
+    free: np.ndarray  # per instruction: its free list
+    list_ptr: np.ndarray  # CSR of the distinct alloc/free lists: list l is list_buf/list_bytes[ptr[l]:ptr[l + 1]]
+    list_buf: np.ndarray  # buffer index (into arch.buffers)
+    list_bytes: np.ndarray
     capacity: np.ndarray
     unit_names: list[str]
     ops: Sequence[str] = field(default_factory=list)  # opcode per instruction (lazy: ColumnProgram.op_names)
@@ -240,17 +239,6 @@ def _expand_barriers(dep_ptr: np.ndarray, dep_idx: np.ndarray, barrier: np.ndarr
     return ptr, np.fromiter(chain.from_iterable(rows), np.int64, count=int(ptr[-1]))
 
 
-def _gather(ids: np.ndarray, length: np.ndarray, offset: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, ...]:
-    """CSR (ptr, rows of ``flat``) of per-instruction lists given by list index ``ids`` (most are the empty list
-    0: only the others are expanded)."""
-    lens = length[ids]
-    ptr = np.zeros(len(ids) + 1, np.int64)
-    np.cumsum(lens, out=ptr[1:])
-    some = np.flatnonzero(lens)
-    idx = np.repeat(offset[ids[some]] - ptr[some], lens[some]) + np.arange(ptr[-1], dtype=np.int64)
-    return ptr, flat[idx]
-
-
 def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
     """Flatten ``program`` for ``arch``; raises InputError naming the instruction on bad operands.
 
@@ -307,8 +295,6 @@ def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
         if barrier.any():
             dep_ptr, dep_idx = _expand_barriers(dep_ptr, dep_idx, barrier)
     length, offset, flat = lists
-    alloc_ptr, alloc_flat = _gather(c["alloc"], length, offset, flat)
-    free_ptr, free_flat = _gather(c["free"], length, offset, flat)
     order = np.argsort(cls.astype(np.int8), kind="stable")  # int8: numpy's stable sort is a radix sort, O(n)
     q_ptr = np.searchsorted(cls[order], np.arange(len(CLASSES) + 1)).astype(np.int64)
     counts = np.array([1, 1, 1, 1, 1, arch.arrays], np.int64)
@@ -316,9 +302,9 @@ def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
     unit_names = ["dma", "table", "vector", "sync", "matrix"] + [f"array{j}" if arch.arrays > 1 else "array"
                                                        for j in range(arch.arrays)]
     return Decoded(occ=occ, dur=dur, cls=cls, q_ptr=q_ptr, q_idx=order.astype(np.int64), class_first=first_unit,
-                   class_count=counts, dep_ptr=dep_ptr, dep_idx=dep_idx, alloc_ptr=alloc_ptr,
-                   alloc_buf=alloc_flat[:, 0].copy(), alloc_bytes=alloc_flat[:, 1].copy(), free_ptr=free_ptr,
-                   free_buf=free_flat[:, 0].copy(), free_bytes=free_flat[:, 1].copy(),
+                   class_count=counts, dep_ptr=dep_ptr, dep_idx=dep_idx, alloc=c["alloc"],
+                   free=c["free"], list_ptr=np.append(offset, offset[-1] + length[-1]).astype(np.int64),
+                   list_buf=flat[:, 0].copy(), list_bytes=flat[:, 1].copy(),
                    capacity=np.array([b.capacity for b in arch.buffers], np.int64), unit_names=unit_names,
                    ops=cp.op_names(), events={c: dict(kv) for c, kv in events.items()})
 

@@ -20,10 +20,13 @@ INF = np.iinfo(np.int64).max // 4
 
 @njit(cache=True)
 def schedule(occ, dur, q_ptr, q_idx, class_first, class_count, dep_ptr, dep_idx,
-             alloc_ptr, alloc_buf, alloc_bytes, free_ptr, free_buf, free_bytes, capacity,
+             alloc, free, list_ptr, list_buf, list_bytes, capacity,
              start, end, unit, unit_stats, peak, ufree, head, blocked, used, started, ht, hi):
     """Fill ``start``/``end``/``unit`` (per instruction), ``unit_stats`` (per unit instance u, flat: busy,
     stall_dep, stall_space, instructions at ``4u .. 4u+3``) and ``peak`` (bytes per buffer).
+
+    ``alloc`` / ``free`` (per instruction) index the alloc/free lists, list ``l`` being the (buffer, bytes) pairs
+    ``list_buf`` / ``list_bytes`` at ``list_ptr[l] .. list_ptr[l + 1]`` (each distinct list stored once).
 
     ``ufree`` (per unit), ``head`` (per class: ``q_ptr[c]``), ``blocked`` (per class), ``used`` (per buffer),
     ``started`` (per instruction), ``ht``/``hi`` (n + 1) are work space, zero (False) unless said. Every argument
@@ -91,24 +94,26 @@ def schedule(occ, dur, q_ptr, q_idx, class_first, class_count, dep_ptr, dep_idx,
                 ht[p], ht[ch] = ht[ch], ht[p]
                 hi[p], hi[ch] = hi[ch], hi[p]
                 p = ch
-            for j in range(free_ptr[k], free_ptr[k + 1]):
-                used[free_buf[j]] -= free_bytes[j]
-            if free_ptr[k] < free_ptr[k + 1]:  # space came back: every class waiting for space tries again now
+            f = free[k]
+            for j in range(list_ptr[f], list_ptr[f + 1]):
+                used[list_buf[j]] -= list_bytes[j]
+            if list_ptr[f] < list_ptr[f + 1]:  # space came back: every class waiting for space tries again now
                 for c in range(n_cls):
                     blocked[c] = False
         i = q_idx[head[best]]
         fits = True
-        for j in range(alloc_ptr[i], alloc_ptr[i + 1]):
-            if used[alloc_buf[j]] + alloc_bytes[j] > capacity[alloc_buf[j]]:
+        a = alloc[i]
+        for j in range(list_ptr[a], list_ptr[a + 1]):
+            if used[list_buf[j]] + list_bytes[j] > capacity[list_buf[j]]:
                 fits = False
                 break
         if not fits:
             blocked[best] = True
             continue
         blocked[best] = False
-        for j in range(alloc_ptr[i], alloc_ptr[i + 1]):
-            b = alloc_buf[j]
-            used[b] += alloc_bytes[j]
+        for j in range(list_ptr[a], list_ptr[a + 1]):
+            b = list_buf[j]
+            used[b] += list_bytes[j]
             if used[b] > peak[b]:
                 peak[b] = used[b]
         u = best_u
