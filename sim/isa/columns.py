@@ -121,15 +121,8 @@ class ColumnProgram:
         length = i1 - i0
         if times <= 0 or length == 0:
             return
-        col = self.tail(start)
-        deps = col.pop("deps")
-        moved = np.arange(1, times + 1, dtype=np.int64) * length
-        copies = {name: np.tile(v, times) for name, v in col.items()}
-        for name, over in (("addr", addr), ("tmpl", tmpl), ("alloc", alloc), ("free", free)):
-            for pos, values in (over or {}).items():
-                copies[name][pos::length] = values
-        copies["deps"] = (deps[None, :] + np.where(deps >= shift_from, moved[:, None], 0)).reshape(-1)
-        self._append_block(copies)
+        over = {"addr": addr or {}, "tmpl": tmpl or {}, "alloc": alloc or {}, "free": free or {}}
+        self._append_block(_Repeat(self.tail(start), times, shift_from, over))
 
     def repeat_periodic(self, floor: int, prev: tuple[int, int], start: tuple[int, int], times: int) -> int:
         """Continue a periodic pattern: when the block from mark ``start`` to the current mark is the block from
@@ -168,11 +161,9 @@ class ColumnProgram:
             if n <= i0:
                 break
             taken.append(block)
-            n -= len(block["tmpl"])
-            nd -= len(block["deps"])
-        taken.reverse()
-        out = {name: np.concatenate([b[name] for b in taken]) if taken else np.zeros(0, np.int64)
-               for name in ("tmpl", "addr", "dep_len", "alloc", "free", "deps")}
+            n -= _size(block)[0]
+            nd -= _size(block)[1]
+        out = _concatenate(taken[::-1])
         for name in ("tmpl", "addr", "dep_len", "alloc", "free"):
             out[name] = out[name][i0 - n:]
         out["deps"] = out["deps"][d0 - nd:]
@@ -187,10 +178,10 @@ class ColumnProgram:
             for column in (self.tmpl, self.addr, self.deps, self.dep_len, self.alloc, self.free):
                 column.clear()
 
-    def _append_block(self, block: dict[str, np.ndarray]) -> None:
+    def _append_block(self, block) -> None:
         self._blocks.append(block)
-        self._block_len += len(block["tmpl"])
-        self._block_deps += len(block["deps"])
+        self._block_len += _size(block)[0]
+        self._block_deps += _size(block)[1]
 
     @classmethod
     def from_program(cls, program: Program) -> ColumnProgram:
@@ -237,8 +228,7 @@ class ColumnProgram:
     def _columns(self) -> dict[str, np.ndarray]:
         lists = {"tmpl": self.tmpl, "addr": self.addr, "dep_len": self.dep_len, "alloc": self.alloc,
                  "free": self.free, "deps": self.deps}
-        blocks = self._blocks + [{name: np.array(v, np.int64) for name, v in lists.items()}]
-        col = {name: np.concatenate([b[name] for b in blocks]) for name in lists}
+        col = _concatenate(self._blocks + [{name: np.array(v, np.int64) for name, v in lists.items()}])
         dep_ptr = np.zeros(len(col["tmpl"]) + 1, np.int64)
         np.cumsum(col.pop("dep_len"), out=dep_ptr[1:])
         col["dep_ptr"], col["dep_idx"] = dep_ptr, col.pop("deps")
@@ -289,6 +279,56 @@ class ColumnProgram:
     def to_program(self) -> Program:
         """The equivalent :class:`Program`."""
         return Program(list(self.instrs), self.arch)
+
+
+_NAMES = ("tmpl", "addr", "dep_len", "alloc", "free")  # the per-instruction columns of a block (then "deps")
+
+
+class _Repeat:
+    """A block of ``times`` copies of ``base`` (columns of L instructions, as :meth:`ColumnProgram.tail` gives),
+    kept unexpanded until the program's columns are built (:func:`_concatenate` writes it in place)."""
+
+    def __init__(self, base: dict[str, np.ndarray], times: int, shift_from: int, over: dict[str, dict]):
+        self.base, self.times, self.over = base, times, over
+        self.moved = base["deps"] >= shift_from
+        self.n, self.nd = times * len(base["tmpl"]), times * len(base["deps"])
+
+    def fill(self, out: dict[str, np.ndarray]) -> None:
+        """Write the copies into ``out`` (column name -> int64 view of this block's rows)."""
+        length = len(self.base["tmpl"])
+        for name in _NAMES:
+            out[name].reshape(self.times, length)[:] = self.base[name]
+            for pos, values in self.over.get(name, {}).items():
+                out[name][pos::length] = values
+        deps = out["deps"].reshape(self.times, -1)
+        deps[:] = self.base["deps"]
+        deps[:, self.moved] += np.arange(1, self.times + 1, dtype=np.int64)[:, None] * length
+
+
+def _size(block) -> tuple[int, int]:
+    """(instructions, dependencies) of a block (a dict of columns or a :class:`_Repeat`)."""
+    if isinstance(block, _Repeat):
+        return block.n, block.nd
+    return len(block["tmpl"]), len(block["deps"])
+
+
+def _concatenate(blocks: list) -> dict[str, np.ndarray]:
+    """The blocks' columns end to end (each written once into the result)."""
+    sizes = [_size(b) for b in blocks]
+    n, nd = sum(x for x, _ in sizes), sum(x for _, x in sizes)
+    out = {name: np.empty(n, np.int64) for name in _NAMES}
+    out["deps"] = np.empty(nd, np.int64)
+    i = d = 0
+    for block, (bn, bd) in zip(blocks, sizes):
+        view = {name: out[name][i:i + bn] for name in _NAMES}
+        view["deps"] = out["deps"][d:d + bd]
+        if isinstance(block, _Repeat):
+            block.fill(view)
+        else:
+            for name, v in view.items():
+                v[:] = block[name]
+        i, d = i + bn, d + bd
+    return out
 
 
 class OpNames(Sequence):
