@@ -59,12 +59,13 @@ class _PythonBudget:
 _PYTHON_BUDGET = _PythonBudget(50_000)
 
 
-def run_decoded(dec: Decoded, python: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+def run_decoded(dec: Decoded, python: bool | None = None, periodic: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                                                     np.ndarray, int]:
     """Schedule decoded arrays: (start, end, unit, unit_stats, peak, status); status -1 = ok, else the
     index of an instruction whose buffer space is never freed. ``python`` runs the kernel as plain Python (on
     lists) or compiled; by default plain Python while the process has scheduled few instructions and not loaded Numba
-    (:class:`_PythonBudget`)."""
+    (:class:`_PythonBudget`). ``periodic`` lets the kernel extrapolate a repeated block (exact; False: every
+    instruction scheduled one by one, as a check); ``dec.skipped_blocks`` tells how many blocks it filled in."""
     n, n_units, n_bufs, n_cls = dec.occ.shape[0], len(dec.unit_names), dec.capacity.shape[0], dec.class_first.shape[0]
     if python is None:
         python = _PYTHON_BUDGET.take(n)
@@ -84,7 +85,19 @@ def run_decoded(dec: Decoded, python: bool | None = None) -> tuple[np.ndarray, n
             return np.zeros(k, np.bool_)
     start, end, unit, ustats, peak, ufree, used, ht, hi = (zeros(k) for k in (n, n, n, 4 * n_units, n_bufs, n_units,
                                                                                 n_bufs, n + 1, n + 1))
-    status = kernel(*inputs, start, end, unit, ustats, peak, ufree, head, flags(n_cls), used, flags(n), ht, hi)
+    region = [dec.region, dec.region_cnt, dec.region_base, dec.region_fixed]
+    if not periodic:
+        region[0] = np.zeros(5, np.int64)
+    if python:
+        region = [a.tolist() for a in region]
+    else:
+        region = [np.ascontiguousarray(a, np.int64) for a in region]
+    big = n if region[0][1] else 1  # per-instruction work space of the extrapolation, only when it can happen
+    work = [zeros(big), zeros(big), zeros(n_units), zeros(4 * n_units), zeros(n_cls), flags(n_cls), zeros(n_bufs),
+            zeros(big), zeros(1)]
+    status = kernel(*inputs, start, end, unit, ustats, peak, ufree, head, flags(n_cls), used, flags(n), ht, hi,
+                    *region, *work)
+    dec.skipped_blocks = int(work[-1][0])
     start, end, unit, ustats, peak = (np.asarray(x, np.int64) for x in (start, end, unit, ustats, peak))
     return start, end, unit, ustats.reshape(n_units, 4), peak, int(status)
 

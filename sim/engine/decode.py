@@ -69,6 +69,11 @@ class Decoded:
     list_bytes: np.ndarray
     capacity: np.ndarray
     unit_names: list[str]
+    region: np.ndarray = field(default_factory=lambda: np.zeros(5, np.int64))  # see find_region
+    region_cnt: np.ndarray = field(default_factory=lambda: np.zeros(len(CLASSES), np.int64))
+    region_base: np.ndarray = field(default_factory=lambda: np.zeros(len(CLASSES), np.int64))
+    region_fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    skipped_blocks: int = 0  # blocks of the region the kernel filled in (run_decoded)
     ops: Sequence[str] = field(default_factory=list)  # opcode per instruction (lazy: ColumnProgram.op_names)
     events: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -301,12 +306,46 @@ def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
     first_unit = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     unit_names = ["dma", "table", "vector", "sync", "matrix"] + [f"array{j}" if arch.arrays > 1 else "array"
                                                        for j in range(arch.arrays)]
-    return Decoded(occ=occ, dur=dur, cls=cls, q_ptr=q_ptr, q_idx=order.astype(np.int64), class_first=first_unit,
+    dec = Decoded(occ=occ, dur=dur, cls=cls, q_ptr=q_ptr, q_idx=order.astype(np.int64), class_first=first_unit,
                    class_count=counts, dep_ptr=dep_ptr, dep_idx=dep_idx, alloc=c["alloc"],
                    free=c["free"], list_ptr=np.append(offset, offset[-1] + length[-1]).astype(np.int64),
                    list_buf=flat[:, 0].copy(), list_bytes=flat[:, 1].copy(),
                    capacity=np.array([b.capacity for b in arch.buffers], np.int64), unit_names=unit_names,
                    ops=cp.op_names(), events={c: dict(kv) for c, kv in events.items()})
+    find_region(dec, getattr(cp, "regions", ()))
+    return dec
+
+
+def find_region(dec: Decoded, candidates) -> None:
+    """Set ``dec.region`` (r0, L, C, D, pivot class), ``region_cnt``, ``region_base`` and ``region_fixed`` (see
+    :func:`sim.engine.kernel.schedule`) from the largest of ``candidates`` ((r0, L, C): C copies of an L-instruction
+    block from r0, :attr:`ColumnProgram.regions`) that the decoded arrays bear out: per copy the same durations,
+    classes and alloc/free lists, and each dependency either the same in every copy or moved on by L per copy
+    (reaching D copies back at most). None found: region stays L = 0 (no extrapolation)."""
+    n_cls = dec.class_first.shape[0]
+    for r0, length, copies in sorted(candidates, key=lambda r: -r[1] * r[2])[:3]:
+        if copies < 6 or length <= 0 or r0 + length * copies > len(dec.occ):
+            continue
+        rows = slice(r0, r0 + length * copies)
+        if not all(np.array_equal(a[rows].reshape(copies, length), np.broadcast_to(a[r0:r0 + length], (copies, length)))
+                   for a in (dec.occ, dec.dur, dec.cls, dec.alloc, dec.free)):
+            continue
+        lens = np.diff(dec.dep_ptr[r0:r0 + length * copies + 1]).reshape(copies, length)
+        if not (lens == lens[0]).all():
+            continue
+        deps = dec.dep_idx[dec.dep_ptr[r0]:dec.dep_ptr[r0 + length * copies]].reshape(copies, -1)
+        moved = deps[1] - deps[0] == length
+        if not (deps == deps[0] + np.arange(copies, dtype=np.int64)[:, None] * length * moved).all():
+            continue
+        owner = np.repeat(np.arange(r0, r0 + length, dtype=np.int64), lens[0])
+        back = owner[moved] - deps[0][moved]
+        reach = int(-(-back.max() // length)) if len(back) else 0
+        cnt = np.bincount(dec.cls[r0:r0 + length], minlength=n_cls).astype(np.int64)
+        dec.region = np.array([r0, length, copies, reach, int(np.flatnonzero(cnt)[-1])], np.int64)
+        dec.region_cnt = cnt
+        dec.region_base = np.bincount(dec.cls[:r0], minlength=n_cls).astype(np.int64)
+        dec.region_fixed = np.unique(deps[0][~moved]).astype(np.int64)
+        return
 
 
 def _lists(cp: ColumnProgram, d: _Decoder, errors: _Errors) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -56,6 +56,9 @@ class ColumnProgram:
         self._frozen: dict | None = None  # the columns as arrays once built (:meth:`freeze`)
         self._list_ids: dict = {(): 0}
         self._valid = False  # validate() passed on the frozen program
+        #: (first instruction, block length L, copies C) of each :meth:`repeat`: instructions first .. first + C·L
+        #: are C copies of one block (the engine may simulate a few and extrapolate: sim.engine.decode.find_region)
+        self.regions: list[tuple[int, int, int]] = []
 
     # -- building ---------------------------------------------------------------------------------------------
     def template(self, opcode: str, /, rd=(), wr=(), **args) -> int:
@@ -123,6 +126,8 @@ class ColumnProgram:
             return
         over = {"addr": addr or {}, "tmpl": tmpl or {}, "alloc": alloc or {}, "free": free or {}}
         self._append_block(_Repeat(self.tail(start), times, shift_from, over))
+        if not (tmpl or alloc or free):
+            self.regions.append((i0, length, times + 1))
 
     def repeat_periodic(self, floor: int, prev: tuple[int, int], start: tuple[int, int], times: int) -> int:
         """Continue a periodic pattern: when the block from mark ``start`` to the current mark is the block from
