@@ -295,10 +295,14 @@ def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
         occ, dur = occ_t[tmpl], (occ_t + latency)[tmpl]
     cls = cls_t[tmpl]
     dep_ptr, dep_idx = c["dep_ptr"], c["dep_idx"]
+    expanded = False
     if is_sync[used].any():
-        barrier = is_sync[tmpl] & (np.diff(dep_ptr) == 0)
-        if barrier.any():
+        syncs = np.flatnonzero(is_sync[tmpl])
+        if (dep_ptr[syncs + 1] == dep_ptr[syncs]).any():  # a SYNC without dependencies: a full barrier
+            barrier = np.zeros(len(tmpl), np.bool_)
+            barrier[syncs[dep_ptr[syncs + 1] == dep_ptr[syncs]]] = True
             dep_ptr, dep_idx = _expand_barriers(dep_ptr, dep_idx, barrier)
+            expanded = True
     length, offset, flat = lists
     order = np.argsort(cls.astype(np.int8), kind="stable")  # int8: numpy's stable sort is a radix sort, O(n)
     q_ptr = np.searchsorted(cls[order], np.arange(len(CLASSES) + 1)).astype(np.int64)
@@ -312,32 +316,41 @@ def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
                    list_buf=flat[:, 0].copy(), list_bytes=flat[:, 1].copy(),
                    capacity=np.array([b.capacity for b in arch.buffers], np.int64), unit_names=unit_names,
                    ops=cp.op_names(), events={c: dict(kv) for c, kv in events.items()})
-    find_region(dec, getattr(cp, "regions", ()))
+    find_region(dec, cp.regions, copied=not expanded, same_durations=arch.dram.banks is None)
     return dec
 
 
-def find_region(dec: Decoded, candidates) -> None:
+def find_region(dec: Decoded, candidates, copied: bool = False, same_durations: bool = False) -> None:
     """Set ``dec.region`` (r0, L, C, D, pivot class), ``region_cnt``, ``region_base`` and ``region_fixed`` (see
     :func:`sim.engine.kernel.schedule`) from the largest of ``candidates`` ((r0, L, C): C copies of an L-instruction
     block from r0, :attr:`ColumnProgram.regions`) that the decoded arrays bear out: per copy the same durations,
     classes and alloc/free lists, and each dependency either the same in every copy or moved on by L per copy
-    (reaching D copies back at most). None found: region stays L = 0 (no extrapolation)."""
+    (reaching D copies back at most). None found: region stays L = 0 (no extrapolation).
+
+    ``copied``: the columns are such copies by construction (:meth:`ColumnProgram.repeat` copies templates, lists
+    and dependency counts, and moves dependencies, as said; no full barrier rewrote them), so only what decode
+    adds is compared: the durations, unless ``same_durations`` (no per-address DRAM row model either)."""
     n_cls = dec.class_first.shape[0]
     for r0, length, copies in sorted(candidates, key=lambda r: -r[1] * r[2])[:3]:
         if copies < 6 or length <= 0 or r0 + length * copies > len(dec.occ):
             continue
         rows = slice(r0, r0 + length * copies)
+        checked = () if copied and same_durations else (dec.occ,) if copied else (dec.occ, dec.dur, dec.cls,
+                                                                                 dec.alloc, dec.free)
         if not all(np.array_equal(a[rows].reshape(copies, length), np.broadcast_to(a[r0:r0 + length], (copies, length)))
-                   for a in (dec.occ, dec.dur, dec.cls, dec.alloc, dec.free)):
+                   for a in checked):
             continue
-        lens = np.diff(dec.dep_ptr[r0:r0 + length * copies + 1]).reshape(copies, length)
-        if not (lens == lens[0]).all():
+        lens = np.diff(dec.dep_ptr[r0:r0 + (length * copies if not copied else length) + 1])
+        if not copied and not (lens.reshape(copies, length) == lens[:length]).all():
             continue
-        deps = dec.dep_idx[dec.dep_ptr[r0]:dec.dep_ptr[r0 + length * copies]].reshape(copies, -1)
+        lens = lens[:length]
+        per_copy = int(lens.sum())
+        deps = dec.dep_idx[dec.dep_ptr[r0]:dec.dep_ptr[r0] + per_copy * (copies if not copied else 2)]
+        deps = deps.reshape(-1, per_copy) if per_copy else np.zeros((2, 0), np.int64)
         moved = deps[1] - deps[0] == length
-        if not (deps == deps[0] + np.arange(copies, dtype=np.int64)[:, None] * length * moved).all():
+        if not copied and not (deps == deps[0] + np.arange(copies, dtype=np.int64)[:, None] * length * moved).all():
             continue
-        owner = np.repeat(np.arange(r0, r0 + length, dtype=np.int64), lens[0])
+        owner = np.repeat(np.arange(r0, r0 + length, dtype=np.int64), lens)
         back = owner[moved] - deps[0][moved]
         reach = int(-(-back.max() // length)) if len(back) else 0
         cnt = np.bincount(dec.cls[r0:r0 + length], minlength=n_cls).astype(np.int64)
