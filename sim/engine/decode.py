@@ -74,6 +74,7 @@ class Decoded:
     region_base: np.ndarray = field(default_factory=lambda: np.zeros(len(CLASSES), np.int64))
     region_fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     skipped_blocks: int = 0  # blocks of the region the kernel filled in (run_decoded)
+    jump: dict | None = None  # how (run_decoded)
     ops: Sequence[str] = field(default_factory=list)  # opcode per instruction (lazy: ColumnProgram.op_names)
     events: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -244,8 +245,10 @@ def _expand_barriers(dep_ptr: np.ndarray, dep_idx: np.ndarray, barrier: np.ndarr
     return ptr, np.fromiter(chain.from_iterable(rows), np.int64, count=int(ptr[-1]))
 
 
-def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
-    """Flatten ``program`` for ``arch``; raises InputError naming the instruction on bad operands.
+def decode(program: Program | ColumnProgram, arch: Arch, extra_counts: np.ndarray | None = None) -> Decoded:
+    """Flatten ``program`` for ``arch``; raises InputError naming the instruction on bad operands. ``extra_counts``
+    (per template) adds instructions to the event counts only (the copies a shortened program leaves out,
+    :mod:`sim.engine.periodic`).
 
     Each distinct instruction template and alloc/free list is costed once; per-instruction arrays come from
     them by indexing (a :class:`Program` is first converted to columns)."""
@@ -283,6 +286,8 @@ def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
     errors.raise_first()
     events: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     count = np.bincount(tmpl, minlength=nt)
+    if extra_counts is not None:
+        count = count + extra_counts
     for t, ev in t_events:
         for comp, kv in ev.items():
             for k, v in kv.items():

@@ -44,8 +44,11 @@ def schedule(occ, dur, q_ptr, q_idx, class_first, class_count, dep_ptr, dep_idx,
     one block before; when it is the same moved on by P cycles and L instructions, the schedule of the next blocks
     is the last block's moved on, so m blocks are filled in at once (their starts + i·P, same units, unit stats +
     m times the last block's) and the loop goes on from there: the result is exactly that of the full loop (tests:
-    tests/sim/engine/test_periodic.py). ``info[0]`` gets the blocks skipped. ``step``, ``mark`` (n), ``p_*`` (per
-    unit / 4 per unit / class / class / buffer) and ``order`` (n) are work space; L = 0 turns it off.
+    tests/sim/engine/test_periodic.py). ``info`` (5) gets the blocks skipped m, the period P, the issue steps of
+    the last block before the jump (k0, k1) and the step after it; then ``order[k0:k1]`` are that block's
+    instructions, ``step[i]`` the issue step of instruction i (-1: filled in) and ``p_stats`` one block's unit
+    stats. ``step``, ``mark`` (n), ``p_*`` (per unit / 4 per unit / class / class / buffer) and ``order`` (n) are
+    otherwise work space; L = 0 turns it off.
     """
     n = len(occ)
     n_cls = len(class_first)
@@ -56,6 +59,7 @@ def schedule(occ, dur, q_ptr, q_idx, class_first, class_count, dep_ptr, dep_idx,
     r0, period_len, copies, reach, pivot = region[0], region[1], region[2], region[3], region[4]
     r_end = r0 + period_len * copies
     watch = period_len > 0 and copies > reach + 3
+    record = watch  # issue order and step of every instruction (filled ones: step -1)
     # the first checkpoint: every dependency of the heads can be in the region
     target = q_ptr[pivot] + base[pivot] + cnt[pivot] * (reach + 2) if watch else 0
     have_prev = False
@@ -143,8 +147,10 @@ def schedule(occ, dur, q_ptr, q_idx, class_first, class_count, dep_ptr, dep_idx,
                         end[y] = end[x] + b * shift
                         unit[y] = unit[x]
                         started[y] = True
+                        step[y] = -1
                 for k in range(4 * n_units):
-                    unit_stats[k] += jump * (unit_stats[k] - p_stats[k])
+                    p_stats[k] = unit_stats[k] - p_stats[k]  # one block's, kept for the caller
+                    unit_stats[k] += jump * p_stats[k]
                 for c in range(n_cls):
                     if cnt[c] > 0:
                         head[c] += jump * cnt[c]
@@ -154,8 +160,12 @@ def schedule(occ, dur, q_ptr, q_idx, class_first, class_count, dep_ptr, dep_idx,
                     ht[k] += jump * shift
                     hi[k] += jump * period_len
                 now += jump * shift
-                done += jump * period_len
                 info[0] = jump
+                info[1] = shift
+                info[2] = p_done
+                info[3] = done
+                done += jump * period_len
+                info[4] = done
                 watch = False
                 continue
             tries += 1
@@ -265,7 +275,7 @@ def schedule(occ, dur, q_ptr, q_idx, class_first, class_count, dep_ptr, dep_idx,
         end[i] = now + dur[i]
         unit[i] = u
         started[i] = True
-        if watch:
+        if record:
             order[done] = i
             step[i] = done
         ufree[u] = now + occ[i]

@@ -53,7 +53,8 @@ class ColumnProgram:
         self._template_ids: dict = {}
         self._template_calls: dict = {}
         self._cache: dict = {}  # columns / instrs, valid while the length is unchanged
-        self._frozen: dict | None = None  # the columns as arrays once built (:meth:`freeze`)
+        self._frozen: dict | None = None  # the columns as arrays, built on first read after :meth:`freeze`
+        self._finished = False  # frozen: no more instructions
         self._list_ids: dict = {(): 0}
         self._valid = False  # validate() passed on the frozen program
         #: (first instruction, block length L, copies C) of each :meth:`repeat`: instructions first .. first + C·L
@@ -93,7 +94,7 @@ class ColumnProgram:
 
     def add(self, template: int, deps=(), alloc: int = 0, free: int = 0, addr: int = 0) -> int:
         """Append an instruction (template index, dependencies, alloc/free list indices, DMA address); its index."""
-        if self._frozen is not None:
+        if self._finished:
             raise RuntimeError("ColumnProgram.add after freeze(): the program is finished")
         self.tmpl.append(template)
         self.addr.append(addr)
@@ -116,7 +117,7 @@ class ColumnProgram:
         ``addr`` maps a position in the block to its copies' DMA addresses (``times`` of them; other positions
         keep the block's), ``tmpl``, ``alloc`` and ``free`` likewise to their templates and alloc/free list
         indices. The result is the same as :meth:`add` called for every copied instruction."""
-        if self._frozen is not None:
+        if self._finished:
             raise RuntimeError("ColumnProgram.repeat after freeze(): the program is finished")
         (i0, d0), (i1, _) = start, stop
         if stop != self.mark() or not 0 <= i0 <= i1:
@@ -205,18 +206,56 @@ class ColumnProgram:
         return cp.freeze()
 
     def freeze(self) -> ColumnProgram:
-        """Finish the program: its columns become int64 arrays (about a fifth of the memory of lists of Python
-        ints, which matters for the programs the compiler caches) and :meth:`add` is refused. Returns self."""
-        if self._frozen is None:
-            self._frozen = self._columns()
-            self.tmpl = self.addr = self.deps = self.dep_len = self.alloc = self.free = None
-            self._blocks = []
+        """Finish the program: its instructions become int64 array blocks (about a fifth of the memory of lists
+        of Python ints, which matters for the programs the compiler caches; repeated blocks stay a block and a
+        count until :attr:`columns` is first read) and :meth:`add` is refused. Returns self."""
+        if not self._finished:
+            self._flush()
+            self._finished = True
             self._cache.clear()
         return self
 
+    def shortened(self, keep: int) -> tuple[ColumnProgram, tuple[int, int, int], np.ndarray] | None:
+        """The same program with only ``keep`` copies of its largest repeated region (:attr:`regions`: a block of
+        L instructions from r0, C copies, made by one :meth:`repeat`): (the shorter program, (r0, L, C), the
+        template count of one copy); None when there is no such region with more than ``keep`` copies, or an
+        instruction after it depends on one of the copies left out (not on the last ``keep`` or anything
+        before r0). Later dependencies move back by the C - keep blocks left out. The engine simulates the
+        shorter program and extends its schedule (:func:`sim.engine.periodic.run`)."""
+        if not self._finished:
+            return None
+        best, i = None, 0
+        for bi, block in enumerate(self._blocks):
+            n = _size(block)[0]
+            if (isinstance(block, _Repeat) and block.times + 1 > keep and not any(block.over[k] for k in (
+                    "tmpl", "alloc", "free")) and (best is None or n > _size(self._blocks[best[0]])[0])):
+                best = (bi, i)
+            i += n
+        if best is None:
+            return None
+        bi, i = best
+        block = self._blocks[bi]
+        length, copies = len(block.base["tmpl"]), block.times + 1
+        r0, dropped = i - length, (copies - keep) * length
+        after = _concatenate(self._blocks[bi + 1:])
+        deps = after["deps"]
+        if ((deps >= r0) & (deps < r0 + dropped)).any():
+            return None
+        after["deps"] = np.where(deps >= r0 + dropped, deps - dropped, deps)
+        short = ColumnProgram(self.arch)
+        short.templates, short.lists, short.labels = self.templates, self.lists, {}
+        for b in self._blocks[:bi]:
+            short._append_block(b)
+        short._append_block(block.fewer(keep - 1))
+        short._append_block(after)
+        short.regions = [(r0, length, keep)]
+        short._finished = True
+        count = np.bincount(block.base["tmpl"], minlength=len(self.templates)).astype(np.int64)
+        return short, (r0, length, copies), count
+
     # -- reading ----------------------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._frozen["tmpl"]) if self._frozen is not None else self._block_len + len(self.tmpl)
+        return self._block_len + len(self.tmpl)
 
     def _cached(self, name: str, build):
         hit = self._cache.get(name)
@@ -228,7 +267,11 @@ class ColumnProgram:
     def columns(self) -> dict[str, np.ndarray]:
         """The per-instruction columns as int64 arrays: ``tmpl``, ``addr``, ``dep_ptr``/``dep_idx`` (CSR),
         ``alloc``, ``free`` (list indices). Built once per program length (kept from :meth:`freeze` on)."""
-        return self._frozen if self._frozen is not None else self._cached("columns", self._columns)
+        if self._finished:
+            if self._frozen is None:
+                self._frozen = self._columns()
+            return self._frozen
+        return self._cached("columns", self._columns)
 
     def _columns(self) -> dict[str, np.ndarray]:
         lists = {"tmpl": self.tmpl, "addr": self.addr, "dep_len": self.dep_len, "alloc": self.alloc,
@@ -275,11 +318,12 @@ class ColumnProgram:
             bad = np.flatnonzero((idx < 0) | (idx >= owner))
             i = int(owner[bad[0]])
             raise InputError(f"instr[{i}].after", f"dependency {int(idx[bad[0]])} is not an earlier instruction")
-        self._valid = self._frozen is not None
+        self._valid = self._finished
 
     def op_names(self) -> OpNames:
-        """The opcode of every instruction, as a read-only sequence (built as a list only when read)."""
-        return OpNames([t.op for t in self.templates], self.columns["tmpl"])
+        """The opcode of every instruction, as a read-only sequence (built as a list only when read; the
+        columns only then too)."""
+        return OpNames([t.op for t in self.templates], len(self), lambda: self.columns["tmpl"])
 
     def to_program(self) -> Program:
         """The equivalent :class:`Program`."""
@@ -297,6 +341,14 @@ class _Repeat:
         self.base, self.times, self.over = base, times, over
         self.moved = base["deps"] >= shift_from
         self.n, self.nd = times * len(base["tmpl"]), times * len(base["deps"])
+
+    def fewer(self, times: int) -> _Repeat:
+        """The first ``times`` of these copies."""
+        out = object.__new__(_Repeat)
+        out.base, out.times, out.moved = self.base, times, self.moved
+        out.over = {name: {pos: v[:times] for pos, v in over.items()} for name, over in self.over.items()}
+        out.n, out.nd = times * len(self.base["tmpl"]), times * len(self.base["deps"])
+        return out
 
     def fill(self, out: dict[str, np.ndarray]) -> None:
         """Write the copies into ``out`` (column name -> int64 view of this block's rows)."""
@@ -340,20 +392,21 @@ class OpNames(Sequence):
     """The opcodes of a program's instructions: ``names[tmpl[i]]`` for instruction i, without a list of millions
     of strings unless it is iterated or compared (:attr:`sim.engine.Stats.ops`)."""
 
-    def __init__(self, names: list[str], tmpl: np.ndarray):
-        self._names, self._tmpl = names, tmpl
+    def __init__(self, names: list[str], n: int, tmpl):
+        self._names, self._n, self._get = names, n, tmpl  # tmpl: () -> the template column
 
     def __len__(self) -> int:
-        return len(self._tmpl)
+        return self._n
 
     def __getitem__(self, i):
+        tmpl = self._get()
         if isinstance(i, slice):
-            return [self._names[t] for t in self._tmpl[i].tolist()]
-        return self._names[self._tmpl[i]]
+            return [self._names[t] for t in tmpl[i].tolist()]
+        return self._names[tmpl[i]]
 
     def __iter__(self):
         names = self._names
-        return (names[t] for t in self._tmpl.tolist())
+        return (names[t] for t in self._get().tolist())
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Sequence) and len(self) == len(other) and list(self) == list(other)
