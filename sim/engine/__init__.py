@@ -123,17 +123,18 @@ def run(program: Program | ColumnProgram, arch: Arch) -> Stats:
     """Execute ``program`` on ``arch``; see :class:`Stats` for what comes back."""
     short = periodic.run(program, arch, decode, run_decoded) if isinstance(program, ColumnProgram) else None
     if short is not None:  # the schedule read off a program with fewer copies of its repeated block
-        dec, start, end, unit, ustats, peak = short
-        status = -1
+        dec, timing, cycles, ustats, peak = short
         dec.ops = program.op_names()
     else:
         dec = decode(program, arch)
         start, end, unit, ustats, peak, status = run_decoded(dec)
-    if status >= 0:
-        ins = program.instrs[status]
-        raise InputError(f"instr[{status}].alloc", f"{ins.op} waits forever for buffer space "
-                         f"{list(ins.alloc)}: no earlier instruction frees enough")
-    cycles = int(end.max()) if len(end) else 0
+        if status >= 0:
+            ins = program.instrs[status]
+            raise InputError(f"instr[{status}].alloc", f"{ins.op} waits forever for buffer space "
+                             f"{list(ins.alloc)}: no earlier instruction frees enough")
+        cycles = int(end.max()) if len(end) else 0
+        def timing():
+            return start, end, unit
     units = {}
     for u, name in enumerate(dec.unit_names):
         if name == "sync" or (name == "table" and arch.table_unit is None) or (
@@ -149,7 +150,7 @@ def run(program: Program | ColumnProgram, arch: Arch) -> Stats:
         agg["utilization"] = agg["busy"] / (cycles * arch.arrays) if cycles else 0.0
         units["array"] = agg
     return Stats(cycles=cycles, units=units, events=dec.events,
-                 peak_bytes={b.name: int(p) for b, p in zip(arch.buffers, peak)}, start=start, end=end, unit=unit,
+                 peak_bytes={b.name: int(p) for b, p in zip(arch.buffers, peak)}, timing=timing,
                  unit_names=dec.unit_names, ops=dec.ops, clock_mhz=arch.clock_mhz,
                  assumptions=assumptions(arch))
 

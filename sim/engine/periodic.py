@@ -27,8 +27,9 @@ KEEP = 24
 
 
 def run(program: ColumnProgram, arch: Arch, decode, run_decoded):
-    """(decoded short program with the full program's events, start, end, unit, unit stats, peak) of
-    ``program`` on ``arch``, or None when the short way does not apply (then schedule the full program)."""
+    """(decoded short program with the full program's events, timing, cycles, unit stats, peak) of ``program`` on
+    ``arch``, ``timing()`` building the full (start, end, unit) arrays; or None when the short way does not apply
+    (then schedule the full program)."""
     if arch.dram.banks is not None:  # DRAM row misses depend on each copy's addresses
         return None
     found = program.shortened(KEEP)
@@ -44,7 +45,6 @@ def run(program: ColumnProgram, arch: Arch, decode, run_decoded):
     jumped, shift, k0, k1, after = dec.jump["info"]
     step, order = dec.jump["step"], dec.jump["order"]
     extra = copies - KEEP
-    n_short = len(short)
     r_end = r0 + KEEP * length
     if (step[r_end:] < after).any():  # an instruction after the region issued before the jump: not the same run
         return None
@@ -58,25 +58,24 @@ def run(program: ColumnProgram, arch: Arch, decode, run_decoded):
     later = np.flatnonzero(step >= after)  # issued after the jump: moved on by the blocks left out
     if (dec.region_cnt[dec.cls[later]] == 0).any():  # on a unit idle in the region: its wait since its last
         return None  # instruction is not moved on (it grows with the blocks left out)
-    n = len(program)
-    out = [np.empty(n, np.int64) for _ in range(3)]
-    seen = np.zeros(n, np.bool_)
-    before = (step >= 0) & (step < k1)  # issued up to the jump: the same instruction in the full program
-    idx = np.flatnonzero(before)
-    for o, v in zip(out, (start, end, unit)):
-        o[idx] = v[idx]
-    seen[idx] = True
-    b = np.arange(1, jumped + extra + 1, dtype=np.int64)[:, None]
-    filled = (window[None, :] + b * length).reshape(-1)
-    out[0][filled] = (start[window][None, :] + b * shift).reshape(-1)
-    out[1][filled] = (end[window][None, :] + b * shift).reshape(-1)
-    out[2][filled] = np.broadcast_to(unit[window], (len(b), len(window))).reshape(-1)
-    seen[filled] = True
     full = np.where(later >= r0, later + extra * length, later)
-    out[0][full] = start[later] + extra * shift
-    out[1][full] = end[later] + extra * shift
-    out[2][full] = unit[later]
-    seen[full] = True
-    if not seen.all() or len(before.nonzero()[0]) + len(filled) + len(later) != n or n_short + extra * length != n:
+    before = (step >= 0) & (step < k1)  # issued up to the jump: the same instruction in the full program
+    if before.sum() + len(window) * (jumped + extra) + len(later) != len(program) or \
+            len(short) + extra * length != len(program):
         return None
-    return dec, out[0], out[1], out[2], ustats + extra * dec.jump["block_stats"], peak
+    last = extra * shift
+    cycles = int(max(end[before].max(initial=0), (end[window] + (jumped + extra) * shift).max(initial=0),
+                     (end[later] + last).max(initial=0)))
+
+    def timing():
+        out = [np.empty(len(program), np.int64) for _ in range(3)]
+        idx = np.flatnonzero(before)
+        b = np.arange(1, jumped + extra + 1, dtype=np.int64)[:, None]  # the window moved on b blocks
+        filled = (window[None, :] + b * length).reshape(-1)
+        for o, v, moved in zip(out, (start, end, unit), (shift, shift, 0)):
+            o[idx] = v[idx]
+            o[filled] = (v[window][None, :] + b * moved).reshape(-1)
+            o[full] = v[later] + (last if moved else 0)
+        return tuple(out)
+
+    return dec, timing, cycles, ustats + extra * dec.jump["block_stats"], peak
