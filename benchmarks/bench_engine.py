@@ -89,7 +89,8 @@ def main() -> int:
     args = ap.parse_args()
     v = Verdicts("bench_engine")
     a = bench_arch()
-    engine.run(tiled_program(64), a)  # load the Numba kernel
+    engine.run_decoded(engine.decode(tiled_program(64), a), python=False)  # load the Numba kernel (a small program
+    # alone would run as plain Python: sim.engine._PythonBudget; once Numba is loaded every program is compiled)
     if "lut-tc" in pe_registry.names():
         compiled_gemm(args.runs, v)
     prog = tiled_program(args.tiles)

@@ -29,6 +29,10 @@ BIAS_BYTES = 2  # fp16 bias per output feature (workloads.trace: biases are fp16
 # Output tiles from this n-index on look alike within an m-block (a pending store, no prefetch, the same
 # size up to the last tile): tile REPEAT_FROM is emitted once and its copies are made by ColumnProgram.repeat.
 REPEAT_FROM = 4
+# m-blocks from this index on look alike (pending stores of a full m-block before them, a prefetch after): block
+# M_REPEAT_FROM is emitted once more than needed to check it is block M_REPEAT_FROM - 1 moved on, and its copies up
+# to the last m-block are made by ColumnProgram.repeat_periodic (tests/compiler/test_gemm_repeat.py).
+M_REPEAT_FROM = 3
 
 
 @dataclass(frozen=True)
@@ -291,9 +295,10 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
                        space([("obuf", o_bytes)]), o_addr(m0, n0)))
         return last, w_loads, a_next
 
-    a_next = load_a_block(*m_tiles[0]) if stationary else None
-    for mi, (m0, mt) in enumerate(m_tiles):
-        a_block, a_next, block_ends = a_next, None, []
+    def m_block(mi: int, m0: int, mt: int, a_block):
+        """Emit m-block ``mi`` (its output tiles, then the release of its activations); the prefetched loads
+        of the next m-block's activations (stationary) or None."""
+        a_next, block_ends = None, []
         ni = 0
         while ni < len(n_tiles):
             n0, nt = n_tiles[ni]
@@ -318,11 +323,39 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
                 ni += times
         if stationary:  # the m-block's activations are released once all its n-tiles are done
             p.add(sync, block_ends, free=space([("abuf", b) for _, b in a_block]))
+        return a_next
+
+    first = p.mark()  # m-block 0 starts here (its activation loads come first when stationary)
+    a_next = load_a_block(*m_tiles[0]) if stationary else None
+    marks, states = [], []  # per m-block emitted one by one: its first mark, the state after it
+    mi = 0
+    while mi < len(m_tiles):
+        marks.append(first if mi == 0 else p.mark())
+        a_next = m_block(mi, *m_tiles[mi], a_next)
+        states.append((list(stores), a_next))
+        mi += 1
+        # m-blocks mi .. last-2 alike: copies of block mi-1 (the last may be smaller, and the one before prefetches it)
+        times = len(m_tiles) - 2 - mi
+        if mi == M_REPEAT_FROM + 1 and times > 0 and _affine_in_m(spec, t):
+            length = p.repeat_periodic(marks[-3][0], marks[-2], marks[-1], times)
+            if length:
+                (old, _), (new, a_new) = states[-2:]
+                shift = times * length
+                stores[:] = [(tmpl, [x + shift for x in deps], 0, free, addr + times * (addr - prev[4]))
+                             for (tmpl, deps, _, free, addr), prev in zip(new, old)]
+                a_next = None if a_new is None else [(x + shift, b) for x, b in a_new]
+                mi += times
     for store in stores:
         p.add(*store)
     if spec.bias_bytes:
         p.add(sync, (len(p) - 1, bias), free=space([("wbuf", spec.bias_bytes)]))
     return p.freeze()
+
+
+def _affine_in_m(spec: GemmSpec, t: Tile) -> bool:
+    """Every DMA address moves by a whole number of bytes from one m-block to the next (activations by mt rows,
+    outputs by mt·n elements), so the copies' addresses are exactly the block's plus a multiple of the step."""
+    return float(t.mt * spec.k * spec.a_bytes).is_integer() and float(t.mt * spec.n * spec.out_bytes).is_integer()
 
 
 def _tiles(n: int, t: int):

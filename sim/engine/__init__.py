@@ -31,6 +31,7 @@ from ..isa import Program
 from ..isa.columns import ColumnProgram
 from ..jit import numba_loaded
 from .decode import CLASSES, Decoded, decode
+from . import periodic
 from .kernel import schedule
 from .stats import Stats
 
@@ -59,17 +60,20 @@ class _PythonBudget:
 _PYTHON_BUDGET = _PythonBudget(50_000)
 
 
-def run_decoded(dec: Decoded, python: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                                                    np.ndarray, int]:
+def run_decoded(dec: Decoded, python: bool | None = None,
+                periodic: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Schedule decoded arrays: (start, end, unit, unit_stats, peak, status); status -1 = ok, else the
     index of an instruction whose buffer space is never freed. ``python`` runs the kernel as plain Python (on
     lists) or compiled; by default plain Python while the process has scheduled few instructions and not loaded Numba
-    (:class:`_PythonBudget`)."""
+    (:class:`_PythonBudget`). ``periodic`` lets the kernel extrapolate a repeated block (exact; False: every
+    instruction scheduled one by one, as a check); ``dec.skipped_blocks`` tells how many blocks it filled in and
+    ``dec.jump`` how (:func:`sim.engine.kernel.schedule`'s ``info``, ``order``, ``step`` and one block's unit
+    stats; None without a jump)."""
     n, n_units, n_bufs, n_cls = dec.occ.shape[0], len(dec.unit_names), dec.capacity.shape[0], dec.class_first.shape[0]
     if python is None:
         python = _PYTHON_BUDGET.take(n)
     inputs = [dec.occ, dec.dur, dec.q_ptr, dec.q_idx, dec.class_first, dec.class_count, dec.dep_ptr, dec.dep_idx,
-              dec.alloc_ptr, dec.alloc_buf, dec.alloc_bytes, dec.free_ptr, dec.free_buf, dec.free_bytes, dec.capacity]
+              dec.alloc, dec.free, dec.list_ptr, dec.list_buf, dec.list_bytes, dec.capacity]
     if python:
         kernel, inputs, head = schedule.py_func, [a.tolist() for a in inputs], dec.q_ptr[:-1].tolist()
         def zeros(k):
@@ -84,7 +88,22 @@ def run_decoded(dec: Decoded, python: bool | None = None) -> tuple[np.ndarray, n
             return np.zeros(k, np.bool_)
     start, end, unit, ustats, peak, ufree, used, ht, hi = (zeros(k) for k in (n, n, n, 4 * n_units, n_bufs, n_units,
                                                                                 n_bufs, n + 1, n + 1))
-    status = kernel(*inputs, start, end, unit, ustats, peak, ufree, head, flags(n_cls), used, flags(n), ht, hi)
+    region = [dec.region, dec.region_cnt, dec.region_base, dec.region_fixed]
+    if not periodic:
+        region[0] = np.zeros(5, np.int64)
+    if python:
+        region = [a.tolist() for a in region]
+    else:
+        region = [np.ascontiguousarray(a, np.int64) for a in region]
+    big = n if region[0][1] else 1  # per-instruction work space of the extrapolation, only when it can happen
+    work = [zeros(big), zeros(big), zeros(n_units), zeros(4 * n_units), zeros(n_cls), flags(n_cls), zeros(n_bufs),
+            zeros(big), zeros(5)]
+    status = kernel(*inputs, start, end, unit, ustats, peak, ufree, head, flags(n_cls), used, flags(n), ht, hi,
+                    *region, *work)
+    dec.skipped_blocks = int(work[-1][0])
+    dec.jump = None if not dec.skipped_blocks else {
+        "info": [int(x) for x in work[-1]], "order": np.asarray(work[7], np.int64),
+        "step": np.asarray(work[0], np.int64), "block_stats": np.asarray(work[3], np.int64).reshape(n_units, 4)}
     start, end, unit, ustats, peak = (np.asarray(x, np.int64) for x in (start, end, unit, ustats, peak))
     return start, end, unit, ustats.reshape(n_units, 4), peak, int(status)
 
@@ -102,13 +121,20 @@ def assumptions(a: Arch) -> dict:
 
 def run(program: Program | ColumnProgram, arch: Arch) -> Stats:
     """Execute ``program`` on ``arch``; see :class:`Stats` for what comes back."""
-    dec = decode(program, arch)
-    start, end, unit, ustats, peak, status = run_decoded(dec)
-    if status >= 0:
-        ins = program.instrs[status]
-        raise InputError(f"instr[{status}].alloc", f"{ins.op} waits forever for buffer space "
-                         f"{list(ins.alloc)}: no earlier instruction frees enough")
-    cycles = int(end.max()) if len(end) else 0
+    short = periodic.run(program, arch, decode, run_decoded) if isinstance(program, ColumnProgram) else None
+    if short is not None:  # the schedule read off a program with fewer copies of its repeated block
+        dec, timing, cycles, ustats, peak = short
+        dec.ops = program.op_names()
+    else:
+        dec = decode(program, arch)
+        start, end, unit, ustats, peak, status = run_decoded(dec)
+        if status >= 0:
+            ins = program.instrs[status]
+            raise InputError(f"instr[{status}].alloc", f"{ins.op} waits forever for buffer space "
+                             f"{list(ins.alloc)}: no earlier instruction frees enough")
+        cycles = int(end.max()) if len(end) else 0
+        def timing():
+            return start, end, unit
     units = {}
     for u, name in enumerate(dec.unit_names):
         if name == "sync" or (name == "table" and arch.table_unit is None) or (
@@ -124,7 +150,7 @@ def run(program: Program | ColumnProgram, arch: Arch) -> Stats:
         agg["utilization"] = agg["busy"] / (cycles * arch.arrays) if cycles else 0.0
         units["array"] = agg
     return Stats(cycles=cycles, units=units, events=dec.events,
-                 peak_bytes={b.name: int(p) for b, p in zip(arch.buffers, peak)}, start=start, end=end, unit=unit,
+                 peak_bytes={b.name: int(p) for b, p in zip(arch.buffers, peak)}, timing=timing,
                  unit_names=dec.unit_names, ops=dec.ops, clock_mhz=arch.clock_mhz,
                  assumptions=assumptions(arch))
 

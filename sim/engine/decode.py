@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -61,15 +62,20 @@ class Decoded:
     class_count: np.ndarray
     dep_ptr: np.ndarray
     dep_idx: np.ndarray
-    alloc_ptr: np.ndarray
-    alloc_buf: np.ndarray
-    alloc_bytes: np.ndarray
-    free_ptr: np.ndarray
-    free_buf: np.ndarray
-    free_bytes: np.ndarray
+    alloc: np.ndarray  # per instruction: its alloc list, one of list_ptr's
+    free: np.ndarray  # per instruction: its free list
+    list_ptr: np.ndarray  # CSR of the distinct alloc/free lists: list l is list_buf/list_bytes[ptr[l]:ptr[l + 1]]
+    list_buf: np.ndarray  # buffer index (into arch.buffers)
+    list_bytes: np.ndarray
     capacity: np.ndarray
     unit_names: list[str]
-    ops: list[str] = field(default_factory=list)
+    region: np.ndarray = field(default_factory=lambda: np.zeros(5, np.int64))  # see find_region
+    region_cnt: np.ndarray = field(default_factory=lambda: np.zeros(len(CLASSES), np.int64))
+    region_base: np.ndarray = field(default_factory=lambda: np.zeros(len(CLASSES), np.int64))
+    region_fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    skipped_blocks: int = 0  # blocks of the region the kernel filled in (run_decoded)
+    jump: dict | None = None  # how (run_decoded)
+    ops: Sequence[str] = field(default_factory=list)  # opcode per instruction (lazy: ColumnProgram.op_names)
     events: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -205,10 +211,15 @@ class _Errors:
 
 
 def _first_use(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct values, index of the first occurrence of each), ordered by first occurrence."""
-    values, first = np.unique(ids, return_index=True)
-    order = np.argsort(first, kind="stable")
-    return values[order], first[order]
+    """(distinct values, index of the first occurrence of each), ordered by first occurrence; O(n) (values are
+    small non-negative indices: templates, lists)."""
+    if len(ids) == 0:
+        return ids[:0].copy(), ids[:0].copy()
+    first = np.full(int(ids.max()) + 1, len(ids), np.int64)
+    np.minimum.at(first, ids, np.arange(len(ids), dtype=np.int64))
+    values = np.flatnonzero(first < len(ids))
+    order = np.argsort(first[values], kind="stable")
+    return values[order], first[values][order]
 
 
 def _where(cp: ColumnProgram, i: int) -> str:
@@ -234,17 +245,10 @@ def _expand_barriers(dep_ptr: np.ndarray, dep_idx: np.ndarray, barrier: np.ndarr
     return ptr, np.fromiter(chain.from_iterable(rows), np.int64, count=int(ptr[-1]))
 
 
-def _gather(ids: np.ndarray, length: np.ndarray, offset: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, ...]:
-    """CSR (ptr, rows of ``flat``) of per-instruction lists given by list index ``ids``."""
-    lens = length[ids]
-    ptr = np.zeros(len(ids) + 1, np.int64)
-    np.cumsum(lens, out=ptr[1:])
-    idx = np.repeat(offset[ids] - ptr[:-1], lens) + np.arange(ptr[-1], dtype=np.int64)
-    return ptr, flat[idx]
-
-
-def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
-    """Flatten ``program`` for ``arch``; raises InputError naming the instruction on bad operands.
+def decode(program: Program | ColumnProgram, arch: Arch, extra_counts: np.ndarray | None = None) -> Decoded:
+    """Flatten ``program`` for ``arch``; raises InputError naming the instruction on bad operands. ``extra_counts``
+    (per template) adds instructions to the event counts only (the copies a shortened program leaves out,
+    :mod:`sim.engine.periodic`).
 
     Each distinct instruction template and alloc/free list is costed once; per-instruction arrays come from
     them by indexing (a :class:`Program` is first converted to columns)."""
@@ -280,37 +284,86 @@ def decode(program: Program | ColumnProgram, arch: Arch) -> Decoded:
         t_events.append((t, ev))
     lists = _lists(cp, d, errors)
     errors.raise_first()
-    occ_busy = busy[tmpl]
     events: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     count = np.bincount(tmpl, minlength=nt)
+    if extra_counts is not None:
+        count = count + extra_counts
     for t, ev in t_events:
         for comp, kv in ev.items():
             for k, v in kv.items():
                 events[comp][k] += v * int(count[t])
     if arch.dram.banks is not None:
-        occ_busy = occ_busy + _row_misses(cp, arch, is_dma, events)
-    occ = np.maximum(occ_busy, access[tmpl])
-    dur = occ + latency[tmpl]
+        occ = np.maximum(busy[tmpl] + _row_misses(cp, arch, is_dma, events), access[tmpl])
+        dur = occ + latency[tmpl]
+    else:  # durations per template, gathered once
+        occ_t = np.maximum(busy, access)
+        occ, dur = occ_t[tmpl], (occ_t + latency)[tmpl]
     cls = cls_t[tmpl]
     dep_ptr, dep_idx = c["dep_ptr"], c["dep_idx"]
-    barrier = is_sync[tmpl] & (np.diff(dep_ptr) == 0)
-    if barrier.any():
-        dep_ptr, dep_idx = _expand_barriers(dep_ptr, dep_idx, barrier)
+    expanded = False
+    if is_sync[used].any():
+        syncs = np.flatnonzero(is_sync[tmpl])
+        if (dep_ptr[syncs + 1] == dep_ptr[syncs]).any():  # a SYNC without dependencies: a full barrier
+            barrier = np.zeros(len(tmpl), np.bool_)
+            barrier[syncs[dep_ptr[syncs + 1] == dep_ptr[syncs]]] = True
+            dep_ptr, dep_idx = _expand_barriers(dep_ptr, dep_idx, barrier)
+            expanded = True
     length, offset, flat = lists
-    alloc_ptr, alloc_flat = _gather(c["alloc"], length, offset, flat)
-    free_ptr, free_flat = _gather(c["free"], length, offset, flat)
-    order = np.argsort(cls, kind="stable")
+    order = np.argsort(cls.astype(np.int8), kind="stable")  # int8: numpy's stable sort is a radix sort, O(n)
     q_ptr = np.searchsorted(cls[order], np.arange(len(CLASSES) + 1)).astype(np.int64)
     counts = np.array([1, 1, 1, 1, 1, arch.arrays], np.int64)
     first_unit = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     unit_names = ["dma", "table", "vector", "sync", "matrix"] + [f"array{j}" if arch.arrays > 1 else "array"
                                                        for j in range(arch.arrays)]
-    return Decoded(occ=occ, dur=dur, cls=cls, q_ptr=q_ptr, q_idx=order.astype(np.int64), class_first=first_unit,
-                   class_count=counts, dep_ptr=dep_ptr, dep_idx=dep_idx, alloc_ptr=alloc_ptr,
-                   alloc_buf=alloc_flat[:, 0].copy(), alloc_bytes=alloc_flat[:, 1].copy(), free_ptr=free_ptr,
-                   free_buf=free_flat[:, 0].copy(), free_bytes=free_flat[:, 1].copy(),
+    dec = Decoded(occ=occ, dur=dur, cls=cls, q_ptr=q_ptr, q_idx=order.astype(np.int64), class_first=first_unit,
+                   class_count=counts, dep_ptr=dep_ptr, dep_idx=dep_idx, alloc=c["alloc"],
+                   free=c["free"], list_ptr=np.append(offset, offset[-1] + length[-1]).astype(np.int64),
+                   list_buf=flat[:, 0].copy(), list_bytes=flat[:, 1].copy(),
                    capacity=np.array([b.capacity for b in arch.buffers], np.int64), unit_names=unit_names,
-                   ops=cp.ops(), events={c: dict(kv) for c, kv in events.items()})
+                   ops=cp.op_names(), events={c: dict(kv) for c, kv in events.items()})
+    find_region(dec, cp.regions, copied=not expanded, same_durations=arch.dram.banks is None)
+    return dec
+
+
+def find_region(dec: Decoded, candidates, copied: bool = False, same_durations: bool = False) -> None:
+    """Set ``dec.region`` (r0, L, C, D, pivot class), ``region_cnt``, ``region_base`` and ``region_fixed`` (see
+    :func:`sim.engine.kernel.schedule`) from the largest of ``candidates`` ((r0, L, C): C copies of an L-instruction
+    block from r0, :attr:`ColumnProgram.regions`) that the decoded arrays bear out: per copy the same durations,
+    classes and alloc/free lists, and each dependency either the same in every copy or moved on by L per copy
+    (reaching D copies back at most). None found: region stays L = 0 (no extrapolation).
+
+    ``copied``: the columns are such copies by construction (:meth:`ColumnProgram.repeat` copies templates, lists
+    and dependency counts, and moves dependencies, as said; no full barrier rewrote them), so only what decode
+    adds is compared: the durations, unless ``same_durations`` (no per-address DRAM row model either)."""
+    n_cls = dec.class_first.shape[0]
+    for r0, length, copies in sorted(candidates, key=lambda r: -r[1] * r[2])[:3]:
+        if copies < 6 or length <= 0 or r0 + length * copies > len(dec.occ):
+            continue
+        rows = slice(r0, r0 + length * copies)
+        checked = () if copied and same_durations else (dec.occ,) if copied else (dec.occ, dec.dur, dec.cls,
+                                                                                 dec.alloc, dec.free)
+        if not all(np.array_equal(a[rows].reshape(copies, length), np.broadcast_to(a[r0:r0 + length], (copies, length)))
+                   for a in checked):
+            continue
+        lens = np.diff(dec.dep_ptr[r0:r0 + (length * copies if not copied else length) + 1])
+        if not copied and not (lens.reshape(copies, length) == lens[:length]).all():
+            continue
+        lens = lens[:length]
+        per_copy = int(lens.sum())
+        deps = dec.dep_idx[dec.dep_ptr[r0]:dec.dep_ptr[r0] + per_copy * (copies if not copied else 2)]
+        deps = deps.reshape(-1, per_copy) if per_copy else np.zeros((2, 0), np.int64)
+        moved = deps[1] - deps[0] == length
+        if not copied and not (deps == deps[0] + np.arange(copies, dtype=np.int64)[:, None] * length * moved).all():
+            continue
+        owner = np.repeat(np.arange(r0, r0 + length, dtype=np.int64), lens)
+        back = owner[moved] - deps[0][moved]
+        reach = int(-(-back.max() // length)) if len(back) else 0
+        cnt = np.bincount(dec.cls[r0:r0 + length], minlength=n_cls).astype(np.int64)
+        dec.region = np.array([r0, length, copies, reach, int(np.flatnonzero(cnt)[-1])], np.int64)
+        dec.region_cnt = cnt
+        dec.region_base = np.bincount(dec.cls[:r0], minlength=n_cls).astype(np.int64)
+        dec.region_fixed = np.unique(deps[0][~moved]).astype(np.int64)
+        return
 
 
 def _lists(cp: ColumnProgram, d: _Decoder, errors: _Errors) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -3,6 +3,7 @@ event counts per component) and its Chrome / Perfetto trace export."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +21,8 @@ class Stats:
     events: per component (``dram``, ``buf:NAME``, ``table``, ``vector``, ``array``) its action counts
         (bits read/written, tables built, active cycles, ``pe:<event>`` from the PE tile model…).
     peak_bytes: highest occupancy of each buffer (bytes).
-    start, end, unit: per instruction (cycles; unit index into ``unit_names``).
+    start, end, unit: per instruction (cycles; unit index into ``unit_names``), built on first read by ``timing``
+        (a long repeated region is read off a shorter program's schedule: :mod:`sim.engine.periodic`).
     assumptions: the constants behind the numbers (clock, DRAM, buffers, PE model).
     """
 
@@ -28,13 +30,29 @@ class Stats:
     units: dict[str, dict]
     events: dict[str, dict[str, int]]
     peak_bytes: dict[str, int]
-    start: np.ndarray
-    end: np.ndarray
-    unit: np.ndarray
+    timing: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]  # () -> (start, end, unit)
     unit_names: list[str]
-    ops: list[str]
+    ops: Sequence[str]  # opcode per instruction (a lazy sequence: sim.isa.columns.OpNames)
     clock_mhz: float
     assumptions: dict = field(default_factory=dict)
+    _timed: list = field(default_factory=list, repr=False, compare=False)  # (start, end, unit) once built
+
+    def _per_instruction(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not self._timed:
+            self._timed.append(self.timing())
+        return self._timed[0]
+
+    @property
+    def start(self) -> np.ndarray:
+        return self._per_instruction()[0]
+
+    @property
+    def end(self) -> np.ndarray:
+        return self._per_instruction()[1]
+
+    @property
+    def unit(self) -> np.ndarray:
+        return self._per_instruction()[2]
 
     @property
     def seconds(self) -> float:
