@@ -31,7 +31,7 @@ class RtlDesign(Result):
 
     design: str
     top: str
-    parameters: dict[str, int | str]
+    parameters: dict[str, bool | int | str]
     description: str
 
 
@@ -41,7 +41,7 @@ class VerilogResult(Result):
 
     design: str
     path: str
-    params: dict[str, int | str]
+    params: dict[str, bool | int | str]
 
 
 @dataclass
@@ -52,7 +52,7 @@ class SynthResult(Result):
     ``other``; I/O buffers left out)."""
 
     design: str
-    params: dict[str, int | str]
+    params: dict[str, bool | int | str]
     target: str
     yosys: str
     cells: dict[str, int]
@@ -79,7 +79,7 @@ class FpgaResult(Result):
     came from the cache."""
 
     design: str
-    params: dict[str, int | str]
+    params: dict[str, bool | int | str]
     part: str
     package: str
     speed: int
