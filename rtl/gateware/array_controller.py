@@ -1,7 +1,7 @@
 """Controller of the RTL LUT array: per-class in-order issue with a dependency scoreboard and buffer-space
 counters — the engine's schedule rules (sim/engine/kernel.py) in hardware.
 
-Unit classes DMA, table unit and LUT units, each with its own instruction memory (words in the
+Unit classes DMA, table unit, LUT units and the vector unit (DEQUANT), each with its own instruction memory (words in the
 :func:`rtl.gateware.array_params.layouts` encoding) and program counter, plus the ``sync`` class (the
 program's SYNCs that free buffer space: no unit, they retire when their dependencies are done) and the
 ``free`` table (per instruction id, the bytes it frees at its end). Memories start from a program given at
@@ -42,7 +42,7 @@ ALLOCATING = ("dma", "table")  # classes whose instructions allocate, in the eng
 
 
 class ArrayController(wiring.Component):
-    """Ports per unit class ``c`` in ("dma", "table", "array"): ``c_instr`` (the head instruction),
+    """Ports per unit class ``c`` in ("dma", "table", "array", "vector"): ``c_instr`` (the head instruction),
     ``c_issue`` (one bit per unit instance), ``c_ready`` (instance can take an instruction),
     ``c_fin`` / ``c_fin_id`` (instance finished instruction id). Plus ``start``, ``done``, ``cycles``,
     ``used_<buf>`` (bytes allocated now, for tests)."""
@@ -51,7 +51,7 @@ class ArrayController(wiring.Component):
         self.params = params
         self.program = program or ArrayProgram()
         self.layouts = layouts(params)
-        self.units = {"dma": 1, "table": 1, "array": params.units}
+        self.units = {"dma": 1, "table": 1, "array": params.units, "vector": 1}
         id_shape = unsigned(bits_for(params.max_instrs - 1))
         self.word_bits = max(max(lay.size for lay in self.layouts.values()), space_layout(params).size)
         sig = {"start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS), "load_en": In(1),
