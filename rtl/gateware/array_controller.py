@@ -1,12 +1,13 @@
 """Controller of the RTL LUT array: per-class in-order issue with a dependency scoreboard and buffer-space
 counters — the engine's schedule rules (sim/engine/kernel.py) in hardware.
 
-Unit classes DMA, table unit, LUT units and the vector unit (DEQUANT), each with its own instruction memory (words in the
+Unit classes DMA, table unit and LUT units, each with its own instruction memory (words in the
 :func:`rtl.gateware.array_params.layouts` encoding) and program counter, plus the ``sync`` class (the
 program's SYNCs that free buffer space: no unit, they retire when their dependencies are done) and the
 ``free`` table (per instruction id, the bytes it frees at its end). Memories start from a program given at
 elaboration, or are written through ``load_en`` / ``load_class`` (index in ``MEMORIES``) / ``load_addr`` /
-``load_data``, which also sets the class's instruction count to ``load_addr`` + 1: load in order.
+``load_data``, which also sets the class's instruction count to ``load_addr`` + 1: load in order. The LUT
+array adds the ``vector`` class (DEQUANT and the bias add: one unit, allocates nothing).
 
 In every cycle a class issues, in program order, as many instructions from its head as it has ready unit
 instances, each one only if every instruction in its ``deps`` mask has its done bit set, its ``alloc``

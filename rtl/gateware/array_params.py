@@ -132,7 +132,9 @@ def from_arch(arch: Arch, max_instrs: int = 16, dram_words: int = 1024) -> Array
 
 
 def layouts(p: ArrayParams) -> dict[str, StructLayout]:
-    """Instruction-word layouts of the three unit classes (ids are instruction indices, ``deps`` a mask)."""
+    """Instruction-word layouts of the unit classes (ids are instruction indices, ``deps`` a mask; field meanings:
+    rtl/gateware/lut_array.py, each unit's docstring). ``dma.blocked``: a STORE reading FP16 blocks in row order;
+    ``vector.op``: 0 DEQUANT, 1 bias add."""
     def u(n):
         return unsigned(bits_for(n))
 

@@ -1,12 +1,12 @@
-"""A small LUT Tensor Core array: ``units`` LutTensorCore units, Mu TablePrecompute units, four buffers
-(Amaranth ``Memory``) and the controller (rtl/gateware/array_controller.py), all sized from one arch spec
-(rtl/gateware/array_params.from_arch; preset ``lut-tc-rtl-small``). It runs LOAD / PRECOMPUTE / LMMA / STORE
-(SYNCs become dependency masks; the DEQUANT epilogue is left to the host).
+"""A small LUT Tensor Core array: ``units`` LutTensorCore units, Mu TablePrecompute units, a vector unit, four
+buffers (Amaranth ``Memory``) and the controller (rtl/gateware/array_controller.py), all sized from one arch spec
+(rtl/gateware/array_params.from_arch; preset ``lut-tc-rtl-small``). It runs the compiler's program unchanged:
+LOAD / PRECOMPUTE / LMMA (each quantization group's FP32 terms to obuf) / DEQUANT and the bias add (VEC
+residual) on the vector unit / STORE of FP16 outputs (SYNCs become dependency masks).
 
-Each unit's duration in cycles equals the engine's (sim/engine/decode.py) for the same arch, except
-where the engine charges an LMMA for reading group scales from wbuf. Per-unit timing, that exception,
-what is not built, the buffers and the external memory port (``mem_*``, read data L cycles after the
-request): docs/lut_array_rtl.md.
+Each unit's duration in cycles equals the engine's (sim/engine/decode.py) for the same arch. Per-unit timing,
+the obuf group slots, the DRAM layouts, what is not built (VEC quantize), the buffers and the external memory
+port (``mem_*``, read data L cycles after the request): docs/lut_array_rtl.md.
 """
 
 from __future__ import annotations

@@ -44,7 +44,6 @@ from ..gateware.array_params import (
     need,
 )
 
-
 _CLASS = {"LOAD": "dma", "STORE": "dma", "PRECOMPUTE": "table", "LMMA": "array", "SYNC": "sync", "DEQUANT": "vector"}
 
 

@@ -4,7 +4,6 @@ sim.reference.mpgemm_rounded bit for bit, and its cycle count equals sim.engine.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from amaranth.sim import Simulator
 from hypothesis import HealthCheck, given, reject, settings
@@ -151,6 +150,15 @@ def test_metadata_read_port():
         gemm_case(m=2, n=32, k=16, weights="int2", group=4, units=1, dram_words=2048)
 
 
+def test_bias_add():
+    """The compiler's bias epilogue (VEC residual after each DEQUANT, biases resident in wbuf) on two n-tiles of a
+    zero-point format: fp16(mpgemm_rounded + bias) bit for bit, the engine's cycles."""
+    case = gemm_case(m=4, n=64, k=32, weights="int4_asym", group=8, nt=32, seed=3, bias=True, dram_words=2048)
+    assert [i["op"] for i in case.program.instrs if i.op == "VEC"] == ["residual"] * 2
+    cycles, _, words = run_system(case)
+    check(case, cycles, words)
+
+
 def test_program_loaded_through_the_port():
     """Empty instruction memories, the program written through the load port: same results and cycles."""
     case = gemm_case(m=4, n=64, k=64, weights="int2", seed=7, nt=32)
@@ -184,12 +192,12 @@ def test_abuf_reused():
 
 
 def test_outside_the_subset_is_rejected():
-    """A VEC epilogue (bias add) is not built; a non-LUT arch has no RTL array."""
+    """A VEC output quantization (v_proj's for the INT4 KV cache) is not built; a non-LUT arch has no RTL array."""
     from rtl.gateware.array_params import from_arch
 
     case = gemm_case()
     arch = arch_registry.load("lut-tc-rtl-small")
-    program = isa.parse(isa.format(case.program) + "VEC op=residual elems=128 after=@0\n")
+    program = isa.parse(isa.format(case.program) + "VEC op=quantize elems=256 after=@6\n")
     with pytest.raises(InputError, match="not in the RTL array's subset"):
         assemble(program, arch, case.params)
     with pytest.raises(InputError, match="arch.pe.type"):
