@@ -5,7 +5,7 @@
 :func:`from_arch`: unit tile Mu×Nu×K (``pe.tile``), units (``arrays``), tables per cycle = Mu, table
 latency, the DRAM port (``dram.bandwidth`` W bits per cycle, ``dram.latency`` L cycles) and the four
 buffers, whose ``width`` must be the RTL word (abuf: one K-group of INT8 activations = W bits; wbuf: one
-weight plane of Nu columns = Nu·K bits; tbuf: Mu tables; obuf: Mu×Nu INT32 partial sums) and whose
+weight plane of Nu columns = Nu·K bits; tbuf: Mu tables; obuf: Mu×Nu FP32 group terms) and whose
 ``banks`` its parallel ports (abuf: Mu reads; wbuf, tbuf: one read per unit; obuf: one write per unit;
 wbuf's ``ports`` = 2: a unit reads a weight plane and a group-metadata word per cycle). The vector unit
 (DEQUANT) has ``vector.lanes`` = Mu·Nu lanes (one obuf word of group sums per cycle) and ``vector.latency``

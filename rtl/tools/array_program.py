@@ -184,7 +184,7 @@ def _region_words(ins: Instr, buf: str, nbytes: int, p: ArrayParams, where: str)
     if ins.op == "LOAD" and buf == ins["buf"]:
         return -(-ins["bytes"] * 8 // p.width[buf])
     if buf == "obuf":
-        need(nbytes * 8 % p.width["obuf"] == 0, where + ".alloc", "whole obuf words (Mu×Nu partial sums)")
+        need(nbytes * 8 % p.width["obuf"] == 0, where + ".alloc", "whole obuf words (Mu×Nu group terms)")
         return nbytes * 8 // p.width["obuf"]
     need(ins.op == "PRECOMPUTE" and buf == "tbuf", where + ".alloc", f"{ins.op} allocating {buf} is not built",
           "LOAD (its buffer, obuf), PRECOMPUTE (tbuf)")
@@ -201,7 +201,7 @@ def _space(items, kind: str, where: str) -> dict:
 
 
 def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
-    """Instruction-memory contents for ``program`` (run :func:`host_epilogue` first); InputError names
+    """Instruction-memory contents for ``program`` (the compiler's, unchanged); InputError names
     the instruction outside the RTL subset or layout rules. Buffer regions: :func:`_place`."""
     program.validate()
     eff = _join_syncs(program)
