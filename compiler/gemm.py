@@ -73,6 +73,13 @@ def acc_bytes(spec: GemmSpec, arch: Arch) -> int:
     return ACC_BYTES.get(acc, 4)
 
 
+def obuf_bytes(spec: GemmSpec, arch: Arch, m: int, n: int) -> int:
+    """obuf bytes of an m×n output tile's partial sums: one per output, or one per quantization group of every
+    output with ``pe.options.group_sums`` (the RTL LUT array's DEQUANT reads each group's term)."""
+    per = spec.groups if arch.pe.options.get("group_sums") and spec.groups else 1
+    return m * n * acc_bytes(spec, arch) * per
+
+
 def problem(spec: GemmSpec, m: int, n: int, k: int) -> pe_registry.GemmProblem:
     return pe_registry.GemmProblem(m=m, n=n, k=k, weights=spec.weights, acts=spec.acts, group_size=spec.group)
 
@@ -153,7 +160,7 @@ def best_split(spec: GemmSpec, arch: Arch, mt: int, nt: int, kt: int, map_: str 
 
 def tile_bytes(spec: GemmSpec, arch: Arch, t: Tile) -> dict[str, int]:
     """Bytes each buffer needs for one step of tile ``t`` (without double buffering)."""
-    out = {"wbuf": math.ceil(t.nt * t.kt * spec.w_bytes), "obuf": t.mt * t.nt * acc_bytes(spec, arch)}
+    out = {"wbuf": math.ceil(t.nt * t.kt * spec.w_bytes), "obuf": obuf_bytes(spec, arch, t.mt, t.nt)}
     if not spec.tables_resident:
         out["abuf"] = math.ceil(t.mt * (spec.k if t.a_stationary else t.kt) * spec.a_bytes)
         if uses_tables(arch):
@@ -252,7 +259,7 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
             p.add(*stores.pop(0))
         subs = [(sm, sn) for _, sm in _split(mt, t.am) for _, sn in _split(nt, t.an)]
         chain: list = [None] * len(subs)
-        o_bytes = mt * nt * acc
+        o_bytes = obuf_bytes(spec, arch, mt, nt)
         w_loads, a_next = [], None
         for ki, (k0, kt) in enumerate(k_tiles):
             (tpl_a, a_b), (tpl_w, w_b) = load_a(mt, kt), load_w(nt, kt)

@@ -6,7 +6,8 @@ Unit classes DMA, table unit and LUT units, each with its own instruction memory
 program's SYNCs that free buffer space: no unit, they retire when their dependencies are done) and the
 ``free`` table (per instruction id, the bytes it frees at its end). Memories start from a program given at
 elaboration, or are written through ``load_en`` / ``load_class`` (index in ``MEMORIES``) / ``load_addr`` /
-``load_data``, which also sets the class's instruction count to ``load_addr`` + 1: load in order.
+``load_data``, which also sets the class's instruction count to ``load_addr`` + 1: load in order. The LUT
+array adds the ``vector`` class (DEQUANT and the bias add: one unit, allocates nothing).
 
 In every cycle a class issues, in program order, as many instructions from its head as it has ready unit
 instances, each one only if every instruction in its ``deps`` mask has its done bit set, its ``alloc``
@@ -42,7 +43,7 @@ ALLOCATING = ("dma", "table")  # classes whose instructions allocate, in the eng
 
 
 class ArrayController(wiring.Component):
-    """Ports per unit class ``c`` in ("dma", "table", "array"): ``c_instr`` (the head instruction),
+    """Ports per unit class ``c`` in ("dma", "table", "array", "vector"): ``c_instr`` (the head instruction),
     ``c_issue`` (one bit per unit instance), ``c_ready`` (instance can take an instruction),
     ``c_fin`` / ``c_fin_id`` (instance finished instruction id). Plus ``start``, ``done``, ``cycles``,
     ``used_<buf>`` (bytes allocated now, for tests)."""
@@ -54,7 +55,7 @@ class ArrayController(wiring.Component):
         self.params = params
         self.program = program or ArrayProgram()
         self.layouts = words or layouts(params)
-        self.units = units or {"dma": 1, "table": 1, "array": params.units}
+        self.units = units or {"dma": 1, "table": 1, "array": params.units, "vector": 1}
         id_shape = unsigned(bits_for(params.max_instrs - 1))
         self.word_bits = max(max(lay.size for lay in self.layouts.values()), space_layout(params).size)
         sig = {"start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS), "load_en": In(1),

@@ -5,9 +5,11 @@
 :func:`from_arch`: unit tile Mu×Nu×K (``pe.tile``), units (``arrays``), tables per cycle = Mu, table
 latency, the DRAM port (``dram.bandwidth`` W bits per cycle, ``dram.latency`` L cycles) and the four
 buffers, whose ``width`` must be the RTL word (abuf: one K-group of INT8 activations = W bits; wbuf: one
-weight plane of Nu columns = Nu·K bits; tbuf: Mu tables; obuf: Mu×Nu INT32 partial sums) and whose
-``banks`` its parallel ports (abuf: Mu reads; wbuf, tbuf: one read per unit; obuf: one write per unit).
-:func:`layouts` gives the instruction words of the three unit classes; :class:`ArrayProgram` holds a
+weight plane of Nu columns = Nu·K bits; tbuf: Mu tables; obuf: Mu×Nu FP32 group terms) and whose
+``banks`` its parallel ports (abuf: Mu reads; wbuf, tbuf: one read per unit; obuf: one write per unit;
+wbuf's ``ports`` = 2: a unit reads a weight plane and a group-metadata word per cycle). The vector unit
+(DEQUANT) has ``vector.lanes`` = Mu·Nu lanes (one obuf word of group sums per cycle) and ``vector.latency``
+cycles. :func:`layouts` gives the instruction words of the unit classes; :class:`ArrayProgram` holds a
 program in that encoding (rtl/tools/array_program.py assembles one from an ISA program).
 """
 
@@ -26,10 +28,13 @@ from .params import DEFAULT_ACC_WIDTH, DEFAULT_MAX_BITS, entry_width, precompute
 
 ACT_WIDTH = 8           # INT8 activations (the contract's default)
 ACTS = "int8"
-CLASSES = ("dma", "table", "array", "sync")  # sync: the zero-cycle SYNCs that free buffer space
+CLASSES = ("dma", "table", "array", "sync", "vector")  # sync: the zero-cycle SYNCs that free buffer space
 MEMORIES = CLASSES + ("free",)  # instruction memories the load port writes (``load_class`` = index here)
 SPACE = ("abuf", "wbuf", "tbuf", "obuf")  # buffers with alloc / free byte counters, in this order
 BUFS = ("abuf", "wbuf", "obuf")  # DMA buffer codes 0, 1, 2 (tbuf is filled by the table unit only)
+SCALE_BITS = 16  # FP16 group scales (sim/formats/integer.py: scale_format fp16)
+OUT_BITS = 16    # FP16 outputs of DEQUANT (sim.reference.mpgemm_rounded's default out)
+META_PORTS = 2   # wbuf read ports per unit: a weight plane and a metadata word per cycle
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,12 @@ class ArrayParams:
     max_bits: int = DEFAULT_MAX_BITS
     max_instrs: int = 16
     dram_words: int = 1024
+    vec_latency: int = 2
+
+    @property
+    def max_meta_words(self) -> int:
+        """wbuf words of one group's metadata for Nu columns at most: FP16 scales and max_bits-bit zeros."""
+        return -(-self.nu * (SCALE_BITS + self.max_bits) // self.width["wbuf"])
 
     @property
     def width(self) -> dict[str, int]:
@@ -89,9 +100,17 @@ def from_arch(arch: Arch, max_instrs: int = 16, dram_words: int = 1024) -> Array
     need(port == k * ACT_WIDTH, "arch.dram.bandwidth", "one K-group of INT8 activations per port word",
           str(k * ACT_WIDTH))
     need(arch.dram.banks is None, "arch.dram.banks", "no DRAM row model in the RTL port", "none")
+    need(arch.vector.lanes == mu * nu, "arch.vector.lanes", "the DEQUANT unit takes one obuf word (Mu×Nu sums) "
+         "per cycle", str(mu * nu))
+    need(arch.vector.latency >= 2 and arch.vector.ops_per_cycle.get("dequant") == 1, "arch.vector",
+         "latency ≥ 2 (the unit's product and accumulator registers) and one dequant per lane per cycle",
+         "latency ≥ 2, ops_per_cycle.dequant 1")
+    for name, v in (("mu", mu), ("nu", nu), ("port", port)):
+        need(v & (v - 1) == 0, "arch.pe.tile" if name != "port" else "arch.dram.bandwidth",
+             "powers of two (the STORE's block-to-row order is bit fields)")
     p = ArrayParams(mu=mu, nu=nu, k=k, units=arch.arrays, port_bits=port, latency=arch.dram.latency,
                     table_latency=tu.latency, abuf_words=1, wbuf_words=1, tbuf_words=1, obuf_words=1,
-                    entry_width=ew, max_instrs=max_instrs, dram_words=dram_words)
+                    entry_width=ew, max_instrs=max_instrs, dram_words=dram_words, vec_latency=arch.vector.latency)
     banks = {"abuf": mu, "wbuf": arch.arrays, "tbuf": arch.arrays, "obuf": arch.arrays}
     words = {}
     for i, b in enumerate(arch.buffers):
@@ -99,8 +118,9 @@ def from_arch(arch: Arch, max_instrs: int = 16, dram_words: int = 1024) -> Array
             continue
         w = p.width[b.name]
         need(b.width == w, f"arch.buffers[{i}].width", f"{b.name} word of the RTL", str(w))
-        need(b.banks == banks[b.name] and b.ports == 1, f"arch.buffers[{i}].banks",
-              f"{b.name} has {banks[b.name]} single-port banks in the RTL", str(banks[b.name]))
+        ports = META_PORTS if b.name == "wbuf" else 1
+        need(b.banks == banks[b.name] and b.ports == ports, f"arch.buffers[{i}].banks",
+              f"{b.name} has {banks[b.name]} banks of {ports} read port(s) in the RTL", f"{banks[b.name]}, {ports}")
         need(b.name == "tbuf" or (w % port == 0 and (w // port) & (w // port - 1) == 0), f"arch.buffers[{i}].width",
               "a power-of-two multiple of the DRAM port", f"{port}·2^j")
         words[f"{b.name}_words"] = b.capacity * 8 // w
@@ -129,13 +149,16 @@ def dma_sync_layouts(p) -> dict[str, StructLayout]:
     return {
         "dma": StructLayout({**head_fields(p), "alloc": space, "store": unsigned(1), "buf": unsigned(2),
                              "dram": u(p.dram_words - 1), "rowlen": u(p.dram_words), "stride": u(p.dram_words),
-                             "chunk": u(chunks - 1), "count": u(p.dram_words)}),
+                             "chunk": u(chunks - 1), "count": u(p.dram_words), "blocked": unsigned(1),
+                             "nbt": u(p.obuf_words)}),
         "sync": StructLayout({"deps": unsigned(p.max_instrs), "free": space}),
     }
 
 
 def layouts(p: ArrayParams) -> dict[str, StructLayout]:
-    """Instruction-word layouts of the three unit classes (ids are instruction indices, ``deps`` a mask)."""
+    """Instruction-word layouts of the unit classes (ids are instruction indices, ``deps`` a mask; field meanings:
+    rtl/gateware/lut_array.py, each unit's docstring). ``dma.blocked``: a STORE reading FP16 blocks in row order;
+    ``vector.op``: 0 DEQUANT, 1 bias add."""
     head = head_fields(p)
     space = space_layout(p)
     return {
@@ -146,7 +169,11 @@ def layouts(p: ArrayParams) -> dict[str, StructLayout]:
         "array": StructLayout({**head, "tbase": u(p.tbuf_words - 1), "tstride": u(p.tbuf_words),
                                "wbase": u(p.wbuf_words - 1), "obase": u(p.obuf_words - 1),
                                "ostride": u(p.obuf_words), "mb": u(p.obuf_words), "nb": u(p.obuf_words),
-                               "kg": u(p.tbuf_words), "bits": u(p.max_bits), "acc": unsigned(1)}),
+                               "kg": u(p.tbuf_words), "bits": u(p.max_bits), "gk": u(p.tbuf_words),
+                               "gslot": u(p.obuf_words), "mbase": u(p.wbuf_words - 1), "mstride": u(p.wbuf_words),
+                               "mw": u(p.max_meta_words), "zero": unsigned(1)}),
+        "vector": StructLayout({**head, "op": unsigned(1), "obase": u(p.obuf_words - 1), "blocks": u(p.obuf_words),
+                                "groups": u(p.obuf_words), "nbt": u(p.obuf_words), "bbase": u(p.wbuf_words - 1)}),
     }
 
 
@@ -163,6 +190,7 @@ class ArrayProgram:
     table: list[dict] = field(default_factory=list)
     array: list[dict] = field(default_factory=list)
     sync: list[dict] = field(default_factory=list)
+    vector: list[dict] = field(default_factory=list)
     frees: list[dict] = field(default_factory=list)   # per instruction id: bytes it frees at its end
     count: int = 0
 

@@ -27,7 +27,7 @@ from .array_controller import CYCLE_BITS, ArrayController
 from .array_params import ArrayProgram
 from .bitmod_params import BitModParams, from_arch, layouts
 from .bitmod_pe import TAG_BITS, BitModPE
-from .lut_array import _LOAD_NAMES, _LOAD_PORTS, LutArray, _live
+from .lut_array import _LOAD_NAMES, _LOAD_PORTS, _live, dma_engine
 
 PRESET = "bitmod-rtl-small"
 UNITS = {"dma": 1, "array": 1}   # controller classes: one DMA, one PE array (no table unit)
@@ -61,7 +61,7 @@ class BitModArray(wiring.Component):
         for name in ("abuf", "wbuf", "obuf"):
             bufs[name] = m.submodules[name] = Memory(shape=unsigned(p.width[name]),
                                                      depth=getattr(p, f"{name}_words"), init=[])
-        LutArray._dma(self, m, ctrl, bufs)   # the same DMA engine: it reads only params and the mem_* ports
+        dma_engine(m, p, ctrl, bufs, self)   # the LUT array's DMA engine (no blocked STOREs here)
         self._bsmma_unit(m, ctrl, bufs)
         return m
 

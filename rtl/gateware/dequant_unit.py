@@ -21,6 +21,10 @@ tile, the engine's DEQUANT occupancy ⌈m·n·G / lanes⌉ when m·n is a multip
 (sim/engine/decode.py, ``vector.ops_per_cycle.dequant`` = 1); ``o_valid`` / ``out`` come ``latency`` cycles
 (≥ 2: the product register, the accumulator register, then output delay registers) after the cycle that
 presented the last group.
+
+``prescaled=True``: the unit takes each group's FP32 term fp32(P·s) on ``term`` instead (the LUT array's
+units form it with :func:`group_term` when they write a group's sums to obuf, rtl/gateware/lut_array.py), and
+only accumulates and rounds; same registers, same latency.
 """
 
 from __future__ import annotations
@@ -35,39 +39,45 @@ from .fp32 import fp32_add, fp32_to_fp16, int_times_fp16
 MIN_LATENCY = 2  # product register + accumulator register
 
 
+def group_term(m: Module, acc, asum, zero, scale, name: str = "term") -> Signal:
+    """FP32 bits of fp32(P·s), P = (acc − z′·S) / 2 (exact), for one lane (combinational): ``acc`` the group
+    sum of odd levels, ``asum`` S, ``zero`` z′ (signed), ``scale`` the FP16 scale s."""
+    p_width = max(len(acc), len(asum) + len(zero)) + 1   # acc − z′·S, then halved: exact
+    twice = Signal(signed(p_width + 1), name=f"{name}_twice")
+    m.d.comb += twice.eq(acc - zero * asum)
+    part = Signal(signed(p_width), name=f"{name}_p")
+    m.d.comb += part.eq(twice >> 1)
+    return int_times_fp16(m, part, scale, name=f"{name}_mul")
+
+
 class DequantUnit(wiring.Component):
     """See the module docstring. ``lanes`` outputs per cycle; ``acc_width`` / ``sum_width`` / ``zero_width``:
     signed widths of ``acc``, ``asum``, ``zero``; ``latency`` in cycles (≥ :data:`MIN_LATENCY`)."""
 
     def __init__(self, lanes: int, acc_width: int = 32, sum_width: int = 20, zero_width: int = 9,
-                 latency: int = MIN_LATENCY):
+                 latency: int = MIN_LATENCY, prescaled: bool = False):
         if latency < MIN_LATENCY:
             raise ValueError(f"latency {latency}: the unit has {MIN_LATENCY} pipeline registers")
-        self.lanes, self.latency = lanes, latency
+        self.lanes, self.latency, self.prescaled = lanes, latency, prescaled
         self.widths = (acc_width, sum_width, zero_width)
-        super().__init__({
-            "valid": In(1), "first": In(1), "last": In(1),
+        ports = {"term": In(ArrayLayout(unsigned(32), lanes))} if prescaled else {
             "acc": In(ArrayLayout(signed(acc_width), lanes)), "asum": In(ArrayLayout(signed(sum_width), lanes)),
-            "zero": In(ArrayLayout(signed(zero_width), lanes)), "scale": In(ArrayLayout(unsigned(16), lanes)),
-            "o_valid": Out(1), "out": Out(ArrayLayout(unsigned(16), lanes)),
-        })
+            "zero": In(ArrayLayout(signed(zero_width), lanes)), "scale": In(ArrayLayout(unsigned(16), lanes))}
+        super().__init__({"valid": In(1), "first": In(1), "last": In(1), **ports,
+                          "o_valid": Out(1), "out": Out(ArrayLayout(unsigned(16), lanes))})
 
     def elaborate(self, platform):
         m = Module()
-        acc_width, sum_width, zero_width = self.widths
-        p_width = max(acc_width, sum_width + zero_width) + 1   # acc − z′·S, then halved: exact
         prod_valid, prod_first, prod_last = Signal(), Signal(), Signal()
         m.d.sync += [prod_valid.eq(self.valid), prod_first.eq(self.first), prod_last.eq(self.last & self.valid)]
         done = Signal()
         m.d.sync += done.eq(prod_valid & prod_last)
         results = []
         for lane in range(self.lanes):
-            twice = Signal(signed(p_width + 1), name=f"l{lane}_twice")
-            m.d.comb += twice.eq(self.acc[lane] - self.zero[lane] * self.asum[lane])
-            part = Signal(signed(p_width), name=f"l{lane}_p")
-            m.d.comb += part.eq(twice >> 1)
             prod = Signal(32, name=f"l{lane}_prod")         # fp32(P·s), registered
-            m.d.sync += prod.eq(int_times_fp16(m, part, self.scale[lane], name=f"l{lane}_mul"))
+            term = self.term[lane] if self.prescaled else group_term(
+                m, self.acc[lane], self.asum[lane], self.zero[lane], self.scale[lane], name=f"l{lane}")
+            m.d.sync += prod.eq(term)
             total = Signal(32, name=f"l{lane}_total")       # the lane's FP32 accumulator
             new = fp32_add(m, Mux(prod_first, 0, total), prod, name=f"l{lane}_add")
             with m.If(prod_valid):

@@ -1,17 +1,17 @@
-"""A small LUT Tensor Core array: ``units`` LutTensorCore units, Mu TablePrecompute units, four buffers
-(Amaranth ``Memory``) and the controller (rtl/gateware/array_controller.py), all sized from one arch spec
-(rtl/gateware/array_params.from_arch; preset ``lut-tc-rtl-small``). It runs LOAD / PRECOMPUTE / LMMA / STORE
-(SYNCs become dependency masks; the DEQUANT epilogue is left to the host).
+"""A small LUT Tensor Core array: ``units`` LutTensorCore units, Mu TablePrecompute units, a vector unit, four
+buffers (Amaranth ``Memory``) and the controller (rtl/gateware/array_controller.py), all sized from one arch spec
+(rtl/gateware/array_params.from_arch; preset ``lut-tc-rtl-small``). It runs the compiler's program unchanged:
+LOAD / PRECOMPUTE / LMMA (each quantization group's FP32 terms to obuf) / DEQUANT and the bias add (VEC
+residual) on the vector unit / STORE of FP16 outputs (SYNCs become dependency masks).
 
-Each unit's duration in cycles equals the engine's (sim/engine/decode.py) for the same arch, except
-where the engine charges an LMMA for reading group scales from wbuf. Per-unit timing, that exception,
-what is not built, the buffers and the external memory port (``mem_*``, read data L cycles after the
-request): docs/lut_array_rtl.md.
+Each unit's duration in cycles equals the engine's (sim/engine/decode.py) for the same arch. Per-unit timing,
+the obuf group slots, the DRAM layouts, what is not built (VEC quantize), the buffers and the external memory
+port (``mem_*``, read data L cycles after the request): docs/lut_array_rtl.md.
 """
 
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.memory import Memory
@@ -21,7 +21,9 @@ from amaranth.utils import bits_for
 from sim import arch as arch_registry
 
 from .array_controller import CYCLE_BITS, ArrayController
-from .array_params import ACT_WIDTH, ArrayParams, ArrayProgram, from_arch
+from .array_params import ACT_WIDTH, OUT_BITS, SCALE_BITS, ArrayParams, ArrayProgram, from_arch
+from .dequant_unit import DequantUnit, group_term
+from .fp16 import fp16_add
 from .lut_tensor_core import LutTensorCore
 from .table_precompute import TablePrecompute
 
@@ -55,6 +57,54 @@ def _LOAD_PORTS(ctrl: ArrayController) -> dict:  # noqa: N802 - a port-set const
     return {k: In(getattr(ctrl, k).shape()) for k in _LOAD_NAMES}
 
 
+def dma_engine(m: Module, p, ctrl: ArrayController, bufs: dict, ports, block_chunk=None):
+    """The DMA unit of an array (the LUT array's and the BitMoD array's): one 2-D LOAD / STORE at a time between
+    the memory port of ``ports`` (``mem_*``) and abuf / wbuf (LOAD) or obuf (STORE), timing in the module
+    docstring; ``block_chunk(live)``: the obuf word of a blocked STORE (None: the array has none)."""
+    ins, issue = ctrl.dma_instr[0], ctrl.dma_issue[0]
+    fields = {k: getattr(ins, k) for k in ("id", "store", "buf", "dram", "rowlen", "stride", "chunk", "count",
+                                            "blocked", "nbt")}
+    fields.update(col=Const(0, len(ins.rowlen)), row=Const(0, len(ins.dram)),  # 2-D counters: word, row start,
+                  rix=Const(0, len(ins.count)), cbase=ins.chunk)             # row index; first chunk
+    regs, live = _live(m, issue, fields, "dma")
+    active = Signal()
+    go = issue | active
+    m.d.comb += ctrl.dma_ready[0].eq(~active)
+    row_end = live["col"] + 1 == live["rowlen"]
+    with m.If(go):
+        m.d.sync += [regs["col"].eq(Mux(row_end, 0, live["col"] + 1)),
+                     regs["row"].eq(Mux(row_end, live["row"] + live["stride"], live["row"])),
+                     regs["rix"].eq(live["rix"] + row_end),
+                     regs["chunk"].eq(live["chunk"] + 1), regs["count"].eq(live["count"] - 1),
+                     active.eq(live["count"] > 1)]
+    with m.If(issue):
+        m.d.sync += [regs[k].eq(fields[k]) for k in ("id", "store", "buf", "dram", "rowlen", "stride", "blocked",
+                                                      "nbt", "cbase")]
+    addr = Signal.like(ports.mem_addr, name="dma_addr")
+    m.d.comb += addr.eq(live["dram"] + live["row"] + live["col"])
+    ro = p.ratio("obuf")
+    orp = bufs["obuf"].read_port(domain="comb")
+    chunk = Signal.like(live["chunk"], name="dma_ochunk")
+    m.d.comb += chunk.eq(live["chunk"] if block_chunk is None else
+                      Mux(live["blocked"], block_chunk(live), live["chunk"]))
+    m.d.comb += [
+        ports.mem_addr.eq(addr), ports.mem_re.eq(go & ~live["store"]), ports.mem_we.eq(go & live["store"]),
+        orp.addr.eq(chunk >> bits_for(ro - 1) if ro > 1 else chunk),
+        ports.mem_wdata.eq(orp.data.word_select(chunk[:max(1, bits_for(ro - 1))] if ro > 1 else 0,
+                                               p.port_bits)),
+    ]
+    tag = _delay(m, {"valid": go, "load": go & ~live["store"], "last": live["count"] == 1,
+                     "buf": live["buf"], "chunk": live["chunk"], "id": live["id"]}, p.latency, "dma_tag")
+    for code, name in ((0, "abuf"), (1, "wbuf")):
+        r = p.ratio(name)
+        wp = bufs[name].write_port(granularity=p.port_bits)
+        lane = tag["chunk"][:bits_for(r - 1)] if r > 1 else 0
+        m.d.comb += [wp.addr.eq(tag["chunk"] >> bits_for(r - 1) if r > 1 else tag["chunk"]),
+                     wp.data.eq(ports.mem_rdata.replicate(r)),
+                     wp.en.eq(Mux(tag["load"] & (tag["buf"] == code), (Const(1, r) << lane)[:r], 0))]
+    m.d.comb += [ctrl.dma_fin[0].eq(tag["valid"] & tag["last"]), ctrl.dma_fin_id[0].eq(tag["id"])]
+
+
 class LutArray(wiring.Component):
     """The array (see the module docstring). ``params`` from :func:`rtl.gateware.array_params.from_arch`,
     ``program`` from :func:`rtl.tools.array_program.assemble` (empty: an array that finishes at once)."""
@@ -84,45 +134,21 @@ class LutArray(wiring.Component):
         self._tables(m, ctrl, bufs)
         for u in range(p.units):
             self._lut_unit(m, ctrl, bufs, u)
+        self._vector(m, ctrl, bufs)
         return m
 
     def _dma(self, m, ctrl, bufs):
+        dma_engine(m, self.params, ctrl, bufs, self, self._block_chunk)
+
+    def _block_chunk(self, live):
+        """The obuf port word of DRAM row ``rix``, word ``col`` of a blocked STORE: DEQUANT leaves each Mu×Nu block's
+        FP16 outputs as Mu·h port words (h = Nu·16 / W per block row, row-major in the block), blocks in tile order
+        (``nbt`` per block row) from ``cbase``."""
         p = self.params
-        ins, issue = ctrl.dma_instr[0], ctrl.dma_issue[0]
-        fields = {k: getattr(ins, k) for k in ("id", "store", "buf", "dram", "rowlen", "stride", "chunk", "count")}
-        fields.update(col=Const(0, len(ins.rowlen)), row=Const(0, len(ins.dram)))  # 2-D counters: word, row start
-        regs, live = _live(m, issue, fields, "dma")
-        active = Signal()
-        go = issue | active
-        m.d.comb += ctrl.dma_ready[0].eq(~active)
-        row_end = live["col"] + 1 == live["rowlen"]
-        with m.If(go):
-            m.d.sync += [regs["col"].eq(Mux(row_end, 0, live["col"] + 1)),
-                         regs["row"].eq(Mux(row_end, live["row"] + live["stride"], live["row"])),
-                         regs["chunk"].eq(live["chunk"] + 1), regs["count"].eq(live["count"] - 1),
-                         active.eq(live["count"] > 1)]
-        with m.If(issue):
-            m.d.sync += [regs[k].eq(fields[k]) for k in ("id", "store", "buf", "dram", "rowlen", "stride")]
-        addr = Signal.like(self.mem_addr, name="dma_addr")
-        m.d.comb += addr.eq(live["dram"] + live["row"] + live["col"])
-        ro = p.ratio("obuf")
-        orp = bufs["obuf"].read_port(domain="comb")
-        m.d.comb += [
-            self.mem_addr.eq(addr), self.mem_re.eq(go & ~live["store"]), self.mem_we.eq(go & live["store"]),
-            orp.addr.eq(live["chunk"] >> bits_for(ro - 1) if ro > 1 else live["chunk"]),
-            self.mem_wdata.eq(orp.data.word_select(live["chunk"][:max(1, bits_for(ro - 1))] if ro > 1 else 0,
-                                                   p.port_bits)),
-        ]
-        tag = _delay(m, {"valid": go, "load": go & ~live["store"], "last": live["count"] == 1,
-                         "buf": live["buf"], "chunk": live["chunk"], "id": live["id"]}, p.latency, "dma_tag")
-        for code, name in ((0, "abuf"), (1, "wbuf")):
-            r = p.ratio(name)
-            wp = bufs[name].write_port(granularity=p.port_bits)
-            lane = tag["chunk"][:bits_for(r - 1)] if r > 1 else 0
-            m.d.comb += [wp.addr.eq(tag["chunk"] >> bits_for(r - 1) if r > 1 else tag["chunk"]),
-                         wp.data.eq(self.mem_rdata.replicate(r)),
-                         wp.en.eq(Mux(tag["load"] & (tag["buf"] == code), (Const(1, r) << lane)[:r], 0))]
-        m.d.comb += [ctrl.dma_fin[0].eq(tag["valid"] & tag["last"]), ctrl.dma_fin_id[0].eq(tag["id"])]
+        h = p.nu * OUT_BITS // p.port_bits
+        lh, lmu = h.bit_length() - 1, p.mu.bit_length() - 1
+        block = (live["rix"] >> lmu) * live["nbt"] + (live["col"] >> lh)
+        return live["cbase"] + (block << (lh + lmu)) + ((live["rix"] & (p.mu - 1)) << lh) + (live["col"] & (h - 1))
 
     def _tables(self, m, ctrl, bufs):
         p = self.params
@@ -156,22 +182,37 @@ class LutArray(wiring.Component):
                      ctrl.table_fin[0].eq(tag["valid"] & tag["last"]), ctrl.table_fin_id[0].eq(tag["id"])]
 
     def _lut_unit(self, m, ctrl, bufs, u):
+        """LUT unit ``u``: tiles (mb, nb, K-group, plane) back to back; per quantization group (``gk`` K-groups)
+        of a block it sums the K-groups' results, reads the group's metadata (``mw`` wbuf words: Nu FP16 scales,
+        then, with ``zero``, Nu zero codes of ``bits`` bits) through its second wbuf port and the activations'
+        group sums S (entry 2^(K−1)−1 of each row's table), and writes the group's Mu×Nu FP32 terms
+        fp32(P·s) (:func:`rtl.gateware.dequant_unit.group_term`) to obuf word obase + mb·ostride + nb·gslot + group."""
         p = self.params
         ins, issue = ctrl.array_instr[u], ctrl.array_issue[u]
         core = m.submodules[f"lut{u}"] = LutTensorCore(m=p.mu, n=p.nu, k=p.k, act_width=ACT_WIDTH,
                                                        acc_width=p.acc_width, max_bits=p.max_bits)
-        names = ("id", "tbase", "tstride", "wbase", "obase", "ostride", "mb", "nb", "kg", "bits", "acc")
+        names = ("id", "tbase", "tstride", "wbase", "obase", "ostride", "mb", "nb", "kg", "bits", "gk", "gslot",
+                 "mbase", "mstride", "mw", "zero")
         f = {k: Signal(len(getattr(ins, k)), name=f"u{u}_{k}") for k in names}
         busy, active = Signal(name=f"u{u}_busy"), Signal(name=f"u{u}_active")
         m.d.comb += ctrl.array_ready[u].eq(~busy)
-        # operand side: (mb, nb, g, plane), plane fastest
+        # operand side: (mb, nb, g, plane), plane fastest; gin / qg: K-group in its quantization group / the group,
+        # j: fetch cycle in the group
         cnt = {k: Signal(len(f[lim]), name=f"u{u}_i{k}") for k, lim in (("mb", "mb"), ("nb", "nb"), ("g", "kg"),
                                                                            ("pl", "bits"))}
+        gin, qg = Signal(len(f["gk"]), name=f"u{u}_igin"), Signal(len(f["kg"]), name=f"u{u}_iqg")
+        j = Signal(len(f["gk"]) + len(f["bits"]), name=f"u{u}_ij")
+        last_pl = cnt["pl"] + 1 == f["bits"]
+        g_end = last_pl & (gin + 1 == f["gk"])
         with m.If(issue):
             m.d.sync += [f[k].eq(getattr(ins, k)) for k in names]
-            m.d.sync += [c.eq(0) for c in cnt.values()] + [busy.eq(1), active.eq(1)]
+            m.d.sync += [c.eq(0) for c in (*cnt.values(), gin, qg, j)] + [busy.eq(1), active.eq(1)]
         with m.Elif(active):
             self._advance(m, cnt, f, active)
+            m.d.sync += j.eq(Mux(g_end, 0, j + 1))
+            with m.If(last_pl):
+                m.d.sync += [gin.eq(Mux(gin + 1 == f["gk"], 0, gin + 1)),
+                             qg.eq(Mux(g_end, Mux(cnt["g"] + 1 == f["kg"], 0, qg + 1), qg))]
         tr = bufs["tbuf"].read_port(domain="comb")
         wr = bufs["wbuf"].read_port(domain="comb")
         split = p.nu * (p.k - 1)
@@ -182,28 +223,119 @@ class LutArray(wiring.Component):
             core.tables.eq(tr.data), core.idx.eq(wr.data[:split]), core.neg.eq(wr.data[split:]),
             core.psum_in.eq(0),
         ]
-        # result side: (mb, nb, g) of the tile whose ``valid`` is up; K-groups summed per lane
+        scales, zeros, asums = self._group_operands(m, u, f, cnt, active, gin, qg, j, g_end, tr, bufs)
+        # result side: (mb, nb, g) of the tile whose ``valid`` is up, and its group; K-groups summed per lane
         res = {k: Signal(len(f[lim]), name=f"u{u}_o{k}") for k, lim in (("mb", "mb"), ("nb", "nb"), ("g", "kg"))}
+        rgin, rqg = Signal(len(f["gk"]), name=f"u{u}_ogin"), Signal(len(f["kg"]), name=f"u{u}_oqg")
         racc = Signal(ArrayLayout(ArrayLayout(signed(p.acc_width), p.nu), p.mu), name=f"u{u}_racc")
-        first, last_g = res["g"] == 0, res["g"] + 1 == f["kg"]
-        old = bufs["obuf"].read_port(domain="comb")  # the block's sums of earlier k-tiles (accumulate)
-        olanes = ArrayLayout(ArrayLayout(signed(p.acc_width), p.nu), p.mu)(old.data)
-        total = [Mux(first, Mux(f["acc"], olanes[r][c], 0), racc[r][c]) + core.out[r][c]
-                 for r in range(p.mu) for c in range(p.nu)]
+        first, last_g, r_end = rgin == 0, res["g"] + 1 == f["kg"], rgin + 1 == f["gk"]
+        total = [Mux(first, 0, racc[r][c]) + core.out[r][c] for r in range(p.mu) for c in range(p.nu)]
         sums = Cat(*[t[:p.acc_width] for t in total])
+        terms = [group_term(m, t[:p.acc_width].as_signed(), asums[i // p.nu], zeros[i % p.nu], scales[i % p.nu],
+                            name=f"u{u}_t{i}") for i, t in enumerate(total)]
         wp = bufs["obuf"].write_port()
         last_block = last_g & (res["nb"] + 1 == f["nb"]) & (res["mb"] + 1 == f["mb"])
-        oaddr = f["obase"] + res["mb"] * f["ostride"] + res["nb"]
-        m.d.comb += [old.addr.eq(oaddr), wp.addr.eq(oaddr), wp.data.eq(sums),
-                     wp.en.eq(core.valid & last_g), ctrl.array_fin[u].eq(core.valid & last_block),
-                     ctrl.array_fin_id[u].eq(f["id"])]
+        m.d.comb += [wp.addr.eq(f["obase"] + res["mb"] * f["ostride"] + res["nb"] * f["gslot"] + rqg),
+                     wp.data.eq(Cat(*terms)), wp.en.eq(core.valid & r_end),
+                     ctrl.array_fin[u].eq(core.valid & last_block), ctrl.array_fin_id[u].eq(f["id"])]
         with m.If(issue):
-            m.d.sync += [c.eq(0) for c in res.values()]
+            m.d.sync += [c.eq(0) for c in (*res.values(), rgin, rqg)]
         with m.Elif(core.valid):
-            m.d.sync += racc.eq(sums)
+            m.d.sync += [racc.eq(sums), rgin.eq(Mux(r_end, 0, rgin + 1)),
+                         rqg.eq(Mux(r_end, Mux(last_g, 0, rqg + 1), rqg))]
             self._advance(m, {**res, "pl": None}, f, None)
             with m.If(last_block):
                 m.d.sync += busy.eq(0)
+
+    def _group_operands(self, m, u, f, cnt, active, gin, qg, j, g_end, tr, bufs):
+        """Per quantization group, held from its last fetch cycle until its terms are written (≥ mw ≥ 4 cycles
+        later comes the next group's): Nu FP16 scales, Nu odd zero points z′ = 2z + 1 − 2^b (1 without zero
+        codes: symmetric formats, z = 2^(b−1)) and Mu activation sums S."""
+        p = self.params
+        mr = bufs["wbuf"].read_port(domain="comb")          # the unit's metadata port
+        m.d.comb += mr.addr.eq(f["mbase"] + cnt["nb"] * f["mstride"] + qg * f["mw"] + j)
+        words = [Signal(p.width["wbuf"], name=f"u{u}_meta{w}") for w in range(p.max_meta_words)]
+        now = [Mux(j == w, mr.data, words[w]) for w in range(len(words))]
+        hold = Signal(len(words) * p.width["wbuf"], name=f"u{u}_meta")
+        with m.If(active):
+            m.d.sync += [words[w].eq(now[w]) for w in range(len(words))]
+            with m.If(g_end):
+                m.d.sync += hold.eq(Cat(*now))
+        scales = [hold[c * SCALE_BITS:(c + 1) * SCALE_BITS] for c in range(p.nu)]
+        zbase = p.nu * SCALE_BITS
+        zeros = []
+        for c in range(p.nu):
+            code = Array([hold[zbase + c * b:zbase + (c + 1) * b] if b else Const(0, 1)
+                          for b in range(p.max_bits + 1)])[f["bits"]]
+            zp = Signal(signed(p.max_bits + 2), name=f"u{u}_zp{c}")
+            top = Signal(p.max_bits + 1, name=f"u{u}_top{c}")
+            m.d.comb += [top.eq(Const(1, p.max_bits + 1) << f["bits"]),
+                         zp.eq(Mux(f["zero"], code * 2 + 1 - top, 1))]
+            zeros.append(zp)
+        ew = p.entry_width
+        row_bits = (1 << (p.k - 1)) * ew
+        asums = []
+        for r in range(p.mu):
+            e_all = tr.data[r * row_bits + row_bits - ew:(r + 1) * row_bits].as_signed()   # Σ of the K-group
+            acc = Signal(signed(ew + len(f["gk"]) + 1), name=f"u{u}_s{r}")
+            held = Signal.like(acc, name=f"u{u}_sh{r}")
+            nxt = Mux(cnt["pl"] == 0, Mux(gin == 0, 0, acc) + e_all, acc)
+            with m.If(active):
+                m.d.sync += acc.eq(nxt)
+                with m.If(g_end):
+                    m.d.sync += held.eq(nxt)
+            asums.append(held)
+        return scales, zeros, asums
+
+    def _vector(self, m, ctrl, bufs):
+        """The vector unit, one block of Mu×Nu outputs per cycle from the cycle it issues, blocks in tile order.
+        DEQUANT (``op`` 0): one obuf word of a block's group terms per cycle (groups in increasing order: word
+        obase + block·groups + group) into a prescaled :class:`~rtl.gateware.dequant_unit.DequantUnit`. Bias add
+        (VEC residual, ``op`` 1, groups 1): the block's FP16 outputs plus the FP16 bias of its Nu columns (Nu·16 bits
+        of wbuf from word bbase + (block mod nbt)·Nu·16 / W: one word per read port of wbuf's banks), rounded to
+        FP16 (RNE). Either way each block's FP16 outputs, ``latency`` cycles after its last input, go to half an
+        obuf word: word obase + block / 2 (already read: block b's inputs start at word b·groups, or b / 2)."""
+        p = self.params
+        ins, issue = ctrl.vector_instr[0], ctrl.vector_issue[0]
+        names = ("id", "op", "obase", "blocks", "groups", "nbt", "bbase")
+        fields = {k: getattr(ins, k) for k in names}
+        fields.update(blk=Const(0, len(ins.blocks)), g=Const(0, len(ins.groups)), col=Const(0, len(ins.nbt)))
+        regs, live = _live(m, issue, fields, "vec")
+        active = Signal(name="vec_active")
+        go = issue | active
+        m.d.comb += ctrl.vector_ready[0].eq(~active)
+        last_g = live["g"] + 1 == live["groups"]
+        last = last_g & (live["blk"] + 1 == live["blocks"])
+        with m.If(go):
+            m.d.sync += [regs[k].eq(live[k]) for k in names]
+            m.d.sync += [regs["g"].eq(Mux(last_g, 0, live["g"] + 1)), regs["blk"].eq(live["blk"] + last_g),
+                         regs["col"].eq(Mux(last_g, Mux(live["col"] + 1 == live["nbt"], 0, live["col"] + 1),
+                                            live["col"])),
+                         active.eq(~last)]
+        half = p.mu * p.nu * OUT_BITS
+        dq = m.submodules.dequant = DequantUnit(lanes=p.mu * p.nu, latency=p.vec_latency, prescaled=True)
+        rp = bufs["obuf"].read_port(domain="comb")
+        m.d.comb += [rp.addr.eq(live["obase"] + Mux(live["op"], live["blk"] >> 1,
+                                                    live["blk"] * live["groups"] + live["g"])),
+                     dq.term.eq(rp.data), dq.valid.eq(go & ~live["op"]), dq.first.eq(live["g"] == 0),
+                     dq.last.eq(last_g)]
+        outs = rp.data.word_select(live["blk"][0], half)
+        per = p.width["wbuf"] // OUT_BITS
+        bias = []
+        for w in range(p.nu // per):
+            br = bufs["wbuf"].read_port(domain="comb")
+            m.d.comb += br.addr.eq(live["bbase"] + live["col"] * (p.nu // per) + w)
+            bias += [br.data[e * OUT_BITS:(e + 1) * OUT_BITS] for e in range(per)]
+        added = Cat(*[fp16_add(m, outs[lane * OUT_BITS:(lane + 1) * OUT_BITS], bias[lane % p.nu], name=f"vadd{lane}")
+                      for lane in range(p.mu * p.nu)])
+        added = _delay(m, {"v": added}, p.vec_latency, "vadd")["v"]
+        tag = _delay(m, {"valid": go & last_g, "last": last, "id": live["id"], "op": live["op"],
+                         "addr": live["obase"] + (live["blk"] >> 1), "half": live["blk"][0]}, p.vec_latency, "vec_tag")
+        wp = bufs["obuf"].write_port(granularity=half)
+        result = Mux(tag["op"], added, dq.out.as_value())
+        m.d.comb += [wp.addr.eq(tag["addr"]), wp.data.eq(result.replicate(p.width["obuf"] // half)),
+                     wp.en.eq(Mux(tag["valid"], Mux(tag["half"], 2, 1), 0)),
+                     ctrl.vector_fin[0].eq(tag["valid"] & tag["last"]), ctrl.vector_fin_id[0].eq(tag["id"])]
 
     @staticmethod
     def _advance(m, cnt, f, active):

@@ -8,16 +8,16 @@ uses: a LOAD's transfer, an output tile's Mu×Nu blocks, a PRECOMPUTE's tables) 
 same time in the engine's schedule of the program (which the RTL follows cycle for cycle) occupies. The ``alloc``
 / ``free`` byte lists go into the words unchanged: the controller waits for space as the engine does.
 PRECOMPUTE reads the activation LOAD it depends on, an LMMA reads the tables of its PRECOMPUTE and the
-weights of its wbuf LOAD at the sub-tile offset given by its place in the compiler's am×an split (later
-k-tiles accumulate onto the obuf blocks of the LMMA they depend on), and a STORE writes the obuf region
-of the LMMAs it waits for. SYNCs become dependency masks (a SYNC is a zero-cycle join, in order with the
+weights (code planes, then group metadata: :func:`plane_words`, :func:`meta_words`) of its wbuf LOAD at the
+sub-tile offset given by its place in the compiler's am×an split and writes its k-tile's group terms into the
+output tile's obuf region (per Mu×Nu block one word per quantization group: ``pe.options.group_sums``); a
+DEQUANT reads that region and leaves the FP16 outputs in it, block by block, and a STORE writes them to DRAM
+row by row (a blocked STORE). SYNCs become dependency masks (a SYNC is a zero-cycle join, in order with the
 SYNCs before it: the engine's rule); those that free space are also sync-class words.
 
-Subset: LOAD (abuf, wbuf; 2-D: equal rows, port-word aligned), PRECOMPUTE, LMMA (k-tiles accumulate in
-obuf), STORE (obuf), SYNC. DEQUANT and VEC (the epilogue) run on the host: :func:`host_epilogue` drops
-them and makes each STORE write the INT32 partial sums (its obuf bytes) instead of the dequantized output;
-each LMMA then reads only its weights' code planes from wbuf (the group scales go to the host with the
-partial sums).
+Subset: LOAD (abuf, wbuf; 2-D: equal rows, port-word aligned), PRECOMPUTE, LMMA (k-tiles of whole quantization
+groups), DEQUANT, STORE (FP16 outputs of obuf), SYNC: the compiler's program for a GEMM with integer weights
+(FP16 scales, optional zero codes) and INT8 activations, no bias and no output quantization (VEC is not built).
 """
 
 from __future__ import annotations
@@ -32,39 +32,39 @@ from sim.errors import InputError
 from sim.isa import Instr, Program
 
 from ..gateware.array_controller import ALLOCATING
-from ..gateware.array_params import ACT_WIDTH, ACTS, BUFS, SPACE, ArrayParams, ArrayProgram, need
+from ..gateware.array_params import (
+    ACT_WIDTH,
+    ACTS,
+    BUFS,
+    OUT_BITS,
+    SCALE_BITS,
+    SPACE,
+    ArrayParams,
+    ArrayProgram,
+    need,
+)
+
+_CLASS = {"LOAD": "dma", "STORE": "dma", "PRECOMPUTE": "table", "LMMA": "array", "SYNC": "sync", "DEQUANT": "vector"}
 
 
-def host_epilogue(program: Program) -> Program:
-    """``program`` without DEQUANT / VEC (dependencies on them pass through to their own), each STORE
-    writing its obuf partial sums (the bytes its ``free`` releases from obuf) contiguously, the output
-    tiles one after another in program order from the lowest STORE address, and each LMMA's wbuf read
-    cut to its code planes (n·k·code_bits bits: no group scales)."""
-    deps_of: dict[int, tuple[int, ...]] = {}  # old index -> new indices it stands for
-    out = Program(arch=program.arch)
-    stores = [ins["addr"] for ins in program.instrs if ins.op == "STORE"]
-    next_addr = min(stores) if stores else 0
+def _chains(program: Program) -> dict[int, tuple[int, int]]:
+    """Per LMMA, (k0, groups): the K offset of its k-tile (the k of the LMMAs it accumulates onto before it) and
+    the quantization groups of the DEQUANT of its output tile; InputError for an LMMA no DEQUANT reads."""
+    k0, root = {}, {}
     for i, ins in enumerate(program.instrs):
-        deps = tuple(sorted({e for d in ins.deps for e in deps_of[d]}))
-        if ins.op in ("DEQUANT", "VEC"):
-            deps_of[i] = deps
-            continue
-        deps_of[i] = (len(out.instrs),)
-        if ins.op == "STORE":
-            nbytes = sum(b for name, b in ins.free if name == "obuf")
-            args = dict(ins.args, addr=next_addr, bytes=nbytes, rows=1, stride=0)
-            next_addr += nbytes
-            ins = Instr(ins.op, tuple(args.items()), ins.deps, ins.alloc, ins.free, ins.rd, ins.wr, ins.label)
-        rd = ins.rd
-        if ins.op == "LMMA":  # the unit reads only the code planes; the group scales are the host's
-            code_bytes = -(-ins["n"] * ins["k"] * formats.get(ins["weights"]).code_bits // 8)
-            rd = tuple((name, code_bytes if name == "wbuf" else nbytes, stride) for name, nbytes, stride in rd)
-        out.instrs.append(Instr(ins.op, ins.args, deps, ins.alloc, ins.free, rd, ins.wr, ins.label))
-    out.validate()
-    return out
-
-
-_CLASS = {"LOAD": "dma", "STORE": "dma", "PRECOMPUTE": "table", "LMMA": "array", "SYNC": "sync"}
+        if ins.op == "LMMA":
+            prev = [d for d in ins.deps if program.instrs[d].op == "LMMA"]
+            k0[i] = k0[prev[0]] + program.instrs[prev[0]]["k"] if prev else 0
+            root[i] = root[prev[0]] if prev else i
+    groups = {}
+    for ins in program.instrs:
+        if ins.op == "DEQUANT":
+            for d in ins.deps:
+                if d in root:
+                    groups[root[d]] = ins["groups"]
+    for i in k0:
+        need(root[i] in groups, f"instr[{i}]", "the RTL array dequantizes every LMMA's output (a DEQUANT)")
+    return {i: (k0[i], groups[root[i]]) for i in k0}
 
 
 def _join_syncs(program: Program) -> list[set[int]]:
@@ -184,7 +184,7 @@ def _region_words(ins: Instr, buf: str, nbytes: int, p: ArrayParams, where: str)
     if ins.op == "LOAD" and buf == ins["buf"]:
         return -(-ins["bytes"] * 8 // p.width[buf])
     if buf == "obuf":
-        need(nbytes * 8 % p.width["obuf"] == 0, where + ".alloc", "whole obuf words (Mu×Nu partial sums)")
+        need(nbytes * 8 % p.width["obuf"] == 0, where + ".alloc", "whole obuf words (Mu×Nu group terms)")
         return nbytes * 8 // p.width["obuf"]
     need(ins.op == "PRECOMPUTE" and buf == "tbuf", where + ".alloc", f"{ins.op} allocating {buf} is not built",
           "LOAD (its buffer, obuf), PRECOMPUTE (tbuf)")
@@ -201,7 +201,7 @@ def _space(items, kind: str, where: str) -> dict:
 
 
 def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
-    """Instruction-memory contents for ``program`` (run :func:`host_epilogue` first); InputError names
+    """Instruction-memory contents for ``program`` (the compiler's, unchanged); InputError names
     the instruction outside the RTL subset or layout rules. Buffer regions: :func:`_place`."""
     program.validate()
     eff = _join_syncs(program)
@@ -211,7 +211,8 @@ def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
     region = _regions(program, p)                  # (allocating instruction, buffer) -> region
     _place(list(region.values()), program, arch, p)
     tile: dict[int, dict] = {}                    # obuf-allocating instruction -> output tile placement
-    lmma_tile: dict[int, dict] = {}               # LMMA -> its sub-tile's obuf placement
+    lmma_tile: dict[int, dict] = {}               # LMMA / DEQUANT -> its (sub-)tile's obuf placement
+    chains = _chains(program)
     out = ArrayProgram(count=len(ids))
     out.frees = [{} for _ in ids]
     for i, ins in enumerate(program.instrs):
@@ -237,10 +238,15 @@ def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
             out.table.append({**head, "alloc": alloc, "abase": region[(a, "abuf")].base, "astride": kg,
                               "tbase": region[(i, "tbuf")].base, "groups": groups, "kg": kg, "rows": ins["m"]})
         elif ins.op == "LMMA":
-            out.array.append({**head, **_lmma_fields(program, i, p, region, tile, lmma_tile, where)})
+            out.array.append({**head, **_lmma_fields(program, i, p, region, tile, lmma_tile, chains[i], where)})
+        elif ins.op == "DEQUANT":
+            out.vector.append({**head, **_dequant_fields(program, i, p, lmma_tile, where)})
+        elif ins.op == "VEC" and ins["op"] == "residual":
+            out.vector.append({**head, **_bias_fields(program, i, p, region, lmma_tile, where)})
         else:
-            raise InputError(where + ".op", f"{ins.op} is not in the RTL array's subset (host_epilogue drops "
-                             "DEQUANT and VEC)", "LOAD, PRECOMPUTE, LMMA, STORE, SYNC")
+            raise InputError(where + ".op", f"{ins.op} {ins.args[0][1] if ins.op == 'VEC' else ''} is not in the RTL "
+                             "array's subset (of the VECs only the bias add, residual, is built)",
+                             "LOAD, PRECOMPUTE, LMMA, DEQUANT, VEC residual, STORE, SYNC")
     return out
 
 
@@ -256,8 +262,8 @@ def _dma_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, whe
     ins = program.instrs[i]
     port_bytes = p.port_bits // 8
     nbytes, rows, stride = ins["bytes"], ins["rows"], ins["stride"]
-    if rows > 1 and contiguous(nbytes, rows, stride):
-        rows, stride = 1, 0  # contiguous rows: one row
+    if rows > 1 and contiguous(nbytes, rows, stride) and (ins.op == "LOAD" or mma != "LMMA"):
+        rows, stride = 1, 0  # contiguous rows: one row (the LUT array's STORE keeps its rows: it reorders blocks)
     seg = nbytes // rows
     need(nbytes % rows == 0 and seg % port_bytes == 0 and stride % port_bytes == 0 and ins["addr"] % port_bytes == 0,
           where, f"address, stride and row bytes must be multiples of the {port_bytes}-byte port word")
@@ -268,24 +274,37 @@ def _dma_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, whe
     buf = ins["buf"]
     allowed = ("obuf",) if ins.op == "STORE" else BUFS[:2]
     need(buf in allowed, where + ".buf", f"the RTL {ins.op} uses", ", ".join(allowed))
+    blocked = {"blocked": 0, "nbt": 0}
     if ins.op == "LOAD":
         need((i, buf) in region, where + ".alloc", f"a LOAD allocates its {buf} region")
         chunk = region[(i, buf)].base * p.ratio(buf)
-    else:
+    elif mma != "LMMA":   # the BitMoD array: the STORE writes its output tile's partial sums as they lie in obuf
         lm = sorted(d for d in ins.deps if program.instrs[d].op == mma)
         need(bool(lm), where, f"a STORE must wait for the {mma}s of its output tile")
         t = lmma_tile[lm[0]]["tile"]
         need(words == t["words"] * p.ratio("obuf"), where + ".bytes", "the whole output tile's partial sums",
               str(t["words"] * p.ratio("obuf") * port_bytes))
         chunk = t["obase"] * p.ratio("obuf")
+    else:
+        dq = [d for d in ins.deps if program.instrs[d].op in ("DEQUANT", "VEC")]
+        need(len(dq) == 1, where, "a STORE waits for the DEQUANT (or bias add) of its output tile")
+        t = lmma_tile[dq[0]]["tile"]
+        mt = t["blocks"] // (t["nt"] // p.nu) * p.mu
+        need(nbytes == mt * t["nt"] * OUT_BITS // 8 and rows == mt and seg == t["nt"] * OUT_BITS // 8, where + ".bytes",
+              "the whole output tile's FP16 outputs, one row of nt per DRAM row",
+              f"{mt * t['nt'] * OUT_BITS // 8} bytes in {mt} rows")
+        chunk = t["obase"] * p.ratio("obuf")
+        blocked = {"blocked": 1, "nbt": t["nt"] // p.nu}
     return {"store": int(ins.op == "STORE"), "buf": BUFS.index(buf), "dram": ins["addr"] // port_bytes,
             "rowlen": seg // port_bytes, "stride": stride // port_bytes, "chunk": chunk,
-            "count": words}
+            "count": words, **blocked}
 
 
-def _lmma_fields(program: Program, i: int, p: ArrayParams, region, tile, lmma_tile, where: str) -> dict:
+def _lmma_fields(program: Program, i: int, p: ArrayParams, region, tile, lmma_tile, chain, where: str) -> dict:
     """An LMMA's unit word fields: its sub-tile of the output tile (first k-tile: the next place in the
-    compiler's am×an split; later k-tiles: that of the LMMA it accumulates onto)."""
+    compiler's am×an split; later k-tiles: that of the LMMA before it in K), its groups' obuf words (per block
+    of the tile ``groups`` words, the k-tile's from group k0 / group on) and its weights' planes and metadata
+    (:func:`weight_words`)."""
     ins = program.instrs[i]
     need(ins["acts"] == ACTS, where + ".acts", "INT8 activations in the RTL", ACTS)
     pre = _dep(program, ins.deps, "PRECOMPUTE", None, where)
@@ -293,6 +312,18 @@ def _lmma_fields(program: Program, i: int, p: ArrayParams, region, tile, lmma_ti
     kg = -(-ins["k"] // p.k)
     need(ins["k"] == program.instrs[pre]["k"] and ins["k"] % p.k == 0, where + ".k",
           "the k of its PRECOMPUTE, a multiple of K")
+    k0, groups = chain
+    gsize = ins["group"] or ins["k"]
+    need(ins["k"] % gsize == 0 and k0 % gsize == 0 and gsize % p.k == 0, where + ".group",
+         f"the k-tile (k0 = {k0}, k = {ins['k']}) must be whole quantization groups of {gsize}, each whole K-groups")
+    fmt = formats.get(ins["weights"])
+    bits, meta = fmt.code_bits, fmt.metadata_bits_per_group()
+    need(getattr(fmt, "scale_format", None) == "fp16" and meta in (SCALE_BITS, SCALE_BITS + bits), where + ".weights",
+         "integer codes with an FP16 scale per group (and a zero code of the same bits)", "int2..int8[_asym]")
+    mw, rem = divmod(p.nu * meta, p.width["wbuf"])
+    gk, gt = gsize // p.k, ins["k"] // gsize
+    need(rem == 0 and mw <= gk * bits, where + ".group", f"the metadata of Nu columns ({p.nu}·{meta} bits) in whole "
+         f"wbuf words, read while the unit fetches the group's {gk}·{bits} planes")
     chained = [d for d in ins.deps if program.instrs[d].op == "LMMA"]
     accumulate = any(b == "obuf" for b, _, _ in ins.rd)
     need(accumulate == bool(chained), where + ".rd", "an LMMA reads obuf exactly when it accumulates onto an LMMA")
@@ -305,9 +336,11 @@ def _lmma_fields(program: Program, i: int, p: ArrayParams, region, tile, lmma_ti
         need(owner is not None, where, "its weight or activation LOAD allocates the output tile in obuf")
         mt = program.instrs[pre]["m"]
         need(mt % p.mu == 0, where, f"tile rows {mt} must be whole Mu = {p.mu} blocks")
+        words = region[(owner, "obuf")].words
+        need(words % groups == 0, where, "the output tile's obuf region holds every group's terms")
         t = tile.setdefault(owner, {"row": 0, "col": 0, "obase": region[(owner, "obuf")].base,
-                                    "words": region[(owner, "obuf")].words})
-        t["nt"] = t["words"] * p.mu // mt * p.nu
+                                    "words": words, "blocks": words // groups, "groups": groups})
+        t["nt"] = t["blocks"] * p.mu // mt * p.nu
         row, col = t["row"], t["col"]
         need(row % p.mu == 0 and col % p.nu == 0 and ins["n"] % p.nu == 0 and ins["m"] % p.mu == 0, where,
               f"sub-tile at ({row}, {col}) of {ins['m']}×{ins['n']} must be whole Mu×Nu blocks")
@@ -317,12 +350,54 @@ def _lmma_fields(program: Program, i: int, p: ArrayParams, region, tile, lmma_ti
             t["col"], t["row"] = 0, t["row"] + ins["m"]
     lmma_tile[i] = place
     t, row, col = place["tile"], place["row"], place["col"]
-    bits = formats.get(ins["weights"]).code_bits
     nbt = t["nt"] // p.nu
+    w_ins = program.instrs[w]
+    need(w_ins["bytes"] * 8 == t["nt"] * ins["k"] * bits + t["nt"] * gt * meta, where,
+         "its weight LOAD holds the tile's code planes and group metadata")
+    planes = region[(w, "wbuf")].base + nbt * kg * bits
     return {"tbase": (region[(pre, "tbuf")].base + row // p.mu * kg) % p.tbuf_words, "tstride": kg,
             "wbase": (region[(w, "wbuf")].base + col // p.nu * kg * bits) % p.wbuf_words, "bits": bits, "kg": kg,
-            "obase": (t["obase"] + row // p.mu * nbt + col // p.nu) % p.obuf_words, "ostride": nbt,
-            "mb": -(-ins["m"] // p.mu), "nb": ins["n"] // p.nu, "acc": int(accumulate)}
+            "obase": (t["obase"] + (row // p.mu * nbt + col // p.nu) * groups + k0 // gsize) % p.obuf_words,
+            "ostride": nbt * groups, "gslot": groups, "mb": -(-ins["m"] // p.mu), "nb": ins["n"] // p.nu,
+            "gk": gk, "mbase": (planes + col // p.nu * gt * mw) % p.wbuf_words, "mstride": gt * mw, "mw": mw,
+            "zero": int(meta > SCALE_BITS)}
+
+
+def _dequant_fields(program: Program, i: int, p: ArrayParams, lmma_tile, where: str) -> dict:
+    """A DEQUANT's vector word: the output tile of the LMMAs it waits for, its blocks and groups."""
+    ins = program.instrs[i]
+    lm = [d for d in ins.deps if program.instrs[d].op == "LMMA"]
+    need(bool(lm), where, "a DEQUANT waits for the LMMAs of its output tile")
+    t = lmma_tile[lm[0]]["tile"]
+    need(ins["m"] % p.mu == 0 and ins["n"] == t["nt"] and ins["m"] // p.mu * (ins["n"] // p.nu) == t["blocks"]
+         and ins["groups"] == t["groups"], where, "dequantizes its whole output tile")
+    lmma_tile[i] = {"tile": t}
+    return {"op": 0, "obase": t["obase"], "blocks": t["blocks"], "groups": t["groups"]}
+
+
+def _bias_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, where: str) -> dict:
+    """A bias add's (VEC residual after a DEQUANT) vector word: its output tile, and the tile's FP16 biases in the
+    resident bias LOAD (gemm.emit: the wbuf LOAD of all N biases that no LMMA reads, output tiles after it in DRAM:
+    the tile's first column from the address of the STORE that waits for the add)."""
+    ins = program.instrs[i]
+    dq = [d for d in ins.deps if program.instrs[d].op == "DEQUANT"]
+    need(len(dq) == 1, where, "a bias add follows the DEQUANT of its output tile")
+    t = lmma_tile[dq[0]]["tile"]
+    read = {d for x in program.instrs if x.op == "LMMA" for d in x.deps}
+    bias = [j for j, x in enumerate(program.instrs) if x.op == "LOAD" and x["buf"] == "wbuf" and j not in read]
+    store = [x for x in program.instrs if x.op == "STORE" and i in x.deps]
+    nt = t["nt"]
+    need(len(bias) == 1 and len(store) == 1 and ins["elems"] == t["blocks"] * p.mu * p.nu
+         and ins.rd == (("wbuf", nt * OUT_BITS // 8, 1),), where, "adds the FP16 biases of the resident bias LOAD "
+         "to its whole output tile, which a STORE writes")
+    b = program.instrs[bias[0]]
+    n = b["bytes"] * 8 // OUT_BITS
+    n0 = (store[0]["addr"] - b["addr"] - b["bytes"]) * 8 // OUT_BITS % n
+    per = p.width["wbuf"] // OUT_BITS
+    need(n0 % per == 0, where, f"the tile's biases start at a wbuf word (column {n0})")
+    lmma_tile[i] = {"tile": t}
+    return {"op": 1, "obase": t["obase"], "blocks": t["blocks"], "groups": 1, "nbt": nt // p.nu,
+            "bbase": (region[(bias[0], "wbuf")].base + n0 // per) % p.wbuf_words}
 
 
 # --- DRAM images (the host's layout of operands for the RTL) -------------------------------------------
@@ -360,20 +435,43 @@ def plane_words(codes: np.ndarray, bits: int, p: ArrayParams) -> list[int]:
     return words
 
 
+def meta_words(scales: np.ndarray, zeros: np.ndarray | None, bits: int, p: ArrayParams) -> list[int]:
+    """Group metadata of a weight tile, (N, G) FP16 scales and (with ``zeros``, an asymmetric format) integer zero
+    codes → wbuf words, order (Nu block, group): per record the Nu scales (16 bits each, column 0 low), then the
+    Nu zero codes of ``bits`` bits, in Nu·meta / W whole words (the LUT unit's metadata port reads them)."""
+    scales = np.asarray(scales, dtype=np.float64)
+    n, g = scales.shape
+    s16 = scales.astype(np.float16).view(np.uint16).astype(np.int64)
+    need(np.array_equal(s16.astype(np.uint16).view(np.float16).astype(np.float64), scales), "scales", "FP16 values")
+    z = None if zeros is None else np.rint(np.asarray(zeros, dtype=np.float64)).astype(np.int64)
+    width = p.width["wbuf"]
+    out = []
+    for nb in range(n // p.nu):
+        for gi in range(g):
+            rec, shift = 0, 0
+            for c in range(p.nu):
+                rec |= int(s16[nb * p.nu + c, gi]) << shift
+                shift += SCALE_BITS
+            if z is not None:
+                for c in range(p.nu):
+                    rec |= int(z[nb * p.nu + c, gi]) << shift
+                    shift += bits
+            out.extend((rec >> o) & ((1 << width) - 1) for o in range(0, shift, width))
+    return out
+
+
+def fp16_outputs(port_words, m: int, n: int, p: ArrayParams) -> np.ndarray:
+    """Stored FP16 outputs, row-major (M, N), OUT_BITS per element in port words (element 0 low) → float64."""
+    per = p.port_bits // OUT_BITS
+    v = np.asarray(port_words, dtype=np.uint64)[:m * n // per]
+    halves = (v[:, None] >> (OUT_BITS * np.arange(per, dtype=np.uint64))) & 0xFFFF
+    return halves.reshape(m, n).astype(np.uint16).view(np.float16).astype(np.float64)
+
+
 def split_words(words: list[int], width: int, port_bits: int) -> list[int]:
     """Buffer words of ``width`` bits → port words, low part first."""
     mask = (1 << port_bits) - 1
     return [(w >> s) & mask for w in words for s in range(0, width, port_bits)]
 
 
-def output_values(port_words: np.ndarray, m: int, n: int, p: ArrayParams) -> np.ndarray:
-    """A stored output tile (obuf words of Mu×Nu INT32, row-major blocks) → (m, n) int64."""
-    v = np.asarray(port_words, dtype=np.int64) & ((1 << p.port_bits) - 1)
-    per = p.acc_width // p.port_bits if p.acc_width >= p.port_bits else 1
-    need(per == 1, "acc_width", "the decoder reads one accumulator per port word", str(p.port_bits))
-    v = np.where(v >= 1 << (p.acc_width - 1), v - (1 << p.acc_width), v)
-    blocks = v.reshape(m // p.mu, n // p.nu, p.mu, p.nu)
-    return blocks.transpose(0, 2, 1, 3).reshape(m, n)
-
-
-__all__ = ["activation_words", "assemble", "contiguous", "host_epilogue", "output_values", "plane_words", "split_words"]
+__all__ = ["activation_words", "assemble", "contiguous", "fp16_outputs", "meta_words", "plane_words", "split_words"]

@@ -3,8 +3,8 @@ assembled from an ISA program, its DRAM data layout and the host's epilogue. Par
 rtl/gateware/bitmod_params.py.
 
 Buffer regions, SYNCs, LOADs and STOREs are the LUT array's (rtl/tools/array_program.py: ring regions placed
-from the engine's schedule, SYNCs as dependency masks, 2-D DMA transfers); run its :func:`host_epilogue` first
-(DEQUANT dropped, STOREs writing the FP32 partial sums). A BSMMA reads the activation rows of its abuf LOAD and
+from the engine's schedule, SYNCs as dependency masks, 2-D DMA transfers); run :func:`host_epilogue` first
+(DEQUANT dropped, STOREs writing the FP32 partial sums; the LUT array runs its DEQUANT itself). A BSMMA reads the activation rows of its abuf LOAD and
 the weight rows of its wbuf LOAD and writes its whole output tile (FP32, row-major) into the obuf region its
 LOAD allocated; a BSMMA that depends on a BSMMA accumulates onto that one's tile (k-tiles).
 
@@ -21,12 +21,37 @@ import numpy as np
 from sim.arch import Arch
 from sim.errors import InputError
 from sim.formats import get as get_format
-from sim.isa import Program
+from sim.isa import Instr, Program
 from sim.pe.bitmod_pe import ACT_BITS, LANES
 
 from ..gateware.array_params import ArrayProgram, need
 from ..gateware.bitmod_params import ACTS, BitModParams
 from .array_program import _dep, _dma_fields, _join_syncs, _place, _regions, _space
+
+
+def host_epilogue(program: Program) -> Program:
+    """``program`` without DEQUANT / VEC (dependencies on them pass through to their own), each STORE writing its
+    obuf partial sums (the bytes its ``free`` releases from obuf) contiguously, the output tiles one after another
+    in program order from the lowest STORE address (the host then applies the channel scale:
+    :func:`host_epilogue_values`)."""
+    deps_of: dict[int, tuple[int, ...]] = {}  # old index -> new indices it stands for
+    out = Program(arch=program.arch)
+    stores = [ins["addr"] for ins in program.instrs if ins.op == "STORE"]
+    next_addr = min(stores) if stores else 0
+    for i, ins in enumerate(program.instrs):
+        deps = tuple(sorted({e for d in ins.deps for e in deps_of[d]}))
+        if ins.op in ("DEQUANT", "VEC"):
+            deps_of[i] = deps
+            continue
+        deps_of[i] = (len(out.instrs),)
+        args = ins.args
+        if ins.op == "STORE":
+            nbytes = sum(b for name, b in ins.free if name == "obuf")
+            args = tuple(dict(ins.args, addr=next_addr, bytes=nbytes, rows=1, stride=0).items())
+            next_addr += nbytes
+        out.instrs.append(Instr(ins.op, args, deps, ins.alloc, ins.free, ins.rd, ins.wr, ins.label))
+    out.validate()
+    return out
 
 
 def assemble(program: Program, arch: Arch, p: BitModParams) -> ArrayProgram:
@@ -147,4 +172,4 @@ def host_epilogue_values(o: np.ndarray, qw) -> np.ndarray:
     return (o.astype(np.float64) * chan[None, :]).astype(np.float32)
 
 
-__all__ = ["activation_words", "assemble", "fp32_values", "host_epilogue_values", "metadata", "weight_row_words"]
+__all__ = ["activation_words", "assemble", "fp32_values", "host_epilogue", "host_epilogue_values", "metadata", "weight_row_words"]

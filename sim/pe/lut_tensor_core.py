@@ -49,7 +49,9 @@ FP_ACCS = ("fp16", "fp32")
 ACCS_OF = {"bf16": ("fp32",)}
 OPTIONS = {"table_quant": "INT8 tables with one FP16 scale per table (FP16 tables only; lossy)",
            "whole_units": "every array instruction is whole M×N×K unit tiles (no padded partial tile; the compiler's "
-                          "tile search keeps to them: an RTL unit, rtl/gateware/lut_array.py, runs no partial tile)"}
+                          "tile search keeps to them: an RTL unit, rtl/gateware/lut_array.py, runs no partial tile)",
+           "group_sums": "obuf keeps one partial sum per quantization group of every output until DEQUANT (the "
+                         "compiler allocates m·n·groups sums: the RTL array's units write each group's term)"}
 
 
 class AccumulatorOverflow(InputError):

@@ -43,4 +43,4 @@ async def program_matches_engine_and_reference(dut):
         dut.dbg_addr.value = cfg["out_addr"] + i
         await Timer(1, unit="ns")
         words.append(int(dut.dbg_data.value.to_unsigned()))
-    assert words == cfg["words"], "stored partial sums differ from the reference"
+    assert words == cfg["words"], "stored FP16 outputs differ from the reference"

@@ -1,6 +1,6 @@
 """A small GEMM for the RTL LUT array (shared by tests/rtl/gateware/test_lut_array.py and tests/hdl/tb_lut_array.py):
-the compiler's program for preset lut-tc-rtl-small, its host-epilogue variant, the RTL's instruction
-words, the DRAM image and the expected results (partial sums from sim.reference, cycles from sim.engine)."""
+the compiler's program for preset lut-tc-rtl-small (DEQUANT included), the RTL's instruction words, the DRAM
+image and the expected results (FP16 outputs from sim.reference.mpgemm_rounded, cycles from sim.engine)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from rtl.tools.array_program import (
     activation_words,
     assemble,
     contiguous,
-    host_epilogue,
-    output_values,
+    fp16_outputs,
+    meta_words,
     plane_words,
     split_words,
 )
@@ -30,55 +30,45 @@ from sim.isa import Program
 # loads, k-tiles accumulating onto obuf; groups of 8 / 16 keep every transfer whole 4-byte port words
 K_TILED = [dict(m=4, n=64, k=40, weights="int2", kt=16, group=8),
            dict(m=4, n=32, k=48, weights="int3", kt=32, group=16),
-           dict(m=8, n=64, k=40, weights="int2", kt=16, group=8, mt=4, nt=32, max_instrs=64)]
+           dict(m=8, n=64, k=40, weights="int2", kt=16, group=8, mt=4, nt=32, max_instrs=96)]
 
 
 @dataclass
 class ArrayCase:
     params: ArrayParams
-    program: Program          # what runs (host-epilogue variant of the compiler's program)
+    program: Program          # what runs: the compiler's program
     asm: ArrayProgram
     image: list[int]          # DRAM port words
-    out_addr: int             # port word of the stored partial sums
+    out_addr: int             # port word of the stored outputs (row-major M×N FP16)
     a: np.ndarray
     qw: object
-    acc: np.ndarray           # expected Σ a·q' (M, N)
+    want: np.ndarray          # expected outputs (M, N): sim.reference.mpgemm_rounded (FP32 terms, FP16 out)
     engine_cycles: int
     tile: gemm.Tile
 
-    def outputs(self, words) -> np.ndarray:
-        """Stored port words (output tiles one after another, in the compiler's m → n order) → (M, N)."""
-        m, n = self.acc.shape
-        out, pos, words = np.zeros((m, n), np.int64), 0, np.asarray(words)
-        for m0 in range(0, m, self.tile.mt):
-            for n0 in range(0, n, self.tile.nt):
-                mt, nt = min(self.tile.mt, m - m0), min(self.tile.nt, n - n0)
-                out[m0:m0 + mt, n0:n0 + nt] = output_values(words[pos:pos + mt * nt], mt, nt, self.params)
-                pos += mt * nt
-        return out
+    @property
+    def out_words(self) -> int:
+        return self.want.size * 16 // self.params.port_bits
 
-    def partial_sums(self, acc: np.ndarray) -> np.ndarray:
-        """Σ_g P_g = (acc − Σ_g z'_g·S_g) / 2 (LUT contract; S_g: the group's activation sum), to compare with
-        the sum over groups of sim.reference.group_partial_sums."""
-        bits = formats.get(self.qw.fmt).code_bits
-        zp = 2 * np.asarray(self.qw.zeros, dtype=np.float64) + 1 - (1 << bits)       # (N, G)
-        assert np.all(zp == np.rint(zp))
-        m, k = self.a.shape
-        s = self.a.reshape(m, zp.shape[1], -1).sum(axis=2)                              # (M, G)
-        twice = acc - s @ zp.astype(np.int64).T
-        assert not np.any(twice & 1)
-        return twice >> 1
+    def outputs(self, words) -> np.ndarray:
+        """Stored port words → (M, N) float64 FP16 values."""
+        return fp16_outputs(words, *self.want.shape, self.params)
+
+    def mismatches(self, words) -> np.ndarray:
+        """(m, n) of every output whose FP16 bit pattern differs from the reference's (NaN never expected)."""
+        got = self.outputs(words).astype(np.float16).view(np.uint16)
+        return np.argwhere(got != self.want.astype(np.float16).view(np.uint16))
 
 
 def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed: int = 0,
               dram_words: int = 1024, mt: int | None = None, nt: int | None = None, units: int | None = None,
               latency: int | None = None, kt: int | None = None, group: int | None = None,
-              max_instrs: int = 32, capacity: dict | None = None) -> ArrayCase:
+              max_instrs: int = 32, capacity: dict | None = None, bias: bool = False) -> ArrayCase:
     """``gemm.emit`` with tile mt×nt×kt (default: one tile covering the GEMM) and the compiler's own am×an
     split, quantization groups of ``group`` (default: per channel); activations include −128 and 127,
-    codes include 0 and 2^b − 1. ``units`` / ``latency`` override the preset's arrays (and the per-unit
-    buffer banks) / DRAM latency, ``capacity`` (buffer → bytes) buffer sizes: the modified arch drives the
-    compiler, the engine and the RTL alike."""
+    codes include 0 and 2^b − 1; ``bias``: FP16 biases N(0, 1) added by the epilogue. ``units`` / ``latency``
+    override the preset's arrays (and the per-unit buffer banks) / DRAM latency, ``capacity`` (buffer → bytes)
+    buffer sizes: the modified arch drives the compiler, the engine and the RTL alike."""
     arch = arch_registry.load(PRESET)
     if units is not None or latency is not None or capacity:
         d = arch.to_dict()
@@ -102,36 +92,47 @@ def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed:
     qw = dataclasses.replace(qw, codes=codes.astype(qw.codes.dtype))
     w_bytes = (fmt.code_bits + fmt.metadata_bits_per_group() / group) / 8
     spec = GemmSpec(m=m, n=n, k=k, weights=weights, acts="int8", group=group, w_bytes=w_bytes, a_bytes=1,
-                    out_bytes=2, quantize_out=False)
+                    out_bytes=2, quantize_out=False, bias_bytes=2 * n if bias else 0)
     mt, nt, kt = mt or m, nt or n, kt or k
     am, an = gemm.best_split(spec, arch, mt, nt, kt)
-    return spec_case(spec, arch, gemm.Tile(mt, nt, kt, am, an), a, qw, p)
+    b = rng.normal(size=n).astype(np.float16) if bias else None
+    return spec_case(spec, arch, gemm.Tile(mt, nt, kt, am, an), a, qw, p, b)
 
 
-def spec_case(spec: GemmSpec, arch, tile: gemm.Tile, a: np.ndarray, qw, p: ArrayParams) -> ArrayCase:
-    """The case of ``gemm.emit(spec, arch, tile)`` (host-epilogue variant) on activations ``a`` (M, K) and
-    quantized weights ``qw`` (N, K): instruction words, DRAM image, expected sums and cycles."""
-    fmt = formats.get(qw.fmt)
-    codes = np.asarray(qw.codes, dtype=np.int64)
-    program = host_epilogue(gemm.emit(spec, arch, tile))
+def spec_case(spec: GemmSpec, arch, tile: gemm.Tile, a: np.ndarray, qw, p: ArrayParams,
+              bias: np.ndarray | None = None) -> ArrayCase:
+    """The case of ``gemm.emit(spec, arch, tile)`` on activations ``a`` (M, K) and quantized weights ``qw`` (N, K):
+    instruction words, DRAM image, expected outputs and cycles. ``bias`` (N FP16, with ``spec.bias_bytes``): the
+    expected outputs are fp16(mpgemm_rounded + bias) (numpy's FP16 add rounds once: FP32 holds 2·11 + 2 bits)."""
+    program = gemm.emit(spec, arch, tile).to_program()
     asm = assemble(program, arch, p)
     image = [0] * p.dram_words
     a_words = activation_words(a, p)
     image[:len(a_words)] = [int(x) for x in a_words]          # a_base = 0, row-major (gemm.emit)
-    _place_weights(image, codes, spec, tile, p, program)
-    q_prime = 2 * codes - ((1 << fmt.code_bits) - 1)
+    _place_weights(image, qw, spec, tile, p, program)
+    want = reference.mpgemm_rounded(a, qw)
+    if spec.bias_bytes:
+        b_addr = spec.m * spec.k + int(np.ceil(spec.n * spec.k * spec.w_bytes))       # gemm.emit's bias LOAD
+        halves = np.asarray(bias, dtype=np.float16).view(np.uint16).astype(np.int64).reshape(-1, p.port_bits // 16)
+        port = (halves << (16 * np.arange(p.port_bits // 16))).sum(axis=1)
+        image[b_addr // (p.port_bits // 8):b_addr // (p.port_bits // 8) + len(port)] = [int(x) for x in port]
+        want = (want.astype(np.float16) + np.asarray(bias, dtype=np.float16)[None]).astype(np.float64)
     stats = engine.run(program, arch)
     port_bytes = p.port_bits // 8
     out_addr = min(ins["addr"] for ins in program.instrs if ins.op == "STORE") // port_bytes
     return ArrayCase(params=p, program=program, asm=asm, image=image, out_addr=out_addr, a=a, qw=qw,
-                     acc=a @ q_prime.T, engine_cycles=stats.cycles, tile=tile)
+                     want=want, engine_cycles=stats.cycles, tile=tile)
 
 
-def _place_weights(image: list[int], codes: np.ndarray, spec: GemmSpec, tile: gemm.Tile, p, program) -> None:
-    """Write each weight tile's plane words (rtl.tools.array_program.plane_words) into the DRAM words its
-    LOAD reads, in transfer order (gemm.emit's weight addresses: column rows of k·w_bytes bytes)."""
+def _place_weights(image: list[int], qw, spec: GemmSpec, tile: gemm.Tile, p, program) -> None:
+    """Write each weight tile's wbuf words (code planes, rtl.tools.array_program.plane_words, then group metadata,
+    meta_words) into the DRAM words its LOAD reads, in transfer order (gemm.emit's weight addresses: column rows of
+    k·w_bytes bytes)."""
     port_bytes = p.port_bits // 8
-    bits = formats.get(spec.weights).code_bits
+    fmt = formats.get(spec.weights)
+    bits = fmt.code_bits
+    codes = np.asarray(qw.codes, dtype=np.int64)
+    asym = fmt.metadata_bits_per_group() > 16
     w_base, w_row = spec.m * spec.k, spec.k * spec.w_bytes
     loads = {ins["addr"]: ins for ins in program.instrs if ins.op == "LOAD" and ins["buf"] == "wbuf"}
     for n0 in range(0, spec.n, tile.nt):
@@ -143,16 +144,14 @@ def _place_weights(image: list[int], codes: np.ndarray, spec: GemmSpec, tile: ge
                 rows, stride = 1, 0   # as the assembler reads it
             seg = ins["bytes"] // rows // port_bytes
             slots = [(addr + r * stride) // port_bytes + j for r in range(rows) for j in range(seg)]
-            cols = codes[n0:n0 + tile.nt, k0:k0 + tile.kt]
-            words = split_words(plane_words(cols, bits, p), p.width["wbuf"], p.port_bits)
-            assert len(words) <= len(slots)
-            for slot, w in zip(slots, words):
+            cols, kt = slice(n0, n0 + tile.nt), min(tile.kt, spec.k - k0)
+            groups = slice(k0 // qw.group_size, (k0 + kt) // qw.group_size)
+            words = plane_words(codes[cols, k0:k0 + kt], bits, p) + meta_words(
+                qw.scales[cols, groups], qw.zeros[cols, groups] if asym else None, bits, p)
+            port = split_words(words, p.width["wbuf"], p.port_bits)
+            assert len(port) == len(slots)
+            for slot, w in zip(slots, port):
                 image[slot] = w
-
-
-def reference_partial_sums(case: ArrayCase) -> np.ndarray:
-    """Σ over groups of sim.reference.group_partial_sums (M, N)."""
-    return reference.group_partial_sums(case.a, case.qw).sum(axis=2)
 
 
 # the decoder layer on the RTL: pythia-14m (workloads/models.yaml) under recipe w4a8kv4 (QServe: INT4 weights
@@ -161,10 +160,15 @@ def reference_partial_sums(case: ArrayCase) -> np.ndarray:
 LAYER_MODEL, LAYER_RECIPE, LAYER_TOKENS = "pythia-14m", "w4a8kv4", 8
 
 
+# layers whose epilogue the RTL does not build: v_proj quantizes its output for the INT4 KV cache (VEC quantize)
+QUANTIZED_OUT = ("v_proj",)
+
+
 def layer_cases(p: ArrayParams, seed: int = 0) -> list[tuple[str, ArrayCase]]:
-    """(name, case) of every linear layer of one decoder layer: its GemmSpec from the compiler (no norm →
-    GEMM table fusion: the RTL builds tables with PRECOMPUTE), weights drawn N(0, 0.02) and quantized by the
-    recipe's format and group size, activations uniform INT8."""
+    """(name, case) of every linear layer of one decoder layer but those in :data:`QUANTIZED_OUT`: its GemmSpec
+    from the compiler (no norm → GEMM table fusion: the RTL builds tables with PRECOMPUTE), weights drawn
+    N(0, 0.02) and quantized by the recipe's format and group size, FP16 biases N(0, 0.02) (the bias add),
+    activations uniform INT8."""
     from compiler import for_arch
     from workloads.models import get_model
     from workloads.recipes import get_recipe
@@ -182,6 +186,9 @@ def layer_cases(p: ArrayParams, seed: int = 0) -> list[tuple[str, ArrayCase]]:
             continue
         seen.add(name)
         _, spec, _ = comp.spec_of(op, recipe)
+        assert spec.quantize_out == (name in QUANTIZED_OUT), name
+        if spec.quantize_out:
+            continue
         fmt = formats.get(spec.weights)
         qw = fmt.quantize(rng.normal(0, 0.02, size=(spec.n, spec.k)), group_size=spec.group)
         a = rng.integers(-128, 128, size=(spec.m, spec.k))
@@ -189,5 +196,6 @@ def layer_cases(p: ArrayParams, seed: int = 0) -> list[tuple[str, ArrayCase]]:
         abuf, tbuf = (gemm.buffer_of(arch, b).capacity for b in ("abuf", "tbuf"))
         mt = max(r for r in (2, 4, 8) if r <= spec.m and 2 * r * spec.k <= abuf and r * spec.k * 5 <= tbuf)
         tile = gemm.Tile(mt, 32, spec.k, 1, 2)
-        out.append((name, spec_case(spec, arch, tile, a, qw, p)))
+        bias = rng.normal(0, 0.02, size=spec.n).astype(np.float16)
+        out.append((name, spec_case(spec, arch, tile, a, qw, p, bias)))
     return out
