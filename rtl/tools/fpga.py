@@ -53,14 +53,22 @@ SEED = 1
 _BELS = {"TRELLIS_COMB": "lut4", "TRELLIS_FF": "ff", "MULT18X18D": "dsp", "DP16KD": "ebr",
          "TRELLIS_IO": "io"}
 
-# synth_ecp5, run in three parts so that its coarse part can use `share -fast`: the commands of its `coarse`
+# synth_ecp5, run in parts so that its coarse part can use `share -fast`: the commands of its `coarse`
 # label for ECP5 as Yosys 0.70 runs them (logged by `echo on; synth_ecp5 -run coarse:map_ram`; the source is
 # techlibs/lattice/synth_lattice.cc), with `{share}` in place of its `share`. Plain `share` is a SAT search
 # that runs for over 5 minutes on the FP16 MAC array's 152 normalising shifters (measured: YoWASP Yosys 0.70,
 # harnessed mac-array-fp16 M2N2K4, stopped after 5 minutes) and synth_ecp5 has no option to skip or limit it;
 # `share -fast` (only the simple part of the control logic in the SAT problems) finishes it in seconds.
-# tests/rtl/tools/test_fpga.py checks that this script with plain `share` gives synth_ecp5's netlist.
+# tests/rtl/tools/test_fpga.py checks that this script with plain `share` (and synth_ecp5's own LUT mapping)
+# gives synth_ecp5's netlist.
 SHARE = "share -fast"
+# synth_ecp5's `map_luts` label, written out the same way with `{luts}` in place of its `abc9 -W 300`. ABC9 did
+# not finish in 50 minutes on the harnessed mac-array-fp16 M2N2K4 (84,268 AND gates; YoWASP Yosys 0.70, 4 Dec
+# 2026), where `abc -lut 4:7 -dress` — synth_ecp5's LUT mapping before ABC9 became its default (Yosys 0.9
+# to 0.10; LUT4s, wider functions through PFUMX/L6MUX21) — maps it in 21 s (Yosys in all: 77 s). Every design
+# goes through the same mapper, so the LUT-vs-MAC ratios compare like with like.
+LUTS = "abc -lut 4:7 -dress"
+_MAP_LUTS = "check -latchonly -assert; techmap -map +/lattice/latches_map.v; {luts}; clean; "
 _COARSE = ("proc -latches error; check; flatten; tribuf -logic; deminout; opt_expr; check; opt_clean; "
            "opt -nodffe -nosdff; fsm; opt; wreduce; peepopt; opt_clean; {share}; "
            "techmap -map +/cmp2lut.v -D LUT_WIDTH=4; opt_expr; opt_clean; {dsp}alumacc; opt; memory -nomap; "
@@ -154,22 +162,26 @@ def _version(cmd: list[str]) -> str:
     return (m.group(0) + ")" * ("(" in m.group(0))) if m else text
 
 
-def synth_script(top: str, nodsp: bool = False, share: str = SHARE) -> str:
+def synth_script(top: str, nodsp: bool = False, share: str = SHARE, luts: str | None = LUTS) -> str:
     """The Yosys script of the flow: the harnessed Verilog ``{top}.v`` → ``{top}.json`` (nextpnr's input) and
-    ``stat.json``; synth_ecp5 with ``share`` in its coarse part (see :data:`SHARE`), ``-nodsp`` if ``nodsp``."""
+    ``stat.json``; synth_ecp5 with ``share`` in its coarse part (see :data:`SHARE`) and ``luts`` as its LUT
+    mapper (:data:`LUTS`; None: synth_ecp5's own ABC9), ``-nodsp`` if ``nodsp``."""
     flags = f"-top {top}" + (" -nodsp" if nodsp else "")
     coarse = _COARSE.format(share=share, dsp="" if nodsp else _DSP)
     return (f"read_verilog -sv {top}.v; hierarchy -top {top}; proc; splitnets -ports; "
             f"synth_ecp5 {flags} -run begin:coarse; {coarse}"
-            f"synth_ecp5 {flags} -run map_ram: -json {top}.json; tee -q -o stat.json stat -json")
+            + (f"synth_ecp5 {flags} -run map_ram:map_luts; {_MAP_LUTS.format(luts=luts)}"
+               f"synth_ecp5 {flags} -run map_cells: -json {top}.json; " if luts else
+               f"synth_ecp5 {flags} -run map_ram: -json {top}.json; ")
+            + "tee -q -o stat.json stat -json")
 
 
-def synthesize(text: str, top: str, work: Path, nodsp: bool = False, share: str = SHARE,
+def synthesize(text: str, top: str, work: Path, nodsp: bool = False, share: str = SHARE, luts: str | None = LUTS,
                timeout_s: float = 1800) -> dict:
     """Run :func:`synth_script` on Verilog ``text`` in directory ``work``; Yosys's ``stat -json``."""
     (work / f"{top}.v").write_text(text)
-    _run([*yosys_command(), "-q", "-p", synth_script(top, nodsp, share)], work, f"yosys synth_ecp5 of {top}",
-         timeout_s)
+    _run([*yosys_command(), "-q", "-p", synth_script(top, nodsp, share, luts)], work,
+         f"yosys synth_ecp5 of {top}", timeout_s)
     return json.loads((work / "stat.json").read_text())
 
 
