@@ -53,8 +53,30 @@ SEED = 1
 _BELS = {"TRELLIS_COMB": "lut4", "TRELLIS_FF": "ff", "MULT18X18D": "dsp", "DP16KD": "ebr",
          "TRELLIS_IO": "io"}
 
-_SCRIPT = ("read_verilog -sv {top}.v; hierarchy -top {top}; proc; splitnets -ports; "
-           "synth_ecp5 -top {top}{nodsp} -json {top}.json; tee -q -o stat.json stat -json")
+# synth_ecp5, run in parts so that its coarse part can use `share -fast`: the commands of its `coarse`
+# label for ECP5 as Yosys 0.70 runs them (logged by `echo on; synth_ecp5 -run coarse:map_ram`; the source is
+# techlibs/lattice/synth_lattice.cc), with `{share}` in place of its `share`. Plain `share` is a SAT search
+# that runs for over 5 minutes on the FP16 MAC array's 152 normalising shifters (measured: YoWASP Yosys 0.70,
+# harnessed mac-array-fp16 M2N2K4, stopped after 5 minutes) and synth_ecp5 has no option to skip or limit it;
+# `share -fast` (only the simple part of the control logic in the SAT problems) finishes it in seconds.
+# tests/rtl/tools/test_fpga.py checks that this script with plain `share` (and synth_ecp5's own LUT mapping)
+# gives synth_ecp5's netlist.
+SHARE = "share -fast"
+# synth_ecp5's `map_luts` label, written out the same way with `{luts}` in place of its `abc9 -W 300`. ABC9 did
+# not finish in 50 minutes on the harnessed mac-array-fp16 M2N2K4 (84,268 AND gates; YoWASP Yosys 0.70, 4 Dec
+# 2026), where `abc -lut 4:7 -dress` — synth_ecp5's LUT mapping before ABC9 became its default (Yosys 0.9
+# to 0.10; LUT4s, wider functions through PFUMX/L6MUX21) — maps it in 21 s (Yosys in all: 77 s). Every design
+# goes through the same mapper, so the LUT-vs-MAC ratios compare like with like.
+LUTS = "abc -lut 4:7 -dress"
+_MAP_LUTS = "check -latchonly -assert; techmap -map +/lattice/latches_map.v; {luts}; clean; "
+_COARSE = ("proc -latches error; check; flatten; tribuf -logic; deminout; opt_expr; check; opt_clean; "
+           "opt -nodffe -nosdff; fsm; opt; wreduce; peepopt; opt_clean; {share}; "
+           "techmap -map +/cmp2lut.v -D LUT_WIDTH=4; opt_expr; opt_clean; {dsp}alumacc; opt; memory -nomap; "
+           "opt_clean; ")
+# the coarse label's DSP mapping, left out with -nodsp
+_DSP = ("techmap -map +/mul2dsp.v -D DSP_A_MAXWIDTH=18 -D DSP_B_MAXWIDTH=18 -D DSP_A_MINWIDTH=2 "
+        "-D DSP_B_MINWIDTH=2 -D DSP_NAME=$__MUL18X18; chtype -set $mul t:$__soft_mul; "
+        "techmap -map +/lattice/dsp_map_18x18.v; ")
 
 
 class Harness(wiring.Component):
@@ -140,6 +162,29 @@ def _version(cmd: list[str]) -> str:
     return (m.group(0) + ")" * ("(" in m.group(0))) if m else text
 
 
+def synth_script(top: str, nodsp: bool = False, share: str = SHARE, luts: str | None = LUTS) -> str:
+    """The Yosys script of the flow: the harnessed Verilog ``{top}.v`` → ``{top}.json`` (nextpnr's input) and
+    ``stat.json``; synth_ecp5 with ``share`` in its coarse part (see :data:`SHARE`) and ``luts`` as its LUT
+    mapper (:data:`LUTS`; None: synth_ecp5's own ABC9), ``-nodsp`` if ``nodsp``."""
+    flags = f"-top {top}" + (" -nodsp" if nodsp else "")
+    coarse = _COARSE.format(share=share, dsp="" if nodsp else _DSP)
+    return (f"read_verilog -sv {top}.v; hierarchy -top {top}; proc; splitnets -ports; "
+            f"synth_ecp5 {flags} -run begin:coarse; {coarse}"
+            + (f"synth_ecp5 {flags} -run map_ram:map_luts; {_MAP_LUTS.format(luts=luts)}"
+               f"synth_ecp5 {flags} -run map_cells: -json {top}.json; " if luts else
+               f"synth_ecp5 {flags} -run map_ram: -json {top}.json; ")
+            + "tee -q -o stat.json stat -json")
+
+
+def synthesize(text: str, top: str, work: Path, nodsp: bool = False, share: str = SHARE, luts: str | None = LUTS,
+               timeout_s: float = 1800) -> dict:
+    """Run :func:`synth_script` on Verilog ``text`` in directory ``work``; Yosys's ``stat -json``."""
+    (work / f"{top}.v").write_text(text)
+    _run([*yosys_command(), "-q", "-p", synth_script(top, nodsp, share, luts)], work,
+         f"yosys synth_ecp5 of {top}", timeout_s)
+    return json.loads((work / "stat.json").read_text())
+
+
 def parse_report(report: dict) -> dict:
     """Utilization ({lut4, ff, dsp, ebr, io}: {used, available}) and the achieved Fmax (MHz) of the clock
     domain from nextpnr's ``--report`` JSON; ToolError when it has no clock."""
@@ -180,16 +225,14 @@ def place_and_route(text: str, top: str, part: str = DEFAULT_PART, package: str 
     flag = check_part(part, package, speed)
     yosys, nextpnr = yosys_command(), nextpnr_command()
     versions = {"yosys": _version(yosys), "nextpnr": _version(nextpnr)}
-    script = _SCRIPT.format(top=top, nodsp=" -nodsp" if nodsp else "")
-    key = [text, top, part.upper(), package, speed, TARGET_MHZ, SEED, script, versions]
+    key = [text, top, part.upper(), package, speed, TARGET_MHZ, SEED, synth_script(top, nodsp), versions]
 
     def flow() -> dict:
         start = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="lutsim-fpga-") as tmp:
             work = Path(tmp)
-            (work / f"{top}.v").write_text(text)
-            _run([*yosys, "-q", "-p", script], work, f"yosys synth_ecp5 of {top}", timeout_s)
-            stat = json.loads((work / "stat.json").read_text())
+            stat = synthesize(text, top, work, nodsp, timeout_s=timeout_s)
+            synth_s = time.monotonic() - start
             left = max(1.0, timeout_s - (time.monotonic() - start))
             _run([*nextpnr, flag, "--package", package, "--speed", str(speed), "--json", f"{top}.json",
                   "--report", "report.json", "--freq", f"{TARGET_MHZ:g}", "--seed", str(SEED),
@@ -197,7 +240,7 @@ def place_and_route(text: str, top: str, part: str = DEFAULT_PART, package: str 
             report = parse_report(json.loads((work / "report.json").read_text()))
         return {**versions, "part": part.upper(), "package": package, "speed": speed, "nodsp": nodsp, **report,
                 "cells": {k: int(v) for k, v in stat["design"]["num_cells_by_type"].items()},
-                "seconds": round(time.monotonic() - start, 1)}
+                "seconds": round(time.monotonic() - start, 1), "synth_seconds": round(synth_s, 1)}
 
     result, hit = cached("fpga", key, flow, reuse=cache, run=run)
     return {**result, "cached": hit}

@@ -64,10 +64,11 @@ def collect(designs=None, timeout_s: float = 1200, workers: int = 1) -> dict[str
 # smaller N beside the MAC array of the same M×N×K; the FP16 pair at N = 2 (the FP16 MAC array's 16 FP16
 # multipliers and 16 FP16 adders already take YoWASP Yosys over 10 minutes on a shared 2-core machine,
 # measured). Every other design at its defaults.
-# Why the FP16 MAC array is slow (measured with YoWASP Yosys 0.70 on the harnessed M2N2K4 array): the front end
-# and coarse passes take 4 s, then synth_ecp5's SAT-based `share` pass runs for over 5 minutes on the 152
-# $mul/$shl/$shr cells of the FP16 normalisation shifters (still running when stopped); `share -fast` on the
-# same netlist finishes in 10 s. synth_ecp5 has no option to skip or limit `share`.
+# The FP16 MAC array in the flow: synth_ecp5's SAT-based `share` ran over 5 minutes on its 152 $mul/$shl/$shr
+# cells, so the flow now runs `share -fast` for every design (rtl/tools/fpga.py SHARE; mac-dp4 gives the same
+# cells either way). Even so, the harnessed M2N2K4 array did not finish within a 2,400 s limit with DSPs, and its
+# -nodsp synthesis was still running after 32 minutes (YoWASP Yosys 0.70 + nextpnr 0.11.1, 2 cores shared by
+# six sessions, load 5-7; measured 3 Dec 2026): which pass takes that time is not yet measured.
 FPGA_PARAMS = {"lut-tc": {"n": 8}, "mac-array": {"n": 8}, "lut-tc-fp16": {"n": 2}, "mac-array-fp16": {"n": 2}}
 # (label, LUT unit, precompute unit, MAC array, model activations) at one shape each (FPGA_PARAMS)
 FPGA_COMPARISONS = (("INT8 activations", "lut-tc", "table-precompute", "mac-array", "int8"),

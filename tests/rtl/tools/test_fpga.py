@@ -95,3 +95,30 @@ def test_throughput_model_of_the_arrays():
     assert fpga.ops_per_cycle("mac-array", verilog.design("mac-array").parameters()) == 2 * 2 * 64 * 4
     assert fpga.ops_per_cycle("lut-tc", verilog.design("lut-tc").parameters(), weight_bits=4) == 2 * 2 * 64
     assert fpga.ops_per_cycle("table-precompute", verilog.design("table-precompute").parameters()) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("nodsp", [False, True])
+def test_split_synth_script_with_plain_share_is_synth_ecp5(tmp_path, nodsp):
+    """The flow's split script (synth_ecp5's coarse commands written out, fpga._COARSE) with plain `share` and
+    synth_ecp5's own LUT mapping writes the same cells and connections as one `synth_ecp5` for a design with
+    multipliers (mac-dp4: 4 DSPs, or LUTs with -nodsp): the written-out commands are the installed Yosys's;
+    `share -fast` and the LUT mapper (fpga.LUTS, in place of synth_ecp5's ABC9) are the only differences."""
+    top, text, _, _ = fpga.harnessed("mac-dp4")
+    split, whole = tmp_path / "split", tmp_path / "whole"
+    split.mkdir(), whole.mkdir()
+    cells = fpga.synthesize(text, top, split, nodsp, share="share", luts=None)["design"]["num_cells_by_type"]
+    (whole / f"{top}.v").write_text(text)
+    flags = f"-top {top}" + (" -nodsp" if nodsp else "")
+    fpga._run([*fpga.yosys_command(), "-q", "-p", f"read_verilog -sv {top}.v; hierarchy -top {top}; proc; "
+               f"splitnets -ports; synth_ecp5 {flags} -json {top}.json"], whole, "yosys", 600)
+    assert cells.get("MULT18X18D", 0) == (0 if nodsp else 4)
+    netlists = [json.loads((d / f"{top}.json").read_text())["modules"][top] for d in (split, whole)]
+    for part in ("cells", "ports"):   # every cell, its type, parameters and connections; the net names may differ
+        assert netlists[0][part] == netlists[1][part], part
+    # the map_luts label written out (fpga._MAP_LUTS) with synth_ecp5's own `abc9 -W 300`: the same cells by type
+    # and count (ABC9 run as its own command may wire equal LUTs of an XOR tree in another order)
+    written = tmp_path / "written"
+    written.mkdir()
+    by_type = fpga.synthesize(text, top, written, nodsp, share="share", luts="abc9 -W 300")["design"]
+    assert by_type["num_cells_by_type"] == cells
