@@ -34,7 +34,8 @@ def chunks(spec: VectorSpec, arch: Arch) -> int:
 
 
 #: chunks from this index on are emitted as copies of chunk REPEAT_FROM - 1 (:meth:`ColumnProgram.repeat`, with
-#: each copy's own sizes and addresses); the program is the same as chunk by chunk (tests/compiler/test_vector_repeat.py)
+#: each copy's own sizes and addresses); the program is the same as chunk by chunk
+#: (tests/compiler/test_vector_repeat.py)
 REPEAT_FROM = 2
 
 

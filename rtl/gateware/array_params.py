@@ -84,6 +84,31 @@ def need(ok: bool, fld: str, problem: str, allowed: str = "") -> None:
         raise InputError(fld, problem, allowed)
 
 
+def buffer_words(arch: Arch, width: dict[str, int], banks: dict[str, int], port: int,
+                 read_ports: dict[str, int] | None = None, no_dma: tuple[str, ...] = ()) -> dict[str, int]:
+    """``{<buf>_words: words}`` of the arch's buffers named in ``banks`` (the LUT and the BitMoD arrays'), each
+    checked against what the RTL builds: word ``width[buf]`` bits, ``banks[buf]`` banks of ``read_ports[buf]``
+    (default 1) read ports, a word a power-of-two multiple of the ``port``-bit DRAM port (except the buffers in
+    ``no_dma``, which the DMA never writes), a power-of-two number of words (regions wrap around the end);
+    InputError naming the field otherwise."""
+    read_ports = read_ports or {}
+    words = {}
+    for i, b in enumerate(arch.buffers):
+        if b.name not in banks:
+            continue
+        w, nb, ports = width[b.name], banks[b.name], read_ports.get(b.name, 1)
+        need(b.width == w, f"arch.buffers[{i}].width", f"{b.name} word of the RTL", str(w))
+        need(b.banks == nb and b.ports == ports, f"arch.buffers[{i}].banks",
+             f"{b.name} has {nb} banks of {ports} read port(s) in the RTL", f"{nb}, {ports}")
+        need(b.name in no_dma or (w % port == 0 and (w // port) & (w // port - 1) == 0), f"arch.buffers[{i}].width",
+             "a power-of-two multiple of the DRAM port", f"{port}·2^j")
+        n = b.capacity * 8 // w
+        need(b.capacity * 8 % w == 0 and n & (n - 1) == 0, f"arch.buffers[{i}].capacity",
+             f"{b.name} is a power-of-two number of RTL words (its regions wrap around the end)", f"{w // 8}·2^j bytes")
+        words[f"{b.name}_words"] = n
+    return words
+
+
 def from_arch(arch: Arch, max_instrs: int = 16, dram_words: int = 1024) -> ArrayParams:
     """The RTL parameters of ``arch``; InputError names the arch field the RTL cannot build."""
     need(arch.pe.type == "lut-tc", "arch.pe.type", f"{arch.pe.type!r}: the RTL array is LUT Tensor Core", "lut-tc")
@@ -112,21 +137,7 @@ def from_arch(arch: Arch, max_instrs: int = 16, dram_words: int = 1024) -> Array
                     table_latency=tu.latency, abuf_words=1, wbuf_words=1, tbuf_words=1, obuf_words=1,
                     entry_width=ew, max_instrs=max_instrs, dram_words=dram_words, vec_latency=arch.vector.latency)
     banks = {"abuf": mu, "wbuf": arch.arrays, "tbuf": arch.arrays, "obuf": arch.arrays}
-    words = {}
-    for i, b in enumerate(arch.buffers):
-        if b.name not in banks:
-            continue
-        w = p.width[b.name]
-        need(b.width == w, f"arch.buffers[{i}].width", f"{b.name} word of the RTL", str(w))
-        ports = META_PORTS if b.name == "wbuf" else 1
-        need(b.banks == banks[b.name] and b.ports == ports, f"arch.buffers[{i}].banks",
-              f"{b.name} has {banks[b.name]} banks of {ports} read port(s) in the RTL", f"{banks[b.name]}, {ports}")
-        need(b.name == "tbuf" or (w % port == 0 and (w // port) & (w // port - 1) == 0), f"arch.buffers[{i}].width",
-              "a power-of-two multiple of the DRAM port", f"{port}·2^j")
-        words[f"{b.name}_words"] = b.capacity * 8 // w
-        need(b.capacity * 8 % w == 0 and words[f"{b.name}_words"] & (words[f"{b.name}_words"] - 1) == 0,
-             f"arch.buffers[{i}].capacity", f"{b.name} is a power-of-two number of RTL words (its regions wrap "
-             "around the end)", f"{w // 8}·2^j bytes")
+    words = buffer_words(arch, p.width, banks, port, read_ports={"wbuf": META_PORTS}, no_dma=("tbuf",))
     need(len(words) == 4, "arch.buffers", "the RTL needs abuf, wbuf, tbuf and obuf", "abuf, wbuf, tbuf, obuf")
     return ArrayParams(**{**p.__dict__, **words})
 

@@ -20,7 +20,7 @@ from sim.arch import Arch
 from sim.formats import get as get_format
 from sim.pe.bitmod_pe import ACT_BITS, LANES, WEIGHTS
 
-from .array_params import dma_sync_layouts, head_fields, need, u
+from .array_params import buffer_words, dma_sync_layouts, head_fields, need, u
 
 FP32_BITS = 32      # the PE's output accumulator (IEEE 754 binary32)
 ACTS = "fp16"       # the BitMoD PE's activations (sim.pe.bitmod_pe.BitModPE.act_formats)
@@ -95,21 +95,7 @@ def from_arch(arch: Arch, weights: str = "bitmod_fp4", max_instrs: int = 16, dra
          f"{weights}: a wbuf word of {p.wbuf_width} bits must hold whole lane steps of {LANES} codes and whole "
          "groups' metadata", "bitmod_fp4, int4, int8 at 32 bits")
     banks = {"abuf": cols, "wbuf": 2 * rows, "obuf": rows * cols}
-    words = {}
-    for i, b in enumerate(arch.buffers):
-        if b.name not in banks:
-            continue
-        w = p.width[b.name]
-        need(b.width == w, f"arch.buffers[{i}].width", f"{b.name} word of the RTL", str(w))
-        need(b.banks == banks[b.name] and b.ports == 1, f"arch.buffers[{i}].banks",
-             f"{b.name} has {banks[b.name]} single-port banks in the RTL", str(banks[b.name]))
-        need(w % port == 0 and (w // port) & (w // port - 1) == 0, f"arch.buffers[{i}].width",
-             "a power-of-two multiple of the DRAM port", f"{port}·2^j")
-        n = b.capacity * 8 // w
-        need(b.capacity * 8 % w == 0 and n & (n - 1) == 0, f"arch.buffers[{i}].capacity",
-             f"{b.name} is a power-of-two number of RTL words (its regions wrap around the end)",
-             f"{w // 8}·2^j bytes")
-        words[f"{b.name}_words"] = n
+    words = buffer_words(arch, p.width, banks, port)
     need(len(words) == 3, "arch.buffers", "the RTL needs abuf, wbuf and obuf", "abuf, wbuf, obuf")
     return BitModParams(**{**p.__dict__, **words})
 

@@ -4,9 +4,10 @@ rtl/gateware/bitmod_params.py.
 
 Buffer regions, SYNCs, LOADs and STOREs are the LUT array's (rtl/tools/array_program.py: ring regions placed
 from the engine's schedule, SYNCs as dependency masks, 2-D DMA transfers); run :func:`host_epilogue` first
-(DEQUANT dropped, STOREs writing the FP32 partial sums; the LUT array runs its DEQUANT itself). A BSMMA reads the activation rows of its abuf LOAD and
-the weight rows of its wbuf LOAD and writes its whole output tile (FP32, row-major) into the obuf region its
-LOAD allocated; a BSMMA that depends on a BSMMA accumulates onto that one's tile (k-tiles).
+(DEQUANT dropped, STOREs writing the FP32 partial sums; the LUT array runs its DEQUANT itself). A BSMMA reads the
+activation rows of its abuf LOAD and the weight rows of its wbuf LOAD and writes its whole output tile (FP32,
+row-major) into the obuf region its LOAD allocated; a BSMMA that depends on a BSMMA accumulates onto that one's
+tile (k-tiles).
 
 DRAM layout (:func:`weight_row_words`): a weight row's bytes of one k-tile (the compiler's
 ``k0 · w_bytes`` offset in the row) hold its codes (``code_bits`` each, element 0 lowest, whole port words)
@@ -172,4 +173,5 @@ def host_epilogue_values(o: np.ndarray, qw) -> np.ndarray:
     return (o.astype(np.float64) * chan[None, :]).astype(np.float32)
 
 
-__all__ = ["activation_words", "assemble", "fp32_values", "host_epilogue", "host_epilogue_values", "metadata", "weight_row_words"]
+__all__ = ["activation_words", "assemble", "fp32_values", "host_epilogue", "host_epilogue_values", "metadata",
+           "weight_row_words"]

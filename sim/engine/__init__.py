@@ -30,8 +30,8 @@ from ..errors import InputError
 from ..isa import Program
 from ..isa.columns import ColumnProgram
 from ..jit import numba_loaded
-from .decode import CLASSES, Decoded, decode
 from . import periodic
+from .decode import CLASSES, Decoded, decode
 from .kernel import schedule
 from .stats import Stats
 

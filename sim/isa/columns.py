@@ -119,7 +119,7 @@ class ColumnProgram:
         indices. The result is the same as :meth:`add` called for every copied instruction."""
         if self._finished:
             raise RuntimeError("ColumnProgram.repeat after freeze(): the program is finished")
-        (i0, d0), (i1, _) = start, stop
+        (i0, _), (i1, _) = start, stop
         if stop != self.mark() or not 0 <= i0 <= i1:
             raise ValueError("repeat: the block must end at the current mark")
         length = i1 - i0

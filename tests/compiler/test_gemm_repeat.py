@@ -1,6 +1,6 @@
 """The GEMM emitter's repeated output tiles (ColumnProgram.repeat) and m-blocks (ColumnProgram.repeat_periodic)
-give exactly the program of the plain path (every output tile emitted instruction by instruction): the same columns, templates and alloc/free lists, on
-random GEMMs, tiles and archs."""
+give exactly the program of the plain path (every output tile emitted instruction by instruction): the same
+columns, templates and alloc/free lists, on random GEMMs, tiles and archs."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def test_repeat_periodic_copies_only_a_block_that_continues_the_previous_one():
     t, u = cp.template("SYNC"), cp.template("VEC", op="act", elems=4)
     cp.add(t)  # 0: before the pattern
     marks = []
-    for b in range(3):  # blocks of two: (t after the previous block's last, 0), (u after the first)
+    for _ in range(3):  # blocks of two: (t after the previous block's last, 0), (u after the first)
         marks.append(cp.mark())
         first = cp.add(t, deps=(len(cp) - 1, 0), addr=0)
         cp.add(u, deps=(first,))

@@ -15,8 +15,14 @@ from compiler.specs import GemmSpec
 from rtl.gateware.array_params import ArrayProgram
 from rtl.gateware.bitmod_array import PRESET
 from rtl.gateware.bitmod_params import ACTS, BitModParams, from_arch
-from rtl.tools.bitmod_program import (activation_words, assemble, fp32_values, host_epilogue, host_epilogue_values,
-                                     weight_row_words)
+from rtl.tools.bitmod_program import (
+    activation_words,
+    assemble,
+    fp32_values,
+    host_epilogue,
+    host_epilogue_values,
+    weight_row_words,
+)
 from sim import arch as arch_registry
 from sim import engine
 from sim.formats import get as get_format

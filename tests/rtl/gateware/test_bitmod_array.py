@@ -6,11 +6,9 @@ sim.engine.run(program, arch).cycles."""
 from __future__ import annotations
 
 import pytest
-from amaranth.sim import Simulator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rtl.gateware.array_params import MEMORIES
 from rtl.gateware.bitmod_array import PRESET, BitModArray
 from rtl.gateware.bitmod_params import from_arch
 from rtl.gateware.lut_array import LutArraySystem
@@ -18,9 +16,8 @@ from rtl.tools.bitmod_program import assemble
 from sim import arch as arch_registry
 from sim import isa
 from sim.errors import InputError
+from tests.rtl import system_sim
 from tests.rtl.bitmod_array_case import gemm_case
-
-MAX_CYCLES = 5000
 
 
 def run_system(case, through_port: bool = False):
@@ -28,38 +25,8 @@ def run_system(case, through_port: bool = False):
     instruction memories start empty and the program is written through the load port."""
     p = case.params
     dut = LutArraySystem(p, None, case.image, array=BitModArray(p, None if through_port else case.asm))
-    got = {}
-
-    async def tb(ctx):
-        if through_port:
-            words = case.asm.words(p, dut._array._ctrl.layouts)
-            for ci, c in enumerate(MEMORIES):
-                for addr, word in enumerate(words[c]):
-                    ctx.set(dut.load_en, 1)
-                    ctx.set(dut.load_class, ci)
-                    ctx.set(dut.load_addr, addr)
-                    ctx.set(dut.load_data, word)
-                    await ctx.tick()
-            ctx.set(dut.load_en, 0)
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
-        edges = 0
-        while not ctx.get(dut.done) and edges < MAX_CYCLES:
-            await ctx.tick()
-            edges += 1
-        got["edges"], got["cycles"] = edges, ctx.get(dut.cycles)
-        words = []
-        for i in range(case.out_words):
-            ctx.set(dut.dbg_addr, case.out_addr + i)
-            words.append(ctx.get(dut.dbg_data))
-        got["words"] = words
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(tb)
-    sim.run()
-    return got["cycles"], got["edges"], got["words"]
+    words = case.asm.words(p, dut._array._ctrl.layouts) if through_port else None
+    return system_sim.run_system(dut, case, words)
 
 
 def check(case, through_port: bool = False):

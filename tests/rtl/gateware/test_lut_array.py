@@ -5,60 +5,25 @@ sim.reference.mpgemm_rounded bit for bit, and its cycle count equals sim.engine.
 from __future__ import annotations
 
 import pytest
-from amaranth.sim import Simulator
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from compiler import gemm
 from compiler.specs import GemmSpec
-from rtl.gateware.array_params import MEMORIES
 from rtl.gateware.lut_array import PRESET, LutArraySystem
 from rtl.tools.array_program import assemble
 from sim import arch as arch_registry
 from sim import formats, isa
 from sim.errors import InputError
+from tests.rtl import system_sim
 from tests.rtl.array_case import K_TILED, gemm_case
-
-MAX_CYCLES = 5000
 
 
 def run_system(case, through_port: bool = False):
     """(cycles register, edges from the start edge to ``done``, stored port words). ``through_port``:
     the instruction memories start empty and the program is written through the load port."""
     dut = LutArraySystem(case.params, None if through_port else case.asm, case.image)
-    n_words = case.out_words
-    got = {}
-
-    async def tb(ctx):
-        if through_port:
-            words = case.asm.words(case.params)
-            for ci, c in enumerate(MEMORIES):
-                for addr, word in enumerate(words[c]):
-                    ctx.set(dut.load_en, 1)
-                    ctx.set(dut.load_class, ci)
-                    ctx.set(dut.load_addr, addr)
-                    ctx.set(dut.load_data, word)
-                    await ctx.tick()
-            ctx.set(dut.load_en, 0)
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
-        edges = 0
-        while not ctx.get(dut.done) and edges < MAX_CYCLES:
-            await ctx.tick()
-            edges += 1
-        got["edges"], got["cycles"] = edges, ctx.get(dut.cycles)
-        words = []
-        for i in range(n_words):
-            ctx.set(dut.dbg_addr, case.out_addr + i)
-            words.append(ctx.get(dut.dbg_data))
-        got["words"] = words
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(tb)
-    sim.run()
-    return got["cycles"], got["edges"], got["words"]
+    return system_sim.run_system(dut, case, case.asm.words(case.params) if through_port else None)
 
 
 def check(case, cycles, words) -> None:

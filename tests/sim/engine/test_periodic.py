@@ -36,7 +36,7 @@ def _op(draw, cp: ColumnProgram) -> tuple[int, int]:
 
 
 @st.composite
-def periodic_programs(draw, copies=st.integers(5, 40)):
+def periodic_programs(draw, copies=None):
     """A prologue, a block emitted twice (the second depending on the first as on its previous copy), copies of
     the second (:meth:`ColumnProgram.repeat`), an epilogue. Each LOAD's space is freed later in its block."""
     cp = ColumnProgram()
@@ -70,7 +70,7 @@ def periodic_programs(draw, copies=st.integers(5, 40)):
         for j, nbytes in loads:  # the rest: freed by the block's last SYNC
             cp.add(cp.template("SYNC"), [j], free=cp.space([("wbuf", nbytes)]))
     length = starts[1][0] - starts[0][0]
-    cp.repeat(starts[1], cp.mark(), draw(copies), starts[0][0])
+    cp.repeat(starts[1], cp.mark(), draw(copies or st.integers(5, 40)), starts[0][0])
     for _ in range(draw(st.integers(0, 3))):  # each after a recent instruction, maybe after any other too
         deps = {len(cp) - 1 - draw(st.integers(0, 2 * length - 1)), draw(st.integers(0, len(cp) - 1))}
         cp.add(_op(draw, cp)[0], deps=sorted(deps) if draw(st.booleans()) else [max(deps)])
