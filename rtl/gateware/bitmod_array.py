@@ -14,20 +14,18 @@ The first step is presented in the issue cycle, so a BSMMA of F folds lasts F ·
 
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, Signal, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
-from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In, Out
 from amaranth.utils import exact_log2
 
 from sim import arch as arch_registry
 from sim.pe.bitmod_pe import FP16_BIAS_LSB, LANES
 
-from .array_controller import CYCLE_BITS, ArrayController
+from .array_controller import ArrayController
 from .array_params import ArrayProgram
 from .bitmod_params import BitModParams, from_arch, layouts
 from .bitmod_pe import TAG_BITS, BitModPE
-from .lut_array import _LOAD_NAMES, _LOAD_PORTS, _live, dma_engine
+from .lut_array import _live, array_ports, buffers_with_controller, dma_engine
 
 PRESET = "bitmod-rtl-small"
 UNITS = {"dma": 1, "array": 1}   # controller classes: one DMA, one PE array (no table unit)
@@ -44,23 +42,12 @@ class BitModArray(wiring.Component):
         self.params = params
         self.program = program
         self._ctrl = ArrayController(params, program, words=layouts(params), units=UNITS)
-        w = params.port_bits
-        super().__init__({
-            **_LOAD_PORTS(self._ctrl), "start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS),
-            "mem_addr": Out(range(params.dram_words)), "mem_re": Out(1), "mem_we": Out(1),
-            "mem_wdata": Out(w), "mem_rdata": In(w),
-        })
+        super().__init__(array_ports(self._ctrl, params))
 
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        ctrl = m.submodules.ctrl = self._ctrl
-        m.d.comb += [ctrl.start.eq(self.start), self.done.eq(ctrl.done), self.cycles.eq(ctrl.cycles)]
-        m.d.comb += [getattr(ctrl, k).eq(getattr(self, k)) for k in _LOAD_NAMES]
-        bufs = {}
-        for name in ("abuf", "wbuf", "obuf"):
-            bufs[name] = m.submodules[name] = Memory(shape=unsigned(p.width[name]),
-                                                     depth=getattr(p, f"{name}_words"), init=[])
+        ctrl, bufs = buffers_with_controller(m, self, ("abuf", "wbuf", "obuf"))
         dma_engine(m, p, ctrl, bufs, self)   # the LUT array's DMA engine (no blocked STOREs here)
         self._bsmma_unit(m, ctrl, bufs)
         return m

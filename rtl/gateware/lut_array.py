@@ -57,6 +57,29 @@ def _LOAD_PORTS(ctrl: ArrayController) -> dict:  # noqa: N802 - a port-set const
     return {k: In(getattr(ctrl, k).shape()) for k in _LOAD_NAMES}
 
 
+def array_ports(ctrl: ArrayController, params) -> dict:
+    """The signature of an array around ``ctrl`` (the LUT array's and the BitMoD array's): the instruction-memory
+    load ports, ``start`` / ``done`` / ``cycles`` and the DRAM port of ``params.port_bits`` bits."""
+    w = params.port_bits
+    return {**_LOAD_PORTS(ctrl), "start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS),
+            "mem_addr": Out(range(params.dram_words)), "mem_re": Out(1), "mem_we": Out(1),
+            "mem_wdata": Out(w), "mem_rdata": In(w)}
+
+
+def buffers_with_controller(m: Module, array, names) -> tuple[ArrayController, dict]:
+    """Add ``array``'s controller (wired to its start / done / cycles and load ports) and its buffers ``names``
+    (memories of ``params.width[name]`` bits × ``<name>_words``) to ``m``; (controller, {name: Memory})."""
+    p = array.params
+    ctrl = m.submodules.ctrl = array._ctrl
+    m.d.comb += [ctrl.start.eq(array.start), array.done.eq(ctrl.done), array.cycles.eq(ctrl.cycles)]
+    m.d.comb += [getattr(ctrl, k).eq(getattr(array, k)) for k in _LOAD_NAMES]
+    bufs = {}
+    for name in names:
+        bufs[name] = m.submodules[name] = Memory(shape=unsigned(p.width[name]), depth=getattr(p, f"{name}_words"),
+                                                 init=[])
+    return ctrl, bufs
+
+
 def dma_engine(m: Module, p, ctrl: ArrayController, bufs: dict, ports, block_chunk=None):
     """The DMA unit of an array (the LUT array's and the BitMoD array's): one 2-D LOAD / STORE at a time between
     the memory port of ``ports`` (``mem_*``) and abuf / wbuf (LOAD) or obuf (STORE), timing in the module
@@ -112,24 +135,13 @@ class LutArray(wiring.Component):
     def __init__(self, params: ArrayParams, program: ArrayProgram | None = None):
         self.params = params
         self.program = program
-        w = params.port_bits
         self._ctrl = ArrayController(params, program)
-        super().__init__({
-            **_LOAD_PORTS(self._ctrl), "start": In(1), "done": Out(1), "cycles": Out(CYCLE_BITS),
-            "mem_addr": Out(range(params.dram_words)), "mem_re": Out(1), "mem_we": Out(1),
-            "mem_wdata": Out(w), "mem_rdata": In(w),
-        })
+        super().__init__(array_ports(self._ctrl, params))
 
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        ctrl = m.submodules.ctrl = self._ctrl
-        m.d.comb += [ctrl.start.eq(self.start), self.done.eq(ctrl.done), self.cycles.eq(ctrl.cycles)]
-        m.d.comb += [getattr(ctrl, k).eq(getattr(self, k)) for k in _LOAD_NAMES]
-        bufs = {}
-        for name in ("abuf", "wbuf", "tbuf", "obuf"):
-            bufs[name] = m.submodules[name] = Memory(shape=unsigned(p.width[name]),
-                                                     depth=getattr(p, f"{name}_words"), init=[])
+        ctrl, bufs = buffers_with_controller(m, self, ("abuf", "wbuf", "tbuf", "obuf"))
         self._dma(m, ctrl, bufs)
         self._tables(m, ctrl, bufs)
         for u in range(p.units):
