@@ -62,13 +62,12 @@ def collect(designs=None, timeout_s: float = 1200, workers: int = 1) -> dict[str
 # The FPGA flow's comparison shapes: the default M2N64K4 LUT unit needs more LUT4s than an LFE5U-85F has
 # (89,165 LUT4 + 58,508 PFUMX from synth_ecp5 above, 83,640 LUT4 on the part), so each LUT unit is placed at a
 # smaller N beside the MAC array of the same M×N×K; the FP16 pair at N = 2 (the FP16 MAC array's 16 FP16
-# multipliers and 16 FP16 adders already take YoWASP Yosys over 10 minutes on a shared 2-core machine,
-# measured). Every other design at its defaults.
-# The FP16 MAC array in the flow: synth_ecp5's SAT-based `share` ran over 5 minutes on its 152 $mul/$shl/$shr
-# cells, so the flow now runs `share -fast` for every design (rtl/tools/fpga.py SHARE; mac-dp4 gives the same
-# cells either way). Even so, the harnessed M2N2K4 array did not finish within a 2,400 s limit with DSPs, and its
-# -nodsp synthesis was still running after 32 minutes (YoWASP Yosys 0.70 + nextpnr 0.11.1, 2 cores shared by
-# six sessions, load 5-7; measured 3 Dec 2026): which pass takes that time is not yet measured.
+# multipliers and 16 FP16 adders map to about 33 k LUT4). Every other design at its defaults.
+# The FP16 MAC array is why the flow's synthesis is split (rtl/tools/fpga.py): synth_ecp5's SAT-based `share`
+# ran over 5 minutes on its 152 $mul/$shl/$shr cells (hence `share -fast`), and its ABC9 LUT mapping did not
+# finish in 50 minutes on the 84 k AND gates of the harnessed M2N2K4 array (hence `abc -lut 4:7 -dress`, 21 s);
+# with both, Yosys takes 77 s and nextpnr about 30 minutes on it (YoWASP Yosys 0.70 + nextpnr 0.11.1, 2 cores
+# shared by several sessions; measured 4 Dec 2026).
 FPGA_PARAMS = {"lut-tc": {"n": 8}, "mac-array": {"n": 8}, "lut-tc-fp16": {"n": 2}, "mac-array-fp16": {"n": 2}}
 # (label, LUT unit, precompute unit, MAC array, model activations) at one shape each (FPGA_PARAMS)
 FPGA_COMPARISONS = (("INT8 activations", "lut-tc", "table-precompute", "mac-array", "int8"),
