@@ -20,6 +20,9 @@ from rtl.tools import hdl_sim, verilog
 from tests.hdl.test_hdl import _need
 from tests.rtl.array_case import K_TILED, gemm_case, layer_cases
 
+# Verilator: the array (64 FP32 multipliers, 32 FP32 and 32 FP16 adders) compiles several minutes faster
+# unoptimised (-O0), and the runs are short (10^3 to 10^5 cycles)
+CXX_OPT = "-O0"
 MAX_INSTRS, DRAM_WORDS = 160, 16384  # one design for every case (fc1's 129 instructions, its 34 KiB of weights)
 
 
@@ -50,7 +53,7 @@ def test_compiled_programs(sim, tmp_path):
     src = tmp_path / "rtl" / f"{top}.v"
     src.parent.mkdir()
     src.write_text(verilog.to_verilog(LutArraySystem(p), top))
-    runner = hdl_sim.build(sim, src, top, tmp_path / "build")
+    runner = hdl_sim.build(sim, src, top, tmp_path / "build", cxx_opt=CXX_OPT)
     results = hdl_sim.run(runner, "tests.hdl.tb_lut_programs", top, tmp_path, {"LUTSIM_TB": str(tmp_path / "cfg.json")})
     from cocotb_tools.runner import get_results
 
