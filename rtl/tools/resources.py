@@ -207,7 +207,10 @@ def render_fpga(res: dict) -> list[str]:
     lines = [
         "", "## ECP5 place and route (nextpnr)", "",
         f"Every design through `lutsim rtl fpga` on an {any_r['part']} ({any_r['package']}, speed {any_r['speed']}): "
-        f"Yosys `synth_ecp5`, nextpnr-ecp5 at seed {fpga.SEED} aiming at {fpga.TARGET_MHZ:g} MHz; Fmax is nextpnr's "
+        f"Yosys `synth_ecp5` with `{fpga.SHARE}` in place of its `share` and `{fpga.LUTS}` in place of its ABC9 "
+        "(ABC9 does not finish on the FP16 MAC array; ABC's LUT mapping is not timing-driven, so some designs get "
+        "more LUT4s and a lower Fmax than ABC9 would give: docs/fpga_flow.md), "
+        f"nextpnr-ecp5 at seed {fpga.SEED} aiming at {fpga.TARGET_MHZ:g} MHz; Fmax is nextpnr's "
         f"achieved figure for the clock. Tools: {'; '.join(versions) or 'none ran'}. The design sits in a measurement "
         "harness (inputs from a shift chain, outputs captured and XOR-reduced to one pin: rtl/tools/fpga.py): "
         "LUT4 and FF are placed cells, harness included; the harness's flip-flops and the LUT4s of its XOR "
