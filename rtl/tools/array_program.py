@@ -200,31 +200,43 @@ def _space(items, kind: str, where: str) -> dict:
     return out
 
 
-def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
-    """Instruction-memory contents for ``program`` (the compiler's, unchanged); InputError names
-    the instruction outside the RTL subset or layout rules. Buffer regions: :func:`_place`."""
+def _unit_words(program: Program, arch: Arch, p) -> tuple[ArrayProgram, dict, list]:
+    """What both arrays' assemblers share (this one and rtl/tools/bitmod_program.py): validate ``program``, check it
+    fits ``p.max_instrs``, place its buffer regions (:func:`_place`), write its space-freeing SYNCs as sync words and
+    every instruction's free list. Returns (the ArrayProgram so far, {(instruction, buffer): region}, [(index,
+    instruction, "instr[i]", its word head {id, deps}, its alloc list)] of the non-SYNC instructions)."""
     program.validate()
     eff = _join_syncs(program)
     ids = {i: n for n, i in enumerate(i for i, ins in enumerate(program.instrs) if ins.op != "SYNC")}
     need(len(ids) <= p.max_instrs, "program", f"{len(ids)} instructions, the RTL holds {p.max_instrs}")
-    port_bytes = p.port_bits // 8
     region = _regions(program, p)                  # (allocating instruction, buffer) -> region
     _place(list(region.values()), program, arch, p)
-    tile: dict[int, dict] = {}                    # obuf-allocating instruction -> output tile placement
-    lmma_tile: dict[int, dict] = {}               # LMMA / DEQUANT -> its (sub-)tile's obuf placement
-    chains = _chains(program)
     out = ArrayProgram(count=len(ids))
     out.frees = [{} for _ in ids]
+    words = []
     for i, ins in enumerate(program.instrs):
         where = f"instr[{i}]"
         alloc = _space(ins.alloc, "alloc", where)
         free = _space(ins.free, "free", where)
+        deps = sum(1 << ids[d] for d in eff[i])
         if ins.op == "SYNC":
             if free:
-                out.sync.append({"deps": sum(1 << ids[d] for d in eff[i]), "free": free})
+                out.sync.append({"deps": deps, "free": free})
             continue
         out.frees[ids[i]] = free
-        head = {"id": ids[i], "deps": sum(1 << ids[d] for d in eff[i])}
+        words.append((i, ins, where, {"id": ids[i], "deps": deps}, alloc))
+    return out, region, words
+
+
+def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
+    """Instruction-memory contents for ``program`` (the compiler's, unchanged); InputError names
+    the instruction outside the RTL subset or layout rules. Buffer regions: :func:`_place`."""
+    out, region, words = _unit_words(program, arch, p)
+    port_bytes = p.port_bits // 8
+    tile: dict[int, dict] = {}                    # obuf-allocating instruction -> output tile placement
+    lmma_tile: dict[int, dict] = {}               # LMMA / DEQUANT -> its (sub-)tile's obuf placement
+    chains = _chains(program)
+    for i, ins, where, head, alloc in words:
         if ins.op in ("LOAD", "STORE"):
             out.dma.append({**head, "alloc": alloc, **_dma_fields(program, i, p, region, lmma_tile, where)})
         elif ins.op == "PRECOMPUTE":

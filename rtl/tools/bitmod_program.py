@@ -27,7 +27,7 @@ from sim.pe.bitmod_pe import ACT_BITS, LANES
 
 from ..gateware.array_params import ArrayProgram, need
 from ..gateware.bitmod_params import ACTS, BitModParams
-from .array_program import _dep, _dma_fields, _join_syncs, _place, _regions, _space
+from .array_program import _dep, _dma_fields, _unit_words
 
 
 def host_epilogue(program: Program) -> Program:
@@ -58,26 +58,11 @@ def host_epilogue(program: Program) -> Program:
 def assemble(program: Program, arch: Arch, p: BitModParams) -> ArrayProgram:
     """Instruction-memory contents for ``program`` (after :func:`rtl.tools.array_program.host_epilogue`);
     InputError names the instruction outside the RTL subset or its layout rules."""
-    program.validate()
-    eff = _join_syncs(program)
-    ids = {i: n for n, i in enumerate(i for i, ins in enumerate(program.instrs) if ins.op != "SYNC")}
-    need(len(ids) <= p.max_instrs, "program", f"{len(ids)} instructions, the RTL holds {p.max_instrs}")
-    region = _regions(program, p)
-    _place(list(region.values()), program, arch, p)
+    out, region, words = _unit_words(program, arch, p)
     tiles: dict[int, dict] = {}                   # BSMMA -> {"tile": its output tile's obuf region}
-    out = ArrayProgram(count=len(ids))
-    out.frees = [{} for _ in ids]
-    for i, ins in enumerate(program.instrs):
-        where = f"instr[{i}]"
-        free = _space(ins.free, "free", where)
-        if ins.op == "SYNC":
-            if free:
-                out.sync.append({"deps": sum(1 << ids[d] for d in eff[i]), "free": free})
-            continue
-        out.frees[ids[i]] = free
-        head = {"id": ids[i], "deps": sum(1 << ids[d] for d in eff[i])}
+    for i, ins, where, head, alloc in words:
         if ins.op in ("LOAD", "STORE"):
-            out.dma.append({**head, "alloc": _space(ins.alloc, "alloc", where),
+            out.dma.append({**head, "alloc": alloc,
                             **_dma_fields(program, i, p, region, tiles, where, mma="BSMMA")})
         elif ins.op == "BSMMA":
             out.array.append({**head, **_bsmma_fields(program, i, p, region, tiles, where)})
