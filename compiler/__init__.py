@@ -114,8 +114,8 @@ class Compiler:
         same = self._timed().get(spec)
         if same is not None:  # an arch that differs only in clock/node/energy constants lowered it already
             stats = replace(same.stats, clock_mhz=self.arch.clock_mhz, assumptions=engine.assumptions(self.arch))
-            res = Lowered(spec, unit, same.program, stats, cost.energy(stats, self.arch), same.tile,
-                          same.search_log, note, same.schedule)
+            res = Lowered(same.spec, same.unit, same.program, stats, cost.energy(stats, self.arch), same.tile,
+                          same.search_log, same.note, same.schedule)  # the searched spec (a fused attention's blocks)
             self._cache.put(spec, res, len(res.program))
             return res
         if isinstance(spec, attention.AttentionSpec):

@@ -23,7 +23,14 @@ scales are applied to the scores (a ``DEQUANT`` epilogue of ``groups`` per score
 run along head_dim within one cached position of one KV head (:data:`KV_GROUP_AXIS`), so K fits when its
 group divides head_dim (or spans whole heads); ``P·V`` reduces over positions, which V's groups do not
 follow, so V is dequantized and ``P·V`` runs on the matrix engine as before. The score block is split over
-the arrays like a GEMM's output tile (:func:`compiler.gemm.best_split`). Units: elements, bytes, cycles.
+the arrays like a GEMM's output tile (:func:`compiler.gemm.best_split`).
+
+P·V split with the vector lanes (``sv_lanes``): the last ``sv_lanes`` columns of head_dim of each ``O += P·V``
+are FP16 multiply-adds on the vector lanes (as the unfused path does all of P·V), the rest on the matrix
+engine; both parts read the same P and V blocks and run side by side. In decode a query block is one row per
+query head, and a systolic grid then does one multiply-add per column per cycle in any dataflow (operands enter
+one row or column per cycle), so the lanes are faster; the block search (:func:`lane_splits`) tries no split
+and the split that balances the two rates. Units: elements, bytes, cycles.
 """
 
 from __future__ import annotations
@@ -74,6 +81,7 @@ class AttentionSpec:
     bc: int = 0
     kv_group: int | None = None  # the KV format's group size along head_dim (None: per position and head)
     qk_array: bool = False  # QKᵀ on the PE array with the K codes as its weights (module docstring)
+    sv_lanes: int = 0  # head_dim columns of P·V done as FP16 multiply-adds on the vector lanes (module docstring)
 
     @property
     def kv_float(self) -> bool:
@@ -210,6 +218,24 @@ def emit(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None)
         tpl = p.template(opcode, m=m, n=n, k=k, weights="fp16", acts="fp16", map=maps[m, n, k], rd=rd, wr=wr)
         return p.add(tpl, deps, alloc=p.space(list(alloc)), free=p.space(list(free)))
 
+    sl = spec.sv_lanes
+
+    def sv(rows, w, rd, wr, deps, free):
+        """O += P·V of one key block: hd - sv_lanes columns on the matrix engine, sv_lanes on the lanes (FP16
+        multiply-adds counted as the vector unit's ``dequant`` elements, as :mod:`compiler.vector` does); the P and
+        V blocks are freed when both parts are done."""
+        if not sl:
+            return mm(rows, hd, w, rd, wr, deps, free=free)
+        (_, p_bytes), (_, v_bytes) = rd
+        lane_v, lane_o = math.ceil(v_bytes * sl / hd), math.ceil(wr[0][1] * sl / hd)
+        lane = p.add(p.template("DEQUANT", m=rows * w * sl, n=1, groups=1, rd=[("abuf", p_bytes), ("wbuf", lane_v)],
+                                wr=[("obuf", lane_o)]), deps, free=p.space(list(free)) if sl == hd else 0)
+        if sl == hd:
+            return lane
+        part = mm(rows, hd - sl, w, [("abuf", p_bytes), ("wbuf", v_bytes - lane_v)], [("obuf", wr[0][1] - lane_o)],
+                  deps)
+        return p.add(p.template("SYNC"), [part, lane], free=p.space(list(free)))
+
     splits: dict[tuple[int, int], tuple[str, list[tuple[int, int]]]] = {}  # (rows, w) -> (map, pieces)
 
     def qk_on_array(rows, w, raw, src, lk, s_bytes):
@@ -274,14 +300,14 @@ def emit(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None)
                 s = mm(rows, w, hd, [("abuf", q_bytes), ("wbuf", half)], [("abuf", s_bytes)], [lq, lk],
                        free=[("wbuf", half)], alloc=[("abuf", s_bytes)])
             if pending is not None:
-                mm(*pending)
+                sv(*pending)
             sm = p.add(p.template("VEC", op="softmax", elems=rows * w, rd=[("abuf", s_bytes)],
                                   wr=[("abuf", s_bytes)]), [s])
             rs = p.add(p.template("VEC", op="residual", elems=rows * hd, rd=[("obuf", o_acc)],
                                   wr=[("obuf", o_acc)]), [sm])  # rescale O by exp(m_old - m_new)
-            pending = (rows, hd, w, [("abuf", s_bytes), ("wbuf", half)], [("obuf", o_acc)], [rs, lv],
+            pending = (rows, w, [("abuf", s_bytes), ("wbuf", half)], [("obuf", o_acc)], [rs, lv],
                        [("abuf", s_bytes), ("wbuf", half)])
-        last = mm(*pending)
+        last = sv(*pending)
         fin = p.add(p.template("VEC", op="residual", elems=rows * hd, rd=[("obuf", o_acc)],
                                wr=[("obuf", o_acc)]), [last])  # O / row sums
         if spec.quantize_out:
@@ -305,6 +331,7 @@ def candidates(spec: AttentionSpec, arch: Arch) -> list[AttentionSpec]:
     placements = (False, True) if not why_not_qk_array(spec, arch) else (False,)
     out = [c for qk in placements for c in (replace(spec, br=br, bc=bc, qk_array=qk) for br, bc in sorted(pairs))
            if fits(c, arch)]
+    out = [replace(c, sv_lanes=sl) for c in out for sl in lane_splits(c, arch)]
     if not out:
         raise InputError("arch.buffers", f"no fused-attention block of {min(spec.t, BLOCKS[0])}x"
                          f"{min(spec.l, BLOCKS[0])} or more fits abuf, wbuf and obuf of arch {arch.name!r}",
@@ -312,15 +339,41 @@ def candidates(spec: AttentionSpec, arch: Arch) -> list[AttentionSpec]:
     return out
 
 
+def lane_rate(arch: Arch) -> float:
+    """FP16 multiply-adds per cycle of the vector lanes (lanes × the ``dequant`` rate, as the unfused path)."""
+    return arch.vector.lanes * arch.vector.ops_per_cycle["dequant"]
+
+
+def lane_splits(spec: AttentionSpec, arch: Arch) -> tuple[int, ...]:
+    """P·V columns (of head_dim) to try on the vector lanes for ``spec``'s blocks: none, and the split whose two
+    parts take equal time on a full block (the lanes' rate against the matrix engine's on P·V of ``br`` query rows
+    × ``bc`` positions), rounded to a multiple of 8 columns (none when that rounds to 0)."""
+    where = engine_of(arch)
+    rows, hd = spec.br * spec.heads_per_group, spec.hd
+    engine = rows * hd * spec.bc / gemm_cycles(arch, where, rows, hd, spec.bc) * (arch.arrays if where == "array"
+                                                                                   else 1)
+    lanes = lane_rate(arch)
+    balanced = min(hd, round(hd * lanes / (lanes + engine) / 8) * 8)
+    return (0, balanced) if balanced else (0,)
+
+
 def engine_cycles(spec: AttentionSpec, arch: Arch, where: str, groups: int | None = None) -> int:
     """A lower bound of the fused program's cycles, known without emitting it: the busy cycles of the matrix
     engine alone for ``spec``'s blocks (its FMMA/MMA tile-model cycles, one after another); with QKᵀ on the PE
     array, the larger of the array's busy cycles over all arrays (its pieces' tile-model cycles / arrays, plus
-    P·V's when ``where`` is the array too) and the matrix unit's (P·V)."""
-    g, hd = spec.heads_per_group, spec.hd
+    P·V's when ``where`` is the array too) and the matrix unit's (P·V); with ``sv_lanes``, at least the lanes'
+    busy cycles of their part of P·V."""
+    g, hd, sl = spec.heads_per_group, spec.hd, spec.sv_lanes
     blocks = [(q * g, w) for _, q, widths in spec.blocks() for w in widths]
     times = spec.groups if groups is None else groups
-    sv = sum(gemm_cycles(arch, where, m, hd, w) for m, w in blocks)
+    sv = sum(gemm_cycles(arch, where, m, hd - sl, w) for m, w in blocks) if sl < hd else 0
+    lanes = sum(math.ceil(m * w * sl / lane_rate(arch)) for m, w in blocks) * times
+    return max(lanes, _engines_cycles(spec, arch, where, blocks, sv, times))
+
+
+def _engines_cycles(spec: AttentionSpec, arch: Arch, where: str, blocks, sv: int, times: int) -> int:
+    """:func:`engine_cycles` of the matrix engine and the PE array (``sv``: P·V's engine cycles on one group)."""
+    hd = spec.hd
     if not spec.qk_array:
         return (sum(gemm_cycles(arch, where, m, w, hd) for m, w in blocks) + sv) * times
     pieces: dict[tuple[int, int], int] = {}
@@ -352,8 +405,10 @@ def search(spec: AttentionSpec, arch: Arch, where: str) -> tuple[AttentionSpec, 
         return choose.Option(c, simulate, engine_cycles(c, arch, where, 1), group=c.qk_array)
 
     found = choose.choose([option(c) for c in candidates(spec, arch)],
-                          tie=lambda t: (t.run.result, t.option.key.qk_array, -t.option.key.br, -t.option.key.bc))
+                          tie=lambda t: (t.run.result, t.option.key.qk_array, t.option.key.sv_lanes, -t.option.key.br,
+                                         -t.option.key.bc))
     log = [{"br": t.option.key.br, "bc": t.option.key.bc, "qk_array": t.option.key.qk_array,
+            "sv_lanes": t.option.key.sv_lanes,
             "cycles_one_group": t.cycles, "dram_bits": t.run.result} | ({"chosen": True} if t is found.best else {})
            for t in found.tried]
     other = choose.versus(found, lambda o: "K dequantized" if not o.key.qk_array else "the K codes on the PE array")
@@ -363,10 +418,16 @@ def search(spec: AttentionSpec, arch: Arch, where: str) -> tuple[AttentionSpec, 
 def schedule(spec: AttentionSpec, where: str) -> str:
     """The per-op table's schedule of a chosen fused attention ``spec`` on engine ``where``."""
     engine_name = "the matrix unit" if where == "matrix" else "the PE array"
+    if spec.sv_lanes == spec.hd:
+        pv = "the vector lanes"
+    elif spec.sv_lanes:
+        pv = f"{engine_name} and the vector lanes ({spec.sv_lanes} of {spec.hd} columns)"
+    else:
+        pv = engine_name
     if not spec.qk_array:
-        return f"fused flash {spec.br}x{spec.bc} on {engine_name}"
+        return f"fused flash {spec.br}x{spec.bc} on {engine_name}" + (f", P·V on {pv}" if spec.sv_lanes else "")
     return (f"fused flash {spec.br}x{spec.bc}: QKᵀ on the PE array ({spec.kv_format} K codes as weights), "
-            f"P·V on {engine_name}")
+            f"P·V on {pv}")
 
 
 def note(spec: AttentionSpec, arch: Arch, cycles_one_group: int, other: str) -> str:

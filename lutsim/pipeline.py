@@ -172,7 +172,8 @@ def _fused_macs(lowered: list, i: int) -> float | None:
     sv = next((o for o, lo, _ in lowered[i + 1:] if o.kind == "attn_sv" and o.layer == op.layer
                and lo.schedule.startswith("in ")), None)
     qk = 0 if getattr(low.spec, "qk_array", False) and low.unit != "array" else op.flops
-    return (qk + (sv.flops if sv is not None else 0)) / 2
+    on_engine = 1 - low.spec.sv_lanes / low.spec.hd  # the rest of P·V ran on the vector lanes
+    return (qk + (sv.flops * on_engine if sv is not None else 0)) / 2
 
 
 def _assemble(a: Arch, trace, rows: list[OpRow], useful: list[float], energy_bd: dict, peak,

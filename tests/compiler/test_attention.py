@@ -276,3 +276,52 @@ def test_w4a16kv4_prefill_runs_qk_on_the_lut_array_and_beats_dequantized_k(tiny_
     dequantized = [engine.run(attention.emit(c, a, "matrix", groups=1), a).cycles
                    for c in attention.candidates(low.spec, a) if not c.qk_array]
     assert chosen["cycles_one_group"] < min(dequantized)  # the old schedule's best block choice is slower
+
+
+@settings(max_examples=30, deadline=None)
+@given(t=st.integers(1, 200), extra=st.integers(0, 300), g=st.sampled_from([1, 4]),
+       br=st.sampled_from([32, 64]), bc=st.sampled_from([32, 64, 128]), sl=st.sampled_from([8, 24, 56, 64]),
+       kv=st.sampled_from(["fp16", "int4", "int4-qk-array"]))
+def test_pv_split_with_the_lanes_does_every_multiply_add_once_and_its_bound_holds(t, extra, g, br, bc, sl, kv):
+    """With ``sv_lanes`` columns of P·V on the vector lanes: the matrix engine does the other columns, the lanes
+    the rest (as FP16 multiply-adds, counted as ``dequant`` elements beside the K/V dequantization), each causal
+    block once; DRAM traffic is unchanged; :func:`attention.engine_cycles` stays a lower bound of the simulated
+    cycles (the block search skips candidates by it)."""
+    l, qk_array = t + extra, kv.endswith("qk-array")
+    base = attention.AttentionSpec(**{**_spec(t, l, groups=2, g=g, kv=kv[:4]).__dict__, "br": min(br, t),
+                                      "bc": min(bc, l), "qk_array": qk_array})
+    assume(attention.fits(base, LUT))
+    split = attention.AttentionSpec(**{**base.__dict__, "sv_lanes": sl})
+    one, two = (engine.run(attention.emit(s, LUT, "matrix"), LUT) for s in (base, split))
+    hd, blocks = base.hd, base.blocks()
+    pv = base.groups * sum(q * g * sum(ws) * hd for _, q, ws in blocks)  # P·V multiply-adds of the causal blocks
+    def count(run, unit, key):
+        return run.events.get(unit, {}).get(key, 0)
+    assert count(one, "matrix", "macs") - count(two, "matrix", "macs") == pv * sl // hd
+    assert count(two, "vector", "elems:dequant") - count(one, "vector", "elems:dequant") == pv * sl // hd
+    assert two.events["dram"] == one.events["dram"]
+    for s, run in ((base, one), (split, two)):
+        assert attention.engine_cycles(s, LUT, "matrix") <= run.cycles
+
+
+def test_long_context_decode_splits_pv_with_the_lanes_and_becomes_memory_bound():
+    """Llama-2-7B decode at KV 8192 with an INT4 KV cache on lut-tc-28nm: one query row per head is a GEMV, which
+    a 16x16 grid does at 16 multiply-adds a cycle in any dataflow (tile model below); the 64 lanes do 64. The block
+    search puts most of P·V on the lanes, QKᵀ on the LUT array, and the fused attention is then within 10 % of the
+    DRAM time of the K, V, Q and O bytes it moves (before: P·V on the grid alone, about 2x that)."""
+    recipe = get_recipe("w4a16kv4-g128")
+    for dataflow in MU.dataflows:
+        gemv = pe.tile_cycles(LUT.matrix_unit.type, pe.config_of(LUT.matrix_unit.config(), dataflow),
+                              GemmProblem(1, 128, 1024, "fp16", "fp16")).cycles
+        assert 128 * 1024 / gemv <= LUT.matrix_unit.array[1]
+    trace = build_trace(resolve_model("llama-2-7b"), recipe, "decode", kv_len=8192)
+    i = next(j for j, op in enumerate(trace.ops) if op.kind == "attn_qk")
+    low = compiler.for_arch(LUT).lower(trace.ops[i], recipe, True)
+    spec = low.spec
+    assert spec.qk_array and 0 < spec.sv_lanes <= spec.hd and "vector lanes" in low.schedule
+    dram = low.stats.events["dram"]
+    dram_cycles = (dram["read_bits"] + dram["write_bits"]) / LUT.dram.bandwidth
+    assert dram_cycles <= low.stats.cycles <= 1.1 * dram_cycles
+    grid_only = engine.run(attention.emit(attention.AttentionSpec(**{**spec.__dict__, "sv_lanes": 0}), LUT,
+                                          "matrix", groups=1), LUT).cycles
+    assert low.stats.cycles < 0.6 * grid_only * spec.groups
