@@ -362,13 +362,32 @@ def engine_cycles(spec: AttentionSpec, arch: Arch, where: str, groups: int | Non
     engine alone for ``spec``'s blocks (its FMMA/MMA tile-model cycles, one after another); with QKᵀ on the PE
     array, the larger of the array's busy cycles over all arrays (its pieces' tile-model cycles / arrays, plus
     P·V's when ``where`` is the array too) and the matrix unit's (P·V); with ``sv_lanes``, at least the lanes'
-    busy cycles of their part of P·V."""
+    busy cycles of their part of P·V; and at least the DMA's bound (:func:`_dma_cycles`)."""
     g, hd, sl = spec.heads_per_group, spec.hd, spec.sv_lanes
     blocks = [(q * g, w) for _, q, widths in spec.blocks() for w in widths]
     times = spec.groups if groups is None else groups
     sv = sum(gemm_cycles(arch, where, m, hd - sl, w) for m, w in blocks) if sl < hd else 0
     lanes = sum(math.ceil(m * w * sl / lane_rate(arch)) for m, w in blocks) * times
-    return max(lanes, _engines_cycles(spec, arch, where, blocks, sv, times))
+    return max(lanes, _engines_cycles(spec, arch, where, blocks, sv, times), _dma_cycles(spec, arch, where, times))
+
+
+def _dma_cycles(spec: AttentionSpec, arch: Arch, where: str, times: int) -> int:
+    """A bound from the DMA: it moves every Q, K, V and O block one after another (one in-order DMA queue, each
+    transfer busy ⌈bits / bandwidth⌉), and after the last V block, whose data is complete ``dram.latency``
+    later, the last P·V (its two parts side by side at best) must run before the final store can start; only
+    that store follows the last V load in the DMA's order."""
+    g, hd, sl, bw = spec.heads_per_group, spec.hd, spec.sv_lanes, arch.dram.bandwidth
+    busy = 0
+    for _, q, widths in spec.blocks():
+        rows = q * g
+        busy += math.ceil(rows * hd * FP16_BYTES * 8 / bw)  # Q block
+        busy += sum(2 * math.ceil(math.ceil(w * hd * spec.kv_bytes) * 8 / bw) for w in widths)  # K and V blocks
+        busy += math.ceil(max(1, math.ceil(rows * hd * spec.out_bytes)) * 8 / bw)  # O block
+    _, q, widths = spec.blocks()[-1]
+    rows, w = q * g, widths[-1]
+    last = max(gemm_cycles(arch, where, rows, hd - sl, w) if sl < hd else 0,
+               math.ceil(rows * w * sl / lane_rate(arch)))
+    return busy * times + arch.dram.latency + last
 
 
 def _engines_cycles(spec: AttentionSpec, arch: Arch, where: str, blocks, sv: int, times: int) -> int:
