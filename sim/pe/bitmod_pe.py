@@ -265,6 +265,10 @@ class BitModPE(PEModel):
         "(rows*cols) x 1 grid")
     weight_formats = tuple(WEIGHTS)
     act_formats = ("fp16",)
+    known_options = {"channel_scales": "the PEs apply the group scales and leave the FP16 per-channel scale of BitMoD "
+                                       "formats (and the FP16 output rounding) to DEQUANT: the compiler loads the N "
+                                       "channel scales into wbuf once and emits DEQUANT with groups = 1 (one rescale "
+                                       "per output; the RTL array, rtl/gateware/bitmod_array.py)"}
 
     def default_config(self) -> PEConfig:
         return PEConfig(array=DEFAULT_ARRAY, acc="fp32")
