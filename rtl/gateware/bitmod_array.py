@@ -100,7 +100,7 @@ class BitModArray(wiring.Component):
         m.d.comb += [ctrl.array_fin[0].eq(done_now & res_last), ctrl.array_fin_id[0].eq(regs["id"])]
 
         # ---- per PE row: codes and metadata; per column: activations; per PE: obuf -----------------------
-        spw, gpw = p.steps_per_word, p.groups_per_word
+        gpw = p.groups_per_word
         acts = []
         for c in range(p.cols):
             rd = bufs["abuf"].read_port(domain="comb")
@@ -108,10 +108,9 @@ class BitModArray(wiring.Component):
             acts.append(rd.data)
         for r in range(p.rows):
             row = live["wbase"] + (live["n0"] + r) * live["wstride"]
-            code_rd, meta_rd = bufs["wbuf"].read_port(domain="comb"), bufs["wbuf"].read_port(domain="comb")
-            m.d.comb += [code_rd.addr.eq(row + (live["ks"] >> exact_log2(spw))),
-                         meta_rd.addr.eq(row + live["moff"] + (live["g"] >> exact_log2(gpw)))]
-            codes = code_rd.data.word_select(live["ks"][:exact_log2(spw)] if spw > 1 else 0, LANES * p.code_bits)
+            meta_rd = bufs["wbuf"].read_port(domain="comb")
+            m.d.comb += meta_rd.addr.eq(row + live["moff"] + (live["g"] >> exact_log2(gpw)))
+            codes = self._step_codes(m, bufs["wbuf"], row, live["ks"], f"bs_codes{r}")
             meta = meta_rd.data.word_select(live["g"][:exact_log2(gpw)] if gpw > 1 else 0, p.meta_bits)
             for c in range(p.cols):
                 pe = pes[r][c]
@@ -125,6 +124,24 @@ class BitModArray(wiring.Component):
                 inside = (res["m0"] + c < regs["m"]) & (res["n0"] + r < regs["n"])
                 m.d.comb += [wp.addr.eq(regs["obase"] + (res["m0"] + c) * regs["ostride"] + res["n0"] + r),
                              wp.data.eq(pe.res), wp.en.eq(done_now & inside)]
+
+    def _step_codes(self, m, wbuf, row, ks, name: str):
+        """Step ``ks``'s LANES codes of the weight row at wbuf word ``row`` (codes packed from bit 0 of the row):
+        whole steps per word (steps_per_word > 0) select one word's field; otherwise the step's first bit
+        ks · step_bits is in word ks · step_bits / W, read with the next word and shifted (a step of ≤ W bits)."""
+        p = self.params
+        spw, w = p.steps_per_word, p.wbuf_width
+        rd = wbuf.read_port(domain="comb")
+        if spw:
+            m.d.comb += rd.addr.eq(row + (ks >> exact_log2(spw)))
+            return rd.data.word_select(ks[:exact_log2(spw)] if spw > 1 else 0, p.step_bits)
+        bit = Signal(len(ks) + bits_for(p.step_bits), name=f"{name}_bit")
+        m.d.comb += bit.eq(ks * p.step_bits)
+        nxt = wbuf.read_port(domain="comb")
+        m.d.comb += [rd.addr.eq(row + (bit >> exact_log2(w))), nxt.addr.eq(row + (bit >> exact_log2(w)) + 1)]
+        pair = Signal(2 * w, name=f"{name}_pair")
+        m.d.comb += pair.eq(Cat(rd.data, nxt.data) >> bit[:exact_log2(w)])
+        return pair[:p.step_bits]
 
     def _dequant_unit(self, m, ctrl, bufs):
         """DEQUANT: ``lanes`` (one per obuf bank) of the tile's FP32 sums per cycle from the issue cycle on, in

@@ -79,9 +79,15 @@ class BitModParams:
         return get_format(self.weights).metadata_bits_per_group()
 
     @property
+    def step_bits(self) -> int:
+        """Bits of one lane step's codes (LANES codes)."""
+        return LANES * self.code_bits
+
+    @property
     def steps_per_word(self) -> int:
-        """Lane steps (LANES codes) per wbuf code word."""
-        return self.wbuf_width // (LANES * self.code_bits)
+        """Lane steps per wbuf code word when whole steps fill it (bitmod_fp4, int4, int8 at 32 bits), else 0: a
+        step may straddle two words (bitmod_fp3: 12 bits, int6: 24 bits), read as a pair and shifted."""
+        return self.wbuf_width // self.step_bits if self.wbuf_width % self.step_bits == 0 else 0
 
     @property
     def groups_per_word(self) -> int:
@@ -107,9 +113,9 @@ def from_arch(arch: Arch, weights: str = "bitmod_fp4", max_instrs: int = 16, dra
     p = BitModParams(rows=rows, cols=cols, weights=weights, port_bits=port, latency=arch.dram.latency,
                      abuf_words=1, wbuf_words=1, obuf_words=1, wbuf_width=wbuf.width, max_instrs=max_instrs,
                      dram_words=dram_words, vec_latency=arch.vector.latency)
-    need(p.wbuf_width % (LANES * p.code_bits) == 0 and p.wbuf_width % p.meta_bits == 0, "weights",
-         f"{weights}: a wbuf word of {p.wbuf_width} bits must hold whole lane steps of {LANES} codes and whole "
-         "groups' metadata", "bitmod_fp4, int4, int8 at 32 bits")
+    need(p.step_bits <= p.wbuf_width and p.wbuf_width % p.meta_bits == 0, "weights",
+         f"{weights}: a wbuf word of {p.wbuf_width} bits must hold a lane step of {LANES} codes and whole groups' "
+         "metadata", "every BitMoD PE format at 32 bits")
     banks = {"abuf": cols, "wbuf": 2 * rows, "obuf": rows * cols}
     words = buffer_words(arch, p.width, banks, port)
     need(len(words) == 3, "arch.buffers", "the RTL needs abuf, wbuf and obuf", "abuf, wbuf, obuf")

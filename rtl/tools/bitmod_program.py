@@ -125,11 +125,11 @@ def _bsmma_fields(program: Program, i: int, p: BitModParams, region, tiles, wher
 # --- DRAM images (the host's layout of operands for the RTL) and its outputs -----------------------------
 
 def _pack(values: np.ndarray, bits: int, word_bits: int) -> list[int]:
-    """Unsigned ``bits``-bit values, element 0 lowest, into ``word_bits``-bit words (zero padded)."""
-    per = word_bits // bits
+    """Unsigned ``bits``-bit values as one bit stream, value i at bits [i·bits, (i+1)·bits) (a value may straddle
+    two words: bitmod_fp3's 3-bit and int6's 6-bit codes), cut into ``word_bits``-bit words (zero padded)."""
     v = np.asarray(values, dtype=np.int64).reshape(-1)
-    v = np.concatenate([v, np.zeros(-len(v) % per, dtype=np.int64)]).reshape(-1, per)
-    return [int(x) for x in (v << (bits * np.arange(per))).sum(axis=1)]
+    stream = sum(int(x) << (bits * i) for i, x in enumerate(v))
+    return [(stream >> (word_bits * j)) & ((1 << word_bits) - 1) for j in range(-(-len(v) * bits // word_bits))]
 
 
 def activation_words(a: np.ndarray, p: BitModParams) -> list[int]:

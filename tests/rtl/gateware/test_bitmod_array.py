@@ -84,12 +84,15 @@ def test_program_loaded_through_the_port():
 # the step (bitmod_fp4, groups of 8: 32 codes = 4 words, 4 group bytes = 1 word; INT, groups of 8: 16 codes and
 # 2 FP16 scales; INT, groups of 16: 32 codes and 2 scales — 16 codes would leave one 2-byte scale)
 FORMATS = [("bitmod_fp4", 8, 32), ("int4", 8, 16), ("int4", 16, 32), ("int8", 8, 16), ("int8", 16, 32)]
+# lane steps that straddle two wbuf words: bitmod_fp3 (12-bit steps; 32 codes = 3 words, 4 group bytes = 1 word),
+# int6 (24-bit steps; 16 codes = 3 words, 2 FP16 scales = 1 word)
+STRADDLING = [("bitmod_fp3", 8, 32), ("int6", 8, 16)]
 KT = 32   # a multiple of every step above
 MAX_INSTRS = 80   # the most instructions a drawn program has (M4 N6, tiles of 2 × 2 × 32, 3 k-tiles: 67)
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(m=st.integers(1, 4), n=st.sampled_from([2, 4, 6]), fmt=st.sampled_from(FORMATS), tiles=st.integers(1, 3),
+@given(m=st.integers(1, 4), n=st.sampled_from([2, 4, 6]), fmt=st.sampled_from(FORMATS + STRADDLING), tiles=st.integers(1, 3),
        short=st.booleans(), mt=st.sampled_from([None, 2]), nt=st.sampled_from([None, 2]),
        a_shift=st.sampled_from([NARROW, 0]), seed=st.integers(0, 2**16))
 def test_random_k_tiled_gemms(m, n, fmt, tiles, short, mt, nt, a_shift, seed):
@@ -103,6 +106,14 @@ def test_random_k_tiled_gemms(m, n, fmt, tiles, short, mt, nt, a_shift, seed):
     case = gemm_case(m=m, n=n, k=k, kt=KT, mt=mt and min(mt, m), nt=nt and min(nt, n), weights=weights,
                      group=group, seed=seed, a_shift=a_shift, max_instrs=MAX_INSTRS)
     check(case)
+
+
+@pytest.mark.parametrize("fmt", STRADDLING, ids=lambda f: f[0])
+def test_steps_straddling_wbuf_words(fmt):
+    """bitmod_fp3 and int6: a lane step's codes (12 / 24 bits) may start anywhere in a 32-bit wbuf word and run
+    into the next; k-tiles accumulating, a partial fold (M3)."""
+    weights, group, step = fmt
+    check(gemm_case(m=3, n=4, k=3 * step, kt=step, weights=weights, group=group, seed=13))
 
 
 def test_whole_fp16_range():
@@ -128,8 +139,10 @@ def test_outside_the_subset_is_rejected():
     d["pe"] = {**d["pe"], "options": {}}
     with pytest.raises(InputError, match="channel_scales"):
         from_arch(arch_registry.from_dict(d))
-    with pytest.raises(InputError, match="whole lane steps"):
-        from_arch(arch, weights="int6")
+    d = arch.to_dict()
+    d["buffers"] = [{**b, "width": 16} if b["name"] == "wbuf" else b for b in d["buffers"]]
+    with pytest.raises(InputError, match="must hold a lane step"):
+        from_arch(arch_registry.from_dict(d), weights="int8")
     with pytest.raises(InputError, match="lane steps"):
         gemm_case(m=2, n=2, k=48, kt=48, weights="int8", group=6)
     with pytest.raises(InputError, match="port word"):
