@@ -20,7 +20,7 @@ from amaranth.lib import wiring
 from amaranth.utils import bits_for, exact_log2
 
 from sim import arch as arch_registry
-from sim.pe.bitmod_pe import CHANNEL_SCALE_BITS, FP16_BIAS_LSB, LANES
+from sim.pe.bitmod_pe import CHANNEL_SCALE_BITS, FP16_BIAS_LSB
 
 from .array_controller import ArrayController
 from .array_params import ArrayProgram
@@ -166,7 +166,8 @@ class BitModArray(wiring.Component):
             m.d.sync += [regs[k].eq(live[k]) for k in names]
             m.d.sync += [regs["i"].eq(live["i"] + lanes), active.eq(~last)]
             for lane in range(lanes):
-                m.d.sync += regs[f"col{lane}"].eq(self._wrap(m, live[f"col{lane}"] + lanes, live["nt"], f"dq_col{lane}"))
+                nxt = self._wrap(m, live[f"col{lane}"] + lanes, live["nt"], f"dq_col{lane}")
+                m.d.sync += regs[f"col{lane}"].eq(nxt)
         halves = []
         for lane in range(lanes):
             rd = bufs["obuf"].read_port(domain="comb")

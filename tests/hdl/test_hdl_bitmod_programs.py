@@ -3,8 +3,8 @@ the compiler's programs for preset bitmod-rtl-small unchanged (one BSMMA; k-tile
 output tiles with partial folds; DEQUANT with the channel scale on the array, FP16 STOREs) one after another, each
 loaded through the instruction load port and the DRAM write port (testbench tests/hdl/tb_lut_programs.py, the LUT
 array's: the systems share their ports); stored FP16 outputs equal sim.pe.bitmod_pe's rounded to FP16 bit for bit
-and the RTL's cycle count equals the engine's. Prints the cycle counts it compared. A missing simulator skips with its install command unless $REQUIRE_SIMS names it
-(tests/hdl/test_hdl.py)."""
+and the RTL's cycle count equals the engine's. Prints the cycle counts it compared. A missing simulator skips with
+its install command unless $REQUIRE_SIMS names it (tests/hdl/test_hdl.py)."""
 
 from __future__ import annotations
 

@@ -92,8 +92,8 @@ MAX_INSTRS = 80   # the most instructions a drawn program has (M4 N6, tiles of 2
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(m=st.integers(1, 4), n=st.sampled_from([2, 4, 6]), fmt=st.sampled_from(FORMATS + STRADDLING), tiles=st.integers(1, 3),
-       short=st.booleans(), mt=st.sampled_from([None, 2]), nt=st.sampled_from([None, 2]),
+@given(m=st.integers(1, 4), n=st.sampled_from([2, 4, 6]), fmt=st.sampled_from(FORMATS + STRADDLING),
+       tiles=st.integers(1, 3), short=st.booleans(), mt=st.sampled_from([None, 2]), nt=st.sampled_from([None, 2]),
        a_shift=st.sampled_from([NARROW, 0]), seed=st.integers(0, 2**16))
 def test_random_k_tiled_gemms(m, n, fmt, tiles, short, mt, nt, a_shift, seed):
     """Random shapes, formats, group sizes, output tiles and k-tilings (``tiles`` k-tiles of 32, the last one
