@@ -23,7 +23,7 @@ from sim import arch as arch_registry
 from sim.pe.bitmod_pe import CHANNEL_SCALE_BITS, FP16_BIAS_LSB
 
 from .array_controller import ArrayController
-from .array_params import ArrayProgram
+from .array_params import OUT_BITS, ArrayProgram
 from .bitmod_params import FP32_BITS, BitModParams, from_arch, layouts
 from .bitmod_pe import TAG_BITS, BitModPE
 from .fp32 import fp32_mul_fp16, fp32_to_fp16
@@ -176,14 +176,16 @@ class BitModArray(wiring.Component):
             if p.has_channel_scale:
                 col = live[f"col{lane}"]
                 cr = bufs["wbuf"].read_port(domain="comb")
-                m.d.comb += cr.addr.eq(live["cbase"] + (col >> 1))
-                value = fp32_mul_fp16(m, value, cr.data.word_select(col[0], CHANNEL_SCALE_BITS), name=f"dq_mul{lane}")
+                sh = exact_log2(p.wbuf_width // CHANNEL_SCALE_BITS)                # scales per wbuf word: 2^sh
+                m.d.comb += cr.addr.eq(live["cbase"] + (col >> sh))
+                chan = cr.data.word_select(col[:sh] if sh else 0, CHANNEL_SCALE_BITS)
+                value = fp32_mul_fp16(m, value, chan, name=f"dq_mul{lane}")
             halves.append(fp32_to_fp16(m, value, name=f"dq_f16_{lane}"))
         valid = Cat(*[go & (live["i"] + lane < live["outs"]) for lane in range(lanes)])
         tag = _delay(m, {"v": Cat(*halves), "valid": valid, "last": go & last, "id": live["id"],
                          "addr": live["obase"] + (live["i"] >> 1)}, p.vec_latency, "dq_tag")
         for w in range(lanes // 2):      # two FP16 outputs per obuf word
-            wp = bufs["obuf"].write_port(granularity=CHANNEL_SCALE_BITS)
+            wp = bufs["obuf"].write_port(granularity=OUT_BITS)
             m.d.comb += [wp.addr.eq(tag["addr"] + w), wp.data.eq(tag["v"].word_select(w, FP32_BITS)),
                          wp.en.eq(tag["valid"][2 * w:2 * w + 2])]
         m.d.comb += [ctrl.vector_fin[0].eq(tag["last"]), ctrl.vector_fin_id[0].eq(tag["id"])]

@@ -107,6 +107,8 @@ def from_arch(arch: Arch, weights: str = "bitmod_fp4", max_instrs: int = 16, dra
          "DEQUANT's pipeline has at least one register", ">= 1")
     need(weights in WEIGHTS, "weights", f"the BitMoD PE does not take {weights!r}", ", ".join(WEIGHTS))
     rows, cols = arch.pe.array
+    need(rows * cols % 2 == 0, "arch.pe.array", "DEQUANT's rows · cols lanes write whole obuf words of two FP16",
+         "an even rows · cols")
     port = arch.dram.bandwidth
     wbuf = next((b for b in arch.buffers if b.name == "wbuf"), None)
     need(wbuf is not None, "arch.buffers", "the RTL needs abuf, wbuf and obuf", "abuf, wbuf, obuf")
