@@ -8,6 +8,7 @@ from compiler import gemm
 from compiler.specs import GemmSpec
 from sim import arch as arch_registry
 from sim import engine
+from sim import pe as pe_registry
 from sim.engine.decode import decode
 
 PRESET = "bitmod-rtl-small"
@@ -66,3 +67,7 @@ def test_channel_scales_option():
     assert len(before.instrs) == len(program.instrs) - 2       # no channel-scale LOAD nor its SYNC
     assert all(ins["groups"] == spec.groups for ins in before.instrs if ins.op == "DEQUANT")
     assert gemm.channel_scale_bytes(_spec(weights="int8"), arch) == 0   # INT formats: no channel scale
+    # the PE events count the channel multiply only where the PEs do it (the output is the same product)
+    prob = pe_registry.GemmProblem(4, 4, 96, "bitmod_fp4", "fp16", 8)
+    muls = [pe_registry.tile_cycles("bitmod", a.pe.config(), prob).events["fp32_muls"] for a in (arch, plain)]
+    assert muls == [0, 16]
