@@ -19,13 +19,15 @@ import numpy as np
 from sim import pe as pe_registry
 from sim.arch import Arch
 from sim.errors import InputError
+from sim.formats import get as get_format
 from sim.isa.columns import ColumnProgram
 
-from .specs import GemmSpec
+from .specs import FLOAT_WEIGHTS, GemmSpec
 
 # Accumulator bytes of partial sums kept in obuf: INT32 / FP32 = 4, FP16 = 2.
 ACC_BYTES = {"int32": 4, "fp32": 4, "fp16": 2}
 BIAS_BYTES = 2  # fp16 bias per output feature (workloads.trace: biases are fp16)
+CHANNEL_SCALE_BYTES = 2  # fp16 per-channel scale of a BitMoD weight format (sim.formats.bitmod: scale_format fp16)
 # Output tiles from this n-index on look alike within an m-block (a pending store, no prefetch, the same
 # size up to the last tile): tile REPEAT_FROM is emitted once and its copies are made by ColumnProgram.repeat.
 REPEAT_FROM = 4
@@ -185,9 +187,20 @@ def table_bytes(arch: Arch, rows: int, k: int) -> int:
     return rows * -(-k // tu.group) * tu.entries * tu.entry_bits // 8
 
 
+def channel_scale_bytes(spec: GemmSpec, arch: Arch) -> int:
+    """Bytes of the weights' per-channel FP16 scales that the DEQUANT epilogue reads from wbuf: N of them when the
+    arch's PE applies the group scales and leaves the channel scale to DEQUANT (``pe.options.channel_scales``, the
+    RTL BitMoD array: DEQUANT then has groups = 1) and the format has one on top of its group scales (BitMoD's
+    ``channel_scales``), else 0."""
+    if not arch.pe.options.get("channel_scales") or spec.weights in FLOAT_WEIGHTS:
+        return 0
+    return spec.n * CHANNEL_SCALE_BYTES if hasattr(get_format(spec.weights), "channel_scales") else 0
+
+
 def fits(spec: GemmSpec, arch: Arch, t: Tile) -> bool:
-    """Every step's tiles fit half their buffer (double buffering), beside the bias that stays in wbuf."""
-    resident = {"wbuf": spec.bias_bytes}
+    """Every step's tiles fit half their buffer (double buffering), beside the bias and the channel scales that
+    stay in wbuf."""
+    resident = {"wbuf": spec.bias_bytes + channel_scale_bytes(spec, arch)}
     return all(v <= (buffer_of(arch, b).capacity - resident.get(b, 0)) // 2
                for b, v in tile_bytes(spec, arch, t).items())
 
@@ -199,7 +212,9 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
     acc = acc_bytes(spec, arch)
     a_row, w_row = spec.k * spec.a_bytes, spec.k * spec.w_bytes
     a_base, w_base = 0, math.ceil(spec.m * a_row)
-    o_base = w_base + math.ceil(spec.n * w_row) + spec.bias_bytes
+    chan_bytes = channel_scale_bytes(spec, arch)
+    pe_groups = bool(arch.pe.options.get("channel_scales"))
+    o_base = w_base + math.ceil(spec.n * w_row) + spec.bias_bytes + chan_bytes
     resident = spec.tables_resident
     stationary = t.a_stationary and not resident
     space, sync = p.space, p.template("SYNC")
@@ -237,6 +252,9 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
     if spec.bias_bytes:
         bias = p.add(p.template("LOAD", buf="wbuf", bytes=spec.bias_bytes), alloc=space([("wbuf", spec.bias_bytes)]),
                      addr=w_base + math.ceil(spec.n * w_row))
+    if chan_bytes:  # the N channel scales, after the biases; they stay in wbuf for every tile's DEQUANT
+        chan = p.add(p.template("LOAD", buf="wbuf", bytes=chan_bytes), alloc=space([("wbuf", chan_bytes)]),
+                     addr=w_base + math.ceil(spec.n * w_row) + spec.bias_bytes)
     stores: list = []  # output stores not yet issued; each waits one output tile (see the module docstring)
     m_tiles, n_tiles, k_tiles = _tiles(spec.m, t.mt), _tiles(spec.n, t.nt), _tiles(spec.k, t.kt)
 
@@ -289,9 +307,10 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
         if stationary and ni == 0 and mi + 1 < len(m_tiles):  # prefetch the next m-block's activations
             a_next = load_a_block(*m_tiles[mi + 1])
         last = chain
-        if spec.groups:
-            last = [p.add(p.template("DEQUANT", m=mt, n=nt, groups=spec.groups, rd=[("obuf", o_bytes)],
-                                     wr=[("obuf", o_bytes)]), last)]
+        if spec.groups:  # pe.options.channel_scales: the PEs applied the group scales, one rescale per output is left
+            chan_rd = [("wbuf", nt * CHANNEL_SCALE_BYTES)] if chan_bytes else []
+            last = [p.add(p.template("DEQUANT", m=mt, n=nt, groups=1 if pe_groups else spec.groups,
+                                     rd=[("obuf", o_bytes)] + chan_rd, wr=[("obuf", o_bytes)]), last)]
         if spec.bias_bytes:  # bias add: an element-wise add (the vector unit's "residual" kind)
             last = [p.add(p.template("VEC", op="residual", elems=mt * nt, rd=[("wbuf", nt * BIAS_BYTES)]), last)]
         if spec.quantize_out:
@@ -356,6 +375,8 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
         p.add(*store)
     if spec.bias_bytes:
         p.add(sync, (len(p) - 1, bias), free=space([("wbuf", spec.bias_bytes)]))
+    if chan_bytes:
+        p.add(sync, (len(p) - 1 - bool(spec.bias_bytes), chan), free=space([("wbuf", chan_bytes)]))
     return p.freeze()
 
 

@@ -1,17 +1,19 @@
 """Host side of the RTL BitMoD array (rtl/gateware/bitmod_array.py): the instruction-memory words it executes,
-assembled from an ISA program, its DRAM data layout and the host's epilogue. Parameters and the BSMMA word:
+assembled from the compiler's program unchanged, and its DRAM data layout. Parameters and the unit words:
 rtl/gateware/bitmod_params.py.
 
 Buffer regions, SYNCs, LOADs and STOREs are the LUT array's (rtl/tools/array_program.py: ring regions placed
-from the engine's schedule, SYNCs as dependency masks, 2-D DMA transfers); run :func:`host_epilogue` first
-(DEQUANT dropped, STOREs writing the FP32 partial sums; the LUT array runs its DEQUANT itself). A BSMMA reads the
-activation rows of its abuf LOAD and the weight rows of its wbuf LOAD and writes its whole output tile (FP32,
-row-major) into the obuf region its LOAD allocated; a BSMMA that depends on a BSMMA accumulates onto that one's
-tile (k-tiles).
+from the engine's schedule, SYNCs as dependency masks, 2-D DMA transfers). A BSMMA reads the activation rows of
+its abuf LOAD and the weight rows of its wbuf LOAD and writes its whole output tile (FP32, row-major) into the
+obuf region its LOAD allocated; a BSMMA that depends on a BSMMA accumulates onto that one's tile (k-tiles). The
+tile's DEQUANT (groups=1: the arch's ``pe.options.channel_scales``) scales it by the FP16 channel scales of the
+resident channel-scale LOAD (BitMoD formats) and leaves FP16 outputs in the tile's first half, which its STORE
+writes as the compiler addresses them (rows of the M×N FP16 output).
 
 DRAM layout (:func:`weight_row_words`): a weight row's bytes of one k-tile (the compiler's
 ``k0 · w_bytes`` offset in the row) hold its codes (``code_bits`` each, element 0 lowest, whole port words)
-and then its groups' metadata (BitMoD: the tag/scale byte; INT: the FP16 group scale). Activations are FP16,
+and then its groups' metadata (BitMoD: the tag/scale byte; INT: the FP16 group scale); after all weight rows
+(and biases) the N FP16 channel scales (:func:`channel_scale_words`). Activations and outputs are FP16,
 row-major, two per port word.
 """
 
@@ -22,54 +24,64 @@ import numpy as np
 from sim.arch import Arch
 from sim.errors import InputError
 from sim.formats import get as get_format
-from sim.isa import Instr, Program
-from sim.pe.bitmod_pe import ACT_BITS, LANES
+from sim.isa import Program
+from sim.pe.bitmod_pe import ACT_BITS, CHANNEL_SCALE_BITS, LANES
 
-from ..gateware.array_params import ArrayProgram, need
-from ..gateware.bitmod_params import ACTS, BitModParams
+from ..gateware.array_params import OUT_BITS, ArrayProgram, need
+from ..gateware.bitmod_params import ACTS, FP32_BITS, BitModParams
 from .array_program import _dep, _dma_fields, _unit_words
 
 
-def host_epilogue(program: Program) -> Program:
-    """``program`` without DEQUANT / VEC (dependencies on them pass through to their own), each STORE writing its
-    obuf partial sums (the bytes its ``free`` releases from obuf) contiguously, the output tiles one after another
-    in program order from the lowest STORE address (the host then applies the channel scale:
-    :func:`host_epilogue_values`)."""
-    deps_of: dict[int, tuple[int, ...]] = {}  # old index -> new indices it stands for
-    out = Program(arch=program.arch)
-    stores = [ins["addr"] for ins in program.instrs if ins.op == "STORE"]
-    next_addr = min(stores) if stores else 0
-    for i, ins in enumerate(program.instrs):
-        deps = tuple(sorted({e for d in ins.deps for e in deps_of[d]}))
-        if ins.op in ("DEQUANT", "VEC"):
-            deps_of[i] = deps
-            continue
-        deps_of[i] = (len(out.instrs),)
-        args = ins.args
-        if ins.op == "STORE":
-            nbytes = sum(b for name, b in ins.free if name == "obuf")
-            args = tuple(dict(ins.args, addr=next_addr, bytes=nbytes, rows=1, stride=0).items())
-            next_addr += nbytes
-        out.instrs.append(Instr(ins.op, args, deps, ins.alloc, ins.free, ins.rd, ins.wr, ins.label))
-    out.validate()
-    return out
-
-
 def assemble(program: Program, arch: Arch, p: BitModParams) -> ArrayProgram:
-    """Instruction-memory contents for ``program`` (after :func:`rtl.tools.array_program.host_epilogue`);
-    InputError names the instruction outside the RTL subset or its layout rules."""
+    """Instruction-memory contents for ``program`` (the compiler's, unchanged); InputError names the instruction
+    outside the RTL subset or its layout rules."""
     out, region, words = _unit_words(program, arch, p)
-    tiles: dict[int, dict] = {}                   # BSMMA -> {"tile": its output tile's obuf region}
+    tiles: dict[int, dict] = {}                   # BSMMA / DEQUANT -> {"tile": its output tile's obuf words}
     for i, ins, where, head, alloc in words:
-        if ins.op in ("LOAD", "STORE"):
-            out.dma.append({**head, "alloc": alloc,
-                            **_dma_fields(program, i, p, region, tiles, where, mma="BSMMA")})
+        if ins.op == "LOAD":
+            out.dma.append({**head, "alloc": alloc, **_dma_fields(program, i, p, region, tiles, where, mma="BSMMA")})
+        elif ins.op == "STORE":   # the FP16 outputs DEQUANT left in obuf, two per word, row-major in the tile
+            out.dma.append({**head, "alloc": alloc, **_dma_fields(program, i, p, region, tiles, where, mma="DEQUANT")})
         elif ins.op == "BSMMA":
             out.array.append({**head, **_bsmma_fields(program, i, p, region, tiles, where)})
+        elif ins.op == "DEQUANT":
+            out.vector.append({**head, **_dequant_fields(program, i, p, region, tiles, where)})
         else:
-            raise InputError(where + ".op", f"{ins.op} is not in the RTL BitMoD array's subset (host_epilogue drops "
-                             "DEQUANT and VEC)", "LOAD, BSMMA, STORE, SYNC")
+            raise InputError(where + ".op", f"{ins.op} is not in the RTL BitMoD array's subset",
+                             "LOAD, BSMMA, DEQUANT, STORE, SYNC")
     return out
+
+
+def _dequant_fields(program: Program, i: int, p: BitModParams, region, tiles, where: str) -> dict:
+    """A DEQUANT's vector word (rtl.gateware.bitmod_params.layouts): the output tile of the BSMMA it waits for and,
+    for a BitMoD format, the tile's channel scales in the resident channel-scale LOAD (gemm.emit: the wbuf LOAD of
+    all N FP16 scales that no BSMMA reads, the outputs after it in DRAM: the tile's first column from the address
+    of the STORE that waits for the DEQUANT)."""
+    ins = program.instrs[i]
+    mma = [d for d in ins.deps if program.instrs[d].op == "BSMMA"]
+    need(len(mma) == 1, where, "a DEQUANT waits for the last BSMMA of its output tile")
+    place = tiles[mma[0]]
+    m, n = ins["m"], ins["n"]
+    need(place["m"] == m and place["n"] == n and ins["groups"] == 1, where,
+         "rescales its BSMMA's whole output tile once per output (groups=1: the arch's pe.options.channel_scales)")
+    cbase = 0
+    if p.has_channel_scale:
+        read = {d for x in program.instrs if x.op == "BSMMA" for d in x.deps}
+        chan = [j for j, x in enumerate(program.instrs) if x.op == "LOAD" and x["buf"] == "wbuf" and j not in read]
+        store = [x for x in program.instrs if x.op == "STORE" and i in x.deps]
+        need(len(chan) == 1 and len(store) == 1 and ins.rd == (("obuf", m * n * FP32_BITS // 8, 1),
+                                                               ("wbuf", n * CHANNEL_SCALE_BITS // 8, 1)), where,
+             "scales its whole output tile by the FP16 channel scales of the resident LOAD of all N; a STORE waits")
+        c = program.instrs[chan[0]]
+        n_all = c["bytes"] * 8 // CHANNEL_SCALE_BITS
+        n0 = (store[0]["addr"] - c["addr"] - c["bytes"]) * 8 // OUT_BITS % n_all
+        per = p.wbuf_width // CHANNEL_SCALE_BITS
+        r = region[(chan[0], "wbuf")]
+        need(n0 % per == 0 and r.base + r.words <= p.wbuf_words, where,
+             f"the tile's channel scales start at a wbuf word (column {n0}) of a region that does not wrap")
+        cbase = r.base + n0 // per
+    tiles[i] = {"tile": {"obase": place["tile"]["obase"], "words": m * n * OUT_BITS // p.port_bits, "owner": None}}
+    return {"obase": place["tile"]["obase"], "outs": m * n, "nt": n, "cbase": cbase}
 
 
 def _bsmma_fields(program: Program, i: int, p: BitModParams, region, tiles, where: str) -> dict:
@@ -110,14 +122,14 @@ def _bsmma_fields(program: Program, i: int, p: BitModParams, region, tiles, wher
             "m": m, "n": n, "groups": k // group, "gsteps": group // LANES, "acc": int(accumulate)}
 
 
-# --- DRAM images (the host's layout of operands for the RTL) and the epilogue ----------------------------
+# --- DRAM images (the host's layout of operands for the RTL) and its outputs -----------------------------
 
 def _pack(values: np.ndarray, bits: int, word_bits: int) -> list[int]:
-    """Unsigned ``bits``-bit values, element 0 lowest, into ``word_bits``-bit words (zero padded)."""
-    per = word_bits // bits
+    """Unsigned ``bits``-bit values as one bit stream, value i at bits [i·bits, (i+1)·bits) (a value may straddle
+    two words: bitmod_fp3's 3-bit and int6's 6-bit codes), cut into ``word_bits``-bit words (zero padded)."""
     v = np.asarray(values, dtype=np.int64).reshape(-1)
-    v = np.concatenate([v, np.zeros(-len(v) % per, dtype=np.int64)]).reshape(-1, per)
-    return [int(x) for x in (v << (bits * np.arange(per))).sum(axis=1)]
+    stream = sum(int(x) << (bits * i) for i, x in enumerate(v))
+    return [(stream >> (word_bits * j)) & ((1 << word_bits) - 1) for j in range(-(-len(v) * bits // word_bits))]
 
 
 def activation_words(a: np.ndarray, p: BitModParams) -> list[int]:
@@ -143,20 +155,20 @@ def weight_row_words(qw, n: int, k0: int, kt: int, p: BitModParams) -> list[int]
     return codes + meta
 
 
-def fp32_values(words) -> np.ndarray:
-    """Stored FP32 bit patterns → float32 values."""
-    return np.asarray(words, dtype=np.uint64).astype(np.uint32).view(np.float32)
+def channel_scale_words(qw, p: BitModParams) -> list[int]:
+    """Port words of the N FP16 channel scales (BitMoD formats; element 0 lowest), as the compiler's resident
+    channel-scale LOAD reads them."""
+    chan = get_format(qw.fmt).channel_scales(qw)[:, 0]
+    return _pack(np.asarray(chan, dtype=np.float64).astype(np.float16).view(np.uint16), CHANNEL_SCALE_BITS,
+                 p.port_bits)
 
 
-def host_epilogue_values(o: np.ndarray, qw) -> np.ndarray:
-    """The BitMoD PE's last step on the host: ``fp32(O · chan)`` with the FP16 channel scale (BitMoD
-    formats; sim.pe.bitmod_pe applies it the same way), or ``O`` (INT formats). ``o``: (M, N) float32."""
-    o = np.asarray(o, dtype=np.float32)
-    if not qw.fmt.startswith("bitmod"):
-        return o
-    chan = get_format(qw.fmt).channel_scales(qw)[:, 0].astype(np.float64)
-    return (o.astype(np.float64) * chan[None, :]).astype(np.float32)
+def fp16_values(words, p: BitModParams) -> np.ndarray:
+    """Stored port words → the FP16 values they hold (element 0 lowest), as float16."""
+    per = p.port_bits // OUT_BITS
+    w = np.asarray(words, dtype=np.uint64)
+    return ((w[:, None] >> (OUT_BITS * np.arange(per, dtype=np.uint64))) & 0xFFFF).astype(np.uint16).reshape(-1) \
+        .view(np.float16)
 
 
-__all__ = ["activation_words", "assemble", "fp32_values", "host_epilogue", "host_epilogue_values", "metadata",
-           "weight_row_words"]
+__all__ = ["activation_words", "assemble", "channel_scale_words", "fp16_values", "metadata", "weight_row_words"]

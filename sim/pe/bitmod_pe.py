@@ -233,6 +233,12 @@ def _group_scales(qw) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, int]:
     return sig, exp, FP16_SIG_BITS, np.ones(qw.codes.shape[0]), 0
 
 
+def _pe_channel_scale(weights: str, config: PEConfig) -> bool:
+    """The PEs multiply by the channel scale (counted as ``fp32_muls``): BitMoD formats, unless
+    ``options.channel_scales`` leaves it to DEQUANT (the output is the same product either way)."""
+    return weights.startswith("bitmod") and not config.options.get("channel_scales")
+
+
 def _fold_cycles(group: int, n_groups: int, n_terms: int, scale_bits: int) -> int:
     a = -(-group // LANES) * n_terms
     return a + (n_groups - 1) * max(a, scale_bits) + scale_bits
@@ -265,6 +271,11 @@ class BitModPE(PEModel):
         "(rows*cols) x 1 grid")
     weight_formats = tuple(WEIGHTS)
     act_formats = ("fp16",)
+    known_options = {"channel_scales": "the PEs apply the group scales and leave the FP16 per-channel scale of BitMoD "
+                                       "formats (and the FP16 output rounding) to DEQUANT: the compiler loads the N "
+                                       "channel scales into wbuf once and emits DEQUANT with groups = 1 (one rescale "
+                                       "per output; the RTL array, rtl/gateware/bitmod_array.py); the PE events "
+                                       "then count no fp32_muls (the vector unit's dequant elements do)"}
 
     def default_config(self) -> PEConfig:
         return PEConfig(array=DEFAULT_ARRAY, acc="fp32")
@@ -300,7 +311,7 @@ class BitModPE(PEModel):
             "decodes": m * n * n_groups * -(-g // LANES) * LANES,
             "dequant_steps": m * n * n_groups * scale_bits,
             "fp32_adds": m * n * n_groups,
-            "fp32_muls": m * n if problem.weights.startswith("bitmod") else 0,
+            "fp32_muls": m * n if _pe_channel_scale(problem.weights, config) else 0,
             "reg_reads": 2 * LANES * pe_cycles,
             "sram_read_bits": -(-m // cols) * n * (k * w_bits + row_meta) + -(-n // rows) * m * k * ACT_BITS,
         }
@@ -337,7 +348,7 @@ class BitModPE(PEModel):
             _pad_groups(act_bits, g, gsp), _pad_groups(levels.astype(np.int64), g, gsp), booth, n_terms,
             gsp, qw.n_groups, np.ascontiguousarray(sig, dtype=np.int64), np.ascontiguousarray(exp, dtype=np.int64),
             scale_bits, chan, *self._grid(config), problem.k, fmt.code_bits,
-            _row_metadata_bits(qw.fmt, qw.n_groups), has_chan)
+            _row_metadata_bits(qw.fmt, qw.n_groups), has_chan and _pe_channel_scale(qw.fmt, config))
         events = {name: int(v) for name, v in zip(EVENT_NAMES, evs)}
         return GemmResult(int(cyc), self._utilization(problem, config, int(cyc)), events, mode, out, extra)
 

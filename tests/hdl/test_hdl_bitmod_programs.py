@@ -1,10 +1,10 @@
 """Compiled programs on the generated BitMoD array Verilog (Icarus and Verilator): one build per simulator runs
-the compiler's programs for preset bitmod-rtl-small (one BSMMA; k-tiles accumulating in obuf over several output
-tiles with partial folds) one after another, each loaded through the instruction load port and the DRAM write port
-(testbench tests/hdl/tb_lut_programs.py, the LUT array's: the systems share their ports); stored outputs, through
-the host's epilogue, equal sim.pe.bitmod_pe bit for bit and the RTL's cycle count equals the engine's. Prints the
-cycle counts it compared. A missing simulator skips with its install command unless $REQUIRE_SIMS names it
-(tests/hdl/test_hdl.py)."""
+the compiler's programs for preset bitmod-rtl-small unchanged (one BSMMA; k-tiles accumulating in obuf over several
+output tiles with partial folds; DEQUANT with the channel scale on the array, FP16 STOREs) one after another, each
+loaded through the instruction load port and the DRAM write port (testbench tests/hdl/tb_lut_programs.py, the LUT
+array's: the systems share their ports); stored FP16 outputs equal sim.pe.bitmod_pe's rounded to FP16 bit for bit
+and the RTL's cycle count equals the engine's. Prints the cycle counts it compared. A missing simulator skips with
+its install command unless $REQUIRE_SIMS names it (tests/hdl/test_hdl.py)."""
 
 from __future__ import annotations
 
@@ -21,17 +21,19 @@ from tests.rtl.bitmod_array_case import gemm_case
 
 MAX_INSTRS, DRAM_WORDS = 32, 1024
 CXX_OPT = "-O0"   # Verilator: 4 PEs' FP32 paths compile ~15 s (CPU) faster unoptimised; the runs are ~10^3 cycles
-# per simulator, one PE format (one build) and its programs; Icarus runs the FP32 paths slowly: few folds
-CASES = {"icarus": ("bitmod_fp4", [dict(m=2, n=2, k=32, group=8),
-                                   dict(m=3, n=3, k=64, kt=32, mt=3, nt=2, group=8)]),
-         "verilator": ("int8", [dict(m=2, n=2, k=32, group=8),
-                                dict(m=3, n=5, k=48, kt=16, nt=4, group=8)])}
+# per (simulator, PE format): one build and its programs; Icarus runs the FP32 paths slowly: few folds. int6:
+# lane steps of 24 bits that straddle two 32-bit wbuf words
+CASES = [("icarus", "bitmod_fp4", [dict(m=2, n=2, k=32, group=8),
+                                   dict(m=3, n=4, k=64, kt=32, mt=3, nt=2, group=8)]),
+         ("verilator", "int8", [dict(m=2, n=2, k=32, group=8),
+                                dict(m=3, n=6, k=48, kt=16, nt=4, group=8)]),
+         ("verilator", "int6", [dict(m=3, n=4, k=48, kt=16, nt=2, group=8)])]
 
 
-@pytest.mark.parametrize("sim", hdl_sim.SIMULATORS)
-def test_compiled_bitmod_programs(sim, tmp_path):
+@pytest.mark.parametrize(("sim", "weights", "shapes"), [c for c in CASES if c[0] in hdl_sim.SIMULATORS],
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_compiled_bitmod_programs(sim, weights, shapes, tmp_path):
     _need(sim)
-    weights, shapes = CASES[sim]
     named = [(f"M{s['m']}N{s['n']}K{s['k']}kt{s.get('kt', s['k'])}-{weights}",
               gemm_case(weights=weights, seed=30 + i, max_instrs=MAX_INSTRS, dram_words=DRAM_WORDS, **s))
              for i, s in enumerate(shapes)]
