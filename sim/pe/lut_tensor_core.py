@@ -185,12 +185,15 @@ def _lut_unit(tables, packed, shifts, kpg, man_bits, emin, emax, psum_in, out):
     (2, b) f8 = ±2^i (row 1 for neg: ``(−v)·2^i`` is ``v·(−2^i)`` exactly); psum_in (M, N) f8 — the
     accumulator's value at the start of every quantization group (kpg K-groups); out (M, N, G) f8 — the
     accumulator at each group's end. Value format (man_bits, emin, emax), man_bits < 0 = exact INT32.
-    Returns the number of INT32 overflows.
+    Returns the number of INT32 overflows (accumulations whose sum leaves the INT32 range). In exact INT32 a row
+    keeps a bound on its sums' magnitude (its group's start value plus, per plane, the largest |product| it
+    adds); while that bound is within INT32 no sum can overflow, and the plane is added without the per-sum test.
     """
     m_total, kgroups, n_entries = tables.shape
     _, n_planes, n_total = packed.shape
     acc = np.zeros((m_total, n_total))
     signed = np.zeros((n_planes, 256))  # plane i, stored weight w: table[w & 0x7F] · shifts[w >> 7, i]
+    bound = np.zeros(m_total)  # exact INT32: an upper bound on |every sum| of row m since its group began
     overflows = 0
     for c0 in range(0, kgroups, KG_CHUNK):
         for m in range(m_total):
@@ -198,7 +201,11 @@ def _lut_unit(tables, packed, shifts, kpg, man_bits, emin, emax, psum_in, out):
             for kg in range(c0, min(c0 + KG_CHUNK, kgroups)):
                 if kg % kpg == 0:
                     row[:] = psum_in[m]
+                    bound[m] = np.abs(psum_in[m]).max()
                 table = tables[m, kg]
+                top = 0.0  # the largest |entry|
+                for e in range(n_entries):
+                    top = max(top, abs(table[e]))
                 for i in range(n_planes):  # the same products the unit forms, once per entry, not per lookup
                     for e in range(n_entries):
                         signed[i, e] = table[e] * shifts[0, i]
@@ -206,11 +213,20 @@ def _lut_unit(tables, packed, shifts, kpg, man_bits, emin, emax, psum_in, out):
                 for i in range(n_planes):
                     plane = packed[kg, i]
                     products = signed[i]
-                    for n in range(n_total):
-                        v = round_float(products[plane[n]], man_bits, emin, emax)
-                        s = round_float(row[n] + v, man_bits, emin, emax)
-                        overflows += (man_bits < 0) & ((s > INT32_MAX) | (s < INT32_MIN))  # branch-free
-                        row[n] = s
+                    if man_bits >= 0:  # a float accumulator: every product and sum rounded
+                        for n in range(n_total):
+                            v = round_float(products[plane[n]], man_bits, emin, emax)
+                            row[n] = round_float(row[n] + v, man_bits, emin, emax)
+                        continue
+                    bound[m] += top * shifts[0, i]
+                    if bound[m] <= INT32_MAX:  # no sum of this plane can overflow
+                        for n in range(n_total):
+                            row[n] += products[plane[n]]
+                    else:
+                        for n in range(n_total):
+                            s = row[n] + products[plane[n]]
+                            overflows += (s > INT32_MAX) | (s < INT32_MIN)  # branch-free
+                            row[n] = s
                 if kg % kpg == kpg - 1:
                     out[m, :, kg // kpg] = row
     return overflows
