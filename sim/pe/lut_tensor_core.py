@@ -182,7 +182,7 @@ def _lut_unit(tables, packed, shifts, kpg, man_bits, emin, emax, psum_in, out):
     and column n innermost (independent accumulators); time is linear in K.
 
     tables (M, KG, E) f8; packed (KG, b, N) u1 (idx | neg << 7; idx < 2^(K−1) ≤ 128 for K ≤ 8); shifts
-    (2, b) f8 = ±2^i (row 1 for neg: ``(−v)·2^i`` is ``v·(−2^i)`` exactly); psum_in (M, N) f8 — the
+    (b,) f8 = 2^i (the product ``(±v)·2^i`` is exact, whichever side the sign is on); psum_in (M, N) f8 — the
     accumulator's value at the start of every quantization group (kpg K-groups); out (M, N, G) f8 — the
     accumulator at each group's end. Value format (man_bits, emin, emax), man_bits < 0 = exact INT32.
     Returns the number of INT32 overflows (accumulations whose sum leaves the INT32 range). In exact INT32 a row
@@ -192,7 +192,7 @@ def _lut_unit(tables, packed, shifts, kpg, man_bits, emin, emax, psum_in, out):
     m_total, kgroups, n_entries = tables.shape
     _, n_planes, n_total = packed.shape
     acc = np.zeros((m_total, n_total))
-    signed = np.zeros((n_planes, 256))  # plane i, stored weight w: table[w & 0x7F] · shifts[w >> 7, i]
+    signed = np.zeros(256)  # stored weight w: ±table[w & 0x7F] (− for neg = w >> 7); its product is that · 2^i
     bound = np.zeros(m_total)  # exact INT32: an upper bound on |every sum| of row m since its group began
     overflows = 0
     for c0 in range(0, kgroups, KG_CHUNK):
@@ -206,25 +206,23 @@ def _lut_unit(tables, packed, shifts, kpg, man_bits, emin, emax, psum_in, out):
                 top = 0.0  # the largest |entry|
                 for e in range(n_entries):
                     top = max(top, abs(table[e]))
-                for i in range(n_planes):  # the same products the unit forms, once per entry, not per lookup
-                    for e in range(n_entries):
-                        signed[i, e] = table[e] * shifts[0, i]
-                        signed[i, 0x80 | e] = table[e] * shifts[1, i]
-                for i in range(n_planes):
+                    signed[e] = table[e]
+                    signed[0x80 | e] = -table[e]
+                for i in range(n_planes):  # product ±S[idx]·2^i: exact (a sign and a power of two)
                     plane = packed[kg, i]
-                    products = signed[i]
+                    shift = shifts[i]
                     if man_bits >= 0:  # a float accumulator: every product and sum rounded
                         for n in range(n_total):
-                            v = round_float(products[plane[n]], man_bits, emin, emax)
+                            v = round_float(signed[plane[n]] * shift, man_bits, emin, emax)
                             row[n] = round_float(row[n] + v, man_bits, emin, emax)
                         continue
-                    bound[m] += top * shifts[0, i]
+                    bound[m] += top * shift
                     if bound[m] <= INT32_MAX:  # no sum of this plane can overflow
                         for n in range(n_total):
-                            row[n] += products[plane[n]]
+                            row[n] += signed[plane[n]] * shift
                     else:
                         for n in range(n_total):
-                            s = row[n] + products[plane[n]]
+                            s = row[n] + signed[plane[n]] * shift
                             overflows += (s > INT32_MAX) | (s < INT32_MIN)  # branch-free
                             row[n] = s
                 if kg % kpg == kpg - 1:
@@ -240,7 +238,7 @@ def _run_unit(tables, packed, kpg, mu, nu, k_tile, acc_format, psum_in) -> tuple
     _, n_planes, n = packed.shape
     out = np.empty((m, n, kgroups // kpg))
     man_bits, emin, emax = (int(v) for v in acc_format)
-    shifts = np.ldexp(1.0, np.arange(n_planes)) * np.array([[1.0], [-1.0]])
+    shifts = np.ldexp(1.0, np.arange(n_planes))
     overflows = _lut_unit(np.ascontiguousarray(tables, dtype=np.float64), np.ascontiguousarray(packed, np.uint8),
                           shifts, int(kpg), man_bits, emin, emax, np.ascontiguousarray(psum_in, dtype=np.float64), out)
     if overflows:
