@@ -20,6 +20,7 @@ from sim.pe.base import ACTIVATION_FORMATS, DATAFLOWS, MODES, GemmProblem, PECon
 
 NAME = "gemm"
 HELP = "simulate one GEMM on one processing element (cycles, utilization, events; --check for exactness)"
+BLAS_THREADS = 1  # no linear algebra worth threads (lutsim.cli)
 
 # float activation formats → ml_dtypes / numpy type names (ml_dtypes is imported only when one is asked for: its
 # import takes about 0.45 s, most of a tile- or scalesim-mode command's start-up)
