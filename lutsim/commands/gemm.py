@@ -3,23 +3,24 @@
 Generic over the PE registry (:func:`sim.pe.names`): weights are random normals quantized with the
 chosen format, activations random values representable in the chosen activation format (integer
 formats include both extremes). ``--check`` runs the per-cycle model and compares its output with
-the PE's ``expected()`` bit for bit.
+the PE's ``expected()`` bit for bit. A data-free run (``--mode tile`` or ``scalesim``) imports neither numpy nor
+:mod:`sim.formats` (weight format names from :mod:`sim.format_index`): its start-up is the interpreter's and the
+PE's closed form.
 """
 
 from __future__ import annotations
 
 import re
 
-import numpy as np
-
 from lutsim.output import fmt, print_json, print_table
 from lutsim.results import GemmConfig, GemmResult, to_dict
-from sim import formats, pe
+from sim import format_index, pe
 from sim.errors import InputError
 from sim.pe.base import ACTIVATION_FORMATS, DATAFLOWS, MODES, GemmProblem, PEConfig
 
 NAME = "gemm"
 HELP = "simulate one GEMM on one processing element (cycles, utilization, events; --check for exactness)"
+BLAS_THREADS = 1  # no linear algebra worth threads (lutsim.cli)
 
 # float activation formats → ml_dtypes / numpy type names (ml_dtypes is imported only when one is asked for: its
 # import takes about 0.45 s, most of a tile- or scalesim-mode command's start-up)
@@ -28,6 +29,8 @@ _FLOAT_ACTS = {"fp16": "float16", "bf16": "bfloat16", "fp8_e4m3": "float8_e4m3fn
 
 def _float_type(acts: str):
     """The numpy scalar type of float activation format ``acts``."""
+    import numpy as np
+
     if acts == "fp16":
         return np.float16
     import ml_dtypes
@@ -87,8 +90,11 @@ def parse_options(items: list[str]) -> dict:
     return out
 
 
-def random_activations(acts: str, m: int, k: int, rng: np.random.Generator) -> np.ndarray:
-    """(M, K) float64 values exactly representable in ``acts``; integer formats hit both extremes."""
+def random_activations(acts: str, m: int, k: int, rng):
+    """(M, K) float64 values exactly representable in ``acts`` (``rng`` a numpy Generator); integer formats hit
+    both extremes."""
+    import numpy as np
+
     if acts in _INT_ACT_BITS:
         lo, hi = -(1 << (_INT_ACT_BITS[acts] - 1)), (1 << (_INT_ACT_BITS[acts] - 1)) - 1
         a = rng.integers(lo, hi + 1, size=(m, k))
@@ -121,8 +127,8 @@ def simulate(args) -> GemmResult:
         raise InputError("--mode", f"{args.pe} has no mode {args.mode!r}", ", ".join(model.modes))
     if args.dataflow is not None and args.dataflow not in DATAFLOWS:
         raise InputError("--dataflow", f"unknown dataflow {args.dataflow!r}", ", ".join(DATAFLOWS))
-    if args.weights.lower() not in formats.names():
-        raise InputError("--weights", f"unknown format {args.weights!r}", ", ".join(formats.names()))
+    if args.weights.lower() not in format_index.names():
+        raise InputError("--weights", f"unknown format {args.weights!r}", ", ".join(format_index.names()))
     if args.acts not in ACTIVATION_FORMATS:
         raise InputError("--acts", f"unknown activation format {args.acts!r}", ", ".join(ACTIVATION_FORMATS))
     problem = GemmProblem(args.m, args.n, args.k, args.weights, args.acts, args.group_size)
@@ -133,6 +139,10 @@ def simulate(args) -> GemmResult:
 
     a = qw = None
     if args.mode == "per-cycle" or args.check:
+        import numpy as np
+
+        from sim import formats
+
         rng = np.random.default_rng(args.seed)
         qw = formats.get(args.weights).quantize(rng.normal(size=(args.n, args.k)), args.group_size)
         a = random_activations(args.acts, args.m, args.k, rng)
@@ -145,6 +155,8 @@ def simulate(args) -> GemmResult:
         cycles=int(res.cycles), utilization=float(res.utilization),
         events={k: int(v) for k, v in res.events.items()})
     if args.check:
+        import numpy as np
+
         checked = res if res.mode == "per-cycle" else model.run(problem, config, "per-cycle", a, qw)
         want = model.expected(problem, config, a, qw)
         diff = np.abs(checked.out - want)

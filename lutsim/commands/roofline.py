@@ -6,6 +6,7 @@ from lutsim.commands.trace import add_workload_arguments, trace_from_args
 
 NAME = "roofline"
 HELP = "GPU roofline latency of a model pass: per op ops / min(peak, AI x BW), summed"
+BLAS_THREADS = 1  # no linear algebra worth threads (lutsim.cli)
 COMPAT_MODES = ("llm-viewer",)
 
 

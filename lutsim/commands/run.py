@@ -5,6 +5,7 @@ from __future__ import annotations
 
 NAME = "run"
 HELP = "run a program (text or binary ISA) on an accelerator; report cycles, utilization, energy, area"
+BLAS_THREADS = 1  # no linear algebra worth threads (lutsim.cli)
 
 
 def add_arguments(p) -> None:

@@ -8,6 +8,7 @@ import sys
 
 NAME = "simulate"
 HELP = "simulate a model pass on an accelerator: per-op cycles/energy, latency, tokens/s, energy/token, area"
+BLAS_THREADS = 1  # no linear algebra worth threads (lutsim.cli)
 
 CSV_COLUMNS = ["name", "kind", "layer", "repeat", "unit", "M", "N", "K", "count", "w_fmt", "a_fmt", "cycles",
                "bound", "utilization", "ops", "bytes", "energy_pj", "instructions", "cache", "schedule"]

@@ -13,6 +13,7 @@ from workloads.trace import build_trace
 
 NAME = "trace"
 HELP = "print the op trace (shapes, flops, bytes per tensor class) of one prefill or decode pass"
+BLAS_THREADS = 1  # no linear algebra worth threads (lutsim.cli)
 
 
 def add_workload_arguments(p, quant: bool = True) -> None:

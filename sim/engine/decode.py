@@ -325,6 +325,15 @@ def decode(program: Program | ColumnProgram, arch: Arch, extra_counts: np.ndarra
     return dec
 
 
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a)`` of a 1-D array, without it: a plain ``np.unique`` imports numpy.ma on its first call (about
+    8 ms of a ``lutsim simulate`` decode step)."""
+    s = np.sort(a)
+    keep = np.ones(len(s), np.bool_)
+    keep[1:] = s[1:] != s[:-1]
+    return s[keep]
+
+
 def find_region(dec: Decoded, candidates, copied: bool = False, same_durations: bool = False) -> None:
     """Set ``dec.region`` (r0, L, C, D, pivot class), ``region_cnt``, ``region_base`` and ``region_fixed`` (see
     :func:`sim.engine.kernel.schedule`) from the largest of ``candidates`` ((r0, L, C): C copies of an L-instruction
@@ -362,7 +371,7 @@ def find_region(dec: Decoded, candidates, copied: bool = False, same_durations: 
         dec.region = np.array([r0, length, copies, reach, int(np.flatnonzero(cnt)[-1])], np.int64)
         dec.region_cnt = cnt
         dec.region_base = np.bincount(dec.cls[:r0], minlength=n_cls).astype(np.int64)
-        dec.region_fixed = np.unique(deps[0][~moved]).astype(np.int64)
+        dec.region_fixed = _sorted_unique(deps[0][~moved].astype(np.int64))
         return
 
 

@@ -209,12 +209,18 @@ def schedule(occ, dur, q_ptr, q_idx, class_first, class_count, dep_ptr, dep_idx,
             if not ok:
                 continue
             u = class_first[c]
-            for v in range(class_first[c] + 1, class_first[c] + class_count[c]):
-                if ufree[v] < ufree[u]:
-                    u = v
-            t = max(r, ufree[u], now)
+            if class_count[c] > 1:  # the instance that frees first
+                for v in range(u + 1, u + class_count[c]):
+                    if ufree[v] < ufree[u]:
+                        u = v
+            t = ufree[u] if ufree[u] > r else r  # max(r, ufree[u], now), without a call: this loop also runs
+            if now > t:  # as plain Python, where a builtin call costs more than the comparison
+                t = now
             if blocked[c]:
-                t = max(t, ht[0]) if hn > 0 else INF
+                if hn == 0:
+                    t = INF
+                elif ht[0] > t:
+                    t = ht[0]
             if t < best_t:
                 best_t = t
                 best = c
@@ -268,7 +274,7 @@ def schedule(occ, dur, q_ptr, q_idx, class_first, class_count, dep_ptr, dep_idx,
         u = best_u
         gap_start = ufree[u]
         if now > gap_start:
-            dep_wait = min(now, max(best_r, gap_start)) - gap_start
+            dep_wait = (best_r if best_r < now else now) - gap_start if best_r > gap_start else 0
             unit_stats[4 * u + 1] += dep_wait
             unit_stats[4 * u + 2] += now - gap_start - dep_wait
         start[i] = now

@@ -26,14 +26,14 @@ does it for a PE written to a temporary module).
 from __future__ import annotations
 
 import importlib
-import inspect
+import os
 import pkgutil
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from types import MappingProxyType
 
-from .. import formats
+from .. import format_index
 from ..errors import InputError
 from .base import (
     ACTIVATION_FORMATS,
@@ -65,9 +65,9 @@ def _check_class(cls, origin: str) -> None:
     def bad(problem: str):
         return PERegistrationError(f"PE {getattr(cls, 'name', cls)!r} ({origin}): {problem}")
 
-    if not (inspect.isclass(cls) and issubclass(cls, PEModel)):
+    if not (isinstance(cls, type) and issubclass(cls, PEModel)):
         raise PERegistrationError(f"{origin}: expected a subclass of sim.pe.PEModel, got {cls!r}")
-    if inspect.isabstract(cls):
+    if getattr(cls, "__abstractmethods__", None):  # an ABC with abstract methods left
         raise bad(f"does not define {', '.join(sorted(cls.__abstractmethods__))}")
     if not isinstance(cls.name, str) or not cls.name:
         raise bad("needs a non-empty string `name`")
@@ -89,7 +89,7 @@ def _check_class(cls, origin: str) -> None:
 
 def _check_formats(model: PEModel, origin: str) -> None:
     acts = set(model.act_formats) - set(ACTIVATION_FORMATS)
-    known = set(formats.names())
+    known = set(format_index.names())
     weights = [w for w in model.weight_formats if w not in known]
     if not model.act_formats or acts or not model.weight_formats or weights:
         raise PERegistrationError(f"PE {model.name!r} ({origin}): weight_formats and act_formats must be non-empty "
@@ -117,8 +117,23 @@ def _discover() -> None:
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         cls = getattr(module, "PE", None)
-        if cls is not None:
+        if cls is not None and type(_MODELS.get(cls.name)) is not cls:  # not registered by _named already
             _add(cls, module.__name__)
+
+
+def _named(name: str) -> None:
+    """Before discovery: register the PE called ``name`` from the module named after it (dashes as underscores:
+    ``int8-systolic`` in ``int8_systolic.py``) when there is one, without importing the other PE modules (and the
+    numpy and Numba they import: a data-free ``lutsim gemm`` needs one PE). Discovery adds the rest later."""
+    module_name = name.replace("-", "_")
+    if (_discover.cache_info().currsize or name in _MODELS or not module_name.isidentifier()
+            or module_name == "base" or module_name.startswith("_")
+            or not os.path.isfile(os.path.join(__path__[0], f"{module_name}.py"))):
+        return
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    cls = getattr(module, "PE", None)
+    if cls is not None and getattr(cls, "name", None) == name:
+        _add(cls, module.__name__)
 
 
 def register(cls: type[PEModel]) -> PEModel:
@@ -145,6 +160,9 @@ def names() -> list[str]:
 
 def get(name: str) -> PEModel:
     """The PE model called ``name``; an InputError on field ``--pe`` lists the allowed names otherwise."""
+    _named(name)
+    if name in _MODELS:
+        return _MODELS[name]
     _discover()
     if name not in _MODELS:
         raise InputError("--pe", f"unknown PE {name!r}", ", ".join(sorted(_MODELS)) or "(none registered)")

@@ -5,12 +5,14 @@ takes, what enters the array and what leaves it."""
 from __future__ import annotations
 
 from abc import abstractmethod
+from typing import TYPE_CHECKING
 
-import numpy as np
-
+from sim.pe import _systolic_timing as st
 from sim.pe import checks
-from sim.pe import systolic_array as sa
 from sim.pe.base import ACTIVE_EVENT, DATAFLOWS, GemmProblem, GemmResult, PEConfig, PEModel
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class SystolicMac(PEModel):
@@ -60,6 +62,8 @@ class SystolicMac(PEModel):
             res.events = side_events(res.events, dataflow)
             res.events["dequant_ops"] = self.dequant_ops(problem, res.events)
             return res
+        from sim.pe import systolic_array as sa  # numpy and the Numba kernel: per-cycle runs only
+
         checks.check_operands(problem, a, qw, checks.group_size(problem))
         a_in, w_in, kwargs = self.array_operands(problem, config, checks.check_act_values(a, problem.acts), qw)
         psums, cycles, events, hazards = sa.per_cycle(dataflow, a_in, w_in, seg, rows, cols, **kwargs)
@@ -68,7 +72,7 @@ class SystolicMac(PEModel):
         events = side_events(with_sram_total(events), dataflow)
         events["dequant_ops"] = self.dequant_ops(problem, events)
         out, extra = self.array_output(problem, config, psums, qw)
-        return GemmResult(cycles=cycles, utilization=sa.utilization(problem.m, problem.n, problem.k, rows, cols,
+        return GemmResult(cycles=cycles, utilization=st.utilization(problem.m, problem.n, problem.k, rows, cols,
                                                                     cycles),
                           events=events, mode=mode, out=out, extra=extra)
 
@@ -76,14 +80,14 @@ class SystolicMac(PEModel):
 def timing_result(problem: GemmProblem, rows: int, cols: int, dataflow: str, seg: int, mode: str) -> GemmResult:
     """Data-free result (tile or scalesim mode) of a GEMM on the array."""
     m, n, k = problem.m, problem.n, problem.k
-    cycles, events = sa.tile_timing(dataflow, m, n, k, seg, rows, cols)
-    pl = sa.plan(dataflow, m, n, k, seg, rows, cols)
+    cycles, events = st.tile_timing(dataflow, m, n, k, seg, rows, cols)
+    pl = st.plan(dataflow, m, n, k, seg, rows, cols)
     extra = {"folds": pl.folds, "period": pl.period, "dataflow": dataflow, "array": [rows, cols]}
     if mode == "scalesim":
         extra["overlapped_cycles"] = cycles
         extra["note"] = "cycles and utilization follow SCALE-Sim 3.0.0 (docs/references.md#peer-tools); events are ours"
-        cycles = sa.scalesim_cycles(dataflow, m, n, k, rows, cols)
-    return GemmResult(cycles=cycles, utilization=sa.utilization(m, n, k, rows, cols, cycles),
+        cycles = st.scalesim_cycles(dataflow, m, n, k, rows, cols)
+    return GemmResult(cycles=cycles, utilization=st.utilization(m, n, k, rows, cols, cycles),
                       events=with_sram_total(events), mode=mode, extra=extra)
 
 

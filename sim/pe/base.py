@@ -33,8 +33,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 ACTIVATION_FORMATS = ("int4", "int8", "int16", "fp8_e4m3", "fp8_e5m2", "fp16", "bf16")
 MODES = ("per-cycle", "tile", "scalesim")

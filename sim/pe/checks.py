@@ -4,19 +4,23 @@
 A PE's ``check()`` calls :func:`check_problem` (formats, shape, array, dataflow and group size, in
 one order for every PE) with its own allowed sets, then adds what only it restricts (accumulator
 overflow bounds, tile, options), which stays in that PE's module. ``run()`` adds :func:`check_mode`
-and, in per-cycle mode, :func:`check_operands` and :func:`check_act_values`.
+and, in per-cycle mode, :func:`check_operands` and :func:`check_act_values`. The checks of a data-free run import
+neither numpy nor :mod:`sim.formats` (:mod:`sim.format_index`); those of operands do.
 """
 
 from __future__ import annotations
 
+import numbers
+import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from .. import formats
+from .. import format_index
 from ..errors import InputError
-from ..formats.elements import scalar_type
 from .base import DATAFLOWS, GemmProblem, PEConfig
+
+if TYPE_CHECKING:
+    import numpy as np
 
 INT_ACT_BITS = {"int4": 4, "int8": 8, "int16": 16}  # two's-complement activation widths (bits)
 #: float activation format -> name of its numpy / ml_dtypes scalar type (:func:`sim.formats.elements.scalar_type`)
@@ -24,7 +28,13 @@ FLOAT_ACT_DTYPES = {"fp16": "float16", "bf16": "bfloat16", "fp8_e4m3": "float8_e
 
 
 def _is_positive_int(v) -> bool:
-    return isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 1
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1  # int, numpy integers
+
+
+def _sequence(v) -> bool:
+    """A tuple, a list or a numpy array (there is none unless numpy is imported)."""
+    np_ = sys.modules.get("numpy")
+    return isinstance(v, tuple | list) or (np_ is not None and isinstance(v, np_.ndarray))
 
 
 def require_choice(field: str, value, allowed: Iterable, what: str) -> None:
@@ -45,7 +55,7 @@ def check_shape(problem: GemmProblem) -> None:
 def check_array(config: PEConfig) -> tuple[int, int]:
     """``config.array`` is two positive integers (field ``--array``); returns (rows, cols)."""
     a = config.array
-    if not isinstance(a, tuple | list | np.ndarray) or len(a) != 2 or not all(_is_positive_int(v) for v in a):
+    if not _sequence(a) or len(a) != 2 or not all(_is_positive_int(v) for v in a):
         raise InputError("--array", f"must be two positive integers (rows, cols), got {a!r}", "RxC, e.g. 32x32")
     return int(a[0]), int(a[1])
 
@@ -53,7 +63,7 @@ def check_array(config: PEConfig) -> tuple[int, int]:
 def check_tile(config: PEConfig, k_allowed: Iterable[int]) -> tuple[int, int, int]:
     """``config.tile`` is M, N, K positive integers with K in ``k_allowed`` (field ``--tile``)."""
     t, k_allowed = config.tile, tuple(k_allowed)
-    if (not isinstance(t, tuple | list | np.ndarray) or len(t) != 3 or not all(_is_positive_int(v) for v in t)
+    if (not _sequence(t) or len(t) != 3 or not all(_is_positive_int(v) for v in t)
             or t[2] not in k_allowed):
         raise InputError("--tile", f"bad tile {t!r}", f"MxNxK with M, N >= 1 and K in {k_allowed}")
     return int(t[0]), int(t[1]), int(t[2])
@@ -80,7 +90,7 @@ def group_size(problem: GemmProblem, *, fallback_to_per_channel: bool = False) -
     """
     g = problem.group_size
     if g is None:
-        g = formats.get(problem.weights).default_group_size
+        g = format_index.default_group_size(problem.weights)
         if g is None or (fallback_to_per_channel and problem.k % g):
             g = problem.k
     if not _is_positive_int(g) or problem.k % g:
@@ -94,6 +104,10 @@ def check_operands(problem: GemmProblem, a, qw, group: int) -> np.ndarray:
     quantized along K (axis 1) in groups of ``group``. Fields ``--mode`` (missing operands),
     ``activations``, ``weights``, ``--group-size``. Returns ``a`` as an array (values unchecked:
     see :func:`check_act_values`)."""
+    import numpy as np
+
+    from .. import formats
+
     if a is None or qw is None:
         raise InputError("--mode", "per-cycle needs activations and quantized weights", "tile for data-free runs")
     a = np.asarray(a)
@@ -111,6 +125,10 @@ def check_operands(problem: GemmProblem, a, qw, group: int) -> np.ndarray:
 def check_act_values(a, acts: str, field: str = "--acts") -> np.ndarray:
     """Every activation is finite and a value of format ``acts`` (integers in range for int4/8/16,
     exactly representable for the float formats); reported under ``field``. Returns float64."""
+    import numpy as np
+
+    from ..formats.elements import scalar_type
+
     af = np.asarray(a).astype(np.float64)
     if not np.isfinite(af).all():
         raise InputError(field, "activations contain NaN or inf", "finite values")

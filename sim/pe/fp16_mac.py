@@ -23,12 +23,15 @@ github.com/yc2367/BitMoD-HPCA-25 ``bitmod_sim``). Events: those of the array plu
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from sim import formats, reference
+from sim import format_index
 from sim.errors import InputError
 from sim.pe._mac_common import SystolicMac
 from sim.pe.base import GemmProblem, PEConfig
+
+if TYPE_CHECKING:  # numpy, sim.formats and sim.reference are imported by the methods that take data
+    import numpy as np
 
 ACT_FORMATS = ("fp16", "bf16")
 ACC_FORMATS = ("fp16", "bf16", "fp32")
@@ -46,7 +49,7 @@ class Fp16Mac(SystolicMac):
 
     @property
     def weight_formats(self) -> tuple[str, ...]:
-        return tuple(formats.names())  # only dequantized values enter the array
+        return tuple(format_index.names())  # only dequantized values enter the array
 
     def segment(self, problem: GemmProblem) -> int:
         return problem.k  # no groups inside the array: one segment of K
@@ -63,6 +66,10 @@ class Fp16Mac(SystolicMac):
 
     def expected(self, problem: GemmProblem, config: PEConfig, a, qw) -> np.ndarray:
         """Emulation with sim.reference rounding: fp16(a·fp16(w)), summed in the array's order."""
+        import numpy as np
+
+        from sim import formats, reference
+
         config = self.resolve(config)
         mul = reference.acc_dtype(problem.acts)
         acc = reference.acc_dtype(config.acc)
@@ -78,6 +85,10 @@ class Fp16Mac(SystolicMac):
     @staticmethod
     def weights_in_array(qw, acts: str) -> np.ndarray:
         """Dequantized weights rounded to the multiplier format (float64 values)."""
+        import numpy as np
+
+        from sim import formats, reference
+
         w = reference.round_to(formats.get(qw.fmt).dequantize(qw), reference.acc_dtype(acts))
         if not np.all(np.isfinite(w)):
             raise InputError("weights", f"dequantized weights overflow {acts}")

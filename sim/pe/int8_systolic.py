@@ -20,13 +20,15 @@ Events: those of the array (see :mod:`sim.pe.systolic_array`; ``sram_reads`` = l
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from sim import reference
 from sim.errors import InputError
 from sim.pe import checks
 from sim.pe._mac_common import SystolicMac
 from sim.pe.base import GemmProblem, PEConfig
+
+if TYPE_CHECKING:  # numpy and sim.reference are imported by the methods that take data (not tile/scalesim runs)
+    import numpy as np
 
 WEIGHT_FORMATS = tuple(f"int{b}" for b in range(2, 9)) + ("ternary", "binary")
 ACT_FORMATS = ("int4", "int8")
@@ -63,6 +65,8 @@ class Int8Systolic(SystolicMac):
         return a, self._weight_levels(qw), {}
 
     def array_output(self, problem: GemmProblem, config: PEConfig, psums: np.ndarray, qw) -> tuple[np.ndarray, dict]:
+        import numpy as np
+
         p = np.rint(psums).astype(np.int64)
         return self.epilogue(p, qw), {"group_partial_sums": p, "dataflow": config.dataflow,
                                       "array": [int(v) for v in config.array]}
@@ -70,6 +74,10 @@ class Int8Systolic(SystolicMac):
     @staticmethod
     def epilogue(p: np.ndarray, qw) -> np.ndarray:
         """One rescale per INT32 group partial sum, summed over groups in increasing order (float64)."""
+        import numpy as np
+
+        from sim import reference
+
         s = reference.group_scales(qw)
         pf = p.astype(np.float64)
         out = np.zeros(pf.shape[:2])
@@ -78,10 +86,16 @@ class Int8Systolic(SystolicMac):
         return out
 
     def expected(self, problem: GemmProblem, config: PEConfig, a, qw) -> np.ndarray:
+        from sim import reference
+
         return reference.mpgemm(a, qw)
 
     @staticmethod
     def _weight_levels(qw) -> np.ndarray:
+        import numpy as np
+
+        from sim import reference
+
         w = reference.weight_levels(qw)
         if not np.all(w == np.rint(w)) or w.min() < INT8_MIN or w.max() > INT8_MAX:
             raise InputError("weights", "weight levels (code − zero) must be integers in [−128, 127]",

@@ -182,15 +182,18 @@ def _lut_unit(tables, packed, shifts, kpg, man_bits, emin, emax, psum_in, out):
     and column n innermost (independent accumulators); time is linear in K.
 
     tables (M, KG, E) f8; packed (KG, b, N) u1 (idx | neg << 7; idx < 2^(K−1) ≤ 128 for K ≤ 8); shifts
-    (2, b) f8 = ±2^i (row 1 for neg: ``(−v)·2^i`` is ``v·(−2^i)`` exactly); psum_in (M, N) f8 — the
+    (b,) f8 = 2^i (the product ``(±v)·2^i`` is exact, whichever side the sign is on); psum_in (M, N) f8 — the
     accumulator's value at the start of every quantization group (kpg K-groups); out (M, N, G) f8 — the
     accumulator at each group's end. Value format (man_bits, emin, emax), man_bits < 0 = exact INT32.
-    Returns the number of INT32 overflows.
+    Returns the number of INT32 overflows (accumulations whose sum leaves the INT32 range). In exact INT32 a row
+    keeps a bound on its sums' magnitude (its group's start value plus, per plane, the largest |product| it
+    adds); while that bound is within INT32 no sum can overflow, and the plane is added without the per-sum test.
     """
     m_total, kgroups, n_entries = tables.shape
     _, n_planes, n_total = packed.shape
     acc = np.zeros((m_total, n_total))
-    signed = np.zeros((n_planes, 256))  # plane i, stored weight w: table[w & 0x7F] · shifts[w >> 7, i]
+    signed = np.zeros(256)  # stored weight w: ±table[w & 0x7F] (− for neg = w >> 7); its product is that · 2^i
+    bound = np.zeros(m_total)  # exact INT32: an upper bound on |every sum| of row m since its group began
     overflows = 0
     for c0 in range(0, kgroups, KG_CHUNK):
         for m in range(m_total):
@@ -198,19 +201,30 @@ def _lut_unit(tables, packed, shifts, kpg, man_bits, emin, emax, psum_in, out):
             for kg in range(c0, min(c0 + KG_CHUNK, kgroups)):
                 if kg % kpg == 0:
                     row[:] = psum_in[m]
+                    bound[m] = np.abs(psum_in[m]).max()
                 table = tables[m, kg]
-                for i in range(n_planes):  # the same products the unit forms, once per entry, not per lookup
-                    for e in range(n_entries):
-                        signed[i, e] = table[e] * shifts[0, i]
-                        signed[i, 0x80 | e] = table[e] * shifts[1, i]
-                for i in range(n_planes):
+                top = 0.0  # the largest |entry|
+                for e in range(n_entries):
+                    top = max(top, abs(table[e]))
+                    signed[e] = table[e]
+                    signed[0x80 | e] = -table[e]
+                for i in range(n_planes):  # product ±S[idx]·2^i: exact (a sign and a power of two)
                     plane = packed[kg, i]
-                    products = signed[i]
-                    for n in range(n_total):
-                        v = round_float(products[plane[n]], man_bits, emin, emax)
-                        s = round_float(row[n] + v, man_bits, emin, emax)
-                        overflows += (man_bits < 0) & ((s > INT32_MAX) | (s < INT32_MIN))  # branch-free
-                        row[n] = s
+                    shift = shifts[i]
+                    if man_bits >= 0:  # a float accumulator: every product and sum rounded
+                        for n in range(n_total):
+                            v = round_float(signed[plane[n]] * shift, man_bits, emin, emax)
+                            row[n] = round_float(row[n] + v, man_bits, emin, emax)
+                        continue
+                    bound[m] += top * shift
+                    if bound[m] <= INT32_MAX:  # no sum of this plane can overflow
+                        for n in range(n_total):
+                            row[n] += signed[plane[n]] * shift
+                    else:
+                        for n in range(n_total):
+                            s = row[n] + signed[plane[n]] * shift
+                            overflows += (s > INT32_MAX) | (s < INT32_MIN)  # branch-free
+                            row[n] = s
                 if kg % kpg == kpg - 1:
                     out[m, :, kg // kpg] = row
     return overflows
@@ -224,7 +238,7 @@ def _run_unit(tables, packed, kpg, mu, nu, k_tile, acc_format, psum_in) -> tuple
     _, n_planes, n = packed.shape
     out = np.empty((m, n, kgroups // kpg))
     man_bits, emin, emax = (int(v) for v in acc_format)
-    shifts = np.ldexp(1.0, np.arange(n_planes)) * np.array([[1.0], [-1.0]])
+    shifts = np.ldexp(1.0, np.arange(n_planes))
     overflows = _lut_unit(np.ascontiguousarray(tables, dtype=np.float64), np.ascontiguousarray(packed, np.uint8),
                           shifts, int(kpg), man_bits, emin, emax, np.ascontiguousarray(psum_in, dtype=np.float64), out)
     if overflows:

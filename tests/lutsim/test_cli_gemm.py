@@ -92,3 +92,25 @@ def test_lossy_table_quantization_reports_its_error(capsys):
                            "--option", "table_quant=true", "--check", "--json"])
     assert rc == 0 and r["exact"] is True  # bit-exact against the hardware-order emulation
     assert 0 < r["max_abs_error_vs_exact"] < 5  # but lossy against the float64 mpGEMM
+
+
+_IMPORTS = ("import json, runpy, sys; sys.argv = ['lutsim', *sys.argv[1:]]\n"
+            "try:\n    runpy.run_module('lutsim', run_name='__main__')\n"
+            "except SystemExit as e:\n    code = e.code\n"
+            "print(json.dumps([code, sorted(m for m in ('numpy', 'numba', 'pandas', 'ml_dtypes', 'sim.formats', "
+            "'yaml') if m in sys.modules)]), file=sys.stderr)")
+
+
+@pytest.mark.parametrize("argv", [
+    ["--pe", "int8-systolic", "--m", "20", "--n", "12", "--k", "30", "--array", "8x8", "--mode", "scalesim"],
+    ["--pe", "fp16-mac", "--m", "1", "--n", "128", "--k", "1024", "--dataflow", "ws", "--acts", "fp16",
+     "--weights", "nf4", "--mode", "scalesim", "--json"],
+    ["--pe", "int8-systolic", "--m", "4", "--n", "8", "--k", "64", "--group-size", "32", "--mode", "tile"]])
+def test_data_free_systolic_run_imports_no_numpy(argv):
+    """The SCALE-Sim compatible mode (and tile mode) of the MAC arrays starts as fast as the interpreter: no numpy,
+    Numba, pandas, ml_dtypes, yaml or format registry (issue 20: faster than SCALE-Sim on every shape)."""
+    res = subprocess.run([sys.executable, "-c", _IMPORTS, "gemm", *argv], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    code, loaded = json.loads(res.stderr.strip().splitlines()[-1])
+    assert code == 0 and loaded == [], res.stdout
+    assert main(["gemm", *argv, "--json"] if "--json" not in argv else ["gemm", *argv]) == 0  # same run in-process

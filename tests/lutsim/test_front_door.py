@@ -83,3 +83,23 @@ def test_recipes_lists_every_built_in_recipe_with_its_source(capsys):
     assert all(f"{n}: " in out for n in recipes.names()) and "olive4" in out and "flint4" in out
     assert main(["recipes", "--json"]) == 0
     assert [r["recipe"] for r in json.loads(capsys.readouterr().out)] == recipes.names()
+
+
+_BLAS = ("import os, sys; from lutsim import cli; cli._blas_threads(cli._chosen(sys.argv[1:])); "
+         "print(os.environ.get('OPENBLAS_NUM_THREADS'))")
+
+
+@pytest.mark.parametrize("argv,env_value,want", [
+    (["simulate", "--arch", "x"], None, "1"),       # BLAS_THREADS = 1 in lutsim/commands/simulate.py
+    (["gemm", "--pe", "lut-tc"], None, "1"),
+    (["accuracy", "--model", "x"], None, "None"),   # no BLAS_THREADS: OpenBLAS keeps its default
+    (["simulate"], "3", "3"),                        # the environment wins
+    (["--help"], None, "None"),
+])
+def test_commands_without_linear_algebra_ask_openblas_for_one_thread(argv, env_value, want):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if env_value is not None:
+        env["OPENBLAS_NUM_THREADS"] = env_value
+    out = subprocess.run([sys.executable, "-c", _BLAS, *argv], capture_output=True, text=True, env=env, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    assert out.stdout.strip() == want

@@ -8,8 +8,11 @@ from sim import formats, pe, reference
 from sim.errors import InputError
 from sim.pe.base import GemmProblem, PEConfig
 from sim.pe.lut_tensor_core import (
+    INT32_MAX,
+    INT32_MIN,
     LUT_OUTPUT_LATENCY,
     AccumulatorOverflow,
+    _lut_unit,
     as_bits,
     fp_order_emulation,
     invert_index,
@@ -286,3 +289,43 @@ def test_too_narrow_entries_name_the_field_and_the_width_needed(bits, acts, k, q
     assert str(need) in exc.value.problem
     check_entry_bits(need, acts, k, quant)  # the width itself, and anything wider, is accepted
     check_entry_bits(need + 8, acts, k, quant)
+
+
+def _unit_reference(tables, packed, shifts, kpg, psum_in):
+    """The exact INT32 unit stepped one accumulation at a time: (sums at each group's end, overflowed sums)."""
+    m_total, kgroups, _ = tables.shape
+    _, n_planes, n_total = packed.shape
+    out, overflows = np.empty((m_total, n_total, kgroups // kpg)), 0
+    for m in range(m_total):
+        for n in range(n_total):
+            s = 0.0
+            for kg in range(kgroups):
+                if kg % kpg == 0:
+                    s = psum_in[m, n]
+                for i in range(n_planes):
+                    w = int(packed[kg, i, n])
+                    s += tables[m, kg, w & 0x7F] * (-1.0 if w >> 7 else 1.0) * shifts[i]
+                    overflows += not INT32_MIN <= s <= INT32_MAX
+                if kg % kpg == kpg - 1:
+                    out[m, n, kg // kpg] = s
+    return out, overflows
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([1, 2, 3, 8]), st.sampled_from([2**20, 2**26, 2**29]))
+def test_exact_unit_counts_every_overflow_the_stepped_sums_have(seed, kpg, scale):
+    """The exact INT32 path skips the per-sum overflow test only while a bound rules overflow out: its sums and its
+    count of overflowed sums equal those of the sums stepped one by one, with entries small (never overflows),
+    near the limit (the bound passes INT32 with or without real overflows) and large."""
+    rng = np.random.default_rng(seed)
+    m, kgroups, n, planes = 2, 2 * kpg, 5, 3
+    tables = rng.integers(-scale, scale + 1, size=(m, kgroups, 4)).astype(np.float64)
+    packed = rng.integers(0, 4, size=(kgroups, planes, n)).astype(np.uint8) | (
+        rng.integers(0, 2, size=(kgroups, planes, n)).astype(np.uint8) << 7)
+    shifts = np.ldexp(1.0, np.arange(planes))
+    psum_in = rng.integers(-scale, scale + 1, size=(m, n)).astype(np.float64)
+    out = np.empty((m, n, kgroups // kpg))
+    overflows = _lut_unit(tables, packed, shifts, kpg, -1, 0, 0, psum_in, out)
+    want, want_overflows = _unit_reference(tables, packed, shifts, kpg, psum_in)
+    np.testing.assert_array_equal(out, want)
+    assert overflows == want_overflows
