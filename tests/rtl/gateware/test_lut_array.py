@@ -56,8 +56,8 @@ def test_k_tiles_dequantize(shape):
 
 
 @pytest.mark.parametrize("shape,capacity", [(s, CHUNK_OBUF) for s in K_CHUNKED] + [(s, None) for s in K_CHUNKED_PRESET],
-                         ids=lambda x: f"K{x['k']}kt{x['kt']}c{x['chunk']}" if isinstance(x, dict) else
-                         f"obuf{x['obuf'] if x else 'preset'}")
+                         ids=[f"K{s['k']}kt{s['kt']}c{s['chunk']}-obuf{c['obuf'] if c else 'preset'}" for s, c in
+                              [(s, CHUNK_OBUF) for s in K_CHUNKED] + [(s, None) for s in K_CHUNKED_PRESET]])
 def test_k_chunks_accumulate_in_fp32(shape, capacity):
     """obuf too small for the terms of all K (issue 14): the compiler's chunk (compiler.gemm.chunked) splits the
     DEQUANT over K-chunks that restore and keep the FP32 accumulator in obuf; outputs bit-exact, cycles the
