@@ -452,4 +452,5 @@ def instructions(spec: GemmSpec, arch: Arch, t: Tile) -> int:
 
 def chunks(spec: GemmSpec, t: Tile) -> int:
     """DEQUANTs per output tile: one, or one per chunk of ``t.chunk`` k-tiles."""
-    return -(-(-(-spec.k // t.kt)) // t.chunk) if t.chunk else 1
+    k_tiles = -(-spec.k // t.kt)
+    return -(-k_tiles // t.chunk) if t.chunk else 1

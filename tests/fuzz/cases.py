@@ -252,7 +252,8 @@ _LOAD = "LOAD buf=wbuf addr={addr} bytes={nbytes}"
 
 def _binary(records: bytes, strings: list[str], n_ins: int, arch_id: int = -1) -> bytes:
     table = b"".join(struct.pack("<H", len(s.encode())) + s.encode() for s in strings)
-    return struct.pack("<4sHHII", b"LTSA", binary.VERSION, 0, len(strings), n_ins) + table + struct.pack("<i", arch_id) + records
+    head = struct.pack("<4sHHII", b"LTSA", binary.VERSION, 0, len(strings), n_ins)
+    return head + table + struct.pack("<i", arch_id) + records
 
 
 def _bin_load(buf_sid: int, addr: int, nbytes: int, rows: int = 1, stride: int = 0, bstride: int = 1) -> bytes:

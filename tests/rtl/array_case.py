@@ -36,7 +36,7 @@ K_TILED = [dict(m=4, n=64, k=40, weights="int2", kt=16, group=8),
 
 # a small-obuf test arch (4 KiB: 32 words, half of it 4 FP32 words per output of a 4×32 tile) on which the terms of
 # K do not fit: chunks of k-tiles accumulating in FP32 (compiler.gemm.chunked picks ``chunk``); K = 40: the last
-# k-tile is shorter (three chunks of 2, 2 and 1 groups); weights of 4 bits with their metadata keep rows whole port words
+# k-tile is shorter (three chunks of 2, 2 and 1 groups); 4-bit weights with their metadata keep rows whole port words
 K_CHUNKED = [dict(m=4, n=32, k=48, weights="int2", kt=16, group=8, chunk=1),
              dict(m=4, n=32, k=40, weights="int2", kt=16, group=8, chunk=1),
              dict(m=4, n=32, k=80, weights="int3", kt=16, group=16, chunk=3)]
