@@ -274,8 +274,12 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
 
     @cache
     def dequant(mt: int, nt: int, groups: int, acc_in: int, acc_out: int) -> int:
-        """A DEQUANT of ``groups`` group terms per output (after the FP32 accumulator with ``acc_in``); it writes
-        the FP32 accumulator (``acc_out``) or the FP16 outputs; reads and writes as the RTL's vector unit does."""
+        """A DEQUANT of ``groups`` groups per output (after the FP32 accumulator with ``acc_in``). With
+        :func:`group_sums` it reads those group terms and writes the FP32 accumulator (``acc_out``) or the FP16
+        outputs, as the RTL's vector unit does; otherwise it rescales the tile's partial sums in place."""
+        if not sums:
+            o_bytes = obuf_bytes(spec, arch, mt, nt, t)
+            return p.template("DEQUANT", m=mt, n=nt, groups=groups, rd=[("obuf", o_bytes)], wr=[("obuf", o_bytes)])
         return p.template("DEQUANT", m=mt, n=nt, groups=groups, acc_in=acc_in, acc_out=acc_out,
                           rd=[("obuf", mt * nt * acc * (groups + acc_in))],
                           wr=[("obuf", mt * nt * (acc if acc_out else math.ceil(spec.out_bytes)))])
