@@ -11,7 +11,7 @@ shapes in elements. The schedule step by step, the loop orders and the DRAM traf
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
@@ -42,7 +42,9 @@ class Tile:
     """Tile sizes (elements), the am×an split of an output tile over the arrays, and the loop order:
     ``a_stationary`` keeps an m-block's activations (Mt × K) in ``abuf`` across its n-tiles (loaded once)
     instead of reloading the Mt×Kt tile at every step. ``dataflow`` / ``mapping``: the PE grid's dataflow and
-    mapping the array instructions run with (None: the arch's PE configuration as it is)."""
+    mapping the array instructions run with (None: the arch's PE configuration as it is).
+    ``chunk``: k-tiles per DEQUANT on a ``group_sums`` arch whose per-group terms of all K do not fit obuf
+    (:func:`chunked`; 0: one DEQUANT over all of K)."""
 
     mt: int
     nt: int
@@ -52,6 +54,7 @@ class Tile:
     a_stationary: bool = False
     dataflow: str | None = None
     mapping: str | None = None
+    chunk: int = 0
 
     @property
     def map(self) -> str:
@@ -75,11 +78,47 @@ def acc_bytes(spec: GemmSpec, arch: Arch) -> int:
     return ACC_BYTES.get(acc, 4)
 
 
-def obuf_bytes(spec: GemmSpec, arch: Arch, m: int, n: int) -> int:
-    """obuf bytes of an m×n output tile's partial sums: one per output, or one per quantization group of every
-    output with ``pe.options.group_sums`` (the RTL LUT array's DEQUANT reads each group's term)."""
-    per = spec.groups if arch.pe.options.get("group_sums") and spec.groups else 1
-    return m * n * acc_bytes(spec, arch) * per
+def group_sums(spec: GemmSpec, arch: Arch) -> bool:
+    """The arch's LMMAs write one FP32 term per quantization group of every output to obuf for the DEQUANT
+    (``pe.options.group_sums``: the RTL LUT array, rtl/gateware/lut_array.py) and this GEMM has groups."""
+    return bool(arch.pe.options.get("group_sums") and spec.groups)
+
+
+def chunk_groups(spec: GemmSpec, t: Tile) -> int:
+    """Quantization groups of a full DEQUANT chunk of tile ``t`` (``t.chunk`` k-tiles of whole groups), or all
+    of the GEMM's groups when it is not chunked."""
+    return t.chunk * t.kt // spec.group if t.chunk else spec.groups
+
+
+def obuf_slot(spec: GemmSpec, arch: Arch, t: Tile | None = None) -> int:
+    """Partial sums kept in obuf per output of a tile: one; with :func:`group_sums` one per quantization group,
+    or, chunked (``t.chunk``), one per group of a chunk plus the FP32 accumulator the chunks add into."""
+    if not group_sums(spec, arch):
+        return 1
+    return chunk_groups(spec, t) + 1 if t is not None and t.chunk else spec.groups
+
+
+def obuf_bytes(spec: GemmSpec, arch: Arch, m: int, n: int, t: Tile | None = None) -> int:
+    """obuf bytes of an m×n output tile's partial sums (:func:`obuf_slot` per output)."""
+    return m * n * acc_bytes(spec, arch) * obuf_slot(spec, arch, t)
+
+
+def chunked(spec: GemmSpec, arch: Arch, t: Tile) -> Tile | None:
+    """``t`` if its steps fit the buffers (:func:`fits`); else, with :func:`group_sums` and k-tiles of whole
+    groups, ``t`` with the most k-tiles per DEQUANT chunk (``chunk``) whose terms and FP32 accumulator fit half
+    of obuf (the rest of K is dequantized chunk by chunk, accumulating in FP32: docs/isa.md, "Chunked DEQUANT");
+    None when neither fits."""
+    if fits(spec, arch, t):
+        return t
+    if not (group_sums(spec, arch) and spec.group and spec.k % spec.group == 0 and t.kt % spec.group == 0):
+        return None
+    per_output = t.mt * t.nt * acc_bytes(spec, arch)
+    slot = (buffer_of(arch, "obuf").capacity // 2) // per_output  # FP32 words per output that fit half of obuf
+    chunk = min((slot - 1) * spec.group // t.kt, -(-spec.k // t.kt) - 1)
+    if chunk < 1:
+        return None
+    t = replace(t, chunk=chunk)
+    return t if fits(spec, arch, t) else None
 
 
 def problem(spec: GemmSpec, m: int, n: int, k: int) -> pe_registry.GemmProblem:
@@ -162,7 +201,7 @@ def best_split(spec: GemmSpec, arch: Arch, mt: int, nt: int, kt: int, map_: str 
 
 def tile_bytes(spec: GemmSpec, arch: Arch, t: Tile) -> dict[str, int]:
     """Bytes each buffer needs for one step of tile ``t`` (without double buffering)."""
-    out = {"wbuf": math.ceil(t.nt * t.kt * spec.w_bytes), "obuf": obuf_bytes(spec, arch, t.mt, t.nt)}
+    out = {"wbuf": math.ceil(t.nt * t.kt * spec.w_bytes), "obuf": obuf_bytes(spec, arch, t.mt, t.nt, t)}
     if not spec.tables_resident:
         out["abuf"] = math.ceil(t.mt * (spec.k if t.a_stationary else t.kt) * spec.a_bytes)
         if uses_tables(arch):
@@ -216,6 +255,7 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
     pe_groups = bool(arch.pe.options.get("channel_scales"))
     o_base = w_base + math.ceil(spec.n * w_row) + spec.bias_bytes + chan_bytes
     resident = spec.tables_resident
+    sums = group_sums(spec, arch)
     stationary = t.a_stationary and not resident
     space, sync = p.space, p.template("SYNC")
 
@@ -237,11 +277,29 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
 
     @cache
     def mma(sm: int, sn: int, kt: int, accumulate: bool) -> int:
+        """An array instruction: it accumulates onto obuf's partial sums (``accumulate``, a later k-tile), or with
+        :func:`group_sums` writes its k-tile's group terms (one FP32 per output per group) and reads no obuf."""
         operand = ("tbuf", table_bytes(arch, sm, kt)) if lut else ("abuf", math.ceil(sm * kt * spec.a_bytes))
-        out = ("obuf", sm * sn * acc)
+        terms = -(-kt // spec.group) if sums and spec.group else 1
+        out = ("obuf", sm * sn * acc * terms)
         return p.template(arch.pe.opcode, m=sm, n=sn, k=kt, weights=spec.weights, acts=spec.acts,
                           group=spec.group or 0, map=t.map, wr=[out],
-                          rd=[operand, ("wbuf", math.ceil(sn * kt * spec.w_bytes))] + ([out] if accumulate else []))
+                          rd=[operand, ("wbuf", math.ceil(sn * kt * spec.w_bytes))] +
+                          ([out] if accumulate and not sums else []))
+
+    @cache
+    def dequant(mt: int, nt: int, groups: int, acc_in: int, acc_out: int) -> int:
+        """A DEQUANT of ``groups`` groups per output (after the FP32 accumulator with ``acc_in``). With
+        :func:`group_sums` it reads those group terms and writes the FP32 accumulator (``acc_out``) or the FP16
+        outputs, as the RTL's vector unit does; otherwise it rescales the tile's partial sums in place."""
+        if not sums:  # pe.options.channel_scales: the PEs applied the group scales, one rescale per output is left
+            o_bytes = obuf_bytes(spec, arch, mt, nt, t)
+            chan_rd = [("wbuf", nt * CHANNEL_SCALE_BYTES)] if chan_bytes else []
+            return p.template("DEQUANT", m=mt, n=nt, groups=1 if pe_groups else groups,
+                              rd=[("obuf", o_bytes)] + chan_rd, wr=[("obuf", o_bytes)])
+        return p.template("DEQUANT", m=mt, n=nt, groups=groups, acc_in=acc_in, acc_out=acc_out,
+                          rd=[("obuf", mt * nt * acc * (groups + acc_in))],
+                          wr=[("obuf", mt * nt * (acc if acc_out else math.ceil(spec.out_bytes)))])
 
     def a_addr(m0: int, k0: int) -> int:
         return a_base + math.floor(m0 * a_row + k0 * spec.a_bytes)
@@ -277,8 +335,9 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
             p.add(*stores.pop(0))
         subs = [(sm, sn) for _, sm in _split(mt, t.am) for _, sn in _split(nt, t.an)]
         chain: list = [None] * len(subs)
-        o_bytes = obuf_bytes(spec, arch, mt, nt)
+        o_bytes = obuf_bytes(spec, arch, mt, nt, t)
         w_loads, a_next = [], None
+        done_groups, drained = 0, None  # groups dequantized by earlier chunks; the last chunk's DEQUANT
         for ki, (k0, kt) in enumerate(k_tiles):
             (tpl_a, a_b), (tpl_w, w_b) = load_a(mt, kt), load_w(nt, kt)
             first = [("obuf", o_bytes)] if ki == 0 else []
@@ -299,18 +358,23 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
                 deps = (lw,) if resident else (src, lw)
                 if chain[j] is not None:
                     deps += (chain[j],)
+                if drained is not None:  # a new chunk's terms overwrite the last chunk's once its DEQUANT is done
+                    deps += (drained,)
                 chain[j] = p.add(mma(sm, sn, kt, ki > 0), deps)
                 mmas.append(chain[j])
+            drained = None
             free = [("wbuf", w_b)] + ([] if resident else [("tbuf", tw)] if lut else
                                       [] if stationary else [("abuf", a_b)])
             p.add(sync, mmas, free=space(free))
+            if t.chunk and (ki + 1) % t.chunk == 0 and ki + 1 < len(k_tiles):  # a chunk ends: FP32 accumulate
+                groups = (k0 + kt) // spec.group - done_groups
+                drained = p.add(dequant(mt, nt, groups, int(done_groups > 0), 1), chain)
+                done_groups += groups
         if stationary and ni == 0 and mi + 1 < len(m_tiles):  # prefetch the next m-block's activations
             a_next = load_a_block(*m_tiles[mi + 1])
         last = chain
-        if spec.groups:  # pe.options.channel_scales: the PEs applied the group scales, one rescale per output is left
-            chan_rd = [("wbuf", nt * CHANNEL_SCALE_BYTES)] if chan_bytes else []
-            last = [p.add(p.template("DEQUANT", m=mt, n=nt, groups=1 if pe_groups else spec.groups,
-                                     rd=[("obuf", o_bytes)] + chan_rd, wr=[("obuf", o_bytes)]), last)]
+        if spec.groups:
+            last = [p.add(dequant(mt, nt, spec.groups - done_groups, int(done_groups > 0), 0), last)]
         if spec.bias_bytes:  # bias add: an element-wise add (the vector unit's "residual" kind)
             last = [p.add(p.template("VEC", op="residual", elems=mt * nt, rd=[("wbuf", nt * BIAS_BYTES)]), last)]
         if spec.quantize_out:
@@ -408,4 +472,11 @@ def instructions(spec: GemmSpec, arch: Arch, t: Tile) -> int:
     per_step = 2 + a_per_step + (uses_tables(arch) and not spec.tables_resident) + t.am * t.an
     m_tiles, k_tiles = -(-spec.m // t.mt), -(-spec.k // t.kt)
     a_blocks = m_tiles * (k_tiles + 1) if t.a_stationary else 0
-    return steps(spec, t) * per_step + m_tiles * -(-spec.n // t.nt) * 3 + a_blocks
+    per_tile = 3 + chunks(spec, t) - 1
+    return steps(spec, t) * per_step + m_tiles * -(-spec.n // t.nt) * per_tile + a_blocks
+
+
+def chunks(spec: GemmSpec, t: Tile) -> int:
+    """DEQUANTs per output tile: one, or one per chunk of ``t.chunk`` k-tiles."""
+    k_tiles = -(-spec.k // t.kt)
+    return -(-k_tiles // t.chunk) if t.chunk else 1

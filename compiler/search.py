@@ -75,8 +75,9 @@ def estimate(spec: GemmSpec, arch: Arch, t: Tile) -> Estimate:
                 first = c if first is None else first
                 if gemm.uses_tables(arch) and not spec.tables_resident:
                     table += math.ceil(mt * math.ceil(kt / tu.group) / tu.tables_per_cycle) * cm * cn * ck
-            if spec.groups:
-                vector += math.ceil(mt * nt * spec.groups / (vec.lanes * vec.ops_per_cycle["dequant"])) * cm * cn
+            if spec.groups:  # a chunked tile's later chunks also read the FP32 accumulator (gemm.chunks)
+                terms = spec.groups + gemm.chunks(spec, t) - 1
+                vector += math.ceil(mt * nt * terms / (vec.lanes * vec.ops_per_cycle["dequant"])) * cm * cn
     traffic = gemm.traffic(spec, t)
     dma = traffic * 8 / arch.dram.bandwidth
     a_first = 0 if spec.tables_resident else t.mt * (spec.k if t.a_stationary else t.kt) * spec.a_bytes
@@ -102,8 +103,9 @@ def _rank(e: Estimate) -> tuple:
 
 
 def candidates(spec: GemmSpec, arch: Arch, choice: tuple[str | None, str | None] = (None, None)) -> list[Estimate]:
-    """Every tile that fits the buffers (double buffered) with dataflow and mapping ``choice``, with its estimate,
-    best first."""
+    """Every tile that fits the buffers (double buffered; on a ``group_sums`` arch with the DEQUANT in K-chunks
+    when all groups' terms do not fit obuf: :func:`compiler.gemm.chunked`) with dataflow and mapping ``choice``,
+    with its estimate, best first."""
     dataflow, mapping = choice
     map_ = pe_registry.map_name(dataflow, mapping)
     cfg = arch.pe
@@ -121,11 +123,12 @@ def candidates(spec: GemmSpec, arch: Arch, choice: tuple[str | None, str | None]
                 orders = [False] + ([True] if nt < spec.n and not spec.tables_resident else [])
                 split = None
                 for stationary in orders:
-                    if not gemm.fits(spec, arch, Tile(mt, nt, kt, a_stationary=stationary)):
+                    fitting = gemm.chunked(spec, arch, Tile(mt, nt, kt, a_stationary=stationary))
+                    if fitting is None:
                         continue
                     split = split or gemm.best_split(spec, arch, mt, nt, kt, map_)
                     out.append(estimate(spec, arch, Tile(mt, nt, kt, *split, a_stationary=stationary,
-                                                         dataflow=dataflow, mapping=mapping)))
+                                                         dataflow=dataflow, mapping=mapping, chunk=fitting.chunk)))
     if not out:
         raise InputError("arch.buffers", f"no tile of the {spec.m}x{spec.n}x{spec.k} GEMM fits half of abuf/wbuf/"
                          "obuf (double buffering); enlarge the buffers")
@@ -189,7 +192,7 @@ def search(spec: GemmSpec, arch: Arch) -> Found:
     log = []
     for t in found.tried:
         e, (program, stats) = t.option.key, t.run.result
-        log.append({"tile": [e.tile.mt, e.tile.nt, e.tile.kt], "split": [e.tile.am, e.tile.an],
+        log.append({"tile": [e.tile.mt, e.tile.nt, e.tile.kt], "split": [e.tile.am, e.tile.an], "chunk": e.tile.chunk,
                     "a_stationary": e.tile.a_stationary, "dataflow": e.tile.dataflow, "mapping": e.tile.mapping,
                     "estimate": e.cycles, "simulated": stats.cycles, "traffic": e.traffic,
                     "instructions": len(program)})

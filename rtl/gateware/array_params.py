@@ -169,7 +169,7 @@ def dma_sync_layouts(p) -> dict[str, StructLayout]:
 def layouts(p: ArrayParams) -> dict[str, StructLayout]:
     """Instruction-word layouts of the unit classes (ids are instruction indices, ``deps`` a mask; field meanings:
     rtl/gateware/lut_array.py, each unit's docstring). ``dma.blocked``: a STORE reading FP16 blocks in row order;
-    ``vector.op``: 0 DEQUANT, 1 bias add."""
+    ``vector.op``: 0 DEQUANT, 1 bias add (``gslot`` / ``acc_in`` / ``acc_out``: :func:`chunk_fields`)."""
     head = head_fields(p)
     space = space_layout(p)
     return {
@@ -184,8 +184,16 @@ def layouts(p: ArrayParams) -> dict[str, StructLayout]:
                                "gslot": u(p.obuf_words), "mbase": u(p.wbuf_words - 1), "mstride": u(p.wbuf_words),
                                "mw": u(p.max_meta_words), "zero": unsigned(1)}),
         "vector": StructLayout({**head, "op": unsigned(1), "obase": u(p.obuf_words - 1), "blocks": u(p.obuf_words),
-                                "groups": u(p.obuf_words), "nbt": u(p.obuf_words), "bbase": u(p.wbuf_words - 1)}),
+                                "groups": u(p.obuf_words), "nbt": u(p.obuf_words), "bbase": u(p.wbuf_words - 1),
+                                **chunk_fields(p)}),
     }
+
+
+def chunk_fields(p: ArrayParams) -> dict:
+    """A DEQUANT's chunk fields (docs/isa.md, "Chunked DEQUANT"; rtl/gateware/lut_array.py ``_vector``): ``gslot``
+    obuf words per Mu×Nu block (the tile's slot), ``acc_in`` (word 0 of a block's slot is the FP32 accumulator to
+    restore first; ``groups`` then counts it), ``acc_out`` (write the FP32 accumulator to word 0, not FP16)."""
+    return {"gslot": u(p.obuf_words), "acc_in": unsigned(1), "acc_out": unsigned(1)}
 
 
 def space_layout(p: ArrayParams) -> StructLayout:

@@ -25,6 +25,12 @@ presented the last group.
 ``prescaled=True``: the unit takes each group's FP32 term fp32(P·s) on ``term`` instead (the LUT array's
 units form it with :func:`group_term` when they write a group's sums to obuf, rtl/gateware/lut_array.py), and
 only accumulates and rounds; same registers, same latency.
+
+``chunked=True`` (a reduction dequantized in K-chunks, docs/isa.md "Chunked DEQUANT"): ``load`` marks a valid
+cycle whose ``term`` is an FP32 accumulator an earlier chunk left (it replaces the lane's accumulator, no add; the
+groups after it add onto it with ``first`` low), and ``keep`` with ``last`` makes the result the FP32 accumulator
+instead of its FP16 rounding: ``wide`` (32 bits per lane; ``out`` is its low half). Restoring the accumulator and
+adding the next groups is the same sequence of FP32 adds as one pass over all groups, so the bits are the same.
 """
 
 from __future__ import annotations
@@ -55,14 +61,16 @@ class DequantUnit(wiring.Component):
     signed widths of ``acc``, ``asum``, ``zero``; ``latency`` in cycles (≥ :data:`MIN_LATENCY`)."""
 
     def __init__(self, lanes: int, acc_width: int = 32, sum_width: int = 20, zero_width: int = 9,
-                 latency: int = MIN_LATENCY, prescaled: bool = False):
+                 latency: int = MIN_LATENCY, prescaled: bool = False, chunked: bool = False):
         if latency < MIN_LATENCY:
             raise ValueError(f"latency {latency}: the unit has {MIN_LATENCY} pipeline registers")
-        self.lanes, self.latency, self.prescaled = lanes, latency, prescaled
+        self.lanes, self.latency, self.prescaled, self.chunked = lanes, latency, prescaled, chunked
         self.widths = (acc_width, sum_width, zero_width)
         ports = {"term": In(ArrayLayout(unsigned(32), lanes))} if prescaled else {
             "acc": In(ArrayLayout(signed(acc_width), lanes)), "asum": In(ArrayLayout(signed(sum_width), lanes)),
             "zero": In(ArrayLayout(signed(zero_width), lanes)), "scale": In(ArrayLayout(unsigned(16), lanes))}
+        if chunked:
+            ports.update(load=In(1), keep=In(1), wide=Out(ArrayLayout(unsigned(32), lanes)))
         super().__init__({"valid": In(1), "first": In(1), "last": In(1), **ports,
                           "o_valid": Out(1), "out": Out(ArrayLayout(unsigned(16), lanes))})
 
@@ -70,6 +78,10 @@ class DequantUnit(wiring.Component):
         m = Module()
         prod_valid, prod_first, prod_last = Signal(), Signal(), Signal()
         m.d.sync += [prod_valid.eq(self.valid), prod_first.eq(self.first), prod_last.eq(self.last & self.valid)]
+        prod_load, prod_keep = Signal(), Signal()     # chunked: restore the accumulator / keep it FP32
+        if self.chunked:
+            m.d.sync += [prod_load.eq(self.load), prod_keep.eq(self.keep)]
+        res_bits = 32 if self.chunked else 16
         done = Signal()
         m.d.sync += done.eq(prod_valid & prod_last)
         results = []
@@ -80,17 +92,22 @@ class DequantUnit(wiring.Component):
             m.d.sync += prod.eq(term)
             total = Signal(32, name=f"l{lane}_total")       # the lane's FP32 accumulator
             new = fp32_add(m, Mux(prod_first, 0, total), prod, name=f"l{lane}_add")
+            if self.chunked:
+                new = Mux(prod_load, prod, new)
             with m.If(prod_valid):
                 m.d.sync += total.eq(new)
-            half = Signal(16, name=f"l{lane}_half")
+            half = Signal(res_bits, name=f"l{lane}_half")
+            f16 = fp32_to_fp16(m, new, name=f"l{lane}_f16")
             with m.If(prod_valid & prod_last):
-                m.d.sync += half.eq(fp32_to_fp16(m, new, name=f"l{lane}_f16"))
+                m.d.sync += half.eq(Mux(prod_keep, new, f16) if self.chunked else f16)
             results.append(half)
         valid, outs = done, results
         for stage in range(self.latency - MIN_LATENCY):      # output delay registers
             nv = Signal(name=f"dly{stage}_valid")
-            no = [Signal(16, name=f"dly{stage}_l{lane}") for lane in range(self.lanes)]
+            no = [Signal(res_bits, name=f"dly{stage}_l{lane}") for lane in range(self.lanes)]
             m.d.sync += [nv.eq(valid)] + [a.eq(b) for a, b in zip(no, outs)]
             valid, outs = nv, no
-        m.d.comb += [self.o_valid.eq(valid)] + [self.out[lane].eq(outs[lane]) for lane in range(self.lanes)]
+        m.d.comb += [self.o_valid.eq(valid)] + [self.out[lane].eq(outs[lane][:16]) for lane in range(self.lanes)]
+        if self.chunked:
+            m.d.comb += [self.wide[lane].eq(outs[lane]) for lane in range(self.lanes)]
         return m

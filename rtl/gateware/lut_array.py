@@ -306,10 +306,12 @@ class LutArray(wiring.Component):
         (VEC residual, ``op`` 1, groups 1): the block's FP16 outputs plus the FP16 bias of its Nu columns (Nu·16 bits
         of wbuf from word bbase + (block mod nbt)·Nu·16 / W: one word per read port of wbuf's banks), rounded to
         FP16 (RNE). Either way each block's FP16 outputs, ``latency`` cycles after its last input, go to half an
-        obuf word: word obase + block / 2 (already read: block b's inputs start at word b·groups, or b / 2)."""
+        obuf word: word obase + block / 2 (already read: block b's inputs start at word b·gslot, or b / 2).
+        A chunk of a longer reduction (:meth:`_chunk_words`) reads its block's words from obase + block·gslot and
+        leaves the FP32 accumulator (``acc_out``) in the block's first word instead."""
         p = self.params
         ins, issue = ctrl.vector_instr[0], ctrl.vector_issue[0]
-        names = ("id", "op", "obase", "blocks", "groups", "nbt", "bbase")
+        names = ("id", "op", "obase", "blocks", "groups", "nbt", "bbase", "gslot", "acc_in", "acc_out")
         fields = {k: getattr(ins, k) for k in names}
         fields.update(blk=Const(0, len(ins.blocks)), g=Const(0, len(ins.groups)), col=Const(0, len(ins.nbt)))
         regs, live = _live(m, issue, fields, "vec")
@@ -325,10 +327,11 @@ class LutArray(wiring.Component):
                                             live["col"])),
                          active.eq(~last)]
         half = p.mu * p.nu * OUT_BITS
-        dq = m.submodules.dequant = DequantUnit(lanes=p.mu * p.nu, latency=p.vec_latency, prescaled=True)
+        dq = m.submodules.dequant = DequantUnit(lanes=p.mu * p.nu, latency=p.vec_latency, prescaled=True,
+                                                chunked=True)
         rp = bufs["obuf"].read_port(domain="comb")
-        m.d.comb += [rp.addr.eq(live["obase"] + Mux(live["op"], live["blk"] >> 1,
-                                                    live["blk"] * live["groups"] + live["g"])),
+        word, slot0 = self._chunk_words(m, live)
+        m.d.comb += [rp.addr.eq(live["obase"] + Mux(live["op"], live["blk"] >> 1, word)),
                      dq.term.eq(rp.data), dq.valid.eq(go & ~live["op"]), dq.first.eq(live["g"] == 0),
                      dq.last.eq(last_g)]
         outs = rp.data.word_select(live["blk"][0], half)
@@ -341,13 +344,28 @@ class LutArray(wiring.Component):
         added = Cat(*[fp16_add(m, outs[lane * OUT_BITS:(lane + 1) * OUT_BITS], bias[lane % p.nu], name=f"vadd{lane}")
                       for lane in range(p.mu * p.nu)])
         added = _delay(m, {"v": added}, p.vec_latency, "vadd")["v"]
-        tag = _delay(m, {"valid": go & last_g, "last": last, "id": live["id"], "op": live["op"],
-                         "addr": live["obase"] + (live["blk"] >> 1), "half": live["blk"][0]}, p.vec_latency, "vec_tag")
+        keep = live["acc_out"] & ~live["op"]
+        tag = _delay(m, {"valid": go & last_g, "last": last, "id": live["id"], "op": live["op"], "keep": keep,
+                         "addr": live["obase"] + Mux(keep, slot0, live["blk"] >> 1), "half": live["blk"][0]},
+                     p.vec_latency, "vec_tag")
         wp = bufs["obuf"].write_port(granularity=half)
-        result = Mux(tag["op"], added, dq.out.as_value())
-        m.d.comb += [wp.addr.eq(tag["addr"]), wp.data.eq(result.replicate(p.width["obuf"] // half)),
-                     wp.en.eq(Mux(tag["valid"], Mux(tag["half"], 2, 1), 0)),
+        result = Mux(tag["op"], added, dq.out.as_value()).replicate(p.width["obuf"] // half)
+        m.d.comb += [wp.addr.eq(tag["addr"]), wp.data.eq(Mux(tag["keep"], dq.wide.as_value(), result)),
+                     wp.en.eq(Mux(tag["valid"], Mux(tag["keep"], 3, Mux(tag["half"], 2, 1)), 0)),
                      ctrl.vector_fin[0].eq(tag["valid"] & tag["last"]), ctrl.vector_fin_id[0].eq(tag["id"])]
+
+    def _chunk_words(self, m, live):
+        """A DEQUANT's obuf read word (offset from obase) this cycle and its block's first word: block·gslot, then
+        ``g`` (0 … groups−1), past word 0 when a first chunk (acc_out without acc_in) leaves it for the FP32
+        accumulator; ``load`` / ``keep`` of the DequantUnit: word 0 restores the accumulator (acc_in), the block's
+        result stays FP32 (acc_out). An unchunked DEQUANT (gslot = groups, flags 0) reads block·groups + g."""
+        dq = m.submodules.dequant
+        slot0 = Signal(len(live["obase"]) + 1, name="vec_slot0")
+        m.d.comb += slot0.eq(live["blk"] * live["gslot"])
+        word = Signal.like(slot0, name="vec_word")
+        m.d.comb += [word.eq(slot0 + live["g"] + (live["acc_out"] & ~live["acc_in"])),
+                     dq.load.eq(live["acc_in"] & (live["g"] == 0)), dq.keep.eq(live["acc_out"])]
+        return word, slot0
 
     @staticmethod
     def _advance(m, cnt, f, active):

@@ -47,24 +47,33 @@ from ..gateware.array_params import (
 _CLASS = {"LOAD": "dma", "STORE": "dma", "PRECOMPUTE": "table", "LMMA": "array", "SYNC": "sync", "DEQUANT": "vector"}
 
 
-def _chains(program: Program) -> dict[int, tuple[int, int]]:
-    """Per LMMA, (k0, groups): the K offset of its k-tile (the k of the LMMAs it accumulates onto before it) and
-    the quantization groups of the DEQUANT of its output tile; InputError for an LMMA no DEQUANT reads."""
+def _chains(program: Program) -> dict[int, tuple[int, int, int]]:
+    """Per LMMA, (k0, slot, word): the K offset of its k-tile (the k of the LMMAs it accumulates onto before it),
+    the obuf words per Mu×Nu block of its output tile (the groups of its one DEQUANT; chunked, the most groups of
+    a chunk plus the FP32 accumulator word: compiler.gemm.obuf_slot) and the word in the block's slot of its
+    k-tile's first group; InputError for an LMMA no DEQUANT reads."""
     k0, root = {}, {}
     for i, ins in enumerate(program.instrs):
         if ins.op == "LMMA":
             prev = [d for d in ins.deps if program.instrs[d].op == "LMMA"]
             k0[i] = k0[prev[0]] + program.instrs[prev[0]]["k"] if prev else 0
             root[i] = root[prev[0]] if prev else i
-    groups = {}
+    chunks: dict[int, list[int]] = {}             # chain root -> groups of its DEQUANTs (chunks), in order
     for ins in program.instrs:
         if ins.op == "DEQUANT":
-            for d in ins.deps:
-                if d in root:
-                    groups[root[d]] = ins["groups"]
+            for r in dict.fromkeys(root[d] for d in ins.deps if d in root):
+                chunks.setdefault(r, []).append(ins["groups"])
+    out = {}
     for i in k0:
-        need(root[i] in groups, f"instr[{i}]", "the RTL array dequantizes every LMMA's output (a DEQUANT)")
-    return {i: (k0[i], groups[root[i]]) for i in k0}
+        need(root[i] in chunks, f"instr[{i}]", "the RTL array dequantizes every LMMA's output (a DEQUANT)")
+        parts = chunks[root[i]]
+        ins = program.instrs[i]
+        g = k0[i] // (ins["group"] or ins["k"])
+        starts = np.cumsum([0] + parts)
+        c = int(np.searchsorted(starts, g, side="right")) - 1
+        chunked = len(parts) > 1
+        out[i] = (k0[i], max(parts) + 1 if chunked else parts[0], int(g - starts[c]) + chunked)
+    return out
 
 
 def _join_syncs(program: Program) -> list[set[int]]:
@@ -324,7 +333,7 @@ def _lmma_fields(program: Program, i: int, p: ArrayParams, region, tile, lmma_ti
     kg = -(-ins["k"] // p.k)
     need(ins["k"] == program.instrs[pre]["k"] and ins["k"] % p.k == 0, where + ".k",
           "the k of its PRECOMPUTE, a multiple of K")
-    k0, groups = chain
+    k0, slot, gword = chain
     gsize = ins["group"] or ins["k"]
     need(ins["k"] % gsize == 0 and k0 % gsize == 0 and gsize % p.k == 0, where + ".group",
          f"the k-tile (k0 = {k0}, k = {ins['k']}) must be whole quantization groups of {gsize}, each whole K-groups")
@@ -337,8 +346,8 @@ def _lmma_fields(program: Program, i: int, p: ArrayParams, region, tile, lmma_ti
     need(rem == 0 and mw <= gk * bits, where + ".group", f"the metadata of Nu columns ({p.nu}·{meta} bits) in whole "
          f"wbuf words, read while the unit fetches the group's {gk}·{bits} planes")
     chained = [d for d in ins.deps if program.instrs[d].op == "LMMA"]
-    accumulate = any(b == "obuf" for b, _, _ in ins.rd)
-    need(accumulate == bool(chained), where + ".rd", "an LMMA reads obuf exactly when it accumulates onto an LMMA")
+    need(not any(b == "obuf" for b, _, _ in ins.rd) and ins.wr == (("obuf", ins["m"] * ins["n"] * 4 * gt, 1),),
+         where, "an LMMA writes its k-tile's group terms (m·n·4 bytes per group) to obuf and reads none")
     if chained:
         need(len(chained) == 1, where, "accumulates onto one LMMA")
         place = lmma_tile[chained[0]]
@@ -349,9 +358,9 @@ def _lmma_fields(program: Program, i: int, p: ArrayParams, region, tile, lmma_ti
         mt = program.instrs[pre]["m"]
         need(mt % p.mu == 0, where, f"tile rows {mt} must be whole Mu = {p.mu} blocks")
         words = region[(owner, "obuf")].words
-        need(words % groups == 0, where, "the output tile's obuf region holds every group's terms")
+        need(words % slot == 0, where, "the output tile's obuf region holds every block's slot of group terms")
         t = tile.setdefault(owner, {"row": 0, "col": 0, "obase": region[(owner, "obuf")].base,
-                                    "words": words, "blocks": words // groups, "groups": groups})
+                                    "words": words, "blocks": words // slot, "slot": slot})
         t["nt"] = t["blocks"] * p.mu // mt * p.nu
         row, col = t["row"], t["col"]
         need(row % p.mu == 0 and col % p.nu == 0 and ins["n"] % p.nu == 0 and ins["m"] % p.mu == 0, where,
@@ -369,22 +378,31 @@ def _lmma_fields(program: Program, i: int, p: ArrayParams, region, tile, lmma_ti
     planes = region[(w, "wbuf")].base + nbt * kg * bits
     return {"tbase": (region[(pre, "tbuf")].base + row // p.mu * kg) % p.tbuf_words, "tstride": kg,
             "wbase": (region[(w, "wbuf")].base + col // p.nu * kg * bits) % p.wbuf_words, "bits": bits, "kg": kg,
-            "obase": (t["obase"] + (row // p.mu * nbt + col // p.nu) * groups + k0 // gsize) % p.obuf_words,
-            "ostride": nbt * groups, "gslot": groups, "mb": -(-ins["m"] // p.mu), "nb": ins["n"] // p.nu,
+            "obase": (t["obase"] + (row // p.mu * nbt + col // p.nu) * slot + gword) % p.obuf_words,
+            "ostride": nbt * slot, "gslot": slot, "mb": -(-ins["m"] // p.mu), "nb": ins["n"] // p.nu,
             "gk": gk, "mbase": (planes + col // p.nu * gt * mw) % p.wbuf_words, "mstride": gt * mw, "mw": mw,
             "zero": int(meta > SCALE_BITS)}
 
 
 def _dequant_fields(program: Program, i: int, p: ArrayParams, lmma_tile, where: str) -> dict:
-    """A DEQUANT's vector word: the output tile of the LMMAs it waits for, its blocks and groups."""
+    """A DEQUANT's vector word: the output tile of the LMMAs it waits for, its blocks, the words it reads per
+    block (its groups, plus the FP32 accumulator with ``acc_in``), the tile's slot and its chunk flags."""
     ins = program.instrs[i]
     lm = [d for d in ins.deps if program.instrs[d].op == "LMMA"]
     need(bool(lm), where, "a DEQUANT waits for the LMMAs of its output tile")
     t = lmma_tile[lm[0]]["tile"]
+    acc_in, acc_out = ins["acc_in"], ins["acc_out"]
+    words = ins["groups"] + acc_in
+    chunked = acc_in or acc_out
     need(ins["m"] % p.mu == 0 and ins["n"] == t["nt"] and ins["m"] // p.mu * (ins["n"] // p.nu) == t["blocks"]
-         and ins["groups"] == t["groups"], where, "dequantizes its whole output tile")
+         and (words + (acc_out and not acc_in) <= t["slot"] if chunked else ins["groups"] == t["slot"]), where,
+         "dequantizes its whole output tile (a chunk: at most the groups of its slot)")
+    need(ins.rd == (("obuf", ins["m"] * ins["n"] * 4 * words, 1),)
+         and ins.wr == (("obuf", ins["m"] * ins["n"] * (4 if acc_out else OUT_BITS // 8), 1),), where,
+         "reads the tile's group terms (and FP32 accumulator) and writes the FP32 accumulator or the FP16 outputs")
     lmma_tile[i] = {"tile": t}
-    return {"op": 0, "obase": t["obase"], "blocks": t["blocks"], "groups": t["groups"]}
+    return {"op": 0, "obase": t["obase"], "blocks": t["blocks"], "groups": words, "gslot": t["slot"],
+            "acc_in": acc_in, "acc_out": acc_out}
 
 
 def _bias_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, where: str) -> dict:

@@ -15,7 +15,8 @@ Durations (cycles):
   tile model, the same entry the compiler's tile search uses); ``config`` is ``arch.pe.config()`` with the
   instruction's ``map`` (the mapper's dataflow and mapping, :func:`sim.pe.config_of`) applied.
 * FMMA: the tile model of the arch's ``matrix_unit`` PE grid (same entry as the array's, with its config).
-* DEQUANT / VEC: ``⌈elems / (lanes · ops_per_cycle[op])⌉`` busy, + ``vector.latency``.
+* DEQUANT / VEC: ``⌈elems / (lanes · ops_per_cycle[op])⌉`` busy, + ``vector.latency``; a DEQUANT's elems are
+  m·n·(groups + acc_in): a chunk that adds the FP32 accumulator kept in obuf reads one more term per output.
 * Any buffer access (LOAD's write, STORE's read, ``rd``/``wr``) takes
   ``⌈bytes·8 / (width · ports · banks / gcd(stride, banks))⌉`` cycles; an instruction is busy at
   least that long (bank conflicts: a stride sharing a factor with the bank count hits fewer banks).
@@ -173,7 +174,7 @@ class _Decoder:
             return timing.cycles, 0
         if op in ("DEQUANT", "VEC"):
             kind = "dequant" if op == "DEQUANT" else ins["op"]
-            elems = ins["m"] * ins["n"] * ins["groups"] if op == "DEQUANT" else ins["elems"]
+            elems = ins["m"] * ins["n"] * (ins["groups"] + ins["acc_in"]) if op == "DEQUANT" else ins["elems"]
             occ = _ceil(elems, a.vector.lanes * a.vector.ops_per_cycle[kind])
             ev["vector"][f"elems:{kind}"] += elems
             ev["vector"]["active_cycles"] += occ

@@ -2,7 +2,7 @@
 
 Layout (all integers little-endian)::
 
-    header   magic b"LTSA" | version u16 (=1) | reserved u16 | n_strings u32 | n_instrs u32
+    header   magic b"LTSA" | version u16 (=2: DEQUANT has acc_in, acc_out) | reserved u16 | n_strings u32 | n_instrs u32
     strings  n_strings × (length u16, UTF-8 bytes)          -- names: arch, labels, buffers, formats, ops
     arch     string index i32 (-1 = none)
     instrs   n_instrs × record:
@@ -22,7 +22,7 @@ from ..errors import InputError
 from .instr import OPCODES, SCHEMA, Program, make
 
 MAGIC = b"LTSA"
-VERSION = 1
+VERSION = 2  # 2: DEQUANT gained two operands (acc_in, acc_out), so its records are longer than in 1
 _HEAD = struct.Struct("<4sHHII")
 _REC = struct.Struct("<BIHHHHi")
 _I64 = struct.Struct("<q")

@@ -42,7 +42,11 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     "LMMA": _MMA,
     "BSMMA": _MMA,
     "MMA": _MMA,
-    "DEQUANT": {"m": ("int", ..., 1, MAX_DIM), "n": ("int", ..., 1, MAX_DIM), "groups": ("int", ..., 1, MAX_DIM)},
+    # ``acc_in`` / ``acc_out``: a K-chunk of a longer reduction (docs/isa.md, "Chunked DEQUANT"): first add the
+    # outputs' FP32 accumulator kept in obuf (one more term per output) / keep the FP32 accumulator in obuf instead
+    # of writing the FP16 outputs
+    "DEQUANT": {"m": ("int", ..., 1, MAX_DIM), "n": ("int", ..., 1, MAX_DIM), "groups": ("int", ..., 1, MAX_DIM),
+                "acc_in": ("int", 0, 0, 1), "acc_out": ("int", 0, 0, 1)},
     "VEC": {"op": ("op", ...), "elems": ("int", ..., 1, MAX_WORK)},
     "SYNC": {},
     # a float GEMM on the arch's matrix unit (attention, an FP16 lm_head); last, so the binary opcode numbers of

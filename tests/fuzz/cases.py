@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from sim.isa import binary
+
 ROOT = Path(__file__).resolve().parents[2]
 PRESETS = ROOT / "sim" / "arch" / "presets"
 CATEGORIES = ("arch-numbers", "arch-structure", "sweep", "isa")
@@ -250,7 +252,8 @@ _LOAD = "LOAD buf=wbuf addr={addr} bytes={nbytes}"
 
 def _binary(records: bytes, strings: list[str], n_ins: int, arch_id: int = -1) -> bytes:
     table = b"".join(struct.pack("<H", len(s.encode())) + s.encode() for s in strings)
-    return struct.pack("<4sHHII", b"LTSA", 1, 0, len(strings), n_ins) + table + struct.pack("<i", arch_id) + records
+    head = struct.pack("<4sHHII", b"LTSA", binary.VERSION, 0, len(strings), n_ins)
+    return head + table + struct.pack("<i", arch_id) + records
 
 
 def _bin_load(buf_sid: int, addr: int, nbytes: int, rows: int = 1, stride: int = 0, bstride: int = 1) -> bytes:
@@ -316,7 +319,7 @@ def isa() -> list[dict]:
         ("bin-bytes-negative", _binary(_bin_load(0, 0, -16), ["wbuf"], 1), "instr[0].bytes"),
         ("bin-bytes-2^62", _binary(_bin_load(0, 0, 2**62), ["wbuf"], 1), "instr[0].bytes"),
         ("bin-n-instrs-2^32", _binary(_bin_load(0, 0, 16), ["wbuf"], 2**32 - 1), "program"),
-        ("bin-n-strings-huge", struct.pack("<4sHHII", b"LTSA", 1, 0, 2**32 - 1, 0), "program"),
+        ("bin-n-strings-huge", struct.pack("<4sHHII", b"LTSA", binary.VERSION, 0, 2**32 - 1, 0), "program"),
         ("bin-deps-huge", _binary(struct.pack("<BIHHHHi", 8, 2**32 - 1, 0, 0, 0, 0, -1), [], 1), "program"),
         ("bin-bad-utf8-string", _binary(_bin_load(0, 0, 16), ["wbuf"], 1).replace(b"wbuf", b"\xff\xfe\xfd\xfc"),
          "program"),

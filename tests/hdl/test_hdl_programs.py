@@ -1,7 +1,8 @@
 """Compiled programs on the generated LUT array Verilog (Icarus and Verilator): one build per simulator runs
 the compiler's programs for preset lut-tc-rtl-small, unchanged (DEQUANT and the bias add on the array), of
 (a) GEMMs with K not a multiple of the k-tile (several k-tiles writing their groups' terms, buffer regions
-reused) and (b) the linear layers of one pythia-14m decoder layer (recipe w4a8kv4, 8 prefill tokens, FP16
+reused; one whose terms do not fit obuf, dequantized in K-chunks accumulating in FP32: compiler.gemm.chunked)
+and (b) the linear layers of one pythia-14m decoder layer (recipe w4a8kv4, 8 prefill tokens, FP16
 biases; not v_proj, whose output quantization for the INT4 KV cache is not built) one after another, each
 loaded through the instruction load port and the DRAM write port; stored FP16 outputs equal
 sim.reference.mpgemm_rounded (+ bias) bit for bit and the RTL's cycle count equals the engine's. Prints the
@@ -18,7 +19,7 @@ from rtl.gateware.array_params import MEMORIES
 from rtl.gateware.lut_array import LutArraySystem
 from rtl.tools import hdl_sim, verilog
 from tests.hdl.test_hdl import _need
-from tests.rtl.array_case import K_TILED, gemm_case, layer_cases
+from tests.rtl.array_case import K_CHUNKED_PRESET, K_TILED, gemm_case, layer_cases
 
 # Verilator: the array (64 FP32 multipliers, 32 FP32 and 32 FP16 adders) compiles several minutes faster
 # unoptimised (-O0), and the runs are short (10^3 to 10^5 cycles)
@@ -29,7 +30,7 @@ MAX_INSTRS, DRAM_WORDS = 160, 16384  # one design for every case (fc1's 129 inst
 def _cases() -> list[tuple[str, object]]:
     random = [(f"M{s['m']}N{s['n']}K{s['k']}kt{s['kt']}-{s['weights']}",
                gemm_case(seed=20 + i, dram_words=DRAM_WORDS, **{**s, "max_instrs": MAX_INSTRS}))
-              for i, s in enumerate(K_TILED)]
+              for i, s in enumerate(K_TILED + K_CHUNKED_PRESET)]
     p = random[0][1].params
     return random + [(f"pythia-14m.{name}", case) for name, case in layer_cases(p)]
 

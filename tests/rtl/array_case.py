@@ -24,6 +24,7 @@ from rtl.tools.array_program import (
 )
 from sim import arch as arch_registry
 from sim import engine, formats, reference
+from sim.errors import InputError
 from sim.isa import Program
 
 # K not a multiple of the k-tile (the last k-tile is shorter), several m- and n-tiles, 2-D activation and weight
@@ -31,6 +32,18 @@ from sim.isa import Program
 K_TILED = [dict(m=4, n=64, k=40, weights="int2", kt=16, group=8),
            dict(m=4, n=32, k=48, weights="int3", kt=32, group=16),
            dict(m=8, n=64, k=40, weights="int2", kt=16, group=8, mt=4, nt=32, max_instrs=96)]
+
+
+# a small-obuf test arch (4 KiB: 32 words, half of it 4 FP32 words per output of a 4×32 tile) on which the terms of
+# K do not fit: chunks of k-tiles accumulating in FP32 (compiler.gemm.chunked picks ``chunk``); K = 40: the last
+# k-tile is shorter (three chunks of 2, 2 and 1 groups); 4-bit weights with their metadata keep rows whole port words
+K_CHUNKED = [dict(m=4, n=32, k=48, weights="int2", kt=16, group=8, chunk=1),
+             dict(m=4, n=32, k=40, weights="int2", kt=16, group=8, chunk=1),
+             dict(m=4, n=32, k=80, weights="int3", kt=16, group=16, chunk=3)]
+CHUNK_OBUF = {"obuf": 4096}
+# the same on the preset's 8 KiB obuf (the HDL tests build one design): 21 groups of 8, 7 words per output for
+# terms beside the accumulator, so chunks of 3 k-tiles (6, 6, 6 and 3 groups; the last k-tile shorter)
+K_CHUNKED_PRESET = [dict(m=4, n=32, k=168, weights="int2", kt=16, group=8, chunk=3)]
 
 
 @dataclass
@@ -45,6 +58,8 @@ class ArrayCase:
     want: np.ndarray          # expected outputs (M, N): sim.reference.mpgemm_rounded (FP32 terms, FP16 out)
     engine_cycles: int
     tile: gemm.Tile
+    spec: GemmSpec | None = None   # the GEMM and the arch the compiler, the engine and the RTL share
+    arch: object = None
 
     @property
     def out_words(self) -> int:
@@ -63,10 +78,13 @@ class ArrayCase:
 def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed: int = 0,
               dram_words: int = 1024, mt: int | None = None, nt: int | None = None, units: int | None = None,
               latency: int | None = None, kt: int | None = None, group: int | None = None,
-              max_instrs: int = 32, capacity: dict | None = None, bias: bool = False) -> ArrayCase:
+              max_instrs: int = 32, capacity: dict | None = None, bias: bool = False,
+              chunk: int | None = 0) -> ArrayCase:
     """``gemm.emit`` with tile mt×nt×kt (default: one tile covering the GEMM) and the compiler's own am×an
     split, quantization groups of ``group`` (default: per channel); activations include −128 and 127,
-    codes include 0 and 2^b − 1; ``bias``: FP16 biases N(0, 1) added by the epilogue. ``units`` / ``latency``
+    codes include 0 and 2^b − 1; ``bias``: FP16 biases N(0, 1) added by the epilogue; ``chunk``: k-tiles per
+    DEQUANT chunk (compiler.gemm.Tile.chunk; 0: one DEQUANT per output tile; None: compiler.gemm.chunked's, None
+    of which raises InputError). ``units`` / ``latency``
     override the preset's arrays (and the per-unit buffer banks) / DRAM latency, ``capacity`` (buffer → bytes)
     buffer sizes: the modified arch drives the compiler, the engine and the RTL alike."""
     arch = arch_registry.load(PRESET)
@@ -96,7 +114,12 @@ def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed:
     mt, nt, kt = mt or m, nt or n, kt or k
     am, an = gemm.best_split(spec, arch, mt, nt, kt)
     b = rng.normal(size=n).astype(np.float16) if bias else None
-    return spec_case(spec, arch, gemm.Tile(mt, nt, kt, am, an), a, qw, p, b)
+    tile = gemm.Tile(mt, nt, kt, am, an, chunk=chunk or 0)
+    if chunk is None:
+        tile = gemm.chunked(spec, arch, tile)
+        if tile is None:
+            raise InputError("tile", f"{mt}x{nt}x{kt}: no DEQUANT chunk fits the buffers")
+    return spec_case(spec, arch, tile, a, qw, p, b)
 
 
 def spec_case(spec: GemmSpec, arch, tile: gemm.Tile, a: np.ndarray, qw, p: ArrayParams,
@@ -121,7 +144,7 @@ def spec_case(spec: GemmSpec, arch, tile: gemm.Tile, a: np.ndarray, qw, p: Array
     port_bytes = p.port_bits // 8
     out_addr = min(ins["addr"] for ins in program.instrs if ins.op == "STORE") // port_bytes
     return ArrayCase(params=p, program=program, asm=asm, image=image, out_addr=out_addr, a=a, qw=qw,
-                     want=want, engine_cycles=stats.cycles, tile=tile)
+                     want=want, engine_cycles=stats.cycles, tile=tile, spec=spec, arch=arch)
 
 
 def _place_weights(image: list[int], qw, spec: GemmSpec, tile: gemm.Tile, p, program) -> None:

@@ -16,7 +16,7 @@ from sim import arch as arch_registry
 from sim import formats, isa
 from sim.errors import InputError
 from tests.rtl import system_sim
-from tests.rtl.array_case import K_TILED, gemm_case
+from tests.rtl.array_case import CHUNK_OBUF, K_CHUNKED, K_CHUNKED_PRESET, K_TILED, gemm_case
 
 
 def run_system(case, through_port: bool = False):
@@ -51,6 +51,22 @@ def test_k_tiles_dequantize(shape):
     """K not a multiple of the k-tile: each k-tile's LMMAs write their groups' terms, one DEQUANT per tile."""
     case = gemm_case(seed=11, dram_words=2048, **shape)
     assert sum(ins.op == "PRECOMPUTE" for ins in case.program.instrs) > 1
+    cycles, _, words = run_system(case)
+    check(case, cycles, words)
+
+
+@pytest.mark.parametrize("shape,capacity", [(s, CHUNK_OBUF) for s in K_CHUNKED] + [(s, None) for s in K_CHUNKED_PRESET],
+                         ids=[f"K{s['k']}kt{s['kt']}c{s['chunk']}-obuf{c['obuf'] if c else 'preset'}" for s, c in
+                              [(s, CHUNK_OBUF) for s in K_CHUNKED] + [(s, None) for s in K_CHUNKED_PRESET]])
+def test_k_chunks_accumulate_in_fp32(shape, capacity):
+    """obuf too small for the terms of all K (issue 14): the compiler's chunk (compiler.gemm.chunked) splits the
+    DEQUANT over K-chunks that restore and keep the FP32 accumulator in obuf; outputs bit-exact, cycles the
+    engine's (its DEQUANT reads one more word per block for the accumulator)."""
+    case = gemm_case(seed=13, dram_words=2048, capacity=capacity, max_instrs=96, **shape)
+    t = case.tile
+    deqs = [i for i in case.program.instrs if i.op == "DEQUANT"]
+    assert len(deqs) >= 2 and deqs[0]["acc_out"] and deqs[-1]["acc_in"] and not deqs[-1]["acc_out"]
+    assert gemm.chunked(case.spec, case.arch, gemm.Tile(t.mt, t.nt, t.kt)).chunk == t.chunk
     cycles, _, words = run_system(case)
     check(case, cycles, words)
 
@@ -97,6 +113,28 @@ def test_array_random_shapes(m, n, k, weights, group, seed, nt, units, latency):
     except InputError as exc:  # split finer than a unit, ring regions overlapping, metadata slower than planes,
         # rows of fractional bytes (all tested)
         assert any(s in exc.problem for s in ("whole Mu×Nu blocks", "live", "metadata", "multiples of the"))
+        reject()
+    cycles, _, words = run_system(case)
+    check(case, cycles, words)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(m=st.sampled_from([2, 4]), nt=st.sampled_from([32, 64]), groups=st.integers(3, 7), gk=st.sampled_from([1, 2]),
+       tail=st.booleans(), weights=st.sampled_from(["int2", "int3"]), seed=st.integers(0, 2**16),
+       units=st.sampled_from([1, 2]))
+def test_chunked_random_shapes(m, nt, groups, gk, tail, weights, seed, units):
+    """Random shapes, k-tiles of 1 or 2 groups (K not a multiple of the k-tile with ``tail``) and unit counts on
+    the 4 KiB-obuf test arch, the chunk the compiler picks (compiler.gemm.chunked; drawn again when all K fits):
+    bit-exact FP16 outputs and the engine's cycle count."""
+    group = 8 if weights == "int2" else 16           # 4-bit weight rows with their metadata: whole port words
+    k = (groups * gk + (1 if tail and gk == 2 else 0)) * group
+    try:
+        case = gemm_case(m=m, n=nt, k=k, weights=weights, group=group, kt=gk * group, capacity=CHUNK_OBUF,
+                         units=units, dram_words=4096, max_instrs=128, seed=seed, chunk=None)
+    except InputError as exc:
+        assert "no DEQUANT chunk fits" in exc.problem
+        reject()
+    if not case.tile.chunk:
         reject()
     cycles, _, words = run_system(case)
     check(case, cycles, words)
