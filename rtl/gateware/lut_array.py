@@ -6,8 +6,8 @@ and the KV-cache quantize (VEC quantize, rtl/gateware/kv_quantize_unit.py) on th
 outputs or of the packed KV stream (SYNCs become dependency masks).
 
 Each unit's duration in cycles equals the engine's (sim/engine/decode.py) for the same arch. Per-unit timing,
-the obuf group slots, the DRAM layouts, the KV quantize, what is not built (the other VECs), the buffers and the external memory
-port (``mem_*``, read data L cycles after the request): docs/lut_array_rtl.md.
+the obuf group slots, the DRAM layouts, the KV quantize, what is not built (the other VECs), the buffers and the
+external memory port (``mem_*``, read data L cycles after the request): docs/lut_array_rtl.md.
 """
 
 from __future__ import annotations
@@ -419,7 +419,8 @@ class LutArray(wiring.Component):
         nib = q["off"][:per.bit_length() - 1]
         wide = Signal(2 * width, name="kvq_wide")
         mask = Signal(2 * per, name="kvq_mask")
-        ones = Cat(Const((1 << (lanes * bits // NIBBLE)) - 1, lanes * bits // NIBBLE), q["meta"].replicate(meta // NIBBLE))
+        codes = lanes * bits // NIBBLE
+        ones = Cat(Const((1 << codes) - 1, codes), q["meta"].replicate(meta // NIBBLE))
         m.d.comb += [wide.eq(data << (nib * NIBBLE)), mask.eq(ones << nib)]
         word_addr = q["sbase"] + (q["off"] >> (per.bit_length() - 1))
         for h in range(2):

@@ -5,8 +5,8 @@ reused) and (b) every linear layer of one pythia-14m decoder layer (recipe w4a8k
 biases; v_proj's outputs quantized for the INT4 KV cache on the array, VEC quantize) one after another, each
 loaded through the instruction load port and the DRAM write port; stored FP16 outputs equal
 sim.reference.mpgemm_rounded (+ bias) bit for bit (v_proj: the packed int4_asym stream of sim.formats'
-quantization of them), and the RTL's cycle count equals the engine's. Prints the cycle counts it compared. A missing simulator skips with its install
-command unless $REQUIRE_SIMS names it (tests/hdl/test_hdl.py)."""
+quantization of them), and the RTL's cycle count equals the engine's. Prints the cycle counts it compared. A
+missing simulator skips with its install command unless $REQUIRE_SIMS names it (tests/hdl/test_hdl.py)."""
 
 from __future__ import annotations
 

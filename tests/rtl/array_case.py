@@ -74,9 +74,9 @@ def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed:
     """``gemm.emit`` with tile mt×nt×kt (default: one tile covering the GEMM) and the compiler's own am×an
     split, quantization groups of ``group`` (default: per channel); activations include −128 and 127,
     codes include 0 and 2^b − 1; ``bias``: FP16 biases N(0, 1) added by the epilogue; ``kv``: the outputs quantized
-    for the KV cache (array_params.KV_FORMAT, one group per row of N: the spec's out_bytes its bits). ``units`` / ``latency``
-    override the preset's arrays (and the per-unit buffer banks) / DRAM latency, ``capacity`` (buffer → bytes)
-    buffer sizes: the modified arch drives the compiler, the engine and the RTL alike."""
+    for the KV cache (array_params.KV_FORMAT, one group per row of N: the spec's out_bytes its bits). ``units`` /
+    ``latency`` override the preset's arrays (and the per-unit buffer banks) / DRAM latency, ``capacity`` (buffer →
+    bytes) buffer sizes: the modified arch drives the compiler, the engine and the RTL alike."""
     arch = arch_registry.load(PRESET)
     if units is not None or latency is not None or capacity:
         d = arch.to_dict()
