@@ -80,6 +80,7 @@ def numba_rates(cycles: int, bits: int, runs: int) -> tuple[Timing, Timing, int]
 def lutsim_program_rates(cases, runs: int) -> tuple[Timing, Timing]:
     """(engine alone, engine + per-cycle LUT model) timings of the array cases' programs on lut-tc-rtl-small,
     after a first call that loads the Numba kernels."""
+    from rtl.tools.array_program import kv_stream_words
     from sim import arch as arch_registry
     from sim import engine
 
@@ -97,6 +98,8 @@ def lutsim_program_rates(cases, runs: int) -> tuple[Timing, Timing]:
             m, k = case.a.shape
             lut.run(pe.GemmProblem(m, case.want.shape[1], k, case.qw.fmt, "int8", case.qw.group_size), cfg,
                     "per-cycle", case.a.astype(np.float64), case.qw)
+            if case.want_words is not None:  # v_proj: its KV-cache quantization (sim.formats), as the RTL stores it
+                kv_stream_words(case.want, case.params)
 
     engine_and_outputs()
     eng, _ = repeat(engine_only, runs, "sim.engine.run of every program (cycles only)")

@@ -57,8 +57,11 @@ BLOCKS = (32, 64, 128, 256, 512)
 ACC_BYTES = 4      # FP32 running output and scores (the flash-attention accumulators)
 FP16_BYTES = 2
 #: the axis a KV-cache format's groups run along (workloads.recipes group_size of kv_cache): head_dim, within
-#: one cached position of one KV head (QServe's per-head KV4, arXiv 2405.04532, recipe w4a8kv4; None: one scale per
-#: position and head). QKᵀ reduces over head_dim (K fits); P·V over positions (V does not).
+#: one cached position (QServe's per-head KV4, arXiv 2405.04532, recipe w4a8kv4; None: one scale per position and
+#: head): inside one KV head when the group is at most head_dim, over whole heads of the position when it is a
+#: multiple of it (pythia-14m: group 128 = its 4 heads of 32, as the trace's KV bytes count groups of group_size
+#: values and :func:`qk_group` reads them; the RTL's KV quantize, docs/lut_array_rtl.md). QKᵀ reduces over
+#: head_dim (K fits); P·V over positions (V does not).
 KV_GROUP_AXIS = "head_dim"
 
 

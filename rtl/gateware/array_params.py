@@ -35,6 +35,8 @@ BUFS = ("abuf", "wbuf", "obuf")  # DMA buffer codes 0, 1, 2 (tbuf is filled by t
 SCALE_BITS = 16  # FP16 group scales (sim/formats/integer.py: scale_format fp16)
 OUT_BITS = 16    # FP16 outputs of DEQUANT (sim.reference.mpgemm_rounded's default out)
 META_PORTS = 2   # wbuf read ports per unit: a weight plane and a metadata word per cycle
+KV_FORMAT = "int4_asym"  # the KV cache the vector unit's quantize writes (recipe w4a8kv4, workloads/recipes.yaml)
+VEC_OPS = ("dequant", "residual", "quantize")  # vector word ``op`` codes 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -127,9 +129,9 @@ def from_arch(arch: Arch, max_instrs: int = 16, dram_words: int = 1024) -> Array
     need(arch.dram.banks is None, "arch.dram.banks", "no DRAM row model in the RTL port", "none")
     need(arch.vector.lanes == mu * nu, "arch.vector.lanes", "the DEQUANT unit takes one obuf word (Mu×Nu sums) "
          "per cycle", str(mu * nu))
-    need(arch.vector.latency >= 2 and arch.vector.ops_per_cycle.get("dequant") == 1, "arch.vector",
-         "latency ≥ 2 (the unit's product and accumulator registers) and one dequant per lane per cycle",
-         "latency ≥ 2, ops_per_cycle.dequant 1")
+    need(arch.vector.latency >= 2 and all(arch.vector.ops_per_cycle.get(k) == 1 for k in VEC_OPS), "arch.vector",
+         "latency ≥ 2 (the unit's product and accumulator registers) and one dequant, bias add and quantize per lane "
+         "per cycle", "latency ≥ 2, ops_per_cycle.dequant, residual, quantize 1")
     for name, v in (("mu", mu), ("nu", nu), ("port", port)):
         need(v & (v - 1) == 0, "arch.pe.tile" if name != "port" else "arch.dram.bandwidth",
              "powers of two (the STORE's block-to-row order is bit fields)")
@@ -169,7 +171,8 @@ def dma_sync_layouts(p) -> dict[str, StructLayout]:
 def layouts(p: ArrayParams) -> dict[str, StructLayout]:
     """Instruction-word layouts of the unit classes (ids are instruction indices, ``deps`` a mask; field meanings:
     rtl/gateware/lut_array.py, each unit's docstring). ``dma.blocked``: a STORE reading FP16 blocks in row order;
-    ``vector.op``: 0 DEQUANT, 1 bias add (``gslot`` / ``acc_in`` / ``acc_out``: :func:`chunk_fields`)."""
+    ``vector.op``: 0 DEQUANT, 1 bias add, 2 KV quantize (:data:`VEC_OPS`); ``gslot`` / ``acc_in`` / ``acc_out``:
+    :func:`chunk_fields`; the quantize's fields: :func:`quantize_fields`."""
     head = head_fields(p)
     space = space_layout(p)
     return {
@@ -183,9 +186,9 @@ def layouts(p: ArrayParams) -> dict[str, StructLayout]:
                                "kg": u(p.tbuf_words), "bits": u(p.max_bits), "gk": u(p.tbuf_words),
                                "gslot": u(p.obuf_words), "mbase": u(p.wbuf_words - 1), "mstride": u(p.wbuf_words),
                                "mw": u(p.max_meta_words), "zero": unsigned(1)}),
-        "vector": StructLayout({**head, "op": unsigned(1), "obase": u(p.obuf_words - 1), "blocks": u(p.obuf_words),
-                                "groups": u(p.obuf_words), "nbt": u(p.obuf_words), "bbase": u(p.wbuf_words - 1),
-                                **chunk_fields(p)}),
+        "vector": StructLayout({**head, "op": u(len(VEC_OPS) - 1), "obase": u(p.obuf_words - 1),
+                                "blocks": u(p.obuf_words), "groups": u(p.obuf_words), "nbt": u(p.obuf_words),
+                                "bbase": u(p.wbuf_words - 1), **chunk_fields(p), **quantize_fields(p)}),
     }
 
 
@@ -194,6 +197,14 @@ def chunk_fields(p: ArrayParams) -> dict:
     obuf words per Mu×Nu block (the tile's slot), ``acc_in`` (word 0 of a block's slot is the FP32 accumulator to
     restore first; ``groups`` then counts it), ``acc_out`` (write the FP32 accumulator to word 0, not FP16)."""
     return {"gslot": u(p.obuf_words), "acc_in": unsigned(1), "acc_out": unsigned(1)}
+
+
+def quantize_fields(p: ArrayParams) -> dict:
+    """The vector word's fields of a KV quantize (``op`` 2, rtl/gateware/lut_array.py): ``qchunks`` Mu·Nu-lane
+    chunks per tile row, ``pitch`` 4-bit nibbles per row in the packed stream (codes, then the row group's scale
+    and zero code), ``sbase`` the obuf word where the stream starts."""
+    return {"qchunks": u(p.obuf_words), "pitch": u(p.obuf_words * p.width["obuf"] // 4),
+            "sbase": u(p.obuf_words - 1)}
 
 
 def space_layout(p: ArrayParams) -> StructLayout:

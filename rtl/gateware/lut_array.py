@@ -1,12 +1,13 @@
 """A small LUT Tensor Core array: ``units`` LutTensorCore units, Mu TablePrecompute units, a vector unit, four
 buffers (Amaranth ``Memory``) and the controller (rtl/gateware/array_controller.py), all sized from one arch spec
 (rtl/gateware/array_params.from_arch; preset ``lut-tc-rtl-small``). It runs the compiler's program unchanged:
-LOAD / PRECOMPUTE / LMMA (each quantization group's FP32 terms to obuf) / DEQUANT and the bias add (VEC
-residual) on the vector unit / STORE of FP16 outputs (SYNCs become dependency masks).
+LOAD / PRECOMPUTE / LMMA (each quantization group's FP32 terms to obuf) / DEQUANT, the bias add (VEC residual)
+and the KV-cache quantize (VEC quantize, rtl/gateware/kv_quantize_unit.py) on the vector unit / STORE of FP16
+outputs or of the packed KV stream (SYNCs become dependency masks).
 
 Each unit's duration in cycles equals the engine's (sim/engine/decode.py) for the same arch. Per-unit timing,
-the obuf group slots, the DRAM layouts, what is not built (VEC quantize), the buffers and the external memory
-port (``mem_*``, read data L cycles after the request): docs/lut_array_rtl.md.
+the obuf group slots, the DRAM layouts, the KV quantize, what is not built (the other VECs), the buffers and the
+external memory port (``mem_*``, read data L cycles after the request): docs/lut_array_rtl.md.
 """
 
 from __future__ import annotations
@@ -19,15 +20,18 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
 from sim import arch as arch_registry
+from sim import formats
 
 from .array_controller import CYCLE_BITS, ArrayController
-from .array_params import ACT_WIDTH, OUT_BITS, SCALE_BITS, ArrayParams, ArrayProgram, from_arch
+from .array_params import ACT_WIDTH, KV_FORMAT, OUT_BITS, SCALE_BITS, VEC_OPS, ArrayParams, ArrayProgram, from_arch
 from .dequant_unit import DequantUnit, group_term
 from .fp16 import fp16_add
+from .kv_quantize_unit import KvQuantizeUnit, fp16_min_max
 from .lut_tensor_core import LutTensorCore
 from .table_precompute import TablePrecompute
 
 PRESET = "lut-tc-rtl-small"
+NIBBLE = 4  # bits: the KV quantize's stream unit (4-bit codes; a group's 16 + 4 metadata bits)
 
 
 def _delay(m: Module, fields: dict, stages: int, name: str) -> dict:
@@ -47,6 +51,11 @@ def _live(m: Module, issue, fields: dict, name: str) -> tuple[dict, dict]:
     live = {k: Signal(len(v), name=f"{name}_live_{k}") for k, v in fields.items()}
     m.d.comb += [live[k].eq(Mux(issue, fields[k], regs[k])) for k in fields]
     return regs, live
+
+
+def _quantize_counters(ins) -> dict:
+    """The KV quantize's counters (rtl/gateware/lut_array.LutArray._quantize_step), zero at issue."""
+    return {"qc": Const(0, len(ins.qchunks)), "qr": Const(0, len(ins.blocks)), "qroff": Const(0, len(ins.pitch))}
 
 
 _LOAD_NAMES = ("load_en", "load_class", "load_addr", "load_data")
@@ -311,16 +320,21 @@ class LutArray(wiring.Component):
         leaves the FP32 accumulator (``acc_out``) in the block's first word instead."""
         p = self.params
         ins, issue = ctrl.vector_instr[0], ctrl.vector_issue[0]
-        names = ("id", "op", "obase", "blocks", "groups", "nbt", "bbase", "gslot", "acc_in", "acc_out")
+        names = ("id", "op", "obase", "blocks", "groups", "nbt", "bbase", "gslot", "acc_in", "acc_out", "qchunks",
+                 "pitch", "sbase")
         fields = {k: getattr(ins, k) for k in names}
-        fields.update(blk=Const(0, len(ins.blocks)), g=Const(0, len(ins.groups)), col=Const(0, len(ins.nbt)))
+        fields.update(blk=Const(0, len(ins.blocks)), g=Const(0, len(ins.groups)), col=Const(0, len(ins.nbt)),
+                      brow=Const(0, len(ins.blocks)), **_quantize_counters(ins))
         regs, live = _live(m, issue, fields, "vec")
         active = Signal(name="vec_active")
         go = issue | active
         m.d.comb += ctrl.vector_ready[0].eq(~active)
         last_g = live["g"] + 1 == live["groups"]
         last = last_g & (live["blk"] + 1 == live["blocks"])
+        row_end = last_g & (live["col"] + 1 == live["nbt"])
         with m.If(go):
+            m.d.sync += regs["brow"].eq(live["brow"] + row_end)
+            self._quantize_step(m, regs, live)
             m.d.sync += [regs[k].eq(live[k]) for k in names]
             m.d.sync += [regs["g"].eq(Mux(last_g, 0, live["g"] + 1)), regs["blk"].eq(live["blk"] + last_g),
                          regs["col"].eq(Mux(last_g, Mux(live["col"] + 1 == live["nbt"], 0, live["col"] + 1),
@@ -331,8 +345,12 @@ class LutArray(wiring.Component):
                                                 chunked=True)
         rp = bufs["obuf"].read_port(domain="comb")
         word, slot0 = self._chunk_words(m, live)
-        m.d.comb += [rp.addr.eq(live["obase"] + Mux(live["op"], live["blk"] >> 1, word)),
-                     dq.term.eq(rp.data), dq.valid.eq(go & ~live["op"]), dq.first.eq(live["g"] == 0),
+        quantize = live["op"] == VEC_OPS.index("quantize")
+        bias_add = live["op"] == VEC_OPS.index("residual")
+        m.d.comb += [rp.addr.eq(Mux(quantize, self._quantize_word(live),
+                                    live["obase"] + Mux(bias_add, live["blk"] >> 1, word))),
+                     dq.term.eq(rp.data), dq.valid.eq(go & (live["op"] == VEC_OPS.index("dequant"))),
+                     dq.first.eq(live["g"] == 0),
                      dq.last.eq(last_g)]
         outs = rp.data.word_select(live["blk"][0], half)
         per = p.width["wbuf"] // OUT_BITS
@@ -344,14 +362,18 @@ class LutArray(wiring.Component):
         added = Cat(*[fp16_add(m, outs[lane * OUT_BITS:(lane + 1) * OUT_BITS], bias[lane % p.nu], name=f"vadd{lane}")
                       for lane in range(p.mu * p.nu)])
         added = _delay(m, {"v": added}, p.vec_latency, "vadd")["v"]
-        keep = live["acc_out"] & ~live["op"]
+        keep = live["acc_out"] & (live["op"] == VEC_OPS.index("dequant"))  # a chunk leaves its FP32 accumulator
         tag = _delay(m, {"valid": go & last_g, "last": last, "id": live["id"], "op": live["op"], "keep": keep,
-                         "addr": live["obase"] + Mux(keep, slot0, live["blk"] >> 1), "half": live["blk"][0]},
-                     p.vec_latency, "vec_tag")
+                         "addr": live["obase"] + Mux(keep, slot0, live["blk"] >> 1), "half": live["blk"][0],
+                         "col": live["col"], "brow": live["brow"]}, p.vec_latency, "vec_tag")
         wp = bufs["obuf"].write_port(granularity=half)
-        result = Mux(tag["op"], added, dq.out.as_value()).replicate(p.width["obuf"] // half)
-        m.d.comb += [wp.addr.eq(tag["addr"]), wp.data.eq(Mux(tag["keep"], dq.wide.as_value(), result)),
-                     wp.en.eq(Mux(tag["valid"], Mux(tag["keep"], 3, Mux(tag["half"], 2, 1)), 0)),
+        result = Mux(tag["op"] == VEC_OPS.index("residual"), added, dq.out.as_value())
+        written = tag["valid"] & (tag["op"] != VEC_OPS.index("quantize"))
+        # the KV quantize's row statistics see final FP16 outputs only, not a chunk's FP32 accumulator
+        self._kv_quantize(m, bufs, rp.data, go & quantize, live, result, written & ~tag["keep"], tag)
+        m.d.comb += [wp.addr.eq(tag["addr"]),
+                     wp.data.eq(Mux(tag["keep"], dq.wide.as_value(), result.replicate(p.width["obuf"] // half))),
+                     wp.en.eq(Mux(written, Mux(tag["keep"], 3, Mux(tag["half"], 2, 1)), 0)),
                      ctrl.vector_fin[0].eq(tag["valid"] & tag["last"]), ctrl.vector_fin_id[0].eq(tag["id"])]
 
     def _chunk_words(self, m, live):
@@ -366,6 +388,67 @@ class LutArray(wiring.Component):
         m.d.comb += [word.eq(slot0 + live["g"] + (live["acc_out"] & ~live["acc_in"])),
                      dq.load.eq(live["acc_in"] & (live["g"] == 0)), dq.keep.eq(live["acc_out"])]
         return word, slot0
+
+    def _quantize_word(self, live):
+        """The obuf word of KV-quantize chunk ``qc`` of tile row ``qr``: its Mu·Nu columns are Mu blocks of the row's
+        block row (the tile's FP16 outputs, two blocks per word), one word for Mu = 2 (the assembler's rule)."""
+        lmu = self.params.mu.bit_length() - 1
+        return live["obase"] + ((((live["qr"] >> lmu) * live["nbt"]) + (live["qc"] << lmu)) >> 1)
+
+    @staticmethod
+    def _quantize_step(m, regs, live):
+        """Advance the KV-quantize counters by one chunk: chunk ``qc`` of row ``qr`` (``qroff``: the row's first
+        nibble in the packed stream)."""
+        row_end = live["qc"] + 1 == live["qchunks"]
+        m.d.sync += [regs["qc"].eq(Mux(row_end, 0, live["qc"] + 1)), regs["qr"].eq(live["qr"] + row_end),
+                     regs["qroff"].eq(Mux(row_end, live["qroff"] + live["pitch"], live["qroff"]))]
+
+    def _kv_quantize(self, m, bufs, word, valid, live, result, written, tag):
+        """The vector unit's KV quantize (``op`` 2) and the row statistics it needs. Every DEQUANT / bias-add output
+        block the unit writes (``written``: ``result``, block ``tag.col`` of block row ``tag.brow``) updates the FP16
+        min(·, 0) / max(·, 0) of its Mu tile rows (restarted at the row's first block) in a row-statistics memory;
+        a quantize then reads, per cycle, one Mu·Nu-lane chunk of a tile row from obuf (``word``) with its row's
+        statistics into a :class:`~rtl.gateware.kv_quantize_unit.KvQuantizeUnit` and, ``latency`` cycles later,
+        writes the chunk's 4-bit codes (and after the row's last chunk its scale and zero code) into the packed
+        stream from obuf word ``sbase``: nibble ``qr·pitch + qc·Mu·Nu`` on, across two obuf words when it straddles
+        one (two nibble-granular write ports)."""
+        p = self.params
+        lanes, fmt = p.mu * p.nu, formats.get(KV_FORMAT)
+        bits, meta = fmt.code_bits, fmt.metadata_bits_per_group()
+        assert bits == NIBBLE and meta % NIBBLE == 0, "the stream is written in nibbles"
+        stats = m.submodules.kv_stats = Memory(shape=unsigned(2 * OUT_BITS), depth=p.obuf_words, init=[])
+        for r in range(p.mu):
+            rd, wr = stats.read_port(domain="comb"), stats.write_port()
+            row = tag["brow"] * p.mu + r
+            vals = [result[(r * p.nu + c) * OUT_BITS:(r * p.nu + c + 1) * OUT_BITS] for c in range(p.nu)]
+            first = tag["col"] == 0
+            lo, hi = fp16_min_max(m, vals, Mux(first, 0, rd.data[:OUT_BITS]), Mux(first, 0, rd.data[OUT_BITS:]),
+                                  name=f"kvmm{r}")
+            m.d.comb += [rd.addr.eq(row), wr.addr.eq(row), wr.data.eq(Cat(lo, hi)), wr.en.eq(written)]
+        srd = stats.read_port(domain="comb")
+        unit = m.submodules.kv_quantize = KvQuantizeUnit(lanes=lanes, bits=bits, latency=p.vec_latency)
+        lmu = p.mu.bit_length() - 1
+        sel = live["qr"][:lmu] if lmu else 0
+        m.d.comb += [srd.addr.eq(live["qr"]), unit.valid.eq(valid), unit.lo.eq(srd.data[:OUT_BITS]),
+                     unit.hi.eq(srd.data[OUT_BITS:])]
+        m.d.comb += [unit.x[i].eq(word.word_select((i // p.nu) * lanes + sel * p.nu + i % p.nu, OUT_BITS))
+                     for i in range(lanes)]
+        q = _delay(m, {"valid": valid, "off": live["qroff"] + live["qc"] * lanes, "sbase": live["sbase"],
+                       "meta": live["qc"] + 1 == live["qchunks"]}, p.vec_latency, "kvq_tag")
+        width = p.width["obuf"]
+        per = width // NIBBLE
+        data = Cat(unit.codes.as_value(), unit.scale, unit.zero)
+        nib = q["off"][:per.bit_length() - 1]
+        wide = Signal(2 * width, name="kvq_wide")
+        mask = Signal(2 * per, name="kvq_mask")
+        codes = lanes * bits // NIBBLE
+        ones = Cat(Const((1 << codes) - 1, codes), q["meta"].replicate(meta // NIBBLE))
+        m.d.comb += [wide.eq(data << (nib * NIBBLE)), mask.eq(ones << nib)]
+        word_addr = q["sbase"] + (q["off"] >> (per.bit_length() - 1))
+        for h in range(2):
+            wp = bufs["obuf"].write_port(granularity=NIBBLE)
+            m.d.comb += [wp.addr.eq(word_addr + h), wp.data.eq(wide[h * width:(h + 1) * width]),
+                         wp.en.eq(Mux(q["valid"], mask[h * per:(h + 1) * per], 0))]
 
     @staticmethod
     def _advance(m, cnt, f, active):

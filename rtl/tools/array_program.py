@@ -16,8 +16,10 @@ row by row (a blocked STORE). SYNCs become dependency masks (a SYNC is a zero-cy
 SYNCs before it: the engine's rule); those that free space are also sync-class words.
 
 Subset: LOAD (abuf, wbuf; 2-D: equal rows, port-word aligned), PRECOMPUTE, LMMA (k-tiles of whole quantization
-groups), DEQUANT, STORE (FP16 outputs of obuf), SYNC: the compiler's program for a GEMM with integer weights
-(FP16 scales, optional zero codes) and INT8 activations, no bias and no output quantization (VEC is not built).
+groups), DEQUANT, VEC residual (the bias add), VEC quantize (the KV cache's int4_asym, one group per output-tile
+row: :func:`kv_stream_bits`), STORE (FP16 outputs of obuf, or a KV quantize's packed stream), SYNC: the compiler's
+program for a GEMM with integer weights (FP16 scales, optional zero codes) and INT8 activations. Other VECs (norm,
+softmax, act, rope) are not built.
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ from ..gateware.array_params import (
     ACT_WIDTH,
     ACTS,
     BUFS,
+    KV_FORMAT,
     OUT_BITS,
     SCALE_BITS,
     SPACE,
+    VEC_OPS,
     ArrayParams,
     ArrayProgram,
     need,
@@ -264,10 +268,12 @@ def assemble(program: Program, arch: Arch, p: ArrayParams) -> ArrayProgram:
             out.vector.append({**head, **_dequant_fields(program, i, p, lmma_tile, where)})
         elif ins.op == "VEC" and ins["op"] == "residual":
             out.vector.append({**head, **_bias_fields(program, i, p, region, lmma_tile, where)})
+        elif ins.op == "VEC" and ins["op"] == "quantize":
+            out.vector.append({**head, **_quantize_fields(program, i, p, lmma_tile, where)})
         else:
             raise InputError(where + ".op", f"{ins.op} {ins.args[0][1] if ins.op == 'VEC' else ''} is not in the RTL "
-                             "array's subset (of the VECs only the bias add, residual, is built)",
-                             "LOAD, PRECOMPUTE, LMMA, DEQUANT, VEC residual, STORE, SYNC")
+                             "array's subset (of the VECs only the bias add, residual, and the KV quantize are built)",
+                             "LOAD, PRECOMPUTE, LMMA, DEQUANT, VEC residual, VEC quantize, STORE, SYNC")
     return out
 
 
@@ -283,8 +289,9 @@ def _dma_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, whe
     ins = program.instrs[i]
     port_bytes = p.port_bits // 8
     nbytes, rows, stride = ins["bytes"], ins["rows"], ins["stride"]
-    if rows > 1 and contiguous(nbytes, rows, stride) and (ins.op == "LOAD" or mma != "LMMA"):
-        rows, stride = 1, 0  # contiguous rows: one row (the LUT array's STORE keeps its rows: it reorders blocks)
+    packed = _quantize_of(program, i) if ins.op == "STORE" and mma == "LMMA" else None
+    if rows > 1 and contiguous(nbytes, rows, stride) and (ins.op == "LOAD" or mma != "LMMA" or packed is not None):
+        rows, stride = 1, 0  # contiguous rows: one row (the LUT array's FP16 STORE keeps its rows: it reorders blocks)
     seg = nbytes // rows
     need(nbytes % rows == 0 and seg % port_bytes == 0 and stride % port_bytes == 0 and ins["addr"] % port_bytes == 0,
           where, f"address, stride and row bytes must be multiples of the {port_bytes}-byte port word")
@@ -306,6 +313,11 @@ def _dma_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, whe
         need(words == t["words"] * p.ratio("obuf"), where + ".bytes", "the whole output tile's partial sums",
               str(t["words"] * p.ratio("obuf") * port_bytes))
         chunk = t["obase"] * p.ratio("obuf")
+    elif packed is not None:   # the KV quantize's packed stream, as it lies in obuf
+        kv = lmma_tile[packed]["kv"]
+        need(nbytes == kv["bytes"] and rows == 1, where + ".bytes", "the whole packed stream of its KV quantize, "
+             "one contiguous transfer", str(kv["bytes"]))
+        chunk = kv["sbase"] * p.ratio("obuf")
     else:
         dq = [d for d in ins.deps if program.instrs[d].op in ("DEQUANT", "VEC")]
         need(len(dq) == 1, where, "a STORE waits for the DEQUANT (or bias add) of its output tile")
@@ -402,7 +414,7 @@ def _dequant_fields(program: Program, i: int, p: ArrayParams, lmma_tile, where: 
          "reads the tile's group terms (and FP32 accumulator) and writes the FP32 accumulator or the FP16 outputs")
     lmma_tile[i] = {"tile": t}
     return {"op": 0, "obase": t["obase"], "blocks": t["blocks"], "groups": words, "gslot": t["slot"],
-            "acc_in": acc_in, "acc_out": acc_out}
+            "acc_in": acc_in, "acc_out": acc_out, "nbt": t["nt"] // p.nu}
 
 
 def _bias_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, where: str) -> dict:
@@ -415,19 +427,70 @@ def _bias_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, wh
     t = lmma_tile[dq[0]]["tile"]
     read = {d for x in program.instrs if x.op == "LMMA" for d in x.deps}
     bias = [j for j, x in enumerate(program.instrs) if x.op == "LOAD" and x["buf"] == "wbuf" and j not in read]
-    store = [x for x in program.instrs if x.op == "STORE" and i in x.deps]
+    store = [x for x in program.instrs if x.op == "STORE" and (i in x.deps or _quantize_of(program, x, i))]
     nt = t["nt"]
     need(len(bias) == 1 and len(store) == 1 and ins["elems"] == t["blocks"] * p.mu * p.nu
          and ins.rd == (("wbuf", nt * OUT_BITS // 8, 1),), where, "adds the FP16 biases of the resident bias LOAD "
          "to its whole output tile, which a STORE writes")
     b = program.instrs[bias[0]]
     n = b["bytes"] * 8 // OUT_BITS
-    n0 = (store[0]["addr"] - b["addr"] - b["bytes"]) * 8 // OUT_BITS % n
+    kv = _quantize_of(program, store[0], i)   # a KV-quantized tile spans whole rows (the assembler's rule)
+    need(kv is None or nt == n, where, "a KV-quantized output tile spans whole rows", f"nt = {n}")
+    n0 = 0 if kv is not None else (store[0]["addr"] - b["addr"] - b["bytes"]) * 8 // OUT_BITS % n
     per = p.width["wbuf"] // OUT_BITS
     need(n0 % per == 0, where, f"the tile's biases start at a wbuf word (column {n0})")
     lmma_tile[i] = {"tile": t}
     return {"op": 1, "obase": t["obase"], "blocks": t["blocks"], "groups": 1, "nbt": nt // p.nu,
             "bbase": (region[(bias[0], "wbuf")].base + n0 // per) % p.wbuf_words}
+
+
+def _quantize_of(program: Program, store, after: int | None = None) -> int | None:
+    """The VEC quantize that STORE ``store`` (an index or an instruction) waits for (with ``after``: one that waits
+    for instruction ``after``), or None."""
+    ins = program.instrs[store] if isinstance(store, int) else store
+    hits = [d for d in ins.deps if program.instrs[d].op == "VEC" and program.instrs[d]["op"] == "quantize"
+            and (after is None or after in program.instrs[d].deps)]
+    return hits[0] if hits else None
+
+
+def kv_stream_bits(rows: int, cols: int) -> int:
+    """Bits of the packed KV stream of ``rows`` tile rows of ``cols`` values, one :data:`KV_FORMAT` group per row:
+    per row the codes (column 0 first, 4 bits each, low nibble first), then the group's FP16 scale and zero code;
+    rows back to back (the compiler's contiguous rows of fractional bytes, ``out_bytes`` = the format's bits)."""
+    fmt = formats.get(KV_FORMAT)
+    return rows * (cols * fmt.code_bits + fmt.metadata_bits_per_group())
+
+
+def _quantize_fields(program: Program, i: int, p: ArrayParams, lmma_tile, where: str) -> dict:
+    """A KV quantize's (VEC quantize) vector word: the output tile of the DEQUANT or bias add it waits for, which
+    must be the vector instruction just before it (the unit's row statistics are that instruction's outputs'), in
+    chunks of Mu·Nu columns of one row (Mu = 2: one obuf word of FP16 blocks), the packed stream from the obuf word
+    after the tile's FP16 outputs; one group per tile row (its STORE's bytes: :func:`kv_stream_bits`)."""
+    ins = program.instrs[i]
+    src = [d for d in ins.deps if program.instrs[d].op in ("DEQUANT", "VEC")]
+    vec = [j for j, x in enumerate(program.instrs[:i]) if x.op in ("DEQUANT", "VEC")]
+    need(len(src) == 1 and vec and vec[-1] == src[0], where, "a KV quantize follows the DEQUANT or bias add of its "
+         "output tile on the vector unit (the row statistics are of that instruction's outputs)")
+    t = lmma_tile[src[0]]["tile"]
+    nt, lanes = t["nt"], p.mu * p.nu
+    nbt = nt // p.nu
+    rows = t["blocks"] // nbt * p.mu
+    need(p.mu == 2 and nt % lanes == 0 and ins["elems"] == rows * nt, where, f"quantizes its whole output tile in "
+         f"chunks of Mu·Nu = {lanes} columns of one row (Mu = 2: one obuf word)", f"nt a multiple of {lanes}")
+    store = [x for x in program.instrs if x.op == "STORE" and i in x.deps]
+    bits = kv_stream_bits(rows, nt)
+    need(len(store) == 1 and store[0]["bytes"] * 8 == bits, where, f"its STORE writes the packed {KV_FORMAT} stream "
+         f"of one group per tile row ({rows} rows of {nt}: the KV group spans the tile row, nt = the group size)",
+         f"{bits // 8} bytes")
+    fmt = formats.get(KV_FORMAT)
+    half = -(-t["blocks"] // 2)                                    # obuf words of the tile's FP16 outputs
+    need(half + -(-bits // p.width["obuf"]) <= t["words"], where, "the packed stream fits the tile's obuf region "
+         "after its FP16 outputs")
+    sbase = (t["obase"] + half) % p.obuf_words
+    lmma_tile[i] = {"tile": t, "kv": {"sbase": sbase, "bytes": bits // 8}}
+    return {"op": VEC_OPS.index("quantize"), "obase": t["obase"], "blocks": rows * nt // lanes, "groups": 1,
+            "nbt": nbt, "qchunks": nt // lanes, "pitch": (nt * fmt.code_bits + fmt.metadata_bits_per_group()) // 4,
+            "sbase": sbase}
 
 
 # --- DRAM images (the host's layout of operands for the RTL) -------------------------------------------
@@ -498,10 +561,31 @@ def fp16_outputs(port_words, m: int, n: int, p: ArrayParams) -> np.ndarray:
     return halves.reshape(m, n).astype(np.uint16).view(np.float16).astype(np.float64)
 
 
+def kv_stream_words(values: np.ndarray, p: ArrayParams) -> list[int]:
+    """FP16 values (M, N) quantized as the simulator's KV cache does (``sim.formats`` :data:`KV_FORMAT`, one group
+    per row of N) → the port words of their packed stream (:func:`kv_stream_bits`: per row the codes, then the FP16
+    scale and the zero code; bit 0 of the stream is bit 0 of word 0)."""
+    fmt = formats.get(KV_FORMAT)
+    values = np.asarray(values, dtype=np.float64)
+    m, n = values.shape
+    q = fmt.quantize(values, group_size=n)
+    scale = q.scales.astype(np.float16).view(np.uint16)
+    stream, shift = 0, 0
+    for r in range(m):
+        for c in range(n):
+            stream |= int(q.codes[r, c]) << shift
+            shift += fmt.code_bits
+        stream |= int(scale[r, 0]) << shift | int(q.zeros[r, 0]) << (shift + SCALE_BITS)
+        shift += fmt.metadata_bits_per_group()
+    mask = (1 << p.port_bits) - 1
+    return [(stream >> o) & mask for o in range(0, shift, p.port_bits)]
+
+
 def split_words(words: list[int], width: int, port_bits: int) -> list[int]:
     """Buffer words of ``width`` bits → port words, low part first."""
     mask = (1 << port_bits) - 1
     return [(w >> s) & mask for w in words for s in range(0, width, port_bits)]
 
 
-__all__ = ["activation_words", "assemble", "contiguous", "fp16_outputs", "meta_words", "plane_words", "split_words"]
+__all__ = ["activation_words", "assemble", "contiguous", "fp16_outputs", "kv_stream_bits", "kv_stream_words",
+           "meta_words", "plane_words", "split_words"]

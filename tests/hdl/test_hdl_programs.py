@@ -2,12 +2,12 @@
 the compiler's programs for preset lut-tc-rtl-small, unchanged (DEQUANT and the bias add on the array), of
 (a) GEMMs with K not a multiple of the k-tile (several k-tiles writing their groups' terms, buffer regions
 reused; one whose terms do not fit obuf, dequantized in K-chunks accumulating in FP32: compiler.gemm.chunked)
-and (b) the linear layers of one pythia-14m decoder layer (recipe w4a8kv4, 8 prefill tokens, FP16
-biases; not v_proj, whose output quantization for the INT4 KV cache is not built) one after another, each
+and (b) every linear layer of one pythia-14m decoder layer (recipe w4a8kv4, 8 prefill tokens, FP16
+biases; v_proj's outputs quantized for the INT4 KV cache on the array, VEC quantize) one after another, each
 loaded through the instruction load port and the DRAM write port; stored FP16 outputs equal
-sim.reference.mpgemm_rounded (+ bias) bit for bit and the RTL's cycle count equals the engine's. Prints the
-cycle counts it compared. A missing simulator skips with its install
-command unless $REQUIRE_SIMS names it (tests/hdl/test_hdl.py)."""
+sim.reference.mpgemm_rounded (+ bias) bit for bit (v_proj: the packed int4_asym stream of sim.formats'
+quantization of them), and the RTL's cycle count equals the engine's. Prints the cycle counts it compared. A
+missing simulator skips with its install command unless $REQUIRE_SIMS names it (tests/hdl/test_hdl.py)."""
 
 from __future__ import annotations
 

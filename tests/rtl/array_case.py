@@ -18,6 +18,8 @@ from rtl.tools.array_program import (
     assemble,
     contiguous,
     fp16_outputs,
+    kv_stream_bits,
+    kv_stream_words,
     meta_words,
     plane_words,
     split_words,
@@ -60,17 +62,22 @@ class ArrayCase:
     tile: gemm.Tile
     spec: GemmSpec | None = None   # the GEMM and the arch the compiler, the engine and the RTL share
     arch: object = None
+    want_words: list[int] | None = None  # a KV-quantized output: the packed stream's port words (kv_stream_words)
 
     @property
     def out_words(self) -> int:
-        return self.want.size * 16 // self.params.port_bits
+        return len(self.want_words) if self.want_words is not None else self.want.size * 16 // self.params.port_bits
 
     def outputs(self, words) -> np.ndarray:
         """Stored port words → (M, N) float64 FP16 values."""
         return fp16_outputs(words, *self.want.shape, self.params)
 
     def mismatches(self, words) -> np.ndarray:
-        """(m, n) of every output whose FP16 bit pattern differs from the reference's (NaN never expected)."""
+        """(m, n) of every output whose FP16 bit pattern differs from the reference's (NaN never expected); for a
+        KV-quantized output, the index of every stored port word that differs from the packed stream's."""
+        if self.want_words is not None:
+            got = np.asarray(words[:self.out_words], dtype=np.int64)
+            return np.argwhere(got != np.asarray(self.want_words, dtype=np.int64))
         got = self.outputs(words).astype(np.float16).view(np.uint16)
         return np.argwhere(got != self.want.astype(np.float16).view(np.uint16))
 
@@ -79,14 +86,15 @@ def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed:
               dram_words: int = 1024, mt: int | None = None, nt: int | None = None, units: int | None = None,
               latency: int | None = None, kt: int | None = None, group: int | None = None,
               max_instrs: int = 32, capacity: dict | None = None, bias: bool = False,
-              chunk: int | None = 0) -> ArrayCase:
+              chunk: int | None = 0, kv: bool = False) -> ArrayCase:
     """``gemm.emit`` with tile mt×nt×kt (default: one tile covering the GEMM) and the compiler's own am×an
     split, quantization groups of ``group`` (default: per channel); activations include −128 and 127,
     codes include 0 and 2^b − 1; ``bias``: FP16 biases N(0, 1) added by the epilogue; ``chunk``: k-tiles per
     DEQUANT chunk (compiler.gemm.Tile.chunk; 0: one DEQUANT per output tile; None: compiler.gemm.chunked's, None
-    of which raises InputError). ``units`` / ``latency``
-    override the preset's arrays (and the per-unit buffer banks) / DRAM latency, ``capacity`` (buffer → bytes)
-    buffer sizes: the modified arch drives the compiler, the engine and the RTL alike."""
+    of which raises InputError); ``kv``: the outputs quantized for the KV cache (array_params.KV_FORMAT, one group
+    per row of N: the spec's out_bytes its bits). ``units`` / ``latency`` override the preset's arrays (and the
+    per-unit buffer banks) / DRAM latency, ``capacity`` (buffer → bytes) buffer sizes: the modified arch drives
+    the compiler, the engine and the RTL alike."""
     arch = arch_registry.load(PRESET)
     if units is not None or latency is not None or capacity:
         d = arch.to_dict()
@@ -109,8 +117,9 @@ def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed:
     codes[1, :] = 0
     qw = dataclasses.replace(qw, codes=codes.astype(qw.codes.dtype))
     w_bytes = (fmt.code_bits + fmt.metadata_bits_per_group() / group) / 8
+    out_bytes = kv_stream_bits(1, n) / (8 * n) if kv else 2
     spec = GemmSpec(m=m, n=n, k=k, weights=weights, acts="int8", group=group, w_bytes=w_bytes, a_bytes=1,
-                    out_bytes=2, quantize_out=False, bias_bytes=2 * n if bias else 0)
+                    out_bytes=out_bytes, quantize_out=kv, bias_bytes=2 * n if bias else 0)
     mt, nt, kt = mt or m, nt or n, kt or k
     am, an = gemm.best_split(spec, arch, mt, nt, kt)
     b = rng.normal(size=n).astype(np.float16) if bias else None
@@ -144,7 +153,8 @@ def spec_case(spec: GemmSpec, arch, tile: gemm.Tile, a: np.ndarray, qw, p: Array
     port_bytes = p.port_bits // 8
     out_addr = min(ins["addr"] for ins in program.instrs if ins.op == "STORE") // port_bytes
     return ArrayCase(params=p, program=program, asm=asm, image=image, out_addr=out_addr, a=a, qw=qw,
-                     want=want, engine_cycles=stats.cycles, tile=tile, spec=spec, arch=arch)
+                     want=want, engine_cycles=stats.cycles, tile=tile, spec=spec, arch=arch,
+                     want_words=kv_stream_words(want, p) if spec.quantize_out else None)
 
 
 def _place_weights(image: list[int], qw, spec: GemmSpec, tile: gemm.Tile, p, program) -> None:
@@ -183,15 +193,16 @@ def _place_weights(image: list[int], qw, spec: GemmSpec, tile: gemm.Tile, p, pro
 LAYER_MODEL, LAYER_RECIPE, LAYER_TOKENS = "pythia-14m", "w4a8kv4", 8
 
 
-# layers whose epilogue the RTL does not build: v_proj quantizes its output for the INT4 KV cache (VEC quantize)
+# layers whose output is quantized for the INT4 KV cache (VEC quantize): v_proj (k_proj's goes through RoPE first)
 QUANTIZED_OUT = ("v_proj",)
 
 
 def layer_cases(p: ArrayParams, seed: int = 0) -> list[tuple[str, ArrayCase]]:
-    """(name, case) of every linear layer of one decoder layer but those in :data:`QUANTIZED_OUT`: its GemmSpec
-    from the compiler (no norm → GEMM table fusion: the RTL builds tables with PRECOMPUTE), weights drawn
-    N(0, 0.02) and quantized by the recipe's format and group size, FP16 biases N(0, 0.02) (the bias add),
-    activations uniform INT8."""
+    """(name, case) of every linear layer of one decoder layer: its GemmSpec from the compiler (no norm → GEMM table
+    fusion: the RTL builds tables with PRECOMPUTE), weights drawn N(0, 0.02) and quantized by the recipe's format and
+    group size, FP16 biases N(0, 0.02) (the bias add), activations uniform INT8. The layers of
+    :data:`QUANTIZED_OUT` (v_proj) take output tiles of whole rows: the KV cache's group of 128 along head_dim
+    (recipe w4a8kv4) spans a token's V row of 4 heads of 32 (pythia-14m), the tile's width."""
     from compiler import for_arch
     from workloads.models import get_model
     from workloads.recipes import get_recipe
@@ -210,15 +221,13 @@ def layer_cases(p: ArrayParams, seed: int = 0) -> list[tuple[str, ArrayCase]]:
         seen.add(name)
         _, spec, _ = comp.spec_of(op, recipe)
         assert spec.quantize_out == (name in QUANTIZED_OUT), name
-        if spec.quantize_out:
-            continue
         fmt = formats.get(spec.weights)
         qw = fmt.quantize(rng.normal(0, 0.02, size=(spec.n, spec.k)), group_size=spec.group)
         a = rng.integers(-128, 128, size=(spec.m, spec.k))
         # rows: two tiles' activations (abuf) and tables of the whole k (tbuf, 20-byte words of Mu tables)
         abuf, tbuf = (gemm.buffer_of(arch, b).capacity for b in ("abuf", "tbuf"))
         mt = max(r for r in (2, 4, 8) if r <= spec.m and 2 * r * spec.k <= abuf and r * spec.k * 5 <= tbuf)
-        tile = gemm.Tile(mt, 32, spec.k, 1, 2)
+        tile = gemm.Tile(mt, spec.n if spec.quantize_out else 32, spec.k, 1, 2)
         bias = rng.normal(0, 0.02, size=spec.n).astype(np.float16)
         out.append((name, spec_case(spec, arch, tile, a, qw, p, bias)))
     return out

@@ -1,6 +1,7 @@
 """The RTL LUT array (rtl/gateware/lut_array.py) in amaranth.sim running the compiler's program for preset
-lut-tc-rtl-small unchanged (LOAD, PRECOMPUTE, LMMA, DEQUANT, STORE): stored FP16 outputs equal
-sim.reference.mpgemm_rounded bit for bit, and its cycle count equals sim.engine.run(program, arch).cycles."""
+lut-tc-rtl-small unchanged (LOAD, PRECOMPUTE, LMMA, DEQUANT, VEC bias add and KV quantize, STORE): stored FP16
+outputs equal sim.reference.mpgemm_rounded bit for bit (a KV-quantized output: sim.formats int4_asym of them), and
+its cycle count equals sim.engine.run(program, arch).cycles."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from compiler import gemm
 from compiler.specs import GemmSpec
 from rtl.gateware.lut_array import PRESET, LutArraySystem
-from rtl.tools.array_program import assemble
+from rtl.tools.array_program import assemble, kv_stream_bits
 from sim import arch as arch_registry
 from sim import formats, isa
 from sim.errors import InputError
@@ -194,13 +195,38 @@ def test_abuf_reused():
     check(case, cycles, words)
 
 
+@pytest.mark.parametrize("n,bias,seed", [(32, True, 3), (64, False, 4)])
+def test_kv_quantize(n, bias, seed):
+    """The compiler's KV-cache epilogue (VEC quantize after the DEQUANT or bias add, an output tile of whole rows):
+    the stored packed stream (4-bit codes, per row its FP16 scale and zero code) equals sim.formats int4_asym's
+    quantization of fp16(mpgemm_rounded [+ bias]) bit for bit, in the engine's cycles."""
+    case = gemm_case(m=8, n=n, k=16, weights="int4_asym", group=8, seed=seed, bias=bias, kv=True, dram_words=2048)
+    assert [i["op"] for i in case.program.instrs if i.op == "VEC"] == ["residual"] * bias + ["quantize"]
+    cycles, _, words = run_system(case)
+    check(case, cycles, words)
+
+
+def test_kv_quantize_of_part_rows_is_rejected():
+    """A KV quantize of an output tile narrower than the row (the group, here N = 64, would span two tiles): the
+    assembler refuses it (its STORE's bytes are not one group per tile row)."""
+    case = gemm_case(m=8, n=64, k=16, weights="int4_asym", group=8, kv=True, dram_words=2048)
+    tile = gemm.Tile(8, 32, 16, 1, 2)
+    spec = GemmSpec(m=8, n=64, k=16, weights="int4_asym", acts="int8", group=8, a_bytes=1,
+                    w_bytes=(4 + formats.get("int4_asym").metadata_bits_per_group() / 8) / 8,
+                    out_bytes=kv_stream_bits(1, 64) / (8 * 64), quantize_out=True)
+    program = gemm.emit(spec, arch_registry.load(PRESET), tile).to_program()
+    with pytest.raises(InputError, match="one group per tile row"):
+        assemble(program, arch_registry.load(PRESET), case.params)
+
+
 def test_outside_the_subset_is_rejected():
-    """A VEC output quantization (v_proj's for the INT4 KV cache) is not built; a non-LUT arch has no RTL array."""
+    """VEC kinds other than the bias add and the KV quantize (a norm) are not built; a non-LUT arch has no RTL
+    array."""
     from rtl.gateware.array_params import from_arch
 
     case = gemm_case()
     arch = arch_registry.load("lut-tc-rtl-small")
-    program = isa.parse(isa.format(case.program) + "VEC op=quantize elems=256 after=@6\n")
+    program = isa.parse(isa.format(case.program) + "VEC op=norm elems=256 after=@6\n")
     with pytest.raises(InputError, match="not in the RTL array's subset"):
         assemble(program, arch, case.params)
     with pytest.raises(InputError, match="arch.pe.type"):
