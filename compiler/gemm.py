@@ -27,6 +27,7 @@ from .specs import FLOAT_WEIGHTS, GemmSpec
 # Accumulator bytes of partial sums kept in obuf: INT32 / FP32 = 4, FP16 = 2.
 ACC_BYTES = {"int32": 4, "fp32": 4, "fp16": 2}
 BIAS_BYTES = 2  # fp16 bias per output feature (workloads.trace: biases are fp16)
+FP16_OUT_BYTES = 2  # a DEQUANT's outputs (FP16; a following VEC quantize packs them for an integer format)
 CHANNEL_SCALE_BYTES = 2  # fp16 per-channel scale of a BitMoD weight format (sim.formats.bitmod: scale_format fp16)
 # Output tiles from this n-index on look alike within an m-block (a pending store, no prefetch, the same
 # size up to the last tile): tile REPEAT_FROM is emitted once and its copies are made by ColumnProgram.repeat.
@@ -299,7 +300,7 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
                               rd=[("obuf", o_bytes)] + chan_rd, wr=[("obuf", o_bytes)])
         return p.template("DEQUANT", m=mt, n=nt, groups=groups, acc_in=acc_in, acc_out=acc_out,
                           rd=[("obuf", mt * nt * acc * (groups + acc_in))],
-                          wr=[("obuf", mt * nt * (acc if acc_out else math.ceil(spec.out_bytes)))])
+                          wr=[("obuf", mt * nt * (acc if acc_out else FP16_OUT_BYTES))])  # FP16 before any quantize
 
     def a_addr(m0: int, k0: int) -> int:
         return a_base + math.floor(m0 * a_row + k0 * spec.a_bytes)
