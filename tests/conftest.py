@@ -1,13 +1,19 @@
-"""Terminal summary of the RTL volume tests (tests/hdl/test_volume.py): the vectors and cycles each compared,
-from the tests' ``volume`` user property (which pytest-xdist carries back from its workers)."""
+"""Terminal summary of the RTL tests: the vectors and cycles each volume test compared (tests/hdl/test_volume.py,
+user property ``volume``) and the cycles each compiled-program test compared, RTL against the engine
+(tests/hdl/test_hdl_programs.py, test_hdl_bitmod_programs.py, user property ``cycles``); pytest-xdist carries the
+properties back from its workers."""
 
 from __future__ import annotations
 
+SECTIONS = {"volume": "RTL ≡ model at volume (Verilator)",
+            "cycles": "compiled programs on the RTL: cycles compared (RTL = engine)"}
+
 
 def pytest_terminal_summary(terminalreporter):
-    lines = [value for reports in terminalreporter.stats.values() for r in reports
-             for name, value in getattr(r, "user_properties", ()) if name == "volume" and r.when == "call"]
-    if lines:
-        terminalreporter.section("RTL ≡ model at volume (Verilator)")
-        for line in sorted(lines):
-            terminalreporter.write_line(line)
+    for key, title in SECTIONS.items():
+        lines = [value for reports in terminalreporter.stats.values() for r in reports
+                 for name, value in getattr(r, "user_properties", ()) if name == key and r.when == "call"]
+        if lines:
+            terminalreporter.section(title)
+            for line in sorted(lines):
+                terminalreporter.write_line(line)

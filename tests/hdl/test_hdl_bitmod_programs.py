@@ -32,7 +32,7 @@ CASES = [("icarus", "bitmod_fp4", [dict(m=2, n=2, k=32, group=8),
 
 @pytest.mark.parametrize(("sim", "weights", "shapes"), [c for c in CASES if c[0] in hdl_sim.SIMULATORS],
                          ids=lambda v: v if isinstance(v, str) else "")
-def test_compiled_bitmod_programs(sim, weights, shapes, tmp_path):
+def test_compiled_bitmod_programs(sim, weights, shapes, tmp_path, record_property):
     _need(sim)
     named = [(f"M{s['m']}N{s['n']}K{s['k']}kt{s.get('kt', s['k'])}-{weights}",
               gemm_case(weights=weights, seed=30 + i, max_instrs=MAX_INSTRS, dram_words=DRAM_WORDS, **s))
@@ -58,7 +58,7 @@ def test_compiled_bitmod_programs(sim, weights, shapes, tmp_path):
     tests, failed = get_results(results)
     got = json.loads((tmp_path / "results.json").read_text())
     for r, (_, case) in zip(got, named):
-        print(f"{sim} {r['name']}: RTL {r['cycles']} cycles, engine {case.engine_cycles}")
+        record_property("cycles", f"{sim} {r['name']}: RTL {r['cycles']} cycles, engine {case.engine_cycles}")
         bad = case.mismatches(r["words"])
         assert len(bad) == 0, f"{r['name']}: {len(bad)} outputs differ from the model, first at {bad[:4].tolist()}"
         assert r["cycles"] == case.engine_cycles, r["name"]

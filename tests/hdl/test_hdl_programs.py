@@ -36,7 +36,7 @@ def _cases() -> list[tuple[str, object]]:
 
 
 @pytest.mark.parametrize("sim", hdl_sim.SIMULATORS)
-def test_compiled_programs(sim, tmp_path):
+def test_compiled_programs(sim, tmp_path, record_property):
     _need(sim)
     named = _cases()
     cases = [c for _, c in named]
@@ -61,7 +61,7 @@ def test_compiled_programs(sim, tmp_path):
     tests, failed = get_results(results)
     got = json.loads((tmp_path / "results.json").read_text())
     for r, case in zip(got, cases):
-        print(f"{sim} {r['name']}: RTL {r['cycles']} cycles, engine {case.engine_cycles}")
+        record_property("cycles", f"{sim} {r['name']}: RTL {r['cycles']} cycles, engine {case.engine_cycles}")
         bad = case.mismatches(r["words"])
         assert len(bad) == 0, f"{r['name']}: {len(bad)} outputs differ from sim.reference, first at {bad[:4].tolist()}"
         assert r["cycles"] == case.engine_cycles, r["name"]
