@@ -334,7 +334,8 @@ def candidates(spec: AttentionSpec, arch: Arch) -> list[AttentionSpec]:
     placements = (False, True) if not why_not_qk_array(spec, arch) else (False,)
     out = [c for qk in placements for c in (replace(spec, br=br, bc=bc, qk_array=qk) for br, bc in sorted(pairs))
            if fits(c, arch)]
-    out = [replace(c, sv_lanes=sl) for c in out for sl in lane_splits(c, arch)]
+    where = engine_of(arch)  # the matrix engine every candidate runs on (one PE check, not one per candidate)
+    out = [replace(c, sv_lanes=sl) for c in out for sl in lane_splits(c, arch, where)]
     if not out:
         raise InputError("arch.buffers", f"no fused-attention block of {min(spec.t, BLOCKS[0])}x"
                          f"{min(spec.l, BLOCKS[0])} or more fits abuf, wbuf and obuf of arch {arch.name!r}",
@@ -347,11 +348,11 @@ def lane_rate(arch: Arch) -> float:
     return arch.vector.lanes * arch.vector.ops_per_cycle["dequant"]
 
 
-def lane_splits(spec: AttentionSpec, arch: Arch) -> tuple[int, ...]:
+def lane_splits(spec: AttentionSpec, arch: Arch, where: str) -> tuple[int, ...]:
     """P·V columns (of head_dim) to try on the vector lanes for ``spec``'s blocks: none, and the split whose two
     parts take equal time on a full block (the lanes' rate against the matrix engine's on P·V of ``br`` query rows
-    × ``bc`` positions), rounded to a multiple of 8 columns (none when that rounds to 0)."""
-    where = engine_of(arch)
+    × ``bc`` positions; ``where``: :func:`engine_of`), rounded to a multiple of 8 columns (none when that rounds
+    to 0)."""
     rows, hd = spec.br * spec.heads_per_group, spec.hd
     engine = rows * hd * spec.bc / gemm_cycles(arch, where, rows, hd, spec.bc) * (arch.arrays if where == "array"
                                                                                    else 1)
@@ -380,13 +381,13 @@ def _dma_cycles(spec: AttentionSpec, arch: Arch, where: str, times: int) -> int:
     later, the last P·V (its two parts side by side at best) must run before the final store can start; only
     that store follows the last V load in the DMA's order."""
     g, hd, sl, bw = spec.heads_per_group, spec.hd, spec.sv_lanes, arch.dram.bandwidth
-    busy = 0
-    for _, q, widths in spec.blocks():
+    busy, blocks = 0, spec.blocks()
+    for _, q, widths in blocks:
         rows = q * g
         busy += math.ceil(rows * hd * FP16_BYTES * 8 / bw)  # Q block
         busy += sum(2 * math.ceil(math.ceil(w * hd * spec.kv_bytes) * 8 / bw) for w in widths)  # K and V blocks
         busy += math.ceil(max(1, math.ceil(rows * hd * spec.out_bytes)) * 8 / bw)  # O block
-    _, q, widths = spec.blocks()[-1]
+    _, q, widths = blocks[-1]
     rows, w = q * g, widths[-1]
     last = max(gemm_cycles(arch, where, rows, hd - sl, w) if sl < hd else 0,
                math.ceil(rows * w * sl / lane_rate(arch)))

@@ -32,13 +32,12 @@ from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
 
 from .fp16 import _unpack
-from .fp32 import leading_one
+from .fp32 import FP16_FRAC, leading_one
 
 MIN_LATENCY = 1          # the register after the scale and zero
 FP16_UNIT_EXP = -24      # an FP16 value is an integer number of 2^−24 (its subnormal spacing, IEEE 754 binary16)
 MAG_BITS = 40            # |x| < 2^16 in units of 2^−24 (fp16._SUM_BITS − 1)
-FP16_SIG = 11            # significant bits of an FP16 (10 fraction bits and the hidden one)
-FP16_FRAC = 10
+FP16_SIG = FP16_FRAC + 1  # significant bits of an FP16 (its fraction bits and the hidden one)
 UNIT = 1 << -FP16_UNIT_EXP   # 1.0 in units of 2^−24: numpy's ``safe`` divisor of an all-zero group
 
 
