@@ -48,9 +48,6 @@ from sim.pe.table_precompute import precompute  # noqa: E402
 
 KERNEL_TARGET, WHOLE_TARGET = 50.0, 10.0  # × the Verilator C++ kernel (issue 20)
 PROGRAM_TARGET = 10.0  # engine + per-cycle model × Verilator C++ on the array's compiled programs
-# instruction-memory depth and DRAM words of the array built: the layer programs with their DEQUANTs and bias
-# adds (fc1: 129 instructions), as tests/hdl/test_hdl_programs.py builds it
-ARRAY_INSTRS, ARRAY_DRAM_WORDS = 160, 16384
 
 
 def numba_rates(cycles: int, bits: int, runs: int) -> tuple[Timing, Timing, int]:
@@ -109,9 +106,9 @@ def lutsim_program_rates(cases, runs: int) -> tuple[Timing, Timing]:
 
 def array_cases() -> list:
     """(name, case) of the compiled programs of every linear layer of one pythia-14m decoder layer on the array."""
-    from tests.rtl.array_case import K_TILED, gemm_case, layer_cases
+    from tests.rtl.array_case import K_TILED, LAYER_DRAM_WORDS, LAYER_MAX_INSTRS, gemm_case, layer_cases
 
-    p = gemm_case(dram_words=ARRAY_DRAM_WORDS, **{**K_TILED[0], "max_instrs": ARRAY_INSTRS}).params
+    p = gemm_case(dram_words=LAYER_DRAM_WORDS, **{**K_TILED[0], "max_instrs": LAYER_MAX_INSTRS}).params
     return layer_cases(p)
 
 

@@ -179,6 +179,41 @@ def _whole_pieces(spec: GemmSpec, arch: Arch, mt: int, nt: int, kt: int, am: int
     return all(whole_units(spec, arch, a, b, c) for a in ms for b in ns for c in ks)
 
 
+def _whole_words(arch: Arch, *nbytes: float) -> bool:
+    word = arch.dram.bandwidth / 8
+    return all((b / word).is_integer() for b in nbytes)
+
+
+def layout_bases(spec: GemmSpec, arch: Arch) -> dict[str, int]:
+    """DRAM bytes where :func:`emit` puts each operand: activations, weights (N rows of K codes and group
+    metadata), biases, channel scales, outputs."""
+    w_base = math.ceil(spec.m * spec.k * spec.a_bytes)
+    bias = w_base + math.ceil(spec.n * spec.k * spec.w_bytes)
+    chan = bias + spec.bias_bytes
+    return {"acts": 0, "weights": w_base, "bias": bias, "channel_scales": chan,
+            "outputs": chan + channel_scale_bytes(spec, arch)}
+
+
+def word_aligned(spec: GemmSpec, arch: Arch, t: Tile) -> bool:
+    """Every transfer of tile ``t`` (remainder tiles included) is whole DRAM port words on an ``dram.aligned``
+    arch: the operands' bases (:func:`layout_bases`), the activation and weight K-slices (codes and group
+    metadata) and output rows and their row pitch, or, where a tile spans the whole row, its rows back to back
+    (one contiguous transfer); always true otherwise."""
+    if not arch.dram.aligned:
+        return True
+    if not _whole_words(arch, *layout_bases(spec, arch).values()):
+        return False
+
+    def whole(per: float, span: int, full: int, counts: set[int], sizes: set[int]) -> bool:
+        if span >= full:  # rows back to back: one transfer of each tile's rows
+            return _whole_words(arch, *(c * full * per for c in counts))
+        return _whole_words(arch, full * per, *(x * per for x in sizes))
+
+    ms, ns, ks = ({t, d % t} - {0} for t, d in ((t.mt, spec.m), (t.nt, spec.n), (t.kt, spec.k)))
+    return (whole(spec.a_bytes, t.kt, spec.k, ms, ks) and whole(spec.w_bytes, t.kt, spec.k, ns, ks)
+            and whole(spec.out_bytes, t.nt, spec.n, ms, ns))
+
+
 def best_split(spec: GemmSpec, arch: Arch, mt: int, nt: int, kt: int, map_: str = "arch") -> tuple[int, int]:
     """The am×an grid (am·an ≤ arrays) whose slowest sub-tile is fastest (array instructions with ``map`` operand
     ``map_``); ties: fewer pieces. With whole unit tiles (:func:`unit_granule`) only grids whose pieces are whole
@@ -206,7 +241,7 @@ def tile_bytes(spec: GemmSpec, arch: Arch, t: Tile) -> dict[str, int]:
     if not spec.tables_resident:
         out["abuf"] = math.ceil(t.mt * (spec.k if t.a_stationary else t.kt) * spec.a_bytes)
         if uses_tables(arch):
-            out["tbuf"] = table_window(arch, t.mt)
+            out["tbuf"] = table_space(arch, t.mt, t.kt)
     return out
 
 
@@ -215,9 +250,12 @@ def uses_tables(arch: Arch) -> bool:
     return arch.table_unit is not None and arch.pe.opcode == "LMMA"
 
 
-def table_window(arch: Arch, rows: int) -> int:
-    """tbuf bytes of the streamed tables: two K-groups (double buffer) of one table per row."""
+def table_space(arch: Arch, rows: int, k: int) -> int:
+    """tbuf bytes a PRECOMPUTE of ``rows`` rows over ``k`` allocates: with a streamed table unit a window of two
+    K-groups (double buffer) of one table per row, else the tables of the whole ``k`` (``table_unit.streamed``)."""
     tu = arch.table_unit
+    if not tu.streamed:
+        return table_bytes(arch, rows, k)
     return 2 * rows * tu.entries * tu.entry_bits // 8
 
 
@@ -251,10 +289,10 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
     lut = uses_tables(arch)
     acc = acc_bytes(spec, arch)
     a_row, w_row = spec.k * spec.a_bytes, spec.k * spec.w_bytes
-    a_base, w_base = 0, math.ceil(spec.m * a_row)
+    bases = layout_bases(spec, arch)
+    a_base, w_base, o_base = bases["acts"], bases["weights"], bases["outputs"]
     chan_bytes = channel_scale_bytes(spec, arch)
     pe_groups = bool(arch.pe.options.get("channel_scales"))
-    o_base = w_base + math.ceil(spec.n * w_row) + spec.bias_bytes + chan_bytes
     resident = spec.tables_resident
     sums = group_sums(spec, arch)
     stationary = t.a_stationary and not resident
@@ -310,10 +348,10 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
 
     if spec.bias_bytes:
         bias = p.add(p.template("LOAD", buf="wbuf", bytes=spec.bias_bytes), alloc=space([("wbuf", spec.bias_bytes)]),
-                     addr=w_base + math.ceil(spec.n * w_row))
+                     addr=bases["bias"])
     if chan_bytes:  # the N channel scales, after the biases; they stay in wbuf for every tile's DEQUANT
         chan = p.add(p.template("LOAD", buf="wbuf", bytes=chan_bytes), alloc=space([("wbuf", chan_bytes)]),
-                     addr=w_base + math.ceil(spec.n * w_row) + spec.bias_bytes)
+                     addr=bases["channel_scales"])
     stores: list = []  # output stores not yet issued; each waits one output tile (see the module docstring)
     m_tiles, n_tiles, k_tiles = _tiles(spec.m, t.mt), _tiles(spec.n, t.nt), _tiles(spec.k, t.kt)
 
@@ -351,7 +389,7 @@ def emit(spec: GemmSpec, arch: Arch, t: Tile) -> ColumnProgram:
             w_loads.append((lw, k0))
             src = lw if resident else la
             if lut and not resident:
-                tw = table_window(arch, mt)
+                tw = table_space(arch, mt, kt)
                 src = p.add(precompute(mt, kt, a_b), (la,), alloc=space([("tbuf", tw)]),
                             free=0 if stationary else space([("abuf", a_b)]))
             mmas = []

@@ -1,8 +1,8 @@
 """Emitted programs shared across archs that differ only in what the emitters do not read.
 
 :func:`compiler.gemm.emit` and :func:`compiler.vector.emit` read a few arch fields (:func:`emit_key`: the
-name, the PE's type, accumulator and opcode, the table unit's K-group and entry width, the buffer
-capacities); archs equal in those get the same program for the same op spec and tile, whatever their DRAM,
+name, the PE's type, accumulator, opcode and options, the table unit's K-group, entry width and streaming, the
+buffer capacities); archs equal in those get the same program for the same op spec and tile, whatever their DRAM,
 clock, vector unit, array count or energy constants. A sweep over such axes emits each program once per worker
 process; the engine still decodes and schedules it for every arch (:func:`sim.engine.run`).
 """
@@ -25,7 +25,8 @@ from .specs import GemmSpec, VectorSpec
 def emit_key(arch: Arch) -> tuple:
     """Every arch field the emitters read (equal keys, equal programs)."""
     tu = arch.table_unit
-    return (arch.name, arch.pe.type, arch.pe.acc, arch.pe.opcode, None if tu is None else (tu.group, tu.entry_bits),
+    return (arch.name, arch.pe.type, arch.pe.acc, arch.pe.opcode, tuple(sorted(arch.pe.options.items())),
+            None if tu is None else (tu.group, tu.entry_bits, tu.streamed),
             tuple((b.name, b.capacity) for b in arch.buffers))
 
 

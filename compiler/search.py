@@ -105,14 +105,16 @@ def _rank(e: Estimate) -> tuple:
 def candidates(spec: GemmSpec, arch: Arch, choice: tuple[str | None, str | None] = (None, None)) -> list[Estimate]:
     """Every tile that fits the buffers (double buffered; on a ``group_sums`` arch with the DEQUANT in K-chunks
     when all groups' terms do not fit obuf: :func:`compiler.gemm.chunked`) with dataflow and mapping ``choice``,
-    with its estimate, best first."""
+    with its estimate, best first. On a ``dram.aligned`` arch only the tiles whose transfers are whole port words
+    (:func:`compiler.gemm.word_aligned`) when there are any; else all (the engine times them, and the RTL
+    assembler refuses the program with its reason)."""
     dataflow, mapping = choice
     map_ = pe_registry.map_name(dataflow, mapping)
     cfg = arch.pe
     gm = cfg.tile[0] if cfg.tile else 1
     gn = cfg.tile[1] if cfg.tile else 1
     gk = spec.group if spec.group and spec.k % spec.group == 0 else (cfg.tile[2] if cfg.tile else 1)
-    out = []
+    out, unaligned = [], []
     for mt in _sizes(spec.m, gm):
         for nt in _sizes(spec.n, gn):
             for kt in _sizes(spec.k, max(gk, 16) if gk < spec.k else spec.k):
@@ -120,6 +122,7 @@ def candidates(spec: GemmSpec, arch: Arch, choice: tuple[str | None, str | None]
                     continue
                 if not gemm.whole_units(spec, arch, mt, nt, kt):
                     continue
+                into = out if gemm.word_aligned(spec, arch, Tile(mt, nt, kt)) else unaligned
                 orders = [False] + ([True] if nt < spec.n and not spec.tables_resident else [])
                 split = None
                 for stationary in orders:
@@ -127,11 +130,14 @@ def candidates(spec: GemmSpec, arch: Arch, choice: tuple[str | None, str | None]
                     if fitting is None:
                         continue
                     split = split or gemm.best_split(spec, arch, mt, nt, kt, map_)
-                    out.append(estimate(spec, arch, Tile(mt, nt, kt, *split, a_stationary=stationary,
-                                                         dataflow=dataflow, mapping=mapping, chunk=fitting.chunk)))
+                    into.append(estimate(spec, arch, Tile(mt, nt, kt, *split, a_stationary=stationary,
+                                                          dataflow=dataflow, mapping=mapping, chunk=fitting.chunk)))
+    out = out or unaligned
     if not out:
         raise InputError("arch.buffers", f"no tile of the {spec.m}x{spec.n}x{spec.k} GEMM fits half of abuf/wbuf/"
-                         "obuf (double buffering); enlarge the buffers")
+                         "obuf (double buffering)" + (" in whole unit tiles (pe.options.whole_units)"
+                                                      if gemm.unit_granule(spec, arch) else "") +
+                         "; enlarge the buffers")
     out.sort(key=_rank)
     return out
 

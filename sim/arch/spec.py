@@ -71,6 +71,13 @@ def _size(v, path: str) -> int:
     return _int(v, path, 1)
 
 
+def _bool(v, path: str) -> bool:
+    """A true/false field."""
+    if not isinstance(v, bool):
+        raise InputError(path, f"expected true or false, got {_short(v)}", "true, false")
+    return v
+
+
 def _text(v, path: str, nonempty: bool = False) -> str:
     """A string field (a name, a description, a source), at most :data:`fields.MAX_TEXT` characters."""
     if not isinstance(v, str):
@@ -145,12 +152,16 @@ class PESpec:
 @dataclass(frozen=True)
 class TableUnit:
     """Table-precompute unit: builds ``tables_per_cycle`` tables (one per activation group of
-    ``group`` values, ``2**(group-1)`` stored entries of ``entry_bits``) after ``latency`` cycles."""
+    ``group`` values, ``2**(group-1)`` stored entries of ``entry_bits``) after ``latency`` cycles.
+    ``streamed``: tbuf holds a window of two K-groups of tables per row that the LUT unit consumes as they
+    are built (LUT Tensor Core's pipelined precompute); False: a PRECOMPUTE writes the tables of its whole
+    k-tile, which stay in tbuf until the tile's SYNC frees them (the RTL array, rtl/gateware/lut_array.py)."""
 
     tables_per_cycle: int
     group: int = 4
     entry_bits: int = 16
     latency: int = 0
+    streamed: bool = True
 
     @property
     def entries(self) -> int:
@@ -193,7 +204,9 @@ class DRAMBanks:
 
 @dataclass(frozen=True)
 class DRAM:
-    """Off-chip memory: bandwidth in bits/cycle, latency in cycles, energy pJ/bit, static mW."""
+    """Off-chip memory: bandwidth in bits/cycle, latency in cycles, energy pJ/bit, static mW. ``aligned``: every
+    transfer's rows, strides and addresses are whole port words (``bandwidth`` bits; the RTL array's DMA), so the
+    compiler's tile search takes only tiles whose transfers are whole words, when the GEMM has any."""
 
     bandwidth: int
     latency: int
@@ -202,6 +215,7 @@ class DRAM:
     pj_source: str = ""
     banks: DRAMBanks | None = None
     pj_per_bit_write: float | None = None  # None = same as pj_per_bit (reads)
+    aligned: bool = False
 
     @property
     def write_pj_per_bit(self) -> float:
@@ -286,8 +300,7 @@ def _pe(d: dict, path: str) -> PESpec:
         raise InputError(f"{path}.options", f"PE {kind!r} has no options", "(none)")
     _unknown_keys(options, set(known), f"{path}.options")
     for key, value in options.items():
-        if not isinstance(value, bool):
-            raise InputError(f"{path}.options.{key}", f"expected true or false, got {_short(value)}", "true, false")
+        _bool(value, f"{path}.options.{key}")
     return PESpec(type=kind,
                   array=None if array is None else _shape(array, f"{path}.array", 2),
                   tile=None if tile is None else _shape(tile, f"{path}.tile", 3),
@@ -296,11 +309,12 @@ def _pe(d: dict, path: str) -> PESpec:
 
 
 def _table(d: dict, path: str) -> TableUnit:
-    _unknown_keys(d, {"tables_per_cycle", "group", "entry_bits", "latency"}, path)
+    _unknown_keys(d, {"tables_per_cycle", "group", "entry_bits", "latency", "streamed"}, path)
     return TableUnit(tables_per_cycle=_int(_get(d, "tables_per_cycle", path), f"{path}.tables_per_cycle"),
                      group=_int(_get(d, "group", path, 4), f"{path}.group"),
                      entry_bits=_int(_get(d, "entry_bits", path, 16), f"{path}.entry_bits"),
-                     latency=_int(_get(d, "latency", path, 0), f"{path}.latency", 0))
+                     latency=_int(_get(d, "latency", path, 0), f"{path}.latency", 0),
+                     streamed=_bool(_get(d, "streamed", path, True), f"{path}.streamed"))
 
 
 def _vector(d: dict, path: str) -> VectorUnit:
@@ -333,8 +347,8 @@ def _buffer(d: dict, path: str) -> Buffer:
 
 
 def _dram(d: dict, path: str) -> DRAM:
-    _unknown_keys(d, {"bandwidth", "latency", "pj_per_bit", "pj_per_bit_write", "static_mw", "pj_source", "banks"},
-                  path)
+    _unknown_keys(d, {"bandwidth", "latency", "pj_per_bit", "pj_per_bit_write", "static_mw", "pj_source", "banks",
+                      "aligned"}, path)
     write = _get(d, "pj_per_bit_write", path, None)
     banks = _get(d, "banks", path, None)
     if banks is not None:
@@ -348,7 +362,8 @@ def _dram(d: dict, path: str) -> DRAM:
                 pj_per_bit=_num(_get(d, "pj_per_bit", path), f"{path}.pj_per_bit"),
                 static_mw=_num(_get(d, "static_mw", path, 0.0), f"{path}.static_mw"),
                 pj_source=_text(_get(d, "pj_source", path, ""), f"{path}.pj_source"), banks=banks,
-                pj_per_bit_write=None if write is None else _num(write, f"{path}.pj_per_bit_write"))
+                pj_per_bit_write=None if write is None else _num(write, f"{path}.pj_per_bit_write"),
+                aligned=_bool(_get(d, "aligned", path, False), f"{path}.aligned"))
 
 
 _TOP = {"name", "description", "sources", "clock_mhz", "node_nm", "pe", "arrays", "table_unit", "vector",

@@ -19,17 +19,23 @@ from rtl.gateware.array_params import MEMORIES
 from rtl.gateware.lut_array import LutArraySystem
 from rtl.tools import hdl_sim, verilog
 from tests.hdl.test_hdl import _need
-from tests.rtl.array_case import K_CHUNKED_PRESET, K_TILED, gemm_case, layer_cases
+from tests.rtl.array_case import (
+    K_CHUNKED_PRESET,
+    K_TILED,
+    LAYER_DRAM_WORDS,
+    LAYER_MAX_INSTRS,
+    gemm_case,
+    layer_cases,
+)
 
 # Verilator: the array (64 FP32 multipliers, 32 FP32 and 32 FP16 adders) compiles several minutes faster
 # unoptimised (-O0), and the runs are short (10^3 to 10^5 cycles)
 CXX_OPT = "-O0"
-MAX_INSTRS, DRAM_WORDS = 160, 16384  # one design for every case (fc1's 129 instructions, its 34 KiB of weights)
 
 
 def _cases() -> list[tuple[str, object]]:
     random = [(f"M{s['m']}N{s['n']}K{s['k']}kt{s['kt']}-{s['weights']}",
-               gemm_case(seed=20 + i, dram_words=DRAM_WORDS, **{**s, "max_instrs": MAX_INSTRS}))
+               gemm_case(seed=20 + i, dram_words=LAYER_DRAM_WORDS, **{**s, "max_instrs": LAYER_MAX_INSTRS}))
               for i, s in enumerate(K_TILED + K_CHUNKED_PRESET)]
     p = random[0][1].params
     return random + [(f"pythia-14m.{name}", case) for name, case in layer_cases(p)]

@@ -188,9 +188,12 @@ def _place_weights(image: list[int], qw, spec: GemmSpec, tile: gemm.Tile, p, pro
 
 
 # the decoder layer on the RTL: pythia-14m (workloads/models.yaml) under recipe w4a8kv4 (QServe: INT4 weights
-# with zero points, groups of 128, INT8 activations), 8 prefill tokens; tiles whose am×an pieces are whole
-# Mu×Nu blocks and full-K weight rows (group metadata makes a K-slice of a row a fractional byte count)
+# with zero points, groups of 128, INT8 activations), 8 prefill tokens, each layer in the tile the compiler's own
+# search chooses for the preset (compiler.search.search)
 LAYER_MODEL, LAYER_RECIPE, LAYER_TOKENS = "pythia-14m", "w4a8kv4", 8
+# one design runs every layer (and tests/hdl's K-tiled cases): fc1 issues 226 instructions on a unit, and the
+# largest DRAM image is fc1's (34 KiB of weights)
+LAYER_MAX_INSTRS, LAYER_DRAM_WORDS = 256, 16384
 
 
 # layers whose output is quantized for the INT4 KV cache (VEC quantize): v_proj (k_proj's goes through RoPE first)
@@ -199,11 +202,12 @@ QUANTIZED_OUT = ("v_proj",)
 
 def layer_cases(p: ArrayParams, seed: int = 0) -> list[tuple[str, ArrayCase]]:
     """(name, case) of every linear layer of one decoder layer: its GemmSpec from the compiler (no norm → GEMM table
-    fusion: the RTL builds tables with PRECOMPUTE), weights drawn N(0, 0.02) and quantized by the recipe's format and
-    group size, FP16 biases N(0, 0.02) (the bias add), activations uniform INT8. The layers of
-    :data:`QUANTIZED_OUT` (v_proj) take output tiles of whole rows: the KV cache's group of 128 along head_dim
-    (recipe w4a8kv4) spans a token's V row of 4 heads of 32 (pythia-14m), the tile's width."""
-    from compiler import for_arch
+    fusion: the RTL builds tables with PRECOMPUTE) and the tile of the compiler's search, weights drawn N(0, 0.02)
+    and quantized by the recipe's format and group size, FP16 biases N(0, 0.02) (the bias add), activations uniform
+    INT8. The layers of :data:`QUANTIZED_OUT` (v_proj) get output tiles of whole rows (the preset's
+    ``dram.aligned``: a row of the packed KV stream is 66.5 B): w4a8kv4's group of 128 along head_dim spans a
+    token's V row of 4 heads of 32, one group per tile row as the RTL's quantize takes it."""
+    from compiler import for_arch, search
     from workloads.models import get_model
     from workloads.recipes import get_recipe
     from workloads.trace import build_trace
@@ -224,10 +228,7 @@ def layer_cases(p: ArrayParams, seed: int = 0) -> list[tuple[str, ArrayCase]]:
         fmt = formats.get(spec.weights)
         qw = fmt.quantize(rng.normal(0, 0.02, size=(spec.n, spec.k)), group_size=spec.group)
         a = rng.integers(-128, 128, size=(spec.m, spec.k))
-        # rows: two tiles' activations (abuf) and tables of the whole k (tbuf, 20-byte words of Mu tables)
-        abuf, tbuf = (gemm.buffer_of(arch, b).capacity for b in ("abuf", "tbuf"))
-        mt = max(r for r in (2, 4, 8) if r <= spec.m and 2 * r * spec.k <= abuf and r * spec.k * 5 <= tbuf)
-        tile = gemm.Tile(mt, spec.n if spec.quantize_out else 32, spec.k, 1, 2)
+        tile = search.search(spec, arch).tile
         bias = rng.normal(0, 0.02, size=spec.n).astype(np.float16)
         out.append((name, spec_case(spec, arch, tile, a, qw, p, bias)))
     return out

@@ -84,11 +84,16 @@ def test_waits_for_buffer_space():
     check(case, cycles, words)
 
 
-def test_ring_overlap_is_rejected():
-    """tbuf of 8 words: the engine lets the table unit run two 8-word PRECOMPUTEs ahead (it counts the
-    compiler's streamed 80-byte window), but two sets of tables do not fit 8 words at once."""
-    with pytest.raises(InputError, match="live ones: the buffer holds 8"):
-        gemm_case(m=4, n=64, k=40, weights="int2", kt=16, group=8, capacity={"tbuf": 160}, dram_words=2048)
+def test_tables_wait_for_tbuf_space():
+    """tbuf of 8 words, one k-tile's tables (4 rows × 4 K-groups / Mu): the compiler allocates the tables of the
+    whole k-tile (``table_unit.streamed: false``, as the RTL holds them), so each PRECOMPUTE waits for the SYNC
+    that frees the previous tile's tables, in the engine and the RTL alike. With the streamed window (80 B) the
+    engine ran three PRECOMPUTEs ahead and the assembler refused the overlap of their tables."""
+    case = gemm_case(m=4, n=64, k=40, weights="int2", kt=16, group=8, dram_words=2048, capacity={"tbuf": 160})
+    pre = [i for i in case.program.instrs if i.op == "PRECOMPUTE"]
+    assert len(pre) == 3 and all(i.alloc == ((("tbuf", i.wr[0][1]),)) for i in pre)
+    cycles, _, words = run_system(case)
+    check(case, cycles, words)
 
 
 def test_program_is_the_compilers():
@@ -112,8 +117,10 @@ def test_array_random_shapes(m, n, k, weights, group, seed, nt, units, latency):
         case = gemm_case(m=m, n=n, k=k, weights=weights, group=group, seed=seed, dram_words=2048, nt=nt,
                          units=units, latency=latency)
     except InputError as exc:  # split finer than a unit, ring regions overlapping, metadata slower than planes,
-        # rows of fractional bytes (all tested)
-        assert any(s in exc.problem for s in ("whole Mu×Nu blocks", "live", "metadata", "multiples of the"))
+        # rows of fractional bytes (all tested), a whole-GEMM tile whose group terms exceed obuf (gemm_case takes
+        # the tile as given; the compiler's search would chunk it: test_chunked_random_shapes)
+        assert any(s in exc.problem for s in ("whole Mu×Nu blocks", "live", "metadata", "multiples of the",
+                                              "never fit buffer 'obuf'"))
         reject()
     cycles, _, words = run_system(case)
     check(case, cycles, words)
