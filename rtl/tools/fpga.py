@@ -143,12 +143,16 @@ def check_part(part: str, package: str, speed: int) -> str:
 
 
 def _run(cmd: list[str], cwd: Path, what: str, timeout_s: float) -> str:
+    start = time.monotonic()
     try:
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         raise ToolError(f"{what} took longer than {timeout_s:.0f} s") from None
     except OSError as exc:
         raise ToolError(f"{what} could not start: {exc}") from None
+    if proc.returncode != 0 and "wasmtime._trap.Trap" in proc.stderr:  # no message of the tool's own
+        raise ToolError(f"{what} aborted inside WebAssembly after {time.monotonic() - start:.0f} s (a wasmtime "
+                        f"trap; the YoWASP tools have a 4 GiB wasm32 address space, which a large design exhausts)")
     if proc.returncode != 0:
         err = [ln for ln in (proc.stderr + proc.stdout).splitlines() if "ERROR" in ln or "error" in ln.lower()]
         raise ToolError(f"{what} failed (exit {proc.returncode}): {(err[-1] if err else proc.stderr[-300:]).strip()}")

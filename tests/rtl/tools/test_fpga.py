@@ -61,6 +61,21 @@ def test_missing_tool_is_one_error_line(cache, capsys, monkeypatch):
     assert len(err.strip().splitlines()) == 1
 
 
+def test_webassembly_trap_is_one_clear_error_line(cache, capsys, monkeypatch, tmp_path):
+    """A YoWASP tool that aborts with a wasmtime trap (no message of its own, e.g. out of its 4 GiB address
+    space): one error line that says so, not the last line of wasmtime's Python traceback."""
+    fake = tmp_path / "nextpnr-ecp5"
+    real = fpga.nextpnr_command()
+    fake.write_text("#!/bin/sh\ncase \"$*\" in *--version*) exec " + " ".join(real) + " --version;; esac\n"
+                    "echo 'wasmtime._trap.Trap: error while executing at wasm backtrace:' >&2\n"
+                    "echo '    0: 0x1 - nextpnr.wasm!abort' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("LUTSIM_NEXTPNR_ECP5", str(fake))
+    rc, out, err = _fpga(capsys, "--design", "mac-int8")
+    assert rc == 2 and out == "" and err.startswith("error: nextpnr-ecp5") and "aborted inside WebAssembly" in err
+    assert "4 GiB" in err and len(err.strip().splitlines()) == 1, err
+
+
 @pytest.mark.slow
 def test_nextpnr_failure_is_one_error_line(cache, capsys):
     """nextpnr rejects a package the part does not come in: its error comes back, exit 2, nothing cached."""
