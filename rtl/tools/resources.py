@@ -177,7 +177,7 @@ def render(res: dict, fpga_res: dict | None = None) -> str:
         "so LUT counts do not compare.",
     ]
     if fpga_res is not None:
-        lines += render_fpga(fpga_res)
+        lines += render_fpga(fpga_res, res)
     return "\n".join(lines) + "\n"
 
 
@@ -199,8 +199,19 @@ def model_area_ratio(params: dict, acts: str) -> float:
         LutUnitConfig(**shape, acts=acts, w_bits=1)).area_um2
 
 
-def render_fpga(res: dict) -> list[str]:
-    """The Markdown lines of the place-and-route section: one row per design, then the LUT-vs-MAC ratios."""
+def _unplaced(name: str, why: str, synth_res: dict, part: dict) -> str:
+    """``name: why``, with the design's synth_ecp5 LUT4 / FF of the synthesis section beside the part's when they
+    are known (a design larger than the part cannot be placed on it, whatever the tools)."""
+    e = synth_res.get(name, {}).get("ecp5", {})
+    if "lut" not in e or not part:
+        return f"{name}: {why}"
+    return (f"{name}: {why}; synth_ecp5 in the synthesis section above: {e['lut']:,} LUT4 and {e['ff']:,} FF "
+            f"({e['yosys']}), the part has {part['lut4']:,} and {part['ff']:,}")
+
+
+def render_fpga(res: dict, synth_res: dict | None = None) -> list[str]:
+    """The Markdown lines of the place-and-route section: one row per design, then the LUT-vs-MAC ratios;
+    ``synth_res`` (:func:`collect`) sizes the designs that were not placed."""
     ok = {k: r for k, r in res.items() if "error" not in r}
     versions = sorted({f"{r['yosys']}, {r['nextpnr']}" for r in ok.values()})
     any_r = next(iter(ok.values()), {"part": fpga.DEFAULT_PART, "package": fpga.DEFAULT_PACKAGE, "speed": 6})
@@ -230,8 +241,9 @@ def render_fpga(res: dict) -> list[str]:
         lines.append(f"| {key} | {params} | {r['lut4']:,} | {r['ff']:,} | {r['harness_lut4']:,} | "
                      f"{r['harness_ff']:,} | {r['dsp']} | "
                      f"{r['ebr']} | {r['fmax_mhz']:.1f} | {ops} | {gops} | {r['seconds']:.0f} |")
-    failed = [f"{k}: {r['error']}" for k, r in res.items() if "error" in r]
-    failed += [f"{name}: not run" for name in verilog.DESIGNS if name not in res]
+    part = any_r.get("available", {})
+    failed = [_unplaced(k, r["error"], synth_res or {}, part) for k, r in res.items() if "error" in r]
+    failed += [_unplaced(name, "not run", synth_res or {}, part) for name in verilog.DESIGNS if name not in res]
     if failed:
         lines += ["", "Not placed: " + "; ".join(failed) + "."]
     lines += [

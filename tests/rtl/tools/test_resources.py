@@ -54,3 +54,19 @@ def test_fpga_section_ratios_use_the_designs_own_cells():
     assert cells[1:7] == ["M2N8K4", "64", "0.50×", "2.00×", "**4.00×**", f"{4000 / (1000 + 2 * 10):.2f}×"]
     assert cells[7:9] == ["80.0, 60.0", "1.33×"] and cells[10] == "4–6×"
     assert "| lut-tc | m=2, n=8, k=4 | 1,010 | 300 | 10 | 100 | 0 | 0 | 80.0 | 128 | 10.2 | 1 |" in text
+
+
+def test_unplaced_design_is_sized_against_the_part():
+    """A design the flow could not place is listed with its error and, when the synthesis section has its
+    synth_ecp5 counts, those beside the part's capacity (from any placed design's report)."""
+    placed = {"design": "mac-int8", "params": {"k": 1}, "lut4": 81, "ff": 83, "dsp": 1, "ebr": 0, "harness_lut4": 11,
+              "harness_ff": 51, "fmax_mhz": 110.0, "ops_per_cycle": 2.0, "ops_per_s": 2.2e8, "seconds": 7.0,
+              "part": "LFE5U-85F", "package": "CABGA381", "speed": 6, "yosys": "Yosys X", "nextpnr": "nextpnr-X",
+              "available": {"lut4": 83640, "ff": 83640, "dsp": 156, "ebr": 208}}
+    synth_res = {"lut-array": {"ecp5": {"lut": 250000, "ff": 400000, "yosys": "Yosys 0.23"}}}
+    text = "\n".join(resources.render_fpga({"mac-int8": placed, "lut-array": {"error": "yosys aborted"}},
+                                           synth_res))
+    line = next(ln for ln in text.splitlines() if ln.startswith("Not placed:"))
+    assert "lut-array: yosys aborted; synth_ecp5 in the synthesis section above: 250,000 LUT4 and 400,000 FF " \
+           "(Yosys 0.23), the part has 83,640 and 83,640" in line
+    assert "table-precompute: not run" in line  # no synthesis figure: the reason alone
