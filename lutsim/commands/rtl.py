@@ -54,6 +54,9 @@ def add_arguments(p) -> None:
     f.add_argument("--no-dsp", action="store_true",
                    help="map multipliers to LUTs instead of MULT18X18D DSP blocks (synth_ecp5 -nodsp)")
     f.add_argument("--no-cache", action="store_true", help="place and route again even if a cached result exists")
+    f.add_argument("--timeout", type=float, default=None,
+                   help="seconds allowed for synthesis and place and route together (default 1800; the LUT array "
+                        "6000)")
 
 
 def _overrides(args) -> dict[str, int]:
@@ -98,7 +101,7 @@ def run(args) -> int:
         # a failing or missing tool: one ``error:`` line and exit status 2
         return _tool_result(args, lambda: FpgaResult(**fpga.run_flow(
             args.design, part=args.part, package=args.package, speed=args.speed, weight_bits=args.weight_bits,
-            cache=not args.no_cache, nodsp=args.no_dsp, **overrides)).to_dict(),
+            timeout_s=args.timeout, cache=not args.no_cache, nodsp=args.no_dsp, **overrides)).to_dict(),
             lambda r: f"{args.design} on {r['part']} {r['package']}", ("params", "available", "cached"), 2)
     synth.check_target(args.target)
     return _tool_result(args, lambda: SynthResult(**synth.synthesize(args.design, args.target, **overrides)).to_dict(),

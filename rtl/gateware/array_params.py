@@ -62,6 +62,14 @@ class ArrayParams:
     vec_latency: int = 2
 
     @property
+    def bias_add(self) -> bool:
+        """Whether the vector unit has the bias add (VEC residual): it reads a block's Nu FP16 biases in one cycle,
+        and the engine times the add at wbuf's banks × ports × width bits per cycle (banks = units, ports =
+        :data:`META_PORTS`), so with fewer bits than Nu·16 the engine's add would be longer and the RTL leaves it
+        out (the assembler refuses a bias add there, naming ``arch.arrays``)."""
+        return self.units * META_PORTS * self.width["wbuf"] >= self.nu * OUT_BITS
+
+    @property
     def max_meta_words(self) -> int:
         """wbuf words of one group's metadata for Nu columns at most: FP16 scales and max_bits-bit zeros."""
         return -(-self.nu * (SCALE_BITS + self.max_bits) // self.width["wbuf"])

@@ -1,9 +1,10 @@
 """A small LUT Tensor Core array: ``units`` LutTensorCore units, Mu TablePrecompute units, a vector unit, four
 buffers (Amaranth ``Memory``) and the controller (rtl/gateware/array_controller.py), all sized from one arch spec
 (rtl/gateware/array_params.from_arch; preset ``lut-tc-rtl-small``). It runs the compiler's program unchanged:
-LOAD / PRECOMPUTE / LMMA (each quantization group's FP32 terms to obuf) / DEQUANT, the bias add (VEC residual)
-and the KV-cache quantize (VEC quantize, rtl/gateware/kv_quantize_unit.py) on the vector unit / STORE of FP16
-outputs or of the packed KV stream (SYNCs become dependency masks).
+LOAD / PRECOMPUTE / LMMA (each quantization group's FP32 terms to obuf) / DEQUANT, the bias add (VEC residual;
+only where wbuf's ports give a block's Nu biases per cycle: ArrayParams.bias_add) and the KV-cache quantize (VEC
+quantize, rtl/gateware/kv_quantize_unit.py) on the vector unit / STORE of FP16 outputs or of the packed KV stream
+(SYNCs become dependency masks).
 
 Each unit's duration in cycles equals the engine's (sim/engine/decode.py) for the same arch. Per-unit timing,
 the obuf group slots, the DRAM layouts, the KV quantize, what is not built (the other VECs), the buffers and the
@@ -31,6 +32,9 @@ from .lut_tensor_core import LutTensorCore
 from .table_precompute import TablePrecompute
 
 PRESET = "lut-tc-rtl-small"
+# the smallest array the RTL builds (one M1N8K4 unit, no bias add, small buffers): what the ECP5 flow places,
+# since lut-tc-rtl-small does not fit an LFE5U-85F (docs/fpga_flow.md, "The LUT array on the FPGA")
+FPGA_PRESET = "lut-tc-rtl-fpga"
 NIBBLE = 4  # bits: the KV quantize's stream unit (4-bit codes; a group's 16 + 4 metadata bits)
 
 
@@ -352,7 +356,29 @@ class LutArray(wiring.Component):
                      dq.term.eq(rp.data), dq.valid.eq(go & (live["op"] == VEC_OPS.index("dequant"))),
                      dq.first.eq(live["g"] == 0),
                      dq.last.eq(last_g)]
-        outs = rp.data.word_select(live["blk"][0], half)
+        added = self._bias_add(m, bufs, rp.data.word_select(live["blk"][0], half), live)
+        keep = live["acc_out"] & (live["op"] == VEC_OPS.index("dequant"))  # a chunk leaves its FP32 accumulator
+        tag = _delay(m, {"valid": go & last_g, "last": last, "id": live["id"], "op": live["op"], "keep": keep,
+                         "addr": live["obase"] + Mux(keep, slot0, live["blk"] >> 1), "half": live["blk"][0],
+                         "col": live["col"], "brow": live["brow"]}, p.vec_latency, "vec_tag")
+        wp = bufs["obuf"].write_port(granularity=half)
+        result = dq.out.as_value() if added is None else Mux(tag["op"] == VEC_OPS.index("residual"), added,
+                                                             dq.out.as_value())
+        written = tag["valid"] & (tag["op"] != VEC_OPS.index("quantize"))
+        # the KV quantize's row statistics see final FP16 outputs only, not a chunk's FP32 accumulator
+        self._kv_quantize(m, bufs, rp.data, go & quantize, live, result, written & ~tag["keep"], tag)
+        m.d.comb += [wp.addr.eq(tag["addr"]),
+                     wp.data.eq(Mux(tag["keep"], dq.wide.as_value(), result.replicate(p.width["obuf"] // half))),
+                     wp.en.eq(Mux(written, Mux(tag["keep"], 3, Mux(tag["half"], 2, 1)), 0)),
+                     ctrl.vector_fin[0].eq(tag["valid"] & tag["last"]), ctrl.vector_fin_id[0].eq(tag["id"])]
+
+    def _bias_add(self, m, bufs, outs, live):
+        """The bias add's FP16 sums of block outputs ``outs`` (Mu·Nu lanes) and their columns' biases, ``latency``
+        cycles later; None where the array has none (:attr:`~rtl.gateware.array_params.ArrayParams.bias_add`: its
+        Nu biases are more bits than wbuf's ports give per cycle, so neither the read ports nor the adders exist)."""
+        p = self.params
+        if not p.bias_add:
+            return None
         per = p.width["wbuf"] // OUT_BITS
         bias = []
         for w in range(p.nu // per):
@@ -361,20 +387,7 @@ class LutArray(wiring.Component):
             bias += [br.data[e * OUT_BITS:(e + 1) * OUT_BITS] for e in range(per)]
         added = Cat(*[fp16_add(m, outs[lane * OUT_BITS:(lane + 1) * OUT_BITS], bias[lane % p.nu], name=f"vadd{lane}")
                       for lane in range(p.mu * p.nu)])
-        added = _delay(m, {"v": added}, p.vec_latency, "vadd")["v"]
-        keep = live["acc_out"] & (live["op"] == VEC_OPS.index("dequant"))  # a chunk leaves its FP32 accumulator
-        tag = _delay(m, {"valid": go & last_g, "last": last, "id": live["id"], "op": live["op"], "keep": keep,
-                         "addr": live["obase"] + Mux(keep, slot0, live["blk"] >> 1), "half": live["blk"][0],
-                         "col": live["col"], "brow": live["brow"]}, p.vec_latency, "vec_tag")
-        wp = bufs["obuf"].write_port(granularity=half)
-        result = Mux(tag["op"] == VEC_OPS.index("residual"), added, dq.out.as_value())
-        written = tag["valid"] & (tag["op"] != VEC_OPS.index("quantize"))
-        # the KV quantize's row statistics see final FP16 outputs only, not a chunk's FP32 accumulator
-        self._kv_quantize(m, bufs, rp.data, go & quantize, live, result, written & ~tag["keep"], tag)
-        m.d.comb += [wp.addr.eq(tag["addr"]),
-                     wp.data.eq(Mux(tag["keep"], dq.wide.as_value(), result.replicate(p.width["obuf"] // half))),
-                     wp.en.eq(Mux(written, Mux(tag["keep"], 3, Mux(tag["half"], 2, 1)), 0)),
-                     ctrl.vector_fin[0].eq(tag["valid"] & tag["last"]), ctrl.vector_fin_id[0].eq(tag["id"])]
+        return _delay(m, {"v": added}, p.vec_latency, "vadd")["v"]
 
     def _chunk_words(self, m, live):
         """A DEQUANT's obuf read word (offset from obase) this cycle and its block's first word: block·gslot, then
@@ -518,8 +531,8 @@ class LutArraySystem(wiring.Component):
         return m
 
 
-def lut_array(*, max_instrs: int = 16, dram_words: int = 1024) -> LutArray:
-    """The ``lut-array`` design: the array of preset ``lut-tc-rtl-small`` with empty instruction memories
-    (programs come through the load port) and an external memory port (tests wrap it with a DRAM model
-    in :class:`LutArraySystem`: tests/rtl/gateware/test_lut_array.py)."""
-    return LutArray(from_arch(arch_registry.load(PRESET), max_instrs=max_instrs, dram_words=dram_words))
+def lut_array(*, max_instrs: int = 16, dram_words: int = 1024, preset: str = PRESET) -> LutArray:
+    """The ``lut-array`` design: the array of arch preset ``preset`` (default ``lut-tc-rtl-small``; ``lut-array-fpga``:
+    :data:`FPGA_PRESET`) with empty instruction memories (programs come through the load port) and an external
+    memory port (tests wrap it with a DRAM model in :class:`LutArraySystem`: tests/rtl/gateware/test_lut_array.py)."""
+    return LutArray(from_arch(arch_registry.load(preset), max_instrs=max_instrs, dram_words=dram_words))

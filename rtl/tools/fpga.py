@@ -47,6 +47,10 @@ DEFAULT_SPEED = 6
 # The clock target nextpnr's timing-driven placer aims at (MHz); above what these designs reach, so the
 # achieved Fmax is the design's, not the target's (nextpnr reports it either way: --timing-allow-fail).
 TARGET_MHZ = 250.0
+# seconds allowed for a design's synthesis and place and route together: DEFAULT_TIMEOUT_S, or more for the LUT
+# array (nextpnr-ecp5 had not finished it after 28 minutes on a loaded 2-core machine: docs/fpga_flow.md)
+DEFAULT_TIMEOUT_S = 1800.0
+DESIGN_TIMEOUT_S = {"lut-array-fpga": 6000.0}
 SEED = 1
 
 # nextpnr utilization bel types → our resource names (LUT4s are TRELLIS_COMB halves' LUTs).
@@ -154,7 +158,9 @@ def _run(cmd: list[str], cwd: Path, what: str, timeout_s: float) -> str:
         raise ToolError(f"{what} aborted inside WebAssembly after {time.monotonic() - start:.0f} s (a wasmtime "
                         f"trap; the YoWASP tools have a 4 GiB wasm32 address space, which a large design exhausts)")
     if proc.returncode != 0:
-        err = [ln for ln in (proc.stderr + proc.stdout).splitlines() if "ERROR" in ln or "error" in ln.lower()]
+        lines = (proc.stderr + proc.stdout).splitlines()
+        # the tool's own ERROR line, not its closing "N warnings, 1 error" count
+        err = [ln for ln in lines if "ERROR" in ln] or [ln for ln in lines if "error" in ln.lower()]
         raise ToolError(f"{what} failed (exit {proc.returncode}): {(err[-1] if err else proc.stderr[-300:]).strip()}")
     return proc.stdout + proc.stderr
 
@@ -205,9 +211,15 @@ def parse_report(report: dict) -> dict:
 def ops_per_cycle(name: str, params: dict, weight_bits: int = 1) -> float | None:
     """The cost model's ops per cycle (a MAC = 2 ops) of design ``name`` (sim/cost/lut_array_model.py):
     LUT units 2·M·N·K / weight bits, MAC arrays 2·M·N·K, MAC PEs 2·K; None for designs the model gives
-    no throughput for (precompute, adders, the bit-serial PEs, the controller-driven array)."""
+    no throughput for (precompute, adders, the bit-serial PEs); the LUT arrays their preset's units × a unit's
+    (the peak: a program's own rate is the engine's)."""
+    from sim import arch as arch_registry
     from sim.cost.lut_array_model import LutUnitConfig, MacUnitConfig, lut_unit, mac_unit
 
+    if name.startswith("lut-array"):
+        a = arch_registry.load(params["preset"])
+        m, n, k = a.pe.tile
+        return a.arrays * lut_unit(LutUnitConfig(m=m, n=n, k=k, acts="int8", w_bits=weight_bits)).ops_per_cycle
     if name.startswith("lut-tc"):
         acts = "fp16" if params.get("mode") == "fp16" else f"int{params['act_width']}"
         return lut_unit(LutUnitConfig(m=params["m"], n=params["n"], k=params["k"], acts=acts,
@@ -259,6 +271,16 @@ def harnessed(name: str, **overrides) -> tuple[str, str, dict, dict]:
     return top, verilog.to_verilog(harness, top), cost, {**d.parameters(), **overrides}
 
 
+def timeout_for(name: str, timeout_s: float | None = None) -> float:
+    """Seconds the flow of design ``name`` may take: ``timeout_s`` (> 0) if given, else its
+    :data:`DESIGN_TIMEOUT_S` or :data:`DEFAULT_TIMEOUT_S`."""
+    if timeout_s is None:
+        return DESIGN_TIMEOUT_S.get(name, DEFAULT_TIMEOUT_S)
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not 0 < timeout_s <= 86400:
+        raise InputError("timeout", f"got {timeout_s!r}", "seconds, 0 < timeout ≤ 86400")
+    return float(timeout_s)
+
+
 def check_weight_bits(weight_bits: int) -> int:
     if not isinstance(weight_bits, int) or not 1 <= weight_bits <= 8:
         raise InputError("weight-bits", f"got {weight_bits!r}", "integers 1..8")
@@ -276,23 +298,24 @@ def result(name: str, params: dict, harness: dict, pnr: dict, weight_bits: int =
         **{k: util.get(k, {"used": 0})["used"] for k in ("lut4", "ff", "dsp", "ebr")},
         "available": {k: v["available"] for k, v in util.items() if k != "io"},
         **harness, "fmax_mhz": round(fmax, 2),
-        "weight_bits": weight_bits if name.startswith("lut-tc") else None,
+        "weight_bits": weight_bits if name.startswith(("lut-tc", "lut-array")) else None,
         "ops_per_cycle": ops, "ops_per_s": None if ops is None or not math.isfinite(fmax) else ops * fmax * 1e6,
         "seconds": pnr["seconds"], "cached": pnr["cached"],
     }
 
 
 def run_flow(name: str, part: str = DEFAULT_PART, package: str = DEFAULT_PACKAGE, speed: int = DEFAULT_SPEED,
-             weight_bits: int = 1, timeout_s: float = 1800, cache: bool = True, nodsp: bool = False,
+             weight_bits: int = 1, timeout_s: float | None = None, cache: bool = True, nodsp: bool = False,
              **overrides) -> dict:
     """The FPGA flow of design ``name`` with parameter ``overrides``: utilization, Fmax and throughput
-    (the fields of :class:`lutsim.results.FpgaResult`)."""
+    (the fields of :class:`lutsim.results.FpgaResult`); ``timeout_s``: :func:`timeout_for`."""
     check_part(part, package, speed)
     check_weight_bits(weight_bits)
+    timeout_s = timeout_for(name, timeout_s)
     top, text, harness, params = harnessed(name, **overrides)
     pnr = place_and_route(text, top, part, package, speed, timeout_s, cache, nodsp)
     return result(name, params, harness, pnr, weight_bits)
 
 
-__all__ = ["DEFAULT_PART", "DEFAULT_PACKAGE", "Harness", "PARTS", "ToolError", "check_part", "harnessed",
-           "ops_per_cycle", "parse_report", "place_and_route", "result", "run_flow"]
+__all__ = ["DEFAULT_PART", "DEFAULT_PACKAGE", "DEFAULT_TIMEOUT_S", "Harness", "PARTS", "ToolError", "check_part",
+           "harnessed", "ops_per_cycle", "parse_report", "place_and_route", "result", "run_flow", "timeout_for"]

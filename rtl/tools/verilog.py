@@ -21,7 +21,7 @@ from sim.errors import InputError
 
 from ..gateware.bitmod_pe import BitModPE
 from ..gateware.fp16 import Fp16Adder
-from ..gateware.lut_array import lut_array
+from ..gateware.lut_array import FPGA_PRESET, lut_array
 from ..gateware.lut_tensor_core import LutTensorCore
 from ..gateware.mac_pe import MacArray, MacPE
 from ..gateware.mixpe_pe import MixPE
@@ -65,6 +65,9 @@ DESIGNS: dict[str, Design] = {
                           "MixPE PE, W4A16: FP16 activations, FP32 group registers, one dequant per group"),
     "lut-array": Design(lut_array, "lut_array", "LUT array of preset lut-tc-rtl-small: 2 LUT units, table precompute, "
                         "buffers, ISA controller with an instruction-load port, external memory port"),
+    "lut-array-fpga": Design(functools.partial(lut_array, preset=FPGA_PRESET), "lut_array_minimal",
+                             "the same LUT array at preset lut-tc-rtl-fpga (the smallest it builds: one M1N8K4 unit, "
+                             "no bias add, 3.6 KiB of buffers), what an ECP5 LFE5U-85F holds (docs/fpga_flow.md)"),
 }
 
 

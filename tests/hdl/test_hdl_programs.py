@@ -7,7 +7,8 @@ biases; v_proj's outputs quantized for the INT4 KV cache on the array, VEC quant
 loaded through the instruction load port and the DRAM write port; stored FP16 outputs equal
 sim.reference.mpgemm_rounded (+ bias) bit for bit (v_proj: the packed int4_asym stream of sim.formats'
 quantization of them), and the RTL's cycle count equals the engine's. Prints the cycle counts it compared. A
-missing simulator skips with its install command unless $REQUIRE_SIMS names it (tests/hdl/test_hdl.py)."""
+missing simulator skips with its install command unless $REQUIRE_SIMS names it (tests/hdl/test_hdl.py). The same
+for the FPGA-sized array (preset lut-tc-rtl-fpga) on the compiler's searched tiles of three GEMMs."""
 
 from __future__ import annotations
 
@@ -16,16 +17,18 @@ import json
 import pytest
 
 from rtl.gateware.array_params import MEMORIES
-from rtl.gateware.lut_array import LutArraySystem
+from rtl.gateware.lut_array import FPGA_PRESET, LutArraySystem
 from rtl.tools import hdl_sim, verilog
 from tests.hdl.test_hdl import _need
 from tests.rtl.array_case import (
+    FPGA_CASES,
     K_CHUNKED_PRESET,
     K_TILED,
     LAYER_DRAM_WORDS,
     LAYER_MAX_INSTRS,
     gemm_case,
     layer_cases,
+    searched_case,
 )
 
 # Verilator: the array (64 FP32 multipliers, 32 FP32 and 32 FP16 adders) compiles several minutes faster
@@ -43,8 +46,22 @@ def _cases() -> list[tuple[str, object]]:
 
 @pytest.mark.parametrize("sim", hdl_sim.SIMULATORS)
 def test_compiled_programs(sim, tmp_path, record_property):
+    _run_programs(sim, tmp_path, record_property, _cases())
+
+
+@pytest.mark.parametrize("sim", hdl_sim.SIMULATORS)
+def test_fpga_array_programs(sim, tmp_path, record_property):
+    """The array the ECP5 flow places (design lut-array-fpga, preset lut-tc-rtl-fpga) runs the compiler's programs
+    in the tile search's own tiles: bit-exact, the engine's cycles, on the generated Verilog."""
+    _run_programs(sim, tmp_path, record_property,
+                  [(f"fpga-M{s['m']}N{s['n']}K{s['k']}-{s['weights']}", searched_case(FPGA_PRESET, **s))
+                   for s in FPGA_CASES])
+
+
+def _run_programs(sim, tmp_path, record_property, named) -> None:
+    """Build ``named`` cases' array (one ArrayParams) as Verilog on ``sim``, run each case's program through the
+    load ports and check stored outputs and cycles (recorded as the test's ``cycles`` properties)."""
     _need(sim)
-    named = _cases()
     cases = [c for _, c in named]
     p = cases[0].params
     assert all(c.params == p for c in cases)

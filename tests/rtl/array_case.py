@@ -29,6 +29,10 @@ from sim import engine, formats, reference
 from sim.errors import InputError
 from sim.isa import Program
 
+# one design runs every layer (and tests/hdl's K-tiled cases): fc1 issues 226 instructions on a unit, and the
+# largest DRAM image is fc1's (34 KiB of weights)
+LAYER_MAX_INSTRS, LAYER_DRAM_WORDS = 256, 16384
+
 # K not a multiple of the k-tile (the last k-tile is shorter), several m- and n-tiles, 2-D activation and weight
 # loads, k-tiles accumulating onto obuf; groups of 8 / 16 keep every transfer whole 4-byte port words
 K_TILED = [dict(m=4, n=64, k=40, weights="int2", kt=16, group=8),
@@ -46,6 +50,13 @@ CHUNK_OBUF = {"obuf": 4096}
 # the same on the preset's 8 KiB obuf (the HDL tests build one design): 21 groups of 8, 7 words per output for
 # terms beside the accumulator, so chunks of 3 k-tiles (6, 6, 6 and 3 groups; the last k-tile shorter)
 K_CHUNKED_PRESET = [dict(m=4, n=32, k=168, weights="int2", kt=16, group=8, chunk=3)]
+
+# preset lut-tc-rtl-fpga (rtl/gateware/lut_array.FPGA_PRESET, the array the ECP5 flow places): one M1N8K4 unit,
+# small buffers, no bias add; run in the compiler's own tiles (searched_case), K not a multiple of the k-tile
+# (K = 40 in k-tiles of 16), zero points
+FPGA_CASES = [dict(m=4, n=16, k=64, weights="int4_asym", group=32, seed=1),
+              dict(m=2, n=32, k=40, weights="int2", group=8, seed=2),
+              dict(m=3, n=24, k=48, weights="int3", group=16, seed=3)]
 
 
 @dataclass
@@ -106,11 +117,24 @@ def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed:
         d["buffers"] = [{**b, "capacity": (capacity or {}).get(b["name"], b["capacity"])} for b in d["buffers"]]
         arch = arch_registry.from_dict(d)
     p = from_arch(arch, max_instrs=max_instrs, dram_words=dram_words)
-    fmt = formats.get(weights)
-    group = group or k
     rng = np.random.default_rng(seed)
+    spec, a, qw, b = _operands(rng, m, n, k, weights, group or k, bias, kv)
+    mt, nt, kt = mt or m, nt or n, kt or k
+    am, an = gemm.best_split(spec, arch, mt, nt, kt)
+    tile = gemm.Tile(mt, nt, kt, am, an, chunk=chunk or 0)
+    if chunk is None:
+        tile = gemm.chunked(spec, arch, tile)
+        if tile is None:
+            raise InputError("tile", f"{mt}x{nt}x{kt}: no DEQUANT chunk fits the buffers")
+    return spec_case(spec, arch, tile, a, qw, p, b)
+
+
+def _operands(rng, m: int, n: int, k: int, weights: str, group: int, bias: bool, kv: bool):
+    """(GemmSpec, activations (M, K), quantized weights (N, K), FP16 biases or None) of a random GEMM: activations
+    include −128 and 127, codes include 0 and 2^b − 1 (rows 1 and 0), biases N(0, 1)."""
+    fmt = formats.get(weights)
     a = rng.integers(-128, 128, size=(m, k))
-    a[0, :4] = [-128, 127, -128, 127]
+    a[0, :4] = [-128, 127, -128, 127][:k]
     qw = fmt.quantize(rng.normal(size=(n, k)), group_size=group)
     codes = rng.integers(0, 1 << fmt.code_bits, size=(n, k))
     codes[0, :] = (1 << fmt.code_bits) - 1
@@ -120,15 +144,20 @@ def gemm_case(m: int = 4, n: int = 64, k: int = 64, weights: str = "int2", seed:
     out_bytes = kv_stream_bits(1, n) / (8 * n) if kv else 2
     spec = GemmSpec(m=m, n=n, k=k, weights=weights, acts="int8", group=group, w_bytes=w_bytes, a_bytes=1,
                     out_bytes=out_bytes, quantize_out=kv, bias_bytes=2 * n if bias else 0)
-    mt, nt, kt = mt or m, nt or n, kt or k
-    am, an = gemm.best_split(spec, arch, mt, nt, kt)
-    b = rng.normal(size=n).astype(np.float16) if bias else None
-    tile = gemm.Tile(mt, nt, kt, am, an, chunk=chunk or 0)
-    if chunk is None:
-        tile = gemm.chunked(spec, arch, tile)
-        if tile is None:
-            raise InputError("tile", f"{mt}x{nt}x{kt}: no DEQUANT chunk fits the buffers")
-    return spec_case(spec, arch, tile, a, qw, p, b)
+    return spec, a, qw, rng.normal(size=n).astype(np.float16) if bias else None
+
+
+def searched_case(preset: str, m: int, n: int, k: int, weights: str = "int4", group: int | None = None,
+                  seed: int = 0, bias: bool = False, max_instrs: int = LAYER_MAX_INSTRS,
+                  dram_words: int = 4096) -> ArrayCase:
+    """The case of a random GEMM (:func:`_operands`) on arch preset ``preset`` in the tile of the compiler's own
+    search (compiler.search.search), as a user's program for that arch would run."""
+    from compiler import search
+
+    arch = arch_registry.load(preset)
+    spec, a, qw, b = _operands(np.random.default_rng(seed), m, n, k, weights, group or k, bias, False)
+    p = from_arch(arch, max_instrs=max_instrs, dram_words=dram_words)
+    return spec_case(spec, arch, search.search(spec, arch).tile, a, qw, p, b)
 
 
 def spec_case(spec: GemmSpec, arch, tile: gemm.Tile, a: np.ndarray, qw, p: ArrayParams,
@@ -191,9 +220,6 @@ def _place_weights(image: list[int], qw, spec: GemmSpec, tile: gemm.Tile, p, pro
 # with zero points, groups of 128, INT8 activations), 8 prefill tokens, each layer in the tile the compiler's own
 # search chooses for the preset (compiler.search.search)
 LAYER_MODEL, LAYER_RECIPE, LAYER_TOKENS = "pythia-14m", "w4a8kv4", 8
-# one design runs every layer (and tests/hdl's K-tiled cases): fc1 issues 226 instructions on a unit, and the
-# largest DRAM image is fc1's (34 KiB of weights)
-LAYER_MAX_INSTRS, LAYER_DRAM_WORDS = 256, 16384
 
 
 # layers whose output is quantized for the INT4 KV cache (VEC quantize): v_proj (k_proj's goes through RoPE first)

@@ -11,13 +11,21 @@ from hypothesis import strategies as st
 
 from compiler import gemm
 from compiler.specs import GemmSpec
-from rtl.gateware.lut_array import PRESET, LutArraySystem
+from rtl.gateware.lut_array import FPGA_PRESET, PRESET, LutArraySystem
 from rtl.tools.array_program import assemble, kv_stream_bits
 from sim import arch as arch_registry
 from sim import formats, isa
 from sim.errors import InputError
 from tests.rtl import system_sim
-from tests.rtl.array_case import CHUNK_OBUF, K_CHUNKED, K_CHUNKED_PRESET, K_TILED, gemm_case
+from tests.rtl.array_case import (
+    CHUNK_OBUF,
+    FPGA_CASES,
+    K_CHUNKED,
+    K_CHUNKED_PRESET,
+    K_TILED,
+    gemm_case,
+    searched_case,
+)
 
 
 def run_system(case, through_port: bool = False):
@@ -240,3 +248,43 @@ def test_outside_the_subset_is_rejected():
         from_arch(arch_registry.load("bitmod-28nm"))
     with pytest.raises(InputError, match="arch.table_unit"):
         from_arch(arch_registry.load("lut-tc-28nm"))
+
+
+@pytest.mark.parametrize("shape", FPGA_CASES, ids=lambda s: f"M{s['m']}N{s['n']}K{s['k']}{s['weights']}")
+def test_fpga_preset_runs_the_compilers_tiles(shape):
+    """The FPGA-sized array runs the programs the compiler emits for its preset: bit-exact, the engine's cycles."""
+    case = searched_case(FPGA_PRESET, **shape)
+    assert (case.params.units, case.params.mu, case.params.nu, case.params.bias_add) == (1, 1, 8, False)
+    if shape["k"] == 40:
+        assert 40 % case.tile.kt != 0, case.tile
+    cycles, _, words = system_sim.run_system(LutArraySystem(case.params, case.asm, case.image), case,
+                                             max_cycles=20000)
+    check(case, cycles, words)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(m=st.integers(1, 4), n=st.sampled_from([8, 16, 24]), k=st.sampled_from([16, 24, 32, 40, 64]),
+       weights=st.sampled_from(["int2", "int4", "int4_asym"]), group=st.sampled_from([8, None]),
+       seed=st.integers(0, 2**16))
+def test_fpga_preset_random_shapes(m, n, k, weights, group, seed):
+    """Random GEMMs in the search's tiles on lut-tc-rtl-fpga: bit-exact FP16 outputs, the engine's cycle count."""
+    case = searched_case(FPGA_PRESET, m, n, k, weights, group, seed)
+    cycles, _, words = system_sim.run_system(LutArraySystem(case.params, case.asm, case.image), case,
+                                             max_cycles=20000)
+    check(case, cycles, words)
+
+
+def test_fpga_preset_refuses_a_bias_add():
+    """lut-tc-rtl-fpga has no bias add (one unit's wbuf ports give 64 of the 128 bits a block's biases need per
+    cycle): a program with one is refused before it runs, naming the field."""
+    with pytest.raises(InputError, match="arch.arrays"):
+        searched_case(FPGA_PRESET, 2, 16, 32, "int4", 8, 0, bias=True)
+
+
+def test_bias_add_needs_the_wbufs_bits_per_cycle():
+    """The RTL's bias add reads a block's Nu FP16 biases in one cycle; with fewer wbuf bits per cycle (one unit:
+    2 ports × 64 bits < 16 × 16) the engine would time a longer VEC, so the assembler refuses it, naming the field."""
+    with pytest.raises(InputError, match="arch.arrays") as err:
+        gemm_case(m=2, n=32, k=32, bias=True, units=1)
+    assert "≥ 2" in str(err.value)
+    gemm_case(m=2, n=32, k=32, bias=False, units=1)   # no bias add: one unit is fine

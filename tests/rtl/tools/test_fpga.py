@@ -48,7 +48,8 @@ def test_small_lut_unit_places_and_routes(cache, capsys):
 def test_unknown_design_part_and_speed_are_one_error_line(cache, capsys):
     for argv, word in ((("--design", "nope"), "design"), (("--design", "mac-int8", "--part", "XC7A35T"), "part"),
                        (("--design", "mac-int8", "--speed", "9"), "speed"),
-                       (("--design", "mac-int8", "--weight-bits", "0"), "weight-bits")):
+                       (("--design", "mac-int8", "--weight-bits", "0"), "weight-bits"),
+                       (("--design", "mac-int8", "--timeout", "0"), "timeout")):
         rc, out, err = _fpga(capsys, *argv)
         assert rc == 2 and out == "" and err.startswith("error:") and word in err, err
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -61,19 +62,41 @@ def test_missing_tool_is_one_error_line(cache, capsys, monkeypatch):
     assert len(err.strip().splitlines()) == 1
 
 
+def test_the_lut_array_gets_more_time_than_the_default():
+    """A design without its own limit gets DEFAULT_TIMEOUT_S, the LUT array more; --timeout wins over both."""
+    assert fpga.timeout_for("mac-int8") == fpga.DEFAULT_TIMEOUT_S
+    assert fpga.timeout_for("lut-array-fpga") > fpga.DEFAULT_TIMEOUT_S
+    assert fpga.timeout_for("lut-array-fpga", 60) == 60.0
+
+
+def _fake_nextpnr(monkeypatch, tmp_path, script: str) -> None:
+    """$LUTSIM_NEXTPNR_ECP5: a shell script that answers ``--version`` as the real nextpnr does and otherwise runs
+    ``script`` (its place and route)."""
+    fake = tmp_path / "nextpnr-ecp5"
+    fake.write_text("#!/bin/sh\ncase \"$*\" in *--version*) exec " + " ".join(fpga.nextpnr_command())
+                    + " --version;; esac\n" + script + "\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("LUTSIM_NEXTPNR_ECP5", str(fake))
+
+
 def test_webassembly_trap_is_one_clear_error_line(cache, capsys, monkeypatch, tmp_path):
     """A YoWASP tool that aborts with a wasmtime trap (no message of its own, e.g. out of its 4 GiB address
     space): one error line that says so, not the last line of wasmtime's Python traceback."""
-    fake = tmp_path / "nextpnr-ecp5"
-    real = fpga.nextpnr_command()
-    fake.write_text("#!/bin/sh\ncase \"$*\" in *--version*) exec " + " ".join(real) + " --version;; esac\n"
-                    "echo 'wasmtime._trap.Trap: error while executing at wasm backtrace:' >&2\n"
-                    "echo '    0: 0x1 - nextpnr.wasm!abort' >&2\nexit 1\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("LUTSIM_NEXTPNR_ECP5", str(fake))
+    _fake_nextpnr(monkeypatch, tmp_path, "echo 'wasmtime._trap.Trap: error while executing at wasm backtrace:' >&2\n"
+                  "echo '    0: 0x1 - nextpnr.wasm!abort' >&2\nexit 1")
     rc, out, err = _fpga(capsys, "--design", "mac-int8")
     assert rc == 2 and out == "" and err.startswith("error: nextpnr-ecp5") and "aborted inside WebAssembly" in err
     assert "4 GiB" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_tools_error_line_wins_over_its_closing_count(cache, capsys, monkeypatch, tmp_path):
+    """nextpnr's ERROR line (here: more cells than the part has) is the message, not its last line, the
+    "0 warnings, 1 error" count."""
+    _fake_nextpnr(monkeypatch, tmp_path, "echo 'ERROR: Design uses 99999 TRELLIS_COMB, device has 83640' >&2\n"
+                  "echo '0 warnings, 1 error' >&2\nexit 125")
+    rc, out, err = _fpga(capsys, "--design", "mac-int8")
+    assert rc == 2 and out == "" and "99999 TRELLIS_COMB" in err and "warnings" not in err, err
+    assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow
