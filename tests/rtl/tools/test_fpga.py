@@ -133,6 +133,10 @@ def test_throughput_model_of_the_arrays():
     assert fpga.ops_per_cycle("mac-array", verilog.design("mac-array").parameters()) == 2 * 2 * 64 * 4
     assert fpga.ops_per_cycle("lut-tc", verilog.design("lut-tc").parameters(), weight_bits=4) == 2 * 2 * 64
     assert fpga.ops_per_cycle("table-precompute", verilog.design("table-precompute").parameters()) is None
+    # the LUT arrays: their preset's units × one unit's 2·M·N·K / weight bits (a program's own rate is the engine's)
+    assert fpga.ops_per_cycle("lut-array", verilog.design("lut-array").parameters()) == 2 * 2 * 2 * 16 * 4
+    assert fpga.ops_per_cycle("lut-array-fpga", verilog.design("lut-array-fpga").parameters(), weight_bits=2) == \
+        1 * 2 * 1 * 8 * 4 / 2
 
 
 @pytest.mark.slow
