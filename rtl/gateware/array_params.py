@@ -62,12 +62,17 @@ class ArrayParams:
     vec_latency: int = 2
 
     @property
+    def wbuf_bits_per_cycle(self) -> int:
+        """wbuf's read bits per cycle as the engine times a VEC that reads it: banks × ports × width (banks =
+        units, ports = :data:`META_PORTS`)."""
+        return self.units * META_PORTS * self.width["wbuf"]
+
+    @property
     def bias_add(self) -> bool:
         """Whether the vector unit has the bias add (VEC residual): it reads a block's Nu FP16 biases in one cycle,
-        and the engine times the add at wbuf's banks × ports × width bits per cycle (banks = units, ports =
-        :data:`META_PORTS`), so with fewer bits than Nu·16 the engine's add would be longer and the RTL leaves it
+        so with fewer :attr:`wbuf_bits_per_cycle` than Nu·16 the engine's add would be longer and the RTL leaves it
         out (the assembler refuses a bias add there, naming ``arch.arrays``)."""
-        return self.units * META_PORTS * self.width["wbuf"] >= self.nu * OUT_BITS
+        return self.wbuf_bits_per_cycle >= self.nu * OUT_BITS
 
     @property
     def max_meta_words(self) -> int:

@@ -39,7 +39,6 @@ from ..gateware.array_params import (
     ACTS,
     BUFS,
     KV_FORMAT,
-    META_PORTS,
     OUT_BITS,
     SCALE_BITS,
     SPACE,
@@ -440,10 +439,9 @@ def _bias_fields(program: Program, i: int, p: ArrayParams, region, lmma_tile, wh
     n0 = 0 if kv is not None else (store[0]["addr"] - b["addr"] - b["bytes"]) * 8 // OUT_BITS % n
     per = p.width["wbuf"] // OUT_BITS
     need(n0 % per == 0, where, f"the tile's biases start at a wbuf word (column {n0})")
-    bits, units = p.units * META_PORTS * p.width["wbuf"], -(-p.nu * OUT_BITS // (META_PORTS * p.width["wbuf"]))
     need(p.bias_add, "arch.arrays", f"a bias add reads a block's Nu = {p.nu} FP16 biases per cycle, more than wbuf's "
-         f"{bits} bits per cycle (banks × ports × width): this array has no bias add (ArrayParams.bias_add)",
-         f"≥ {units}")
+         f"{p.wbuf_bits_per_cycle} bits per cycle (banks × ports × width): this array has no bias add "
+         "(ArrayParams.bias_add)", f"≥ {-(-p.nu * OUT_BITS * p.units // p.wbuf_bits_per_cycle)}")
     lmma_tile[i] = {"tile": t}
     return {"op": 1, "obase": t["obase"], "blocks": t["blocks"], "groups": 1, "nbt": nt // p.nu,
             "bbase": (region[(bias[0], "wbuf")].base + n0 // per) % p.wbuf_words}

@@ -28,11 +28,11 @@ from tests.rtl.array_case import (
 )
 
 
-def run_system(case, through_port: bool = False):
+def run_system(case, through_port: bool = False, max_cycles: int = system_sim.MAX_CYCLES):
     """(cycles register, edges from the start edge to ``done``, stored port words). ``through_port``:
     the instruction memories start empty and the program is written through the load port."""
     dut = LutArraySystem(case.params, None if through_port else case.asm, case.image)
-    return system_sim.run_system(dut, case, case.asm.words(case.params) if through_port else None)
+    return system_sim.run_system(dut, case, case.asm.words(case.params) if through_port else None, max_cycles)
 
 
 def check(case, cycles, words) -> None:
@@ -257,8 +257,7 @@ def test_fpga_preset_runs_the_compilers_tiles(shape):
     assert (case.params.units, case.params.mu, case.params.nu, case.params.bias_add) == (1, 1, 8, False)
     if shape["k"] == 40:
         assert 40 % case.tile.kt != 0, case.tile
-    cycles, _, words = system_sim.run_system(LutArraySystem(case.params, case.asm, case.image), case,
-                                             max_cycles=20000)
+    cycles, _, words = run_system(case, max_cycles=20000)
     check(case, cycles, words)
 
 
@@ -269,8 +268,7 @@ def test_fpga_preset_runs_the_compilers_tiles(shape):
 def test_fpga_preset_random_shapes(m, n, k, weights, group, seed):
     """Random GEMMs in the search's tiles on lut-tc-rtl-fpga: bit-exact FP16 outputs, the engine's cycle count."""
     case = searched_case(FPGA_PRESET, m, n, k, weights, group, seed)
-    cycles, _, words = system_sim.run_system(LutArraySystem(case.params, case.asm, case.image), case,
-                                             max_cycles=20000)
+    cycles, _, words = run_system(case, max_cycles=20000)
     check(case, cycles, words)
 
 
